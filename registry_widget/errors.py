@@ -1,0 +1,56 @@
+"""The exception tree of registry_widget.
+
+Every refusal raised by the library is a :class:`RegistryError`. The subclasses say
+what kind of refusal it is; the message says which field or object, which value, and
+what would have been accepted.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConflictError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RegistryError",
+    "StoreCorruptedError",
+    "ValidationError",
+]
+
+
+class RegistryError(Exception):
+    """Base class of every error raised by registry_widget."""
+
+
+class NotFoundError(RegistryError):
+    """The named object does not exist, or the user may not see it."""
+
+
+class PermissionDeniedError(RegistryError):
+    """The user's role does not allow the action."""
+
+
+class ValidationError(RegistryError, ValueError):
+    """An input is malformed: the message names the field, the value and what is allowed.
+
+    Parameters
+    ----------
+    message
+        The full, human-readable explanation.
+    field
+        The name of the offending field or argument, when there is one.
+    value
+        The offending value, when there is one.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, value: object = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
+
+
+class ConflictError(RegistryError):
+    """The request contradicts the current state (a duplicate name, a linked version…)."""
+
+
+class StoreCorruptedError(RegistryError):
+    """The store file cannot be read as a registry store; it is left untouched."""
