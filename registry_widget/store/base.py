@@ -211,9 +211,9 @@ class Store(ABC):
     def _load(self, data: dict[str, dict[str, Doc]]) -> None:
         """Replace the working set by ``data`` (TinyDB's on-disk layout)."""
         self._db.storage.write(data)
-        self._db.clear_cache()
-        for name in list(self._db._tables):  # noqa: SLF001 - TinyDB keeps table objects here
-            self._db.table(name).clear_cache()
+        # TinyDB's table objects cache query results and the next document id; new table
+        # objects over the new data start with neither.
+        self._db._tables.clear()  # noqa: SLF001 - TinyDB keeps its table objects here
         self._revision += 1
 
     def _dump(self) -> dict[str, dict[str, Doc]]:
