@@ -11,9 +11,7 @@ import pytest
 import registry_widget as rw
 
 
-def test_files_go_into_a_content_addressed_folder_beside_the_store(
-    store_path: Path, files
-) -> None:
+def test_files_go_into_a_content_addressed_folder_beside_the_store(store_path: Path, files) -> None:
     client = rw.Client(store_path, user="ada")
     v = client.log_artifact("cat", type="model", files=files("w.bin", b"weights"))
     digest = v.files["w.bin"]["digest"]
@@ -38,8 +36,12 @@ def test_log_from_folder_list_and_mapping(client: rw.Client, tmp_path: Path) -> 
 
 def test_version_fields(client: rw.Client, files) -> None:
     v = client.log_artifact(
-        "cat", type="model", files=files(), metadata={"acc": 0.91, "cfg": {"lr": 0.1}},
-        description="first try", tags=["resnet", "cats"],
+        "cat",
+        type="model",
+        files=files(),
+        metadata={"acc": 0.91, "cfg": {"lr": 0.1}},
+        description="first try",
+        tags=["resnet", "cats"],
     )
     assert (v.name, v.version, v.index, v.ref, v.type) == ("cat", "v0", 0, "cat:v0", "model")
     assert v.metadata == {"acc": 0.91, "cfg": {"lr": 0.1}}
@@ -83,7 +85,8 @@ def test_download_round_trip_and_verify(client: rw.Client, tmp_path: Path) -> No
     assert (out / "sub" / "b.bin").read_bytes() == (folder / "sub" / "b.bin").read_bytes()
     assert link.artifact.verify()
     report = link.artifact.verify(out)
-    assert report.ok and report.checked == 2
+    assert report.ok
+    assert report.checked == 2
     (out / "a.txt").write_bytes(b"tampered")
     report = link.artifact.verify(out)
     assert not report.ok

@@ -25,7 +25,10 @@ def test_registry_filters(filled: rw.Client) -> None:
     assert names({"kind": "custom"}) == ["Cat Models", "Eval Sets"]
     assert names({"type": "dataset"}) == ["Datasets", "Eval Sets"]
     assert names({"name": {"$regex": "^Cat"}}) == ["Cat Models"]
-    assert names({"$or": [{"visibility": "restricted"}, {"name": "Models"}]}) == ["Models", "Eval Sets"]
+    assert names({"$or": [{"visibility": "restricted"}, {"name": "Models"}]}) == [
+        "Models",
+        "Eval Sets",
+    ]
 
 
 def test_collection_filters(filled: rw.Client) -> None:
@@ -39,7 +42,8 @@ def test_version_filters_with_metadata_paths(filled: rw.Client) -> None:
     paths = lambda f: sorted(x.path for x in filled.versions(f))  # noqa: E731
     assert paths({"metadata.acc": {"$gt": 0.75}}) == ["Cat Models/resnet:v1", "Cat Models/vit:v0"]
     assert paths({"metadata.train.epochs": {"$lte": 20}, "tag": "cnn"}) == [
-        "Cat Models/resnet:v0", "Cat Models/resnet:v1",
+        "Cat Models/resnet:v0",
+        "Cat Models/resnet:v1",
     ]
     assert paths({"alias": "champion"}) == ["Cat Models/resnet:v1"]
     assert paths({"type": "model", "tag": "cnn", "metadata.acc": {"$gt": 0.8}}) == [
@@ -65,7 +69,9 @@ def test_search_finds_names_tags_and_aliases(filled: rw.Client) -> None:
     assert {(h.kind, h.path, h.field, h.value) for h in filled.search("CHAMP")} == {
         ("version", "Cat Models/resnet:v1", "alias", "champion")
     }
-    assert {(h.kind, h.path) for h in filled.search("baseline")} == {("collection", "Cat Models/resnet")}
+    assert {(h.kind, h.path) for h in filled.search("baseline")} == {
+        ("collection", "Cat Models/resnet")
+    }
     assert {h.path for h in filled.search("big")} == {"Cat Models/resnet:v1"}
     assert filled.search("   ") == []
 

@@ -27,30 +27,128 @@ def world(store_path: Path, files) -> rw.Client:
 
 REFUSALS: list[tuple[str, type[Exception], str, Callable[[rw.Client, Path], object]]] = [
     ("registry name with slash", rw.ValidationError, "name", lambda c, p: c.create_registry("a/b")),
-    ("registry name too long", rw.ValidationError, "name", lambda c, p: c.create_registry("x" * 114)),
-    ("duplicate registry, other case", rw.ConflictError, "", lambda c, p: c.create_registry("team")),
-    ("bad visibility", rw.ValidationError, "visibility", lambda c, p: c.create_registry("V", visibility="secret")),
-    ("types as a str", rw.ValidationError, "artifact_types", lambda c, p: c.create_registry("T", artifact_types="model")),
-    ("collection name with colon", rw.ValidationError, "name", lambda c, p: c.registry("Team").create_collection("a:b", type="model")),
-    ("bad tag", rw.ValidationError, "tag", lambda c, p: c.registry("Team").collection("cats").update(tags=["no!"])),
-    ("reserved alias", rw.ValidationError, "alias", lambda c, p: c.use("Team/cats:v0").set_alias("v7")),
-    ("alias with slash", rw.ValidationError, "alias", lambda c, p: c.use("Team/cats:v0").set_alias("a/b")),
-    ("artifact name", rw.ValidationError, "name", lambda c, p: c.log_artifact("bad name", type="model", files=p)),
-    ("metadata NaN", rw.ValidationError, "metadata", lambda c, p: c.log_artifact("m", type="model", files=p, metadata={"x": float("nan")})),
-    ("metadata not an object", rw.ValidationError, "metadata", lambda c, p: c.log_artifact("m", type="model", files=p, metadata=[1])),
-    ("file path escapes", rw.ValidationError, "file path", lambda c, p: c.log_artifact("m", type="model", files={"../x": p})),
-    ("missing file", rw.NotFoundError, "", lambda c, p: c.log_artifact("m", type="model", files=p.parent / "nope")),
-    ("wrong type for registry", rw.ValidationError, "type", lambda c, p: c.link("data:v0", "Team/d")),
-    ("type change of a name", rw.ValidationError, "type", lambda c, p: c.log_artifact("cat", type="dataset", files=p)),
+    (
+        "registry name too long",
+        rw.ValidationError,
+        "name",
+        lambda c, p: c.create_registry("x" * 114),
+    ),
+    (
+        "duplicate registry, other case",
+        rw.ConflictError,
+        "",
+        lambda c, p: c.create_registry("team"),
+    ),
+    (
+        "bad visibility",
+        rw.ValidationError,
+        "visibility",
+        lambda c, p: c.create_registry("V", visibility="secret"),
+    ),
+    (
+        "types as a str",
+        rw.ValidationError,
+        "artifact_types",
+        lambda c, p: c.create_registry("T", artifact_types="model"),
+    ),
+    (
+        "collection name with colon",
+        rw.ValidationError,
+        "name",
+        lambda c, p: c.registry("Team").create_collection("a:b", type="model"),
+    ),
+    (
+        "bad tag",
+        rw.ValidationError,
+        "tag",
+        lambda c, p: c.registry("Team").collection("cats").update(tags=["no!"]),
+    ),
+    (
+        "reserved alias",
+        rw.ValidationError,
+        "alias",
+        lambda c, p: c.use("Team/cats:v0").set_alias("v7"),
+    ),
+    (
+        "alias with slash",
+        rw.ValidationError,
+        "alias",
+        lambda c, p: c.use("Team/cats:v0").set_alias("a/b"),
+    ),
+    (
+        "artifact name",
+        rw.ValidationError,
+        "name",
+        lambda c, p: c.log_artifact("bad name", type="model", files=p),
+    ),
+    (
+        "metadata NaN",
+        rw.ValidationError,
+        "metadata",
+        lambda c, p: c.log_artifact("m", type="model", files=p, metadata={"x": float("nan")}),
+    ),
+    (
+        "metadata not an object",
+        rw.ValidationError,
+        "metadata",
+        lambda c, p: c.log_artifact("m", type="model", files=p, metadata=[1]),
+    ),
+    (
+        "file path escapes",
+        rw.ValidationError,
+        "file path",
+        lambda c, p: c.log_artifact("m", type="model", files={"../x": p}),
+    ),
+    (
+        "missing file",
+        rw.NotFoundError,
+        "",
+        lambda c, p: c.log_artifact("m", type="model", files=p.parent / "nope"),
+    ),
+    (
+        "wrong type for registry",
+        rw.ValidationError,
+        "type",
+        lambda c, p: c.link("data:v0", "Team/d"),
+    ),
+    (
+        "type change of a name",
+        rw.ValidationError,
+        "type",
+        lambda c, p: c.log_artifact("cat", type="dataset", files=p),
+    ),
     ("unknown registry", rw.NotFoundError, "", lambda c, p: c.link("cat:v0", "Nope/x")),
     ("unknown version", rw.NotFoundError, "", lambda c, p: c.use("Team/cats:v9")),
     ("unknown filter field", rw.ValidationError, "", lambda c, p: c.versions({"colour": "red"})),
-    ("unknown filter operator", rw.ValidationError, "", lambda c, p: c.versions({"name": {"$like": "x"}})),
-    ("viewer links", rw.PermissionDeniedError, "", lambda c, p: rw.Client(c.store, user="val").link("cat:v0", "Team/other")),
-    ("viewer protected alias", rw.PermissionDeniedError, "", lambda c, p: rw.Client(c.store, user="val").use("Team/cats:v0").remove_alias("production")),
+    (
+        "unknown filter operator",
+        rw.ValidationError,
+        "",
+        lambda c, p: c.versions({"name": {"$like": "x"}}),
+    ),
+    (
+        "viewer links",
+        rw.PermissionDeniedError,
+        "",
+        lambda c, p: rw.Client(c.store, user="val").link("cat:v0", "Team/other"),
+    ),
+    (
+        "viewer protected alias",
+        rw.PermissionDeniedError,
+        "",
+        lambda c, p: rw.Client(c.store, user="val").use("Team/cats:v0").remove_alias("production"),
+    ),
     ("stranger", rw.PermissionDeniedError, "", lambda c, p: rw.Client(c.store, user="eve")),
     ("delete linked version", rw.ConflictError, "", lambda c, p: c.artifact("cat:v0").delete()),
-    ("restricted to organization", rw.ConflictError, "", lambda c, p: (c.registry("Team").update(visibility="restricted"), c.registry("Team").update(visibility="organization"))),
+    (
+        "restricted to organization",
+        rw.ConflictError,
+        "",
+        lambda c, p: (
+            c.registry("Team").update(visibility="restricted"),
+            c.registry("Team").update(visibility="organization"),
+        ),
+    ),
 ]
 
 
@@ -72,7 +170,9 @@ def test_refused_call_changes_nothing(
 NAME_CHARS = st.characters(blacklist_categories=("Cs",))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(name=st.text(NAME_CHARS, min_size=0, max_size=130))
 def test_any_registry_name_is_accepted_or_refused_cleanly(
     world: rw.Client, store_path: Path, name: str
@@ -88,9 +188,13 @@ def test_any_registry_name_is_accepted_or_refused_cleanly(
         reg.delete()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(alias=st.text(NAME_CHARS, min_size=0, max_size=130))
-def test_any_alias_is_accepted_or_refused_cleanly(world: rw.Client, store_path: Path, alias: str) -> None:
+def test_any_alias_is_accepted_or_refused_cleanly(
+    world: rw.Client, store_path: Path, alias: str
+) -> None:
     link = world.use("Team/cats:v0")
     before = store_path.read_bytes()
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -21,7 +20,10 @@ def run_py(code: str, **env: str) -> str:
     """Run ``code`` in a fresh Python process and return its stdout."""
     result = subprocess.run(
         [sys.executable, "-c", code],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT), **env},
     )
     return result.stdout
@@ -42,7 +44,8 @@ def test_commit_replaces_the_file_atomically_and_leaves_no_temp_files(store_path
     client.create_registry("One")
     assert store_path.stat().st_ino != inode  # a new file took the old one's place
     assert sorted(p.name for p in store_path.parent.iterdir()) == [
-        "registry.json", "registry.json.lock",
+        "registry.json",
+        "registry.json.lock",
     ]
 
 
@@ -63,7 +66,15 @@ def test_new_store_is_created_with_its_folder(tmp_path: Path) -> None:
         (b"{}", "not a registry store"),
         (b'{"_default": {"1": {"x": 1}}}', "not a registry store"),
     ],
-    ids=["zero-length", "blank", "truncated", "zeros", "json-list", "empty-object", "foreign-tinydb"],
+    ids=[
+        "zero-length",
+        "blank",
+        "truncated",
+        "zeros",
+        "json-list",
+        "empty-object",
+        "foreign-tinydb",
+    ],
 )
 def test_bad_store_file_is_refused_and_left_untouched(
     store_path: Path, content: bytes, words: str

@@ -61,11 +61,11 @@ class Transaction:
     def update(self, table: str, doc_id: int, fields: Doc) -> None:
         """Set ``fields`` on document ``doc_id`` of ``table`` (a shallow merge)."""
         t = self._store.table(table)
-        before = t.get(doc_id=doc_id)
-        if before is None:
+        found = t.get(doc_id=doc_id)
+        if found is None:
             msg = f"no document {doc_id} in table {table!r}"
             raise KeyError(msg)
-        before = dict(before)
+        before = dict(found)
         t.update(fields, doc_ids=[doc_id])
         self.changes.append(Change("update", table, doc_id, before, {**before, **fields}))
 
@@ -213,7 +213,7 @@ class Store(ABC):
         self._db.storage.write(data)
         # TinyDB's table objects cache query results and the next document id; new table
         # objects over the new data start with neither.
-        self._db._tables.clear()  # noqa: SLF001 - TinyDB keeps its table objects here
+        self._db._tables.clear()
         self._revision += 1
 
     def _dump(self) -> dict[str, dict[str, Doc]]:
