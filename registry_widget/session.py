@@ -61,6 +61,7 @@ class Session:
         self.user = user
         self.user_key = normalize_key(user)
         self.blobs = blobs_for(store)
+        self._role: tuple[int, str] = (-1, "")  # (store state, organisation role)
 
     # -- users -------------------------------------------------------------------------
 
@@ -76,6 +77,9 @@ class Session:
         return self._org_role()
 
     def _org_role(self) -> str:
+        state, role = self._role
+        if state == self.store.state:
+            return role
         found = self.store.find_one("users", key=self.user_key)
         if found is None:
             admins = sorted(d["name"] for d in self.store.find("users", role="admin"))
@@ -86,7 +90,9 @@ class Session:
                 "Client(path, user=...) or $REGISTRY_WIDGET_USER"
             )
             raise PermissionDeniedError(msg)
-        return str(found["role"])
+        role = str(found["role"])
+        self._role = (self.store.state, role)
+        return role
 
     def require_org(self, minimal: str, what: str) -> None:
         """Refuse unless this user's organisation role is at least ``minimal``."""

@@ -125,6 +125,7 @@ class Store(ABC):
         self._indexes: dict[str, dict[str, HashIndex]] = {}
         self._next_ids: dict[str, int] = {}
         self._reading = threading.local()
+        self._state = 0
 
     # -- reading -----------------------------------------------------------------------
 
@@ -150,14 +151,24 @@ class Store(ABC):
 
     def find_one(self, table: str, **equal: Any) -> Document | None:
         """The first document :meth:`find` would return, or None."""
-        ids = self.find_ids(table, **equal)
-        if not ids:
-            return None
-        doc_id = ids[0]
+        if len(equal) == 1:
+            ((field, value),) = equal.items()
+            bucket = self._index(table, field).lookup(value)
+            doc_id = next(iter(bucket), None)
+            if doc_id is None:
+                return None
+        else:
+            ids = self.find_ids(table, **equal)
+            if not ids:
+                return None
+            doc_id = ids[0]
         return Document(self._docs(table)[doc_id], doc_id)
 
     def find_ids(self, table: str, **equal: Any) -> list[int]:
         """The ids of the documents :meth:`find` would return, in insertion order."""
+        if len(equal) == 1:
+            ((field, value),) = equal.items()
+            return list(self._index(table, field).lookup(value))
         if not equal:
             msg = "find() needs at least one field=value"
             raise TypeError(msg)
@@ -230,6 +241,14 @@ class Store(ABC):
         """Whether the working set holds a registry store (its ``meta`` marker)."""
         meta = self._docs("meta").get(1)
         return meta is not None and meta.get("format") == STORE_FORMAT
+
+    @property
+    def state(self) -> int:
+        """A number that changes with every change to the working set, rollbacks included.
+
+        For caching what was derived from the working set; does not refresh.
+        """
+        return self._state
 
     @property
     def revision(self) -> int:
@@ -368,6 +387,7 @@ class Store(ABC):
         self._changed(table)
 
     def _changed(self, table: str) -> None:
+        self._state += 1
         t = self._db._tables.get(table)
         if t is not None:
             t.clear_cache()
@@ -379,6 +399,7 @@ class Store(ABC):
         self._db._tables.clear()
         self._indexes.clear()
         self._next_ids.clear()
+        self._state += 1
         self._revision += 1
 
     def _dump(self) -> Tables:

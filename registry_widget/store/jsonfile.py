@@ -110,6 +110,8 @@ class JSONFileStore(Store):
         self._journal_end = 0  # offset after the last record applied
         self._journal_seen = 0  # the journal's size when last read
         self._fd: int | None = None  # the journal, open for appending
+        self._snapshot_fd: int | None = None  # the snapshot read, open for fstat
+        self._reader_fd: int | None = None  # the journal followed, open for reading
         with self._thread_lock:
             self._refresh(locked=False)
 
@@ -145,6 +147,29 @@ class JSONFileStore(Store):
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        self._set_reader(None)
+        self._set_snapshot_fd(None)
+
+    def _set_reader(self, fd: int | None) -> None:
+        if self._reader_fd is not None:
+            os.close(self._reader_fd)
+        self._reader_fd = fd
+
+    def _set_snapshot_fd(self, fd: int | None) -> None:
+        if self._snapshot_fd is not None:
+            os.close(self._snapshot_fd)
+        self._snapshot_fd = fd
+
+    def _hold_snapshot(self, st: os.stat_result) -> None:
+        """Keep the snapshot just read or written open, to check it with one fstat."""
+        try:
+            fd = os.open(self._path, os.O_RDONLY)
+        except FileNotFoundError:
+            fd = None
+        if fd is not None and os.fstat(fd).st_ino != st.st_ino:
+            os.close(fd)
+            fd = None
+        self._set_snapshot_fd(fd)
 
     @contextlib.contextmanager
     def _process_lock(self) -> Iterator[object]:
@@ -170,6 +195,18 @@ class JSONFileStore(Store):
         self._refresh(locked=True)
 
     def _refresh(self, *, locked: bool) -> None:
+        if not locked and self._snapshot_fd is not None:
+            # The fast check on every read: the files held open are still linked (not
+            # replaced by a fold nor deleted) and unchanged but for journal growth.
+            st = os.fstat(self._snapshot_fd)
+            if st.st_nlink and _signature(st) == self._snapshot:
+                if self._reader_fd is None:
+                    return  # a snapshot without journal: a writer folds before appending
+                jst = os.fstat(self._reader_fd)
+                if jst.st_nlink:
+                    if jst.st_size != self._journal_seen:
+                        self._read_journal(locked=locked)
+                    return
         try:
             st = os.stat(self._path)  # noqa: PTH116 - the cheapest check, on every read
         except FileNotFoundError:
@@ -204,6 +241,7 @@ class JSONFileStore(Store):
             tables, generation, st = read_snapshot(self.path)
             check_layout(tables, self.path)
             self._load(tables)
+            self._hold_snapshot(st)
             self._snapshot = _signature(st)
             self._snapshot_size = st.st_size
             self._generation = generation
@@ -225,15 +263,20 @@ class JSONFileStore(Store):
 
     def _open_journal(self, *, locked: bool, retry_newer: bool) -> bool:
         """Start reading the journal from its header; False if the snapshot is older."""
-        self._close_fd()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         try:
-            with self.journal_path.open("rb") as f:
-                st = os.fstat(f.fileno())
-                header = f.readline()
+            fd = os.open(self._journal, os.O_RDONLY)
         except FileNotFoundError:
+            self._set_reader(None)
             self._journal_ino = None
             self._journal_valid = False
             return True
+        self._set_reader(fd)
+        st = os.fstat(fd)
+        first = os.pread(fd, 4096, 0)
+        header = first[: first.find(b"\n") + 1] if b"\n" in first else first
         # A journal is created whole by a rename: a missing or torn header is damage.
         generation = parse_header(header, self.journal_path)
         ours = self._generation
@@ -257,13 +300,20 @@ class JSONFileStore(Store):
 
     def _read_journal(self, *, locked: bool) -> None:
         """Apply the records appended to the journal since it was last read."""
-        with self.journal_path.open("rb") as f:
-            st = os.fstat(f.fileno())
-            if st.st_ino != self._journal_ino:
-                self._switch_journal(locked=locked)
-                return
-            f.seek(self._journal_end)
-            data = f.read()
+        fd = self._reader_fd
+        if fd is None:
+            self._switch_journal(locked=locked)
+            return
+        size = os.fstat(fd).st_size
+        parts = []
+        offset = self._journal_end
+        while offset < size:
+            chunk = os.pread(fd, size - offset, offset)
+            if not chunk:
+                break
+            parts.append(chunk)
+            offset += len(chunk)
+        data = b"".join(parts)
         self._journal_seen = self._journal_end + len(data)
         if not self._journal_valid:
             return
@@ -332,11 +382,15 @@ class JSONFileStore(Store):
         number = self._generation[0] + 1 if self._generation is not None else 1
         generation = (number, secrets.token_hex(8))
         st = write_snapshot(self.path, self._dump(), generation)
+        self._hold_snapshot(st)
         self._snapshot = _signature(st)
         self._snapshot_size = st.st_size
         self._generation = generation
         self._journal_valid = False  # the old journal is stale from here on
-        self._close_fd()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._set_reader(None)
         # The snapshot holds the commit now: a journal that cannot be started is started
         # by the next commit, which folds again.
         with contextlib.suppress(OSError):
@@ -358,5 +412,6 @@ class JSONFileStore(Store):
             raise
         fsync_dir(self.path.parent)
         self._journal_ino = ino
+        self._set_reader(os.open(self._journal, os.O_RDONLY))
         self._journal_valid = True
         self._journal_end = self._journal_seen = len(header)
