@@ -305,6 +305,8 @@ class JSONFileStore(Store):
             self._switch_journal(locked=locked)
             return
         size = os.fstat(fd).st_size
+        if size < self._journal_end:
+            self._shrunk(size)
         parts = []
         offset = self._journal_end
         while offset < size:
@@ -327,6 +329,14 @@ class JSONFileStore(Store):
             # The process that was appending died: its commit never completed.
             os.truncate(self.journal_path, tail.end)
             self._journal_seen = tail.end
+
+    def _shrunk(self, size: int) -> None:
+        msg = (
+            f"the journal {self.journal_path} shrank to {size} bytes below the "
+            f"{self._journal_end} bytes already committed; it was changed outside the store "
+            "and was left untouched. Restore the store from a backup"
+        )
+        raise StoreCorruptedError(msg)
 
     def _apply(self, changes: list[list[Any]]) -> None:
         for change in changes:
@@ -356,6 +366,14 @@ class JSONFileStore(Store):
         record = encode_record(changes)
         fd = self._journal_fd()
         end = self._journal_end
+        size = os.fstat(fd).st_size
+        if size < end:
+            self._shrunk(size)
+        if size != end:
+            # Under the lock every complete record has been applied: what follows them
+            # is the torn tail of a commit that never completed. Append after the last
+            # good record, never after the torn one.
+            os.ftruncate(fd, end)
         try:
             view = memoryview(record)
             while view:
