@@ -38,8 +38,8 @@ a journal whose snapshot is missing, is refused with
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -237,6 +237,17 @@ class JSONFileStore(Store):
 
     def _reload(self, *, locked: bool) -> None:
         """Read the snapshot and replay its journal."""
+        # Loading creates a great many documents and no cycles: the cycle collector would
+        # only walk them again and again meanwhile.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._reload_files(locked=locked)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _reload_files(self, *, locked: bool) -> None:
         for _ in range(_RELOAD_ATTEMPTS):
             tables, generation, st = read_snapshot(self.path)
             check_layout(tables, self.path)
@@ -398,7 +409,7 @@ class JSONFileStore(Store):
     def _fold(self) -> None:
         """Write the working set as a new snapshot, then start an empty journal after it."""
         number = self._generation[0] + 1 if self._generation is not None else 1
-        generation = (number, secrets.token_hex(8))
+        generation = (number, os.urandom(8).hex())
         st = write_snapshot(self.path, self._dump(), generation)
         self._hold_snapshot(st)
         self._snapshot = _signature(st)
