@@ -21,6 +21,9 @@ if os.environ.get("CI", "").lower() == "true":
 else:
     mlflow = pytest.importorskip("mlflow")
 
+# MLflow's SQLite store uses SQLAlchemy APIs that SQLAlchemy 2.1 deprecates.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:mlflow")
+
 REGISTRY = "mlflow-migrated"
 _clients: dict[str, Any] = {}
 LONG_NAME = "forecast-" + "x" * 140  # valid in MLflow, too long for a collection
@@ -316,6 +319,30 @@ def test_rerun_imports_only_new_versions(
     assert cats.count == 5
     assert cats.version("champion").metadata["mlflow"]["version"] == 5
     assert cats.version("latest").artifact.verify()
+
+
+def test_a_refused_link_leaves_no_half_imported_version(
+    source: MlflowRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _ = _store(tmp_path)
+    real_link = rw.Client.link
+
+    def refuse_fraud(self: rw.Client, version: Any, path: str, aliases: Any = ()) -> rw.Link:
+        if path.endswith("/Fraud"):
+            raise rw.ConflictError("refused for the test")
+        return real_link(self, version, path, aliases)
+
+    monkeypatch.setattr(rw.Client, "link", refuse_fraud)
+    summary = from_mlflow(client, source.uri, progress=False)
+    reasons = {s.item: s.reason for s in summary.skipped}
+    assert "linking Fraud:v0 into mlflow-migrated/Fraud" in reasons["Fraud version 1"]
+    assert "nothing was imported" in reasons["Fraud version 1"]
+    assert client.artifacts({"name": "Fraud"}) == []  # the logged version was rolled back
+    assert client.registry(REGISTRY).collection("Fraud").count == 0
+
+    monkeypatch.setattr(rw.Client, "link", real_link)
+    again = from_mlflow(client, source.uri, progress=False)
+    assert [(v.model, v.version) for v in again.versions] == [("Fraud", 1)]
 
 
 def test_restricted_registry_is_invisible_to_non_members(migrated: Any) -> None:
