@@ -297,7 +297,7 @@ def test_second_run_changes_nothing(migrated: Any, source: MlflowRegistry) -> No
     second = from_mlflow(client, source.uri, progress=False)
     assert _store_bytes(path) == before
     assert not second.changed
-    assert second.versions == second.aliases == second.collections == []
+    assert (second.versions, second.aliases, second.collections) == ([], [], [])
     already = [s for s in second.skipped if "already imported" in s.reason]
     assert len(already) == len(first.versions)
 
