@@ -61,8 +61,8 @@ class SourceModel:
 def import_mlflow() -> Any:
     """Import and return the ``mlflow`` package, or explain how to install it."""
     try:
-        import mlflow  # noqa: PLC0415 - optional dependency, imported on use
-        import mlflow.artifacts  # noqa: PLC0415
+        import mlflow  # optional dependency, imported on use
+        import mlflow.artifacts
     except ImportError as exc:
         msg = (
             "migrating from MLflow needs the mlflow package, which is not installed; "

@@ -149,7 +149,7 @@ def _target_registry(client: Client, name: str, summary: MigrationSummary) -> Re
 
 
 def _progress_bar(total: int, progress: bool | None) -> Any:
-    from tqdm.auto import tqdm  # noqa: PLC0415 - loads the notebook flavour on use
+    from tqdm.auto import tqdm  # picks the notebook flavour in Jupyter
 
     disable = None if progress is None else not progress
     return tqdm(total=total, desc="MLflow model versions", unit="version", disable=disable)
