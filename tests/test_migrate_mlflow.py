@@ -138,6 +138,22 @@ def build_registry(root: Path) -> MlflowRegistry:
 
     client.create_registered_model(LONG_NAME)
     reg.add_version(LONG_NAME, {"series.csv": b"t,y\n0,1\n"})
+
+    # MLflow 3 style: the version's source is a logged model, not a run's folder.
+    files = {"MLmodel": b"flavors: {}\n", "data/model.bin": b"\x00bert"}
+    logged = client.create_logged_model(experiment_id=reg.experiment_id, name="bert")
+    local = root / "staging" / logged.model_id
+    for rel, content in files.items():
+        (local / rel).parent.mkdir(parents=True, exist_ok=True)
+        (local / rel).write_bytes(content)
+    client.log_model_artifacts(logged.model_id, str(local))
+    client.finalize_logged_model(logged.model_id, "READY")
+    client.create_registered_model("sentiment-bert")
+    with pytest.MonkeyPatch.context() as mp:
+        # MLflow resolves a models:/ source through the global tracking URI.
+        mp.setenv("MLFLOW_TRACKING_URI", reg.uri)
+        client.create_model_version("sentiment-bert", source=f"models:/{logged.model_id}")
+    reg.files[("sentiment-bert", 1)] = files
     return reg
 
 
@@ -181,7 +197,15 @@ def test_every_model_becomes_a_collection(migrated: Any) -> None:
     assert {m.user: m.role for m in registry.members()}.get("mia") == "admin"
     names = sorted(c.name for c in registry.collections())
     assert names == sorted(
-        ["cat-resnet", "Churn Model (GBM)", "churn model gbm", "Fraud", "fraud-2", LONG_NAME[:128]]
+        [
+            "cat-resnet",
+            "Churn Model (GBM)",
+            "churn model gbm",
+            "Fraud",
+            "fraud-2",
+            LONG_NAME[:128],
+            "sentiment-bert",
+        ]
     )
     assert all(c.type == "model" for c in registry.collections())
     assert summary.created_registry
@@ -256,7 +280,9 @@ def test_aliases_and_stages_become_aliases(migrated: Any) -> None:
     }
 
 
-def test_same_files_and_missing_files(migrated: Any) -> None:
+def test_same_files_missing_files_and_other_sources(
+    migrated: Any, source: MlflowRegistry, tmp_path: Path
+) -> None:
     client, _, summary = migrated
     churn = client.registry(REGISTRY).collection("Churn Model (GBM)")
     links = churn.versions()
@@ -273,6 +299,11 @@ def test_same_files_and_missing_files(migrated: Any) -> None:
     assert "version 3 was not imported" in production[0].reason
     other = client.registry(REGISTRY).collection("churn model gbm").versions()[0]
     assert other.artifact.name == "churn-model-gbm-2"
+    bert = client.registry(REGISTRY).collection("sentiment-bert").versions()[0]
+    root = bert.download(tmp_path / "bert")
+    got = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert got == source.files[("sentiment-bert", 1)]
+    assert bert.metadata["mlflow"]["source"].startswith("models:/")
     fraud = client.registry(REGISTRY).collection("fraud-2").versions()[0]
     assert fraud.metadata["mlflow"]["model_name"] == "fraud"
     assert fraud.artifact.name == "fraud-2"
@@ -281,7 +312,7 @@ def test_same_files_and_missing_files(migrated: Any) -> None:
 def test_summary_reads_well_and_escapes_html(migrated: Any) -> None:
     _, _, summary = migrated
     text = str(summary)
-    assert "9 version(s) imported" in text
+    assert "10 version(s) imported" in text
     assert f"{REGISTRY}/cat-resnet:v3 <- cat-resnet version 4" in text
     assert "could not be downloaded" in text
     page = summary._repr_html_()
