@@ -382,7 +382,10 @@ def test_restricted_registry_is_invisible_to_non_members(migrated: Any) -> None:
     assert REGISTRY not in [r.name for r in bob.registries()]
     with pytest.raises(rw.NotFoundError):
         bob.registry(REGISTRY)
-    assert not [hit for hit in bob.search("cat-resnet") if hit.kind != "version"]
+    assert bob.search("cat-resnet") == []
+    assert bob.versions() == []
+    with pytest.raises(rw.NotFoundError):
+        bob.use(f"{REGISTRY}/cat-resnet:production")
 
 
 def test_progress_bar_counts_versions(
