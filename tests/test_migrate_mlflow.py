@@ -388,6 +388,16 @@ def test_restricted_registry_is_invisible_to_non_members(migrated: Any) -> None:
         bob.use(f"{REGISTRY}/cat-resnet:production")
 
 
+def test_every_page_of_mlflow_results_is_read(
+    source: MlflowRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("registry_widget.migrate._mlflow_source._PAGE_SIZE", 2)
+    client, _ = _store(tmp_path)
+    summary = from_mlflow(client, source.uri, progress=False)
+    assert len(summary.collections) == 7
+    assert len(summary.versions) == 10
+
+
 def test_progress_bar_counts_versions(
     source: MlflowRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
