@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,6 +78,7 @@ def log_artifact(
                 raise ValidationError(msg, field="type", value=artifact_type)
             newest = _newest(s, name)
             if newest is not None and newest[1]["digest"] == digest:
+                _warn_unapplied(newest[1], meta, description, tag_list)
                 return newest[0]
             index = int(name_doc["next_index"])
             txn.update("artifact_names", name_id, {"next_index": index + 1})
@@ -107,6 +109,23 @@ def log_artifact(
             artifact_id=art_id,
         )
     return art_id
+
+
+def _warn_unapplied(doc: Doc, meta: dict[str, Any], description: str, tags: list[str]) -> None:
+    """Warn when identical files came with other metadata, which the call does not apply."""
+    differ = [
+        field
+        for field, given in (("metadata", meta), ("description", description), ("tags", tags))
+        if given and given != doc[field]
+    ]
+    if differ:
+        ref = f"{doc['name']}:v{doc['index']}"
+        msg = (
+            f"the files are identical to {ref}, so {ref} is returned and the "
+            f"{' and '.join(differ)} given here were not applied (metadata is fixed at "
+            f"logging; use {ref}.update() for description and tags)"
+        )
+        warnings.warn(msg, UserWarning, stacklevel=4)
 
 
 def _newest(s: Session, name: str) -> tuple[int, Doc] | None:

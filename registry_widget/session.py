@@ -128,7 +128,8 @@ class Session:
         self.store.refresh()
         found = self.store.find_one("registries", key=normalize_key(name))
         if found is None or self.role_on(found) is None:
-            visible = [r["name"] for r in self.visible_registries()]
+            regs = sorted(self.visible_registries(), key=lambda r: (r["kind"] != "core", r["key"]))
+            visible = [r["name"] for r in regs]
             msg = f"no registry named {name!r}; registries you can see: {visible}"
             raise NotFoundError(msg)
         return found.doc_id, found
