@@ -63,7 +63,9 @@ def summary(values: Sequence[float]) -> dict[str, Any]:
     }
 
 
-def per_op_ms(fn: Callable[[int], object], count: int, budget_s: float | None = None) -> tuple[float, int]:
+def per_op_ms(
+    fn: Callable[[int], object], count: int, budget_s: float | None = None
+) -> tuple[float, int]:
     """Run ``fn(k)`` for k in range(count) and return (ms per call, calls made).
 
     With ``budget_s`` the loop stops early (after at least 5 calls) once the budget is

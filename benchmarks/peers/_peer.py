@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.common import Recorder  # noqa: E402
+from benchmarks.common import Recorder
 
 
 def parse_args(description: str) -> argparse.Namespace:
@@ -33,9 +33,6 @@ def recorder(system: str, args: argparse.Namespace) -> Recorder:
     rec = Recorder(system, args.n, args.out)
     rec.set(
         "params",
-        {
-            k: getattr(args, k)
-            for k in ("repeat", "sample", "resolve", "search", "page", "budget")
-        },
+        {k: getattr(args, k) for k in ("repeat", "sample", "resolve", "search", "page", "budget")},
     )
     return rec

@@ -15,10 +15,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.common import (  # noqa: E402
+from benchmarks.common import (
     N_COLLECTIONS,
     PEAK_RSS_SNIPPET,
     SEARCH_TAG,
@@ -29,13 +30,13 @@ from benchmarks.common import (  # noqa: E402
     run_fresh,
     version_tags,
 )
-from benchmarks.peers._peer import parse_args, recorder  # noqa: E402
+from benchmarks.peers._peer import parse_args, recorder
 
 SEARCH = f"name='m3' and tags.exp='{SEARCH_TAG}'"
 
 
-def client(db: Path):  # noqa: ANN201 - mlflow type, imported lazily
-    from mlflow import MlflowClient
+def client(db: Path):
+    from mlflow import MlflowClient  # noqa: PLC0415 - imported after logging is configured
 
     uri = f"sqlite:///{db}"
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -46,7 +47,7 @@ def tags_of(i: int) -> dict[str, str]:
     return {"exp": exp, "seed": seed, bench: "1"}
 
 
-def create(c, i: int, root: Path) -> None:  # noqa: ANN001
+def create(c, i: int, root: Path) -> None:
     c.create_model_version(f"m{i % N_COLLECTIONS}", source=f"{root}/src/{i}", tags=tags_of(i))
 
 
@@ -67,6 +68,17 @@ def build(db: Path, n: int) -> float:
     return ms
 
 
+def write_rep(c, root: Path, args: Any) -> tuple[float, float]:
+    """One repetition of the writes on a copy of the store: (create ms/op, alias ms/op)."""
+    write_ms, _ = per_op_ms(lambda k: create(c, args.n + k, root), args.sample, args.budget)
+    alias_ms, _ = per_op_ms(
+        lambda k: c.set_registered_model_alias(f"m{k % N_COLLECTIONS}", "champion", str(1 + k % 5)),
+        min(args.sample, 100),
+        args.budget,
+    )
+    return write_ms, alias_ms
+
+
 OPEN_CODE = """
 import json, time
 from mlflow import MlflowClient
@@ -76,15 +88,20 @@ c.get_model_version_by_alias("m0", "champion")
 print(json.dumps({{"s": time.perf_counter() - t0}}))
 """
 
-IMPORT_CODE = PEAK_RSS_SNIPPET + """
+IMPORT_CODE = (
+    PEAK_RSS_SNIPPET
+    + """
 import json, time
 t0 = time.perf_counter()
 import mlflow
 s = time.perf_counter() - t0
 print(json.dumps({"s": s, "rss": _peak_rss_mib()}))
 """
+)
 
-RSS_CODE = PEAK_RSS_SNIPPET.replace("{", "{{").replace("}", "}}") + """
+RSS_CODE = (
+    PEAK_RSS_SNIPPET.replace("{", "{{").replace("}", "}}")
+    + """
 import json
 from mlflow import MlflowClient
 c = MlflowClient(tracking_uri={uri!r}, registry_uri={uri!r})
@@ -95,13 +112,14 @@ for k in range(20):
     c.search_model_versions("name='m3'", max_results=50, order_by=["version_number DESC"])
 print(json.dumps({{"rss": _peak_rss_mib()}}))
 """
+)
 
 
 def main() -> None:
     args = parse_args(__doc__ or "")
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    import mlflow
+    import mlflow  # noqa: PLC0415 - imported after logging is configured
 
     rec = recorder("mlflow", args)
     rec.set("version", mlflow.__version__)
@@ -119,17 +137,9 @@ def main() -> None:
             work = Path(tmp) / f"rep{r}" / "mlflow.db"
             work.parent.mkdir()
             shutil.copy2(base, work)
-            c = client(work)
-            ms, _ = per_op_ms(lambda k: create(c, args.n + k, work.parent), args.sample, args.budget)
-            writes.append(ms)
-            ms, _ = per_op_ms(
-                lambda k: c.set_registered_model_alias(
-                    f"m{k % N_COLLECTIONS}", "champion", str(1 + k % 5)
-                ),
-                min(args.sample, 100),
-                args.budget,
-            )
-            aliases.append(ms)
+            write_ms, alias_ms = write_rep(client(work), work.parent, args)
+            writes.append(write_ms)
+            aliases.append(alias_ms)
             shutil.rmtree(work.parent)
         rec.add("log_link_durable", "ms/op", writes, note="create_model_version + 3 tags")
         rec.add("set_alias", "ms/op", aliases, note="set_registered_model_alias")
