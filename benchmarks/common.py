@@ -6,6 +6,7 @@ it from their own virtual environment.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -186,3 +187,26 @@ class Recorder:
             tmp = self.out.with_suffix(".tmp")
             tmp.write_text(json.dumps(self.data, indent=1))
             tmp.replace(self.out)
+
+
+def parse_args(description: str) -> argparse.Namespace:
+    """The options every workload takes (the harness passes all of them)."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--n", type=int, required=True, help="versions in the store")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--sample", type=int, default=200, help="writes timed per repetition")
+    p.add_argument("--resolve", type=int, default=1000, help="resolves per repetition")
+    p.add_argument("--search", type=int, default=100, help="searches per repetition")
+    p.add_argument("--page", type=int, default=100, help="page reads per repetition")
+    p.add_argument("--budget", type=float, default=60.0, help="seconds per timed loop")
+    p.add_argument("--build-budget", type=float, default=1800.0, help="seconds for the fill")
+    p.add_argument("--out", type=Path, default=None, help="results JSON (rewritten as it goes)")
+    return p.parse_args()
+
+
+def recorder(system: str, args: argparse.Namespace) -> Recorder:
+    """A recorder for this system at this N, with the run's parameters attached."""
+    rec = Recorder(system, args.n, args.out)
+    names = ("repeat", "sample", "resolve", "search", "page", "budget", "build_budget")
+    rec.set("params", {k: getattr(args, k) for k in names})
+    return rec

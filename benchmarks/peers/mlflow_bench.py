@@ -25,12 +25,13 @@ from benchmarks.common import (
     SEARCH_TAG,
     latencies_ms,
     log,
+    parse_args,
     per_op_ms,
     percentile,
+    recorder,
     run_fresh,
     version_tags,
 )
-from benchmarks.peers._peer import parse_args, recorder
 
 SEARCH = f"name='m3' and tags.exp='{SEARCH_TAG}'"
 
@@ -71,8 +72,11 @@ def build(db: Path, n: int) -> float:
 def write_rep(c, root: Path, args: Any) -> tuple[float, float]:
     """One repetition of the writes on a copy of the store: (create ms/op, alias ms/op)."""
     write_ms, _ = per_op_ms(lambda k: create(c, args.n + k, root), args.sample, args.budget)
+    per_model = max(1, args.n // N_COLLECTIONS)  # versions every model has
     alias_ms, _ = per_op_ms(
-        lambda k: c.set_registered_model_alias(f"m{k % N_COLLECTIONS}", "champion", str(1 + k % 5)),
+        lambda k: c.set_registered_model_alias(
+            f"m{k % N_COLLECTIONS}", "champion", str(1 + k // N_COLLECTIONS % per_model)
+        ),
         min(args.sample, 100),
         args.budget,
     )

@@ -25,12 +25,13 @@ from benchmarks.common import (
     N_COLLECTIONS,
     PEAK_RSS_SNIPPET,
     log,
+    parse_args,
     per_op_ms,
+    recorder,
     run_fresh,
     version_bytes,
     version_metadata,
 )
-from benchmarks.peers._peer import parse_args, recorder
 
 REGISTRY = "R"
 
