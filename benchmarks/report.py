@@ -26,6 +26,21 @@ OPS = (
     "link_artifact",
     "collections",
 )
+# Every figure our workload produces (the smoke test checks they are all there).
+OURS_OPS = (
+    "build",
+    "log_link_durable",
+    "log_link_batched",
+    "set_alias",
+    "resolve_alias",
+    "search_p50",
+    "search_p95",
+    "page_50",
+    "open_s",
+    "import_s",
+    "import_rss_mib",
+    "peak_rss_mib",
+)
 SHARED = (
     "log_link_durable",
     "set_alias",
