@@ -46,6 +46,28 @@ SEARCH_FILTER: dict[str, Any] = {
 }
 
 
+# Links and artifact versions are handles that read the store when a field is asked for,
+# while the peers return filled-in records; so every read below also reads the fields a
+# caller would use: what a resolve points at, the columns of a page, each hit's path.
+def resolve(client: rw.Client, k: int) -> str:
+    """Resolve the champion of collection k % 10 to the content it names."""
+    link = client.use(f"{REGISTRY}/c{k % N_COLLECTIONS}:champion")
+    return f"{link.path} {link.artifact.digest}"
+
+
+def search(client: rw.Client) -> list[str]:
+    """The workload's filtered search, as the paths of the hits."""
+    return [link.path for link in client.versions(filter=SEARCH_FILTER)]
+
+
+def page(collection: Any) -> list[tuple[Any, ...]]:
+    """The newest 50 versions of a collection, with the columns of a listing."""
+    return [
+        (link.version, link.aliases, link.created_at, link.metadata)
+        for link in collection.versions(limit=50, offset=0)
+    ]
+
+
 def champion_index(n: int) -> int:
     """First of the N_COLLECTIONS consecutive versions (one per collection) named champion."""
     return max(0, n // 2 - n // 2 % N_COLLECTIONS)
@@ -140,7 +162,8 @@ import json, time
 import registry_widget as rw
 t0 = time.perf_counter()
 client = rw.Client({path!r}, user="bench")
-client.use("Bench/c0:champion")
+link = client.use("Bench/c0:champion")
+link.artifact.digest
 print(json.dumps({{"s": time.perf_counter() - t0}}))
 """
 
@@ -163,10 +186,11 @@ import registry_widget as rw
 client = rw.Client({path!r}, user="bench")
 registry = client.registry("Bench")
 for k in range(200):
-    client.use(f"Bench/c{{k % 10}}:champion")
+    client.use(f"Bench/c{{k % 10}}:champion").artifact.digest
 for k in range(20):
-    client.versions(filter={search!r})
-    registry.collection(f"c{{k % 10}}").versions(limit=50)
+    [link.path for link in client.versions(filter={search!r})]
+    coll = registry.collection(f"c{{k % 10}}")
+    [(v.version, v.aliases, v.metadata) for v in coll.versions(limit=50)]
 print(json.dumps({{"rss": _peak_rss_mib()}}))
 """
 )
@@ -177,35 +201,27 @@ def read_reps(rec: Any, store: Path, args: Any) -> None:
     client = rw.Client(str(store), user=USER)
     registry = client.registry(REGISTRY)
     collections = [registry.collection(f"c{c}") for c in range(N_COLLECTIONS)]
-    hits = len(client.versions(filter=SEARCH_FILTER))
+    hits = len(search(client))
     want = expected_hits(args.n)
     if hits != want:
         rec.note(f"search returned {hits} versions, the workload has {want} matches")
-    resolve, p50, p95, page = [], [], [], []
+    resolves, p50, p95, pages = [], [], [], []
     for _ in range(args.repeat):
-        ms, _ = per_op_ms(
-            lambda k: client.use(f"{REGISTRY}/c{k % N_COLLECTIONS}:champion"),
-            args.resolve,
-            args.budget,
-        )
-        resolve.append(ms)
-        lat = latencies_ms(lambda _k: client.versions(filter=SEARCH_FILTER), args.search)
+        ms, _ = per_op_ms(lambda k: resolve(client, k), args.resolve, args.budget)
+        resolves.append(ms)
+        lat = latencies_ms(lambda _k: search(client), args.search)
         p50.append(percentile(lat, 50))
         p95.append(percentile(lat, 95))
-        ms, _ = per_op_ms(
-            lambda k: collections[k % N_COLLECTIONS].versions(limit=50, offset=0),
-            args.page,
-            args.budget,
-        )
-        page.append(ms)
-    rec.add("resolve_alias", "ms/op", resolve, note="client.use('Bench/cK:champion')")
+        ms, _ = per_op_ms(lambda k: page(collections[k % N_COLLECTIONS]), args.page, args.budget)
+        pages.append(ms)
+    rec.add("resolve_alias", "ms/op", resolves, note="client.use('Bench/cK:champion') + digest")
     rec.add(
         "search_p50", "ms", p50, note="client.versions(filter=type+tag+metadata.acc>x)", hits=hits
     )
     rec.add(
         "search_p95", "ms", p95, note="client.versions(filter=type+tag+metadata.acc>x)", hits=hits
     )
-    rec.add("page_50", "ms/op", page, note="collection.versions(limit=50), newest first")
+    rec.add("page_50", "ms/op", pages, note="collection.versions(limit=50) + row fields")
 
 
 def fresh_reps(rec: Any, store: Path, args: Any) -> None:
