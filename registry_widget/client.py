@@ -7,10 +7,10 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from tinydb import where
+from tinydb.table import Document
 
 from registry_widget.artifact_version import (
     ARTIFACT_FIELDS,
@@ -18,11 +18,17 @@ from registry_widget.artifact_version import (
     find_artifact,
     log_artifact,
 )
-from registry_widget.collection import Collection, create_collection_doc, resolve_selector
-from registry_widget.errors import ConflictError, PermissionDeniedError, ValidationError
+from registry_widget.collection import create_collection_doc, resolve_selector
+from registry_widget.errors import ConflictError, ValidationError
 from registry_widget.filters import compile_filter
 from registry_widget.link import LINK_FIELDS, Link
-from registry_widget.linking import check_accepts, check_collection_type, link_path, move_latest, set_alias
+from registry_widget.linking import (
+    check_accepts,
+    check_collection_type,
+    link_path,
+    move_latest,
+    set_alias,
+)
 from registry_widget.names import (
     normalize_key,
     parse_path,
@@ -112,13 +118,19 @@ class Client:
     def _insert_user(self, txn: Transaction, name: str, role: str) -> None:
         txn.insert(
             "users",
-            {"name": name, "key": normalize_key(name), "role": role, "created_at": now(),
-             "created_by": self._s.user},
+            {
+                "name": name,
+                "key": normalize_key(name),
+                "role": role,
+                "created_at": now(),
+                "created_by": self._s.user,
+            },
         )
         self._s.record(txn, "user.add", name, after={"role": role})
 
     def __repr__(self) -> str:
-        return f"Client({getattr(self._s.store, 'location', repr(self._s.store))!r}, user={self.user!r})"
+        where = getattr(self._s.store, "location", repr(self._s.store))
+        return f"Client({where!r}, user={self.user!r})"
 
     @property
     def store(self) -> Store:
@@ -167,12 +179,17 @@ class Client:
                 raise ConflictError(msg)
             if doc["role"] != role:
                 txn.update("users", doc_id, {"role": role})
-                self._s.record(txn, "user.role", doc["name"], before={"role": doc["role"]},
-                               after={"role": role})
+                self._s.record(
+                    txn,
+                    "user.role",
+                    doc["name"],
+                    before={"role": doc["role"]},
+                    after={"role": role},
+                )
 
     # -- registries ---------------------------------------------------------------------------
 
-    def registries(self, filter: Mapping[str, Any] | None = None) -> list[Registry]:  # noqa: A002
+    def registries(self, filter: Mapping[str, Any] | None = None) -> list[Registry]:
         """The registries this user may see (core first, then by name), optionally filtered."""
         query = compile_filter(filter, REGISTRY_FIELDS)
         docs = [d for d in self._s.visible_registries() if query(d)]
@@ -204,15 +221,21 @@ class Client:
             s.require_org("member", "create registries")
             found = s.store.table("registries").search(where("key") == normalize_key(name))
             if found:
-                msg = f"a registry named {found[0]['name']!r} already exists; registry names are unique"
+                msg = (
+                    f"a registry named {found[0]['name']!r} already exists; registry names "
+                    "are unique"
+                )
                 raise ConflictError(msg)
             reg_id = txn.insert(
                 "registries",
                 _registry_doc(name, "custom", description, visibility, types, [], s.user),
             )
             s.record(
-                txn, "registry.create", name,
-                after={"visibility": visibility, "artifact_types": types}, registry_id=reg_id,
+                txn,
+                "registry.create",
+                name,
+                after={"visibility": visibility, "artifact_types": types},
+                registry_id=reg_id,
             )
         return Registry(s, reg_id)
 
@@ -222,7 +245,7 @@ class Client:
         self,
         name: str,
         *,
-        type: str,  # noqa: A002
+        type: str,
         files: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | Mapping[str, Any],
         metadata: Mapping[str, Any] | None = None,
         description: str = "",
@@ -234,8 +257,13 @@ class Client:
         Content identical to the newest version of ``name`` returns that version.
         """
         art_id = log_artifact(
-            self._s, name, artifact_type=type, files=files, metadata=metadata,
-            description=description, tags=tags,
+            self._s,
+            name,
+            artifact_type=type,
+            files=files,
+            metadata=metadata,
+            description=description,
+            tags=tags,
         )
         return ArtifactVersion(self._s, art_id)
 
@@ -245,7 +273,7 @@ class Client:
 
     def artifacts(
         self,
-        filter: Mapping[str, Any] | None = None,  # noqa: A002
+        filter: Mapping[str, Any] | None = None,
         *,
         limit: int | None = None,
         offset: int = 0,
@@ -260,9 +288,7 @@ class Client:
 
     # -- links ----------------------------------------------------------------------------------
 
-    def link(
-        self, version: ArtifactVersion | str, path: str, aliases: Iterable[str] = ()
-    ) -> Link:
+    def link(self, version: ArtifactVersion | str, path: str, aliases: Iterable[str] = ()) -> Link:
         """Link an artifact version into ``Registry/Collection`` (created if missing)."""
         return link_version(self._s, version, path, aliases)
 
@@ -277,13 +303,13 @@ class Client:
             raise ValidationError(msg, field="path", value=path)
         reg_id, reg = self._s.find_registry(p.registry)
         coll = Registry(self._s, reg_id).collection(p.collection)
-        coll_doc = self._s.store.table("collections").get(doc_id=coll._id)  # noqa: SLF001
+        coll_doc = self._s.store.table("collections").get(doc_id=coll._id)
         assert coll_doc is not None
         self._s.require(reg, Action.USE, f"use versions from registry {reg['name']!r}")
-        link_id = resolve_selector(self._s, coll._id, coll_doc, reg, p.selector or "latest")  # noqa: SLF001
+        link_id = resolve_selector(self._s, coll._id, coll_doc, reg, p.selector or "latest")
         return Link(self._s, link_id)
 
-    def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:  # noqa: A002
+    def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:
         """Linked versions across every registry the user may see, newest first."""
         query = compile_filter(filter, LINK_FIELDS)
         visible = {r.doc_id for r in self._s.visible_registries()}
@@ -309,30 +335,32 @@ class Client:
         for reg in sorted(regs.values(), key=lambda r: r["key"]):
             if needle in reg["key"]:
                 hits.append(SearchHit("registry", reg["name"], reg["name"], "name", reg["name"]))
-        colls = {}
+        colls: dict[int, Document] = {}
         for coll in self._s.store.table("collections").all():
-            reg = regs.get(coll["registry_id"])
-            if reg is None:
+            owner = regs.get(coll["registry_id"])
+            if owner is None:
                 continue
             colls[coll.doc_id] = coll
-            path = f"{reg['name']}/{coll['name']}"
+            path = f"{owner['name']}/{coll['name']}"
             if needle in coll["key"]:
                 hits.append(SearchHit("collection", path, coll["name"], "name", coll["name"]))
             hits.extend(
                 SearchHit("collection", path, coll["name"], "tag", tag)
-                for tag in coll["tags"] if needle in normalize_key(tag)
+                for tag in coll["tags"]
+                if needle in normalize_key(tag)
             )
         for link in self._s.store.table("links").all():
             if len(hits) >= limit:
                 break
-            coll = colls.get(link["collection_id"])
-            if coll is None:
+            holder = colls.get(link["collection_id"])
+            if holder is None:
                 continue
-            path = link_path(regs[link["registry_id"]], coll, link["index"])
+            path = link_path(regs[link["registry_id"]], holder, link["index"])
             for field, values in (("alias", link["aliases"]), ("tag", link["tags"])):
                 hits.extend(
                     SearchHit("version", path, link["artifact_name"], field, value)
-                    for value in values if needle in normalize_key(value)
+                    for value in values
+                    if needle in normalize_key(value)
                 )
         return hits[:limit]
 
@@ -371,10 +399,10 @@ def link_version(
         raise ValidationError(msg, field="aliases", value=aliases)
     alias_list = list(dict.fromkeys(validate_alias(a) for a in aliases))
     if isinstance(version, ArtifactVersion):
-        if version._s.store is not s.store:  # noqa: SLF001
+        if version._s.store is not s.store:
             msg = "that artifact version belongs to another store"
             raise ValidationError(msg, field="version", value=version)
-        art_id = version._id  # noqa: SLF001
+        art_id = version._id
     elif isinstance(version, str):
         art_id = find_artifact(s, version)
     else:
@@ -407,7 +435,12 @@ def link_version(
 
 
 def _insert_link(
-    s: Session, txn: Transaction, reg_id: int, reg: dict[str, Any], coll_id: int, art_id: int,
+    s: Session,
+    txn: Transaction,
+    reg_id: int,
+    reg: dict[str, Any],
+    coll_id: int,
+    art_id: int,
     art: dict[str, Any],
 ) -> int:
     coll = s.store.table("collections").get(doc_id=coll_id)
@@ -436,15 +469,26 @@ def _insert_link(
     move_latest(s, txn, coll_id)
     path = link_path(reg, coll, index)
     s.record(
-        txn, "link.create", path, after=f"{art['name']}:v{art['index']}", registry_id=reg_id,
-        collection_id=coll_id, link_id=link_id, artifact_id=art_id,
+        txn,
+        "link.create",
+        path,
+        after=f"{art['name']}:v{art['index']}",
+        registry_id=reg_id,
+        collection_id=coll_id,
+        link_id=link_id,
+        artifact_id=art_id,
     )
     return link_id
 
 
 def _registry_doc(
-    name: str, kind: str, description: str, visibility: str, types: list[str] | None,
-    preconfigured: list[str], creator: str,
+    name: str,
+    kind: str,
+    description: str,
+    visibility: str,
+    types: list[str] | None,
+    preconfigured: list[str],
+    creator: str,
 ) -> dict[str, Any]:
     at = now()
     return {
@@ -468,8 +512,7 @@ def _create_store(txn: Transaction, creator: str) -> None:
     for name, artifact_type, description in CORE_REGISTRIES:
         txn.insert(
             "registries",
-            _registry_doc(name, "core", description, "organization", [artifact_type],
-                          [artifact_type], creator),
+            _registry_doc(
+                name, "core", description, "organization", [artifact_type], [artifact_type], creator
+            ),
         )
-
-
