@@ -37,7 +37,7 @@ SEARCH = f"name='m3' and tags.exp='{SEARCH_TAG}'"
 
 
 def client(db: Path):
-    from mlflow import MlflowClient  # noqa: PLC0415 - imported after logging is configured
+    from mlflow import MlflowClient  # after logging is configured
 
     uri = f"sqlite:///{db}"
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -123,7 +123,7 @@ def main() -> None:
     args = parse_args(__doc__ or "")
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    import mlflow  # noqa: PLC0415 - imported after logging is configured
+    import mlflow  # after logging is configured
 
     rec = recorder("mlflow", args)
     rec.set("version", mlflow.__version__)

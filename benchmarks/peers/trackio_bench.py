@@ -192,7 +192,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-trackio-") as tmp:
         os.environ["TRACKIO_DIR"] = str(Path(tmp) / "home")
         with contextlib.redirect_stdout(sys.stderr):
-            import trackio  # noqa: PLC0415 - TRACKIO_DIR must be set first
+            import trackio  # TRACKIO_DIR must be set first
 
             rec = recorder("trackio", args)
             rec.set("version", trackio.__version__)
