@@ -12,6 +12,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -145,6 +146,22 @@ def run_fresh(
         raise RuntimeError(msg)
     result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+def fsync_ms(count: int = 50) -> dict[str, float]:
+    """Latency of a small write + fsync in the temp folder (where the stores live).
+
+    The floor under every durable write; it shows how busy the disk was during a run.
+    """
+    lat = []
+    with tempfile.NamedTemporaryFile() as f:
+        for _ in range(count):
+            f.write(b"x" * 64)
+            f.flush()
+            t0 = time.perf_counter()
+            os.fsync(f.fileno())
+            lat.append((time.perf_counter() - t0) * 1000)
+    return {"p50": percentile(lat, 50), "p95": percentile(lat, 95)}
 
 
 def log(message: str) -> None:

@@ -29,7 +29,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import peers_env, report
-from benchmarks.common import REPO_ROOT, log
+from benchmarks.common import REPO_ROOT, fsync_ms, log
 
 DEFAULT_N = [1000, 10_000]
 FULL_N = 100_000
@@ -152,6 +152,7 @@ def machine_info(peer_versions: dict[str, str]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     peer_versions = peers_env.ensure() if args.compare else {}
     load_at_start = os.getloadavg() if hasattr(os, "getloadavg") else None
+    fsync_at_start = fsync_ms()
     runs: list[dict[str, Any]] = []
     env = {"PYTHONPATH": str(REPO_ROOT)}
     for n in args.n:
@@ -168,6 +169,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 runs.append({**result, "system": peer, "n": n})
     machine = machine_info(peer_versions)
     machine["load_average_at_start"] = load_at_start
+    machine["fsync_ms_at_start"] = fsync_at_start
+    machine["fsync_ms_at_end"] = fsync_ms()
     return {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": machine,
@@ -188,6 +191,8 @@ def print_report(results: dict[str, Any]) -> None:
     if m["load_average_at_end"]:
         load = ", ".join(f"{x:.2f}" for x in m["load_average_at_end"])
         print(f"load average at the end: {load} (other work on the machine skews timings)")
+    fs = [m["fsync_ms_at_start"]["p50"], m["fsync_ms_at_end"]["p50"]]
+    print(f"fsync p50 at start / end: {fs[0]:.3g} / {fs[1]:.3g} ms (the floor of a durable write)")
     if m["peers"]:
         print("peers: " + ", ".join(f"{k} {v}" for k, v in m["peers"].items()))
     print(f"medians of {results['config']['repeat']} repetitions (min and max alongside)\n")
