@@ -48,7 +48,7 @@ REFUSALS: list[tuple[str, type[Exception], str, Callable[[rw.Client, Path], obje
     (
         "types as a str",
         rw.ValidationError,
-        "artifact_types",
+        "artifact types",
         lambda c, p: c.create_registry("T", artifact_types="model"),
     ),
     (
