@@ -118,6 +118,8 @@ def figure_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "note": entry.get("note", ""),
                 }
             )
+    systems = (OURS, *PEERS)
+    rows.sort(key=lambda r: (systems.index(r["system"]), OPS.index(r["op"]), r["n"]))
     return rows
 
 

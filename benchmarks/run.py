@@ -155,11 +155,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     fsync_at_start = fsync_ms()
     runs: list[dict[str, Any]] = []
     env = {"PYTHONPATH": str(REPO_ROOT)}
-    for n in args.n:
-        cmd = [sys.executable, "-m", "benchmarks.ours", *workload_args(args, n)]
-        result = worker(cmd, env, args.timeout, f"registry_widget N={n}")
-        # A fill stopped by its budget leaves a smaller store: label the figures with it.
-        runs.append({**result, "system": report.OURS, "n": result.get("n_built", n)})
     if args.compare:
         for n in args.peer_n:
             for peer in report.PEERS:
@@ -167,6 +162,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 cmd = [str(peers_env.python()), str(script), *workload_args(args, n)]
                 result = worker(cmd, {}, args.timeout, f"{peer} N={n}")
                 runs.append({**result, "system": peer, "n": n})
+    for n in args.n:
+        cmd = [sys.executable, "-m", "benchmarks.ours", *workload_args(args, n)]
+        result = worker(cmd, env, args.timeout, f"registry_widget N={n}")
+        # A fill stopped by its budget leaves a smaller store: label the figures with it.
+        runs.append({**result, "system": report.OURS, "n": result.get("n_built", n)})
     machine = machine_info(peer_versions)
     machine["load_average_at_start"] = load_at_start
     machine["fsync_ms_at_start"] = fsync_at_start
