@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint check pytest browser-deps clean
+.PHONY: demo test setup lint check pytest browser-deps clean bench bench-compare
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ pytest: setup browser-deps
 	$(BIN)/python -m pytest
 
 test: lint pytest
+
+# Benchmarks (BENCHMARKS.md workload): N = 1k and 10k; add BENCH_ARGS=--full for 100k.
+# bench-compare also runs MLflow and Trackio, installed once into benchmarks/.peers-venv.
+bench: setup
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+bench-compare: setup
+	$(BIN)/python -m benchmarks.run --compare $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
