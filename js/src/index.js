@@ -1,0 +1,46 @@
+// anywidget entry point: render the app into the output cell and wire the protocol.
+import { render } from "preact";
+import { html } from "./html.js";
+import { createRpc } from "./rpc.js";
+import { App } from "./views/app.js";
+import "./styles.css";
+
+const HEARTBEAT_MS = 10000;
+
+/** @type {import("@anywidget/types").Render<{route: string, revision: number, user: string}>} */
+function renderWidget({ model, el }) {
+  el.classList.add("rw-root");
+  let pending = 0;
+  const rpc = createRpc(/** @type {any} */ (model), {
+    onBusyChange: (n) => {
+      pending = n;
+      draw();
+    },
+  });
+  const invoke = rpc.invoke;
+  function draw() {
+    render(html`<${App} model=${model} invoke=${invoke} pending=${pending} />`, el);
+  }
+  draw();
+  // Tell the kernel this view is open, and keep telling it: while a view is alive the kernel
+  // watches the store for changes made by other processes. A tab closed without a goodbye
+  // simply stops the heartbeat.
+  const view = Math.random().toString(36).slice(2);
+  const beat = (/** @type {boolean} */ open) => {
+    try {
+      model.send({ kind: "view", view, open });
+    } catch {
+      // the comm is already gone
+    }
+  };
+  beat(true);
+  const heartbeat = setInterval(() => beat(true), HEARTBEAT_MS);
+  return () => {
+    clearInterval(heartbeat);
+    beat(false);
+    rpc.dispose();
+    render(null, el);
+  };
+}
+
+export default { render: renderWidget };

@@ -1,0 +1,31 @@
+// Search results across everything the user may see.
+import { html } from "../html.js";
+import { Chip, ErrorBox, Link, Spinner, useRequest } from "./common.js";
+
+const KIND_LABEL = /** @type {Record<string, string>} */ ({
+  registry: "Registry",
+  collection: "Collection",
+  version: "Version",
+});
+
+/** @param {{query: string}} props */
+export function SearchPage({ query }) {
+  const { data, error, loading } = useRequest("search", { text: query, limit: 100 });
+  if (error) return html`<${ErrorBox} error=${error} />`;
+  if (!data) return html`<${Spinner} label="Searching…" />`;
+  return html`<div class="rw-page">
+    <div class="rw-page-head"><h2>Search: “${query}”</h2>${loading ? html`<${Spinner} label="" />` : null}</div>
+    ${
+      data.hits.length === 0
+        ? html`<p class="rw-muted">Nothing you may see matches “${query}”.</p>`
+        : html`<ul class="rw-results">${data.hits.map(
+            (h) => html`<li key=${`${h.kind}:${h.path}:${h.field}`}>
+          <${Chip} kind="rw-badge">${KIND_LABEL[h.kind] ?? h.kind}<//>
+          <${Link} route=${h.path}>${h.path}<//>
+          <span class="rw-muted"> matched ${h.field}${h.name && h.name !== h.path ? ` “${h.name}”` : ""}</span>
+        </li>`,
+          )}</ul>`
+    }
+    ${data.total > data.hits.length ? html`<p class="rw-muted">Showing ${data.hits.length} of ${data.total}; refine the search.</p>` : null}
+  </div>`;
+}
