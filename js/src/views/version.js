@@ -97,7 +97,6 @@ export function VersionPage({ path }) {
       ${l.aliases.map((a) => html` <${Chip} kind="rw-alias">${a}<//>`)}
       ${l.path === data.path ? html` <span class="rw-muted">(this page)</span>` : null}</li>`,
     )}
-      ${data.hidden_links ? html`<li class="rw-muted">and ${data.hidden_links} place(s) you may not see</li>` : null}
     </ul>
   </div>`;
 }
