@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from registry_widget.artifact_version import ArtifactVersion
+from registry_widget.client import Client, SearchHit, User
+from registry_widget.collection import Collection
 from registry_widget.errors import (
     ConflictError,
     NotFoundError,
@@ -12,17 +15,29 @@ from registry_widget.errors import (
     StoreCorruptedError,
     ValidationError,
 )
+from registry_widget.history import HistoryEntry
+from registry_widget.link import Link
+from registry_widget.registry import Member, Registry
 
 if TYPE_CHECKING:
     from registry_widget.widget import RegistryWidget
 
 __all__ = [
+    "ArtifactVersion",
+    "Client",
+    "Collection",
     "ConflictError",
+    "HistoryEntry",
+    "Link",
+    "Member",
     "NotFoundError",
     "PermissionDeniedError",
+    "Registry",
     "RegistryError",
     "RegistryWidget",
+    "SearchHit",
     "StoreCorruptedError",
+    "User",
     "ValidationError",
 ]
 

@@ -1,0 +1,475 @@
+"""The client: one user's entry point to a store (SPEC §6)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tinydb import where
+
+from registry_widget.artifact_version import (
+    ARTIFACT_FIELDS,
+    ArtifactVersion,
+    find_artifact,
+    log_artifact,
+)
+from registry_widget.collection import Collection, create_collection_doc, resolve_selector
+from registry_widget.errors import ConflictError, PermissionDeniedError, ValidationError
+from registry_widget.filters import compile_filter
+from registry_widget.link import LINK_FIELDS, Link
+from registry_widget.linking import check_accepts, check_collection_type, link_path, move_latest, set_alias
+from registry_widget.names import (
+    normalize_key,
+    parse_path,
+    validate_alias,
+    validate_artifact_types,
+    validate_description,
+    validate_registry_name,
+    validate_role,
+    validate_user_name,
+    validate_visibility,
+)
+from registry_widget.permissions import ORG_ROLES, Action
+from registry_widget.registry import REGISTRY_FIELDS, Registry
+from registry_widget.session import Session, now
+from registry_widget.store import STORE_FORMAT, Store, Transaction, open_store
+
+__all__ = ["Client", "SearchHit", "User", "link_version"]
+
+CORE_REGISTRIES = (
+    ("Models", "model", "Trained models: the weights and files a team ships and serves."),
+    ("Datasets", "dataset", "Datasets: the data a team trains and evaluates on."),
+)
+
+
+@dataclass(frozen=True)
+class User:
+    """An organisation user and their organisation role."""
+
+    name: str
+    role: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One search result: what was found, its path, and which field matched.
+
+    ``kind`` is ``"registry"``, ``"collection"`` or ``"version"``; ``field`` is
+    ``"name"``, ``"tag"`` or ``"alias"``; ``value`` is the matching text.
+    """
+
+    kind: str
+    path: str
+    name: str
+    field: str
+    value: str
+
+
+def _default_user() -> str:
+    return os.environ.get("REGISTRY_WIDGET_USER") or getpass.getuser()
+
+
+class Client:
+    """A user's connection to a registry store.
+
+    Parameters
+    ----------
+    path
+        The store file (created when missing), ``":memory:"`` for a throw-away store, or a
+        :class:`~registry_widget.store.Store`. Clients of one file in one process share it.
+    user
+        Who acts. Default: ``$REGISTRY_WIDGET_USER``, else the OS login name. The first
+        user to open a new store becomes its organisation admin; anyone else must have
+        been added with :meth:`add_user`.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str] | Store = "registry.json", *, user: str | None = None
+    ) -> None:
+        name = validate_user_name(user if user is not None else _default_user())
+        store = open_store(path)
+        self._s = Session(store, name)
+        self._bootstrap()
+        self._s.org_role()  # refuse an unknown user now, with how to be added
+
+    def _bootstrap(self) -> None:
+        store = self._s.store
+        store.refresh()
+        if store.is_initialized() and len(store.table("users")):
+            return
+        with store.transaction() as txn:
+            if not store.is_initialized():
+                _create_store(txn, self._s.user)
+            if not len(store.table("users")):
+                self._insert_user(txn, self._s.user, "admin")
+
+    def _insert_user(self, txn: Transaction, name: str, role: str) -> None:
+        txn.insert(
+            "users",
+            {"name": name, "key": normalize_key(name), "role": role, "created_at": now(),
+             "created_by": self._s.user},
+        )
+        self._s.record(txn, "user.add", name, after={"role": role})
+
+    def __repr__(self) -> str:
+        return f"Client({getattr(self._s.store, 'location', repr(self._s.store))!r}, user={self.user!r})"
+
+    @property
+    def store(self) -> Store:
+        """The store this client works on."""
+        return self._s.store
+
+    # -- users ------------------------------------------------------------------------------
+
+    @property
+    def user(self) -> str:
+        """Who this client acts as."""
+        return self._s.user
+
+    def users(self) -> list[User]:
+        """The organisation's users, by name."""
+        self._s.org_role()
+        docs = sorted(self._s.store.table("users").all(), key=lambda d: d["key"])
+        return [User(d["name"], d["role"], d["created_at"]) for d in docs]
+
+    def add_user(self, name: str, role: str = "member") -> User:
+        """Add a user to the organisation (organisation admins)."""
+        name = validate_user_name(name)
+        role = validate_role(role, ORG_ROLES)
+        with self._s.store.transaction() as txn:
+            self._s.require_org("admin", "add users")
+            found = self._s.user_doc(name)
+            if found is not None:
+                msg = f"user {found[1]['name']!r} already exists (role {found[1]['role']!r})"
+                raise ConflictError(msg)
+            self._insert_user(txn, name, role)
+        return next(u for u in self.users() if u.name == name)
+
+    def set_user_role(self, name: str, role: str) -> None:
+        """Change a user's organisation role (organisation admins)."""
+        role = validate_role(role, ORG_ROLES)
+        with self._s.store.transaction() as txn:
+            self._s.require_org("admin", "change organisation roles")
+            found = self._s.user_doc(validate_user_name(name))
+            if found is None:
+                msg = f"no user {name!r}; add them with client.add_user({name!r}, {role!r})"
+                raise ValidationError(msg, field="name", value=name)
+            doc_id, doc = found
+            admins = self._s.store.table("users").count(where("role") == "admin")
+            if doc["role"] == "admin" and role != "admin" and admins == 1:
+                msg = f"{doc['name']!r} is the organisation's only admin; make another admin first"
+                raise ConflictError(msg)
+            if doc["role"] != role:
+                txn.update("users", doc_id, {"role": role})
+                self._s.record(txn, "user.role", doc["name"], before={"role": doc["role"]},
+                               after={"role": role})
+
+    # -- registries ---------------------------------------------------------------------------
+
+    def registries(self, filter: Mapping[str, Any] | None = None) -> list[Registry]:  # noqa: A002
+        """The registries this user may see (core first, then by name), optionally filtered."""
+        query = compile_filter(filter, REGISTRY_FIELDS)
+        docs = [d for d in self._s.visible_registries() if query(d)]
+        docs.sort(key=lambda d: (d["kind"] != "core", d["key"]))
+        return [Registry(self._s, d.doc_id) for d in docs]
+
+    def registry(self, name: str) -> Registry:
+        """The registry named ``name`` (case-insensitively)."""
+        return Registry(self._s, self._s.find_registry(validate_registry_name(name))[0])
+
+    def create_registry(
+        self,
+        name: str,
+        *,
+        description: str = "",
+        visibility: str = "organization",
+        artifact_types: Iterable[str] | None = None,
+    ) -> Registry:
+        """Create a custom registry; its creator becomes its admin.
+
+        ``artifact_types=None`` accepts every type.
+        """
+        name = validate_registry_name(name)
+        description = validate_description(description)
+        visibility = validate_visibility(visibility)
+        types = validate_artifact_types(artifact_types)
+        s = self._s
+        with s.store.transaction() as txn:
+            s.require_org("member", "create registries")
+            found = s.store.table("registries").search(where("key") == normalize_key(name))
+            if found:
+                msg = f"a registry named {found[0]['name']!r} already exists; registry names are unique"
+                raise ConflictError(msg)
+            reg_id = txn.insert(
+                "registries",
+                _registry_doc(name, "custom", description, visibility, types, [], s.user),
+            )
+            s.record(
+                txn, "registry.create", name,
+                after={"visibility": visibility, "artifact_types": types}, registry_id=reg_id,
+            )
+        return Registry(s, reg_id)
+
+    # -- artifact versions ---------------------------------------------------------------------
+
+    def log_artifact(
+        self,
+        name: str,
+        *,
+        type: str,  # noqa: A002
+        files: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | Mapping[str, Any],
+        metadata: Mapping[str, Any] | None = None,
+        description: str = "",
+        tags: Iterable[str] = (),
+    ) -> ArtifactVersion:
+        """Log an immutable version of artifact ``name`` from ``files``.
+
+        ``files`` is a path (file or folder), a list of paths, or ``{relpath: path}``.
+        Content identical to the newest version of ``name`` returns that version.
+        """
+        art_id = log_artifact(
+            self._s, name, artifact_type=type, files=files, metadata=metadata,
+            description=description, tags=tags,
+        )
+        return ArtifactVersion(self._s, art_id)
+
+    def artifact(self, ref: str) -> ArtifactVersion:
+        """The artifact version ``name:vM`` (``name`` or ``name:latest``: the newest)."""
+        return ArtifactVersion(self._s, find_artifact(self._s, ref))
+
+    def artifacts(
+        self,
+        filter: Mapping[str, Any] | None = None,  # noqa: A002
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[ArtifactVersion]:
+        """Logged artifact versions, newest first, optionally filtered and paged."""
+        query = compile_filter(filter, ARTIFACT_FIELDS)
+        self._s.org_role()
+        docs = self._s.store.table("artifacts").search(query)
+        docs.sort(key=lambda d: (d["created_at"], d.doc_id), reverse=True)
+        end = None if limit is None else offset + limit
+        return [ArtifactVersion(self._s, d.doc_id) for d in docs[offset:end]]
+
+    # -- links ----------------------------------------------------------------------------------
+
+    def link(
+        self, version: ArtifactVersion | str, path: str, aliases: Iterable[str] = ()
+    ) -> Link:
+        """Link an artifact version into ``Registry/Collection`` (created if missing)."""
+        return link_version(self._s, version, path, aliases)
+
+    def use(self, path: str) -> Link:
+        """Resolve ``Registry/Collection:selector`` (default ``latest``) to a linked version.
+
+        Using needs at least the viewer role (restricted viewers may only look).
+        """
+        p = parse_path(path)
+        if p.collection is None:
+            msg = f"use() takes 'Registry/Collection:alias', not the registry path {path!r}"
+            raise ValidationError(msg, field="path", value=path)
+        reg_id, reg = self._s.find_registry(p.registry)
+        coll = Registry(self._s, reg_id).collection(p.collection)
+        coll_doc = self._s.store.table("collections").get(doc_id=coll._id)  # noqa: SLF001
+        assert coll_doc is not None
+        self._s.require(reg, Action.USE, f"use versions from registry {reg['name']!r}")
+        link_id = resolve_selector(self._s, coll._id, coll_doc, reg, p.selector or "latest")  # noqa: SLF001
+        return Link(self._s, link_id)
+
+    def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:  # noqa: A002
+        """Linked versions across every registry the user may see, newest first."""
+        query = compile_filter(filter, LINK_FIELDS)
+        visible = {r.doc_id for r in self._s.visible_registries()}
+        docs = [
+            d for d in self._s.store.table("links").search(query) if d["registry_id"] in visible
+        ]
+        docs.sort(key=lambda d: (d["created_at"], d.doc_id), reverse=True)
+        return [Link(self._s, d.doc_id) for d in docs]
+
+    def search(self, text: str, *, limit: int = 100) -> list[SearchHit]:
+        """Find registries, collections and versions whose name, tags or aliases contain ``text``.
+
+        Case-insensitive; only what the user may see; at most ``limit`` hits.
+        """
+        if not isinstance(text, str):
+            msg = f"search text must be a str, not {text!r}"
+            raise ValidationError(msg, field="text", value=text)
+        needle = normalize_key(text.strip())
+        if not needle:
+            return []
+        hits: list[SearchHit] = []
+        regs = {r.doc_id: r for r in self._s.visible_registries()}
+        for reg in sorted(regs.values(), key=lambda r: r["key"]):
+            if needle in reg["key"]:
+                hits.append(SearchHit("registry", reg["name"], reg["name"], "name", reg["name"]))
+        colls = {}
+        for coll in self._s.store.table("collections").all():
+            reg = regs.get(coll["registry_id"])
+            if reg is None:
+                continue
+            colls[coll.doc_id] = coll
+            path = f"{reg['name']}/{coll['name']}"
+            if needle in coll["key"]:
+                hits.append(SearchHit("collection", path, coll["name"], "name", coll["name"]))
+            hits.extend(
+                SearchHit("collection", path, coll["name"], "tag", tag)
+                for tag in coll["tags"] if needle in normalize_key(tag)
+            )
+        for link in self._s.store.table("links").all():
+            if len(hits) >= limit:
+                break
+            coll = colls.get(link["collection_id"])
+            if coll is None:
+                continue
+            path = link_path(regs[link["registry_id"]], coll, link["index"])
+            for field, values in (("alias", link["aliases"]), ("tag", link["tags"])):
+                hits.extend(
+                    SearchHit("version", path, link["artifact_name"], field, value)
+                    for value in values if needle in normalize_key(value)
+                )
+        return hits[:limit]
+
+    # -- transactions and changes ---------------------------------------------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[Client]:
+        """Group many changes into one durable commit at the end (all or nothing)."""
+        with self._s.store.transaction():
+            yield self
+
+    @property
+    def revision(self) -> int:
+        """A number that changes whenever the store changes, here or in another process."""
+        return self._s.store.revision
+
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` after every commit this process makes to the store.
+
+        Returns a function that unsubscribes. Changes by other processes are seen through
+        :attr:`revision`.
+        """
+        return self._s.store.subscribe(callback)
+
+
+def link_version(
+    s: Session, version: ArtifactVersion | str, path: str, aliases: Iterable[str]
+) -> Link:
+    """Link ``version`` into the collection at ``path`` (created if missing)."""
+    p = parse_path(path)
+    if p.collection is None or p.selector is not None:
+        msg = f"link() takes a collection path 'Registry/Collection', not {path!r}"
+        raise ValidationError(msg, field="path", value=path)
+    if isinstance(aliases, str):
+        msg = f"aliases must be a list of aliases, not the str {aliases!r}; use [{aliases!r}]"
+        raise ValidationError(msg, field="aliases", value=aliases)
+    alias_list = list(dict.fromkeys(validate_alias(a) for a in aliases))
+    if isinstance(version, ArtifactVersion):
+        if version._s.store is not s.store:  # noqa: SLF001
+            msg = "that artifact version belongs to another store"
+            raise ValidationError(msg, field="version", value=version)
+        art_id = version._id  # noqa: SLF001
+    elif isinstance(version, str):
+        art_id = find_artifact(s, version)
+    else:
+        msg = f"version must be an ArtifactVersion or a 'name:vM' str, not {version!r}"
+        raise ValidationError(msg, field="version", value=version)
+    with s.store.transaction() as txn:
+        art = s.store.table("artifacts").get(doc_id=art_id)
+        if art is None:
+            msg = "the artifact version no longer exists"
+            raise ValidationError(msg, field="version", value=version)
+        reg_id, reg = s.find_registry(p.registry)
+        s.require(reg, Action.WRITE, f"link versions into registry {reg['name']!r}")
+        check_accepts(reg, art["type"])
+        found = s.find_collection(reg_id, p.collection)
+        if found is None:
+            coll_id = create_collection_doc(s, txn, reg_id, reg, p.collection, art["type"], "", [])
+        else:
+            coll_id = found[0]
+            check_collection_type(reg, found[1], art["type"])
+        existing = s.store.table("links").search(
+            (where("collection_id") == coll_id) & (where("artifact_id") == art_id)
+        )
+        if existing:
+            link_id = existing[0].doc_id
+        else:
+            link_id = _insert_link(s, txn, reg_id, reg, coll_id, art_id, art)
+        for alias in alias_list:
+            set_alias(s, txn, link_id, alias)
+    return Link(s, link_id)
+
+
+def _insert_link(
+    s: Session, txn: Transaction, reg_id: int, reg: dict[str, Any], coll_id: int, art_id: int,
+    art: dict[str, Any],
+) -> int:
+    coll = s.store.table("collections").get(doc_id=coll_id)
+    assert coll is not None
+    index = int(coll["next_index"])
+    at = now()
+    link_id = txn.insert(
+        "links",
+        {
+            "registry_id": reg_id,
+            "collection_id": coll_id,
+            "index": index,
+            "artifact_id": art_id,
+            "aliases": [],
+            "created_at": at,
+            "created_by": s.user,
+            "artifact_name": art["name"],
+            "artifact_index": art["index"],
+            "type": art["type"],
+            "tags": art["tags"],
+            "description": art["description"],
+            "metadata": art["metadata"],
+        },
+    )
+    txn.update("collections", coll_id, {"next_index": index + 1, "updated_at": at})
+    move_latest(s, txn, coll_id)
+    path = link_path(reg, coll, index)
+    s.record(
+        txn, "link.create", path, after=f"{art['name']}:v{art['index']}", registry_id=reg_id,
+        collection_id=coll_id, link_id=link_id, artifact_id=art_id,
+    )
+    return link_id
+
+
+def _registry_doc(
+    name: str, kind: str, description: str, visibility: str, types: list[str] | None,
+    preconfigured: list[str], creator: str,
+) -> dict[str, Any]:
+    at = now()
+    return {
+        "name": name,
+        "key": normalize_key(name),
+        "kind": kind,
+        "description": description,
+        "visibility": visibility,
+        "artifact_types": types,
+        "preconfigured_types": preconfigured,
+        "protected_aliases": [],
+        "members": {creator: "admin"} if kind == "custom" else {},
+        "created_at": at,
+        "created_by": creator,
+        "updated_at": at,
+    }
+
+
+def _create_store(txn: Transaction, creator: str) -> None:
+    txn.insert("meta", {"format": STORE_FORMAT, "schema": 1, "created_at": now()})
+    for name, artifact_type, description in CORE_REGISTRIES:
+        txn.insert(
+            "registries",
+            _registry_doc(name, "core", description, "organization", [artifact_type],
+                          [artifact_type], creator),
+        )
+
+

@@ -1,0 +1,278 @@
+"""Collections: numbered links to artifact versions of one type, inside a registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from tinydb import where
+
+from registry_widget.errors import ConflictError, NotFoundError, ValidationError
+from registry_widget.filters import compile_filter
+from registry_widget.history import HistoryEntry, read_history
+from registry_widget.linking import LATEST, check_accepts, unlink
+from registry_widget.names import normalize_key, validate_description, validate_tags, version_index
+from registry_widget.permissions import Action
+from registry_widget.session import Doc, Session, now
+from registry_widget.store import Transaction
+
+if TYPE_CHECKING:
+    from registry_widget.artifact_version import ArtifactVersion
+    from registry_widget.link import Link
+    from registry_widget.registry import Registry
+
+__all__ = ["Collection", "create_collection_doc"]
+
+
+def create_collection_doc(
+    s: Session,
+    txn: Transaction,
+    reg_id: int,
+    reg: Doc,
+    name: str,
+    artifact_type: str,
+    description: str,
+    tags: list[str],
+) -> int:
+    """Insert a new collection into registry ``reg_id``, checking role, type and name."""
+    s.require(reg, Action.WRITE, f"create collections in registry {reg['name']!r}")
+    check_accepts(reg, artifact_type)
+    existing = s.find_collection(reg_id, name)
+    if existing is not None:
+        msg = (
+            f"registry {reg['name']!r} already has a collection named {existing[1]['name']!r}; "
+            "collection names are unique in their registry"
+        )
+        raise ConflictError(msg)
+    at = now()
+    coll_id = txn.insert(
+        "collections",
+        {
+            "registry_id": reg_id,
+            "name": name,
+            "key": normalize_key(name),
+            "type": artifact_type,
+            "description": description,
+            "tags": tags,
+            "aliases": {},
+            "next_index": 0,
+            "created_at": at,
+            "created_by": s.user,
+            "updated_at": at,
+        },
+    )
+    path = f"{reg['name']}/{name}"
+    s.record(
+        txn, "collection.create", path, after={"type": artifact_type}, registry_id=reg_id,
+        collection_id=coll_id,
+    )
+    return coll_id
+
+
+class Collection:
+    """A set of linked versions in a registry, all of one artifact type."""
+
+    def __init__(self, session: Session, coll_id: int) -> None:
+        self._s = session
+        self._id = coll_id
+
+    def _docs(self) -> tuple[Doc, Doc]:
+        return self._s.collection(self._id)
+
+    def _doc(self) -> Doc:
+        return self._docs()[0]
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Collection)
+            and other._s.store is self._s.store
+            and other._id == self._id
+        )
+
+    def __hash__(self) -> int:
+        return hash((id(self._s.store), "collection", self._id))
+
+    def __repr__(self) -> str:
+        try:
+            coll, reg = self._docs()
+        except NotFoundError:
+            return "<Collection (deleted or hidden)>"
+        return f"<Collection {reg['name']}/{coll['name']} ({coll['type']})>"
+
+    @property
+    def name(self) -> str:
+        """The collection's name."""
+        return str(self._doc()["name"])
+
+    @property
+    def registry(self) -> Registry:
+        """The registry it belongs to."""
+        from registry_widget.registry import Registry
+
+        return Registry(self._s, self._doc()["registry_id"])
+
+    @property
+    def path(self) -> str:
+        """``Registry/Collection``."""
+        coll, reg = self._docs()
+        return f"{reg['name']}/{coll['name']}"
+
+    @property
+    def type(self) -> str:
+        """The artifact type of every version in it (fixed at creation)."""
+        return str(self._doc()["type"])
+
+    @property
+    def description(self) -> str:
+        """Markdown description."""
+        return str(self._doc()["description"])
+
+    @property
+    def tags(self) -> list[str]:
+        """Its tags."""
+        return list(self._doc()["tags"])
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """Every alias in the collection and the version that holds it (``{"production": "v3"}``)."""
+        return {a: f"v{i}" for a, i in sorted(self._doc()["aliases"].items())}
+
+    @property
+    def count(self) -> int:
+        """How many versions are linked now."""
+        self._doc()
+        return self._s.store.table("links").count(where("collection_id") == self._id)
+
+    @property
+    def created_at(self) -> str:
+        """When it was created (ISO-8601, UTC)."""
+        return str(self._doc()["created_at"])
+
+    @property
+    def created_by(self) -> str:
+        """Who created it."""
+        return str(self._doc()["created_by"])
+
+    @property
+    def updated_at(self) -> str:
+        """When it, its links or its aliases last changed (ISO-8601, UTC)."""
+        return str(self._doc()["updated_at"])
+
+    def update(
+        self, *, description: str | None = None, tags: Iterable[str] | None = None
+    ) -> Collection:
+        """Change the description or replace the tags (members)."""
+        changes: dict[str, Any] = {}
+        if description is not None:
+            changes["description"] = validate_description(description)
+        if tags is not None:
+            changes["tags"] = validate_tags(tags)
+        s = self._s
+        with s.store.transaction() as txn:
+            coll, reg = self._docs()
+            changes = {k: v for k, v in changes.items() if coll[k] != v}
+            if not changes:
+                return self
+            path = f"{reg['name']}/{coll['name']}"
+            s.require(reg, Action.WRITE, f"edit collection {path}")
+            txn.update("collections", self._id, {**changes, "updated_at": now()})
+            s.record(
+                txn, "collection.update", path, before={k: coll[k] for k in changes},
+                after=changes, registry_id=coll["registry_id"], collection_id=self._id,
+            )
+        return self
+
+    def versions(
+        self,
+        filter: Mapping[str, Any] | None = None,  # noqa: A002
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Link]:
+        """Its linked versions, newest (highest number) first, optionally filtered and paged."""
+        from registry_widget.link import LINK_FIELDS, Link
+
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            msg = f"limit must be a non-negative int or None, not {limit!r}"
+            raise ValidationError(msg, field="limit", value=limit)
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            msg = f"offset must be a non-negative int, not {offset!r}"
+            raise ValidationError(msg, field="offset", value=offset)
+        query = compile_filter(filter, LINK_FIELDS)
+        self._doc()
+        docs = self._s.store.table("links").search((where("collection_id") == self._id) & query)
+        docs.sort(key=lambda d: d["index"], reverse=True)
+        end = None if limit is None else offset + limit
+        return [Link(self._s, d.doc_id) for d in docs[offset:end]]
+
+    def version(self, selector: str = LATEST) -> Link:
+        """The version ``"v3"``, or the one holding an alias (default ``latest``)."""
+        from registry_widget.link import Link
+
+        coll, reg = self._docs()
+        return Link(self._s, resolve_selector(self._s, self._id, coll, reg, selector))
+
+    def link(self, version: ArtifactVersion | str, aliases: Iterable[str] = ()) -> Link:
+        """Link an artifact version here; the same as ``client.link(version, self.path)``."""
+        from registry_widget.client import link_version
+
+        return link_version(self._s, version, self.path, aliases)
+
+    def delete(self) -> None:
+        """Delete the collection and its links (members); artifact versions stay.
+
+        A member may not delete a collection where a version holds a protected alias.
+        """
+        s = self._s
+        with s.store.transaction() as txn:
+            coll, reg = self._docs()
+            path = f"{reg['name']}/{coll['name']}"
+            s.require(reg, Action.WRITE, f"delete collection {path}")
+            held = sorted(a for a in coll["aliases"] if a in reg["protected_aliases"])
+            if held:
+                s.require(
+                    reg, Action.ADMIN, f"delete collection {path}, which holds protected alias "
+                    f"{held[0]!r}",
+                )
+            for link in s.store.table("links").search(where("collection_id") == self._id):
+                txn.remove("links", link.doc_id)
+            txn.remove("collections", self._id)
+            s.record(
+                txn, "collection.delete", path, before=path, registry_id=coll["registry_id"],
+                collection_id=self._id,
+            )
+
+    def unlink(self, selector: str) -> None:
+        """Unlink the version ``"vN"`` or the one holding an alias (members)."""
+        with self._s.store.transaction() as txn:
+            coll, reg = self._docs()
+            unlink(self._s, txn, resolve_selector(self._s, self._id, coll, reg, selector))
+
+    def history(
+        self, *, action: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[HistoryEntry]:
+        """Every change to the collection, its links and aliases, newest first."""
+        self._doc()
+        return read_history(
+            self._s.store, "collection_id", self._id, action=action, limit=limit, offset=offset
+        )
+
+
+def resolve_selector(s: Session, coll_id: int, coll: Doc, reg: Doc, selector: object) -> int:
+    """The link id that ``selector`` (``vN`` or an alias) names in a collection."""
+    if not isinstance(selector, str) or not selector:
+        msg = f"a version selector is 'vN', 'latest' or an alias, not {selector!r}"
+        raise ValidationError(msg, field="selector", value=selector)
+    index = version_index(selector)
+    if index is None:
+        index = coll["aliases"].get(selector)
+    found = None if index is None else s.link_at(coll_id, index)
+    if found is None:
+        path = f"{reg['name']}/{coll['name']}"
+        msg = (
+            f"{path} has no version {selector!r}; its aliases are {sorted(coll['aliases'])} and "
+            f"it numbers versions up to v{coll['next_index'] - 1}"
+            if coll["next_index"]
+            else f"{path} has no version {selector!r}: nothing is linked into it yet"
+        )
+        raise NotFoundError(msg)
+    return found[0]

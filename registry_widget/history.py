@@ -1,0 +1,74 @@
+"""The append-only history of changes, read per registry, collection or version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tinydb import where
+
+from registry_widget.errors import ValidationError
+from registry_widget.store import Store
+
+__all__ = ["HistoryEntry", "read_history"]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One recorded change: who did what, when, to what, and the value before and after.
+
+    Attributes
+    ----------
+    at
+        When, as an ISO-8601 UTC string.
+    user
+        Who made the change.
+    action
+        What kind of change, e.g. ``"registry.create"``, ``"link.create"``, ``"alias.set"``.
+    target
+        The path of the changed object at the time (``"Models/cat:v2"``).
+    before, after
+        The changed value before and after (None where there was none).
+    """
+
+    at: str
+    user: str
+    action: str
+    target: str
+    before: Any
+    after: Any
+
+
+def read_history(
+    store: Store,
+    field: str,
+    value: int,
+    *,
+    action: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[HistoryEntry]:
+    """Entries whose ``field`` (``"registry_id"``, ``"link_id"``…) is ``value``, newest first.
+
+    ``action`` keeps only entries whose action is it or starts with it and a dot
+    (``"alias"`` keeps ``"alias.set"`` and ``"alias.remove"``).
+    """
+    if action is not None and not isinstance(action, str):
+        msg = f"history action filter must be a str such as 'alias' or 'link.create', not {action!r}"
+        raise ValidationError(msg, field="action", value=action)
+    if limit is not None and (not isinstance(limit, int) or limit < 0):
+        msg = f"limit must be a non-negative int or None, not {limit!r}"
+        raise ValidationError(msg, field="limit", value=limit)
+    if not isinstance(offset, int) or offset < 0:
+        msg = f"offset must be a non-negative int, not {offset!r}"
+        raise ValidationError(msg, field="offset", value=offset)
+    store.refresh()
+    docs = store.table("history").search(where(field) == value)
+    if action is not None:
+        docs = [d for d in docs if d["action"] == action or d["action"].startswith(action + ".")]
+    docs.sort(key=lambda d: d.doc_id, reverse=True)
+    end = None if limit is None else offset + limit
+    return [
+        HistoryEntry(d["at"], d["user"], d["action"], d["target"], d["before"], d["after"])
+        for d in docs[offset:end]
+    ]

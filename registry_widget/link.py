@@ -1,0 +1,162 @@
+"""Links: a collection's numbered pointer to an artifact version, where aliases live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from registry_widget.errors import NotFoundError
+from registry_widget.history import HistoryEntry, read_history
+from registry_widget.linking import link_path, remove_alias, set_alias, unlink
+from registry_widget.names import validate_alias
+from registry_widget.permissions import Action
+from registry_widget.session import Doc, Session
+
+if TYPE_CHECKING:
+    from registry_widget.artifact_version import ArtifactVersion
+    from registry_widget.collection import Collection
+    from registry_widget.registry import Registry
+
+__all__ = ["LINK_FIELDS", "Link"]
+
+LINK_FIELDS = {
+    "name": ("artifact_name",),
+    "description": ("description",),
+    "tag": ("tags",),
+    "alias": ("aliases",),
+    "type": ("type",),
+    "created_at": ("created_at",),
+    "created_by": ("created_by",),
+    "metadata": ("metadata",),
+}
+"""Filter fields of linked versions and where they live in a link document.
+
+``name``, ``description``, ``tag``, ``type`` and ``metadata`` are the artifact version's
+(copied onto the link so that TinyDB can query links alone); ``alias``, ``created_at`` and
+``created_by`` are the link's own (when and by whom it was linked).
+"""
+
+
+class Link:
+    """A linked version ``Registry/Collection:vN``: aliases live here, files on its artifact."""
+
+    def __init__(self, session: Session, link_id: int) -> None:
+        self._s = session
+        self._id = link_id
+
+    def _docs(self) -> tuple[Doc, Doc, Doc]:
+        return self._s.link(self._id)
+
+    def _doc(self) -> Doc:
+        return self._docs()[0]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Link) and other._s.store is self._s.store and other._id == self._id
+
+    def __hash__(self) -> int:
+        return hash((id(self._s.store), "link", self._id))
+
+    def __repr__(self) -> str:
+        try:
+            link, coll, reg = self._docs()
+        except NotFoundError:
+            return "<Link (unlinked or hidden)>"
+        aliases = f" {link['aliases']}" if link["aliases"] else ""
+        return (
+            f"<Link {link_path(reg, coll, link['index'])}{aliases} → "
+            f"{link['artifact_name']}:v{link['artifact_index']}>"
+        )
+
+    @property
+    def path(self) -> str:
+        """``Registry/Collection:vN``."""
+        link, coll, reg = self._docs()
+        return link_path(reg, coll, link["index"])
+
+    @property
+    def index(self) -> int:
+        """The number of the link in its collection."""
+        return int(self._doc()["index"])
+
+    @property
+    def version(self) -> str:
+        """``"vN"``."""
+        return f"v{self.index}"
+
+    @property
+    def aliases(self) -> list[str]:
+        """Its aliases, ``latest`` included when it is the newest link."""
+        return list(self._doc()["aliases"])
+
+    @property
+    def artifact(self) -> ArtifactVersion:
+        """The artifact version it points to."""
+        from registry_widget.artifact_version import ArtifactVersion
+
+        link, _, reg = self._docs()
+        return ArtifactVersion(self._s, link["artifact_id"], via_registry=link["registry_id"])
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The artifact version's metadata (a copy)."""
+        return self.artifact.metadata
+
+    @property
+    def collection(self) -> Collection:
+        """The collection it is linked in."""
+        from registry_widget.collection import Collection
+
+        return Collection(self._s, self._doc()["collection_id"])
+
+    @property
+    def registry(self) -> Registry:
+        """The registry of its collection."""
+        from registry_widget.registry import Registry
+
+        return Registry(self._s, self._doc()["registry_id"])
+
+    @property
+    def created_at(self) -> str:
+        """When it was linked (ISO-8601, UTC)."""
+        return str(self._doc()["created_at"])
+
+    @property
+    def created_by(self) -> str:
+        """Who linked it."""
+        return str(self._doc()["created_by"])
+
+    def set_alias(self, alias: str) -> Link:
+        """Set ``alias`` here, moving it from the version of this collection that holds it."""
+        alias = validate_alias(alias)
+        with self._s.store.transaction() as txn:
+            set_alias(self._s, txn, self._id, alias)
+        return self
+
+    def remove_alias(self, alias: str) -> Link:
+        """Remove ``alias`` from this version."""
+        alias = validate_alias(alias)
+        with self._s.store.transaction() as txn:
+            remove_alias(self._s, txn, self._id, alias)
+        return self
+
+    def unlink(self) -> None:
+        """Remove this link; the artifact version stays (members)."""
+        with self._s.store.transaction() as txn:
+            unlink(self._s, txn, self._id)
+
+    def download(self, root: str | Path | None = None) -> Path:
+        """Download the files (viewers and above); see :meth:`ArtifactVersion.download`."""
+        return self.artifact.download(root)
+
+    def history(
+        self, *, action: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[HistoryEntry]:
+        """Changes to this linked version (link, aliases, unlink), newest first."""
+        self._doc()
+        return read_history(
+            self._s.store, "link_id", self._id, action=action, limit=limit, offset=offset
+        )
+
+    def _require_use(self) -> None:
+        _, _, reg = self._docs()
+        self._s.require(reg, Action.USE, f"use files of registry {reg['name']!r}")

@@ -1,0 +1,160 @@
+"""Links and aliases: the rules that several objects share (SPEC §2, §3).
+
+Aliases live on link documents (``aliases``: a list) and, for fast resolution, in their
+collection's ``aliases`` map (alias → link index). Both are changed together, inside the
+caller's transaction. ``latest`` is kept on the highest-numbered link by the system.
+"""
+
+from __future__ import annotations
+
+from tinydb import where
+from tinydb.queries import QueryInstance
+
+from registry_widget.errors import NotFoundError, ValidationError
+from registry_widget.permissions import Action
+from registry_widget.session import Doc, Session, now
+from registry_widget.store import Transaction
+
+__all__ = [
+    "check_accepts",
+    "check_collection_type",
+    "link_path",
+    "move_latest",
+    "remove_alias",
+    "set_alias",
+    "unlink",
+]
+
+LATEST = "latest"
+
+
+def link_path(reg: Doc, coll: Doc, index: int) -> str:
+    """``Registry/Collection:vN``."""
+    return f"{reg['name']}/{coll['name']}:v{index}"
+
+
+def check_accepts(reg: Doc, artifact_type: str) -> None:
+    """Refuse an artifact type that registry ``reg`` does not accept."""
+    accepted = reg["artifact_types"]
+    if accepted is not None and artifact_type not in accepted:
+        msg = (
+            f"registry {reg['name']!r} does not accept artifact type {artifact_type!r}; "
+            f"it accepts {accepted}. A registry admin can add the type with "
+            f"registry.add_artifact_type({artifact_type!r})"
+        )
+        raise ValidationError(msg, field="type", value=artifact_type)
+
+
+def _put_alias(
+    s: Session, txn: Transaction, coll_id: int, alias: str, link_id: int | None, index: int | None
+) -> int | None:
+    """Point ``alias`` of collection ``coll_id`` at link ``link_id`` (None: remove it).
+
+    Returns the index of the link that held it before, if any.
+    """
+    links = s.store.table("links")
+    coll = s.store.table("collections").get(doc_id=coll_id)
+    assert coll is not None
+    aliases = dict(coll["aliases"])
+    previous = aliases.pop(alias, None)
+    if previous is not None:
+        found = s.link_at(coll_id, previous)
+        if found is not None:
+            old_id, old = found
+            txn.update("links", old_id, {"aliases": [a for a in old["aliases"] if a != alias]})
+    if link_id is not None:
+        assert index is not None
+        doc = links.get(doc_id=link_id)
+        assert doc is not None
+        txn.update("links", link_id, {"aliases": [*doc["aliases"], alias]})
+        aliases[alias] = index
+    txn.update("collections", coll_id, {"aliases": aliases})
+    return previous
+
+
+def set_alias(s: Session, txn: Transaction, link_id: int, alias: str) -> None:
+    """Set ``alias`` on link ``link_id``, moving it from the version that holds it."""
+    link, coll, reg = s.link(link_id)
+    protected = alias in reg["protected_aliases"]
+    what = f"set the {'protected ' if protected else ''}alias {alias!r}"
+    s.require(reg, Action.ADMIN if protected else Action.WRITE, what)
+    holder = coll["aliases"].get(alias)
+    if holder == link["index"]:
+        return
+    before = None if holder is None else link_path(reg, coll, holder)
+    _put_alias(s, txn, link["collection_id"], alias, link_id, link["index"])
+    txn.update("collections", link["collection_id"], {"updated_at": now()})
+    path = link_path(reg, coll, link["index"])
+    s.record(
+        txn, "alias.set", path, before=before, after=f"{alias} → {path}",
+        registry_id=link["registry_id"], collection_id=link["collection_id"], link_id=link_id,
+    )
+
+
+def remove_alias(s: Session, txn: Transaction, link_id: int, alias: str) -> None:
+    """Remove ``alias`` from link ``link_id``."""
+    link, coll, reg = s.link(link_id)
+    path = link_path(reg, coll, link["index"])
+    if alias not in link["aliases"]:
+        msg = f"{path} has no alias {alias!r}; its aliases are {link['aliases']}"
+        raise NotFoundError(msg)
+    protected = alias in reg["protected_aliases"]
+    what = f"remove the {'protected ' if protected else ''}alias {alias!r}"
+    s.require(reg, Action.ADMIN if protected else Action.WRITE, what)
+    _put_alias(s, txn, link["collection_id"], alias, None, None)
+    txn.update("collections", link["collection_id"], {"updated_at": now()})
+    s.record(
+        txn, "alias.remove", path, before=f"{alias} → {path}", after=None,
+        registry_id=link["registry_id"], collection_id=link["collection_id"], link_id=link_id,
+    )
+
+
+def move_latest(s: Session, txn: Transaction, coll_id: int) -> None:
+    """Put ``latest`` on the highest-numbered link of collection ``coll_id``."""
+    coll = s.store.table("collections").get(doc_id=coll_id)
+    assert coll is not None
+    links = s.store.table("links").search(_in_collection(coll_id))
+    current = coll["aliases"].get(LATEST)
+    if not links:
+        if current is not None:
+            _put_alias(s, txn, coll_id, LATEST, None, None)
+        return
+    newest = max(links, key=lambda d: d["index"])
+    if current != newest["index"]:
+        _put_alias(s, txn, coll_id, LATEST, newest.doc_id, newest["index"])
+
+
+def unlink(s: Session, txn: Transaction, link_id: int) -> None:
+    """Remove link ``link_id`` from its collection; the artifact version stays."""
+    link, coll, reg = s.link(link_id)
+    path = link_path(reg, coll, link["index"])
+    s.require(reg, Action.WRITE, f"unlink {path}")
+    held = [a for a in link["aliases"] if a in reg["protected_aliases"]]
+    if held:
+        s.require(reg, Action.ADMIN, f"unlink {path}, which holds the protected alias {held[0]!r}")
+    coll_id = link["collection_id"]
+    for alias in link["aliases"]:
+        _put_alias(s, txn, coll_id, alias, None, None)
+    txn.remove("links", link_id)
+    txn.update("collections", coll_id, {"updated_at": now()})
+    move_latest(s, txn, coll_id)
+    s.record(
+        txn, "link.delete", path, before=path, after=None,
+        registry_id=link["registry_id"], collection_id=coll_id, link_id=link_id,
+        artifact_id=link["artifact_id"],
+    )
+
+
+def _in_collection(coll_id: int) -> QueryInstance:
+    return where("collection_id") == coll_id
+
+
+def check_collection_type(reg: Doc, coll: Doc, artifact_type: str) -> None:
+    """Refuse linking an artifact of another type than the collection's."""
+    if coll["type"] != artifact_type:
+        msg = (
+            f"collection {reg['name']}/{coll['name']} holds artifacts of type "
+            f"{coll['type']!r} and does not accept type {artifact_type!r}; accepted: "
+            f"[{coll['type']!r}]"
+        )
+        raise ValidationError(msg, field="type", value=artifact_type)

@@ -1,0 +1,471 @@
+"""Registries: the top-level catalogues, their rules, members and protected aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tinydb import where
+
+from registry_widget.errors import ConflictError, NotFoundError, ValidationError
+from registry_widget.filters import compile_filter
+from registry_widget.history import HistoryEntry, read_history
+from registry_widget.names import (
+    normalize_key,
+    validate_alias,
+    validate_artifact_type,
+    validate_collection_name,
+    validate_description,
+    validate_registry_name,
+    validate_role,
+    validate_tags,
+    validate_user_name,
+    validate_visibility,
+)
+from registry_widget.permissions import REGISTRY_ROLES, Action, effective_role
+from registry_widget.session import Doc, Session, now
+
+if TYPE_CHECKING:
+    from registry_widget.collection import Collection
+    from registry_widget.link import Link
+
+__all__ = ["COLLECTION_FIELDS", "REGISTRY_FIELDS", "Member", "Registry"]
+
+REGISTRY_FIELDS = {
+    "name": ("name",),
+    "description": ("description",),
+    "type": ("artifact_types",),
+    "kind": ("kind",),
+    "visibility": ("visibility",),
+    "created_at": ("created_at",),
+    "created_by": ("created_by",),
+}
+COLLECTION_FIELDS = {
+    "name": ("name",),
+    "description": ("description",),
+    "tag": ("tags",),
+    "type": ("type",),
+    "created_at": ("created_at",),
+    "created_by": ("created_by",),
+}
+
+
+@dataclass(frozen=True)
+class Member:
+    """A user's membership of a registry: their registry role and their effective role."""
+
+    user: str
+    role: str
+    effective_role: str | None
+
+
+class Registry:
+    """A registry: collections of linked artifact versions, with its own members and rules.
+
+    Obtain it from :meth:`Client.registry`, :meth:`Client.registries` or
+    :meth:`Client.create_registry`. Attributes read the store every time.
+    """
+
+    def __init__(self, session: Session, reg_id: int) -> None:
+        self._s = session
+        self._id = reg_id
+
+    def _doc(self) -> Doc:
+        return self._s.registry(self._id)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Registry) and other._s.store is self._s.store and other._id == self._id
+        )
+
+    def __hash__(self) -> int:
+        return hash((id(self._s.store), "registry", self._id))
+
+    def __repr__(self) -> str:
+        try:
+            doc = self._doc()
+        except NotFoundError:
+            return "<Registry (deleted or hidden)>"
+        return f"<Registry {doc['name']!r} ({doc['kind']}, {doc['visibility']})>"
+
+    # -- attributes --------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The registry's name."""
+        return str(self._doc()["name"])
+
+    @property
+    def kind(self) -> str:
+        """``"core"`` (``Models``, ``Datasets``) or ``"custom"``."""
+        return str(self._doc()["kind"])
+
+    @property
+    def description(self) -> str:
+        """What the registry is for."""
+        return str(self._doc()["description"])
+
+    @property
+    def visibility(self) -> str:
+        """``"organization"`` (every organisation user sees it) or ``"restricted"``."""
+        return str(self._doc()["visibility"])
+
+    @property
+    def artifact_types(self) -> list[str] | None:
+        """The artifact types it accepts; None means every type."""
+        types = self._doc()["artifact_types"]
+        return None if types is None else list(types)
+
+    @property
+    def protected_aliases(self) -> list[str]:
+        """Aliases only registry admins may set, move or remove."""
+        return list(self._doc()["protected_aliases"])
+
+    @property
+    def role(self) -> str:
+        """The current user's effective role here."""
+        role = self._s.role_on(self._doc())
+        assert role is not None
+        return role
+
+    @property
+    def created_at(self) -> str:
+        """When it was created (ISO-8601, UTC)."""
+        return str(self._doc()["created_at"])
+
+    @property
+    def created_by(self) -> str:
+        """Who created it."""
+        return str(self._doc()["created_by"])
+
+    # -- changes to the registry ---------------------------------------------------------------
+
+    def update(
+        self,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        visibility: str | None = None,
+    ) -> Registry:
+        """Rename, describe or restrict the registry (admins; custom registries only).
+
+        A custom registry may go from ``organization`` to ``restricted``, never back.
+        Arguments left at None are unchanged.
+        """
+        s = self._s
+        with s.store.transaction() as txn:
+            reg = self._doc()
+            changes: dict[str, Any] = {}
+            if name is not None:
+                name = validate_registry_name(name)
+                if name != reg["name"]:
+                    changes["name"] = name
+            if description is not None:
+                description = validate_description(description)
+                if description != reg["description"]:
+                    changes["description"] = description
+            if visibility is not None:
+                visibility = validate_visibility(visibility)
+                if visibility != reg["visibility"]:
+                    changes["visibility"] = visibility
+            if not changes:
+                return self
+            s.require(reg, Action.ADMIN, f"change {', '.join(changes)} of registry {reg['name']!r}")
+            if reg["kind"] == "core":
+                fixed = {"name": "name", "description": "description", "visibility": "visibility"}
+                what = ", ".join(fixed[k] for k in changes)
+                msg = (
+                    f"{reg['name']!r} is a core registry: its {what} cannot be changed "
+                    "(core registries keep their name, description and 'organization' "
+                    "visibility)"
+                )
+                raise ConflictError(msg)
+            if changes.get("visibility") == "organization":
+                msg = (
+                    f"registry {reg['name']!r} is restricted and cannot be made visible to the "
+                    "whole organisation again; only organization → restricted is allowed"
+                )
+                raise ConflictError(msg)
+            if "name" in changes:
+                self._check_free_name(changes["name"], reg)
+                changes["key"] = normalize_key(changes["name"])
+            changes["updated_at"] = now()
+            txn.update("registries", self._id, changes)
+            for key in ("name", "description", "visibility"):
+                if key in changes:
+                    s.record(
+                        txn, "registry.update", changes.get("name", reg["name"]),
+                        before={key: reg[key]}, after={key: changes[key]}, registry_id=self._id,
+                    )
+        return self
+
+    def _check_free_name(self, name: str, reg: Doc | None = None) -> None:
+        found = self._s.store.table("registries").search(where("key") == normalize_key(name))
+        if found and (reg is None or found[0].doc_id != self._id):
+            msg = f"a registry named {found[0]['name']!r} already exists; registry names are unique"
+            raise ConflictError(msg)
+
+    def delete(self) -> None:
+        """Delete the registry with its collections and links (admins; custom only).
+
+        Artifact versions are never deleted with it.
+        """
+        s = self._s
+        with s.store.transaction() as txn:
+            reg = self._doc()
+            s.require(reg, Action.ADMIN, f"delete registry {reg['name']!r}")
+            if reg["kind"] == "core":
+                msg = f"{reg['name']!r} is a core registry and cannot be deleted"
+                raise ConflictError(msg)
+            for link in s.store.table("links").search(where("registry_id") == self._id):
+                txn.remove("links", link.doc_id)
+            for coll in s.store.table("collections").search(where("registry_id") == self._id):
+                txn.remove("collections", coll.doc_id)
+            txn.remove("registries", self._id)
+            s.record(txn, "registry.delete", reg["name"], before=reg["name"], registry_id=self._id)
+
+    # -- accepted types -------------------------------------------------------------------------
+
+    def add_artifact_type(self, artifact_type: str) -> None:
+        """Accept one more artifact type (admins)."""
+        t = validate_artifact_type(artifact_type)
+        s = self._s
+        with s.store.transaction() as txn:
+            reg = self._doc()
+            s.require(reg, Action.ADMIN, f"add accepted types to registry {reg['name']!r}")
+            types = reg["artifact_types"]
+            if types is None:
+                msg = f"registry {reg['name']!r} already accepts every artifact type"
+                raise ConflictError(msg)
+            if t in types:
+                msg = f"registry {reg['name']!r} already accepts type {t!r}"
+                raise ConflictError(msg)
+            txn.update("registries", self._id, {"artifact_types": [*types, t]})
+            s.record(
+                txn, "registry.type.add", reg["name"], before=list(types), after=[*types, t],
+                registry_id=self._id,
+            )
+
+    def remove_artifact_type(self, artifact_type: str) -> None:
+        """Stop accepting a type (admins), while no collection uses it.
+
+        A core registry's preconfigured type can never be removed.
+        """
+        t = validate_artifact_type(artifact_type)
+        s = self._s
+        with s.store.transaction() as txn:
+            reg = self._doc()
+            s.require(reg, Action.ADMIN, f"remove accepted types of registry {reg['name']!r}")
+            types = reg["artifact_types"]
+            if types is None:
+                msg = (
+                    f"registry {reg['name']!r} accepts every artifact type; there is no list to "
+                    f"remove {t!r} from"
+                )
+                raise ConflictError(msg)
+            if t not in types:
+                msg = f"registry {reg['name']!r} does not accept type {t!r}; it accepts {types}"
+                raise NotFoundError(msg)
+            if t in reg["preconfigured_types"]:
+                msg = (
+                    f"{t!r} is the preconfigured type of core registry {reg['name']!r} and "
+                    "can never be removed"
+                )
+                raise ConflictError(msg)
+            users = [
+                c["name"]
+                for c in s.store.table("collections").search(
+                    (where("registry_id") == self._id) & (where("type") == t)
+                )
+            ]
+            if users:
+                msg = (
+                    f"type {t!r} is used by collections {sorted(users)} of registry "
+                    f"{reg['name']!r}; delete them first"
+                )
+                raise ConflictError(msg)
+            if len(types) == 1:
+                msg = f"{t!r} is the only type registry {reg['name']!r} accepts; add another first"
+                raise ConflictError(msg)
+            remaining = [x for x in types if x != t]
+            txn.update("registries", self._id, {"artifact_types": remaining})
+            s.record(
+                txn, "registry.type.remove", reg["name"], before=list(types), after=remaining,
+                registry_id=self._id,
+            )
+
+    # -- collections ---------------------------------------------------------------------------
+
+    def create_collection(
+        self, name: str, *, type: str, description: str = "", tags: Iterable[str] = ()  # noqa: A002
+    ) -> Collection:
+        """Create an empty collection for artifacts of one ``type`` (members)."""
+        from registry_widget.collection import Collection, create_collection_doc
+
+        name = validate_collection_name(name)
+        t = validate_artifact_type(type)
+        description = validate_description(description)
+        tag_list = validate_tags(tags)
+        with self._s.store.transaction() as txn:
+            reg = self._doc()
+            coll_id = create_collection_doc(self._s, txn, self._id, reg, name, t, description, tag_list)
+        return Collection(self._s, coll_id)
+
+    def collection(self, name: str) -> Collection:
+        """The collection named ``name``."""
+        from registry_widget.collection import Collection
+
+        name = validate_collection_name(name)
+        reg = self._doc()
+        found = self._s.find_collection(self._id, name)
+        if found is None:
+            names = [
+                c["name"]
+                for c in self._s.store.table("collections").search(where("registry_id") == self._id)
+            ]
+            msg = f"registry {reg['name']!r} has no collection {name!r}; it has {sorted(names)}"
+            raise NotFoundError(msg)
+        return Collection(self._s, found[0])
+
+    def collections(self, filter: Mapping[str, Any] | None = None) -> list[Collection]:  # noqa: A002
+        """Its collections, optionally filtered (MongoDB-style), by name."""
+        from registry_widget.collection import Collection
+
+        query = compile_filter(filter, COLLECTION_FIELDS)
+        self._doc()
+        docs = self._s.store.table("collections").search((where("registry_id") == self._id) & query)
+        docs.sort(key=lambda d: d["key"])
+        return [Collection(self._s, d.doc_id) for d in docs]
+
+    def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:  # noqa: A002
+        """Every linked version in the registry, optionally filtered, newest first."""
+        from registry_widget.link import LINK_FIELDS, Link
+
+        query = compile_filter(filter, LINK_FIELDS)
+        self._doc()
+        docs = self._s.store.table("links").search((where("registry_id") == self._id) & query)
+        docs.sort(key=lambda d: (d["created_at"], d.doc_id), reverse=True)
+        return [Link(self._s, d.doc_id) for d in docs]
+
+    # -- members -----------------------------------------------------------------------------
+
+    def members(self) -> list[Member]:
+        """Its members with their registry role and effective role, by user name."""
+        reg = self._doc()
+        out = []
+        for user, role in sorted(reg["members"].items()):
+            found = self._s.user_doc(user)
+            org_role = found[1]["role"] if found else "viewer"
+            out.append(Member(user, role, effective_role(org_role, role, reg["visibility"])))
+        return out
+
+    def add_member(self, user: str, role: str) -> None:
+        """Give an organisation user a role in this registry (admins)."""
+        self._set_member(user, role, adding=True)
+
+    def set_role(self, user: str, role: str) -> None:
+        """Change a member's registry role (admins)."""
+        self._set_member(user, role, adding=False)
+
+    def _set_member(self, user: str, role: str, *, adding: bool) -> None:
+        user = validate_user_name(user)
+        role = validate_role(role, REGISTRY_ROLES)
+        s = self._s
+        with s.store.transaction() as txn:
+            reg = self._doc()
+            s.require(reg, Action.ADMIN, f"manage the members of registry {reg['name']!r}")
+            if s.user_doc(user) is None:
+                msg = (
+                    f"{user!r} is not a user of this organisation; an organisation admin adds "
+                    f"them first with client.add_user({user!r})"
+                )
+                raise NotFoundError(msg)
+            members = dict(reg["members"])
+            if adding and user in members:
+                msg = (
+                    f"{user!r} is already a member of {reg['name']!r} (role {members[user]!r}); "
+                    f"use registry.set_role({user!r}, {role!r})"
+                )
+                raise ConflictError(msg)
+            if not adding and user not in members:
+                msg = f"{user!r} is not a member of {reg['name']!r}; use registry.add_member"
+                raise NotFoundError(msg)
+            before = members.get(user)
+            if before == role:
+                return
+            members[user] = role
+            txn.update("registries", self._id, {"members": members})
+            s.record(
+                txn, "registry.member.add" if adding else "registry.member.role", reg["name"],
+                before=None if before is None else {user: before}, after={user: role},
+                registry_id=self._id,
+            )
+
+    def remove_member(self, user: str) -> None:
+        """Take a user's registry role away (admins)."""
+        user = validate_user_name(user)
+        s = self._s
+        with s.store.transaction() as txn:
+            reg = self._doc()
+            s.require(reg, Action.ADMIN, f"manage the members of registry {reg['name']!r}")
+            members = dict(reg["members"])
+            if user not in members:
+                msg = f"{user!r} is not a member of {reg['name']!r}"
+                raise NotFoundError(msg)
+            before = members.pop(user)
+            txn.update("registries", self._id, {"members": members})
+            s.record(
+                txn, "registry.member.remove", reg["name"], before={user: before},
+                registry_id=self._id,
+            )
+
+    # -- protected aliases -----------------------------------------------------------------------
+
+    def add_protected_alias(self, alias: str) -> None:
+        """Make ``alias`` protected: only admins may then set, move or remove it."""
+        alias = validate_alias(alias)
+        s = self._s
+        with s.store.transaction() as txn:
+            reg = self._doc()
+            s.require(reg, Action.ADMIN, f"protect aliases of registry {reg['name']!r}")
+            if alias in reg["protected_aliases"]:
+                msg = f"alias {alias!r} is already protected in {reg['name']!r}"
+                raise ConflictError(msg)
+            after = [*reg["protected_aliases"], alias]
+            txn.update("registries", self._id, {"protected_aliases": after})
+            s.record(
+                txn, "registry.protected_alias.add", reg["name"],
+                before=list(reg["protected_aliases"]), after=after, registry_id=self._id,
+            )
+
+    def remove_protected_alias(self, alias: str) -> None:
+        """Stop protecting ``alias`` (admins)."""
+        if not isinstance(alias, str):
+            msg = f"alias must be a str, not {alias!r}"
+            raise ValidationError(msg, field="alias", value=alias)
+        s = self._s
+        with s.store.transaction() as txn:
+            reg = self._doc()
+            s.require(reg, Action.ADMIN, f"unprotect aliases of registry {reg['name']!r}")
+            if alias not in reg["protected_aliases"]:
+                msg = (
+                    f"alias {alias!r} is not protected in {reg['name']!r}; protected: "
+                    f"{reg['protected_aliases']}"
+                )
+                raise NotFoundError(msg)
+            after = [a for a in reg["protected_aliases"] if a != alias]
+            txn.update("registries", self._id, {"protected_aliases": after})
+            s.record(
+                txn, "registry.protected_alias.remove", reg["name"],
+                before=list(reg["protected_aliases"]), after=after, registry_id=self._id,
+            )
+
+    def history(
+        self, *, action: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[HistoryEntry]:
+        """Every change to the registry and what is in it, newest first."""
+        self._doc()
+        return read_history(
+            self._s.store, "registry_id", self._id, action=action, limit=limit, offset=offset
+        )
