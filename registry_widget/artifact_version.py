@@ -100,7 +100,10 @@ def log_artifact(
             },
         )
         s.record(
-            txn, "artifact.create", f"{name}:v{index}", after={"digest": digest},
+            txn,
+            "artifact.create",
+            f"{name}:v{index}",
+            after={"digest": digest},
             artifact_id=art_id,
         )
     return art_id
@@ -265,8 +268,12 @@ class ArtifactVersion:
             for link in s.store.table("links").search(where("artifact_id") == self._id):
                 txn.update("links", link.doc_id, changes)
             s.record(
-                txn, "artifact.update", f"{doc['name']}:v{doc['index']}",
-                before={k: doc[k] for k in changes}, after=changes, artifact_id=self._id,
+                txn,
+                "artifact.update",
+                f"{doc['name']}:v{doc['index']}",
+                before={k: doc[k] for k in changes},
+                after=changes,
+                artifact_id=self._id,
             )
         return self
 
@@ -293,7 +300,9 @@ class ArtifactVersion:
         content are left alone.
         """
         doc = self._require_download()
-        target = Path(root) if root is not None else Path("artifacts", doc["name"], f"v{doc['index']}")
+        target = (
+            Path(root) if root is not None else Path("artifacts", doc["name"], f"v{doc['index']}")
+        )
         return artifacts.download(doc["files"], self._s.blobs, target, progress=progress)
 
     def verify(self, root: str | Path | None = None) -> artifacts.VerifyReport:
@@ -323,7 +332,9 @@ class ArtifactVersion:
                 msg = f"{ref} is still linked at {paths}{more}; unlink it everywhere first"
                 raise ConflictError(msg)
             txn.remove("artifacts", self._id)
-            s.record(txn, "artifact.delete", ref, before={"digest": doc["digest"]}, artifact_id=self._id)
+            s.record(
+                txn, "artifact.delete", ref, before={"digest": doc["digest"]}, artifact_id=self._id
+            )
             used = {
                 e["digest"] for a in s.store.table("artifacts").all() for e in a["files"].values()
             }

@@ -22,7 +22,13 @@ from registry_widget.collection import Collection, create_collection_doc, resolv
 from registry_widget.errors import ConflictError, PermissionDeniedError, ValidationError
 from registry_widget.filters import compile_filter
 from registry_widget.link import LINK_FIELDS, Link
-from registry_widget.linking import check_accepts, check_collection_type, link_path, move_latest, set_alias
+from registry_widget.linking import (
+    check_accepts,
+    check_collection_type,
+    link_path,
+    move_latest,
+    set_alias,
+)
 from registry_widget.names import (
     normalize_key,
     parse_path,
@@ -112,8 +118,13 @@ class Client:
     def _insert_user(self, txn: Transaction, name: str, role: str) -> None:
         txn.insert(
             "users",
-            {"name": name, "key": normalize_key(name), "role": role, "created_at": now(),
-             "created_by": self._s.user},
+            {
+                "name": name,
+                "key": normalize_key(name),
+                "role": role,
+                "created_at": now(),
+                "created_by": self._s.user,
+            },
         )
         self._s.record(txn, "user.add", name, after={"role": role})
 
@@ -167,8 +178,13 @@ class Client:
                 raise ConflictError(msg)
             if doc["role"] != role:
                 txn.update("users", doc_id, {"role": role})
-                self._s.record(txn, "user.role", doc["name"], before={"role": doc["role"]},
-                               after={"role": role})
+                self._s.record(
+                    txn,
+                    "user.role",
+                    doc["name"],
+                    before={"role": doc["role"]},
+                    after={"role": role},
+                )
 
     # -- registries ---------------------------------------------------------------------------
 
@@ -211,8 +227,11 @@ class Client:
                 _registry_doc(name, "custom", description, visibility, types, [], s.user),
             )
             s.record(
-                txn, "registry.create", name,
-                after={"visibility": visibility, "artifact_types": types}, registry_id=reg_id,
+                txn,
+                "registry.create",
+                name,
+                after={"visibility": visibility, "artifact_types": types},
+                registry_id=reg_id,
             )
         return Registry(s, reg_id)
 
@@ -234,8 +253,13 @@ class Client:
         Content identical to the newest version of ``name`` returns that version.
         """
         art_id = log_artifact(
-            self._s, name, artifact_type=type, files=files, metadata=metadata,
-            description=description, tags=tags,
+            self._s,
+            name,
+            artifact_type=type,
+            files=files,
+            metadata=metadata,
+            description=description,
+            tags=tags,
         )
         return ArtifactVersion(self._s, art_id)
 
@@ -260,9 +284,7 @@ class Client:
 
     # -- links ----------------------------------------------------------------------------------
 
-    def link(
-        self, version: ArtifactVersion | str, path: str, aliases: Iterable[str] = ()
-    ) -> Link:
+    def link(self, version: ArtifactVersion | str, path: str, aliases: Iterable[str] = ()) -> Link:
         """Link an artifact version into ``Registry/Collection`` (created if missing)."""
         return link_version(self._s, version, path, aliases)
 
@@ -320,7 +342,8 @@ class Client:
                 hits.append(SearchHit("collection", path, coll["name"], "name", coll["name"]))
             hits.extend(
                 SearchHit("collection", path, coll["name"], "tag", tag)
-                for tag in coll["tags"] if needle in normalize_key(tag)
+                for tag in coll["tags"]
+                if needle in normalize_key(tag)
             )
         for link in self._s.store.table("links").all():
             if len(hits) >= limit:
@@ -332,7 +355,8 @@ class Client:
             for field, values in (("alias", link["aliases"]), ("tag", link["tags"])):
                 hits.extend(
                     SearchHit("version", path, link["artifact_name"], field, value)
-                    for value in values if needle in normalize_key(value)
+                    for value in values
+                    if needle in normalize_key(value)
                 )
         return hits[:limit]
 
@@ -407,7 +431,12 @@ def link_version(
 
 
 def _insert_link(
-    s: Session, txn: Transaction, reg_id: int, reg: dict[str, Any], coll_id: int, art_id: int,
+    s: Session,
+    txn: Transaction,
+    reg_id: int,
+    reg: dict[str, Any],
+    coll_id: int,
+    art_id: int,
     art: dict[str, Any],
 ) -> int:
     coll = s.store.table("collections").get(doc_id=coll_id)
@@ -436,15 +465,26 @@ def _insert_link(
     move_latest(s, txn, coll_id)
     path = link_path(reg, coll, index)
     s.record(
-        txn, "link.create", path, after=f"{art['name']}:v{art['index']}", registry_id=reg_id,
-        collection_id=coll_id, link_id=link_id, artifact_id=art_id,
+        txn,
+        "link.create",
+        path,
+        after=f"{art['name']}:v{art['index']}",
+        registry_id=reg_id,
+        collection_id=coll_id,
+        link_id=link_id,
+        artifact_id=art_id,
     )
     return link_id
 
 
 def _registry_doc(
-    name: str, kind: str, description: str, visibility: str, types: list[str] | None,
-    preconfigured: list[str], creator: str,
+    name: str,
+    kind: str,
+    description: str,
+    visibility: str,
+    types: list[str] | None,
+    preconfigured: list[str],
+    creator: str,
 ) -> dict[str, Any]:
     at = now()
     return {
@@ -468,8 +508,7 @@ def _create_store(txn: Transaction, creator: str) -> None:
     for name, artifact_type, description in CORE_REGISTRIES:
         txn.insert(
             "registries",
-            _registry_doc(name, "core", description, "organization", [artifact_type],
-                          [artifact_type], creator),
+            _registry_doc(
+                name, "core", description, "organization", [artifact_type], [artifact_type], creator
+            ),
         )
-
-

@@ -63,7 +63,11 @@ def create_collection_doc(
     )
     path = f"{reg['name']}/{name}"
     s.record(
-        txn, "collection.create", path, after={"type": artifact_type}, registry_id=reg_id,
+        txn,
+        "collection.create",
+        path,
+        after={"type": artifact_type},
+        registry_id=reg_id,
         collection_id=coll_id,
     )
     return coll_id
@@ -177,8 +181,13 @@ class Collection:
             s.require(reg, Action.WRITE, f"edit collection {path}")
             txn.update("collections", self._id, {**changes, "updated_at": now()})
             s.record(
-                txn, "collection.update", path, before={k: coll[k] for k in changes},
-                after=changes, registry_id=coll["registry_id"], collection_id=self._id,
+                txn,
+                "collection.update",
+                path,
+                before={k: coll[k] for k in changes},
+                after=changes,
+                registry_id=coll["registry_id"],
+                collection_id=self._id,
             )
         return self
 
@@ -191,7 +200,9 @@ class Collection:
         """Its linked versions, newest (highest number) first, optionally filtered and paged."""
         from registry_widget.link import LINK_FIELDS, Link
 
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
             msg = f"limit must be a non-negative int or None, not {limit!r}"
             raise ValidationError(msg, field="limit", value=limit)
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
@@ -230,14 +241,19 @@ class Collection:
             held = sorted(a for a in coll["aliases"] if a in reg["protected_aliases"])
             if held:
                 s.require(
-                    reg, Action.ADMIN, f"delete collection {path}, which holds protected alias "
-                    f"{held[0]!r}",
+                    reg,
+                    Action.ADMIN,
+                    f"delete collection {path}, which holds protected alias {held[0]!r}",
                 )
             for link in s.store.table("links").search(where("collection_id") == self._id):
                 txn.remove("links", link.doc_id)
             txn.remove("collections", self._id)
             s.record(
-                txn, "collection.delete", path, before=path, registry_id=coll["registry_id"],
+                txn,
+                "collection.delete",
+                path,
+                before=path,
+                registry_id=coll["registry_id"],
                 collection_id=self._id,
             )
 

@@ -54,7 +54,9 @@ def read_history(
     (``"alias"`` keeps ``"alias.set"`` and ``"alias.remove"``).
     """
     if action is not None and not isinstance(action, str):
-        msg = f"history action filter must be a str such as 'alias' or 'link.create', not {action!r}"
+        msg = (
+            f"history action filter must be a str such as 'alias' or 'link.create', not {action!r}"
+        )
         raise ValidationError(msg, field="action", value=action)
     if limit is not None and (not isinstance(limit, int) or limit < 0):
         msg = f"limit must be a non-negative int or None, not {limit!r}"

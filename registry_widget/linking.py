@@ -86,8 +86,14 @@ def set_alias(s: Session, txn: Transaction, link_id: int, alias: str) -> None:
     txn.update("collections", link["collection_id"], {"updated_at": now()})
     path = link_path(reg, coll, link["index"])
     s.record(
-        txn, "alias.set", path, before=before, after=f"{alias} → {path}",
-        registry_id=link["registry_id"], collection_id=link["collection_id"], link_id=link_id,
+        txn,
+        "alias.set",
+        path,
+        before=before,
+        after=f"{alias} → {path}",
+        registry_id=link["registry_id"],
+        collection_id=link["collection_id"],
+        link_id=link_id,
     )
 
 
@@ -104,8 +110,14 @@ def remove_alias(s: Session, txn: Transaction, link_id: int, alias: str) -> None
     _put_alias(s, txn, link["collection_id"], alias, None, None)
     txn.update("collections", link["collection_id"], {"updated_at": now()})
     s.record(
-        txn, "alias.remove", path, before=f"{alias} → {path}", after=None,
-        registry_id=link["registry_id"], collection_id=link["collection_id"], link_id=link_id,
+        txn,
+        "alias.remove",
+        path,
+        before=f"{alias} → {path}",
+        after=None,
+        registry_id=link["registry_id"],
+        collection_id=link["collection_id"],
+        link_id=link_id,
     )
 
 
@@ -139,8 +151,14 @@ def unlink(s: Session, txn: Transaction, link_id: int) -> None:
     txn.update("collections", coll_id, {"updated_at": now()})
     move_latest(s, txn, coll_id)
     s.record(
-        txn, "link.delete", path, before=path, after=None,
-        registry_id=link["registry_id"], collection_id=coll_id, link_id=link_id,
+        txn,
+        "link.delete",
+        path,
+        before=path,
+        after=None,
+        registry_id=link["registry_id"],
+        collection_id=coll_id,
+        link_id=link_id,
         artifact_id=link["artifact_id"],
     )
 

@@ -76,7 +76,9 @@ class Registry:
 
     def __eq__(self, other: object) -> bool:
         return (
-            isinstance(other, Registry) and other._s.store is self._s.store and other._id == self._id
+            isinstance(other, Registry)
+            and other._s.store is self._s.store
+            and other._id == self._id
         )
 
     def __hash__(self) -> int:
@@ -195,8 +197,12 @@ class Registry:
             for key in ("name", "description", "visibility"):
                 if key in changes:
                     s.record(
-                        txn, "registry.update", changes.get("name", reg["name"]),
-                        before={key: reg[key]}, after={key: changes[key]}, registry_id=self._id,
+                        txn,
+                        "registry.update",
+                        changes.get("name", reg["name"]),
+                        before={key: reg[key]},
+                        after={key: changes[key]},
+                        registry_id=self._id,
                     )
         return self
 
@@ -243,7 +249,11 @@ class Registry:
                 raise ConflictError(msg)
             txn.update("registries", self._id, {"artifact_types": [*types, t]})
             s.record(
-                txn, "registry.type.add", reg["name"], before=list(types), after=[*types, t],
+                txn,
+                "registry.type.add",
+                reg["name"],
+                before=list(types),
+                after=[*types, t],
                 registry_id=self._id,
             )
 
@@ -291,14 +301,23 @@ class Registry:
             remaining = [x for x in types if x != t]
             txn.update("registries", self._id, {"artifact_types": remaining})
             s.record(
-                txn, "registry.type.remove", reg["name"], before=list(types), after=remaining,
+                txn,
+                "registry.type.remove",
+                reg["name"],
+                before=list(types),
+                after=remaining,
                 registry_id=self._id,
             )
 
     # -- collections ---------------------------------------------------------------------------
 
     def create_collection(
-        self, name: str, *, type: str, description: str = "", tags: Iterable[str] = ()  # noqa: A002
+        self,
+        name: str,
+        *,
+        type: str,
+        description: str = "",
+        tags: Iterable[str] = (),  # noqa: A002
     ) -> Collection:
         """Create an empty collection for artifacts of one ``type`` (members)."""
         from registry_widget.collection import Collection, create_collection_doc
@@ -309,7 +328,9 @@ class Registry:
         tag_list = validate_tags(tags)
         with self._s.store.transaction() as txn:
             reg = self._doc()
-            coll_id = create_collection_doc(self._s, txn, self._id, reg, name, t, description, tag_list)
+            coll_id = create_collection_doc(
+                self._s, txn, self._id, reg, name, t, description, tag_list
+            )
         return Collection(self._s, coll_id)
 
     def collection(self, name: str) -> Collection:
@@ -397,8 +418,11 @@ class Registry:
             members[user] = role
             txn.update("registries", self._id, {"members": members})
             s.record(
-                txn, "registry.member.add" if adding else "registry.member.role", reg["name"],
-                before=None if before is None else {user: before}, after={user: role},
+                txn,
+                "registry.member.add" if adding else "registry.member.role",
+                reg["name"],
+                before=None if before is None else {user: before},
+                after={user: role},
                 registry_id=self._id,
             )
 
@@ -416,7 +440,10 @@ class Registry:
             before = members.pop(user)
             txn.update("registries", self._id, {"members": members})
             s.record(
-                txn, "registry.member.remove", reg["name"], before={user: before},
+                txn,
+                "registry.member.remove",
+                reg["name"],
+                before={user: before},
                 registry_id=self._id,
             )
 
@@ -435,8 +462,12 @@ class Registry:
             after = [*reg["protected_aliases"], alias]
             txn.update("registries", self._id, {"protected_aliases": after})
             s.record(
-                txn, "registry.protected_alias.add", reg["name"],
-                before=list(reg["protected_aliases"]), after=after, registry_id=self._id,
+                txn,
+                "registry.protected_alias.add",
+                reg["name"],
+                before=list(reg["protected_aliases"]),
+                after=after,
+                registry_id=self._id,
             )
 
     def remove_protected_alias(self, alias: str) -> None:
@@ -457,8 +488,12 @@ class Registry:
             after = [a for a in reg["protected_aliases"] if a != alias]
             txn.update("registries", self._id, {"protected_aliases": after})
             s.record(
-                txn, "registry.protected_alias.remove", reg["name"],
-                before=list(reg["protected_aliases"]), after=after, registry_id=self._id,
+                txn,
+                "registry.protected_alias.remove",
+                reg["name"],
+                before=list(reg["protected_aliases"]),
+                after=after,
+                registry_id=self._id,
             )
 
     def history(

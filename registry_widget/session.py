@@ -91,9 +91,7 @@ class Session:
 
     def role_on(self, reg: Doc) -> str | None:
         """This user's effective role on registry ``reg`` (None: invisible to them)."""
-        return effective_role(
-            self.org_role(), reg["members"].get(self.user), reg["visibility"]
-        )
+        return effective_role(self.org_role(), reg["members"].get(self.user), reg["visibility"])
 
     def registry(self, reg_id: int) -> Doc:
         """The registry document ``reg_id``, if it exists and this user may see it."""

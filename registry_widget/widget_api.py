@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from registry_widget import names
+from registry_widget.errors import ValidationError
 from registry_widget.widget_protocol import Handler, Params
 from registry_widget.widget_views import (
     artifact_summary,
@@ -67,11 +69,12 @@ def registry_create(client: Any, p: Params) -> dict[str, Any]:
 @_handler("registry.get")
 def registry_get(client: Any, p: Params) -> dict[str, Any]:
     """Return one registry and a page of its collections, optionally filtered by text."""
-    reg = client.registry(p.text("name"))
+    name = p.text("name")
     needle = p.text("filter", "").strip().casefold()
     offset = p.integer("offset", 0, high=10**9)
     limit = p.integer("limit", 50, low=1, high=200)
     p.done()
+    reg = client.registry(name)
     colls = reg.collections()
     if needle:
         colls = [
@@ -90,12 +93,13 @@ def registry_get(client: Any, p: Params) -> dict[str, Any]:
 @_handler("collection.create")
 def collection_create(client: Any, p: Params) -> dict[str, Any]:
     """Create a collection in a registry."""
-    reg = client.registry(p.text("registry"))
+    registry = p.text("registry")
     name = p.text("name")
     type_ = p.text("type")
     description = p.text("description", "")
     tags = p.text_list("tags") or []
     p.done()
+    reg = client.registry(registry)
     coll = reg.create_collection(name, type=type_, description=description, tags=tags)
     return collection_summary(coll)
 
@@ -108,18 +112,19 @@ def _collection(client: Any, path: str) -> Any:
 @_handler("collection.get")
 def collection_get(client: Any, p: Params) -> dict[str, Any]:
     """Return a collection's header: description, tags, aliases, the user's role."""
-    coll = _collection(client, p.text("path"))
+    path = p.text("path")
     p.done()
-    return collection_detail(coll)
+    return collection_detail(_collection(client, path))
 
 
 @_handler("collection.versions")
 def collection_versions(client: Any, p: Params) -> dict[str, Any]:
     """Return a page of a collection's linked versions, newest first."""
-    coll = _collection(client, p.text("path"))
+    path = p.text("path")
     offset = p.integer("offset", 0, high=10**9)
     limit = p.integer("limit", 25, low=1, high=100)
     p.done()
+    coll = _collection(client, path)
     protected = set(coll.registry.protected_aliases)
     links = coll.versions(limit=limit, offset=offset)
     keys = metadata_columns(links)
@@ -163,9 +168,10 @@ def link_create(client: Any, p: Params) -> dict[str, Any]:
 @_handler("alias.set")
 def alias_set(client: Any, p: Params) -> dict[str, Any]:
     """Set an alias on a linked version, moving it if another version holds it."""
-    link = client.use(p.text("path"))
+    path = p.text("path")
     alias = p.text("alias")
     p.done()
+    link = client.use(path)
     link.set_alias(alias)
     return link_row(client.use(link.path), set(link.collection.registry.protected_aliases), [])
 
@@ -173,9 +179,10 @@ def alias_set(client: Any, p: Params) -> dict[str, Any]:
 @_handler("alias.remove")
 def alias_remove(client: Any, p: Params) -> dict[str, Any]:
     """Remove an alias from a linked version."""
-    link = client.use(p.text("path"))
+    path = p.text("path")
     alias = p.text("alias")
     p.done()
+    link = client.use(path)
     link.remove_alias(alias)
     return link_row(client.use(link.path), set(link.collection.registry.protected_aliases), [])
 
@@ -183,11 +190,11 @@ def alias_remove(client: Any, p: Params) -> dict[str, Any]:
 @_handler("version.get")
 def version_get(client: Any, p: Params) -> dict[str, Any]:
     """Return a linked version's details, with a page of its files."""
-    link = client.use(p.text("path"))
+    path = p.text("path")
     file_offset = p.integer("file_offset", 0, high=10**9)
     file_limit = p.integer("file_limit", 100, low=1, high=500)
     p.done()
-    return version_detail(link, file_offset, file_limit)
+    return version_detail(client.use(path), file_offset, file_limit)
 
 
 @_handler("search")
@@ -196,10 +203,55 @@ def search(client: Any, p: Params) -> dict[str, Any]:
     text = p.text("text")
     limit = p.integer("limit", 100, low=1, high=500)
     p.done()
-    hits = client.search(text)
+    hits = client.search(text, limit=limit + 1)
     return {
         "hits": [
-            {"kind": h.kind, "path": h.path, "name": h.name, "field": h.field} for h in hits[:limit]
+            {"kind": h.kind, "path": h.path, "name": h.name, "field": h.field, "value": h.value}
+            for h in hits[:limit]
         ],
-        "total": len(hits),
+        "more": len(hits) > limit,
     }
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _each(check: Callable[[object], object]) -> Callable[[str], object]:
+    def run(text: str) -> object:
+        return [check(part) for part in _split(text)]
+
+    return run
+
+
+_VALIDATORS: dict[str, Callable[[str], object]] = {
+    "registry_name": names.validate_registry_name,
+    "collection_name": names.validate_collection_name,
+    "artifact_type": names.validate_artifact_type,
+    "artifact_types": lambda text: names.validate_artifact_types(_split(text)),
+    "alias": names.validate_alias,
+    "aliases": _each(names.validate_alias),
+    "tags": lambda text: names.validate_tags(_split(text)),
+}
+
+
+@_handler("validate")
+def validate(_client: Any, p: Params) -> dict[str, Any]:
+    """Check one form field as the user types, with the library's own rules.
+
+    Comma-separated fields (``artifact_types``, ``aliases``, ``tags``) are checked item by item.
+    Returns ``{"ok": True}`` or ``{"ok": False, "message": ...}``; uniqueness and permissions
+    are checked when the form is submitted.
+    """
+    field = p.text("field")
+    value = p.text("value", "")
+    p.done()
+    check = _VALIDATORS.get(field)
+    if check is None:
+        msg = f"validate: unknown field {field!r}; allowed: {', '.join(sorted(_VALIDATORS))}"
+        raise ValidationError(msg, field="field", value=field)
+    try:
+        check(value)
+    except ValidationError as exc:
+        return {"ok": False, "message": str(exc)}
+    return {"ok": True}

@@ -63,14 +63,13 @@ def registry_summary(reg: Any) -> dict[str, Any]:
 
 def collection_summary(coll: Any) -> dict[str, Any]:
     """Describe a collection for a row of the registry page."""
-    newest = coll.versions(limit=1)
     return {
         "name": coll.name,
         "path": coll.path,
         "type": coll.type,
         "tags": list(coll.tags),
         "count": coll.count,
-        "updated_at": newest[0].created_at if newest else coll.created_at,
+        "updated_at": coll.updated_at,
     }
 
 

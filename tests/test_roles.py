@@ -61,7 +61,11 @@ ACTIONS: list[tuple[str, str, Callable[[World], object]]] = [
     ("read metadata", "see", lambda w: _team(w).collection("c").version("v0").metadata),
     ("read history", "see", lambda w: _team(w).history()),
     ("use a version", "use", lambda w: w.user.use("Team/c:production")),
-    ("download files", "use", lambda w: _team(w).collection("c").version("v0").download(w.tmp / "dl")),
+    (
+        "download files",
+        "use",
+        lambda w: _team(w).collection("c").version("v0").download(w.tmp / "dl"),
+    ),
     ("create collection", "write", lambda w: _team(w).create_collection("new", type="model")),
     ("delete collection", "write", lambda w: _team(w).collection("plain").delete()),
     ("link", "write", lambda w: w.user.link("art4:v0", "Team/c")),
@@ -70,17 +74,41 @@ ACTIONS: list[tuple[str, str, Callable[[World], object]]] = [
     ("edit tags", "write", lambda w: _team(w).collection("c").update(tags=["t"])),
     ("set alias", "write", lambda w: _team(w).collection("c").version("v0").set_alias("new")),
     ("move alias", "write", lambda w: _team(w).collection("c").version("v0").set_alias("staging")),
-    ("remove alias", "write", lambda w: _team(w).collection("c").version("v1").remove_alias("staging")),
-    ("set protected alias", "admin", lambda w: _team(w).collection("plain").version("v0").set_alias("production")),
-    ("move protected alias", "admin", lambda w: _team(w).collection("c").version("v1").set_alias("production")),
-    ("remove protected alias", "admin", lambda w: _team(w).collection("c").version("v0").remove_alias("production")),
+    (
+        "remove alias",
+        "write",
+        lambda w: _team(w).collection("c").version("v1").remove_alias("staging"),
+    ),
+    (
+        "set protected alias",
+        "admin",
+        lambda w: _team(w).collection("plain").version("v0").set_alias("production"),
+    ),
+    (
+        "move protected alias",
+        "admin",
+        lambda w: _team(w).collection("c").version("v1").set_alias("production"),
+    ),
+    (
+        "remove protected alias",
+        "admin",
+        lambda w: _team(w).collection("c").version("v0").remove_alias("production"),
+    ),
     ("unlink protected", "admin", lambda w: _team(w).collection("c").version("v0").unlink()),
-    ("delete collection with protected", "admin", lambda w: _team(w).collection("guarded").delete()),
+    (
+        "delete collection with protected",
+        "admin",
+        lambda w: _team(w).collection("guarded").delete(),
+    ),
     ("protect an alias", "admin", lambda w: _team(w).add_protected_alias("gold")),
     ("unprotect an alias", "admin", lambda w: _team(w).remove_protected_alias("production")),
     ("add accepted type", "admin", lambda w: _team(w).add_artifact_type("report")),
     ("remove accepted type", "admin", lambda w: _team(w).remove_artifact_type("extra")),
-    ("change visibility", "admin", lambda w: w.user.registry("Open").update(visibility="restricted")),
+    (
+        "change visibility",
+        "admin",
+        lambda w: w.user.registry("Open").update(visibility="restricted"),
+    ),
     ("add member", "admin", lambda w: _team(w).add_member("newbie", "viewer")),
     ("set role", "admin", lambda w: _team(w).set_role("u", "viewer")),
     ("remove member", "admin", lambda w: _team(w).remove_member("ada")),
@@ -92,7 +120,9 @@ ACTIONS: list[tuple[str, str, Callable[[World], object]]] = [
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("name", "needs", "act"), ACTIONS, ids=[a[0] for a in ACTIONS])
-def test_role_action_matrix(make_client, tmp_path: Path, role: str, name: str, needs: str, act) -> None:
+def test_role_action_matrix(
+    make_client, tmp_path: Path, role: str, name: str, needs: str, act
+) -> None:
     w = _world(make_client, tmp_path, role)
     expected = ROLES.index(role) >= MIN_RANK[needs]
     if expected:
@@ -102,13 +132,21 @@ def test_role_action_matrix(make_client, tmp_path: Path, role: str, name: str, n
             act(w)
         message = str(err.value)
         assert "user 'u' may not" in message
-        assert f"their role there is {w.user.registry('Team' if 'Open' not in message else 'Open').role!r}" in message
+        assert (
+            f"their role there is {w.user.registry('Team' if 'Open' not in message else 'Open').role!r}"
+            in message
+        )
 
 
 def test_matrix_covers_every_row_of_the_table() -> None:
     assert {needs for _, needs, _ in ACTIONS} == set(MIN_RANK)
     for role in ROLES:
-        for action, needs in ((Action.SEE, "see"), (Action.USE, "use"), (Action.WRITE, "write"), (Action.ADMIN, "admin")):
+        for action, needs in (
+            (Action.SEE, "see"),
+            (Action.USE, "use"),
+            (Action.WRITE, "write"),
+            (Action.ADMIN, "admin"),
+        ):
             assert allows(role, action) == (ROLES.index(role) >= MIN_RANK[needs])
 
 

@@ -99,9 +99,7 @@ def test_visibility_restricted_to_organization_refused(client: rw.Client) -> Non
     assert reg.visibility == "restricted"
 
 
-def test_type_not_accepted_is_refused_naming_type_and_accepted_list(
-    client: rw.Client, log
-) -> None:
+def test_type_not_accepted_is_refused_naming_type_and_accepted_list(client: rw.Client, log) -> None:
     data = log("imagenet", type="dataset")
     with pytest.raises(rw.ValidationError) as err:
         client.link(data, "Models/imagenet")
@@ -318,7 +316,11 @@ def test_every_change_is_in_the_history(client: rw.Client, log) -> None:
         "registry.create",
     ]
     entry = reg.history(action="collection.update")[0]
-    assert (entry.user, entry.before, entry.after) == ("ada", {"description": ""}, {"description": "new"})
+    assert (entry.user, entry.before, entry.after) == (
+        "ada",
+        {"description": ""},
+        {"description": "new"},
+    )
     assert [h.action for h in link.history()] == ["alias.remove", "alias.set", "link.create"]
     assert [h.action for h in reg.collection("c").history(limit=2)] == [
         "collection.update",

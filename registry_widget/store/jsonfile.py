@@ -43,8 +43,7 @@ def _signature(st: os.stat_result) -> Signature:
 def check_layout(data: object, path: Path) -> dict[str, dict[str, dict[str, Any]]]:
     """Check that ``data`` has TinyDB's layout (tables of documents keyed by id)."""
     if not isinstance(data, dict) or not all(
-        isinstance(t, dict) and all(isinstance(d, dict) for d in t.values())
-        for t in data.values()
+        isinstance(t, dict) and all(isinstance(d, dict) for d in t.values()) for t in data.values()
     ):
         msg = (
             f"{path} is JSON but not a TinyDB store (expected an object of tables); "

@@ -18,14 +18,16 @@ export function SearchPage({ query }) {
     ${
       data.hits.length === 0
         ? html`<p class="rw-muted">Nothing you may see matches “${query}”.</p>`
-        : html`<ul class="rw-results">${data.hits.map(
-            (h) => html`<li key=${`${h.kind}:${h.path}:${h.field}`}>
-          <${Chip} kind="rw-badge">${KIND_LABEL[h.kind] ?? h.kind}<//>
-          <${Link} route=${h.path}>${h.path}<//>
-          <span class="rw-muted"> matched ${h.field}${h.name && h.name !== h.path ? ` “${h.name}”` : ""}</span>
-        </li>`,
-          )}</ul>`
+        : html`<ul class="rw-results">
+          ${data.hits.map(
+            (h) => html`<li key=${`${h.kind}:${h.path}:${h.field}:${h.value}`}>
+              <${Chip} kind="rw-badge">${KIND_LABEL[h.kind] ?? h.kind}<//>
+              <${Link} route=${h.path}>${h.path}<//>
+              <span class="rw-muted"> — ${h.field} “${h.value}”</span>
+            </li>`,
+          )}
+        </ul>`
     }
-    ${data.total > data.hits.length ? html`<p class="rw-muted">Showing ${data.hits.length} of ${data.total}; refine the search.</p>` : null}
+    ${data.more ? html`<p class="rw-muted">Showing the first ${data.hits.length} matches; refine the search.</p>` : null}
   </div>`;
 }
