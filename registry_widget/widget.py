@@ -89,8 +89,15 @@ class RegistryWidget(anywidget.AnyWidget):
 
     # -- driven from code ----------------------------------------------------------------
 
-    def open(self, path: str = "") -> None:
-        """Navigate to a page: a registry, ``"Reg/Coll"``, ``"Reg/Coll:alias"`` or ``""``."""
+    def open(self, path: str | None = None) -> None:
+        """Navigate to a page: a registry, ``"Reg/Coll"``, ``"Reg/Coll:alias"`` or ``""``.
+
+        Without a path this is ipywidgets' ``Widget.open``, which opens the comm to the
+        frontend (ipywidgets calls it that way when the widget is created).
+        """
+        if path is None:
+            super().open()
+            return
         self.route = path
 
     def create_registry(self, name: str, **kwargs: Any) -> Any:

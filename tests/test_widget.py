@@ -55,6 +55,14 @@ def test_traits_are_few_and_small(widget, client):
     assert len(json.dumps({k: v for k, v in state.items() if k not in _CODE_TRAITS})) < 1024
 
 
+def test_the_comm_is_opened_on_creation(client):
+    w = rw.RegistryWidget(client)
+    assert w.comm is not None
+    w.open()  # ipywidgets' meaning: make sure the comm is open; does not navigate
+    assert w.route == ""
+    w.close()
+
+
 def test_messages_are_answered_through_send(widget):
     reply = request(widget, "registries.list")
     assert reply["kind"] == "response"

@@ -10,18 +10,17 @@ const HEARTBEAT_MS = 10000;
 /** @type {import("@anywidget/types").Render<{route: string, revision: number, user: string}>} */
 function renderWidget({ model, el }) {
   el.classList.add("rw-root");
-  let pending = 0;
+  // The number of requests in flight, for the "Working…" indicator. Listeners are Preact
+  // state setters: updates are batched, never a synchronous re-render inside a request.
+  /** @type {{count: number, listeners: Set<(n: number) => void>}} */
+  const busy = { count: 0, listeners: new Set() };
   const rpc = createRpc(/** @type {any} */ (model), {
     onBusyChange: (n) => {
-      pending = n;
-      draw();
+      busy.count = n;
+      for (const listener of busy.listeners) listener(n);
     },
   });
-  const invoke = rpc.invoke;
-  function draw() {
-    render(html`<${App} model=${model} invoke=${invoke} pending=${pending} />`, el);
-  }
-  draw();
+  render(html`<${App} model=${model} invoke=${rpc.invoke} busy=${busy} />`, el);
   // Tell the kernel this view is open, and keep telling it: while a view is alive the kernel
   // watches the store for changes made by other processes. A tab closed without a goodbye
   // simply stops the heartbeat.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { NavHistory, breadcrumbs, formatRoute, parseRoute, searchRoute } from "../src/router.js";
+import { breadcrumbs, formatRoute, NavHistory, parseRoute, searchRoute } from "../src/router.js";
 
 describe("parseRoute", () => {
   it("reads every kind of route", () => {
@@ -25,7 +25,12 @@ describe("parseRoute", () => {
 
   it("keeps unusual characters in names", () => {
     const r = parseRoute("<img src=x>/a b c:v2");
-    expect(r).toEqual({ page: "version", registry: "<img src=x>", collection: "a b c", selector: "v2" });
+    expect(r).toEqual({
+      page: "version",
+      registry: "<img src=x>",
+      collection: "a b c",
+      selector: "v2",
+    });
   });
 
   it("round-trips through formatRoute", () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { RpcError, createRpc } from "../src/rpc.js";
+import { createRpc, RpcError } from "../src/rpc.js";
 
 /** A stand-in for the anywidget model: records what is sent, lets the test reply. */
 function fakeModel() {
@@ -29,7 +29,11 @@ describe("createRpc", () => {
     const a = rpc.invoke("registries.list", { x: 1 });
     const b = rpc.invoke("search", { text: "cat" });
     expect(model.sent).toHaveLength(2);
-    expect(model.sent[0]).toMatchObject({ kind: "request", method: "registries.list", params: { x: 1 } });
+    expect(model.sent[0]).toMatchObject({
+      kind: "request",
+      method: "registries.list",
+      params: { x: 1 },
+    });
     expect(model.sent[0].id).not.toBe(model.sent[1].id);
     model.reply({ kind: "response", id: model.sent[1].id, ok: true, result: "B" });
     model.reply({ kind: "response", id: model.sent[0].id, ok: true, result: "A" });

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -18,6 +19,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/browser" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call" and report.failed:
+        item.failed = True  # type: ignore[attr-defined]
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -45,14 +54,22 @@ def browser(chromium: Path) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, lab: LabServer) -> Iterator[Page]:
+def page(browser: Browser, lab: LabServer, request: pytest.FixtureRequest) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
     messages: list[str] = []
     pg.on("pageerror", lambda exc: messages.append(f"pageerror: {exc}"))
-    pg.on("dialog", lambda d: messages.append(f"dialog: {d.message}"))
+
+    def on_dialog(dialog: Any) -> None:
+        messages.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
+
+    pg.on("dialog", on_dialog)
     pg.page_errors = messages  # type: ignore[attr-defined]
     yield pg
+    if getattr(request.node, "failed", False):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(SCREENSHOTS / f"FAILED-{request.node.name}.png"), full_page=True)
     context.close()
     lab.stop_kernels()
 

@@ -91,6 +91,12 @@ class LabServer:
         _write_json(
             settings / "docmanager-extension" / "plugin.jupyterlab-settings", {"autosave": False}
         )
+        # Render every cell: with windowing, cells out of view are not laid out and cannot be
+        # clicked.
+        _write_json(
+            settings / "notebook-extension" / "tracker.jupyterlab-settings",
+            {"windowingMode": "none"},
+        )
         port, token = free_port(), os.urandom(16).hex()
         env = {
             **os.environ,
@@ -164,13 +170,19 @@ class Notebook:
         nbformat.write(nb, server.root / name)
 
     def open(self) -> Notebook:
-        self.page.goto(f"{self.server.base}/lab/tree/{self.name}?token={self.server.token}")
-        expect(self.page.locator(".jp-Notebook .jp-Cell").first).to_be_visible(timeout=60_000)
+        # ?reset: a fresh workspace, so notebooks of earlier tests are not reopened.
+        url = f"{self.server.base}/lab/tree/{self.name}?reset&token={self.server.token}"
+        self.page.goto(url)
+        expect(self.cells.first).to_be_visible(timeout=60_000)
         expect(self.page.get_by_text(IDLE).first).to_be_visible(timeout=60_000)
         return self
 
+    @property
+    def cells(self) -> Locator:
+        return self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
+
     def cell(self, index: int) -> Locator:
-        return self.page.locator(".jp-Notebook .jp-Cell").nth(index)
+        return self.cells.nth(index)
 
     def _count(self, index: int) -> str:
         text = self.cell(index).locator(".jp-InputPrompt").first.inner_text()
@@ -192,12 +204,12 @@ class Notebook:
 
     def add_cell(self, source: str) -> int:
         """Append a code cell with ``source`` at the end; returns its index."""
-        count = self.page.locator(".jp-Notebook .jp-Cell").count()
+        count = self.cells.count()
         last = self.cell(count - 1)
         last.locator(".jp-InputPrompt").first.click()  # command mode on the last cell
         self.page.keyboard.press("Escape")
         self.page.keyboard.press("b")
-        expect(self.page.locator(".jp-Notebook .jp-Cell")).to_have_count(count + 1)
+        expect(self.cells).to_have_count(count + 1)
         new = self.cell(count)
         new.locator(".jp-InputArea-editor").click()
         self.page.keyboard.insert_text(source)

@@ -42,8 +42,11 @@ function useTrait(model, name) {
   return value;
 }
 
-/** @param {{model: any, invoke: (m: string, p?: any) => Promise<any>, pending: number}} props */
-export function App({ model, invoke, pending }) {
+/**
+ * @param {{model: any, invoke: (m: string, p?: any) => Promise<any>,
+ *   busy: {count: number, listeners: Set<(n: number) => void>}}} props
+ */
+export function App({ model, invoke, busy }) {
   const route = useTrait(model, "route") ?? "";
   const revision = useTrait(model, "revision") ?? 0;
   const user = useTrait(model, "user") ?? "";
@@ -51,6 +54,12 @@ export function App({ model, invoke, pending }) {
   const [, redraw] = useState(0);
   const [query, setQuery] = useState("");
   const [slow, setSlow] = useState(false);
+  const [pending, setPending] = useState(busy.count);
+
+  useEffect(() => {
+    busy.listeners.add(setPending);
+    return () => busy.listeners.delete(setPending);
+  }, [busy]);
 
   // A route set from a cell (w.route = ... / w.open(...)) is a visit like a click.
   useEffect(() => {
