@@ -74,7 +74,7 @@ def test_display_and_create_a_registry_through_the_form(page, lab, screenshots):
     form.get_by_label("Name").fill("team vision")
     form.get_by_role("button", name="Create registry").click()
     expect(form.get_by_role("alert")).to_contain_text("Conflict")
-    expect(form.get_by_role("alert")).to_contain_text("team vision")
+    expect(form.get_by_role("alert")).to_contain_text("already exists")
     assert page.page_errors == []
 
 
