@@ -358,5 +358,6 @@ def _path_of(s: Session, link: Doc) -> str:
 
     coll = s.store.table("collections").get(doc_id=link["collection_id"])
     reg = s.store.table("registries").get(doc_id=link["registry_id"])
-    assert coll is not None and reg is not None
+    assert coll is not None
+    assert reg is not None
     return link_path(reg, coll, link["index"])

@@ -7,10 +7,10 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from tinydb import where
+from tinydb.table import Document
 
 from registry_widget.artifact_version import (
     ARTIFACT_FIELDS,
@@ -18,8 +18,8 @@ from registry_widget.artifact_version import (
     find_artifact,
     log_artifact,
 )
-from registry_widget.collection import Collection, create_collection_doc, resolve_selector
-from registry_widget.errors import ConflictError, PermissionDeniedError, ValidationError
+from registry_widget.collection import create_collection_doc, resolve_selector
+from registry_widget.errors import ConflictError, ValidationError
 from registry_widget.filters import compile_filter
 from registry_widget.link import LINK_FIELDS, Link
 from registry_widget.linking import (
@@ -129,7 +129,8 @@ class Client:
         self._s.record(txn, "user.add", name, after={"role": role})
 
     def __repr__(self) -> str:
-        return f"Client({getattr(self._s.store, 'location', repr(self._s.store))!r}, user={self.user!r})"
+        where = getattr(self._s.store, "location", repr(self._s.store))
+        return f"Client({where!r}, user={self.user!r})"
 
     @property
     def store(self) -> Store:
@@ -188,7 +189,7 @@ class Client:
 
     # -- registries ---------------------------------------------------------------------------
 
-    def registries(self, filter: Mapping[str, Any] | None = None) -> list[Registry]:  # noqa: A002
+    def registries(self, filter: Mapping[str, Any] | None = None) -> list[Registry]:
         """The registries this user may see (core first, then by name), optionally filtered."""
         query = compile_filter(filter, REGISTRY_FIELDS)
         docs = [d for d in self._s.visible_registries() if query(d)]
@@ -220,7 +221,10 @@ class Client:
             s.require_org("member", "create registries")
             found = s.store.table("registries").search(where("key") == normalize_key(name))
             if found:
-                msg = f"a registry named {found[0]['name']!r} already exists; registry names are unique"
+                msg = (
+                    f"a registry named {found[0]['name']!r} already exists; registry names "
+                    "are unique"
+                )
                 raise ConflictError(msg)
             reg_id = txn.insert(
                 "registries",
@@ -241,7 +245,7 @@ class Client:
         self,
         name: str,
         *,
-        type: str,  # noqa: A002
+        type: str,
         files: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | Mapping[str, Any],
         metadata: Mapping[str, Any] | None = None,
         description: str = "",
@@ -269,7 +273,7 @@ class Client:
 
     def artifacts(
         self,
-        filter: Mapping[str, Any] | None = None,  # noqa: A002
+        filter: Mapping[str, Any] | None = None,
         *,
         limit: int | None = None,
         offset: int = 0,
@@ -299,13 +303,13 @@ class Client:
             raise ValidationError(msg, field="path", value=path)
         reg_id, reg = self._s.find_registry(p.registry)
         coll = Registry(self._s, reg_id).collection(p.collection)
-        coll_doc = self._s.store.table("collections").get(doc_id=coll._id)  # noqa: SLF001
+        coll_doc = self._s.store.table("collections").get(doc_id=coll._id)
         assert coll_doc is not None
         self._s.require(reg, Action.USE, f"use versions from registry {reg['name']!r}")
-        link_id = resolve_selector(self._s, coll._id, coll_doc, reg, p.selector or "latest")  # noqa: SLF001
+        link_id = resolve_selector(self._s, coll._id, coll_doc, reg, p.selector or "latest")
         return Link(self._s, link_id)
 
-    def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:  # noqa: A002
+    def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:
         """Linked versions across every registry the user may see, newest first."""
         query = compile_filter(filter, LINK_FIELDS)
         visible = {r.doc_id for r in self._s.visible_registries()}
@@ -331,13 +335,13 @@ class Client:
         for reg in sorted(regs.values(), key=lambda r: r["key"]):
             if needle in reg["key"]:
                 hits.append(SearchHit("registry", reg["name"], reg["name"], "name", reg["name"]))
-        colls = {}
+        colls: dict[int, Document] = {}
         for coll in self._s.store.table("collections").all():
-            reg = regs.get(coll["registry_id"])
-            if reg is None:
+            owner = regs.get(coll["registry_id"])
+            if owner is None:
                 continue
             colls[coll.doc_id] = coll
-            path = f"{reg['name']}/{coll['name']}"
+            path = f"{owner['name']}/{coll['name']}"
             if needle in coll["key"]:
                 hits.append(SearchHit("collection", path, coll["name"], "name", coll["name"]))
             hits.extend(
@@ -348,10 +352,10 @@ class Client:
         for link in self._s.store.table("links").all():
             if len(hits) >= limit:
                 break
-            coll = colls.get(link["collection_id"])
-            if coll is None:
+            holder = colls.get(link["collection_id"])
+            if holder is None:
                 continue
-            path = link_path(regs[link["registry_id"]], coll, link["index"])
+            path = link_path(regs[link["registry_id"]], holder, link["index"])
             for field, values in (("alias", link["aliases"]), ("tag", link["tags"])):
                 hits.extend(
                     SearchHit("version", path, link["artifact_name"], field, value)
@@ -395,10 +399,10 @@ def link_version(
         raise ValidationError(msg, field="aliases", value=aliases)
     alias_list = list(dict.fromkeys(validate_alias(a) for a in aliases))
     if isinstance(version, ArtifactVersion):
-        if version._s.store is not s.store:  # noqa: SLF001
+        if version._s.store is not s.store:
             msg = "that artifact version belongs to another store"
             raise ValidationError(msg, field="version", value=version)
-        art_id = version._id  # noqa: SLF001
+        art_id = version._id
     elif isinstance(version, str):
         art_id = find_artifact(s, version)
     else:

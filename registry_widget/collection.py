@@ -138,7 +138,7 @@ class Collection:
 
     @property
     def aliases(self) -> dict[str, str]:
-        """Every alias in the collection and the version that holds it (``{"production": "v3"}``)."""
+        """Every alias in the collection and the version holding it: ``{"production": "v3"}``."""
         return {a: f"v{i}" for a, i in sorted(self._doc()["aliases"].items())}
 
     @property
@@ -193,7 +193,7 @@ class Collection:
 
     def versions(
         self,
-        filter: Mapping[str, Any] | None = None,  # noqa: A002
+        filter: Mapping[str, Any] | None = None,
         limit: int | None = None,
         offset: int = 0,
     ) -> list[Link]:

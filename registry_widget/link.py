@@ -93,7 +93,7 @@ class Link:
         """The artifact version it points to."""
         from registry_widget.artifact_version import ArtifactVersion
 
-        link, _, reg = self._docs()
+        link = self._doc()
         return ArtifactVersion(self._s, link["artifact_id"], via_registry=link["registry_id"])
 
     @property

@@ -56,7 +56,7 @@ def _put_alias(
     coll = s.store.table("collections").get(doc_id=coll_id)
     assert coll is not None
     aliases = dict(coll["aliases"])
-    previous = aliases.pop(alias, None)
+    previous: int | None = aliases.pop(alias, None)
     if previous is not None:
         found = s.link_at(coll_id, previous)
         if found is not None:
@@ -164,7 +164,8 @@ def unlink(s: Session, txn: Transaction, link_id: int) -> None:
 
 
 def _in_collection(coll_id: int) -> QueryInstance:
-    return where("collection_id") == coll_id
+    query: QueryInstance = where("collection_id") == coll_id
+    return query
 
 
 def check_collection_type(reg: Doc, coll: Doc, artifact_type: str) -> None:

@@ -199,7 +199,7 @@ class Registry:
                     s.record(
                         txn,
                         "registry.update",
-                        changes.get("name", reg["name"]),
+                        str(changes.get("name", reg["name"])),
                         before={key: reg[key]},
                         after={key: changes[key]},
                         registry_id=self._id,
@@ -317,7 +317,7 @@ class Registry:
         *,
         type: str,
         description: str = "",
-        tags: Iterable[str] = (),  # noqa: A002
+        tags: Iterable[str] = (),
     ) -> Collection:
         """Create an empty collection for artifacts of one ``type`` (members)."""
         from registry_widget.collection import Collection, create_collection_doc
@@ -349,7 +349,7 @@ class Registry:
             raise NotFoundError(msg)
         return Collection(self._s, found[0])
 
-    def collections(self, filter: Mapping[str, Any] | None = None) -> list[Collection]:  # noqa: A002
+    def collections(self, filter: Mapping[str, Any] | None = None) -> list[Collection]:
         """Its collections, optionally filtered (MongoDB-style), by name."""
         from registry_widget.collection import Collection
 
@@ -359,7 +359,7 @@ class Registry:
         docs.sort(key=lambda d: d["key"])
         return [Collection(self._s, d.doc_id) for d in docs]
 
-    def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:  # noqa: A002
+    def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:
         """Every linked version in the registry, optionally filtered, newest first."""
         from registry_widget.link import LINK_FIELDS, Link
 

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from tinydb import where
+from tinydb.table import Document
 
 from registry_widget.blobs import BlobStore, FileBlobStore, MemoryBlobStore
 from registry_widget.errors import NotFoundError, PermissionDeniedError
@@ -112,7 +113,7 @@ class Session:
             raise NotFoundError(msg)
         return found[0].doc_id, found[0]
 
-    def visible_registries(self) -> list[Doc]:
+    def visible_registries(self) -> list[Document]:
         """Every registry this user may see, as documents with ``doc_id``."""
         self.store.refresh()
         return [r for r in self.store.table("registries").all() if self.role_on(r) is not None]

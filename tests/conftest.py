@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,14 +25,14 @@ def store_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_client(backend: str, store_path: Path) -> Iterator[MakeClient]:
+def make_client(backend: str, store_path: Path) -> MakeClient:
     """Clients of one store, as any user: ``make_client("bob")``."""
     memory = MemoryStore()
 
     def make(user: str = "ada") -> rw.Client:
         return rw.Client(store_path if backend == "json" else memory, user=user)
 
-    yield make
+    return make
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def log(client: rw.Client, files: Callable[..., Path]) -> Callable[..., rw.Artif
     """Log a small artifact version with unique content: ``log("cat", type="model")``."""
     counter = iter(range(1_000_000))
 
-    def do(name: str = "cat", *, type: str = "model", **kwargs: object) -> rw.ArtifactVersion:  # noqa: A002
+    def do(name: str = "cat", *, type: str = "model", **kwargs: object) -> rw.ArtifactVersion:
         path = files("model.bin", f"content {name} {next(counter)}")
         return client.log_artifact(name, type=type, files=path, **kwargs)  # type: ignore[arg-type]
 

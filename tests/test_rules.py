@@ -131,7 +131,8 @@ def test_restricted_registry_invisible_to_non_members(make_client, client: rw.Cl
     assert bob.versions() == []
     with pytest.raises(rw.NotFoundError) as err:
         bob.registry("Secret Models")
-    missing = pytest.raises(rw.NotFoundError, lambda: bob.registry("No Such Registry"))
+    with pytest.raises(rw.NotFoundError) as missing:
+        bob.registry("No Such Registry")
     # the refusal is the same as for a registry that does not exist
     assert str(err.value).replace("Secret Models", "X") == str(missing.value).replace(
         "No Such Registry", "X"

@@ -61,11 +61,11 @@ class Transaction:
     def update(self, table: str, doc_id: int, fields: Doc) -> None:
         """Set ``fields`` on document ``doc_id`` of ``table`` (a shallow merge)."""
         t = self._store.table(table)
-        before = t.get(doc_id=doc_id)
-        if before is None:
+        found = t.get(doc_id=doc_id)
+        if found is None:
             msg = f"no document {doc_id} in table {table!r}"
             raise KeyError(msg)
-        before = dict(before)
+        before = dict(found)
         t.update(fields, doc_ids=[doc_id])
         self.changes.append(Change("update", table, doc_id, before, {**before, **fields}))
 
@@ -211,9 +211,9 @@ class Store(ABC):
     def _load(self, data: dict[str, dict[str, Doc]]) -> None:
         """Replace the working set by ``data`` (TinyDB's on-disk layout)."""
         self._db.storage.write(data)
-        self._db.clear_cache()
-        for name in list(self._db._tables):  # noqa: SLF001 - TinyDB keeps table objects here
-            self._db.table(name).clear_cache()
+        # TinyDB's table objects cache query results and the next document id; new table
+        # objects over the new data start with neither.
+        self._db._tables.clear()
         self._revision += 1
 
     def _dump(self) -> dict[str, dict[str, Doc]]:

@@ -146,7 +146,7 @@ class JSONFileStore(Store):
                 f.write(payload.encode("utf-8"))
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, self.path)
+            Path(tmp).replace(self.path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 Path(tmp).unlink()

@@ -1,0 +1,98 @@
+"""The store under real processes: concurrent writers lose nothing; revocations apply at once."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from pathlib import Path
+
+import pytest
+
+import registry_widget as rw
+
+pytestmark = pytest.mark.slow
+
+WRITERS = 4
+LINKS_EACH = 100
+
+
+def _writer(path: str, worker: int, start: mp.synchronize.Event) -> None:  # type: ignore[name-defined]
+    client = rw.Client(path, user=f"w{worker}")
+    folder = Path(path).parent / f"src{worker}"
+    folder.mkdir()
+    start.wait()
+    for i in range(LINKS_EACH):
+        f = folder / "weights.bin"
+        f.write_text(f"worker {worker} link {i}")
+        version = client.log_artifact(f"w{worker}", type="model", files=f)
+        client.link(version, "Models/shared")
+
+
+def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "registry.json"
+    admin = rw.Client(path, user="ada")
+    for worker in range(WRITERS):
+        admin.add_user(f"w{worker}")
+    ctx = mp.get_context("spawn")
+    start = ctx.Event()
+    procs = [ctx.Process(target=_writer, args=(str(path), w, start)) for w in range(WRITERS)]
+    for p in procs:
+        p.start()
+    start.set()
+    for p in procs:
+        p.join(timeout=240)
+        assert p.exitcode == 0
+    links = admin.registry("Models").collection("shared").versions()
+    assert len(links) == WRITERS * LINKS_EACH
+    assert sorted(x.index for x in links) == list(range(WRITERS * LINKS_EACH))
+    assert len({x.artifact.ref for x in links}) == WRITERS * LINKS_EACH
+    for worker in range(WRITERS):
+        assert admin.artifact(f"w{worker}:latest").version == f"v{LINKS_EACH - 1}"
+    assert links[0].aliases == ["latest"]
+
+
+def _member(path: str, inbox: mp.Queue, outbox: mp.Queue) -> None:  # type: ignore[type-arg]
+    client = rw.Client(path, user="bob")
+    reg = client.registry("Team")
+    while (command := inbox.get()) != "stop":
+        try:
+            client.link("m:v0", f"Team/{command}")
+            outbox.put("linked")
+        except rw.RegistryError as exc:
+            outbox.put(f"{type(exc).__name__}: {exc}")
+        try:
+            outbox.put(reg.role)
+        except rw.NotFoundError:
+            outbox.put("not found")
+
+
+def test_a_permission_revoked_in_one_process_applies_at_once_in_another(tmp_path: Path) -> None:
+    path = tmp_path / "registry.json"
+    admin = rw.Client(path, user="ada")
+    admin.add_user("bob", "viewer")
+    reg = admin.create_registry("Team", visibility="restricted")
+    reg.add_member("bob", "member")
+    (tmp_path / "m.bin").write_text("m")
+    admin.log_artifact("m", type="model", files=tmp_path / "m.bin")
+    ctx = mp.get_context("spawn")
+    inbox, outbox = ctx.Queue(), ctx.Queue()
+    proc = ctx.Process(target=_member, args=(str(path), inbox, outbox))
+    proc.start()
+    try:
+        inbox.put("first")
+        assert outbox.get(timeout=60) == "linked"
+        assert outbox.get(timeout=60) == "member"
+        reg.set_role("bob", "viewer")
+        inbox.put("second")
+        assert outbox.get(timeout=60).startswith("PermissionDeniedError")
+        assert outbox.get(timeout=60) == "viewer"
+        reg.remove_member("bob")
+        inbox.put("third")
+        assert outbox.get(timeout=60).startswith("NotFoundError")
+        assert outbox.get(timeout=60) == "not found"
+        inbox.put("stop")
+        proc.join(timeout=60)
+        assert proc.exitcode == 0
+    finally:
+        if proc.is_alive():
+            proc.kill()
+    assert [c.name for c in reg.collections()] == ["first"]

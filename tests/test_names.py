@@ -1,0 +1,688 @@
+from __future__ import annotations
+
+import json
+import math
+import posixpath
+import unicodedata
+from collections import OrderedDict
+from typing import Any
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from registry_widget.errors import ValidationError
+from registry_widget.names import (
+    ParsedPath,
+    is_reserved_alias,
+    normalize_key,
+    parse_artifact_ref,
+    parse_path,
+    validate_alias,
+    validate_artifact_name,
+    validate_artifact_type,
+    validate_artifact_types,
+    validate_collection_name,
+    validate_description,
+    validate_metadata,
+    validate_registry_name,
+    validate_relpath,
+    validate_role,
+    validate_tag,
+    validate_tags,
+    validate_user_name,
+    validate_visibility,
+    version_index,
+)
+
+CONTROL = [chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]] + ["\u2028", "\u2029"]
+E_COMPOSED = "\u00e9"
+E_DECOMPOSED = "e\u0301"
+
+# (validator, max length, forbidden characters besides control characters)
+NAME_VALIDATORS = [
+    (validate_registry_name, 113, "/\\#?%:"),
+    (validate_collection_name, 128, "/:"),
+    (validate_user_name, 128, "/:"),
+    (validate_artifact_type, 128, "/:"),
+    (validate_alias, 128, "/:"),
+]
+NAME_IDS = ["registry", "collection", "user", "type", "alias"]
+
+
+def refused(func: Any, *args: Any, **kwargs: Any) -> ValidationError:
+    with pytest.raises(ValidationError) as info:
+        func(*args, **kwargs)
+    return info.value
+
+
+# -- common name rules ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("validate", "max_len", "forbidden"), NAME_VALIDATORS, ids=NAME_IDS)
+class TestNameRules:
+    def test_length_bounds(self, validate: Any, max_len: int, forbidden: str) -> None:
+        assert validate("a") == "a"
+        assert validate("a" * max_len) == "a" * max_len
+        err = refused(validate, "a" * (max_len + 1))
+        assert f"{max_len + 1} characters" in str(err)
+        assert "empty" in str(refused(validate, ""))
+
+    @pytest.mark.parametrize("ch", list("/:") + CONTROL)
+    def test_common_forbidden_characters(
+        self, validate: Any, max_len: int, forbidden: str, ch: str
+    ) -> None:
+        err = refused(validate, f"ab{ch}cd")
+        assert f"U+{ord(ch):04X}" in str(err)
+        assert "position 2" in str(err)
+
+    def test_own_forbidden_characters(self, validate: Any, max_len: int, forbidden: str) -> None:
+        for ch in forbidden:
+            refused(validate, f"x{ch}y")
+
+    @pytest.mark.parametrize("value", [" a", "a ", "\u3000a", "a\u00a0"])
+    def test_leading_or_trailing_whitespace(
+        self, validate: Any, max_len: int, forbidden: str, value: str
+    ) -> None:
+        assert "whitespace" in str(refused(validate, value))
+
+    def test_inner_space_and_unicode_allowed(
+        self, validate: Any, max_len: int, forbidden: str
+    ) -> None:
+        assert validate("my name ü 模型") == "my name ü 模型"
+
+    @pytest.mark.parametrize("value", [None, 3, b"abc", ["a"], 1.5])
+    def test_non_string_is_validation_error(
+        self, validate: Any, max_len: int, forbidden: str, value: object
+    ) -> None:
+        err = refused(validate, value)
+        assert "not a string" in str(err)
+        assert err.value is value
+
+    def test_nfc_normalised(self, validate: Any, max_len: int, forbidden: str) -> None:
+        assert validate(f"caf{E_DECOMPOSED}") == f"caf{E_COMPOSED}"
+        # Length is counted after normalisation.
+        assert validate(E_DECOMPOSED * max_len) == E_COMPOSED * max_len
+
+
+def test_registry_name_message_names_field_value_and_rule() -> None:
+    err = refused(validate_registry_name, "team#1")
+    message = str(err)
+    assert message.startswith("registry name 'team#1' contains '#'")
+    assert "1-113 characters" in message
+    assert err.field == "registry name"
+    assert err.value == "team#1"
+
+
+def test_long_values_are_truncated_in_messages() -> None:
+    err = refused(validate_registry_name, "x" * 10_000)
+    assert len(str(err)) < 400
+    assert "..." in str(err)
+
+
+def test_format_characters_are_allowed() -> None:
+    # Zero-width joiners (category Cf) occur in emoji and several scripts.
+    assert validate_collection_name("a\u200db") == "a\u200db"
+
+
+# -- normalize_key ------------------------------------------------------------------------
+
+
+def test_normalize_key_case_and_nfc() -> None:
+    assert normalize_key("Models") == normalize_key("MODELS") == normalize_key("models")
+    assert normalize_key(f"Caf{E_DECOMPOSED}") == normalize_key(f"CAF{E_COMPOSED.upper()}")
+    assert normalize_key("Straße") == normalize_key("STRASSE")
+    assert normalize_key("a") != normalize_key("b")
+
+
+@given(st.text())
+def test_normalize_key_is_idempotent_and_nfc(text: str) -> None:
+    key = normalize_key(text)
+    assert normalize_key(key) == key
+    assert unicodedata.is_normalized("NFC", key)
+    assert normalize_key(text.upper()) == normalize_key(text.lower()) or text.upper() != text
+
+
+# -- artifact names -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["a", "A" * 128, "cat-resnet_50.v2", "0", "..."])
+def test_artifact_name_accepted(name: str) -> None:
+    assert validate_artifact_name(name) == name
+
+
+@pytest.mark.parametrize(
+    "name", ["", "A" * 129, "a b", "a/b", "a:b", "é", "a\n", "ab\n", ".", "..", "a+b", "a\x00"]
+)
+def test_artifact_name_refused(name: str) -> None:
+    assert "artifact name" in str(refused(validate_artifact_name, name))
+
+
+def test_artifact_name_non_str() -> None:
+    refused(validate_artifact_name, 12)
+
+
+# -- artifact types -------------------------------------------------------------------
+
+
+def test_artifact_types() -> None:
+    assert validate_artifact_types(None) is None
+    assert validate_artifact_types(["model", "dataset", "model"]) == ["model", "dataset"]
+    assert validate_artifact_types(("b", "a")) == ["b", "a"]
+    assert validate_artifact_types(t for t in ["x"]) == ["x"]
+    assert validate_artifact_types([E_DECOMPOSED, E_COMPOSED]) == [E_COMPOSED]
+
+
+def test_artifact_types_refusals() -> None:
+    assert "list such as ['model']" in str(refused(validate_artifact_types, "model"))
+    assert "empty" in str(refused(validate_artifact_types, []))
+    refused(validate_artifact_types, 3)
+    refused(validate_artifact_types, {"model": 1})
+    err = refused(validate_artifact_types, ["model", "a/b"])
+    assert err.field == "artifact types[1]"
+    refused(validate_artifact_types, ["ok", 5])
+
+
+# -- aliases --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alias", ["latest", "v0", "v1", "v42", "v007"])
+def test_reserved_aliases(alias: str) -> None:
+    assert is_reserved_alias(alias)
+    err = refused(validate_alias, alias)
+    assert "reserved" in str(err)
+
+
+def test_reserved_alias_messages() -> None:
+    assert "maintains" in str(refused(validate_alias, "latest"))
+    assert "names versions" in str(refused(validate_alias, "v3"))
+
+
+@pytest.mark.parametrize(
+    "alias", ["production", "Latest", "v", "v1a", "vv1", "V1", "v\u0661", "best v2"]
+)
+def test_non_reserved_aliases(alias: str) -> None:
+    assert not is_reserved_alias(alias)
+    assert validate_alias(alias) == alias
+
+
+# -- tags -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tag", ["a", "fine-tuned", "a b", "a  b", "x_1", "日本語", "-", "t" * 128])
+def test_tag_accepted(tag: str) -> None:
+    assert validate_tag(tag) == tag
+
+
+@pytest.mark.parametrize(
+    "tag", ["", " a", "a ", "a\tb", "a.b", "a/b", "a,b", "t" * 129, "a\n", "a\x00"]
+)
+def test_tag_refused(tag: str) -> None:
+    assert "tag" in str(refused(validate_tag, tag))
+
+
+def test_tag_nfc() -> None:
+    # A decomposed accent is not a word character until it is composed.
+    assert validate_tag(f"caf{E_DECOMPOSED}") == f"caf{E_COMPOSED}"
+
+
+def test_tags() -> None:
+    assert validate_tags([]) == []
+    assert validate_tags(()) == []
+    assert validate_tags(["b", "a", "b"]) == ["b", "a"]
+    assert validate_tags(["x", "y"]) == ["x", "y"]
+    assert "pass a list" in str(refused(validate_tags, "baseline"))
+    refused(validate_tags, b"baseline")
+    refused(validate_tags, None)
+    err = refused(validate_tags, ["ok", "not ok!"])
+    assert err.field == "tags[1]"
+    assert "tags[1]" in str(err)
+
+
+# -- description, role, visibility ------------------------------------------------------
+
+
+def test_description() -> None:
+    assert validate_description("") == ""
+    assert validate_description("# Title\n\n*text*") == "# Title\n\n*text*"
+    assert validate_description("x" * 65_536) == "x" * 65_536
+    assert "65,537" in str(refused(validate_description, "x" * 65_537))
+    assert "NUL" in str(refused(validate_description, "a\x00b"))
+    err = refused(validate_description, 5, field="notes")
+    assert err.field == "notes"
+    assert str(err).startswith("notes 5")
+
+
+def test_role() -> None:
+    roles = ("admin", "member", "viewer")
+    assert validate_role("member", roles) == "member"
+    err = refused(validate_role, "owner", roles)
+    assert "admin, member, viewer" in str(err)
+    assert refused(validate_role, None, roles, field="org role").field == "org role"
+    refused(validate_role, "Admin", roles)
+
+
+def test_visibility() -> None:
+    assert validate_visibility("organization") == "organization"
+    assert validate_visibility("restricted") == "restricted"
+    for bad in ("public", "Restricted", None, 1):
+        assert "organization, restricted" in str(refused(validate_visibility, bad))
+
+
+# -- relpath --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["a", "model.pt", "weights/model.pt", "a/b/c.d", "..a", "a..", ".hidden/x", "a b/ü"]
+)
+def test_relpath_accepted(path: str) -> None:
+    assert validate_relpath(path) == path
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("", "empty"),
+        ("../x", "'..'"),
+        ("a/../../x", "'..'"),
+        ("a/..", "'..'"),
+        ("..", "'..'"),
+        ("/etc/passwd", "absolute"),
+        ("/", "absolute"),
+        ("C:x", "drive"),
+        ("c:/x", "drive"),
+        ("C:\\x", "backslash"),
+        ("\\\\server\\share", "backslash"),
+        ("//server/share", "UNC"),
+        ("a\\b", "backslash"),
+        ("a\x00b", "U+0000"),
+        ("a\nb", "U+000A"),
+        ("a\x7fb", "U+007F"),
+        ("a//b", "empty segment"),
+        ("a/", "empty segment"),
+        ("./a", "'.'"),
+        ("a/./b", "'.'"),
+        ("x" * 1025, "1025 characters"),
+    ],
+)
+def test_relpath_refused(path: str, reason: str) -> None:
+    err = refused(validate_relpath, path)
+    assert reason in str(err)
+    assert err.field == "file path"
+
+
+def test_relpath_length_boundary() -> None:
+    assert validate_relpath("x" * 1024) == "x" * 1024
+    refused(validate_relpath, 5)
+
+
+# -- metadata -------------------------------------------------------------------------
+
+
+def nested(depth: int, container: str = "dict") -> dict[str, Any]:
+    """Return an object whose depth (top-level object = 1) is ``depth``."""
+    value: Any = 1
+    for _ in range(depth - 1):
+        value = {"k": value} if container == "dict" else [value]
+    return {"k": value}
+
+
+def test_metadata_basics() -> None:
+    assert validate_metadata(None) == {}
+    assert validate_metadata({}) == {}
+    meta = {"lr": 0.1, "epochs": 3, "ok": True, "none": None, "name": "x", "l": [1, "a"]}
+    assert validate_metadata(meta) == meta
+    assert validate_metadata({"t": (1, (2, 3))}) == {"t": [1, [2, 3]]}
+    assert validate_metadata(OrderedDict(a=1)) == {"a": 1}
+    assert type(validate_metadata(OrderedDict(a=1))) is dict
+
+
+def test_metadata_keeps_key_order() -> None:
+    keys = [f"k{i}" for i in (5, 1, 9, 3)]
+    assert list(validate_metadata(dict.fromkeys(keys, 0))) == keys
+    assert list(validate_metadata({"o": dict.fromkeys(keys, 0)})["o"]) == keys
+
+
+def test_metadata_copy_shares_nothing() -> None:
+    inner = {"x": [1, 2]}
+    meta: dict[str, Any] = {"a": inner, "b": [inner]}
+    result = validate_metadata(meta)
+    assert result == meta
+    assert result is not meta
+    assert result["a"] is not inner
+    assert result["a"]["x"] is not inner["x"]
+    assert result["b"][0] is not inner
+    inner["x"].append(3)
+    assert result["a"]["x"] == [1, 2]
+
+
+def test_metadata_converts_subclasses() -> None:
+    class S(str):
+        pass
+
+    class F(float):
+        pass
+
+    result = validate_metadata({S("k"): [S("v"), F(1.5)]})
+    assert type(next(iter(result))) is str
+    assert [type(v) for v in result["k"]] == [str, float]
+
+
+def test_metadata_top_level_keys() -> None:
+    assert len(validate_metadata({f"k{i}": i for i in range(100)})) == 100
+    err = refused(validate_metadata, {f"k{i}": i for i in range(101)})
+    assert "101 top-level keys" in str(err)
+    # The limit is on top-level keys only.
+    assert len(validate_metadata({"n": {f"k{i}": i for i in range(500)}})["n"]) == 500
+
+
+@pytest.mark.parametrize("container", ["dict", "list"])
+def test_metadata_depth(container: str) -> None:
+    assert validate_metadata(nested(20, container)) == nested(20, container)
+    err = refused(validate_metadata, nested(21, container))
+    assert "deeper than 20" in str(err)
+
+
+def test_metadata_depth_definition() -> None:
+    assert validate_metadata(nested(2)) == {"k": {"k": 1}}
+    assert validate_metadata(nested(2, "list")) == {"k": [1]}
+
+
+def test_metadata_cycle_is_refused_not_looping() -> None:
+    cyclic: list[Any] = []
+    cyclic.append(cyclic)
+    assert "deeper" in str(refused(validate_metadata, {"c": cyclic}))
+
+
+def test_metadata_size_boundary() -> None:
+    limit = 1024 * 1024
+    overhead = len('{"k":""}')
+    assert validate_metadata({"k": "x" * (limit - overhead)})
+    assert "1,048,577 bytes" in str(refused(validate_metadata, {"k": "x" * (limit - overhead + 1)}))
+    # The size is counted in UTF-8 bytes, with non-ASCII characters unescaped.
+    half = (limit - overhead) // 2
+    assert validate_metadata({"k": "é" * half})
+    refused(validate_metadata, {"k": "é" * (half + 1)})
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_metadata_non_finite(bad: float) -> None:
+    assert str(refused(validate_metadata, {"x": bad})).startswith("metadata.x ")
+    err = refused(validate_metadata, {"scores": [0.1, 0.2, bad]})
+    assert err.field == "metadata.scores[2]"
+    err = refused(validate_metadata, {"a b": {"c": [[1, bad]]}})
+    assert err.field == "metadata['a b'].c[0][1]"
+
+
+@pytest.mark.parametrize(
+    ("meta", "field"),
+    [
+        ({1: "x"}, "metadata key"),
+        ({"a": {None: 1}}, "metadata.a key"),
+        ({"a": {1, 2}}, "metadata.a"),
+        ({"a": b"x"}, "metadata.a"),
+        ({"a": [object()]}, "metadata.a[0]"),
+        ({"a": "\ud800"}, "metadata.a"),
+        ({"\udc00": 1}, "metadata['\\udc00']"),
+        ({"n": 10**5000}, "metadata.n"),
+    ],
+)
+def test_metadata_refusals(meta: dict[Any, Any], field: str) -> None:
+    err = refused(validate_metadata, meta)
+    assert err.field == field
+    assert str(err).startswith(field)
+
+
+@pytest.mark.parametrize("meta", ["{}", [("a", 1)], 3, json])
+def test_metadata_must_be_an_object(meta: object) -> None:
+    assert "not a JSON object" in str(refused(validate_metadata, meta))
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.characters(exclude_categories=["Cs"])),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children),
+    max_leaves=10,
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), json_values, max_size=6))
+def test_metadata_round_trips_json(meta: dict[str, Any]) -> None:
+    result = validate_metadata(meta)
+    assert result == meta
+    assert json.loads(json.dumps(result)) == result
+
+
+# -- paths ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "parsed"),
+    [
+        ("Models", ("Models", None, None)),
+        ("Models/cat-resnet", ("Models", "cat-resnet", None)),
+        ("Models/cat resnet:production", ("Models", "cat resnet", "production")),
+        ("Models/cat:v3", ("Models", "cat", "v3")),
+        ("Models/cat:latest", ("Models", "cat", "latest")),
+        ("Team Ü/Coll é:best", ("Team Ü", "Coll é", "best")),
+    ],
+)
+def test_parse_path(path: str, parsed: tuple[str, str | None, str | None]) -> None:
+    result = parse_path(path)
+    assert (result.registry, result.collection, result.selector) == parsed
+    assert str(result) == path
+
+
+def test_parse_path_nfc() -> None:
+    parsed = parse_path(f"R{E_DECOMPOSED}/C{E_DECOMPOSED}:a{E_DECOMPOSED}")
+    assert parsed == ParsedPath(f"R{E_COMPOSED}", f"C{E_COMPOSED}", f"a{E_COMPOSED}")
+
+
+@pytest.mark.parametrize(
+    ("path", "needle"),
+    [
+        ("", "registry name '' is empty"),
+        ("/Coll", "registry name '' is empty"),
+        ("Models/", "collection name '' is empty"),
+        ("Models/cat:", "selector '' is empty"),
+        ("Models:prod", "selector but no collection"),
+        ("Models/a:b:c", "collection name 'a:b' contains ':'"),
+        ("Models/a/b", "collection name 'a/b' contains '/'"),
+        ("Models/a:b/c", "selector 'b/c' contains '/'"),
+        ("Models/cat:v03", "leading zero; write 'v3'"),
+        ("Mod#els/cat", "registry name 'Mod#els' contains '#'"),
+        ("Models /cat", "whitespace"),
+        ("Models/cat :x", "whitespace"),
+        (5, "not a string"),
+    ],
+)
+def test_parse_path_refused(path: object, needle: str) -> None:
+    err = refused(parse_path, path)
+    assert needle in str(err)
+    assert err.field == "path"
+    assert str(err).startswith("path ")
+
+
+def test_parsed_path_needs_collection_for_selector() -> None:
+    refused(ParsedPath, "Models", None, "v1")
+    assert str(ParsedPath("Models")) == "Models"
+    with pytest.raises(AttributeError):
+        ParsedPath("Models").registry = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("ref", "parsed"),
+    [
+        ("cat", ("cat", None)),
+        ("cat:v3", ("cat", "v3")),
+        ("cat:latest", ("cat", "latest")),
+        ("cat:prod", ("cat", "prod")),
+    ],
+)
+def test_parse_artifact_ref(ref: str, parsed: tuple[str, str | None]) -> None:
+    assert parse_artifact_ref(ref) == parsed
+
+
+@pytest.mark.parametrize(
+    ("ref", "needle"),
+    [
+        ("", "artifact name '' is empty"),
+        (":v1", "artifact name '' is empty"),
+        ("cat:", "selector '' is empty"),
+        ("cat:a:b", "selector 'a:b' contains ':'"),
+        ("c t:v1", "artifact name 'c t'"),
+        ("cat:v01", "leading zero"),
+        (None, "not a string"),
+    ],
+)
+def test_parse_artifact_ref_refused(ref: object, needle: str) -> None:
+    err = refused(parse_artifact_ref, ref)
+    assert needle in str(err)
+    assert err.field == "artifact reference"
+
+
+@pytest.mark.parametrize(
+    ("selector", "index"),
+    [
+        *[("v0", 0), ("v3", 3), ("v10", 10), ("v123456789", 123456789)],
+        *[("latest", None), ("prod", None), ("v", None), ("v1a", None), ("V1", None)],
+    ],
+)
+def test_version_index(selector: str, index: int | None) -> None:
+    assert version_index(selector) == index
+
+
+@pytest.mark.parametrize("selector", ["v00", "v01", "v007"])
+def test_version_index_refuses_leading_zeros(selector: str) -> None:
+    assert "leading zero" in str(refused(version_index, selector))
+
+
+@given(st.text(max_size=12) | st.from_regex(r"v[0-9]{1,4}", fullmatch=True))
+def test_version_index_consistent_with_reserved_aliases(selector: str) -> None:
+    try:
+        index = version_index(selector)
+    except ValidationError:
+        assert is_reserved_alias(selector)
+        return
+    if index is not None:
+        assert is_reserved_alias(selector)
+        assert f"v{index}" == selector
+    elif is_reserved_alias(selector):
+        assert selector == "latest"
+
+
+# -- properties -----------------------------------------------------------------------
+
+SURROGATE_AND_CONTROL = ["Cs", "Cc"]
+
+
+def allowed_text(forbidden: str, max_len: int) -> st.SearchStrategy[str]:
+    chars = st.characters(
+        exclude_categories=SURROGATE_AND_CONTROL, exclude_characters=forbidden + "\u2028\u2029"
+    )
+    return st.text(chars, min_size=1, max_size=max_len)
+
+
+@pytest.mark.parametrize(("validate", "max_len", "forbidden"), NAME_VALIDATORS, ids=NAME_IDS)
+@given(data=st.data())
+def test_allowed_names_are_accepted_nfc(
+    validate: Any, max_len: int, forbidden: str, data: st.DataObject
+) -> None:
+    text = data.draw(allowed_text(forbidden, max_len))
+    normal = unicodedata.normalize("NFC", text)
+    assume(normal.strip() == normal and 1 <= len(normal) <= max_len)
+    assume(not is_reserved_alias(normal))
+    assert validate(text) == normal
+
+
+@pytest.mark.parametrize(("validate", "max_len", "forbidden"), NAME_VALIDATORS, ids=NAME_IDS)
+@given(data=st.data())
+def test_names_with_a_forbidden_char_are_refused(
+    validate: Any, max_len: int, forbidden: str, data: st.DataObject
+) -> None:
+    bad = data.draw(st.sampled_from(forbidden + "".join(CONTROL)))
+    before, after = data.draw(st.text(max_size=20)), data.draw(st.text(max_size=20))
+    with pytest.raises(ValidationError):
+        validate(before + bad + after)
+
+
+@given(st.text(alphabet="ab./\\:C\x00 ", max_size=12) | st.text(max_size=12))
+def test_relpath_never_escapes_its_root(path: str) -> None:
+    try:
+        result = validate_relpath(path)
+    except ValidationError:
+        return
+    assert result == path
+    assert not posixpath.isabs(path)
+    assert posixpath.normpath(path) == path
+    assert posixpath.normpath(posixpath.join("/root", path)).startswith("/root/")
+    assert ".." not in path.split("/")
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+registry_names = allowed_text("/\\#?%:", 20).map(nfc).filter(lambda s: s and s.strip() == s)
+collection_names = allowed_text("/:", 20).map(nfc).filter(lambda s: s and s.strip() == s)
+selectors = (
+    st.just("latest")
+    | st.integers(0, 10**6).map(lambda i: f"v{i}")
+    | collection_names.filter(lambda s: not is_reserved_alias(s))
+)
+
+
+@given(registry_names, collection_names, selectors, st.integers(0, 2))
+def test_parse_path_round_trips(registry: str, collection: str, selector: str, parts: int) -> None:
+    path = ParsedPath(
+        registry, collection if parts >= 1 else None, selector if parts == 2 else None
+    )
+    parsed = parse_path(str(path))
+    assert parsed == path
+    assert str(parsed) == str(path)
+
+
+ALL_VALIDATORS = [
+    validate_registry_name,
+    validate_collection_name,
+    validate_user_name,
+    validate_artifact_name,
+    validate_artifact_type,
+    validate_artifact_types,
+    validate_alias,
+    validate_tag,
+    validate_tags,
+    validate_description,
+    validate_metadata,
+    validate_relpath,
+    validate_visibility,
+    parse_path,
+    parse_artifact_ref,
+    version_index,
+    lambda v: validate_role(v, ["admin", "member"]),
+]
+
+anything = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.binary(),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(max_size=3) | st.integers(), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@pytest.mark.parametrize("validate", ALL_VALIDATORS)
+@given(value=anything)
+def test_refusals_are_validation_errors_naming_the_field(validate: Any, value: object) -> None:
+    error: ValidationError | None = None
+    try:
+        validate(value)
+    except ValidationError as exc:
+        error = exc
+    if error is not None:
+        assert error.field
+        assert error.field in str(error)

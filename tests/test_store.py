@@ -1,0 +1,168 @@
+"""The JSON file store: atomic, locked, fresh across processes, and never fooled by a bad file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tinydb import TinyDB
+
+import registry_widget as rw
+from registry_widget.store import JSONFileStore, MemoryStore, open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_py(code: str, **env: str) -> str:
+    """Run ``code`` in a fresh Python process and return its stdout."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+    )
+    return result.stdout
+
+
+def test_store_file_is_plain_tinydb_json(store_path: Path) -> None:
+    client = rw.Client(store_path, user="ada")
+    client.create_registry("Plain")
+    db = TinyDB(store_path)
+    names = {doc["name"] for doc in db.table("registries").all()}
+    assert names == {"Models", "Datasets", "Plain"}
+    db.close()
+
+
+def test_commit_replaces_the_file_atomically_and_leaves_no_temp_files(store_path: Path) -> None:
+    client = rw.Client(store_path, user="ada")
+    inode = store_path.stat().st_ino
+    client.create_registry("One")
+    assert store_path.stat().st_ino != inode  # a new file took the old one's place
+    assert sorted(p.name for p in store_path.parent.iterdir()) == [
+        "registry.json",
+        "registry.json.lock",
+    ]
+
+
+def test_new_store_is_created_with_its_folder(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "registry.json"
+    rw.Client(path, user="ada")
+    assert path.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (b'{"meta": {"1": {"format": "registry_widget"', "not valid JSON"),
+        (b"\x00\x00\x00\x00", "not valid JSON"),
+        (b"[1, 2, 3]", "not a TinyDB store"),
+        (b"{}", "not a registry store"),
+        (b'{"_default": {"1": {"x": 1}}}', "not a registry store"),
+    ],
+    ids=[
+        "zero-length",
+        "blank",
+        "truncated",
+        "zeros",
+        "json-list",
+        "empty-object",
+        "foreign-tinydb",
+    ],
+)
+def test_bad_store_file_is_refused_and_left_untouched(
+    store_path: Path, content: bytes, words: str
+) -> None:
+    store_path.write_bytes(content)
+    with pytest.raises(rw.StoreCorruptedError, match=words):
+        rw.Client(store_path, user="ada")
+    assert store_path.read_bytes() == content
+
+
+def test_truncated_real_store_is_refused(store_path: Path) -> None:
+    rw.Client(store_path, user="ada").create_registry("Data")
+    whole = store_path.read_bytes()
+    for cut in (len(whole) // 2, len(whole) - 1):
+        other = store_path.with_name(f"cut{cut}.json")
+        other.write_bytes(whole[:cut])
+        with pytest.raises(rw.StoreCorruptedError):
+            rw.Client(other, user="ada")
+        assert other.read_bytes() == whole[:cut]
+
+
+def test_trailing_junk_is_refused(store_path: Path) -> None:
+    rw.Client(store_path, user="ada")
+    content = store_path.read_bytes() + b"garbage"
+    store_path.write_bytes(content)
+    # a client already holding the store sees the damage at its next read
+    with pytest.raises(rw.StoreCorruptedError):
+        rw.Client(store_path, user="ada").registries()
+    assert store_path.read_bytes() == content
+
+
+def test_store_deleted_while_open_is_an_error_not_a_new_store(store_path: Path) -> None:
+    client = rw.Client(store_path, user="ada")
+    store_path.unlink()
+    with pytest.raises(rw.StoreCorruptedError, match="deleted"):
+        client.registries()
+    assert not store_path.exists()
+
+
+def test_clients_of_one_file_share_one_store(store_path: Path) -> None:
+    a = rw.Client(store_path, user="ada")
+    b = rw.Client(str(store_path), user="ada")
+    assert a.store is b.store is open_store(store_path)
+    assert isinstance(a.store, JSONFileStore)
+    assert isinstance(rw.Client(":memory:", user="x").store, MemoryStore)
+
+
+def test_a_commit_by_another_process_is_seen_at_once(store_path: Path) -> None:
+    client = rw.Client(store_path, user="ada")
+    models = client.registry("Models")
+    assert models.collections() == []  # primes TinyDB's query cache
+    before = client.revision
+    run_py(
+        "import registry_widget as rw, pathlib, sys\n"
+        f"c = rw.Client({str(store_path)!r}, user='ada')\n"
+        f"p = pathlib.Path({str(store_path.parent)!r}) / 'w.bin'; p.write_bytes(b'x')\n"
+        "c.link(c.log_artifact('m', type='model', files=p), 'Models/from-child')\n"
+    )
+    assert client.revision != before
+    assert [c.name for c in models.collections()] == ["from-child"]
+    assert client.use("Models/from-child").artifact.name == "m"
+
+
+def test_subscribers_hear_every_commit_in_this_process(client: rw.Client) -> None:
+    heard: list[int] = []
+    unsubscribe = client.subscribe(lambda: heard.append(1))
+    client.create_registry("A")
+    with client.batch():
+        client.create_registry("B")
+        client.create_registry("C")
+    assert len(heard) == 2  # one per commit: the batch is one
+    unsubscribe()
+    client.create_registry("D")
+    assert len(heard) == 2
+
+
+def test_batch_is_all_or_nothing(client: rw.Client, store_path: Path, backend: str) -> None:
+    before = store_path.read_bytes() if backend == "json" else None
+    with pytest.raises(rw.ConflictError), client.batch():
+        client.create_registry("Fine")
+        client.create_registry("fine")  # duplicate name: the whole batch is refused
+    assert [r.name for r in client.registries()] == ["Datasets", "Models"]
+    if backend == "json":
+        assert store_path.read_bytes() == before
+
+
+def test_batch_commits_once(client: rw.Client, log) -> None:
+    with client.batch():
+        for _ in range(20):
+            client.link(log(), "Models/many")
+    assert client.registry("Models").collection("many").count == 20

@@ -1,0 +1,71 @@
+"""Organisation users: the first is admin, others are added, strangers are told how to join."""
+
+from __future__ import annotations
+
+import getpass
+
+import pytest
+
+import registry_widget as rw
+
+
+def test_first_user_becomes_org_admin(client: rw.Client) -> None:
+    assert [(u.name, u.role) for u in client.users()] == [("ada", "admin")]
+
+
+def test_admin_adds_users_who_can_then_open_the_store(make_client, client: rw.Client) -> None:
+    user = client.add_user("bob")
+    assert (user.name, user.role) == ("bob", "member")
+    bob = make_client("bob")
+    assert bob.user == "bob"
+    assert [u.name for u in bob.users()] == ["ada", "bob"]
+
+
+def test_unknown_user_is_refused_with_how_to_be_added(make_client, client: rw.Client) -> None:
+    with pytest.raises(rw.PermissionDeniedError) as err:
+        make_client("mallory")
+    message = str(err.value)
+    assert "'mallory'" in message
+    assert "client.add_user('mallory')" in message
+    assert "'ada'" in message  # who can add them
+
+
+def test_only_org_admins_add_users(make_client, client: rw.Client) -> None:
+    client.add_user("bob")
+    with pytest.raises(rw.PermissionDeniedError, match="organisation role 'admin'"):
+        make_client("bob").add_user("eve")
+
+
+def test_duplicate_user_is_a_conflict(client: rw.Client) -> None:
+    client.add_user("bob")
+    with pytest.raises(rw.ConflictError, match="already exists"):
+        client.add_user("bob", "viewer")
+
+
+def test_bad_role_names_the_allowed_roles(client: rw.Client) -> None:
+    with pytest.raises(rw.ValidationError, match="admin") as err:
+        client.add_user("bob", "owner")
+    assert err.value.field == "role"
+
+
+def test_the_only_admin_cannot_be_demoted(client: rw.Client) -> None:
+    with pytest.raises(rw.ConflictError, match="only admin"):
+        client.set_user_role("ada", "member")
+    client.add_user("bob", "admin")
+    client.set_user_role("ada", "member")
+    assert {u.name: u.role for u in client.users()} == {"ada": "member", "bob": "admin"}
+
+
+def test_default_user_is_the_login_name(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.delenv("REGISTRY_WIDGET_USER", raising=False)
+    assert rw.Client(tmp_path / "a.json").user == getpass.getuser()
+
+
+def test_environment_variable_overrides_the_login_name(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    monkeypatch.setenv("REGISTRY_WIDGET_USER", "grace")
+    client = rw.Client(tmp_path / "a.json")
+    assert client.user == "grace"
+    assert client.users()[0].name == "grace"
+    assert rw.Client(tmp_path / "a.json", user="grace").user == "grace"  # explicit wins too
