@@ -86,6 +86,9 @@ export function App({ model, invoke, busy }) {
     () => ({ invoke, revision, user, navigate: show }),
     [invoke, revision, user, model],
   );
+  function search() {
+    if (query.trim()) ctx.navigate(searchRoute(query.trim()));
+  }
   const nav = history.current;
   const crumbs = breadcrumbs(route);
 
@@ -112,14 +115,21 @@ export function App({ model, invoke, busy }) {
                 }}>${c.label}</a><span class="rw-crumb-sep">/</span>`,
           )}
         </nav>
-        <form class="rw-search" role="search" onSubmit=${(/** @type {Event} */ e) => {
-          e.preventDefault();
-          if (query.trim()) ctx.navigate(searchRoute(query.trim()));
-        }}>
+        <div class="rw-search" role="search">
           <input type="search" aria-label="Search registries, collections, tags and aliases"
             placeholder="Search names, tags, aliases…" value=${query}
-            onInput=${(/** @type {any} */ e) => setQuery(e.currentTarget.value)} />
-        </form>
+            onInput=${(/** @type {any} */ e) => setQuery(e.currentTarget.value)}
+            onKeyDown=${(/** @type {KeyboardEvent} */ e) => {
+              // Handle Enter here: the notebook around the widget must not see it.
+              if (e.key === "Enter") {
+                e.preventDefault();
+                e.stopPropagation();
+                search();
+              }
+            }} />
+          <button class="rw-btn rw-btn-small" onClick=${search}
+            disabled=${!query.trim()}>Search</button>
+        </div>
         ${slow ? html`<${Spinner} label="Working…" />` : null}
         <span class="rw-user" title="Acting as this user">${user}</span>
       </div>

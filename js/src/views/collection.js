@@ -90,7 +90,7 @@ export function CollectionPage({ path }) {
       <button class="rw-btn rw-btn-primary" onClick=${() => setLinking(true)}>Link a version</button>
     </div>
     <div class="rw-meta-line">${coll.tags.map((t) => html`<${Chip}>${t}<//>`)}
-      <span class="rw-muted">${coll.count} version${coll.count === 1 ? "" : "s"} · created by
+      <span class="rw-muted">${coll.count} version${coll.count === 1 ? "" : "s"} · created by${" "}
         ${coll.created_by} ${formatAgo(coll.created_at)} · your role: ${coll.role}</span></div>
     ${
       coll.description

@@ -9,7 +9,7 @@ function TreeNode({ name, value, depth }) {
   const isContainer = value !== null && typeof value === "object";
   const [open, setOpen] = useState(depth < 2);
   if (!isContainer) {
-    return html`<div class="rw-tree-leaf"><span class="rw-tree-key">${name}</span>:
+    return html`<div class="rw-tree-leaf"><span class="rw-tree-key">${name}</span>:${" "}
       <span class=${`rw-tree-val rw-t-${value === null ? "null" : typeof value}`}>${
         typeof value === "string" ? JSON.stringify(value) : String(value)
       }</span></div>`;
@@ -46,6 +46,11 @@ function MetadataTree({ metadata, truncated }) {
   </div>`;
 }
 
+/** @param {{label: string, children: any}} props */
+function Fact({ label, children }) {
+  return html`<tr><th scope="row">${label}</th><td>${children}</td></tr>`;
+}
+
 /** @param {{path: string}} props */
 export function VersionPage({ path }) {
   const [fileOffset, setFileOffset] = useState(0);
@@ -66,16 +71,21 @@ export function VersionPage({ path }) {
       )}
       ${loading ? html`<${Spinner} label="" />` : null}
     </div>
-    <dl class="rw-facts">
-      <dt>Artifact</dt><dd class="rw-mono">${art.ref}</dd>
-      <dt>Type</dt><dd><${Chip} kind="rw-type">${art.type}<//></dd>
-      <dt>Digest</dt><dd class="rw-mono rw-digest">${art.digest}</dd>
-      <dt>Size</dt><dd>${formatBytes(art.size)} in ${art.files.total} file${art.files.total === 1 ? "" : "s"}</dd>
-      <dt>Linked</dt><dd>${formatDate(data.created_at)} by ${data.created_by}</dd>
-      <dt>Logged</dt><dd>${formatDate(art.created_at)} by ${art.created_by} (${formatAgo(art.created_at)})</dd>
-      <dt>Tags</dt><dd>${art.tags.length ? art.tags.map((t) => html`<${Chip}>${t}<//>`) : html`<span class="rw-muted">none</span>`}</dd>
-      ${art.description ? html`<dt>Description</dt><dd class="rw-pre">${art.description}</dd>` : null}
-    </dl>
+    <table class="rw-facts">
+      <tbody>
+        <${Fact} label="Artifact"><span class="rw-mono">${art.ref}</span><//>
+        <${Fact} label="Type"><${Chip} kind="rw-type">${art.type}<//><//>
+        <${Fact} label="Digest"><span class="rw-mono">${art.digest}</span><//>
+        <${Fact} label="Size">
+          ${formatBytes(art.size)} in ${art.files.total} file${art.files.total === 1 ? "" : "s"}<//>
+        <${Fact} label="Linked">${formatDate(data.created_at)} by ${data.created_by}<//>
+        <${Fact} label="Logged">
+          ${formatDate(art.created_at)} by ${art.created_by} (${formatAgo(art.created_at)})<//>
+        <${Fact} label="Tags">
+          ${art.tags.length ? art.tags.map((t) => html`<${Chip}>${t}<//>`) : html`<span class="rw-muted">none</span>`}<//>
+        ${art.description ? html`<${Fact} label="Description"><span class="rw-pre">${art.description}</span><//>` : null}
+      </tbody>
+    </table>
     <h3 class="rw-section">Use it</h3>
     <${Snippet} code=${usageSnippet(data.path)} />
     <h3 class="rw-section">Metadata</h3>
