@@ -66,6 +66,9 @@ def page(browser: Browser, lab: LabServer, request: pytest.FixtureRequest) -> It
 
     pg.on("dialog", on_dialog)
     pg.page_errors = messages  # type: ignore[attr-defined]
+    received: list[int] = []  # sizes of the websocket frames the page receives
+    pg.on("websocket", lambda ws: ws.on("framereceived", lambda f: received.append(len(f))))
+    pg.ws_received = received  # type: ignore[attr-defined]
     yield pg
     if getattr(request.node, "failed", False):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
