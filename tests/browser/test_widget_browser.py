@@ -142,7 +142,10 @@ def test_changes_from_cells_and_other_processes_appear_live(page, lab):
         page,
         lab,
         "live.ipynb",
-        [_setup("live.json", LINK_SETUP), 'rw.RegistryWidget(client, route="Models/cat-resnet")'],
+        [
+            _setup("live.json", LINK_SETUP),
+            'w = rw.RegistryWidget(client, route="Models/cat-resnet")\nw',
+        ],
     ).open()
     nb.run(0)
     nb.run(1)
@@ -168,6 +171,16 @@ def test_changes_from_cells_and_other_processes_appear_live(page, lab):
     delay = time.monotonic() - done
     print(f"\nother process -> visible: {delay:.2f} s")
     assert delay < 2.0
+
+    # The route is a trait: a cell navigates the open widget; Back returns.
+    cell = nb.add_cell('w.open("Datasets")')
+    nb.run(cell)
+    expect(widget.locator(".rw-crumb-current")).to_have_text("Datasets")
+    widget.get_by_role("button", name="Back").click()
+    expect(widget.locator(".rw-crumb-current")).to_have_text("cat-resnet")
+    check = nb.add_cell("print(repr(w.route))")
+    nb.run(check)
+    assert "'Models/cat-resnet'" in nb.output(check)
     assert page.page_errors == []
 
 
