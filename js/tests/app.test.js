@@ -108,4 +108,32 @@ describe("the widget", () => {
     );
     cleanup();
   });
+  it("validates the create-registry form as the user types, with the kernel's words", async () => {
+    const model = fakeKernelModel({
+      "registries.list": { core: [REG], custom: [] },
+      validate: { ok: false, message: "registry name 'a/b' may not contain '/'" },
+    });
+    const el = document.createElement("div");
+    document.body.appendChild(el);
+    const cleanup = widget.render({ model, el });
+    await tick();
+    const open = [...el.querySelectorAll("button")].find(
+      (b) => b.textContent.trim() === "Create registry",
+    );
+    open.click();
+    await tick();
+    const input = el.querySelector("#rw-f-name");
+    input.value = "a/b";
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    await tick(300);
+    expect(model.requests.at(-1)).toMatchObject({
+      method: "validate",
+      params: { field: "registry_name", value: "a/b" },
+    });
+    expect(el.querySelector(".rw-invalid").textContent).toContain("may not contain '/'");
+    const submit = el.querySelector("form button[type=submit]");
+    expect(submit.disabled).toBe(true);
+    cleanup();
+    el.remove();
+  });
 });
