@@ -75,7 +75,7 @@ class RegistryWidget(anywidget.AnyWidget):
         self._poll_interval = poll_interval
         self._seen_revision: Any = client.revision
         self._views: dict[str, float] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop: asyncio.AbstractEventLoop | None = _running_loop()
         self._timer: asyncio.TimerHandle | None = None
         self._bump_pending = False
         self._closed = False
@@ -157,9 +157,8 @@ class RegistryWidget(anywidget.AnyWidget):
         else:
             self._views.pop(view, None)
         if self._loop is None:
-            try:
-                self._loop = asyncio.get_running_loop()
-            except RuntimeError:
+            self._loop = _running_loop()
+            if self._loop is None:
                 return  # not inside a kernel: nothing to schedule on
         if self._views and self._timer is None and not self._closed:
             self._timer = self._loop.call_later(self._poll_interval, self._tick)
@@ -212,6 +211,14 @@ class RegistryWidget(anywidget.AnyWidget):
             return
         self._seen_revision = self._client.revision
         self.revision += 1
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    # In a kernel, cells and comm messages run on the kernel's asyncio loop.
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _quote(text: str) -> str:

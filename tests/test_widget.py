@@ -152,9 +152,7 @@ def test_polling_runs_on_the_event_loop_only_while_a_view_is_open(tmp_path):
 
 def test_in_process_commits_are_coalesced_on_the_loop(client):
     async def scenario() -> int:
-        w = rw.RegistryWidget(client)
-        w.send = lambda *a, **k: None
-        w._on_message(w, {"kind": "view", "view": "a", "open": True}, [])
+        w = rw.RegistryWidget(client)  # created on the loop, as in a kernel's cell
         for i in range(5):
             client.create_registry(f"R{i}")
         assert w.revision == 0  # not yet: the loop has not run
