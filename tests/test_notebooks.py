@@ -48,14 +48,15 @@ def kernel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _kernel_env(demo_dir: Path) -> dict[str, str]:
+def _kernel_env(demo_dir: Path, home: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.pop("REGISTRY_WIDGET_USER", None)  # the notebooks name their users
+    for name in ("REGISTRY_WIDGET_USER", "MLFLOW_DISABLE_TELEMETRY", "XDG_CONFIG_HOME"):
+        env.pop(name, None)  # the notebooks name their users and settle their own settings
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p
     )
     env["REGISTRY_DEMO_DIR"] = str(demo_dir)
-    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    env["HOME"] = str(home)
     return env
 
 
@@ -93,6 +94,8 @@ def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, kernel_dir: Pat
         pytest.skip(f"{path.name} needs {extra}: pip install 'registry_widget[{extra}]'")
     cwd = tmp_path / "cwd"
     cwd.mkdir()
+    home = tmp_path / "home"
+    home.mkdir()
     demo_dir = tmp_path / "demo"
     nb = nbformat.read(path, as_version=4)
     # One more cell reports which registry_widget the kernel imported.
@@ -108,10 +111,12 @@ def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, kernel_dir: Pat
         timeout=CELL_TIMEOUT,
         resources={"metadata": {"path": str(cwd)}},
     )
-    client.execute(env=_kernel_env(demo_dir))
+    client.execute(env=_kernel_env(demo_dir, home))
 
     imported = Path(nb.cells[-1].outputs[0]["text"].strip())
     assert imported.is_relative_to(ROOT / "registry_widget")
     assert list(cwd.iterdir()) == [], "the notebook wrote into the working directory"
+    # Only the kernel's own IPython profile may appear in the home folder.
+    assert {p.name for p in home.iterdir()} <= {".ipython"}, "the notebook wrote into $HOME"
     assert demo_dir.is_dir(), "the notebook did not write under $REGISTRY_DEMO_DIR"
     assert any(demo_dir.iterdir())
