@@ -24,7 +24,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 $(JS_STAMP): js/package.json js/package-lock.json
-	cd js && npm ci --no-audit --no-fund
+	cd js && npm install --no-audit --no-fund
 	touch $(JS_STAMP)
 
 $(BUNDLE): $(JS_STAMP) $(JS_SRC)

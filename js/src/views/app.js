@@ -37,6 +37,9 @@ function useTrait(model, name) {
   useEffect(() => {
     const cb = () => setValue(model.get(name));
     model.on(`change:${name}`, cb);
+    // A change that arrived between the first render and this subscription would
+    // otherwise be missed (e.g. w.open(...) in the cell right after the display).
+    cb();
     return () => model.off(`change:${name}`, cb);
   }, [model, name]);
   return value;
