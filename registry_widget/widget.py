@@ -27,7 +27,7 @@ _STATIC = Path(__file__).parent / "static"
 if not (_STATIC / "widget.js").is_file():  # pragma: no cover - a broken checkout
     msg = (
         f"The widget's frontend bundle is missing ({_STATIC / 'widget.js'}). "
-        "Build it with `make setup` or `cd js && npm ci && npm run build`."
+        "Build it with `make setup` or `cd js && npm install && npm run build`."
     )
     raise FileNotFoundError(msg)
 
