@@ -15,7 +15,7 @@ from typing import Any
 
 from tinydb.table import Document
 
-from registry_widget.blobs import BlobStore, FileBlobStore, MemoryBlobStore
+from registry_widget.blobs import PACK_LIMIT, BlobStore, FileBlobStore, MemoryBlobStore
 from registry_widget.errors import NotFoundError, PermissionDeniedError
 from registry_widget.names import normalize_key
 from registry_widget.permissions import Action, effective_role, require
@@ -42,7 +42,11 @@ def blobs_for(store: Store) -> BlobStore:
     blobs = _blob_stores.get(store)
     if blobs is None:
         if isinstance(store, JSONFileStore):
-            blobs = FileBlobStore(store.path.with_name(store.path.stem + ".blobs"))
+            root = store.path.with_name(store.path.stem + ".blobs")
+            blobs = FileBlobStore(root, pack_limit=PACK_LIMIT)
+            # Small files are appended to a pack without a sync of their own: the store
+            # syncs it once before committing the transaction that refers to them.
+            store.before_commit(blobs.sync)
         else:
             blobs = MemoryBlobStore()
         _blob_stores[store] = blobs

@@ -122,6 +122,7 @@ class Store(ABC):
         self._depth = 0
         self._revision = 0
         self._subscribers: list[Callable[[], None]] = []
+        self._commit_hooks: list[Callable[[], None]] = []
         self._indexes: dict[str, dict[str, HashIndex]] = {}
         self._next_ids: dict[str, int] = {}
         self._reading = threading.local()
@@ -279,6 +280,8 @@ class Store(ABC):
                 try:
                     yield txn
                     if txn.changes:
+                        for hook in self._commit_hooks:
+                            hook()
                         self._persist(txn.changes)
                 except BaseException:
                     txn.rollback()
@@ -302,6 +305,15 @@ class Store(ABC):
                 self._subscribers.remove(callback)
 
         return unsubscribe
+
+    def before_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` before every transaction's changes are made durable.
+
+        For what the changes depend on, such as blob bytes that must be on disk before a
+        document refers to them; an exception aborts (rolls back) the transaction.
+        """
+        if callback not in self._commit_hooks:
+            self._commit_hooks.append(callback)
 
     def _notify(self) -> None:
         for callback in list(self._subscribers):
