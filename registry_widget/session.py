@@ -21,7 +21,7 @@ from registry_widget.names import normalize_key
 from registry_widget.permissions import Action, effective_role, require
 from registry_widget.store import JSONFileStore, Store, Transaction
 
-__all__ = ["Doc", "Session", "now"]
+__all__ = ["Doc", "Session", "copy_json", "now"]
 
 Doc = dict[str, Any]
 _MAX_PROBE_MISSES = 64
@@ -35,6 +35,19 @@ def _by_index(doc: Doc) -> int:
 def now() -> str:
     """The current time as an ISO-8601 UTC string with microseconds."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists and scalars), much cheaper than deepcopy."""
+    kind = type(value)
+    if kind is dict:
+        return {k: copy_json(v) if type(v) in _CONTAINERS else v for k, v in value.items()}
+    if kind is list:
+        return [copy_json(v) if type(v) in _CONTAINERS else v for v in value]
+    return value
+
+
+_CONTAINERS = (dict, list)
 
 
 def blobs_for(store: Store) -> BlobStore:
@@ -121,7 +134,7 @@ class Session:
         return self._registry(reg_id)
 
     def _registry(self, reg_id: int) -> Doc:
-        reg = self.store.get("registries", reg_id)
+        reg = self.store.doc("registries", reg_id)
         if reg is None or self.role_on(reg) is None:
             msg = "the registry no longer exists, or you may no longer see it"
             raise NotFoundError(msg)
@@ -155,7 +168,7 @@ class Session:
         return self._collection(coll_id)
 
     def _collection(self, coll_id: int) -> tuple[Doc, Doc]:
-        coll = self.store.get("collections", coll_id)
+        coll = self.store.doc("collections", coll_id)
         if coll is None:
             msg = "the collection no longer exists"
             raise NotFoundError(msg)
@@ -200,7 +213,7 @@ class Session:
         return self._link(link_id)
 
     def _link(self, link_id: int) -> tuple[Doc, Doc, Doc]:
-        link = self.store.get("links", link_id)
+        link = self.store.doc("links", link_id)
         if link is None:
             msg = "the linked version no longer exists (it was unlinked or its registry deleted)"
             raise NotFoundError(msg)

@@ -139,6 +139,13 @@ class Store(ABC):
         doc = self._docs(table).get(doc_id)
         return None if doc is None else Document(doc, doc_id)
 
+    def doc(self, table: str, doc_id: int) -> Doc | None:
+        """Document ``doc_id`` of ``table`` itself, not a copy (never change it), or None.
+
+        The cheapest lookup, for reads that only look at fields. Does not refresh.
+        """
+        return self._docs(table).get(doc_id)
+
     def find(self, table: str, **equal: Any) -> list[Document]:
         """The documents of ``table`` whose fields equal (or, for lists, contain) the values.
 
@@ -170,6 +177,12 @@ class Store(ABC):
         if len(equal) == 1:
             ((field, value),) = equal.items()
             return list(self._index(table, field).lookup(value))
+        if len(equal) == 2:
+            (f1, v1), (f2, v2) = equal.items()
+            a, b = self._index(table, f1).lookup(v1), self._index(table, f2).lookup(v2)
+            if len(a) > len(b):
+                a, b = b, a
+            return [i for i in a if i in b]
         if not equal:
             msg = "find() needs at least one field=value"
             raise TypeError(msg)
@@ -213,7 +226,7 @@ class Store(ABC):
         if self._txn is not None:
             return  # inside a transaction the working set is already current
         local = self._reading
-        if getattr(local, "fresh", False):
+        if getattr(local, "fresh", False) or self._unchanged():
             return
         with self._thread_lock:
             if self._txn is None:
@@ -330,6 +343,10 @@ class Store(ABC):
     def _process_lock(self) -> AbstractContextManager[object]:
         """The lock that serialises writers across processes (none by default)."""
         return nullcontext()
+
+    def _unchanged(self) -> bool:
+        """A check without locks that nothing changed since the last refresh (False: unsure)."""
+        return False
 
     def _refresh_unlocked(self) -> None:  # noqa: B027 - optional hook
         """Refresh without the process lock, for reads (nothing to do by default)."""
