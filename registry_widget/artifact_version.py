@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -21,7 +20,7 @@ from registry_widget.names import (
     version_index,
 )
 from registry_widget.permissions import Action
-from registry_widget.session import Doc, Session, now
+from registry_widget.session import Doc, Session, copy_json, now
 
 if TYPE_CHECKING:
     from registry_widget.link import Link
@@ -177,14 +176,22 @@ class ArtifactVersion:
         self._s = session
         self._id = art_id
         self._via = via_registry
+        self._cache: tuple[int, Doc] | None = None  # (store state, document)
 
     def _doc(self) -> Doc:
         s = self._s
-        s.org_role()
-        doc = s.store.get("artifacts", self._id)
+        store = s.store
+        store.refresh()
+        state = store.state
+        cache = self._cache
+        if cache is not None and cache[0] == state:
+            return cache[1]
+        s._org_role()
+        doc = store.doc("artifacts", self._id)
         if doc is None:
             msg = "the artifact version no longer exists (it was deleted)"
             raise NotFoundError(msg)
+        self._cache = (state, doc)
         return doc
 
     def __eq__(self, other: object) -> bool:
@@ -246,12 +253,12 @@ class ArtifactVersion:
     @property
     def files(self) -> dict[str, dict[str, Any]]:
         """The manifest: relative path → ``{"digest", "size"}``."""
-        return copy.deepcopy(self._doc()["files"])
+        return copy_json(self._doc()["files"])  # type: ignore[no-any-return]
 
     @property
     def metadata(self) -> dict[str, Any]:
         """Metadata fixed at logging (a copy)."""
-        return copy.deepcopy(self._doc()["metadata"])
+        return copy_json(self._doc()["metadata"])  # type: ignore[no-any-return]
 
     @property
     def description(self) -> str:

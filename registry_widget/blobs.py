@@ -20,10 +20,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from registry_widget.blobpack import PACK_NAME, BlobPack
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
 
 __all__ = [
     "CHUNK_SIZE",
+    "PACK_LIMIT",
     "BlobStore",
     "FileBlobStore",
     "MemoryBlobStore",
@@ -32,6 +34,9 @@ __all__ = [
 
 CHUNK_SIZE = 1024 * 1024
 """Files are read and written in chunks of this many bytes (1 MiB)."""
+
+PACK_LIMIT = 64 * 1024
+"""Files up to this size (64 KiB) go into the pack of a store that uses one."""
 
 _DIGEST_RE = re.compile(r"[0-9a-f]{64}")
 
@@ -184,6 +189,14 @@ class BlobStore(ABC):
     def digests(self) -> Iterator[str]:
         """Iterate over the digests of all blobs in the store (in no particular order)."""
 
+    def sync(self) -> None:  # noqa: B027 - optional hook
+        """Make every blob added so far durable.
+
+        Stores whose :meth:`put_file` and :meth:`ingest` are durable on return have
+        nothing to do (the default). The document store calls this before it commits a
+        transaction, so a committed version never refers to bytes a crash could lose.
+        """
+
     def ingest(self, src: Path, *, on_read: OnRead | None = None) -> tuple[str, int]:
         """Hash the file ``src``, store it, and return its ``(sha256 hex, size)``.
 
@@ -223,14 +236,23 @@ class FileBlobStore(BlobStore):
     Blobs are written to a temporary file, flushed, and renamed into place, so a blob
     never exists half-written under its final name. Folders are created on first write.
 
+    With ``pack_limit`` above zero, files up to that size are appended to one pack file
+    instead, ``root/blobs.pack`` (:mod:`registry_widget.blobpack`), and become durable
+    with the next :meth:`sync` (one fdatasync for any number of them). Removing a packed
+    blob hides it; its bytes stay in the pack.
+
     Parameters
     ----------
     root
         The folder holding the store (created when the first blob is added).
+    pack_limit
+        The largest file, in bytes, that goes into the pack; 0 (the default) packs none.
     """
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, *, pack_limit: int = 0) -> None:
         self.root = Path(root)
+        self.pack_limit = pack_limit
+        self._pack = BlobPack(self.root / PACK_NAME) if pack_limit > 0 else None
 
     def __repr__(self) -> str:
         return f"FileBlobStore({str(self.root)!r})"
@@ -244,7 +266,9 @@ class FileBlobStore(BlobStore):
         return self._base / digest[:2] / digest[2:]
 
     def has(self, digest: str) -> bool:  # noqa: D102 - documented on BlobStore
-        return self._path(digest).is_file()
+        if self._path(digest).is_file():
+            return True
+        return self._pack is not None and self._pack.find(digest) is not None
 
     def path_hint(self, digest: str) -> Path | None:  # noqa: D102
         path = self._path(digest)
@@ -254,6 +278,9 @@ class FileBlobStore(BlobStore):
         try:
             return self._path(digest).open("rb")
         except FileNotFoundError:
+            packed = self._pack.open(digest) if self._pack is not None else None
+            if packed is not None:
+                return packed
             msg = f"blob {digest} is not in the blob store at {str(self.root)!r}"
             raise NotFoundError(msg) from None
 
@@ -261,26 +288,65 @@ class FileBlobStore(BlobStore):
         path = self._path(digest)
         with contextlib.suppress(FileNotFoundError):
             _unlink(path)
+        if self._pack is not None:
+            self._pack.remove(digest)
 
     def digests(self) -> Iterator[str]:  # noqa: D102
-        if not self._base.is_dir():
-            return
-        for sub in sorted(self._base.iterdir()):
-            if len(sub.name) != 2 or not sub.is_dir():
-                continue
-            for blob in sorted(sub.iterdir()):
-                digest = sub.name + blob.name
-                if _DIGEST_RE.fullmatch(digest) and blob.is_file():
-                    yield digest
+        found: set[str] = set(self._pack.digests()) if self._pack is not None else set()
+        if self._base.is_dir():
+            for sub in self._base.iterdir():
+                if len(sub.name) != 2 or not sub.is_dir():
+                    continue
+                for blob in sub.iterdir():
+                    digest = sub.name + blob.name
+                    if _DIGEST_RE.fullmatch(digest) and blob.is_file():
+                        found.add(digest)
+        yield from sorted(found)
+
+    def sync(self) -> None:
+        """Make the blobs appended to the pack durable (one fdatasync, if any were)."""
+        if self._pack is not None:
+            self._pack.sync()
+
+    def close(self) -> None:
+        """Close the pack file, if one is open."""
+        if self._pack is not None:
+            self._pack.close()
+
+    def _packs(self, src: Path) -> bool:
+        if self._pack is None:
+            return False
+        try:
+            return src.stat().st_size <= self.pack_limit
+        except FileNotFoundError:
+            msg = f"file {str(src)!r} does not exist"
+            raise NotFoundError(msg) from None
 
     def put_file(self, src: Path, digest: str) -> None:  # noqa: D102
         if self.has(digest):
+            return
+        if self._packs(src):
+            self._pack_file(src, expected=digest)
             return
         self._write(src, expected=digest)
 
     def ingest(self, src: Path, *, on_read: OnRead | None = None) -> tuple[str, int]:
         """Hash ``src`` while copying it into the store (one read); see :meth:`BlobStore.ingest`."""
+        if self._packs(src):
+            return self._pack_file(src, expected=None, on_read=on_read)
         return self._write(src, expected=None, on_read=on_read)
+
+    def _pack_file(
+        self, src: Path, *, expected: str | None, on_read: OnRead | None = None
+    ) -> tuple[str, int]:
+        assert self._pack is not None
+        data = b"".join(read_chunks(src, on_read))
+        digest = hashlib.sha256(data).hexdigest()
+        if expected is not None and digest != expected:
+            raise _mismatch(src, expected, digest)
+        if not self._path(digest).is_file():
+            self._pack.add(digest, data)
+        return digest, len(data)
 
     def _write(
         self, src: Path, *, expected: str | None, on_read: OnRead | None = None

@@ -20,7 +20,7 @@ from registry_widget.artifact_version import (
 from registry_widget.collection import create_collection_doc, resolve_selector
 from registry_widget.errors import ConflictError, ValidationError
 from registry_widget.filters import compile_filter, split_filter
-from registry_widget.link import LINK_FIELDS, Link
+from registry_widget.link import LINK_FIELDS, Link, make_links
 from registry_widget.linking import (
     check_accepts,
     check_collection_type,
@@ -308,21 +308,28 @@ class Client:
                 raise AssertionError  # pragma: no cover
             coll_id, coll = found
             s.require(reg, Action.USE, f"use versions from registry {reg['name']!r}")
+            state = s.store.state
             link_id = resolve_selector(s, coll_id, coll, reg, p.selector or "latest")
-        return Link(s, link_id)
+            link = s.store.doc("links", link_id)
+            assert link is not None
+            return make_links(s, state, [(link_id, link, coll, reg)])[0]
 
     def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:
         """Linked versions across every registry the user may see, newest first."""
         equal, query = split_filter(filter, LINK_FIELDS)
-        with self._s.store.reading():
-            visible = {r.doc_id for r in self._s.visible_registries()}
-            docs = [
-                d
-                for d in self._s.store.select("links", query, **equal)
+        s = self._s
+        store = s.store
+        with store.reading():
+            state = store.state
+            visible = {r.doc_id: r for r in s.visible_registries()}
+            colls = store._docs("collections")
+            rows = [
+                (d.doc_id, d, colls.get(d["collection_id"]), visible[d["registry_id"]])
+                for d in store.select("links", query, **equal)
                 if d["registry_id"] in visible
             ]
-        docs.sort(key=lambda d: (d["created_at"], d.doc_id), reverse=True)
-        return [Link(self._s, d.doc_id) for d in docs]
+        rows.sort(key=lambda r: (r[1]["created_at"], r[0]), reverse=True)
+        return make_links(s, state, rows)
 
     def search(self, text: str, *, limit: int = 100) -> list[SearchHit]:
         """Find registries, collections and versions whose name, tags or aliases contain ``text``.

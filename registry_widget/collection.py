@@ -78,9 +78,19 @@ class Collection:
     def __init__(self, session: Session, coll_id: int) -> None:
         self._s = session
         self._id = coll_id
+        self._cache: tuple[int, tuple[Doc, Doc]] | None = None  # (store state, documents)
 
     def _docs(self) -> tuple[Doc, Doc]:
-        return self._s.collection(self._id)
+        s = self._s
+        store = s.store
+        store.refresh()
+        state = store.state
+        cache = self._cache
+        if cache is not None and cache[0] == state:
+            return cache[1]
+        docs = s._collection(self._id)
+        self._cache = (state, docs)
+        return docs
 
     def _doc(self) -> Doc:
         return self._docs()[0]
@@ -197,7 +207,7 @@ class Collection:
         offset: int = 0,
     ) -> list[Link]:
         """Its linked versions, newest (highest number) first, optionally filtered and paged."""
-        from registry_widget.link import LINK_FIELDS, Link
+        from registry_widget.link import LINK_FIELDS, make_links
 
         if limit is not None and (
             isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
@@ -208,18 +218,21 @@ class Collection:
             msg = f"offset must be a non-negative int, not {offset!r}"
             raise ValidationError(msg, field="offset", value=offset)
         s = self._s
-        with s.store.reading():
-            coll = self._doc()
+        store = s.store
+        with store.reading():
+            state = store.state
+            coll, reg = self._docs()
             if filter is None and limit is not None:
                 ids = itertools.islice(
                     s.link_ids_newest_first(self._id, coll), offset, offset + limit
                 )
-                return [Link(s, i) for i in ids]
+                links = store._docs("links")
+                return make_links(s, state, ((i, links[i], coll, reg) for i in ids))
             equal, query = split_filter(filter, LINK_FIELDS)
-            docs = s.store.select("links", query, collection_id=self._id, **equal)
+            docs = store.select("links", query, collection_id=self._id, **equal)
         docs.sort(key=lambda d: d["index"], reverse=True)
         end = None if limit is None else offset + limit
-        return [Link(s, d.doc_id) for d in docs[offset:end]]
+        return make_links(s, state, ((d.doc_id, d, coll, reg) for d in docs[offset:end]))
 
     def version(self, selector: str = LATEST) -> Link:
         """The version ``"v3"``, or the one holding an alias (default ``latest``)."""

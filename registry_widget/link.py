@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,14 +11,14 @@ from registry_widget.history import HistoryEntry, read_history
 from registry_widget.linking import link_path, remove_alias, set_alias, unlink
 from registry_widget.names import validate_alias
 from registry_widget.permissions import Action
-from registry_widget.session import Doc, Session
+from registry_widget.session import Doc, Session, copy_json
 
 if TYPE_CHECKING:
     from registry_widget.artifact_version import ArtifactVersion
     from registry_widget.collection import Collection
     from registry_widget.registry import Registry
 
-__all__ = ["LINK_FIELDS", "Link"]
+__all__ = ["LINK_FIELDS", "Link", "make_links"]
 
 LINK_FIELDS = {
     "name": ("artifact_name",),
@@ -37,15 +38,45 @@ LINK_FIELDS = {
 """
 
 
+def make_links(
+    s: Session, state: int, rows: Iterable[tuple[int, Doc, Doc | None, Doc]]
+) -> list[Link]:
+    """Links from ``(link id, link, collection, registry)`` rows just read at ``state``.
+
+    The documents must be what :meth:`Session.link` returns for each id at that state
+    (the registry visible to the user); the links then need no lookup of their own until
+    the store changes. A row without its collection gives a link that looks it up.
+    """
+    out = []
+    for link_id, link, coll, reg in rows:
+        obj = Link(s, link_id)
+        if coll is not None and coll["registry_id"] == link["registry_id"]:
+            obj._cache = (state, (link, coll, reg))
+        out.append(obj)
+    return out
+
+
 class Link:
     """A linked version ``Registry/Collection:vN``: aliases live here, files on its artifact."""
 
     def __init__(self, session: Session, link_id: int) -> None:
         self._s = session
         self._id = link_id
+        # The documents last looked up, with the store state they were read at: reused
+        # while the state is unchanged (after the freshness check every read makes).
+        self._cache: tuple[int, tuple[Doc, Doc, Doc]] | None = None
 
     def _docs(self) -> tuple[Doc, Doc, Doc]:
-        return self._s.link(self._id)
+        s = self._s
+        store = s.store
+        store.refresh()
+        state = store.state
+        cache = self._cache
+        if cache is not None and cache[0] == state:
+            return cache[1]
+        docs = s._link(self._id)
+        self._cache = (state, docs)
+        return docs
 
     def _doc(self) -> Doc:
         return self._docs()[0]
@@ -98,8 +129,11 @@ class Link:
 
     @property
     def metadata(self) -> dict[str, Any]:
-        """The artifact version's metadata (a copy)."""
-        return self.artifact.metadata
+        """The artifact version's metadata (a copy).
+
+        Read from the link, which holds the version's metadata (fixed at logging).
+        """
+        return copy_json(self._doc()["metadata"])  # type: ignore[no-any-return]
 
     @property
     def collection(self) -> Collection:

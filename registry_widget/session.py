@@ -15,13 +15,13 @@ from typing import Any
 
 from tinydb.table import Document
 
-from registry_widget.blobs import BlobStore, FileBlobStore, MemoryBlobStore
+from registry_widget.blobs import PACK_LIMIT, BlobStore, FileBlobStore, MemoryBlobStore
 from registry_widget.errors import NotFoundError, PermissionDeniedError
 from registry_widget.names import normalize_key
 from registry_widget.permissions import Action, effective_role, require
 from registry_widget.store import JSONFileStore, Store, Transaction
 
-__all__ = ["Doc", "Session", "now"]
+__all__ = ["Doc", "Session", "copy_json", "now"]
 
 Doc = dict[str, Any]
 _MAX_PROBE_MISSES = 64
@@ -37,12 +37,29 @@ def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists and scalars), much cheaper than deepcopy."""
+    kind = type(value)
+    if kind is dict:
+        return {k: copy_json(v) if type(v) in _CONTAINERS else v for k, v in value.items()}
+    if kind is list:
+        return [copy_json(v) if type(v) in _CONTAINERS else v for v in value]
+    return value
+
+
+_CONTAINERS = (dict, list)
+
+
 def blobs_for(store: Store) -> BlobStore:
     """The blob store beside ``store``: ``<stem>.blobs/`` next to a file, else in memory."""
     blobs = _blob_stores.get(store)
     if blobs is None:
         if isinstance(store, JSONFileStore):
-            blobs = FileBlobStore(store.path.with_name(store.path.stem + ".blobs"))
+            root = store.path.with_name(store.path.stem + ".blobs")
+            blobs = FileBlobStore(root, pack_limit=PACK_LIMIT)
+            # Small files are appended to a pack without a sync of their own: the store
+            # syncs it once before committing the transaction that refers to them.
+            store.before_commit(blobs.sync)
         else:
             blobs = MemoryBlobStore()
         _blob_stores[store] = blobs
@@ -117,7 +134,7 @@ class Session:
         return self._registry(reg_id)
 
     def _registry(self, reg_id: int) -> Doc:
-        reg = self.store.get("registries", reg_id)
+        reg = self.store.doc("registries", reg_id)
         if reg is None or self.role_on(reg) is None:
             msg = "the registry no longer exists, or you may no longer see it"
             raise NotFoundError(msg)
@@ -151,7 +168,7 @@ class Session:
         return self._collection(coll_id)
 
     def _collection(self, coll_id: int) -> tuple[Doc, Doc]:
-        coll = self.store.get("collections", coll_id)
+        coll = self.store.doc("collections", coll_id)
         if coll is None:
             msg = "the collection no longer exists"
             raise NotFoundError(msg)
@@ -196,7 +213,7 @@ class Session:
         return self._link(link_id)
 
     def _link(self, link_id: int) -> tuple[Doc, Doc, Doc]:
-        link = self.store.get("links", link_id)
+        link = self.store.doc("links", link_id)
         if link is None:
             msg = "the linked version no longer exists (it was unlinked or its registry deleted)"
             raise NotFoundError(msg)

@@ -9,14 +9,23 @@ from pathlib import Path
 import pytest
 
 import registry_widget as rw
+from registry_widget.blobs import PACK_LIMIT, FileBlobStore
 
 
 def test_files_go_into_a_content_addressed_folder_beside_the_store(store_path: Path, files) -> None:
     client = rw.Client(store_path, user="ada")
-    v = client.log_artifact("cat", type="model", files=files("w.bin", b"weights"))
-    digest = v.files["w.bin"]["digest"]
-    blob = store_path.parent / "registry.blobs" / "sha256" / digest[:2] / digest[2:]
-    assert blob.read_bytes() == b"weights"
+    big = os.urandom(PACK_LIMIT + 1)
+    v = client.log_artifact(
+        "cat", type="model", files=[files("w.bin", b"weights"), files("big.bin", big)]
+    )
+    folder = store_path.parent / "registry.blobs"
+    # A small file goes into the pack, a large one into a file named by its digest.
+    assert b"weights" in (folder / "blobs.pack").read_bytes()
+    digest = v.files["big.bin"]["digest"]
+    assert (folder / "sha256" / digest[:2] / digest[2:]).read_bytes() == big
+    blobs = FileBlobStore(folder, pack_limit=PACK_LIMIT)
+    with blobs.open(v.files["w.bin"]["digest"]) as fh:
+        assert fh.read() == b"weights"
 
 
 def test_log_from_folder_list_and_mapping(client: rw.Client, tmp_path: Path) -> None:
@@ -103,10 +112,8 @@ def test_default_download_folder(client: rw.Client, log, tmp_path: Path, monkeyp
 def test_verify_reports_a_changed_blob(store_path: Path, files) -> None:
     client = rw.Client(store_path, user="ada")
     v = client.log_artifact("cat", type="model", files=files("w.bin", b"weights"))
-    digest = v.files["w.bin"]["digest"]
-    blob = store_path.parent / "registry.blobs" / "sha256" / digest[:2] / digest[2:]
-    blob.chmod(0o644)
-    blob.write_bytes(b"bit rot")
+    pack = store_path.parent / "registry.blobs" / "blobs.pack"
+    pack.write_bytes(pack.read_bytes().replace(b"weights", b"bit rot"))
     report = v.verify()
     assert not report
     assert report.changed == ["w.bin"]
@@ -153,10 +160,12 @@ def test_deleting_a_version_removes_blobs_no_one_else_uses(store_path: Path, fil
     shared = files("shared.bin", b"shared")
     a = client.log_artifact("a", type="model", files=[shared, files("only-a.bin", b"only a")])
     b = client.log_artifact("b", type="model", files=[shared])
-    blobs = store_path.parent / "registry.blobs"
-    assert len([p for p in blobs.rglob("*") if p.is_file()]) == 2
+    blobs = FileBlobStore(store_path.parent / "registry.blobs", pack_limit=PACK_LIMIT)
+    only_a = a.files["only-a.bin"]["digest"]
+    assert sorted(blobs.digests()) == sorted([only_a, b.files["shared.bin"]["digest"]])
     a.delete()
-    assert [p.read_bytes() for p in blobs.rglob("*") if p.is_file()] == [b"shared"]
+    assert list(blobs.digests()) == [b.files["shared.bin"]["digest"]]
+    assert not blobs.has(only_a)
     assert b.verify()
 
 

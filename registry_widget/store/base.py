@@ -122,6 +122,7 @@ class Store(ABC):
         self._depth = 0
         self._revision = 0
         self._subscribers: list[Callable[[], None]] = []
+        self._commit_hooks: list[Callable[[], None]] = []
         self._indexes: dict[str, dict[str, HashIndex]] = {}
         self._next_ids: dict[str, int] = {}
         self._reading = threading.local()
@@ -137,6 +138,13 @@ class Store(ABC):
         """Document ``doc_id`` of ``table``, or None (does not refresh)."""
         doc = self._docs(table).get(doc_id)
         return None if doc is None else Document(doc, doc_id)
+
+    def doc(self, table: str, doc_id: int) -> Doc | None:
+        """Document ``doc_id`` of ``table`` itself, not a copy (never change it), or None.
+
+        The cheapest lookup, for reads that only look at fields. Does not refresh.
+        """
+        return self._docs(table).get(doc_id)
 
     def find(self, table: str, **equal: Any) -> list[Document]:
         """The documents of ``table`` whose fields equal (or, for lists, contain) the values.
@@ -169,6 +177,12 @@ class Store(ABC):
         if len(equal) == 1:
             ((field, value),) = equal.items()
             return list(self._index(table, field).lookup(value))
+        if len(equal) == 2:
+            (f1, v1), (f2, v2) = equal.items()
+            a, b = self._index(table, f1).lookup(v1), self._index(table, f2).lookup(v2)
+            if len(a) > len(b):
+                a, b = b, a
+            return [i for i in a if i in b]
         if not equal:
             msg = "find() needs at least one field=value"
             raise TypeError(msg)
@@ -212,7 +226,7 @@ class Store(ABC):
         if self._txn is not None:
             return  # inside a transaction the working set is already current
         local = self._reading
-        if getattr(local, "fresh", False):
+        if getattr(local, "fresh", False) or self._unchanged():
             return
         with self._thread_lock:
             if self._txn is None:
@@ -279,6 +293,8 @@ class Store(ABC):
                 try:
                     yield txn
                     if txn.changes:
+                        for hook in self._commit_hooks:
+                            hook()
                         self._persist(txn.changes)
                 except BaseException:
                     txn.rollback()
@@ -303,6 +319,15 @@ class Store(ABC):
 
         return unsubscribe
 
+    def before_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` before every transaction's changes are made durable.
+
+        For what the changes depend on, such as blob bytes that must be on disk before a
+        document refers to them; an exception aborts (rolls back) the transaction.
+        """
+        if callback not in self._commit_hooks:
+            self._commit_hooks.append(callback)
+
     def _notify(self) -> None:
         for callback in list(self._subscribers):
             callback()
@@ -318,6 +343,10 @@ class Store(ABC):
     def _process_lock(self) -> AbstractContextManager[object]:
         """The lock that serialises writers across processes (none by default)."""
         return nullcontext()
+
+    def _unchanged(self) -> bool:
+        """A check without locks that nothing changed since the last refresh (False: unsure)."""
+        return False
 
     def _refresh_unlocked(self) -> None:  # noqa: B027 - optional hook
         """Refresh without the process lock, for reads (nothing to do by default)."""

@@ -188,6 +188,25 @@ class JSONFileStore(Store):
 
     # -- freshness -------------------------------------------------------------------------
 
+    def _unchanged(self) -> bool:
+        # The common case of every read, without taking the thread lock: both files held
+        # open are still linked, the snapshot unchanged, the journal not grown. Any doubt
+        # (a descriptor closed meanwhile by another thread) takes the locked path.
+        fd, reader = self._snapshot_fd, self._reader_fd
+        if fd is None or reader is None:
+            return False
+        try:
+            st = os.fstat(fd)
+            jst = os.fstat(reader)
+        except OSError:
+            return False
+        return bool(
+            st.st_nlink
+            and jst.st_nlink
+            and jst.st_size == self._journal_seen
+            and (st.st_ino, st.st_size, st.st_mtime_ns) == self._snapshot
+        )
+
     def _refresh_unlocked(self) -> None:
         self._refresh(locked=False)
 

@@ -12,6 +12,9 @@ class MemoryStore(Store):
 
     location = ":memory:"
 
+    def _unchanged(self) -> bool:
+        return True  # no other process writes to it
+
     def _persist(self, changes: list[Change]) -> None:
         """Nothing to write: the working set is the store."""
 

@@ -1,0 +1,249 @@
+"""A pack file: many small blobs appended to one file, made durable by one fdatasync.
+
+Writing each small blob to a file of its own costs a file creation, a rename and two
+fsyncs (the file and its folder). A pack appends the blob to one file instead; the bytes
+become durable with the next :meth:`BlobPack.sync`, which the store runs once before it
+commits the transaction that refers to them (so a batch of many versions costs one).
+
+Layout: a sequence of records, each a 45-byte header followed by the blob's bytes::
+
+    b"RWB1"  kind (b"+" a blob, b"-" a removal)  sha256 (32 raw bytes)  length (8 bytes BE)
+
+A removal record hides the blobs of its digest written before it; the bytes themselves
+stay in the file (reclaiming them is a compaction, not done here). The index (digest ->
+offset and length) is built by reading the headers when the pack is first used and
+extended as the file grows, also by other processes.
+
+Appends take an exclusive ``flock`` on the pack, so records of several processes never
+interleave. A record cut short at the end of the file (a process or the machine died
+while appending) was never synced, so no committed version refers to it: readers ignore
+it and the next writer cuts it off. A record whose header is damaged and that is followed
+by anything but zeros is damage: the blobs before it stay readable, and writing is refused
+with :class:`~registry_widget.errors.StoreCorruptedError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import io
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from registry_widget.errors import StoreCorruptedError
+
+__all__ = ["PACK_NAME", "BlobPack"]
+
+PACK_NAME = "blobs.pack"
+"""The pack's file name inside the blob store's folder."""
+
+MAGIC = b"RWB1"
+PUT = b"+"
+REMOVE = b"-"
+HEADER = 45
+_SCAN_CHUNK = 1 << 20
+
+
+def _header(kind: bytes, digest: str, length: int) -> bytes:
+    return MAGIC + kind + bytes.fromhex(digest) + length.to_bytes(8, "big")
+
+
+class BlobPack:
+    """The pack file ``path``: append, look up and read small blobs.
+
+    Parameters
+    ----------
+    path
+        The pack file; created (with its folder) on the first append.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._index: dict[str, tuple[int, int]] = {}  # digest -> (offset of bytes, length)
+        self._end = 0  # the offset after the last complete record read
+        self._damaged: int | None = None  # offset of a damaged record followed by data
+        self._dirty = False  # appended (or relied on) bytes not synced by this process
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _open(self, *, create: bool) -> int | None:
+        if self._fd is None:
+            flags = os.O_RDWR | os.O_APPEND | getattr(os, "O_BINARY", 0)
+            try:
+                self._fd = os.open(self.path, flags)
+            except FileNotFoundError:
+                if not create:
+                    return None
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, flags | os.O_CREAT, 0o644)
+                # The new file's name must survive a crash too (once per store).
+                _fsync_dir(self.path.parent)
+                _fsync_dir(self.path.parent.parent)
+        return self._fd
+
+    def _catch_up(self, fd: int) -> int:
+        """Index the records appended since the last look; return the file's size."""
+        size = os.fstat(fd).st_size
+        if size > self._end and self._damaged is None:
+            self._scan(fd, size)
+        return size
+
+    def _scan(self, fd: int, size: int) -> None:
+        index = self._index
+        pos = self._end
+        while pos + HEADER <= size:
+            chunk = os.pread(fd, min(_SCAN_CHUNK, size - pos), pos)
+            at, n = 0, len(chunk)
+            while at + HEADER <= n:
+                kind = chunk[at + 4 : at + 5]
+                if chunk[at : at + 4] != MAGIC or kind not in (PUT, REMOVE):
+                    self._bad_record(fd, pos + at, size)
+                    return
+                length = int.from_bytes(chunk[at + 37 : at + 45], "big")
+                start = pos + at + HEADER
+                if start + length > size:
+                    return  # cut short: never synced, so never referred to
+                digest = chunk[at + 5 : at + 37].hex()
+                if kind == PUT:
+                    index[digest] = (start, length)
+                else:
+                    index.pop(digest, None)
+                at += HEADER + length
+                self._end = start + length
+            if self._end == pos:
+                return  # a short read: try again next time
+            pos = self._end
+
+    def _bad_record(self, fd: int, offset: int, size: int) -> None:
+        rest = os.pread(fd, min(size - offset, _SCAN_CHUNK), offset)
+        if rest.strip(b"\x00") or size - offset > _SCAN_CHUNK:
+            self._damaged = offset
+        # else: zeros after the last record, left by a crash while appending
+
+    def find(self, digest: str) -> tuple[int, int] | None:
+        """Where the blob ``digest`` is (offset, length), or None."""
+        with self._lock:
+            fd = self._open(create=False)
+            if fd is None:
+                return None
+            self._catch_up(fd)
+            return self._index.get(digest)
+
+    def read(self, digest: str) -> bytes | None:
+        """The bytes stored for ``digest`` (not checked against it), or None."""
+        with self._lock:
+            fd = self._open(create=False)
+            if fd is None:
+                return None
+            self._catch_up(fd)
+            found = self._index.get(digest)
+            if found is None:
+                return None
+            offset, length = found
+            return os.pread(fd, length, offset)
+
+    def open(self, digest: str) -> BinaryIO | None:
+        """The blob ``digest`` as a readable binary file, or None."""
+        data = self.read(digest)
+        return None if data is None else io.BytesIO(data)
+
+    def digests(self) -> Iterator[str]:
+        """The digests of the blobs in the pack (not removed)."""
+        with self._lock:
+            fd = self._open(create=False)
+            if fd is not None:
+                self._catch_up(fd)
+            found = list(self._index)
+        yield from found
+
+    # -- writing -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _appending(self) -> Iterator[int]:
+        """Hold the pack's lock with every complete record indexed and no torn tail."""
+        with self._lock:
+            fd = self._open(create=True)
+            assert fd is not None
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                size = self._catch_up(fd)
+                if self._damaged is not None:
+                    msg = (
+                        f"the blob pack {self.path} has a damaged record at byte "
+                        f"{self._damaged} followed by more data; nothing more is written "
+                        "to it. Restore the blob store from a backup"
+                    )
+                    raise StoreCorruptedError(msg)
+                if size != self._end:
+                    os.ftruncate(fd, self._end)  # the torn tail of an append that died
+                yield fd
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def add(self, digest: str, data: bytes) -> None:
+        """Append ``data`` (whose sha256 is ``digest``) unless an intact copy is there.
+
+        The bytes are durable after the next :meth:`sync`.
+        """
+        with self._appending() as fd:
+            found = self._index.get(digest)
+            if found is not None:
+                offset, length = found
+                existing = os.pread(fd, length, offset)
+                if hashlib.sha256(existing).hexdigest() == digest:
+                    self._dirty = True  # maybe another process's, and not synced yet
+                    return
+            record = _header(PUT, digest, len(data)) + data
+            self._write(fd, record)
+            self._index[digest] = (self._end - len(data), len(data))
+
+    def remove(self, digest: str) -> bool:
+        """Hide the blob ``digest``; False if it was not in the pack."""
+        if self.find(digest) is None:
+            return False
+        with self._appending() as fd:
+            if digest in self._index:
+                self._write(fd, _header(REMOVE, digest, 0))
+                del self._index[digest]
+        return True
+
+    def _write(self, fd: int, record: bytes) -> None:
+        end = self._end
+        try:
+            view = memoryview(record)
+            while view:
+                view = view[os.write(fd, view) :]
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, end)
+            raise
+        self._end = end + len(record)
+        self._dirty = True
+
+    def sync(self) -> None:
+        """Make every record appended (or relied on) so far durable: one fdatasync."""
+        with self._lock:
+            if self._dirty and self._fd is not None:
+                os.fdatasync(self._fd)
+                self._dirty = False
+
+    def close(self) -> None:
+        """Close the pack file."""
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
