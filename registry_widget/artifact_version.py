@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from registry_widget import artifacts
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
+from registry_widget.handle import Handle, edits
 from registry_widget.history import HistoryEntry, read_history
 from registry_widget.names import (
     parse_artifact_ref,
@@ -166,43 +167,26 @@ def find_artifact(s: Session, ref: str) -> int:
     raise NotFoundError(msg)
 
 
-class ArtifactVersion:
+class ArtifactVersion(Handle[Doc]):
     """An immutable snapshot: files (by sha256), metadata, type, under ``name:vM``.
 
     Description and tags stay editable; files, metadata and type never change.
     """
 
     def __init__(self, session: Session, art_id: int, *, via_registry: int | None = None) -> None:
-        self._s = session
-        self._id = art_id
+        super().__init__(session, art_id)
         self._via = via_registry
-        self._cache: tuple[int, Doc] | None = None  # (store state, document)
 
-    def _doc(self) -> Doc:
-        s = self._s
-        store = s.store
-        store.refresh()
-        state = store.state
-        cache = self._cache
-        if cache is not None and cache[0] == state:
-            return cache[1]
-        s._org_role()
-        doc = store.doc("artifacts", self._id)
+    def _load(self) -> Doc:
+        self._s._org_role()
+        doc = self._s.store.doc("artifacts", self._id)
         if doc is None:
             msg = "the artifact version no longer exists (it was deleted)"
             raise NotFoundError(msg)
-        self._cache = (state, doc)
         return doc
 
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, ArtifactVersion)
-            and other._s.store is self._s.store
-            and other._id == self._id
-        )
-
-    def __hash__(self) -> int:
-        return hash((id(self._s.store), "artifact", self._id))
+    def _doc(self) -> Doc:
+        return self._docs()
 
     def __repr__(self) -> str:
         try:
@@ -284,11 +268,7 @@ class ArtifactVersion:
         self, *, description: str | None = None, tags: Iterable[str] | None = None
     ) -> ArtifactVersion:
         """Change the description or replace the tags (organisation members)."""
-        changes: dict[str, Any] = {}
-        if description is not None:
-            changes["description"] = validate_description(description)
-        if tags is not None:
-            changes["tags"] = validate_tags(tags)
+        changes = edits(description, tags)
         s = self._s
         with s.store.transaction() as txn:
             doc = self._doc()

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
 from registry_widget.filters import split_filter
+from registry_widget.handle import Handle, edits
 from registry_widget.history import HistoryEntry, read_history
 from registry_widget.linking import LATEST, check_accepts, unlink
-from registry_widget.names import normalize_key, validate_description, validate_tags, version_index
+from registry_widget.names import normalize_key, version_index
 from registry_widget.permissions import Action
 from registry_widget.session import Doc, Session, now
 from registry_widget.store import Transaction
@@ -72,38 +73,14 @@ def create_collection_doc(
     return coll_id
 
 
-class Collection:
+class Collection(Handle[tuple[Doc, Doc]]):
     """A set of linked versions in a registry, all of one artifact type."""
 
-    def __init__(self, session: Session, coll_id: int) -> None:
-        self._s = session
-        self._id = coll_id
-        self._cache: tuple[int, tuple[Doc, Doc]] | None = None  # (store state, documents)
-
-    def _docs(self) -> tuple[Doc, Doc]:
-        s = self._s
-        store = s.store
-        store.refresh()
-        state = store.state
-        cache = self._cache
-        if cache is not None and cache[0] == state:
-            return cache[1]
-        docs = s._collection(self._id)
-        self._cache = (state, docs)
-        return docs
+    def _load(self) -> tuple[Doc, Doc]:
+        return self._s._collection(self._id)
 
     def _doc(self) -> Doc:
         return self._docs()[0]
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Collection)
-            and other._s.store is self._s.store
-            and other._id == self._id
-        )
-
-    def __hash__(self) -> int:
-        return hash((id(self._s.store), "collection", self._id))
 
     def __repr__(self) -> str:
         try:
@@ -175,11 +152,7 @@ class Collection:
         self, *, description: str | None = None, tags: Iterable[str] | None = None
     ) -> Collection:
         """Change the description or replace the tags (members)."""
-        changes: dict[str, Any] = {}
-        if description is not None:
-            changes["description"] = validate_description(description)
-        if tags is not None:
-            changes["tags"] = validate_tags(tags)
+        changes = edits(description, tags)
         s = self._s
         with s.store.transaction() as txn:
             coll, reg = self._docs()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry_widget.errors import NotFoundError
+from registry_widget.handle import Handle
 from registry_widget.history import HistoryEntry, read_history
 from registry_widget.linking import link_path, remove_alias, set_alias, unlink
 from registry_widget.names import validate_alias
@@ -51,41 +52,19 @@ def make_links(
     for link_id, link, coll, reg in rows:
         obj = Link(s, link_id)
         if coll is not None and coll["registry_id"] == link["registry_id"]:
-            obj._cache = (state, (link, coll, reg))
+            obj._prime(state, (link, coll, reg))
         out.append(obj)
     return out
 
 
-class Link:
+class Link(Handle[tuple[Doc, Doc, Doc]]):
     """A linked version ``Registry/Collection:vN``: aliases live here, files on its artifact."""
 
-    def __init__(self, session: Session, link_id: int) -> None:
-        self._s = session
-        self._id = link_id
-        # The documents last looked up, with the store state they were read at: reused
-        # while the state is unchanged (after the freshness check every read makes).
-        self._cache: tuple[int, tuple[Doc, Doc, Doc]] | None = None
-
-    def _docs(self) -> tuple[Doc, Doc, Doc]:
-        s = self._s
-        store = s.store
-        store.refresh()
-        state = store.state
-        cache = self._cache
-        if cache is not None and cache[0] == state:
-            return cache[1]
-        docs = s._link(self._id)
-        self._cache = (state, docs)
-        return docs
+    def _load(self) -> tuple[Doc, Doc, Doc]:
+        return self._s._link(self._id)
 
     def _doc(self) -> Doc:
         return self._docs()[0]
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Link) and other._s.store is self._s.store and other._id == self._id
-
-    def __hash__(self) -> int:
-        return hash((id(self._s.store), "link", self._id))
 
     def __repr__(self) -> str:
         try:

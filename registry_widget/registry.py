@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
 from registry_widget.filters import split_filter
+from registry_widget.handle import Handle
 from registry_widget.history import HistoryEntry, read_history
 from registry_widget.names import (
     normalize_key,
@@ -22,7 +23,7 @@ from registry_widget.names import (
     validate_visibility,
 )
 from registry_widget.permissions import REGISTRY_ROLES, Action, effective_role
-from registry_widget.session import Doc, Session, now
+from registry_widget.session import Doc, now
 
 if TYPE_CHECKING:
     from registry_widget.collection import Collection
@@ -58,29 +59,18 @@ class Member:
     effective_role: str | None
 
 
-class Registry:
+class Registry(Handle[Doc]):
     """A registry: collections of linked artifact versions, with its own members and rules.
 
     Obtain it from :meth:`Client.registry`, :meth:`Client.registries` or
     :meth:`Client.create_registry`. Attributes read the store every time.
     """
 
-    def __init__(self, session: Session, reg_id: int) -> None:
-        self._s = session
-        self._id = reg_id
-
-    def _doc(self) -> Doc:
+    def _load(self) -> Doc:
         return self._s.registry(self._id)
 
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Registry)
-            and other._s.store is self._s.store
-            and other._id == self._id
-        )
-
-    def __hash__(self) -> int:
-        return hash((id(self._s.store), "registry", self._id))
+    def _doc(self) -> Doc:
+        return self._docs()
 
     def __repr__(self) -> str:
         try:

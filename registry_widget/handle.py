@@ -1,0 +1,69 @@
+"""What every domain object shares: a document id in one user's session, read afresh.
+
+A handle holds ids, never live documents. It reads its documents through the session
+after the store's freshness check, and reuses them while the store's state is unchanged,
+so another process's commit is seen at the next attribute read.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterable
+from typing import Any, Generic, TypeVar
+
+from registry_widget.names import validate_description, validate_tags
+from registry_widget.session import Session
+
+__all__ = ["Handle", "edits"]
+
+T = TypeVar("T")
+
+
+class Handle(Generic[T]):
+    """A domain object: ``(session, id)``, equal to any handle of the same object."""
+
+    def __init__(self, session: Session, doc_id: int) -> None:
+        self._s = session
+        self._id = doc_id
+        # The documents last read, with the store state they were read at.
+        self._cache: tuple[int, T] | None = None
+
+    @abstractmethod
+    def _load(self) -> T:
+        """Read the object's documents (raises NotFoundError when gone or hidden)."""
+
+    def _docs(self) -> T:
+        store = self._s.store
+        store.refresh()
+        state = store.state
+        cache = self._cache
+        if cache is not None and cache[0] == state:
+            return cache[1]
+        docs = self._load()
+        self._cache = (state, docs)
+        return docs
+
+    def _prime(self, state: int, docs: T) -> None:
+        """Hand over documents just read at ``state`` so the first read needs no lookup."""
+        self._cache = (state, docs)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            type(other) is type(self)
+            and isinstance(other, Handle)
+            and other._s.store is self._s.store
+            and other._id == self._id
+        )
+
+    def __hash__(self) -> int:
+        return hash((id(self._s.store), type(self).__name__, self._id))
+
+
+def edits(description: str | None, tags: Iterable[str] | None) -> dict[str, Any]:
+    """The validated description and tag changes of an ``update()`` call."""
+    changes: dict[str, Any] = {}
+    if description is not None:
+        changes["description"] = validate_description(description)
+    if tags is not None:
+        changes["tags"] = validate_tags(tags)
+    return changes
