@@ -1,0 +1,521 @@
+"""The files of artifact versions: hashing, manifests, digests, safe download, verification.
+
+An artifact version's files are described by a *manifest*, a mapping from relative POSIX
+path to ``{"digest": sha256 hex, "size": bytes}``; the bytes themselves live in a
+:class:`~registry_widget.blobs.BlobStore` under their digest. This module knows nothing
+of registries, users or the document store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Protocol, TypedDict
+
+from registry_widget.blobs import (
+    CHUNK_SIZE,
+    BlobStore,
+    FileBlobStore,
+    MemoryBlobStore,
+    check_digest,
+    read_chunks,
+    temp_file,
+)
+from registry_widget.errors import NotFoundError, StoreCorruptedError, ValidationError
+from registry_widget.sources import check_tree, collect_files, validate_relpath
+
+__all__ = [
+    "CHUNK_SIZE",
+    "PROGRESS_THRESHOLD",
+    "BlobStore",
+    "FileBlobStore",
+    "FileEntry",
+    "Manifest",
+    "MemoryBlobStore",
+    "ProgressBar",
+    "ProgressFactory",
+    "VerifyReport",
+    "build_manifest",
+    "collect_files",
+    "download",
+    "hash_file",
+    "manifest_digest",
+    "manifest_size",
+    "verify",
+]
+
+PROGRESS_THRESHOLD = 4 * 1024 * 1024
+"""Hashing or copying more bytes than this in one call shows a progress bar (4 MiB)."""
+
+
+class FileEntry(TypedDict):
+    """One file of a manifest: the sha256 hex digest and size in bytes of its content."""
+
+    digest: str
+    size: int
+
+
+Manifest = dict[str, FileEntry]
+"""Relative POSIX path -> :class:`FileEntry`, sorted by path."""
+
+
+class ProgressBar(Protocol):
+    """The part of a progress bar (such as a ``tqdm`` instance) that is used here."""
+
+    def update(self, n: int) -> object:
+        """Advance the bar by ``n`` bytes."""
+
+    def close(self) -> object:
+        """Finish the bar."""
+
+
+class ProgressFactory(Protocol):
+    """Makes a progress bar; ``tqdm.auto.tqdm`` itself is one."""
+
+    def __call__(self, *, total: int, desc: str) -> ProgressBar:
+        """Return a bar expecting ``total`` bytes, labelled ``desc``."""
+
+
+def _check_manifest(manifest: Mapping[str, FileEntry]) -> None:
+    for rel, entry in manifest.items():
+        validate_relpath(rel)
+        if not isinstance(entry, Mapping):
+            msg = f"manifest entry for {rel!r} must be a mapping with 'digest' and 'size'"
+            raise ValidationError(msg, field="files", value=entry)
+        check_digest(entry.get("digest"), field=f"digest of {rel!r}")
+        size = entry.get("size")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            msg = f"size of {rel!r} is {size!r}; expected a non-negative integer"
+            raise ValidationError(msg, field="size", value=size)
+    check_tree(list(manifest))
+
+
+# ----------------------------------------------------------------------- progress
+
+
+@contextlib.contextmanager
+def _progress(total: int, desc: str, progress: bool | None) -> Iterator[Callable[[int], object]]:
+    """Yield an ``update(n)`` callable, backed by a tqdm bar when one should be shown."""
+    show = progress if progress is not None else total > PROGRESS_THRESHOLD
+    if not show:
+        yield lambda n: None
+        return
+    from tqdm.auto import tqdm  # noqa: PLC0415 - slow to import, rarely needed
+
+    bar = tqdm(
+        total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr
+    )
+    try:
+        yield bar.update
+    finally:
+        bar.close()
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# ------------------------------------------------------------------------ hashing
+
+
+def hash_file(path: Path, *, progress: ProgressFactory | None = None) -> tuple[str, int]:
+    """Return the sha256 hex digest and the size in bytes of the file at ``path``.
+
+    Parameters
+    ----------
+    path
+        The file to hash; it is read in chunks of 1 MiB.
+    progress
+        Makes a progress bar for this file (e.g. ``tqdm.auto.tqdm``); None shows none.
+
+    Raises
+    ------
+    NotFoundError
+        If the file does not exist.
+    ConflictError
+        If the file changed while it was being read.
+    """
+    path = Path(path)
+    bar = progress(total=_file_size(path), desc=f"hashing {path.name}") if progress else None
+    try:
+        hasher = hashlib.sha256()
+        size = 0
+        for chunk in read_chunks(path, bar.update if bar else None):
+            hasher.update(chunk)
+            size += len(chunk)
+    finally:
+        if bar is not None:
+            bar.close()
+    return hasher.hexdigest(), size
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        msg = f"file {str(path)!r} does not exist"
+        raise NotFoundError(msg) from None
+
+
+# ---------------------------------------------------------------------- manifests
+
+
+def build_manifest(
+    files: Mapping[str, Path], blobs: BlobStore, *, progress: bool | None = None
+) -> Manifest:
+    """Hash every file, add its content to ``blobs``, and return the manifest.
+
+    Each file is read once: it is hashed while being copied into the store, and content
+    already in the store is not stored again.
+
+    Parameters
+    ----------
+    files
+        Relative POSIX path -> source file, as returned by :func:`collect_files`.
+    blobs
+        The blob store receiving the contents.
+    progress
+        True shows a progress bar, False never does, None shows one above 4 MiB.
+
+    Returns
+    -------
+    Manifest
+        Relative path -> ``{"digest", "size"}``, sorted by relative path.
+
+    Raises
+    ------
+    ValidationError
+        If ``files`` is empty or a relative path is not allowed.
+    NotFoundError
+        If a file does not exist.
+    ConflictError
+        If a file changed while it was being read (its content is not recorded).
+    """
+    if not files:
+        msg = "files is empty; an artifact needs at least one file"
+        raise ValidationError(msg, field="files", value=files)
+    for rel in files:
+        validate_relpath(rel)
+    check_tree(list(files))
+    total = sum(_file_size(Path(path)) for path in files.values())
+    manifest: Manifest = {}
+    with _progress(total, f"hashing {_plural(len(files), 'file')}", progress) as update:
+        for rel in sorted(files):
+            digest, size = blobs.ingest(Path(files[rel]), on_read=update)
+            manifest[rel] = {"digest": digest, "size": size}
+    return manifest
+
+
+def manifest_digest(manifest: Mapping[str, FileEntry]) -> str:
+    r"""Return the sha256 hex digest identifying a manifest's content.
+
+    The digest is taken over this UTF-8 text: the line ``registry_widget manifest v1``,
+    then one line per file, ordered by relative path (Unicode code point order, the same
+    as UTF-8 byte order), each ``<sha256 hex> <size in decimal> <relative path>``; every
+    line, the last included, ends with ``\n``. Relative paths cannot contain control
+    characters, so the encoding is unambiguous. In Python::
+
+        text = "registry_widget manifest v1\n" + "".join(
+            f"{e['digest']} {e['size']} {rel}\n" for rel, e in sorted(manifest.items())
+        )
+        hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    The same files give the same digest whatever order they were listed in.
+
+    Raises
+    ------
+    ValidationError
+        If a path, digest or size in the manifest is malformed.
+    """
+    _check_manifest(manifest)
+    hasher = hashlib.sha256(b"registry_widget manifest v1\n")
+    for rel in sorted(manifest):
+        entry = manifest[rel]
+        hasher.update(f"{entry['digest']} {entry['size']} {rel}\n".encode())
+    return hasher.hexdigest()
+
+
+def manifest_size(manifest: Mapping[str, FileEntry]) -> int:
+    """Return the total size in bytes of the files of a manifest."""
+    return sum(entry["size"] for entry in manifest.values())
+
+
+# ----------------------------------------------------------------------- download
+
+
+def _refuse_target(rel: str, root: Path, why: str) -> ValidationError:
+    msg = f"cannot write file {rel!r} under {str(root)!r}: {why}; nothing was written for it"
+    return ValidationError(msg, field="path", value=rel)
+
+
+def _target(real_root: Path, rel: str) -> Path:
+    """Return the file to write for ``rel``, after checking that it stays in ``real_root``."""
+    parts = validate_relpath(rel).split("/")
+    current = real_root
+    for part in parts[:-1]:
+        current = current / part
+        if current.is_symlink() and not current.resolve().is_relative_to(real_root):
+            why = f"folder {str(current)!r} is a symbolic link to {str(current.resolve())!r}"
+            raise _refuse_target(rel, real_root, why)
+        if current.exists() and not current.is_dir():
+            raise _refuse_target(rel, real_root, f"{str(current)!r} is not a folder")
+    final = current / parts[-1]
+    if final.is_symlink():
+        raise _refuse_target(rel, real_root, f"{str(final)!r} is a symbolic link")
+    if final.exists() and not final.is_file():
+        raise _refuse_target(rel, real_root, f"{str(final)!r} exists and is not a file")
+    resolved = final.resolve()
+    if not resolved.is_relative_to(real_root):
+        raise _refuse_target(rel, real_root, f"it leads to {str(resolved)!r}, outside")
+    return resolved
+
+
+def _same_content(path: Path, entry: FileEntry, update: Callable[[int], object]) -> bool:
+    if not path.is_file() or path.stat().st_size != entry["size"]:
+        return False
+    hasher = hashlib.sha256()
+    for chunk in read_chunks(path, update):
+        hasher.update(chunk)
+    return hasher.hexdigest() == entry["digest"]
+
+
+def _place(
+    rel: str, entry: FileEntry, blobs: BlobStore, real_root: Path, update: Callable[[int], object]
+) -> None:
+    """Write one file of a download, unless an identical copy is already there."""
+    target = _target(real_root, rel)  # checked again: the folder may have changed meanwhile
+    if _same_content(target, entry, update):
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _open_blob(blobs, rel, entry) as src, temp_file(target.parent) as (fh, tmp):
+        hasher = hashlib.sha256()
+        size = 0
+        while chunk := src.read(CHUNK_SIZE):
+            hasher.update(chunk)
+            fh.write(chunk)
+            size += len(chunk)
+            update(len(chunk))
+        fh.close()
+        if (hasher.hexdigest(), size) != (entry["digest"], entry["size"]):
+            msg = (
+                f"blob {entry['digest']} of file {rel!r} is corrupted: its content has "
+                f"sha256 {hasher.hexdigest()} and {size} bytes, not {entry['size']}; "
+                "the file was not written"
+            )
+            raise StoreCorruptedError(msg)
+        tmp.replace(target)
+
+
+def _open_blob(blobs: BlobStore, rel: str, entry: FileEntry) -> contextlib.closing[BinaryIO]:
+    try:
+        return contextlib.closing(blobs.open(entry["digest"]))
+    except NotFoundError:
+        raise _missing_blob(rel, entry) from None
+
+
+def _missing_blob(rel: str, entry: FileEntry) -> NotFoundError:
+    msg = f"the content of file {rel!r} (blob {entry['digest']}) is not in the blob store"
+    return NotFoundError(msg)
+
+
+def download(
+    manifest: Mapping[str, FileEntry],
+    blobs: BlobStore,
+    root: Path,
+    *,
+    progress: bool | None = None,
+) -> Path:
+    """Rebuild the files of a manifest under ``root`` and return ``root``.
+
+    Nothing is ever written outside ``root``, whatever the manifest says: every path is
+    checked again, and a path that would lead outside (through ``..``, an absolute path, or
+    a symbolic link under ``root`` pointing elsewhere), or whose destination is a folder
+    or a link, is refused before any file is written. Files already present with the
+    right content are left alone; others are written to a temporary file and renamed
+    over the destination. Downloads are not flushed to disk (they can be made again).
+
+    Parameters
+    ----------
+    manifest
+        Relative path -> ``{"digest", "size"}``.
+    blobs
+        The blob store holding the contents.
+    root
+        The target folder, created if needed.
+    progress
+        True shows a progress bar, False never does, None shows one above 4 MiB.
+
+    Raises
+    ------
+    ValidationError
+        If the manifest is malformed or a path would be written outside ``root``.
+    NotFoundError
+        If the content of a file is not in the blob store.
+    StoreCorruptedError
+        If a blob's content does not match its digest (that file is not written).
+    """
+    _check_manifest(manifest)
+    for rel in sorted(manifest):
+        if not blobs.has(manifest[rel]["digest"]):
+            raise _missing_blob(rel, manifest[rel])
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    real_root = root.resolve()
+    for rel in sorted(manifest):
+        _target(real_root, rel)
+    with _progress(manifest_size(manifest), "downloading", progress) as update:
+        for rel in sorted(manifest):
+            _place(rel, manifest[rel], blobs, real_root, update)
+    return root
+
+
+# ------------------------------------------------------------------------- verify
+
+
+def _names(paths: list[str], limit: int = 5) -> str:
+    shown = ", ".join(paths[:limit])
+    return shown + (f", … (+{len(paths) - limit} more)" if len(paths) > limit else "")
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The outcome of :func:`verify`; true when everything matched.
+
+    Attributes
+    ----------
+    ok
+        True when nothing is changed, missing or extra.
+    checked
+        The number of files of the manifest that were checked.
+    changed
+        Relative paths whose content differs from the manifest.
+    missing
+        Relative paths whose content is absent.
+    extra
+        Files under the checked folder that are not in the manifest (empty for blobs).
+    """
+
+    checked: int
+    changed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    ok: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ok", not (self.changed or self.missing or self.extra))
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"{_plural(self.checked, 'file')} verified"
+        parts = [
+            f"{len(paths)} {label}: {_names(paths)}"
+            for label, paths in (
+                ("changed", self.changed),
+                ("missing", self.missing),
+                ("extra", self.extra),
+            )
+            if paths
+        ]
+        return "; ".join(parts)
+
+
+def _hash_stream(src: BinaryIO, update: Callable[[int], object]) -> tuple[str, int]:
+    hasher = hashlib.sha256()
+    size = 0
+    while chunk := src.read(CHUNK_SIZE):
+        hasher.update(chunk)
+        size += len(chunk)
+        update(len(chunk))
+    return hasher.hexdigest(), size
+
+
+def _check_copy(
+    real_root: Path, rel: str, update: Callable[[int], object]
+) -> tuple[str, int] | None:
+    """Hash the downloaded file for ``rel``; None if it is missing, ("", -1) if not a file."""
+    path = real_root.joinpath(*rel.split("/"))
+    if not path.exists() and not path.is_symlink():
+        return None
+    if path.is_symlink() or not path.is_file() or not path.resolve().is_relative_to(real_root):
+        return "", -1
+    with path.open("rb") as src:
+        return _hash_stream(src, update)
+
+
+def _extra(real_root: Path, manifest: Mapping[str, FileEntry]) -> list[str]:
+    extra = []
+    for dirpath, dirnames, filenames in os.walk(real_root):
+        here = Path(dirpath)
+        links = [name for name in dirnames if (here / name).is_symlink()]
+        for name in filenames + links:
+            rel = (here / name).relative_to(real_root).as_posix()
+            if rel not in manifest:
+                extra.append(rel)
+    return sorted(extra)
+
+
+def verify(
+    manifest: Mapping[str, FileEntry],
+    blobs: BlobStore,
+    root: Path | None = None,
+    *,
+    progress: bool | None = None,
+) -> VerifyReport:
+    """Hash the contents of a manifest again and report what differs.
+
+    Parameters
+    ----------
+    manifest
+        Relative path -> ``{"digest", "size"}``.
+    blobs
+        The blob store holding the contents (checked when ``root`` is None).
+    root
+        A folder the manifest was downloaded to; when given, the files under it are
+        checked instead of the blobs, and files not in the manifest are reported as extra.
+    progress
+        True shows a progress bar, False never does, None shows one above 4 MiB.
+
+    Returns
+    -------
+    VerifyReport
+        True when every file is present with its recorded content (and, for a folder,
+        nothing else is there).
+
+    Raises
+    ------
+    ValidationError
+        If the manifest is malformed.
+    """
+    _check_manifest(manifest)
+    changed: list[str] = []
+    missing: list[str] = []
+    extra: list[str] = []
+    real_root = Path(root).resolve() if root is not None else None
+    seen: dict[str, tuple[str, int] | None] = {}
+    with _progress(manifest_size(manifest), "verifying", progress) as update:
+        for rel in sorted(manifest):
+            entry = manifest[rel]
+            if real_root is not None:
+                found = _check_copy(real_root, rel, update)
+            elif entry["digest"] in seen:
+                found = seen[entry["digest"]]
+            elif blobs.has(entry["digest"]):
+                with contextlib.closing(blobs.open(entry["digest"])) as src:
+                    found = seen[entry["digest"]] = _hash_stream(src, update)
+            else:
+                found = seen[entry["digest"]] = None
+            if found is None:
+                missing.append(rel)
+            elif found != (entry["digest"], entry["size"]):
+                changed.append(rel)
+    if real_root is not None:
+        extra = _extra(real_root, manifest) if real_root.is_dir() else []
+    return VerifyReport(checked=len(manifest), changed=changed, missing=missing, extra=extra)
