@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from registry_widget.artifact_version import ArtifactVersion
 from registry_widget.client import Client, SearchHit, User
@@ -18,9 +18,6 @@ from registry_widget.errors import (
 from registry_widget.history import HistoryEntry
 from registry_widget.link import Link
 from registry_widget.registry import Member, Registry
-
-if TYPE_CHECKING:
-    from registry_widget.widget import RegistryWidget
 
 __all__ = [
     "ArtifactVersion",
@@ -45,9 +42,9 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # The widget pulls in ipywidgets and anywidget; import them only when it is used.
     if name == "RegistryWidget":
-        from registry_widget.widget import RegistryWidget
+        from importlib import import_module
 
-        return RegistryWidget
+        return import_module("registry_widget.widget").RegistryWidget
     if name == "__version__":
         from importlib.metadata import version
 

@@ -105,7 +105,7 @@ def _progress(total: int, desc: str, progress: bool | None) -> Iterator[Callable
     if not show:
         yield lambda n: None
         return
-    from tqdm.auto import tqdm  # noqa: PLC0415 - slow to import, rarely needed
+    from tqdm.auto import tqdm  # imported here: slow to import, rarely needed
 
     bar = tqdm(
         total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr

@@ -81,7 +81,11 @@ def read_chunks(path: Path, on_read: OnRead | None = None) -> Iterator[bytes]:
     with fh:
         before = os.fstat(fh.fileno())
         total = 0
-        while chunk := fh.read(CHUNK_SIZE):
+        # Read no more than the size seen at the start, so a file that keeps growing
+        # cannot keep the loop going; the checks below notice the change.
+        while total < before.st_size and (
+            chunk := fh.read(min(CHUNK_SIZE, before.st_size - total))
+        ):
             total += len(chunk)
             if on_read is not None:
                 on_read(len(chunk))

@@ -2,67 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 import os
-import re
-import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from registry_widget.errors import NotFoundError, ValidationError
+from registry_widget.names import validate_relpath
 
 __all__ = ["check_tree", "collect_files", "validate_relpath"]
-
-_CONTROL = {"Cc"}
-_DRIVE_RE = re.compile(r"[A-Za-z]:")
-
-
-def _check_relpath(path: object) -> str:
-    """Return ``path`` if it is a safe relative POSIX path inside an artifact, else raise."""
-    why = None
-    if not isinstance(path, str):
-        why = f"it is a {type(path).__name__}, not a string"
-    elif not path:
-        why = "it is empty"
-    elif any(unicodedata.category(c) in _CONTROL for c in path):
-        why = "it contains NUL or control characters"
-    elif "\\" in path:
-        why = "it contains a backslash (use '/' between folders)"
-    elif path.startswith("/"):
-        why = "it is absolute (or a UNC path)"
-    elif _DRIVE_RE.match(path):
-        why = "it starts with a drive letter"
-    elif ".." in path.split("/"):
-        why = "it has a '..' segment"
-    elif any(seg in ("", ".") for seg in path.split("/")):
-        why = "it has an empty or '.' segment"
-    if why is None:
-        return str(path)
-    msg = (
-        f"file path {path!r} is not allowed: {why}; a file path must be relative, "
-        "with '/' between non-empty folder names, e.g. 'weights/model.pt'"
-    )
-    raise ValidationError(msg, field="path", value=path)
-
-
-def _find_validator() -> Callable[[object], str]:
-    """``names.validate_relpath`` when that module provides it, else :func:`_check_relpath`."""
-    try:
-        names = importlib.import_module("registry_widget.names")
-    except ModuleNotFoundError as exc:
-        if exc.name != "registry_widget.names":
-            raise
-        return _check_relpath
-    found: Callable[[object], str] = getattr(names, "validate_relpath", _check_relpath)
-    return found
-
-
-validate_relpath = _find_validator()
-"""Return a path if it is a safe relative POSIX path inside an artifact, else raise.
-
-Absolute and UNC paths, drive letters, backslashes, ``..``, empty or ``.`` segments, NUL
-and control characters are refused with a :class:`ValidationError` (field ``"path"``).
-"""
 
 
 def check_tree(relpaths: Iterable[str]) -> None:
