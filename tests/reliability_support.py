@@ -116,6 +116,8 @@ class Model:
             return [self.apply(sub) for sub in op["ops"]]
         if kind == "failbatch":
             return "rolled back"
+        if kind == "checkpoint":
+            return None
         c = self.colls[op["coll"]]
         if kind == "alias":
             assert op["index"] in c.links
@@ -224,6 +226,12 @@ def perform(client: rw.Client, op: Op, files: Path) -> Any:
             return "rolled back"
         msg = "the failing batch did not fail"
         raise AssertionError(msg)
+    if kind == "checkpoint":
+        # a store that keeps a journal folds it into its snapshot now
+        checkpoint = getattr(client.store, "checkpoint", None)
+        if checkpoint is not None:
+            checkpoint()
+        return None
     coll = client.registry(REGISTRY).collection(op["coll"])
     if kind == "tags":
         coll.update(tags=op["tags"])
@@ -254,6 +262,8 @@ def choose(model: Model, rng: random.Random, token: str, *, nested: bool = False
             inner.apply(sub)
             ops.append(sub)
         return {"op": "failbatch" if rng.random() < 0.3 else "batch", "ops": ops}
+    if not nested and roll < 0.17:
+        return {"op": "checkpoint"}
     if roll < 0.45 or not colls:
         aliases = [rng.choice(ALIASES)] if rng.random() < 0.3 else []
         coll = rng.choice(COLLECTIONS)

@@ -2,14 +2,14 @@
 
 A child process (a fresh interpreter, not a fork) opens the store and performs random
 operations (log and link, alias set and move, unlink, collection tags, batches, batches
-that fail mid-way), printing ``begin <op>`` before each call and ``done <op>`` only after
-the call returned. The parent kills it with SIGKILL at a random moment, then opens the
-store afresh and requires it to hold exactly what the reported operations produce, or
-that plus the one operation that was under way (all of it: never a part). The store must
-open every time and never come back empty.
+that fail mid-way, folding the journal into the snapshot), printing ``begin <op>`` before
+each call and ``done <op>`` only after the call returned. The parent kills it with
+SIGKILL at a random moment, then opens the store afresh and requires it to hold exactly
+what the reported operations produce, or that plus the one operation that was under way
+(all of it: never a part). The store must open every time and never come back empty.
 
 The control runs the same harness against stock TinyDB (``JSONStorage`` truncates and
-rewrites its file in place) and must see a reported insert lost or the file unreadable:
+rewrites its file in place) and must see a reported insert lost, a document altered, or the file unreadable:
 the harness can tell a store that loses data from one that does not.
 
 The seed is printed; ``RELIABILITY_SEED=<n>`` replays a run.
@@ -149,7 +149,8 @@ def check_store(path: Path, model: Model, rnd: Round, stats: dict[str, int]) -> 
     observed = _json(observe(client))
     for name, state in outcomes(model, rnd):
         if observed == _json(state.snapshot()):
-            stats[name] = stats.get(name, 0) + 1
+            key = f"{rnd.inflight['op']} {name}" if rnd.inflight else "between calls"
+            stats[key] = stats.get(key, 0) + 1
             break
     else:
         expected = _json(outcomes(model, rnd)[0][1].snapshot())
@@ -188,7 +189,7 @@ def test_kill_9_loses_nothing_reported_and_applies_nothing_by_half(tmp_path: Pat
     links = sum(len(c.links) for c in model.colls.values())
     print(
         f"{KILLS} kills, {reported} reported calls, {links} links in "
-        f"{len(model.colls)} collections, call under way at the kill: {stats}, "
+        f"{len(model.colls)} collections; at the kills: {dict(sorted(stats.items()))}; "
         f"{time.monotonic() - started:.1f} s"
     )
     assert reported >= KILLS  # the children did work between the kills

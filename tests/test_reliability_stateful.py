@@ -4,7 +4,7 @@ Rules log artifact versions, link them (into new or existing collections), set, 
 remove aliases, unlink, edit collection tags, create and delete custom registries, run
 batches (all or nothing) including batches that fail mid-way and must leave the store's
 files byte for byte as they were, and close and reopen the store as a fresh process
-would. After every step the store, read through the public API, must equal the model.
+would, and fold the journal into the snapshot. After every step the store, read through the public API, must equal the model.
 """
 
 from __future__ import annotations
@@ -166,6 +166,10 @@ class RegistryMachine(RuleBasedStateMachine):
             self._do({"op": "batch", "ops": ops})
 
     @rule()
+    def checkpoint(self) -> None:
+        self._do({"op": "checkpoint"})  # fold the journal into the snapshot, if there is one
+
+    @rule()
     def reopen(self) -> None:
         self.client.store.close()
         del self.client
@@ -182,5 +186,5 @@ class RegistryMachine(RuleBasedStateMachine):
         assert {r.name for r in regs if r.kind == "core"} == {"Models", "Datasets"}
 
 
-RegistryMachine.TestCase.settings = settings(max_examples=25, stateful_step_count=25, deadline=None)
+RegistryMachine.TestCase.settings = settings(max_examples=50, stateful_step_count=30, deadline=None)
 test_registry_store_matches_a_plain_model = RegistryMachine.TestCase
