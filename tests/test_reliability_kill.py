@@ -9,8 +9,8 @@ what the reported operations produce, or that plus the one operation that was un
 (all of it: never a part). The store must open every time and never come back empty.
 
 The control runs the same harness against stock TinyDB (``JSONStorage`` truncates and
-rewrites its file in place) and must see a reported insert lost, a document altered, or the file unreadable:
-the harness can tell a store that loses data from one that does not.
+rewrites its file in place) and must see a reported insert lost, a document altered, or
+the file unreadable: the harness can tell a store that loses data from one that does not.
 
 The seed is printed; ``RELIABILITY_SEED=<n>`` replays a run.
 """
