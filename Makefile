@@ -7,7 +7,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint check pytest browser-deps clean
+.PHONY: demo test setup lint check pytest browser-deps clean js-lint js-test js-build bench bench-compare
+
+# The widget's frontend (js/): dependencies pinned by package-lock.json, bundled by esbuild
+# into registry_widget/static/ (the wheel's build hook does the same for `pip install`).
+JS_STAMP := js/node_modules/.package-lock.json
+BUNDLE   := registry_widget/static/widget.js
+JS_SRC   := $(wildcard js/src/*.js js/src/*.css js/src/views/*.js) js/build.mjs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +23,16 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-setup: $(STAMP)
+$(JS_STAMP): js/package.json js/package-lock.json
+	cd js && npm install --no-audit --no-fund
+	touch $(JS_STAMP)
+
+$(BUNDLE): $(JS_STAMP) $(JS_SRC)
+	cd js && npm run build
+
+js-build: $(BUNDLE)
+
+setup: $(STAMP) $(BUNDLE)
 
 demo: setup
 	$(BIN)/jupyter lab notebooks/01-quickstart.ipynb
@@ -27,15 +42,29 @@ browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-lint: setup
+lint: setup js-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+js-lint: $(JS_STAMP)
+	cd js && npm run lint
+
+js-test: $(JS_STAMP)
+	cd js && npm test
+
 pytest: setup browser-deps
 	$(BIN)/python -m pytest
 
-test: lint pytest
+test: lint js-test pytest
+
+# Benchmarks (BENCHMARKS.md workload): N = 1k and 10k; add BENCH_ARGS=--full for 100k.
+# bench-compare also runs MLflow and Trackio, installed once into benchmarks/.peers-venv.
+bench: setup
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+bench-compare: setup
+	$(BIN)/python -m benchmarks.run --compare $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache js/node_modules registry_widget/static

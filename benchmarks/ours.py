@@ -1,0 +1,278 @@
+"""The registry workload on registry_widget, through its public API only.
+
+Run by the harness once per N in its own process (``python -m benchmarks.ours --n N``),
+so that a slow N can be stopped by a time limit without losing the other figures.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import registry_widget as rw
+from benchmarks.common import (
+    N_COLLECTIONS,
+    PEAK_RSS_SNIPPET,
+    SEARCH_ACC,
+    SEARCH_TAG,
+    latencies_ms,
+    log,
+    parse_args,
+    per_op_ms,
+    percentile,
+    recorder,
+    run_fresh,
+    version_bytes,
+    version_metadata,
+    version_tags,
+)
+
+USER = "bench"
+REGISTRY = "Bench"
+STORE = "registry.json"
+CHUNK = 5000  # versions per batch while building
+SEARCH_FILTER: dict[str, Any] = {
+    "$and": [
+        {"type": "model"},
+        {"tag": SEARCH_TAG},
+        {"metadata.acc": {"$gt": SEARCH_ACC}},
+    ]
+}
+
+
+# Links and artifact versions are handles that read the store when a field is asked for,
+# while the peers return filled-in records; so every read below also reads the fields a
+# caller would use: what a resolve points at, the columns of a page, each hit's path.
+def resolve(client: rw.Client, k: int) -> str:
+    """Resolve the champion of collection k % 10 to the content it names."""
+    link = client.use(f"{REGISTRY}/c{k % N_COLLECTIONS}:champion")
+    return f"{link.path} {link.artifact.digest}"
+
+
+def search(client: rw.Client) -> list[str]:
+    """The workload's filtered search, as the paths of the hits."""
+    return [link.path for link in client.versions(filter=SEARCH_FILTER)]
+
+
+def page(collection: Any) -> list[tuple[Any, ...]]:
+    """The newest 50 versions of a collection, with the columns of a listing."""
+    return [
+        (link.version, link.aliases, link.created_at, link.metadata)
+        for link in collection.versions(limit=50, offset=0)
+    ]
+
+
+def champion_index(n: int) -> int:
+    """First of the N_COLLECTIONS consecutive versions (one per collection) named champion."""
+    return max(0, n // 2 - n // 2 % N_COLLECTIONS)
+
+
+def expected_hits(n: int) -> int:
+    """How many versions the search filter must return at N."""
+    return sum(
+        1
+        for i in range(n)
+        if SEARCH_TAG in version_tags(i) and version_metadata(i)["acc"] > SEARCH_ACC
+    )
+
+
+def write_files(folder: Path, start: int, stop: int, salt: str = "") -> list[Path]:
+    """One small unique file per version, written before the timed part."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(start, stop):
+        path = folder / f"w{i}.bin"
+        path.write_bytes(version_bytes(i, salt))
+        paths.append(path)
+    return paths
+
+
+def log_and_link(client: rw.Client, i: int, path: Path, aliases: tuple[str, ...] = ()) -> Any:
+    """Log the i-th version and link it into its collection (round robin)."""
+    version = client.log_artifact(
+        f"model-{i % N_COLLECTIONS}",
+        type="model",
+        files=path,
+        metadata=version_metadata(i),
+        tags=version_tags(i),
+    )
+    return client.link(version, f"{REGISTRY}/c{i % N_COLLECTIONS}", aliases=aliases)
+
+
+def build(store: Path, scratch: Path, n: int, budget_s: float) -> tuple[float, int]:
+    """Fill a new store with n linked versions in batches; return (ms/version, built)."""
+    client = rw.Client(str(store), user=USER)
+    registry = client.create_registry(REGISTRY, description="benchmark workload")
+    for c in range(N_COLLECTIONS):
+        registry.create_collection(f"c{c}", type="model")
+    champion = champion_index(n)
+    t0 = time.perf_counter()
+    built = 0
+    for start in range(0, n, CHUNK):
+        stop = min(n, start + CHUNK)
+        paths = write_files(scratch / "build", start, stop)
+        t_chunk = time.perf_counter()
+        with client.batch():
+            for i, path in zip(range(start, stop), paths, strict=True):
+                aliases = ("champion",) if champion <= i < champion + N_COLLECTIONS else ()
+                log_and_link(client, i, path, aliases)
+        built = stop
+        log(f"ours build {stop}/{n} (chunk {time.perf_counter() - t_chunk:.1f} s)")
+        shutil.rmtree(scratch / "build")
+        if time.perf_counter() - t0 > budget_s and stop < n:
+            break
+    return (time.perf_counter() - t0) * 1000 / max(built, 1), built
+
+
+def write_rep(store: Path, scratch: Path, args: Any, rep: int) -> dict[str, float]:
+    """One repetition of the writes on a copy of the store (ops 1 and 2, and set_alias)."""
+    client = rw.Client(str(store), user=USER)
+    base = args.n + rep * 3 * args.sample
+    durable = write_files(scratch / "durable", base, base + args.sample, "d")
+    links: list[Any] = []
+    ms_durable, done = per_op_ms(
+        lambda k: links.append(log_and_link(client, base + k, durable[k])),
+        args.sample,
+        args.budget,
+    )
+    batched = write_files(scratch / "batched", base, base + args.sample, "b")
+    t0 = time.perf_counter()
+    with client.batch():
+        _, done_b = per_op_ms(
+            lambda k: log_and_link(client, base + args.sample + k, batched[k]),
+            args.sample,
+            args.budget,
+        )
+    ms_batched = (time.perf_counter() - t0) * 1000 / done_b
+    count = min(done, 100)
+    ms_alias, _ = per_op_ms(lambda k: links[k % count].set_alias("champion"), count, args.budget)
+    shutil.rmtree(scratch / "durable")
+    shutil.rmtree(scratch / "batched")
+    return {"durable": ms_durable, "batched": ms_batched, "alias": ms_alias}
+
+
+OPEN_CODE = """
+import json, time
+import registry_widget as rw
+t0 = time.perf_counter()
+client = rw.Client({path!r}, user="bench")
+link = client.use("Bench/c0:champion")
+link.artifact.digest
+print(json.dumps({{"s": time.perf_counter() - t0}}))
+"""
+
+IMPORT_CODE = (
+    PEAK_RSS_SNIPPET
+    + """
+import json, time
+t0 = time.perf_counter()
+import registry_widget
+s = time.perf_counter() - t0
+print(json.dumps({"s": s, "rss": _peak_rss_mib()}))
+"""
+)
+
+RSS_CODE = (
+    PEAK_RSS_SNIPPET.replace("{", "{{").replace("}", "}}")
+    + """
+import json
+import registry_widget as rw
+client = rw.Client({path!r}, user="bench")
+registry = client.registry("Bench")
+for k in range(200):
+    client.use(f"Bench/c{{k % 10}}:champion").artifact.digest
+for k in range(20):
+    [link.path for link in client.versions(filter={search!r})]
+    coll = registry.collection(f"c{{k % 10}}")
+    [(v.version, v.aliases, v.metadata) for v in coll.versions(limit=50)]
+print(json.dumps({{"rss": _peak_rss_mib()}}))
+"""
+)
+
+
+def read_reps(rec: Any, store: Path, args: Any) -> None:
+    """Ops 3 to 5 on the store as built."""
+    client = rw.Client(str(store), user=USER)
+    registry = client.registry(REGISTRY)
+    collections = [registry.collection(f"c{c}") for c in range(N_COLLECTIONS)]
+    hits = len(search(client))
+    want = expected_hits(args.n)
+    if hits != want:
+        rec.note(f"search returned {hits} versions, the workload has {want} matches")
+    resolves, p50, p95, pages = [], [], [], []
+    for _ in range(args.repeat):
+        ms, _ = per_op_ms(lambda k: resolve(client, k), args.resolve, args.budget)
+        resolves.append(ms)
+        lat = latencies_ms(lambda _k: search(client), args.search)
+        p50.append(percentile(lat, 50))
+        p95.append(percentile(lat, 95))
+        ms, _ = per_op_ms(lambda k: page(collections[k % N_COLLECTIONS]), args.page, args.budget)
+        pages.append(ms)
+    rec.add("resolve_alias", "ms/op", resolves, note="client.use('Bench/cK:champion') + digest")
+    rec.add(
+        "search_p50", "ms", p50, note="client.versions(filter=type+tag+metadata.acc>x)", hits=hits
+    )
+    rec.add(
+        "search_p95", "ms", p95, note="client.versions(filter=type+tag+metadata.acc>x)", hits=hits
+    )
+    rec.add("page_50", "ms/op", pages, note="collection.versions(limit=50) + row fields")
+
+
+def fresh_reps(rec: Any, store: Path, args: Any) -> None:
+    """Ops 6 to 8, each repetition in a fresh interpreter."""
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    path = str(store)
+    opens = [run_fresh(OPEN_CODE.format(path=path), env=env)["s"] for _ in range(args.repeat)]
+    rec.add("open_s", "s", opens, note="rw.Client(path) + first use()")
+    imports = [run_fresh(IMPORT_CODE, env=env) for _ in range(args.repeat)]
+    rec.add("import_s", "s", [i["s"] for i in imports], note="import registry_widget")
+    rec.add("import_rss_mib", "MiB", [i["rss"] for i in imports])
+    code = RSS_CODE.format(path=path, search=SEARCH_FILTER)
+    rss = [run_fresh(code, env=env)["rss"] for _ in range(args.repeat)]
+    rec.add("peak_rss_mib", "MiB", rss, note="fresh process: open + read workload")
+
+
+def main() -> None:
+    args = parse_args(__doc__ or "")
+    rec = recorder("registry_widget", args)
+    with tempfile.TemporaryDirectory(prefix="bench-ours-") as tmp:
+        root = Path(tmp)
+        base = root / "base"
+        base.mkdir()
+        store = base / STORE
+        t0 = time.perf_counter()
+        build_ms, built = build(store, root / "scratch", args.n, args.build_budget)
+        rec.set("build_s", time.perf_counter() - t0)
+        rec.add("build", "ms/op", [build_ms], note=f"log + link in batches of {CHUNK}")
+        if built < args.n:
+            rec.note(f"build stopped after {built} of {args.n} versions (budget)")
+            args.n = built
+            rec.set("n_built", built)
+        gc.collect()
+        rec.set("store_bytes", sum(f.stat().st_size for f in base.rglob("*") if f.is_file()))
+
+        reps = []
+        for r in range(args.repeat):
+            work = root / f"rep{r}"
+            shutil.copytree(base, work)
+            reps.append(write_rep(work / STORE, root / "scratch", args, r))
+            gc.collect()
+            shutil.rmtree(work)
+        rec.add("log_link_durable", "ms/op", [r["durable"] for r in reps], note="log + link")
+        rec.add("log_link_batched", "ms/op", [r["batched"] for r in reps], note="in one batch")
+        rec.add("set_alias", "ms/op", [r["alias"] for r in reps], note="link.set_alias, durable")
+
+        read_reps(rec, store, args)
+        fresh_reps(rec, store, args)
+    json.dump(rec.data, sys.stdout)
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""The registry workload on the MLflow Model Registry (local SQLite, ``MlflowClient``).
+
+10 registered models; N model versions created round robin with 3 tags each; alias
+``champion`` on one version per model. Prints the results as JSON on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from benchmarks.common import (
+    N_COLLECTIONS,
+    PEAK_RSS_SNIPPET,
+    SEARCH_TAG,
+    latencies_ms,
+    log,
+    parse_args,
+    per_op_ms,
+    percentile,
+    recorder,
+    run_fresh,
+    version_tags,
+)
+
+SEARCH = f"name='m3' and tags.exp='{SEARCH_TAG}'"
+
+
+def client(db: Path):
+    from mlflow import MlflowClient  # after logging is configured
+
+    uri = f"sqlite:///{db}"
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def tags_of(i: int) -> dict[str, str]:
+    exp, seed, bench = version_tags(i)
+    return {"exp": exp, "seed": seed, bench: "1"}
+
+
+def create(c, i: int, root: Path) -> None:
+    c.create_model_version(f"m{i % N_COLLECTIONS}", source=f"{root}/src/{i}", tags=tags_of(i))
+
+
+def build(db: Path, n: int) -> float:
+    """Fill a store with n versions; return ms per version."""
+    c = client(db)
+    for m in range(N_COLLECTIONS):
+        c.create_registered_model(f"m{m}")
+    t0 = time.perf_counter()
+    for i in range(n):
+        create(c, i, db.parent)
+        if i % 1000 == 999:
+            log(f"mlflow build {i + 1}/{n}")
+    ms = (time.perf_counter() - t0) * 1000 / max(n, 1)
+    for m in range(N_COLLECTIONS):
+        # Version numbers start at 1; pick the one in the middle of each model.
+        c.set_registered_model_alias(f"m{m}", "champion", str(max(1, n // N_COLLECTIONS // 2)))
+    return ms
+
+
+def write_rep(c, root: Path, args: Any) -> tuple[float, float]:
+    """One repetition of the writes on a copy of the store: (create ms/op, alias ms/op)."""
+    write_ms, _ = per_op_ms(lambda k: create(c, args.n + k, root), args.sample, args.budget)
+    per_model = max(1, args.n // N_COLLECTIONS)  # versions every model has
+    alias_ms, _ = per_op_ms(
+        lambda k: c.set_registered_model_alias(
+            f"m{k % N_COLLECTIONS}", "champion", str(1 + k // N_COLLECTIONS % per_model)
+        ),
+        min(args.sample, 100),
+        args.budget,
+    )
+    return write_ms, alias_ms
+
+
+OPEN_CODE = """
+import json, time
+from mlflow import MlflowClient
+t0 = time.perf_counter()
+c = MlflowClient(tracking_uri={uri!r}, registry_uri={uri!r})
+c.get_model_version_by_alias("m0", "champion")
+print(json.dumps({{"s": time.perf_counter() - t0}}))
+"""
+
+IMPORT_CODE = (
+    PEAK_RSS_SNIPPET
+    + """
+import json, time
+t0 = time.perf_counter()
+import mlflow
+s = time.perf_counter() - t0
+print(json.dumps({"s": s, "rss": _peak_rss_mib()}))
+"""
+)
+
+RSS_CODE = (
+    PEAK_RSS_SNIPPET.replace("{", "{{").replace("}", "}}")
+    + """
+import json
+from mlflow import MlflowClient
+c = MlflowClient(tracking_uri={uri!r}, registry_uri={uri!r})
+for k in range(200):
+    c.get_model_version_by_alias(f"m{{k % 10}}", "champion")
+for k in range(20):
+    c.search_model_versions({search!r})
+    c.search_model_versions("name='m3'", max_results=50, order_by=["version_number DESC"])
+print(json.dumps({{"rss": _peak_rss_mib()}}))
+"""
+)
+
+
+def main() -> None:
+    args = parse_args(__doc__ or "")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow  # after logging is configured
+
+    rec = recorder("mlflow", args)
+    rec.set("version", mlflow.__version__)
+    with tempfile.TemporaryDirectory(prefix="bench-mlflow-") as tmp:
+        base = Path(tmp) / "base" / "mlflow.db"
+        base.parent.mkdir()
+        t0 = time.perf_counter()
+        build_ms = build(base, args.n)
+        rec.set("build_s", time.perf_counter() - t0)
+        rec.add("build", "ms/op", [build_ms], note="create_model_version + 3 tags, one by one")
+        uri = f"sqlite:///{base}"
+
+        writes, aliases = [], []
+        for r in range(args.repeat):
+            work = Path(tmp) / f"rep{r}" / "mlflow.db"
+            work.parent.mkdir()
+            shutil.copy2(base, work)
+            write_ms, alias_ms = write_rep(client(work), work.parent, args)
+            writes.append(write_ms)
+            aliases.append(alias_ms)
+            shutil.rmtree(work.parent)
+        rec.add("log_link_durable", "ms/op", writes, note="create_model_version + 3 tags")
+        rec.add("set_alias", "ms/op", aliases, note="set_registered_model_alias")
+
+        c = client(base)
+        c.get_model_version_by_alias("m0", "champion")
+        resolve, p50, p95, page = [], [], [], []
+        for _ in range(args.repeat):
+            ms, _ = per_op_ms(
+                lambda k: c.get_model_version_by_alias(f"m{k % N_COLLECTIONS}", "champion"),
+                args.resolve,
+                args.budget,
+            )
+            resolve.append(ms)
+            lat = latencies_ms(lambda _k: c.search_model_versions(SEARCH), args.search)
+            p50.append(percentile(lat, 50))
+            p95.append(percentile(lat, 95))
+            ms, _ = per_op_ms(
+                lambda k: c.search_model_versions(
+                    f"name='m{k % N_COLLECTIONS}'",
+                    max_results=50,
+                    order_by=["version_number DESC"],
+                ),
+                args.page,
+                args.budget,
+            )
+            page.append(ms)
+        rec.add("resolve_alias", "ms/op", resolve, note="get_model_version_by_alias")
+        rec.add("search_p50", "ms", p50, note=SEARCH)
+        rec.add("search_p95", "ms", p95, note=SEARCH)
+        rec.add("page_50", "ms/op", page, note="search_model_versions max_results=50 newest first")
+
+        env = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+        opens = [run_fresh(OPEN_CODE.format(uri=uri), env=env)["s"] for _ in range(args.repeat)]
+        rec.add("open_s", "s", opens, note="MlflowClient() + first get_model_version_by_alias")
+        imports = [run_fresh(IMPORT_CODE, env=env) for _ in range(args.repeat)]
+        rec.add("import_s", "s", [i["s"] for i in imports], note="import mlflow")
+        rec.add("import_rss_mib", "MiB", [i["rss"] for i in imports])
+        code = RSS_CODE.format(uri=uri, search=SEARCH)
+        rss = [run_fresh(code, env=env)["rss"] for _ in range(args.repeat)]
+        rec.add("peak_rss_mib", "MiB", rss, note="fresh process: open + read workload")
+    print(json.dumps(rec.data))
+    log(f"mlflow N={args.n} done; median write {statistics.median(writes):.3f} ms")
+
+
+if __name__ == "__main__":
+    main()

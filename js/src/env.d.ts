@@ -1,0 +1,2 @@
+// esbuild bundles CSS imported from JS into widget.css.
+declare module "*.css";

@@ -1,0 +1,111 @@
+// One request/response protocol between the frontend and the kernel.
+//
+// request  (JS -> Python): {kind: "request", id, method, params}
+// response (Python -> JS): {kind: "response", id, ok: true, result}
+//                          {kind: "response", id, ok: false, error: {type, message, field}}
+// Python may also send {kind: "changed"}; it is not a response and is ignored here.
+
+/** A refusal or failure reported for one request, in words. */
+export class RpcError extends Error {
+  /**
+   * @param {string} type e.g. "ValidationError", "PermissionDeniedError", "Timeout"
+   * @param {string} message human-readable explanation
+   * @param {string | null} [field] the offending field, when there is one
+   */
+  constructor(type, message, field = null) {
+    super(message);
+    this.name = "RpcError";
+    this.type = type;
+    this.field = field;
+  }
+}
+
+/**
+ * @typedef {object} ModelLike
+ * @property {(content: any) => void} send
+ * @property {(event: string, cb: (msg: any) => void) => void} on
+ * @property {(event: string, cb: (msg: any) => void) => void} off
+ */
+
+/**
+ * Create the `invoke(method, params)` helper over an anywidget model.
+ *
+ * @param {ModelLike} model
+ * @param {{timeoutMs?: number, onBusyChange?: (pending: number) => void}} [options]
+ */
+export function createRpc(model, options = {}) {
+  const timeoutMs = options.timeoutMs ?? 30000;
+  const onBusyChange = options.onBusyChange ?? (() => {});
+  /** @type {Map<string, {resolve: (v: any) => void, reject: (e: Error) => void, timer: any}>} */
+  const pending = new Map();
+  let counter = 0;
+
+  /** @param {any} msg */
+  function onMessage(msg) {
+    if (msg?.kind !== "response" || typeof msg.id !== "string") return;
+    const entry = pending.get(msg.id);
+    if (!entry) return; // answered after its timeout: nobody is waiting any more
+    pending.delete(msg.id);
+    clearTimeout(entry.timer);
+    onBusyChange(pending.size);
+    if (msg.ok) {
+      entry.resolve(msg.result);
+    } else {
+      const err = msg.error ?? {};
+      entry.reject(
+        new RpcError(
+          String(err.type ?? "Error"),
+          String(err.message ?? "The request failed."),
+          err.field ?? null,
+        ),
+      );
+    }
+  }
+  model.on("msg:custom", onMessage);
+
+  /**
+   * Send a request; resolves with its result or rejects with an RpcError.
+   *
+   * @param {string} method
+   * @param {Record<string, any>} [params]
+   * @returns {Promise<any>}
+   */
+  function invoke(method, params = {}) {
+    counter += 1;
+    const id = `${Date.now().toString(36)}-${counter}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        onBusyChange(pending.size);
+        reject(
+          new RpcError(
+            "Timeout",
+            `The kernel did not answer "${method}" within ${Math.round(timeoutMs / 1000)} s. ` +
+              "Is it busy running a cell, or stopped?",
+          ),
+        );
+      }, timeoutMs);
+      pending.set(id, { resolve, reject, timer });
+      onBusyChange(pending.size);
+      try {
+        model.send({ kind: "request", id, method, params });
+      } catch (e) {
+        pending.delete(id);
+        clearTimeout(timer);
+        onBusyChange(pending.size);
+        reject(new RpcError("SendError", `Could not reach the kernel: ${String(e)}`));
+      }
+    });
+  }
+
+  function dispose() {
+    model.off("msg:custom", onMessage);
+    for (const entry of pending.values()) {
+      clearTimeout(entry.timer);
+      entry.reject(new RpcError("Closed", "The widget was closed."));
+    }
+    pending.clear();
+  }
+
+  return { invoke, dispose, pendingCount: () => pending.size };
+}

@@ -1,0 +1,142 @@
+// The app shell: back/forward, breadcrumbs, search box, busy indicator, and the current page.
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { html } from "../html.js";
+import { breadcrumbs, NavHistory, parseRoute, searchRoute } from "../router.js";
+import { CollectionPage } from "./collection.js";
+import { Ctx, Spinner } from "./common.js";
+import { RegistriesPage } from "./registries.js";
+import { RegistryPage } from "./registry.js";
+import { SearchPage } from "./search.js";
+import { VersionPage } from "./version.js";
+
+/** @param {{route: string}} props */
+function Page({ route }) {
+  const r = parseRoute(route);
+  switch (r.page) {
+    case "registry":
+      return html`<${RegistryPage} key=${route} name=${r.registry} />`;
+    case "collection":
+      return html`<${CollectionPage} key=${route} path=${`${r.registry}/${r.collection}`} />`;
+    case "version":
+      return html`<${VersionPage} key=${route} path=${`${r.registry}/${r.collection}:${r.selector}`} />`;
+    case "search":
+      return html`<${SearchPage} key=${route} query=${r.query} />`;
+    default:
+      return html`<${RegistriesPage} />`;
+  }
+}
+
+/**
+ * Subscribe to one model trait as Preact state.
+ *
+ * @param {any} model
+ * @param {string} name
+ */
+function useTrait(model, name) {
+  const [value, setValue] = useState(() => model.get(name));
+  useEffect(() => {
+    const cb = () => setValue(model.get(name));
+    model.on(`change:${name}`, cb);
+    // A change that arrived between the first render and this subscription would
+    // otherwise be missed (e.g. w.open(...) in the cell right after the display).
+    cb();
+    return () => model.off(`change:${name}`, cb);
+  }, [model, name]);
+  return value;
+}
+
+/**
+ * @param {{model: any, invoke: (m: string, p?: any) => Promise<any>,
+ *   busy: {count: number, listeners: Set<(n: number) => void>}}} props
+ */
+export function App({ model, invoke, busy }) {
+  const route = useTrait(model, "route") ?? "";
+  const revision = useTrait(model, "revision") ?? 0;
+  const user = useTrait(model, "user") ?? "";
+  const history = useRef(new NavHistory(route));
+  const [, redraw] = useState(0);
+  const [query, setQuery] = useState("");
+  const [slow, setSlow] = useState(false);
+  const [pending, setPending] = useState(busy.count);
+
+  useEffect(() => {
+    busy.listeners.add(setPending);
+    return () => busy.listeners.delete(setPending);
+  }, [busy]);
+
+  // A route set from a cell (w.route = ... / w.open(...)) is a visit like a click.
+  useEffect(() => {
+    history.current.push(route);
+    redraw((n) => n + 1);
+  }, [route]);
+
+  // Show "Working…" only when a request takes noticeably long.
+  useEffect(() => {
+    if (pending === 0) {
+      setSlow(false);
+      return undefined;
+    }
+    const t = setTimeout(() => setSlow(true), 400);
+    return () => clearTimeout(t);
+  }, [pending]);
+
+  /** @param {string} to */
+  function show(to) {
+    model.set("route", to);
+    model.save_changes();
+  }
+  const ctx = useMemo(
+    () => ({ invoke, revision, user, navigate: show }),
+    [invoke, revision, user, model],
+  );
+  function search() {
+    if (query.trim()) ctx.navigate(searchRoute(query.trim()));
+  }
+  const nav = history.current;
+  const crumbs = breadcrumbs(route);
+
+  return html`<${Ctx.Provider} value=${ctx}>
+    <div class="rw-app">
+      <div class="rw-header">
+        <button class="rw-btn rw-btn-plain" aria-label="Back" title="Back" disabled=${!nav.canBack}
+          onClick=${() => {
+            const to = nav.back();
+            if (to !== null) show(to);
+          }}>←</button>
+        <button class="rw-btn rw-btn-plain" aria-label="Forward" title="Forward" disabled=${!nav.canForward}
+          onClick=${() => {
+            const to = nav.forward();
+            if (to !== null) show(to);
+          }}>→</button>
+        <nav class="rw-crumbs" aria-label="Breadcrumbs">
+          ${crumbs.map((c, i) =>
+            i === crumbs.length - 1
+              ? html`<span class="rw-crumb rw-crumb-current" aria-current="page">${c.label}</span>`
+              : html`<a class="rw-crumb" href="#" onClick=${(/** @type {Event} */ e) => {
+                  e.preventDefault();
+                  ctx.navigate(c.route);
+                }}>${c.label}</a><span class="rw-crumb-sep">/</span>`,
+          )}
+        </nav>
+        <div class="rw-search" role="search">
+          <input type="search" aria-label="Search registries, collections, tags and aliases"
+            placeholder="Search names, tags, aliases…" value=${query}
+            onInput=${(/** @type {any} */ e) => setQuery(e.currentTarget.value)}
+            onKeyDown=${(/** @type {KeyboardEvent} */ e) => {
+              // Handle Enter here: the notebook around the widget must not see it.
+              if (e.key === "Enter") {
+                e.preventDefault();
+                e.stopPropagation();
+                search();
+              }
+            }} />
+          <button class="rw-btn rw-btn-small" onClick=${search}
+            disabled=${!query.trim()}>Search</button>
+        </div>
+        ${slow ? html`<${Spinner} label="Working…" />` : null}
+        <span class="rw-user" title="Acting as this user">${user}</span>
+      </div>
+      <div class="rw-body"><${Page} route=${route} /></div>
+    </div>
+  <//>`;
+}

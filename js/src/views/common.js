@@ -1,0 +1,189 @@
+// Small building blocks shared by the pages.
+import { createContext } from "preact";
+import { useCallback, useContext, useEffect, useRef, useState } from "preact/hooks";
+import { html } from "../html.js";
+
+/**
+ * @typedef {object} AppContext
+ * @property {(method: string, params?: Record<string, any>) => Promise<any>} invoke
+ * @property {(route: string) => void} navigate
+ * @property {number} revision   bumped whenever the store changes
+ * @property {string} user
+ */
+
+/** @type {import("preact").Context<AppContext>} */
+export const Ctx = createContext(/** @type {any} */ (null));
+
+/** @returns {AppContext} */
+export function useApp() {
+  return useContext(Ctx);
+}
+
+/**
+ * Fetch `method(params)` and refetch when the params or the store revision change.
+ * The previous data stays on screen while a refetch runs, so live updates do not flicker.
+ *
+ * @param {string} method
+ * @param {Record<string, any>} params
+ */
+export function useRequest(method, params) {
+  const { invoke, revision } = useApp();
+  const key = JSON.stringify(params);
+  const [state, setState] = useState(
+    /** @type {{data: any, error: any, loading: boolean}} */ ({
+      data: null,
+      error: null,
+      loading: true,
+    }),
+  );
+  const [nonce, setNonce] = useState(0);
+  const seq = useRef(0);
+  useEffect(() => {
+    seq.current += 1;
+    const mine = seq.current;
+    setState((s) => ({ ...s, loading: true }));
+    invoke(method, JSON.parse(key)).then(
+      (data) => mine === seq.current && setState({ data, error: null, loading: false }),
+      (error) => mine === seq.current && setState({ data: null, error, loading: false }),
+    );
+  }, [method, key, revision, nonce, invoke]);
+  const reload = useCallback(() => setNonce((n) => n + 1), []);
+  return { ...state, reload };
+}
+
+const TITLES = /** @type {Record<string, string>} */ ({
+  ValidationError: "Not accepted",
+  PermissionDeniedError: "Not allowed",
+  ConflictError: "Conflict",
+  NotFoundError: "Not found",
+  Timeout: "No answer",
+});
+
+/** @param {{error: any}} props */
+export function ErrorBox({ error }) {
+  if (!error) return null;
+  const title = TITLES[error.type] ?? "Error";
+  return html`<div class="rw-error" role="alert">
+    <strong>${title}:</strong> ${String(error.message ?? error)}
+  </div>`;
+}
+
+/** @param {{label?: string}} props */
+export function Spinner({ label = "Working…" }) {
+  return html`<span class="rw-spinner" role="status"><span class="rw-spin"></span>${label}</span>`;
+}
+
+/** @param {{children: any, kind?: string, title?: string}} props */
+export function Chip({ children, kind = "", title }) {
+  return html`<span class=${`rw-chip ${kind}`} title=${title}>${children}</span>`;
+}
+
+/** @param {{route: string, children: any, title?: string}} props */
+export function Link({ route, children, title }) {
+  const { navigate } = useApp();
+  return html`<a
+    class="rw-link"
+    href="#"
+    title=${title}
+    onClick=${(/** @type {Event} */ e) => {
+      e.preventDefault();
+      navigate(route);
+    }}
+    >${children}</a
+  >`;
+}
+
+/**
+ * Copy text to the clipboard; falls back to a hidden textarea where the API is unavailable.
+ *
+ * @param {string} text
+ */
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const area = document.createElement("textarea");
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    const ok = document.execCommand("copy");
+    area.remove();
+    return ok;
+  }
+}
+
+/** @param {{code: string}} props */
+export function Snippet({ code }) {
+  const [copied, setCopied] = useState("");
+  return html`<div class="rw-snippet">
+    <pre><code>${code}</code></pre>
+    <button
+      class="rw-btn rw-btn-small"
+      onClick=${async () => setCopied((await copyText(code)) ? "Copied" : "Copy failed")}
+    >
+      ${copied || "Copy"}
+    </button>
+  </div>`;
+}
+
+/** @param {{title: string, onClose: () => void, children: any}} props */
+export function Dialog({ title, onClose, children }) {
+  return html`<div class="rw-overlay" onClick=${(/** @type {Event} */ e) =>
+    e.target === e.currentTarget && onClose()}>
+    <div class="rw-dialog" role="dialog" aria-label=${title}>
+      <div class="rw-dialog-head">
+        <h3>${title}</h3>
+        <button class="rw-btn rw-btn-plain" aria-label="Close" onClick=${onClose}>✕</button>
+      </div>
+      ${children}
+    </div>
+  </div>`;
+}
+
+/**
+ * Page controls for an offset/limit list.
+ *
+ * @param {{offset: number, limit: number, total: number, onChange: (offset: number) => void}} props
+ */
+export function Pager({ offset, limit, total, onChange }) {
+  if (total <= limit) return null;
+  const last = Math.min(offset + limit, total);
+  return html`<div class="rw-pager">
+    <button class="rw-btn rw-btn-small" disabled=${offset === 0}
+      onClick=${() => onChange(Math.max(0, offset - limit))}>‹ Newer</button>
+    <span>${offset + 1}–${last} of ${total}</span>
+    <button class="rw-btn rw-btn-small" disabled=${last >= total}
+      onClick=${() => onChange(offset + limit)}>Older ›</button>
+  </div>`;
+}
+
+/**
+ * Run an action: tracks busy state and the refusal to show next to the control.
+ *
+ * @returns {{busy: boolean, error: any, run: (fn: () => Promise<any>) => Promise<any>, clear: () => void}}
+ */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(/** @type {any} */ (null));
+  const run = useCallback(async (/** @type {() => Promise<any>} */ fn) => {
+    setBusy(true);
+    setError(null);
+    try {
+      return await fn();
+    } catch (e) {
+      setError(e);
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, run, clear: () => setError(null) };
+}
+
+/** A small padlock, drawn in the current text colour (no emoji font needed). */
+export function LockIcon() {
+  return html`<svg class="rw-lock" viewBox="0 0 16 16" width="11" height="11" aria-label="protected">
+    <path fill="currentColor" d="M4 7V5a4 4 0 1 1 8 0v2h1v8H3V7h1zm2 0h4V5a2 2 0 1 0-4 0v2z" />
+  </svg>`;
+}

@@ -1,0 +1,112 @@
+// A linked version: metadata as a tree, files with sizes, digest, other links, usage snippet.
+import { useState } from "preact/hooks";
+import { describeNode, formatAgo, formatBytes, formatDate, usageSnippet } from "../format.js";
+import { html } from "../html.js";
+import { Chip, ErrorBox, Link, LockIcon, Pager, Snippet, Spinner, useRequest } from "./common.js";
+
+/** @param {{name: string, value: any, depth: number}} props */
+function TreeNode({ name, value, depth }) {
+  const isContainer = value !== null && typeof value === "object";
+  const [open, setOpen] = useState(depth < 2);
+  if (!isContainer) {
+    return html`<div class="rw-tree-leaf"><span class="rw-tree-key">${name}</span>:${" "}
+      <span class=${`rw-tree-val rw-t-${value === null ? "null" : typeof value}`}>${
+        typeof value === "string" ? JSON.stringify(value) : String(value)
+      }</span></div>`;
+  }
+  const entries = Array.isArray(value)
+    ? value.map((v, i) => [String(i), v])
+    : Object.entries(value);
+  return html`<div class="rw-tree-node">
+    <button class="rw-tree-toggle" aria-expanded=${open} onClick=${() => setOpen(!open)}>
+      ${open ? "▾" : "▸"} <span class="rw-tree-key">${name}</span>
+      <span class="rw-muted"> ${describeNode(value)}</span></button>
+    ${
+      open
+        ? html`<div class="rw-tree-children">
+          ${entries.map(([k, v]) => html`<${TreeNode} key=${k} name=${k} value=${v} depth=${depth + 1} />`)}
+        </div>`
+        : null
+    }
+  </div>`;
+}
+
+/** @param {{metadata: Record<string, any>, truncated: boolean}} props */
+function MetadataTree({ metadata, truncated }) {
+  const keys = Object.keys(metadata);
+  if (keys.length === 0) return html`<p class="rw-muted">No metadata.</p>`;
+  return html`<div class="rw-tree">
+    ${keys.map((k) => html`<${TreeNode} key=${k} name=${k} value=${metadata[k]} depth=${0} />`)}
+    ${
+      truncated
+        ? html`<p class="rw-muted">Long values were shortened for display; the full
+      metadata is in link.artifact.metadata.</p>`
+        : null
+    }
+  </div>`;
+}
+
+/** @param {{label: string, children: any}} props */
+function Fact({ label, children }) {
+  return html`<tr><th scope="row">${label}</th><td>${children}</td></tr>`;
+}
+
+/** @param {{path: string}} props */
+export function VersionPage({ path }) {
+  const [fileOffset, setFileOffset] = useState(0);
+  const { data, error, loading } = useRequest("version.get", {
+    path,
+    file_offset: fileOffset,
+    file_limit: 100,
+  });
+  if (error) return html`<${ErrorBox} error=${error} />`;
+  if (!data) return html`<${Spinner} label="Loading version…" />`;
+  const art = data.artifact;
+  return html`<div class="rw-page">
+    <div class="rw-page-head">
+      <h2>${data.collection_path}:${data.version}</h2>
+      ${data.aliases.map(
+        (a) => html`<${Chip} kind=${`rw-alias ${a.protected ? "rw-protected" : ""}`}>
+        ${a.protected ? html`<${LockIcon} />` : null}${a.name}<//>`,
+      )}
+      ${loading ? html`<${Spinner} label="" />` : null}
+    </div>
+    <table class="rw-facts">
+      <tbody>
+        <${Fact} label="Artifact"><span class="rw-mono">${art.ref}</span><//>
+        <${Fact} label="Type"><${Chip} kind="rw-type">${art.type}<//><//>
+        <${Fact} label="Digest"><span class="rw-mono">${art.digest}</span><//>
+        <${Fact} label="Size">
+          ${formatBytes(art.size)} in ${art.files.total} file${art.files.total === 1 ? "" : "s"}<//>
+        <${Fact} label="Linked">${formatDate(data.created_at)} by ${data.created_by}<//>
+        <${Fact} label="Logged">
+          ${formatDate(art.created_at)} by ${art.created_by} (${formatAgo(art.created_at)})<//>
+        <${Fact} label="Tags">
+          ${art.tags.length ? art.tags.map((t) => html`<${Chip}>${t}<//>`) : html`<span class="rw-muted">none</span>`}<//>
+        ${art.description ? html`<${Fact} label="Description"><span class="rw-pre">${art.description}</span><//>` : null}
+      </tbody>
+    </table>
+    <h3 class="rw-section">Use it</h3>
+    <${Snippet} code=${usageSnippet(data.path)} />
+    <h3 class="rw-section">Metadata</h3>
+    <${MetadataTree} metadata=${art.metadata} truncated=${art.metadata_truncated} />
+    <h3 class="rw-section">Files</h3>
+    <table class="rw-table rw-files">
+      <thead><tr><th>Path</th><th class="rw-num">Size</th><th>SHA-256</th></tr></thead>
+      <tbody>${art.files.items.map(
+        (f) => html`<tr key=${f.path}>
+        <td class="rw-mono">${f.path}</td><td class="rw-num">${formatBytes(f.size)}</td>
+        <td class="rw-mono rw-muted" title=${f.digest}>${f.digest.slice(0, 12)}…</td></tr>`,
+      )}</tbody>
+    </table>
+    <${Pager} offset=${art.files.offset} limit=${art.files.limit} total=${art.files.total} onChange=${setFileOffset} />
+    <h3 class="rw-section">Linked in</h3>
+    <ul class="rw-links">${data.links.map(
+      (l) => html`<li key=${l.path}>
+      <${Link} route=${l.path}>${l.path}<//>
+      ${l.aliases.map((a) => html` <${Chip} kind="rw-alias">${a}<//>`)}
+      ${l.path === data.path ? html` <span class="rw-muted">(this page)</span>` : null}</li>`,
+    )}
+    </ul>
+  </div>`;
+}

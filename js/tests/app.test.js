@@ -1,0 +1,139 @@
+// @vitest-environment jsdom
+import { describe, expect, it } from "vitest";
+import widget from "../src/index.js";
+
+/** A model that answers requests like the kernel would, asynchronously. */
+function fakeKernelModel(answers, state = { route: "", revision: 0, user: "ada" }) {
+  const handlers = new Map();
+  const requests = [];
+  const model = {
+    requests,
+    get: (k) => state[k],
+    set: (k, v) => {
+      state[k] = v;
+      for (const cb of handlers.get(`change:${k}`) ?? []) cb();
+    },
+    save_changes: () => {},
+    on: (e, cb) => handlers.set(e, [...(handlers.get(e) ?? []), cb]),
+    off: (e, cb) =>
+      handlers.set(
+        e,
+        (handlers.get(e) ?? []).filter((x) => x !== cb),
+      ),
+    send: (msg) => {
+      if (msg.kind !== "request") return;
+      requests.push(msg);
+      const answer = answers[msg.method];
+      setTimeout(() => {
+        for (const cb of handlers.get("msg:custom") ?? []) {
+          cb(
+            answer instanceof Error
+              ? {
+                  kind: "response",
+                  id: msg.id,
+                  ok: false,
+                  error: { type: answer.name, message: answer.message },
+                }
+              : { kind: "response", id: msg.id, ok: true, result: answer },
+          );
+        }
+      }, 5);
+    },
+  };
+  return model;
+}
+
+const REG = {
+  name: "Models",
+  kind: "core",
+  description: "<b>not bold</b>",
+  visibility: "organization",
+  artifact_types: ["model"],
+  protected_aliases: [],
+  role: "admin",
+  collection_count: 2,
+};
+
+const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
+
+describe("the widget", () => {
+  it("asks for the registries once and shows them as text", async () => {
+    const model = fakeKernelModel({ "registries.list": { core: [REG], custom: [] } });
+    const el = document.createElement("div");
+    const cleanup = widget.render({ model, el });
+    await tick(100);
+    expect(model.requests.map((r) => r.method)).toEqual(["registries.list"]);
+    expect(el.querySelector(".rw-card-title").textContent).toBe("Models");
+    expect(el.querySelector(".rw-card-desc").textContent).toBe("<b>not bold</b>");
+    expect(el.querySelector(".rw-card-desc b")).toBeNull();
+    cleanup();
+  });
+
+  it("refetches when the revision changes and navigates when the route changes", async () => {
+    const model = fakeKernelModel({
+      "registries.list": { core: [REG], custom: [] },
+      "registry.get": {
+        registry: REG,
+        collections: { items: [], total: 0, offset: 0, limit: 50 },
+      },
+    });
+    const el = document.createElement("div");
+    const cleanup = widget.render({ model, el });
+    await tick();
+    model.set("revision", 1);
+    await tick();
+    expect(model.requests.map((r) => r.method)).toEqual(["registries.list", "registries.list"]);
+    model.set("route", "Models");
+    await tick();
+    expect(model.requests.at(-1)).toMatchObject({
+      method: "registry.get",
+      params: { name: "Models" },
+    });
+    expect(el.querySelector(".rw-crumb-current").textContent).toBe("Models");
+    cleanup();
+  });
+
+  it("shows a refusal in words", async () => {
+    const err = new Error("registry 'Nope' not found");
+    err.name = "NotFoundError";
+    const model = fakeKernelModel(
+      { "registry.get": err },
+      { route: "Nope", revision: 0, user: "ada" },
+    );
+    const el = document.createElement("div");
+    const cleanup = widget.render({ model, el });
+    await tick();
+    expect(el.querySelector("[role=alert]").textContent).toContain(
+      "Not found: registry 'Nope' not found",
+    );
+    cleanup();
+  });
+  it("validates the create-registry form as the user types, with the kernel's words", async () => {
+    const model = fakeKernelModel({
+      "registries.list": { core: [REG], custom: [] },
+      validate: { ok: false, message: "registry name 'a/b' may not contain '/'" },
+    });
+    const el = document.createElement("div");
+    document.body.appendChild(el);
+    const cleanup = widget.render({ model, el });
+    await tick();
+    const open = [...el.querySelectorAll("button")].find(
+      (b) => b.textContent.trim() === "Create registry",
+    );
+    open.click();
+    await tick();
+    const input = el.querySelector("#rw-f-name");
+    input.value = "a/b";
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    await tick(300);
+    expect(model.requests.at(-1)).toMatchObject({
+      method: "validate",
+      params: { field: "registry_name", value: "a/b" },
+    });
+    expect(el.querySelector(".rw-invalid").textContent).toContain("may not contain '/'");
+    const submit = el.querySelector("form button[type=submit]");
+    expect(submit.disabled).toBe(true);
+    cleanup();
+    el.remove();
+  });
+});

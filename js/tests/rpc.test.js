@@ -1,0 +1,104 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createRpc, RpcError } from "../src/rpc.js";
+
+/** A stand-in for the anywidget model: records what is sent, lets the test reply. */
+function fakeModel() {
+  /** @type {any[]} */
+  const sent = [];
+  /** @type {Set<(msg: any) => void>} */
+  const handlers = new Set();
+  return {
+    sent,
+    send: (/** @type {any} */ msg) => sent.push(msg),
+    on: (/** @type {string} */ _e, /** @type {any} */ cb) => handlers.add(cb),
+    off: (/** @type {string} */ _e, /** @type {any} */ cb) => handlers.delete(cb),
+    reply: (/** @type {any} */ msg) => {
+      for (const h of handlers) h(msg);
+    },
+    handlerCount: () => handlers.size,
+  };
+}
+
+describe("createRpc", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("sends a request with a unique id and resolves with the result", async () => {
+    const model = fakeModel();
+    const rpc = createRpc(model);
+    const a = rpc.invoke("registries.list", { x: 1 });
+    const b = rpc.invoke("search", { text: "cat" });
+    expect(model.sent).toHaveLength(2);
+    expect(model.sent[0]).toMatchObject({
+      kind: "request",
+      method: "registries.list",
+      params: { x: 1 },
+    });
+    expect(model.sent[0].id).not.toBe(model.sent[1].id);
+    model.reply({ kind: "response", id: model.sent[1].id, ok: true, result: "B" });
+    model.reply({ kind: "response", id: model.sent[0].id, ok: true, result: "A" });
+    await expect(a).resolves.toBe("A");
+    await expect(b).resolves.toBe("B");
+    expect(rpc.pendingCount()).toBe(0);
+  });
+
+  it("rejects with the error envelope's type, message and field", async () => {
+    const model = fakeModel();
+    const rpc = createRpc(model);
+    const p = rpc.invoke("registry.create", { name: "a/b" });
+    model.reply({
+      kind: "response",
+      id: model.sent[0].id,
+      ok: false,
+      error: { type: "ValidationError", message: "name 'a/b' may not contain '/'", field: "name" },
+    });
+    const err = await p.catch((e) => e);
+    expect(err).toBeInstanceOf(RpcError);
+    expect(err.type).toBe("ValidationError");
+    expect(err.message).toContain("may not contain");
+    expect(err.field).toBe("name");
+  });
+
+  it("times out with a message in words, and ignores a late answer", async () => {
+    const model = fakeModel();
+    const rpc = createRpc(model, { timeoutMs: 1000 });
+    const p = rpc.invoke("slow");
+    vi.advanceTimersByTime(1001);
+    const err = await p.catch((e) => e);
+    expect(err.type).toBe("Timeout");
+    expect(err.message).toMatch(/did not answer "slow" within 1 s/);
+    model.reply({ kind: "response", id: model.sent[0].id, ok: true, result: 1 });
+    expect(rpc.pendingCount()).toBe(0);
+  });
+
+  it("ignores messages that are not responses", () => {
+    const model = fakeModel();
+    const rpc = createRpc(model);
+    rpc.invoke("x");
+    model.reply({ kind: "changed" });
+    model.reply(null);
+    expect(rpc.pendingCount()).toBe(1);
+  });
+
+  it("reports the number of pending requests and rejects them on dispose", async () => {
+    const model = fakeModel();
+    /** @type {number[]} */
+    const counts = [];
+    const rpc = createRpc(model, { onBusyChange: (n) => counts.push(n) });
+    const p = rpc.invoke("x");
+    rpc.dispose();
+    await expect(p).rejects.toMatchObject({ type: "Closed" });
+    expect(counts[0]).toBe(1);
+    expect(model.handlerCount()).toBe(0);
+  });
+
+  it("turns a failing send into a rejection", async () => {
+    const model = fakeModel();
+    model.send = () => {
+      throw new Error("comm closed");
+    };
+    const rpc = createRpc(model);
+    await expect(rpc.invoke("x")).rejects.toMatchObject({ type: "SendError" });
+    expect(rpc.pendingCount()).toBe(0);
+  });
+});

@@ -1,0 +1,94 @@
+"""Screenshots of the widget's pages in JupyterLab's light and dark themes."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.lab import Notebook
+
+STORE = textwrap.dedent(
+    """
+    import pathlib, random, registry_widget as rw
+    client = rw.Client(STORE_FILE, user="ada")
+    random.seed(7)
+    files = pathlib.Path("files"); files.mkdir(exist_ok=True)
+    models = client.registry("Models")
+    models.add_protected_alias("production")
+    models.create_collection(
+        "cat-resnet", type="model", tags=["vision", "resnet"],
+        description="ResNet-50 **cat detector** trained on *cats-v2*.\\n\\n"
+                    "- input: 224×224 RGB\\n- output: 2 classes")
+    for i in range(8):
+        (files / f"w{i}.bin").write_bytes(bytes([i]) * (40_000 + i * 5000))
+        (files / "config.json").write_text('{"arch": "resnet50"}')
+        art = client.log_artifact(
+            "cat-resnet", type="model",
+            files={"model.safetensors": files / f"w{i}.bin", "config.json": files / "config.json"},
+            metadata={"accuracy": round(0.85 + i * 0.01 + random.random() / 100, 4),
+                      "loss": round(0.4 - i * 0.03, 3), "epochs": 10 + i,
+                      "optimizer": {"name": "adamw", "lr": 3e-4, "betas": [0.9, 0.999]}},
+            tags=["nightly"] if i % 3 else ["release"])
+        aliases = {7: ["staging"], 5: ["production"]}.get(i, [])
+        client.link(art, "Models/cat-resnet", aliases=aliases)
+    (files / "d.csv").write_text("a,b\\n1,2\\n")
+    ds = client.log_artifact("cats-v2", type="dataset", files=files / "d.csv")
+    client.link(ds, "Datasets/cats", aliases=["train"])
+    client.create_registry("Vision team", description="Models and evals of the vision team",
+                           visibility="restricted", artifact_types=["model", "eval"])
+    """
+)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_screenshots(page, lab, screenshots, theme):
+    lab.set_theme("JupyterLab Dark" if theme == "dark" else "JupyterLab Light")
+    try:
+        nb = Notebook(
+            page,
+            lab,
+            f"screens-{theme}.ipynb",
+            [f"STORE_FILE = 'screens-{theme}.json'\n" + STORE, "w = rw.RegistryWidget(client)\nw"],
+        ).open()
+        nb.run(0)
+        assert "Error" not in nb.output(0)
+        nb.run(1)
+        widget = nb.cell(1).locator(".rw-app")
+        expect(widget.locator(".rw-card[data-registry='Vision team']")).to_be_visible()
+        background = widget.evaluate("el => getComputedStyle(el).backgroundColor")
+        text = widget.evaluate("el => getComputedStyle(el).color")
+        # The widget follows the theme: dark background and light text in the dark theme.
+        bg_level = sum(int(v) for v in background[background.index("(") + 1 : -1].split(",")[:3])
+        fg_level = sum(int(v) for v in text[text.index("(") + 1 : -1].split(",")[:3])
+        assert (bg_level < fg_level) == (theme == "dark"), (background, text)
+        widget.screenshot(path=str(screenshots / f"registries-{theme}.png"))
+
+        widget.locator(".rw-card[data-registry='Models'] .rw-card-title").click()
+        expect(widget.get_by_role("link", name="cat-resnet")).to_be_visible()
+        widget.screenshot(path=str(screenshots / f"registry-{theme}.png"))
+
+        widget.get_by_role("link", name="cat-resnet").click()
+        expect(widget.locator("tr[data-version='v7']")).to_contain_text("staging")
+        widget.screenshot(path=str(screenshots / f"collection-{theme}.png"))
+
+        widget.get_by_role("button", name="Link a version").click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog.get_by_text("cat-resnet:v7")).to_be_visible()
+        page.screenshot(path=str(screenshots / f"link-dialog-{theme}.png"))
+        dialog.get_by_role("button", name="Cancel").click()
+
+        widget.get_by_role("link", name="v5", exact=True).click()
+        expect(widget.get_by_text("model.safetensors")).to_be_visible()
+        widget.screenshot(path=str(screenshots / f"version-{theme}.png"))
+
+        widget.get_by_role(
+            "searchbox", name="Search registries, collections, tags and aliases"
+        ).fill("cat")
+        page.keyboard.press("Enter")
+        expect(widget.locator(".rw-results li").first).to_be_visible()
+        widget.screenshot(path=str(screenshots / f"search-{theme}.png"))
+        assert page.page_errors == []
+    finally:
+        lab.set_theme("JupyterLab Light")
