@@ -287,3 +287,32 @@ def test_filters_narrowed_by_indexes_match_plain_queries(client: rw.Client, log)
         predicate = compile_predicate(spec, LINK_FIELDS)
         expected = [x.path for x in everything if predicate(client.store.get("links", x._id))]  # type: ignore[arg-type]
         assert [x.path for x in client.versions(spec)] == expected
+
+
+def test_a_complete_last_record_with_a_bad_checksum_is_refused_not_dropped(
+    store_path: Path,
+) -> None:
+    store = new_store(store_path)
+    for n in range(3):
+        insert(store, "things", {"n": n})
+    journal = journal_of(store_path)
+    raw = bytearray(journal.read_bytes())
+    last = raw.rstrip(b"\n").rfind(b"\n") + 1
+    raw[last + 3] ^= 0x01  # a committed record changed afterwards: not a torn write
+    journal.write_bytes(bytes(raw))
+    with pytest.raises(rw.StoreCorruptedError, match="damaged record"):
+        JSONFileStore(store_path)
+    assert journal.read_bytes() == bytes(raw)
+
+
+def test_a_last_record_holding_unwritten_zero_blocks_is_a_torn_commit(store_path: Path) -> None:
+    store = new_store(store_path)
+    for n in range(3):
+        insert(store, "things", {"n": n})
+    journal = journal_of(store_path)
+    raw = journal.read_bytes()
+    last = raw.rstrip(b"\n").rsplit(b"\n", 1)[1]
+    torn = raw[: -len(last) - 1] + last[:10] + b"\x00" * (len(last) - 10) + b"\n"
+    journal.write_bytes(torn)
+    reopened = JSONFileStore(store_path)
+    assert sorted(d["n"] for d in reopened.table("things").all()) == [0, 1]

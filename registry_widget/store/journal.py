@@ -9,10 +9,11 @@ one). The first line is the header, ``{"journal": "registry_widget", "generation
 transaction, ``{"c": [change, ...]}`` with changes ``["i", table, id, document]``,
 ``["u", table, id, fields]`` and ``["r", table, id]``.
 
-A line without its newline, or whose checksum does not match, at the very end of the
-file is a commit that never completed (the process died while appending it): it is not
-part of the store, and the next writer cuts it off. A bad line followed by good ones is
-damage, and is refused.
+A last line that lacks its newline, or is not a record at all (the unwritten zero blocks or
+leftovers of a crash), is a commit that never completed: it is not part of the store, and
+the next writer cuts it off. Any other bad line is damage and is refused, the files left
+as they are: a bad line followed by more records, and a last line that is a whole record
+whose checksum fails (it was committed, then changed).
 """
 
 from __future__ import annotations
@@ -78,6 +79,17 @@ def _check(line: bytes) -> bytes | None:
     return payload if zlib.crc32(payload) == crc else None
 
 
+def _altered_record(line: bytes) -> bool:
+    """Whether ``line`` is a whole, framed record whose checksum no longer matches."""
+    if len(line) < 10 or line[8:9] != b" " or not line.endswith(b"\n"):
+        return False
+    try:
+        record = orjson.loads(line[9:-1])
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(record, dict) and isinstance(record.get("c"), list)
+
+
 def parse_header(line: bytes, path: Path) -> Generation:
     """The generation a journal's first line names; refuses anything else."""
     payload = _check(line)
@@ -138,7 +150,7 @@ def parse_records(data: bytes, start: int, path: Path) -> JournalTail:
             except orjson.JSONDecodeError:
                 record = None
         if not isinstance(record, dict) or not isinstance(record.get("c"), list):
-            if not data[nl + 1 :].strip(b"\x00"):
+            if not data[nl + 1 :].strip(b"\x00") and not _altered_record(line):
                 return JournalTail(records, start + pos, torn=True)
             msg = (
                 f"the journal {path} has a damaged record at byte {start + pos} followed by "
