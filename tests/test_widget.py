@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -38,6 +39,15 @@ def weights(tmp_path: Path) -> Path:
     path = tmp_path / "weights.bin"
     path.write_bytes(b"1234")
     return path
+
+
+def run_on_fresh_loop(scenario: Any) -> Any:
+    """Run a coroutine function on a new event loop in its own thread, as a kernel would.
+
+    (Playwright's sync API keeps a loop running in the main thread during the browser tests.)
+    """
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, scenario()).result(timeout=60)
 
 
 def request(w: Any, method: str, **params: Any) -> dict[str, Any]:
@@ -146,7 +156,7 @@ def test_polling_runs_on_the_event_loop_only_while_a_view_is_open(tmp_path):
         w.close()
         return seen
 
-    seen = asyncio.run(scenario())
+    seen = run_on_fresh_loop(scenario)
     assert seen == [1, 1]
 
 
@@ -161,4 +171,4 @@ def test_in_process_commits_are_coalesced_on_the_loop(client):
         w.close()
         return value
 
-    assert asyncio.run(scenario()) == 1
+    assert run_on_fresh_loop(scenario) == 1

@@ -12,7 +12,7 @@ from tests.browser.lab import Notebook
 STORE = textwrap.dedent(
     """
     import pathlib, random, registry_widget as rw
-    client = rw.Client("screens.json", user="ada")
+    client = rw.Client(STORE_FILE, user="ada")
     random.seed(7)
     files = pathlib.Path("files"); files.mkdir(exist_ok=True)
     models = client.registry("Models")
@@ -47,9 +47,13 @@ def test_screenshots(page, lab, screenshots, theme):
     lab.set_theme("JupyterLab Dark" if theme == "dark" else "JupyterLab Light")
     try:
         nb = Notebook(
-            page, lab, f"screens-{theme}.ipynb", [STORE, "w = rw.RegistryWidget(client)\nw"]
+            page,
+            lab,
+            f"screens-{theme}.ipynb",
+            [f"STORE_FILE = 'screens-{theme}.json'\n" + STORE, "w = rw.RegistryWidget(client)\nw"],
         ).open()
         nb.run(0)
+        assert "Error" not in nb.output(0)
         nb.run(1)
         widget = nb.cell(1).locator(".rw-app")
         expect(widget.locator(".rw-card[data-registry='Vision team']")).to_be_visible()
