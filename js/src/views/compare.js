@@ -103,7 +103,7 @@ export function ComparePage({ path }) {
     }
     ${
       versions.length < 2
-        ? html`<p class="rw-muted">Comparing needs at least two versions; this collection has
+        ? html`<p class="rw-muted">Comparing needs at least two versions; this collection has${" "}
           ${versions.length}. <${Link} route=${data.path}>Back to ${data.path}<//></p>`
         : html`
       <h3 class="rw-section">Versions</h3>

@@ -78,7 +78,7 @@ export function HistoryPage({ target }) {
       ${loading ? html`<${Spinner} label="" />` : null}
     </div>
     <div class="rw-toolbar">
-      <label class="rw-check">Kind of change
+      <label class="rw-check">Kind of change${" "}
         <select aria-label="Kind of change" value=${kind}
           onChange=${(/** @type {any} */ e) => {
             setKind(e.currentTarget.value);

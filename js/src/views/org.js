@@ -18,7 +18,7 @@ export function OrgPage() {
   return html`<div class="rw-page rw-org">
     <div class="rw-page-head">
       <h2>Organisation</h2>
-      <span class="rw-muted">You (<strong>${data.user}</strong>): organisation role
+      <span class="rw-muted">You (<strong>${data.user}</strong>): organisation role${" "}
         <${Chip} kind="rw-role">${data.role}<//></span>
     </div>
     <p class="rw-muted">Organisation admins are admins of every registry. Members may create

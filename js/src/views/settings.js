@@ -98,8 +98,8 @@ function Visibility({ s }) {
   } else {
     body = html`<div class="rw-confirm" role="group" aria-label="Confirm restricting">
       <p><strong>Restrict “${reg.name}”?</strong> Only its members and organisation admins will
-        see it; everyone else will no longer find it. <strong>This cannot be switched back</strong>
-        to organization.</p>
+        see it; everyone else will no longer find it. <strong>This cannot be switched
+        back</strong> to organization.</p>
       <div class="rw-actions">
         <button class="rw-btn rw-btn-danger" disabled=${action.busy}
           onClick=${async () => {
@@ -190,7 +190,7 @@ function Members({ s }) {
   const me = s.members.find((m) => m.user === s.user);
   const pick = user || s.candidates[0] || "";
   return html`<${Section} title="Members" id="members">
-    <p class="rw-you" data-testid="own-role">You (<strong>${s.user}</strong>): effective role
+    <p class="rw-you" data-testid="own-role">You (<strong>${s.user}</strong>): effective role${" "}
       <${Chip} kind="rw-role">${roleLabel(s.role)}<//>
       <span class="rw-muted">${
         me
