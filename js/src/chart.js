@@ -52,7 +52,7 @@ export function niceTicks(min, max, count = 5) {
 export function formatNumber(v) {
   if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e7)) return v.toExponential(1).replace("e+", "e");
+  if (a !== 0 && (a < 1e-4 || a >= 1e7)) return v.toExponential(1).replace("e+", "e");
   if (a >= 1e4) return `${Number((v / 1e3).toPrecision(3))}k`;
   return String(Number(v.toPrecision(4)));
 }

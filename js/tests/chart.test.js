@@ -47,7 +47,8 @@ describe("formatNumber", () => {
   it("keeps labels short", () => {
     expect(formatNumber(0.91345678)).toBe("0.9135");
     expect(formatNumber(12000)).toBe("12k");
-    expect(formatNumber(0.0003)).toBe("3.0e-4");
+    expect(formatNumber(0.0003)).toBe("0.0003");
+    expect(formatNumber(0.00003)).toBe("3.0e-5");
     expect(formatNumber(0)).toBe("0");
   });
 });

@@ -69,6 +69,13 @@ def _forge(widget: Locator, method: str, params: dict[str, Any]) -> dict[str, An
     return result
 
 
+def _full_height(widget: Locator) -> None:
+    """Let the widget grow to its content, so a screenshot shows the whole page."""
+    widget.page.set_viewport_size({"width": 1400, "height": 2000})
+    widget.evaluate("el => { el.querySelector('.rw-body').style.maxHeight = 'none'; }")
+    widget.scroll_into_view_if_needed()
+
+
 def _check_store(nb: Notebook) -> str:
     cell = nb.add_cell(
         "t = rw.Client(STORE, user='ada').registry('Vision team')\n"
@@ -259,10 +266,11 @@ def test_history_compare_and_lineage_screenshots(page, lab, screenshots, theme):
         expect(chart.locator(".rw-chart-selected")).to_have_count(3)
         chart.locator("circle[data-version='v0']").click()
         expect(table.locator("thead th")).to_have_count(5)
+        _full_height(widget)
+        widget.screenshot(path=str(screenshots / f"compare-{theme}.png"))
         widget.get_by_label("Only differences").check()
         expect(table.locator("tr[data-key='optimizer.name']")).to_have_count(1)  # sgd vs adamw
         expect(table.locator("tr[data-key='optimizer.lr']")).to_have_count(0)
-        widget.screenshot(path=str(screenshots / f"compare-{theme}.png"))
 
         widget.locator(".rw-crumbs").get_by_role("link", name="cats").click()
         widget.get_by_role("link", name="History").click()
@@ -278,6 +286,7 @@ def test_history_compare_and_lineage_screenshots(page, lab, screenshots, theme):
         widget.locator(".rw-crumbs").get_by_role("link", name="Vision team").click()
         widget.get_by_role("link", name="Settings").click()
         expect(widget.get_by_test_id("own-role")).to_be_visible()
+        _full_height(widget)
         widget.screenshot(path=str(screenshots / f"settings-{theme}.png"))
 
         widget.locator(".rw-crumbs").get_by_role("link", name="Vision team").click()
@@ -287,8 +296,7 @@ def test_history_compare_and_lineage_screenshots(page, lab, screenshots, theme):
         expect(lineage.locator("[data-kind='registry']")).to_have_count(2)
         expect(lineage.locator("[data-kind='link']")).to_have_count(2)
         expect(lineage.locator(".rw-lineage-alias", has_text="candidate")).to_be_visible()
-        lineage.scroll_into_view_if_needed()
-        widget.screenshot(path=str(screenshots / f"lineage-{theme}.png"))
+        lineage.screenshot(path=str(screenshots / f"lineage-{theme}.png"))
         assert page.page_errors == []
     finally:
         lab.set_theme("JupyterLab Light")

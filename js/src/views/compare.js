@@ -59,7 +59,7 @@ function SideBySide({ picked }) {
           <th scope="row" class="rw-mono">${r.key}</th>
           ${r.values.map((value, i) => {
             const d = i === 0 ? "" : delta(value, r.values[0]);
-            return html`<td key=${i} class=${typeof value === "number" ? "rw-num" : ""}>
+            return html`<td key=${i} class="rw-compare-value">
               ${value === undefined ? html`<span class="rw-muted">absent</span>` : formatValue(value)}
               ${d ? html` <span class="rw-delta">${d}</span>` : null}</td>`;
           })}

@@ -112,9 +112,18 @@ export function HistoryPage({ target }) {
                 <div class="rw-muted rw-mono rw-small">${e.action}</div></td>
               <td class="rw-mono">${e.target}</td>
               <td class="rw-change">
-                ${e.before === null || e.before === undefined ? null : html`<span class="rw-before">${describeValue(e.before)}</span>`}
-                ${e.before !== null && e.before !== undefined && e.after !== null && e.after !== undefined ? html`<span class="rw-arrow"> → </span>` : null}
-                ${e.after === null || e.after === undefined ? null : html`<span class="rw-after">${describeValue(e.after)}</span>`}
+                ${
+                  e.before === null || e.before === undefined
+                    ? null
+                    : html`<div><span class="rw-change-label">before</span>${" "}
+                      <span class="rw-before">${describeValue(e.before)}</span></div>`
+                }
+                ${
+                  e.after === null || e.after === undefined
+                    ? null
+                    : html`<div><span class="rw-change-label">after</span>${" "}
+                      <span class="rw-after">${describeValue(e.after)}</span></div>`
+                }
               </td>
             </tr>`,
           )}</tbody></table></div>`

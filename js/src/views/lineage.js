@@ -110,7 +110,7 @@ function aliasLabels(aliases) {
   let x = 56;
   return aliases.map((a) => {
     const label = truncate(a.name, 18);
-    const w = label.length * 6.6 + 14 + (a.protected ? 11 : 0);
+    const w = label.length * 7.2 + 14 + (a.protected ? 11 : 0);
     const at = x;
     x += w + 4;
     return html`<g key=${a.name} class=${`rw-lineage-alias ${a.protected ? "rw-chart-protected" : ""}`}

@@ -20,7 +20,7 @@ export function MetricChart({ name, versions, selected, onToggle }) {
   const points = series(versions, name);
   const values = points.map((p) => p.value);
   const { ticks, domain } = niceTicks(Math.min(...values), Math.max(...values), 4);
-  const x = linearScale([0, Math.max(1, versions.length - 1)], [M.left, W - M.right]);
+  const x = linearScale([0, Math.max(1, versions.length - 1)], [M.left + 14, W - M.right - 8]);
   const y = linearScale(domain, [H - M.bottom, M.top]);
   const xy = points.map((p) => ({ ...p, x: x(order.get(p.version) ?? 0), y: y(p.value) }));
   const step = Math.max(1, Math.ceil(versions.length / 8));
@@ -49,7 +49,7 @@ export function MetricChart({ name, versions, selected, onToggle }) {
         const label = truncate(aliases.map((/** @type {any} */ a) => a.name).join(", "), 22);
         const isProtected = aliases.some((/** @type {any} */ a) => a.protected);
         const ly = i % 2 === 0 ? 14 : 28;
-        const half = (label.length * 6.4 + (isProtected ? 12 : 0)) / 2;
+        const half = (label.length * 6.4 + (isProtected ? 14 : 0)) / 2;
         const lx = Math.min(Math.max(p.x, M.left + half), W - M.right - half);
         return html`<g key=${`a${p.version}`} class=${`rw-chart-alias ${isProtected ? "rw-chart-protected" : ""}`}
           data-version=${p.version}>
@@ -59,7 +59,7 @@ export function MetricChart({ name, versions, selected, onToggle }) {
               ? html`<path d=${LOCK} transform=${`translate(${lx - half} ${ly - 9}) scale(0.62)`} />`
               : null
           }
-          <text x=${lx + (isProtected ? 6 : 0)} y=${ly} text-anchor="middle">${label}</text>
+          <text x=${lx + (isProtected ? 8 : 0)} y=${ly} text-anchor="middle">${label}</text>
         </g>`;
       })}
       <path class="rw-chart-line" d=${linePath(xy)} />
