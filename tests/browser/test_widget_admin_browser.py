@@ -128,8 +128,14 @@ def test_non_admins_see_only_their_controls_and_forged_requests_fail(page, lab, 
     expect(widget.locator("select")).to_have_count(0)
     expect(widget.locator("[data-member='dave']")).to_contain_text("restricted viewer")
 
+    # Registries page: org viewers create no registries; only org admins see the organisation.
+    widget.locator(".rw-crumbs").get_by_role("link", name="Registries").click()
+    expect(widget.locator(".rw-card[data-registry='Vision team']")).to_be_visible()
+    expect(widget.get_by_role("button", name="Create registry")).to_have_count(1 if member else 0)
+    expect(widget.get_by_role("link", name="Organisation")).to_have_count(0)
+
     # History is readable by every role.
-    widget.locator(".rw-crumbs").get_by_role("link", name="Vision team").click()
+    widget.locator(".rw-card[data-registry='Vision team'] .rw-card-title").click()
     widget.get_by_role("link", name="History").click()
     expect(widget.locator("tr[data-action='registry.create']")).to_be_visible()
 
@@ -297,6 +303,12 @@ def test_history_compare_and_lineage_screenshots(page, lab, screenshots, theme):
         expect(lineage.locator("[data-kind='link']")).to_have_count(2)
         expect(lineage.locator(".rw-lineage-alias", has_text="candidate")).to_be_visible()
         lineage.screenshot(path=str(screenshots / f"lineage-{theme}.png"))
+        widget.locator(".rw-page-head").get_by_role("link", name="History").click()
+        actions = widget.locator(".rw-history-table tbody tr")
+        expect(actions.last).to_have_attribute("data-action", "artifact.create")
+        expect(
+            widget.locator(".rw-history-table tbody tr[data-action='link.create']")
+        ).to_have_count(1)
         assert page.page_errors == []
     finally:
         lab.set_theme("JupyterLab Light")
