@@ -232,7 +232,11 @@ def _history_source(client: Any, scope: str, path: str) -> Callable[..., list[An
         art = link.artifact
 
         def both(*, action: str | None = None) -> list[Any]:
-            entries = [*link.history(action=action), *art.history(action=action)]
+            # The link's own changes, and the artifact version's (logged, edited). The
+            # artifact's history also lists its links everywhere, including registries the
+            # user may not see, so only its "artifact.*" entries are taken from it.
+            own = art.history(action="artifact") if action in (None, "artifact") else []
+            entries = [*link.history(action=action), *own]
             return sorted(entries, key=lambda e: e.at, reverse=True)
 
         return both

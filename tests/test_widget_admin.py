@@ -319,3 +319,10 @@ def test_lineage_shows_every_visible_link_with_aliases(ada, store, weights):
     ada.registry("Secret").remove_member("bob")
     bob = ok(as_user(store, "bob"), "lineage.get", path="Models/cats:v0")
     assert [r["name"] for r in bob["registries"]] == ["Models"]  # no leak of Secret
+    history = ok(as_user(store, "bob"), "history.get", scope="version", path="Models/cats:v0")
+    assert "Secret" not in json.dumps(history)
+    assert [e["action"] for e in history["items"]] == [
+        "alias.set",
+        "link.create",
+        "artifact.create",
+    ]
