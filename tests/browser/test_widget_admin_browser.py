@@ -96,7 +96,9 @@ UNCHANGED = (
     ("user", "role"),
     [("bob", "member"), ("carol", "viewer"), ("dave", "restricted viewer")],
 )
-def test_non_admins_see_only_their_controls_and_forged_requests_fail(page, lab, user, role):
+def test_non_admins_see_only_their_controls_and_forged_requests_fail(
+    page, lab, screenshots, user, role
+):
     nb, widget = _open(page, lab, user, f"role-{user}")
     member = role == "member"
     # Collection page: linking and (non-protected) aliases need the member role.
@@ -127,6 +129,7 @@ def test_non_admins_see_only_their_controls_and_forged_requests_fail(page, lab, 
         expect(widget.get_by_role("button", name=control, exact=True)).to_have_count(0)
     expect(widget.locator("select")).to_have_count(0)
     expect(widget.locator("[data-member='dave']")).to_contain_text("restricted viewer")
+    widget.screenshot(path=str(screenshots / f"settings-as-{user}.png"))
 
     # Registries page: org viewers create no registries; only org admins see the organisation.
     widget.locator(".rw-crumbs").get_by_role("link", name="Registries").click()
@@ -157,7 +160,7 @@ def test_non_admins_see_only_their_controls_and_forged_requests_fail(page, lab, 
     assert page.page_errors == []
 
 
-def test_admin_runs_the_registry_from_the_widget(page, lab):
+def test_admin_runs_the_registry_from_the_widget(page, lab, screenshots):
     nb, widget = _open(page, lab, "ada", "role-ada")
     expect(widget.get_by_role("button", name="Link a version")).to_be_visible()
     expect(widget.get_by_role("button", name="Remove alias production")).to_be_visible()
@@ -238,6 +241,12 @@ def test_admin_runs_the_registry_from_the_widget(page, lab):
     org.get_by_label("User name").fill("erin")
     org.get_by_role("button", name="Add user").click()
     expect(org.get_by_role("alert")).to_contain_text("already exists")
+    widget.screenshot(path=str(screenshots / "organisation-light.png"))
+    widget.locator(".rw-crumbs").get_by_role("link", name="Registries").click()
+    widget.locator(".rw-card[data-registry='Models'] .rw-card-title").click()
+    widget.get_by_role("link", name="Settings").click()
+    expect(types.locator("[data-type='model']")).to_be_visible()
+    widget.screenshot(path=str(screenshots / "settings-core-light.png"))
 
     check = nb.add_cell(
         "t = rw.Client(STORE, user='ada')\n"
