@@ -28,8 +28,14 @@ _F = TypeVar("_F", bound=Handler)
 CORE_TYPES = {"Models": "model", "Datasets": "dataset"}
 """The preconfigured type of each core registry (SPEC §3), which can never be removed."""
 
-HISTORY_KINDS = ("registry", "collection", "link", "alias", "artifact", "user")
+HISTORY_KINDS = ("registry", "collection", "link", "alias", "artifact")
 """The kinds of change the history can be filtered by (prefixes of the actions)."""
+
+_SCOPE_KINDS = {
+    "registry": ("registry", "collection", "link", "alias"),
+    "collection": ("collection", "link", "alias"),
+    "version": ("link", "alias", "artifact"),
+}
 
 _RANK = {role: rank for rank, role in enumerate(REGISTRY_ROLES)}
 _MAX_KEYS = 200
@@ -286,7 +292,7 @@ def history_get(client: Any, p: Params) -> dict[str, Any]:
         "total": len(entries),
         "offset": offset,
         "limit": limit,
-        "kinds": list(HISTORY_KINDS),
+        "kinds": list(_SCOPE_KINDS[scope]),
     }
 
 

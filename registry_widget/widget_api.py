@@ -43,7 +43,7 @@ def _handler(name: str) -> Callable[[_F], _F]:
 
 @_handler("registries.list")
 def registries_list(client: Any, p: Params) -> dict[str, Any]:
-    """List the registries the user may see, core first."""
+    """List the registries the user may see, core first, and the user's organisation role."""
     p.done()
     regs = [registry_summary(r) for r in client.registries()]
     me = next((u for u in client.users() if u.name == client.user), None)

@@ -232,6 +232,14 @@ def test_outsider_cannot_learn_a_restricted_registry_exists(ada, store):
         assert refused(as_user(store, "bob"), method, **params)["type"] == "NotFoundError"
 
 
+def test_registries_list_says_who_may_create_registries(ada, store):
+    assert ok(ada, "registries.list")["org_role"] == "admin"
+    assert ok(as_user(store, "bob"), "registries.list")["org_role"] == "member"
+    assert ok(as_user(store, "carol"), "registries.list")["org_role"] == "viewer"
+    err = refused(as_user(store, "carol"), "registry.create", name="Mine")
+    assert err["type"] == "PermissionDeniedError"
+
+
 def test_org_page_lists_users_and_adds_one(ada, store):
     result = ok(ada, "org.get")
     assert result["role"] == "admin"
@@ -270,6 +278,8 @@ def test_history_is_paged_newest_first_and_filtered_by_kind(ada, weights):
     actions = [e["action"] for e in version["items"]]
     assert "link.create" in actions
     assert "artifact.create" in actions
+    assert page["kinds"] == ["registry", "collection", "link", "alias"]
+    assert version["kinds"] == ["link", "alias", "artifact"]
     err = refused(ada, "history.get", scope="registry", path="Vision", kind="bogus")
     assert err["field"] == "kind"
     assert refused(ada, "history.get", scope="planet", path="x")["field"] == "scope"

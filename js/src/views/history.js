@@ -13,8 +13,7 @@ const KIND_LABELS = /** @type {Record<string, string>} */ ({
   collection: "Collections",
   link: "Links",
   alias: "Aliases",
-  artifact: "Artifact versions",
-  user: "Users",
+  artifact: "Artifact version",
 });
 
 const ACTION_LABELS = /** @type {Record<string, string>} */ ({
