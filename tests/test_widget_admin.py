@@ -336,3 +336,48 @@ def test_lineage_shows_every_visible_link_with_aliases(ada, store, weights):
         "link.create",
         "artifact.create",
     ]
+
+
+def _cats(ada: rw.Client, weights: Path) -> None:
+    ada.registry("Models").add_protected_alias("production")
+    for i in range(3):
+        art = ada.log_artifact("m", type="model", files={f"f{i}.bin": weights})
+        ada.link(art, "Models/cats", aliases=["production"] if i == 0 else [])
+
+
+def test_member_edits_unlinks_and_deletes_collections(ada, store, weights):
+    _cats(ada, weights)
+    bob = as_user(store, "bob")
+    result = ok(bob, "collection.update", path="Models/cats", description="*cats*", tags=["a"])
+    assert (result["description"], result["tags"]) == ("*cats*", ["a"])
+    assert ok(bob, "link.delete", path="Models/cats:v1") == {
+        "unlinked": "Models/cats:v1",
+        "collection": "Models/cats",
+    }
+    err = refused(bob, "link.delete", path="Models/cats:v0")
+    assert err["type"] == "PermissionDeniedError"
+    assert "protected alias 'production'" in err["message"]
+    err = refused(bob, "collection.delete", path="Models/cats")
+    assert "protected alias 'production'" in err["message"]
+    ok(bob, "collection.create", registry="Models", name="dogs", type="model")
+    assert ok(bob, "collection.delete", path="Models/dogs") == {
+        "deleted": "Models/dogs",
+        "registry": "Models",
+    }
+    assert [c.name for c in ada.registry("Models").collections()] == ["cats"]
+
+
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("collection.update", {"path": "Models/cats", "description": "x"}),
+        ("collection.delete", {"path": "Models/cats"}),
+        ("link.delete", {"path": "Models/cats:v2"}),
+    ],
+)
+def test_viewers_cannot_edit_unlink_or_delete(ada, store, weights, method, params):
+    _cats(ada, weights)
+    before = snapshot(store), ada.registry("Models").collection("cats").count
+    err = refused(as_user(store, "carol"), method, **params)
+    assert err["type"] == "PermissionDeniedError"
+    assert (snapshot(store), ada.registry("Models").collection("cats").count) == before

@@ -117,6 +117,24 @@ def test_non_admins_see_only_their_controls_and_forged_requests_fail(
         row.get_by_role("button", name="Set").click()
         expect(row.get_by_role("alert")).to_contain_text("Not allowed")
         expect(row.get_by_role("alert")).to_contain_text("admin")
+        # ...nor unlink the version that holds one; other versions unlink after a confirmation.
+        row3 = widget.locator("tr[data-version='v3']")
+        row3.get_by_role("button", name="Unlink v3").click()
+        row3.get_by_role("button", name="Unlink", exact=True).click()
+        expect(row3.get_by_role("alert")).to_contain_text("protected alias 'production'")
+        row1 = widget.locator("tr[data-version='v1']")
+        row1.get_by_role("button", name="Unlink v1").click()
+        row1.get_by_role("button", name="Unlink", exact=True).click()
+        expect(row1).to_have_count(0)
+        widget.get_by_role("button", name="Edit description and tags").click()
+        form = widget.get_by_role("form", name="Edit collection")
+        form.get_by_label("Tags (comma-separated)").fill("vision, cats")
+        form.get_by_role("button", name="Save").click()
+        expect(form).to_have_count(0)
+        expect(widget.locator(".rw-meta-line").first).to_contain_text("vision")
+    else:
+        for control in ("Unlink v3", "Edit description and tags", "Delete collection…"):
+            expect(widget.get_by_role("button", name=control)).to_have_count(0)
 
     # Registry page and settings: read-only, with the user's own effective role.
     widget.locator(".rw-crumbs").get_by_role("link", name="Vision team").click()

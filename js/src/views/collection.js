@@ -5,6 +5,7 @@ import { html } from "../html.js";
 import { renderMarkdown } from "../markdown.js";
 import { atLeast } from "../roles.js";
 import { compareRoute, historyRoute } from "../tool-routes.js";
+import { CollectionTools, UnlinkCell } from "./collection-tools.js";
 import {
   Chip,
   ErrorBox,
@@ -109,6 +110,7 @@ export function CollectionPage({ path }) {
         ? html`<div class="rw-markdown" dangerouslySetInnerHTML=${{ __html: renderMarkdown(coll.description) }}></div>`
         : html`<p class="rw-muted">No description.</p>`
     }
+    <${CollectionTools} coll=${coll} />
     ${linking ? html`<${LinkDialog} collection=${coll} onClose=${() => setLinking(false)} />` : null}
     <${ErrorBox} error=${versions.error} />
     ${page && page.items.length === 0 ? html`<p class="rw-muted">No versions linked yet.</p>` : null}
@@ -116,7 +118,8 @@ export function CollectionPage({ path }) {
       page && page.items.length > 0
         ? html`<div class="rw-table-wrap"><table class="rw-table rw-versions">
           <thead><tr><th>Version</th><th>Aliases</th><th>Artifact</th><th>Tags</th><th>Created</th>
-            ${keys.map((k) => html`<th class="rw-num" title=${`metadata.${k}`}>${k}</th>`)}</tr></thead>
+            ${keys.map((k) => html`<th class="rw-num" title=${`metadata.${k}`}>${k}</th>`)}
+            ${atLeast(coll.role, "member") ? html`<th></th>` : null}</tr></thead>
           <tbody>${page.items.map(
             (row) => html`<tr key=${row.path} data-version=${row.version}>
             <td><${Link} route=${row.path}>${row.version}<//></td>
@@ -126,6 +129,7 @@ export function CollectionPage({ path }) {
             <td title=${formatDate(row.created_at)}>${formatAgo(row.created_at)}<br />
               <span class="rw-muted">${row.created_by}</span></td>
             ${keys.map((k) => html`<td class="rw-num">${formatValue(row.metadata[k])}</td>`)}
+            ${atLeast(coll.role, "member") ? html`<td><${UnlinkCell} row=${row} /></td>` : null}
           </tr>`,
           )}</tbody></table></div>`
         : null
