@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from tinydb import where
 
 from registry_widget import artifacts
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
@@ -28,6 +27,8 @@ if TYPE_CHECKING:
     from registry_widget.link import Link
 
 __all__ = ["ARTIFACT_FIELDS", "ArtifactVersion", "find_artifact", "log_artifact"]
+
+_MAX_PROBES = 64
 
 ARTIFACT_FIELDS = {
     "name": ("name",),
@@ -66,9 +67,9 @@ def log_artifact(
     manifest = artifacts.build_manifest(sources, s.blobs)
     digest = artifacts.manifest_digest(manifest)
     with s.store.transaction() as txn:
-        names = s.store.table("artifact_names").search(where("name") == name)
-        if names:
-            name_id, name_doc = names[0].doc_id, names[0]
+        name_doc = s.store.find_one("artifact_names", name=name)
+        if name_doc is not None:
+            name_id = name_doc.doc_id
             if name_doc["type"] != artifact_type:
                 msg = (
                     f"artifact {name!r} has type {name_doc['type']!r}; its versions cannot be "
@@ -77,6 +78,7 @@ def log_artifact(
                 raise ValidationError(msg, field="type", value=artifact_type)
             newest = _newest(s, name)
             if newest is not None and newest[1]["digest"] == digest:
+                _warn_unapplied(newest[1], meta, description, tag_list)
                 return newest[0]
             index = int(name_doc["next_index"])
             txn.update("artifact_names", name_id, {"next_index": index + 1})
@@ -109,8 +111,33 @@ def log_artifact(
     return art_id
 
 
+def _warn_unapplied(doc: Doc, meta: dict[str, Any], description: str, tags: list[str]) -> None:
+    """Warn when identical files came with other metadata, which the call does not apply."""
+    differ = [
+        field
+        for field, given in (("metadata", meta), ("description", description), ("tags", tags))
+        if given and given != doc[field]
+    ]
+    if differ:
+        ref = f"{doc['name']}:v{doc['index']}"
+        msg = (
+            f"the files are identical to {ref}, so {ref} is returned and the "
+            f"{' and '.join(differ)} given here were not applied (metadata is fixed at "
+            f"logging; use {ref}.update() for description and tags)"
+        )
+        warnings.warn(msg, UserWarning, stacklevel=4)
+
+
 def _newest(s: Session, name: str) -> tuple[int, Doc] | None:
-    docs = s.store.table("artifacts").search(where("name") == name)
+    """The newest version of ``name``: probed down from the next number, then sorted."""
+    store = s.store
+    name_doc = store.find_one("artifact_names", name=name)
+    top = int(name_doc["next_index"]) - 1 if name_doc is not None else -1
+    for index in range(top, max(top - _MAX_PROBES, -1), -1):
+        found = store.find_one("artifacts", index=index, name=name)
+        if found is not None:
+            return found.doc_id, found
+    docs = store.find("artifacts", name=name)
     if not docs:
         return None
     newest = max(docs, key=lambda d: d["index"])
@@ -133,11 +160,9 @@ def find_artifact(s: Session, ref: str) -> int:
                 "belong to linked versions (Registry/Collection:alias)"
             )
             raise ValidationError(msg, field="ref", value=ref)
-        found = s.store.table("artifacts").search(
-            (where("name") == name) & (where("index") == index)
-        )
-        if found:
-            return found[0].doc_id
+        found = s.store.find_one("artifacts", index=index, name=name)
+        if found is not None:
+            return found.doc_id
     msg = f"no artifact version {ref!r}"
     raise NotFoundError(msg)
 
@@ -156,7 +181,7 @@ class ArtifactVersion:
     def _doc(self) -> Doc:
         s = self._s
         s.org_role()
-        doc = s.store.table("artifacts").get(doc_id=self._id)
+        doc = s.store.get("artifacts", self._id)
         if doc is None:
             msg = "the artifact version no longer exists (it was deleted)"
             raise NotFoundError(msg)
@@ -265,7 +290,7 @@ class ArtifactVersion:
                 return self
             s.require_org("member", f"edit artifact version {doc['name']}:v{doc['index']}")
             txn.update("artifacts", self._id, changes)
-            for link in s.store.table("links").search(where("artifact_id") == self._id):
+            for link in s.store.find("links", artifact_id=self._id):
                 txn.update("links", link.doc_id, changes)
             s.record(
                 txn,
@@ -283,7 +308,7 @@ class ArtifactVersion:
 
         self._doc()
         visible = {r.doc_id for r in self._s.visible_registries()}
-        docs = self._s.store.table("links").search(where("artifact_id") == self._id)
+        docs = self._s.store.find("links", artifact_id=self._id)
         return [Link(self._s, d.doc_id) for d in docs if d["registry_id"] in visible]
 
     def _require_download(self) -> Doc:
@@ -323,7 +348,7 @@ class ArtifactVersion:
                 s.require_org("admin", f"delete {ref}, which {doc['created_by']!r} logged")
             else:
                 s.require_org("member", f"delete {ref}")
-            linked = s.store.table("links").search(where("artifact_id") == self._id)
+            linked = s.store.find("links", artifact_id=self._id)
             if linked:
                 visible = {r.doc_id for r in s.visible_registries()}
                 paths = [_path_of(s, d) for d in linked if d["registry_id"] in visible]
@@ -356,8 +381,8 @@ def _path_of(s: Session, link: Doc) -> str:
     """``Registry/Collection:vN`` of a link document."""
     from registry_widget.linking import link_path
 
-    coll = s.store.table("collections").get(doc_id=link["collection_id"])
-    reg = s.store.table("registries").get(doc_id=link["registry_id"])
+    coll = s.store.get("collections", link["collection_id"])
+    reg = s.store.get("registries", link["registry_id"])
     assert coll is not None
     assert reg is not None
     return link_path(reg, coll, link["index"])

@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from tinydb import where
 from tinydb.table import Document
 
 from registry_widget.artifact_version import (
@@ -20,7 +19,7 @@ from registry_widget.artifact_version import (
 )
 from registry_widget.collection import create_collection_doc, resolve_selector
 from registry_widget.errors import ConflictError, ValidationError
-from registry_widget.filters import compile_filter
+from registry_widget.filters import compile_filter, split_filter
 from registry_widget.link import LINK_FIELDS, Link
 from registry_widget.linking import (
     check_accepts,
@@ -173,7 +172,7 @@ class Client:
                 msg = f"no user {name!r}; add them with client.add_user({name!r}, {role!r})"
                 raise ValidationError(msg, field="name", value=name)
             doc_id, doc = found
-            admins = self._s.store.table("users").count(where("role") == "admin")
+            admins = self._s.store.count("users", role="admin")
             if doc["role"] == "admin" and role != "admin" and admins == 1:
                 msg = f"{doc['name']!r} is the organisation's only admin; make another admin first"
                 raise ConflictError(msg)
@@ -219,11 +218,10 @@ class Client:
         s = self._s
         with s.store.transaction() as txn:
             s.require_org("member", "create registries")
-            found = s.store.table("registries").search(where("key") == normalize_key(name))
-            if found:
+            found = s.store.find_one("registries", key=normalize_key(name))
+            if found is not None:
                 msg = (
-                    f"a registry named {found[0]['name']!r} already exists; registry names "
-                    "are unique"
+                    f"a registry named {found['name']!r} already exists; registry names are unique"
                 )
                 raise ConflictError(msg)
             reg_id = txn.insert(
@@ -279,9 +277,9 @@ class Client:
         offset: int = 0,
     ) -> list[ArtifactVersion]:
         """Logged artifact versions, newest first, optionally filtered and paged."""
-        query = compile_filter(filter, ARTIFACT_FIELDS)
+        equal, query = split_filter(filter, ARTIFACT_FIELDS)
         self._s.org_role()
-        docs = self._s.store.table("artifacts").search(query)
+        docs = self._s.store.select("artifacts", query, **equal)
         docs.sort(key=lambda d: (d["created_at"], d.doc_id), reverse=True)
         end = None if limit is None else offset + limit
         return [ArtifactVersion(self._s, d.doc_id) for d in docs[offset:end]]
@@ -301,21 +299,28 @@ class Client:
         if p.collection is None:
             msg = f"use() takes 'Registry/Collection:alias', not the registry path {path!r}"
             raise ValidationError(msg, field="path", value=path)
-        reg_id, reg = self._s.find_registry(p.registry)
-        coll = Registry(self._s, reg_id).collection(p.collection)
-        coll_doc = self._s.store.table("collections").get(doc_id=coll._id)
-        assert coll_doc is not None
-        self._s.require(reg, Action.USE, f"use versions from registry {reg['name']!r}")
-        link_id = resolve_selector(self._s, coll._id, coll_doc, reg, p.selector or "latest")
-        return Link(self._s, link_id)
+        s = self._s
+        with s.store.reading():
+            reg_id, reg = s.find_registry(p.registry)
+            found = s.find_collection(reg_id, p.collection)
+            if found is None:
+                Registry(s, reg_id).collection(p.collection)  # refuses, naming what exists
+                raise AssertionError  # pragma: no cover
+            coll_id, coll = found
+            s.require(reg, Action.USE, f"use versions from registry {reg['name']!r}")
+            link_id = resolve_selector(s, coll_id, coll, reg, p.selector or "latest")
+        return Link(s, link_id)
 
     def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:
         """Linked versions across every registry the user may see, newest first."""
-        query = compile_filter(filter, LINK_FIELDS)
-        visible = {r.doc_id for r in self._s.visible_registries()}
-        docs = [
-            d for d in self._s.store.table("links").search(query) if d["registry_id"] in visible
-        ]
+        equal, query = split_filter(filter, LINK_FIELDS)
+        with self._s.store.reading():
+            visible = {r.doc_id for r in self._s.visible_registries()}
+            docs = [
+                d
+                for d in self._s.store.select("links", query, **equal)
+                if d["registry_id"] in visible
+            ]
         docs.sort(key=lambda d: (d["created_at"], d.doc_id), reverse=True)
         return [Link(self._s, d.doc_id) for d in docs]
 
@@ -409,7 +414,7 @@ def link_version(
         msg = f"version must be an ArtifactVersion or a 'name:vM' str, not {version!r}"
         raise ValidationError(msg, field="version", value=version)
     with s.store.transaction() as txn:
-        art = s.store.table("artifacts").get(doc_id=art_id)
+        art = s.store.get("artifacts", art_id)
         if art is None:
             msg = "the artifact version no longer exists"
             raise ValidationError(msg, field="version", value=version)
@@ -422,11 +427,9 @@ def link_version(
         else:
             coll_id = found[0]
             check_collection_type(reg, found[1], art["type"])
-        existing = s.store.table("links").search(
-            (where("collection_id") == coll_id) & (where("artifact_id") == art_id)
-        )
+        existing = s.store.find_ids("links", artifact_id=art_id, collection_id=coll_id)
         if existing:
-            link_id = existing[0].doc_id
+            link_id = existing[0]
         else:
             link_id = _insert_link(s, txn, reg_id, reg, coll_id, art_id, art)
         for alias in alias_list:
@@ -443,7 +446,7 @@ def _insert_link(
     art_id: int,
     art: dict[str, Any],
 ) -> int:
-    coll = s.store.table("collections").get(doc_id=coll_id)
+    coll = s.store.get("collections", coll_id)
     assert coll is not None
     index = int(coll["next_index"])
     at = now()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from tinydb import where
-
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
-from registry_widget.filters import compile_filter
+from registry_widget.filters import split_filter
 from registry_widget.history import HistoryEntry, read_history
 from registry_widget.linking import LATEST, check_accepts, unlink
 from registry_widget.names import normalize_key, validate_description, validate_tags, version_index
@@ -145,7 +144,7 @@ class Collection:
     def count(self) -> int:
         """How many versions are linked now."""
         self._doc()
-        return self._s.store.table("links").count(where("collection_id") == self._id)
+        return self._s.store.count("links", collection_id=self._id)
 
     @property
     def created_at(self) -> str:
@@ -208,12 +207,19 @@ class Collection:
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             msg = f"offset must be a non-negative int, not {offset!r}"
             raise ValidationError(msg, field="offset", value=offset)
-        query = compile_filter(filter, LINK_FIELDS)
-        self._doc()
-        docs = self._s.store.table("links").search((where("collection_id") == self._id) & query)
+        s = self._s
+        with s.store.reading():
+            coll = self._doc()
+            if filter is None and limit is not None:
+                ids = itertools.islice(
+                    s.link_ids_newest_first(self._id, coll), offset, offset + limit
+                )
+                return [Link(s, i) for i in ids]
+            equal, query = split_filter(filter, LINK_FIELDS)
+            docs = s.store.select("links", query, collection_id=self._id, **equal)
         docs.sort(key=lambda d: d["index"], reverse=True)
         end = None if limit is None else offset + limit
-        return [Link(self._s, d.doc_id) for d in docs[offset:end]]
+        return [Link(s, d.doc_id) for d in docs[offset:end]]
 
     def version(self, selector: str = LATEST) -> Link:
         """The version ``"v3"``, or the one holding an alias (default ``latest``)."""
@@ -245,7 +251,7 @@ class Collection:
                     Action.ADMIN,
                     f"delete collection {path}, which holds protected alias {held[0]!r}",
                 )
-            for link in s.store.table("links").search(where("collection_id") == self._id):
+            for link in s.store.find("links", collection_id=self._id):
                 txn.remove("links", link.doc_id)
             txn.remove("collections", self._id)
             s.record(

@@ -67,7 +67,13 @@ from tinydb.queries import Query, QueryInstance
 
 from registry_widget.errors import ValidationError
 
-__all__ = ["FIELD_OPERATORS", "LOGICAL_OPERATORS", "compile_filter", "compile_predicate"]
+__all__ = [
+    "FIELD_OPERATORS",
+    "LOGICAL_OPERATORS",
+    "compile_filter",
+    "compile_predicate",
+    "split_filter",
+]
 
 LOGICAL_OPERATORS = ("$and", "$or", "$not")
 FIELD_OPERATORS = (
@@ -150,6 +156,53 @@ def compile_predicate(
         return bool(query(document))
 
     return predicate
+
+
+def split_filter(
+    spec: Mapping[str, Any] | None, fields: Fields
+) -> tuple[dict[str, str], QueryInstance | None]:
+    """Split a filter into string equalities an index can answer and a query for the rest.
+
+    Top-level conditions ``{"field": "text"}`` or ``{"field": {"$eq": "text"}}`` (also
+    inside a top-level ``$and``) on a field that lives at the top of the document become
+    ``{document_key: "text"}``: a document matches them exactly when its value is that
+    string or a list holding it, which is what a hash index finds. Everything else is
+    compiled into the returned query. Together they match what :func:`compile_filter`
+    matches; the whole filter is validated first.
+
+    Returns
+    -------
+    tuple[dict[str, str], QueryInstance | None]
+        The equalities by document key, and the query for the remaining conditions
+        (None when nothing remains).
+    """
+    compile_filter(spec, fields)
+    if not spec:
+        return {}, None
+    terms: list[tuple[str, object]] = []
+    for key, condition in spec.items():
+        if key == "$and" and isinstance(condition, (list, tuple)):
+            for sub in condition:
+                terms.extend(sub.items())
+        else:
+            terms.append((key, condition))
+    equal: dict[str, str] = {}
+    rest: dict[str, Any] = {}
+    others: list[Any] = []
+    for key, condition in terms:
+        value = condition
+        if _is_operator_dict(condition) and len(condition) == 1 and "$eq" in condition:  # type: ignore[operator, arg-type]
+            value = condition["$eq"]  # type: ignore[index]
+        path = fields.get(key) if not key.startswith("$") else None
+        if isinstance(value, str) and path is not None and len(path) == 1 and path[0] not in equal:
+            equal[path[0]] = value
+        elif key in rest:
+            others.append({key: condition})
+        else:
+            rest[key] = condition
+    if others:
+        rest = {"$and": [rest, *others]} if rest else {"$and": others}
+    return equal, compile_filter(rest, fields) if rest else None
 
 
 # -- compilation --------------------------------------------------------------------------

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tinydb import where
-
 from registry_widget.errors import ValidationError
 from registry_widget.store import Store
 
@@ -65,7 +63,7 @@ def read_history(
         msg = f"offset must be a non-negative int, not {offset!r}"
         raise ValidationError(msg, field="offset", value=offset)
     store.refresh()
-    docs = store.table("history").search(where(field) == value)
+    docs = store.find("history", **{field: value})
     if action is not None:
         docs = [d for d in docs if d["action"] == action or d["action"].startswith(action + ".")]
     docs.sort(key=lambda d: d.doc_id, reverse=True)

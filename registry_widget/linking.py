@@ -7,9 +7,6 @@ caller's transaction. ``latest`` is kept on the highest-numbered link by the sys
 
 from __future__ import annotations
 
-from tinydb import where
-from tinydb.queries import QueryInstance
-
 from registry_widget.errors import NotFoundError, ValidationError
 from registry_widget.permissions import Action
 from registry_widget.session import Doc, Session, now
@@ -52,8 +49,7 @@ def _put_alias(
 
     Returns the index of the link that held it before, if any.
     """
-    links = s.store.table("links")
-    coll = s.store.table("collections").get(doc_id=coll_id)
+    coll = s.store.get("collections", coll_id)
     assert coll is not None
     aliases = dict(coll["aliases"])
     previous: int | None = aliases.pop(alias, None)
@@ -64,7 +60,7 @@ def _put_alias(
             txn.update("links", old_id, {"aliases": [a for a in old["aliases"] if a != alias]})
     if link_id is not None:
         assert index is not None
-        doc = links.get(doc_id=link_id)
+        doc = s.store.get("links", link_id)
         assert doc is not None
         txn.update("links", link_id, {"aliases": [*doc["aliases"], alias]})
         aliases[alias] = index
@@ -123,17 +119,18 @@ def remove_alias(s: Session, txn: Transaction, link_id: int, alias: str) -> None
 
 def move_latest(s: Session, txn: Transaction, coll_id: int) -> None:
     """Put ``latest`` on the highest-numbered link of collection ``coll_id``."""
-    coll = s.store.table("collections").get(doc_id=coll_id)
+    coll = s.store.get("collections", coll_id)
     assert coll is not None
-    links = s.store.table("links").search(_in_collection(coll_id))
+    newest_id = next(s.link_ids_newest_first(coll_id, coll), None)
     current = coll["aliases"].get(LATEST)
-    if not links:
+    if newest_id is None:
         if current is not None:
             _put_alias(s, txn, coll_id, LATEST, None, None)
         return
-    newest = max(links, key=lambda d: d["index"])
+    newest = s.store.get("links", newest_id)
+    assert newest is not None
     if current != newest["index"]:
-        _put_alias(s, txn, coll_id, LATEST, newest.doc_id, newest["index"])
+        _put_alias(s, txn, coll_id, LATEST, newest_id, newest["index"])
 
 
 def unlink(s: Session, txn: Transaction, link_id: int) -> None:
@@ -161,11 +158,6 @@ def unlink(s: Session, txn: Transaction, link_id: int) -> None:
         link_id=link_id,
         artifact_id=link["artifact_id"],
     )
-
-
-def _in_collection(coll_id: int) -> QueryInstance:
-    query: QueryInstance = where("collection_id") == coll_id
-    return query
 
 
 def check_collection_type(reg: Doc, coll: Doc, artifact_type: str) -> None:

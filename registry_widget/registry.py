@@ -6,10 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tinydb import where
-
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
-from registry_widget.filters import compile_filter
+from registry_widget.filters import split_filter
 from registry_widget.history import HistoryEntry, read_history
 from registry_widget.names import (
     normalize_key,
@@ -207,9 +205,9 @@ class Registry:
         return self
 
     def _check_free_name(self, name: str, reg: Doc | None = None) -> None:
-        found = self._s.store.table("registries").search(where("key") == normalize_key(name))
-        if found and (reg is None or found[0].doc_id != self._id):
-            msg = f"a registry named {found[0]['name']!r} already exists; registry names are unique"
+        found = self._s.store.find_one("registries", key=normalize_key(name))
+        if found is not None and (reg is None or found.doc_id != self._id):
+            msg = f"a registry named {found['name']!r} already exists; registry names are unique"
             raise ConflictError(msg)
 
     def delete(self) -> None:
@@ -224,10 +222,10 @@ class Registry:
             if reg["kind"] == "core":
                 msg = f"{reg['name']!r} is a core registry and cannot be deleted"
                 raise ConflictError(msg)
-            for link in s.store.table("links").search(where("registry_id") == self._id):
-                txn.remove("links", link.doc_id)
-            for coll in s.store.table("collections").search(where("registry_id") == self._id):
-                txn.remove("collections", coll.doc_id)
+            for link_id in s.store.find_ids("links", registry_id=self._id):
+                txn.remove("links", link_id)
+            for coll_id in s.store.find_ids("collections", registry_id=self._id):
+                txn.remove("collections", coll_id)
             txn.remove("registries", self._id)
             s.record(txn, "registry.delete", reg["name"], before=reg["name"], registry_id=self._id)
 
@@ -283,12 +281,7 @@ class Registry:
                     "can never be removed"
                 )
                 raise ConflictError(msg)
-            users = [
-                c["name"]
-                for c in s.store.table("collections").search(
-                    (where("registry_id") == self._id) & (where("type") == t)
-                )
-            ]
+            users = [c["name"] for c in s.store.find("collections", type=t, registry_id=self._id)]
             if users:
                 msg = (
                     f"type {t!r} is used by collections {sorted(users)} of registry "
@@ -341,10 +334,7 @@ class Registry:
         reg = self._doc()
         found = self._s.find_collection(self._id, name)
         if found is None:
-            names = [
-                c["name"]
-                for c in self._s.store.table("collections").search(where("registry_id") == self._id)
-            ]
+            names = [c["name"] for c in self._s.store.find("collections", registry_id=self._id)]
             msg = f"registry {reg['name']!r} has no collection {name!r}; it has {sorted(names)}"
             raise NotFoundError(msg)
         return Collection(self._s, found[0])
@@ -353,9 +343,10 @@ class Registry:
         """Its collections, optionally filtered (MongoDB-style), by name."""
         from registry_widget.collection import Collection
 
-        query = compile_filter(filter, COLLECTION_FIELDS)
-        self._doc()
-        docs = self._s.store.table("collections").search((where("registry_id") == self._id) & query)
+        equal, query = split_filter(filter, COLLECTION_FIELDS)
+        with self._s.store.reading():
+            self._doc()
+            docs = self._s.store.select("collections", query, registry_id=self._id, **equal)
         docs.sort(key=lambda d: d["key"])
         return [Collection(self._s, d.doc_id) for d in docs]
 
@@ -363,9 +354,10 @@ class Registry:
         """Every linked version in the registry, optionally filtered, newest first."""
         from registry_widget.link import LINK_FIELDS, Link
 
-        query = compile_filter(filter, LINK_FIELDS)
-        self._doc()
-        docs = self._s.store.table("links").search((where("registry_id") == self._id) & query)
+        equal, query = split_filter(filter, LINK_FIELDS)
+        with self._s.store.reading():
+            self._doc()
+            docs = self._s.store.select("links", query, registry_id=self._id, **equal)
         docs.sort(key=lambda d: (d["created_at"], d.doc_id), reverse=True)
         return [Link(self._s, d.doc_id) for d in docs]
 

@@ -9,10 +9,10 @@ once, and a registry that became invisible answers "not found".
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from tinydb import where
 from tinydb.table import Document
 
 from registry_widget.blobs import BlobStore, FileBlobStore, MemoryBlobStore
@@ -24,7 +24,12 @@ from registry_widget.store import JSONFileStore, Store, Transaction
 __all__ = ["Doc", "Session", "now"]
 
 Doc = dict[str, Any]
+_MAX_PROBE_MISSES = 64
 _blob_stores: weakref.WeakKeyDictionary[Store, BlobStore] = weakref.WeakKeyDictionary()
+
+
+def _by_index(doc: Doc) -> int:
+    return int(doc["index"])
 
 
 def now() -> str:
@@ -45,29 +50,39 @@ def blobs_for(store: Store) -> BlobStore:
 
 
 class Session:
-    """One user's view of one store."""
+    """One user's view of one store.
+
+    The public lookups refresh the store first; their ``_``-prefixed twins do not, for
+    callers that already did (or run inside a transaction or a reading block).
+    """
 
     def __init__(self, store: Store, user: str) -> None:
         self.store = store
         self.user = user
+        self.user_key = normalize_key(user)
         self.blobs = blobs_for(store)
+        self._role: tuple[int, str] = (-1, "")  # (store state, organisation role)
 
     # -- users -------------------------------------------------------------------------
 
     def user_doc(self, name: str | None = None) -> tuple[int, Doc] | None:
         """The document of user ``name`` (default: this session's user)."""
-        key = normalize_key(name if name is not None else self.user)
-        found = self.store.table("users").search(where("key") == key)
-        return (found[0].doc_id, found[0]) if found else None
+        key = self.user_key if name is None else normalize_key(name)
+        found = self.store.find_one("users", key=key)
+        return (found.doc_id, found) if found is not None else None
 
     def org_role(self) -> str:
         """This user's organisation role; refuses a user who is not (or no longer) known."""
         self.store.refresh()
-        found = self.user_doc()
+        return self._org_role()
+
+    def _org_role(self) -> str:
+        state, role = self._role
+        if state == self.store.state:
+            return role
+        found = self.store.find_one("users", key=self.user_key)
         if found is None:
-            admins = sorted(
-                d["name"] for d in self.store.table("users").all() if d["role"] == "admin"
-            )
+            admins = sorted(d["name"] for d in self.store.find("users", role="admin"))
             msg = (
                 f"user {self.user!r} is not a user of this store's organisation. Ask an "
                 f"organisation admin ({', '.join(map(repr, admins)) or 'none'}) to run "
@@ -75,7 +90,9 @@ class Session:
                 "Client(path, user=...) or $REGISTRY_WIDGET_USER"
             )
             raise PermissionDeniedError(msg)
-        return str(found[1]["role"])
+        role = str(found["role"])
+        self._role = (self.store.state, role)
+        return role
 
     def require_org(self, minimal: str, what: str) -> None:
         """Refuse unless this user's organisation role is at least ``minimal``."""
@@ -92,12 +109,15 @@ class Session:
 
     def role_on(self, reg: Doc) -> str | None:
         """This user's effective role on registry ``reg`` (None: invisible to them)."""
-        return effective_role(self.org_role(), reg["members"].get(self.user), reg["visibility"])
+        return effective_role(self._org_role(), reg["members"].get(self.user), reg["visibility"])
 
     def registry(self, reg_id: int) -> Doc:
         """The registry document ``reg_id``, if it exists and this user may see it."""
         self.store.refresh()
-        reg = self.store.table("registries").get(doc_id=reg_id)
+        return self._registry(reg_id)
+
+    def _registry(self, reg_id: int) -> Doc:
+        reg = self.store.get("registries", reg_id)
         if reg is None or self.role_on(reg) is None:
             msg = "the registry no longer exists, or you may no longer see it"
             raise NotFoundError(msg)
@@ -106,12 +126,13 @@ class Session:
     def find_registry(self, name: str) -> tuple[int, Doc]:
         """The registry named ``name`` (case-insensitively), if this user may see it."""
         self.store.refresh()
-        found = self.store.table("registries").search(where("key") == normalize_key(name))
-        if not found or self.role_on(found[0]) is None:
-            visible = [r["name"] for r in self.visible_registries()]
+        found = self.store.find_one("registries", key=normalize_key(name))
+        if found is None or self.role_on(found) is None:
+            regs = sorted(self.visible_registries(), key=lambda r: (r["kind"] != "core", r["key"]))
+            visible = [r["name"] for r in regs]
             msg = f"no registry named {name!r}; registries you can see: {visible}"
             raise NotFoundError(msg)
-        return found[0].doc_id, found[0]
+        return found.doc_id, found
 
     def visible_registries(self) -> list[Document]:
         """Every registry this user may see, as documents with ``doc_id``."""
@@ -127,34 +148,59 @@ class Session:
     def collection(self, coll_id: int) -> tuple[Doc, Doc]:
         """The collection ``coll_id`` and its registry, if visible."""
         self.store.refresh()
-        coll = self.store.table("collections").get(doc_id=coll_id)
+        return self._collection(coll_id)
+
+    def _collection(self, coll_id: int) -> tuple[Doc, Doc]:
+        coll = self.store.get("collections", coll_id)
         if coll is None:
             msg = "the collection no longer exists"
             raise NotFoundError(msg)
-        return coll, self.registry(coll["registry_id"])
+        return coll, self._registry(coll["registry_id"])
 
     def find_collection(self, reg_id: int, name: str) -> tuple[int, Doc] | None:
         """The collection ``name`` of registry ``reg_id`` (case-insensitively), or None."""
-        found = self.store.table("collections").search(
-            (where("registry_id") == reg_id) & (where("key") == normalize_key(name))
-        )
-        return (found[0].doc_id, found[0]) if found else None
+        found = self.store.find_one("collections", key=normalize_key(name), registry_id=reg_id)
+        return (found.doc_id, found) if found is not None else None
 
     def link_at(self, coll_id: int, index: int) -> tuple[int, Doc] | None:
         """The link numbered ``index`` in collection ``coll_id``, or None."""
-        found = self.store.table("links").search(
-            (where("collection_id") == coll_id) & (where("index") == index)
-        )
-        return (found[0].doc_id, found[0]) if found else None
+        found = self.store.find_one("links", index=index, collection_id=coll_id)
+        return (found.doc_id, found) if found is not None else None
+
+    def link_ids_newest_first(self, coll_id: int, coll: Doc) -> Iterator[int]:
+        """The ids of a collection's links, highest number first, found one by one.
+
+        Numbers are probed downwards from the collection's next number, so the first few
+        cost a lookup each whatever the size of the collection; where unlinks left many
+        gaps the rest come from sorting the collection's links.
+        """
+        store = self.store
+        misses = 0
+        index = int(coll["next_index"]) - 1
+        while index >= 0:
+            ids = store.find_ids("links", index=index, collection_id=coll_id)
+            if ids:
+                yield ids[0]
+            else:
+                misses += 1
+                if misses > _MAX_PROBE_MISSES:
+                    docs = store.find("links", collection_id=coll_id)
+                    rest = sorted((d for d in docs if d["index"] < index), key=_by_index)
+                    yield from (d.doc_id for d in reversed(rest))
+                    return
+            index -= 1
 
     def link(self, link_id: int) -> tuple[Doc, Doc, Doc]:
         """The link ``link_id`` with its collection and registry, if visible."""
         self.store.refresh()
-        link = self.store.table("links").get(doc_id=link_id)
+        return self._link(link_id)
+
+    def _link(self, link_id: int) -> tuple[Doc, Doc, Doc]:
+        link = self.store.get("links", link_id)
         if link is None:
             msg = "the linked version no longer exists (it was unlinked or its registry deleted)"
             raise NotFoundError(msg)
-        coll, reg = self.collection(link["collection_id"])
+        coll, reg = self._collection(link["collection_id"])
         return link, coll, reg
 
     # -- history ---------------------------------------------------------------------------

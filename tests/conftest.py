@@ -24,6 +24,20 @@ def store_path(tmp_path: Path) -> Path:
     return tmp_path / "registry.json"
 
 
+def read_store(path: Path) -> bytes:
+    """The bytes of a JSON store on disk: its file and its journal (empty when missing)."""
+    parts = []
+    for p in (path, path.with_name(path.name + ".journal")):
+        parts.append(p.read_bytes() if p.exists() else b"")
+    return b"\0".join(parts)
+
+
+@pytest.fixture
+def store_bytes() -> Callable[[Path], bytes]:
+    """``store_bytes(path)``: the bytes of a store on disk, file and journal together."""
+    return read_store
+
+
 @pytest.fixture
 def make_client(backend: str, store_path: Path) -> MakeClient:
     """Clients of one store, as any user: ``make_client("bob")``."""

@@ -118,6 +118,7 @@ def test_download_never_writes_outside_its_folder_whatever_the_manifest_says(
 ) -> None:
     client = rw.Client(store_path, user="ada")
     client.log_artifact("cat", type="model", files=files("w.bin", b"x"))
+    client.store.checkpoint()  # the store file alone then holds every document
     del client
     data = json.loads(store_path.read_text())
     for doc in data["artifacts"].values():
@@ -157,3 +158,15 @@ def test_deleting_a_version_removes_blobs_no_one_else_uses(store_path: Path, fil
     a.delete()
     assert [p.read_bytes() for p in blobs.rglob("*") if p.is_file()] == [b"shared"]
     assert b.verify()
+
+
+def test_identical_files_with_other_metadata_warn_that_it_was_not_applied(
+    client: rw.Client, files
+) -> None:
+    a = client.log_artifact("m", type="model", files=files("w.bin", b"same"), metadata={"acc": 1})
+    with pytest.warns(UserWarning, match=r"m:v0 is returned and the metadata"):
+        b = client.log_artifact(
+            "m", type="model", files=files("w.bin", b"same"), metadata={"acc": 2}
+        )
+    assert b == a
+    assert b.metadata == {"acc": 1}

@@ -154,15 +154,22 @@ REFUSALS: list[tuple[str, type[Exception], str, Callable[[rw.Client, Path], obje
 
 @pytest.mark.parametrize(("name", "error", "field", "call"), REFUSALS, ids=[r[0] for r in REFUSALS])
 def test_refused_call_changes_nothing(
-    world: rw.Client, store_path: Path, files, name: str, error: type[Exception], field: str, call
+    world: rw.Client,
+    store_path: Path,
+    store_bytes,
+    files,
+    name: str,
+    error: type[Exception],
+    field: str,
+    call,
 ) -> None:
     src = files("new.bin", b"fresh content")
     if name == "restricted to organization":
         world.registry("Team").update(visibility="restricted")
-    before = store_path.read_bytes()
+    before = store_bytes(store_path)
     with pytest.raises(error) as err:
         call(world, src)
-    assert store_path.read_bytes() == before
+    assert store_bytes(store_path) == before
     if field:
         assert getattr(err.value, "field", None) == field or field in str(err.value)
 
@@ -175,13 +182,13 @@ NAME_CHARS = st.characters(blacklist_categories=("Cs",))
 )
 @given(name=st.text(NAME_CHARS, min_size=0, max_size=130))
 def test_any_registry_name_is_accepted_or_refused_cleanly(
-    world: rw.Client, store_path: Path, name: str
+    world: rw.Client, store_path: Path, store_bytes, name: str
 ) -> None:
-    before = store_path.read_bytes()
+    before = store_bytes(store_path)
     try:
         reg = world.create_registry(name)
     except (rw.ValidationError, rw.ConflictError) as exc:
-        assert store_path.read_bytes() == before
+        assert store_bytes(store_path) == before
         assert "name" in str(exc)
     else:
         assert reg.name == world.registry(name).name
@@ -193,14 +200,14 @@ def test_any_registry_name_is_accepted_or_refused_cleanly(
 )
 @given(alias=st.text(NAME_CHARS, min_size=0, max_size=130))
 def test_any_alias_is_accepted_or_refused_cleanly(
-    world: rw.Client, store_path: Path, alias: str
+    world: rw.Client, store_path: Path, store_bytes, alias: str
 ) -> None:
     link = world.use("Team/cats:v0")
-    before = store_path.read_bytes()
+    before = store_bytes(store_path)
     try:
         link.set_alias(alias)
     except (rw.ValidationError, rw.PermissionDeniedError) as exc:
-        assert store_path.read_bytes() == before
+        assert store_bytes(store_path) == before
         assert "alias" in str(exc)
     else:
         assert world.use(f"Team/cats:{alias}") == link

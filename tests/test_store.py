@@ -32,19 +32,24 @@ def run_py(code: str, **env: str) -> str:
 def test_store_file_is_plain_tinydb_json(store_path: Path) -> None:
     client = rw.Client(store_path, user="ada")
     client.create_registry("Plain")
+    client.store.checkpoint()  # fold the journal into the snapshot
     db = TinyDB(store_path)
     names = {doc["name"] for doc in db.table("registries").all()}
     assert names == {"Models", "Datasets", "Plain"}
     db.close()
 
 
-def test_commit_replaces_the_file_atomically_and_leaves_no_temp_files(store_path: Path) -> None:
+def test_commit_appends_to_the_journal_and_leaves_no_temp_files(store_path: Path) -> None:
     client = rw.Client(store_path, user="ada")
-    inode = store_path.stat().st_ino
+    snapshot = store_path.read_bytes()
+    journal = store_path.with_name("registry.json.journal")
+    size = journal.stat().st_size
     client.create_registry("One")
-    assert store_path.stat().st_ino != inode  # a new file took the old one's place
+    assert store_path.read_bytes() == snapshot  # the snapshot is left alone
+    assert journal.stat().st_size > size  # the commit is one more journal line
     assert sorted(p.name for p in store_path.parent.iterdir()) == [
         "registry.json",
+        "registry.json.journal",
         "registry.json.lock",
     ]
 

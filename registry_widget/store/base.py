@@ -1,25 +1,33 @@
-"""The store interface: TinyDB tables in memory, transactions, change notification.
+"""The store interface: TinyDB tables in memory, transactions, indexes, change notification.
 
 Every implementation keeps the working set in TinyDB tables over an in-memory storage
-and differs only in how committed changes become durable and how changes made by other
-processes are picked up (:meth:`Store._refresh_locked`, :meth:`Store._persist`).
+(:class:`~registry_widget.store.table.WorkingSet`) and differs only in how committed
+changes become durable and how changes made by other processes are picked up
+(:meth:`Store._refresh_locked`, :meth:`Store._persist`).
 
 Documents are plain JSON values. Callers never mutate a document they read in place:
 they pass new values to :meth:`Transaction.update`, which is what makes rollback exact.
+Every change costs time in proportion to the documents it touches, never to the size of
+the store: the document dictionaries are changed in place, the hash indexes
+(:meth:`Store.find`) are updated for the changed documents only, and a rollback undoes
+exactly the recorded changes.
 """
 
 from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from tinydb import TinyDB
-from tinydb.storages import MemoryStorage
+from tinydb.queries import QueryLike
 from tinydb.table import Document, Table
+
+from registry_widget.store.index import HashIndex
+from registry_widget.store.table import Tables, WorkingSet, WorkingSetTable
 
 __all__ = ["STORE_FORMAT", "Change", "Store", "Transaction"]
 
@@ -34,7 +42,8 @@ class Change:
     """One document change of a transaction.
 
     ``op`` is ``"insert"``, ``"update"`` or ``"remove"``; ``before`` is the document before
-    the change (None for an insert), ``after`` the document after it (None for a remove).
+    the change (None for an insert), ``after`` the document after it (None for a remove);
+    ``fields`` are the fields an update set (None for inserts and removes).
     """
 
     op: str
@@ -42,6 +51,7 @@ class Change:
     doc_id: int
     before: Doc | None
     after: Doc | None
+    fields: Doc | None = None
 
 
 class Transaction:
@@ -53,65 +63,69 @@ class Transaction:
 
     def insert(self, table: str, doc: Doc) -> int:
         """Insert ``doc`` into ``table`` and return its document id."""
-        t = self._store.table(table)
-        doc_id: int = t.insert(doc)
-        self.changes.append(Change("insert", table, doc_id, None, dict(doc)))
+        store = self._store
+        doc_id = store._next_id(table)
+        new = dict(doc)
+        store._put(table, doc_id, new, None)
+        self.changes.append(Change("insert", table, doc_id, None, new))
         return doc_id
 
     def update(self, table: str, doc_id: int, fields: Doc) -> None:
         """Set ``fields`` on document ``doc_id`` of ``table`` (a shallow merge)."""
-        t = self._store.table(table)
-        found = t.get(doc_id=doc_id)
-        if found is None:
-            msg = f"no document {doc_id} in table {table!r}"
-            raise KeyError(msg)
-        before = dict(found)
-        t.update(fields, doc_ids=[doc_id])
-        self.changes.append(Change("update", table, doc_id, before, {**before, **fields}))
-
-    def remove(self, table: str, doc_id: int) -> None:
-        """Remove document ``doc_id`` from ``table``."""
-        t = self._store.table(table)
-        before = t.get(doc_id=doc_id)
+        store = self._store
+        before = store._docs(table).get(doc_id)
         if before is None:
             msg = f"no document {doc_id} in table {table!r}"
             raise KeyError(msg)
-        t.remove(doc_ids=[doc_id])
-        self.changes.append(Change("remove", table, doc_id, dict(before), None))
+        after = {**before, **fields}
+        store._put(table, doc_id, after, before, fields)
+        self.changes.append(Change("update", table, doc_id, before, after, dict(fields)))
+
+    def remove(self, table: str, doc_id: int) -> None:
+        """Remove document ``doc_id`` from ``table``."""
+        store = self._store
+        before = store._docs(table).get(doc_id)
+        if before is None:
+            msg = f"no document {doc_id} in table {table!r}"
+            raise KeyError(msg)
+        store._delete(table, doc_id)
+        self.changes.append(Change("remove", table, doc_id, before, None))
 
     def rollback(self) -> None:
         """Undo every change of this transaction, newest first, in memory."""
+        store = self._store
         for change in reversed(self.changes):
-            t = self._store.table(change.table)
             if change.op == "insert":
-                t.remove(doc_ids=[change.doc_id])
-            elif change.op == "update":
-                assert change.before is not None
-                # Replace the whole document so that fields added by the update go away.
-                t.remove(doc_ids=[change.doc_id])
-                t.insert(Document(change.before, doc_id=change.doc_id))
+                store._delete(change.table, change.doc_id)
             else:
                 assert change.before is not None
-                t.insert(Document(change.before, doc_id=change.doc_id))
+                current = store._docs(change.table).get(change.doc_id)
+                store._put(change.table, change.doc_id, change.before, current)
         self.changes.clear()
 
 
 class Store(ABC):
     """TinyDB tables in memory plus a durability strategy.
 
-    Reads go through :meth:`table` after :meth:`refresh`; writes go through
-    :meth:`transaction`, which holds the store's lock (a thread lock, and a file lock for
-    stores shared between processes), brings the working set up to date, runs the
-    caller's changes, and either persists them all or rolls them all back.
+    Reads go through :meth:`table`, :meth:`get` and :meth:`find` after :meth:`refresh`;
+    writes go through :meth:`transaction`, which holds the store's lock (a thread lock,
+    and a file lock for stores shared between processes), brings the working set up to
+    date, runs the caller's changes, and either persists them all or rolls them all back.
     """
 
     def __init__(self) -> None:
-        self._db = TinyDB(storage=MemoryStorage)
+        self._db = TinyDB(storage=WorkingSet)
+        self._db.table_class = WorkingSetTable
+        self._storage = cast("WorkingSet", self._db.storage)
         self._thread_lock = threading.RLock()
         self._txn: Transaction | None = None
         self._depth = 0
         self._revision = 0
         self._subscribers: list[Callable[[], None]] = []
+        self._indexes: dict[str, dict[str, HashIndex]] = {}
+        self._next_ids: dict[str, int] = {}
+        self._reading = threading.local()
+        self._state = 0
 
     # -- reading -----------------------------------------------------------------------
 
@@ -119,18 +133,122 @@ class Store(ABC):
         """The TinyDB table ``name`` of the working set (does not refresh)."""
         return self._db.table(name)
 
+    def get(self, table: str, doc_id: int) -> Document | None:
+        """Document ``doc_id`` of ``table``, or None (does not refresh)."""
+        doc = self._docs(table).get(doc_id)
+        return None if doc is None else Document(doc, doc_id)
+
+    def find(self, table: str, **equal: Any) -> list[Document]:
+        """The documents of ``table`` whose fields equal (or, for lists, contain) the values.
+
+        ``store.find("links", collection_id=3, index=0)``. Each field named is looked up
+        in a hash index, built on first use and kept up to date by every change, so the
+        cost follows the number of matches, not the size of the table. Values are
+        strings, numbers, booleans or None. Does not refresh.
+        """
+        docs = self._docs(table)
+        return [Document(docs[i], i) for i in self.find_ids(table, **equal)]
+
+    def find_one(self, table: str, **equal: Any) -> Document | None:
+        """The first document :meth:`find` would return, or None."""
+        if len(equal) == 1:
+            ((field, value),) = equal.items()
+            bucket = self._index(table, field).lookup(value)
+            doc_id = next(iter(bucket), None)
+            if doc_id is None:
+                return None
+        else:
+            ids = self.find_ids(table, **equal)
+            if not ids:
+                return None
+            doc_id = ids[0]
+        return Document(self._docs(table)[doc_id], doc_id)
+
+    def find_ids(self, table: str, **equal: Any) -> list[int]:
+        """The ids of the documents :meth:`find` would return, in insertion order."""
+        if len(equal) == 1:
+            ((field, value),) = equal.items()
+            return list(self._index(table, field).lookup(value))
+        if not equal:
+            msg = "find() needs at least one field=value"
+            raise TypeError(msg)
+        sets = sorted(
+            (self._index(table, field).lookup(value) for field, value in equal.items()), key=len
+        )
+        smallest, rest = sets[0], sets[1:]
+        if not rest:
+            return list(smallest)
+        return [i for i in smallest if all(i in s for s in rest)]
+
+    def select(self, table: str, query: QueryLike | None = None, **equal: Any) -> list[Document]:
+        """Documents matching the indexed equalities ``equal`` and the TinyDB ``query``.
+
+        The indexes narrow the candidates; the query is evaluated on those only. Without
+        equalities the query runs over the whole table (through TinyDB's search and its
+        query cache).
+        """
+        if not equal:
+            if query is None:
+                return self.table(table).all()
+            return self.table(table).search(query)
+        docs = self._docs(table)
+        ids = self.find_ids(table, **equal)
+        if query is None:
+            return [Document(docs[i], i) for i in ids]
+        return [Document(docs[i], i) for i in ids if query(docs[i])]
+
+    def count(self, table: str, **equal: Any) -> int:
+        """How many documents :meth:`find` would return."""
+        if len(equal) == 1:
+            ((field, value),) = equal.items()
+            return len(self._index(table, field).lookup(value))
+        return len(self.find_ids(table, **equal))
+
     def refresh(self) -> None:
-        """Bring the working set up to date with what other processes committed."""
+        """Bring the working set up to date with what other processes committed.
+
+        Inside :meth:`reading` only the first call checks.
+        """
         if self._txn is not None:
             return  # inside a transaction the working set is already current
+        local = self._reading
+        if getattr(local, "fresh", False):
+            return
         with self._thread_lock:
             if self._txn is None:
                 self._refresh_unlocked()
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Refresh once, then treat the working set as current until the block ends.
+
+        Many lookups that make up one answer (a path resolved, a page of versions) then
+        cost one freshness check, not one each. Changes committed by other processes
+        meanwhile are seen by the next block.
+        """
+        local = self._reading
+        if getattr(local, "fresh", False):
+            yield
+            return
+        self.refresh()
+        local.fresh = True
+        try:
+            yield
+        finally:
+            local.fresh = False
+
     def is_initialized(self) -> bool:
         """Whether the working set holds a registry store (its ``meta`` marker)."""
-        meta = self.table("meta").get(doc_id=1)
+        meta = self._docs("meta").get(1)
         return meta is not None and meta.get("format") == STORE_FORMAT
+
+    @property
+    def state(self) -> int:
+        """A number that changes with every change to the working set, rollbacks included.
+
+        For caching what was derived from the working set; does not refresh.
+        """
+        return self._state
 
     @property
     def revision(self) -> int:
@@ -192,6 +310,9 @@ class Store(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources held by the store (nothing by default)."""
 
+    def checkpoint(self) -> None:  # noqa: B027 - optional hook
+        """Write every committed change into the store's main file (nothing by default)."""
+
     # -- the durability strategy ---------------------------------------------------------
 
     def _process_lock(self) -> AbstractContextManager[object]:
@@ -208,15 +329,79 @@ class Store(ABC):
     def _persist(self, changes: list[Change]) -> None:
         """Make the committed ``changes`` durable; raise to abort the transaction."""
 
-    def _load(self, data: dict[str, dict[str, Doc]]) -> None:
-        """Replace the working set by ``data`` (TinyDB's on-disk layout)."""
-        self._db.storage.write(data)
-        # TinyDB's table objects cache query results and the next document id; new table
-        # objects over the new data start with neither.
+    # -- the working set -------------------------------------------------------------------
+
+    def _docs(self, table: str) -> dict[int, Doc]:
+        return self._storage.docs(table)
+
+    def _index(self, table: str, field: str) -> HashIndex:
+        by_field = self._indexes.get(table)
+        if by_field is None:
+            by_field = self._indexes[table] = {}
+        index = by_field.get(field)
+        if index is None:
+            index = by_field[field] = HashIndex(field, self._docs(table))
+        return index
+
+    def _next_id(self, table: str) -> int:
+        doc_id = self._next_ids.get(table)
+        if doc_id is None:
+            doc_id = max(self._docs(table), default=0) + 1
+        self._next_ids[table] = doc_id + 1
+        return doc_id
+
+    def _put(
+        self,
+        table: str,
+        doc_id: int,
+        doc: Doc,
+        previous: Doc | None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Store ``doc`` as document ``doc_id`` (replacing ``previous``), indexes included.
+
+        ``fields``, when given, names the only fields that differ from ``previous``.
+        """
+        self._docs(table)[doc_id] = doc
+        indexes = self._indexes.get(table)
+        if indexes:
+            for field, index in indexes.items():
+                if previous is not None:
+                    if fields is not None and field not in fields:
+                        continue
+                    index.discard(doc_id, previous)
+                index.add(doc_id, doc)
+        next_id = self._next_ids.get(table)
+        if next_id is not None and doc_id >= next_id:
+            self._next_ids[table] = doc_id + 1
+        self._changed(table)
+
+    def _delete(self, table: str, doc_id: int) -> None:
+        previous = self._docs(table).pop(doc_id, None)
+        if previous is None:
+            return
+        indexes = self._indexes.get(table)
+        if indexes:
+            for index in indexes.values():
+                index.discard(doc_id, previous)
+        self._changed(table)
+
+    def _changed(self, table: str) -> None:
+        self._state += 1
+        t = self._db._tables.get(table)
+        if t is not None:
+            t.clear_cache()
+
+    def _load(self, data: Tables) -> None:
+        """Replace the working set by ``data`` (tables of documents by int id)."""
+        self._storage.tables = data
+        # TinyDB's table objects cache query results; new table objects start with none.
         self._db._tables.clear()
+        self._indexes.clear()
+        self._next_ids.clear()
+        self._state += 1
         self._revision += 1
 
-    def _dump(self) -> dict[str, dict[str, Doc]]:
-        """The working set in TinyDB's on-disk layout."""
-        data = self._db.storage.read()
-        return data if data is not None else {}
+    def _dump(self) -> Tables:
+        """The working set: tables of documents by int id (live, do not change)."""
+        return self._storage.tables

@@ -1,26 +1,45 @@
-"""A store in one TinyDB JSON file, shared safely between processes.
+"""A store in a TinyDB JSON file plus an append-only journal, shared between processes.
 
-- Every transaction holds a file lock (``<store>.lock``, a separate file) from the moment
-  it reads the current state until its result is on disk, so concurrent writers in
-  several processes serialise and lose nothing.
-- A commit writes the whole working set to a temporary file in the same folder, fsyncs
-  it, atomically replaces the store file with it and fsyncs the folder: a reader sees the
-  old or the new file, never a torn one, and a crash leaves one of the two.
-- Before every read and every transaction the file's identity (inode, size, mtime) is
-  compared with what was last loaded; a change means another process committed, and the
-  file is loaded again. TinyDB's query caches are cleared with it.
-- A missing file is created as a new store. An empty, truncated or foreign file is
-  refused with :class:`~registry_widget.errors.StoreCorruptedError` and never rewritten.
+Files, beside each other:
 
-The file is plain TinyDB JSON: ``TinyDB(path)`` opens it.
+- ``<store>`` (e.g. ``registry.json``): the snapshot, plain TinyDB JSON (``TinyDB(path)``
+  opens it), written one document per line (:mod:`~registry_widget.store.snapshot`).
+- ``<store>.journal``: the transactions committed since the snapshot, one checksummed
+  line each (:mod:`~registry_widget.store.journal`), headed by the generation of the
+  snapshot it continues.
+- ``<store>.lock``: the file lock every transaction holds.
+
+How it works:
+
+- A commit appends one line to the journal and fsyncs it, so its cost follows the size of
+  the change, not of the store. When the journal has grown past a quarter of the
+  snapshot (and at least :data:`FOLD_MIN_BYTES`), the commit folds it: the working set is
+  written as a new snapshot of the next generation (temporary file, fsync, rename, fsync
+  of the folder), then an empty journal of that generation replaces the old one the same
+  way.
+- Every read first compares the snapshot's identity (inode, size, mtime) and the
+  journal's (inode, size) with what was last seen. Journal growth means other processes
+  committed: the new lines are read and applied. A new snapshot or journal means another
+  process folded: the files are read again. Writers do the same while holding the lock.
+- Opening reads the snapshot and replays the journal when its generation matches. An
+  older journal generation is the leftover of a fold interrupted between its two renames:
+  the snapshot already holds all of it, and the next writer replaces it.
+
+Guarantees at each crash point: a commit is durable once its line is fsynced; a process
+dying while appending leaves a torn last line, which readers ignore and the next writer
+cuts off; a fold dying before its first rename leaves the old snapshot and journal (a
+temporary file at most), between the renames a complete new snapshot and a stale
+journal, after them the new pair. A missing store is created on the first commit. An
+empty, truncated or foreign snapshot, a journal with a damaged line followed by more, or
+a journal whose snapshot is missing, is refused with
+:class:`~registry_widget.errors.StoreCorruptedError` and never rewritten.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import gc
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,39 +48,45 @@ from filelock import FileLock, Timeout
 
 from registry_widget.errors import RegistryError, StoreCorruptedError
 from registry_widget.store.base import STORE_FORMAT, Change, Store
+from registry_widget.store.journal import (
+    encode_header,
+    encode_record,
+    parse_header,
+    parse_records,
+)
+from registry_widget.store.snapshot import Generation, fsync_dir, read_snapshot, write_snapshot
+from registry_widget.store.table import Tables
 
-__all__ = ["JSONFileStore", "check_layout"]
+__all__ = ["FOLD_MIN_BYTES", "JSONFileStore", "check_layout"]
 
 LOCK_TIMEOUT_S = 60.0
-Signature = tuple[int, int, int, int]
+FOLD_MIN_BYTES = 4 << 20
+"""The journal is never folded into the snapshot before it reaches this size."""
+FOLD_RATIO = 0.25
+"""...nor before it reaches this fraction of the snapshot's size."""
+_RELOAD_ATTEMPTS = 5
+
+Signature = tuple[int, int, int]
 
 
 def _signature(st: os.stat_result) -> Signature:
-    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def check_layout(data: object, path: Path) -> dict[str, dict[str, dict[str, Any]]]:
-    """Check that ``data`` has TinyDB's layout (tables of documents keyed by id)."""
-    if not isinstance(data, dict) or not all(
-        isinstance(t, dict) and all(isinstance(d, dict) for d in t.values()) for t in data.values()
-    ):
-        msg = (
-            f"{path} is JSON but not a TinyDB store (expected an object of tables); "
-            "it was left untouched"
-        )
-        raise StoreCorruptedError(msg)
-    meta = data.get("meta", {}).get("1")
+def check_layout(tables: Tables, path: Path) -> Tables:
+    """Check that ``tables`` hold a registry store (the ``meta`` marker)."""
+    meta = tables.get("meta", {}).get(1)
     if not isinstance(meta, dict) or meta.get("format") != STORE_FORMAT:
         msg = (
             f"{path} is a TinyDB file but not a registry store (no {STORE_FORMAT!r} marker "
             "in its 'meta' table); it was left untouched"
         )
         raise StoreCorruptedError(msg)
-    return data
+    return tables
 
 
 class JSONFileStore(Store):
-    """TinyDB documents in the JSON file ``path``, durable and shared between processes.
+    """TinyDB documents in the JSON file ``path`` and its journal, durable and shared.
 
     Parameters
     ----------
@@ -73,11 +98,22 @@ class JSONFileStore(Store):
         super().__init__()
         self.path = Path(path).absolute()
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.journal_path = self.path.with_name(self.path.name + ".journal")
+        self._path, self._journal = str(self.path), str(self.journal_path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file_lock = FileLock(str(self.lock_path), timeout=LOCK_TIMEOUT_S)
-        self._loaded: Signature | None = None
+        self._snapshot: Signature | None = None  # the snapshot in the working set
+        self._generation: Generation | None = None
+        self._snapshot_size = 0
+        self._journal_ino: int | None = None  # the journal last read (valid or not)
+        self._journal_valid = False  # whether it continues the snapshot
+        self._journal_end = 0  # offset after the last record applied
+        self._journal_seen = 0  # the journal's size when last read
+        self._fd: int | None = None  # the journal, open for appending
+        self._snapshot_fd: int | None = None  # the snapshot read, open for fstat
+        self._reader_fd: int | None = None  # the journal followed, open for reading
         with self._thread_lock:
-            self._refresh_unlocked()
+            self._refresh(locked=False)
 
     @property
     def location(self) -> str:
@@ -86,6 +122,54 @@ class JSONFileStore(Store):
 
     def __repr__(self) -> str:
         return f"JSONFileStore({str(self.path)!r})"
+
+    def checkpoint(self) -> None:
+        """Fold the journal into a new snapshot now, so that the store file holds everything.
+
+        Commits do this on their own once the journal has grown; call it before copying
+        or editing the store file alone.
+        """
+        with self._thread_lock, self._process_lock():
+            self._refresh(locked=True)
+            if self._snapshot is not None:
+                self._fold()
+
+    def close(self) -> None:
+        """Close the journal file."""
+        with self._thread_lock:
+            self._close_fd()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self._close_fd()
+
+    def _close_fd(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._set_reader(None)
+        self._set_snapshot_fd(None)
+
+    def _set_reader(self, fd: int | None) -> None:
+        if self._reader_fd is not None:
+            os.close(self._reader_fd)
+        self._reader_fd = fd
+
+    def _set_snapshot_fd(self, fd: int | None) -> None:
+        if self._snapshot_fd is not None:
+            os.close(self._snapshot_fd)
+        self._snapshot_fd = fd
+
+    def _hold_snapshot(self, st: os.stat_result) -> None:
+        """Keep the snapshot just read or written open, to check it with one fstat."""
+        try:
+            fd = os.open(self._path, os.O_RDONLY)
+        except FileNotFoundError:
+            fd = None
+        if fd is not None and os.fstat(fd).st_ino != st.st_ino:
+            os.close(fd)
+            fd = None
+        self._set_snapshot_fd(fd)
 
     @contextlib.contextmanager
     def _process_lock(self) -> Iterator[object]:
@@ -102,62 +186,261 @@ class JSONFileStore(Store):
         finally:
             self._file_lock.release()
 
+    # -- freshness -------------------------------------------------------------------------
+
     def _refresh_unlocked(self) -> None:
+        self._refresh(locked=False)
+
+    def _refresh_locked(self) -> None:
+        self._refresh(locked=True)
+
+    def _refresh(self, *, locked: bool) -> None:
+        if not locked and self._snapshot_fd is not None:
+            # The fast check on every read: the files held open are still linked (not
+            # replaced by a fold nor deleted) and unchanged but for journal growth.
+            st = os.fstat(self._snapshot_fd)
+            if st.st_nlink and _signature(st) == self._snapshot:
+                if self._reader_fd is None:
+                    return  # a snapshot without journal: a writer folds before appending
+                jst = os.fstat(self._reader_fd)
+                if jst.st_nlink:
+                    if jst.st_size != self._journal_seen:
+                        self._read_journal(locked=locked)
+                    return
         try:
-            st = self.path.stat()
+            st = os.stat(self._path)  # noqa: PTH116 - the cheapest check, on every read
         except FileNotFoundError:
-            if self._loaded is not None:
+            if self._snapshot is not None:
                 msg = f"the store file {self.path} was deleted while it was open"
                 raise StoreCorruptedError(msg) from None
-            return  # a new store: the first transaction creates the file
-        if _signature(st) != self._loaded:
-            self._read_file()
+            if self.journal_path.exists():
+                msg = (
+                    f"the store file {self.path} is missing but its journal "
+                    f"{self.journal_path} exists; both were left untouched. Restore the "
+                    "store file from a backup"
+                )
+                raise StoreCorruptedError(msg) from None
+            return  # a new store: the first transaction creates the files
+        if _signature(st) != self._snapshot:
+            self._reload(locked=locked)
+            return
+        try:
+            jst = os.stat(self._journal)  # noqa: PTH116 - as above
+        except FileNotFoundError:
+            if self._journal_ino is not None:
+                self._reload(locked=locked)
+            return
+        if jst.st_ino != self._journal_ino:
+            self._switch_journal(locked=locked)
+        elif jst.st_size != self._journal_seen:
+            self._read_journal(locked=locked)
 
-    _refresh_locked = _refresh_unlocked
+    def _reload(self, *, locked: bool) -> None:
+        """Read the snapshot and replay its journal."""
+        # Loading creates a great many documents and no cycles: the cycle collector would
+        # only walk them again and again meanwhile.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._reload_files(locked=locked)
+        finally:
+            if enabled:
+                gc.enable()
 
-    def _read_file(self) -> None:
-        # Read and stat the same open file, so the signature belongs to these bytes even
-        # if another process replaces the path meanwhile.
-        with self.path.open("rb") as f:
-            st = os.fstat(f.fileno())
-            raw = f.read()
-        if not raw.strip():
+    def _reload_files(self, *, locked: bool) -> None:
+        for _ in range(_RELOAD_ATTEMPTS):
+            tables, generation, st = read_snapshot(self.path)
+            check_layout(tables, self.path)
+            self._load(tables)
+            self._hold_snapshot(st)
+            self._snapshot = _signature(st)
+            self._snapshot_size = st.st_size
+            self._generation = generation
+            self._journal_ino = None
+            self._journal_valid = False
+            self._journal_end = self._journal_seen = 0
+            if self._open_journal(locked=locked, retry_newer=True):
+                return
+        msg = (
+            f"the journal {self.journal_path} is of a newer generation than the store "
+            f"file {self.path}; both were left untouched. Restore them from a backup"
+        )
+        raise StoreCorruptedError(msg)
+
+    def _switch_journal(self, *, locked: bool) -> None:
+        """Another process folded, or replaced a stale journal: follow the new one."""
+        if not self._open_journal(locked=locked, retry_newer=False):
+            self._reload(locked=locked)
+
+    def _open_journal(self, *, locked: bool, retry_newer: bool) -> bool:
+        """Start reading the journal from its header; False if the snapshot is older."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        try:
+            fd = os.open(self._journal, os.O_RDONLY)
+        except FileNotFoundError:
+            self._set_reader(None)
+            self._journal_ino = None
+            self._journal_valid = False
+            return True
+        self._set_reader(fd)
+        st = os.fstat(fd)
+        first = os.pread(fd, 4096, 0)
+        header = first[: first.find(b"\n") + 1] if b"\n" in first else first
+        # A journal is created whole by a rename: a missing or torn header is damage.
+        generation = parse_header(header, self.journal_path)
+        ours = self._generation
+        if ours is not None and generation[0] > ours[0]:
+            return False  # a fold renamed its snapshot after we read ours: read it again
+        if ours is not None and generation[0] == ours[0] and generation[1] != ours[1]:
             msg = (
-                f"the store file {self.path} is empty ({len(raw)} bytes); refusing to treat "
-                "it as a new store. Restore it from a backup, or delete it to start afresh"
+                f"the journal {self.journal_path} does not belong to the store file "
+                f"{self.path} (another store of the same generation); both were left "
+                "untouched"
             )
             raise StoreCorruptedError(msg)
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            msg = (
-                f"the store file {self.path} is not valid JSON ({exc}); it may be truncated "
-                "or damaged. It was left untouched: restore it from a backup"
-            )
-            raise StoreCorruptedError(msg) from None
-        self._load(check_layout(data, self.path))
-        self._loaded = _signature(st)
+        self._journal_ino = st.st_ino
+        self._journal_valid = generation == ours
+        self._journal_end = self._journal_seen = len(header)
+        if self._journal_valid:
+            self._read_journal(locked=locked)
+        else:
+            self._journal_seen = st.st_size
+        return True
+
+    def _read_journal(self, *, locked: bool) -> None:
+        """Apply the records appended to the journal since it was last read."""
+        fd = self._reader_fd
+        if fd is None:
+            self._switch_journal(locked=locked)
+            return
+        size = os.fstat(fd).st_size
+        if size < self._journal_end:
+            self._shrunk(size)
+        parts = []
+        offset = self._journal_end
+        while offset < size:
+            chunk = os.pread(fd, size - offset, offset)
+            if not chunk:
+                break
+            parts.append(chunk)
+            offset += len(chunk)
+        data = b"".join(parts)
+        self._journal_seen = self._journal_end + len(data)
+        if not self._journal_valid:
+            return
+        tail = parse_records(data, self._journal_end, self.journal_path)
+        for changes in tail.records:
+            self._apply(changes)
+        if tail.records:
+            self._revision += 1
+        self._journal_end = tail.end
+        if tail.torn and locked:
+            # The process that was appending died: its commit never completed.
+            os.truncate(self.journal_path, tail.end)
+            self._journal_seen = tail.end
+
+    def _shrunk(self, size: int) -> None:
+        msg = (
+            f"the journal {self.journal_path} shrank to {size} bytes below the "
+            f"{self._journal_end} bytes already committed; it was changed outside the store "
+            "and was left untouched. Restore the store from a backup"
+        )
+        raise StoreCorruptedError(msg)
+
+    def _apply(self, changes: list[list[Any]]) -> None:
+        for change in changes:
+            op, table, doc_id = change[0], change[1], change[2]
+            docs = self._docs(table)
+            previous = docs.get(doc_id)
+            if op == "i":
+                self._put(table, doc_id, change[3], previous)
+            elif op == "u":
+                if previous is None:
+                    msg = (
+                        f"the journal {self.journal_path} updates document {doc_id} of "
+                        f"table {table!r}, which does not exist; it was left untouched"
+                    )
+                    raise StoreCorruptedError(msg)
+                fields = change[3]
+                self._put(table, doc_id, {**previous, **fields}, previous, fields)
+            else:
+                self._delete(table, doc_id)
+
+    # -- durability --------------------------------------------------------------------------
 
     def _persist(self, changes: list[Change]) -> None:
-        payload = json.dumps(self._dump(), ensure_ascii=False, separators=(",", ":"))
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        if self._snapshot is None or not self._journal_valid:
+            self._fold()  # a new store, or a snapshot without a journal continuing it
+            return
+        record = encode_record(changes)
+        fd = self._journal_fd()
+        end = self._journal_end
+        size = os.fstat(fd).st_size
+        if size < end:
+            self._shrunk(size)
+        if size != end:
+            # Under the lock every complete record has been applied: what follows them
+            # is the torn tail of a commit that never completed. Append after the last
+            # good record, never after the torn one.
+            os.ftruncate(fd, end)
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(payload.encode("utf-8"))
+            view = memoryview(record)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fdatasync(fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, end)
+            raise
+        self._journal_end = self._journal_seen = end + len(record)
+        journal_bytes = self._journal_end
+        if journal_bytes >= max(FOLD_MIN_BYTES, FOLD_RATIO * self._snapshot_size):
+            # The commit is durable already; a fold that fails is tried again later.
+            with contextlib.suppress(OSError):
+                self._fold()
+
+    def _journal_fd(self) -> int:
+        if self._fd is None:
+            self._fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND)
+        return self._fd
+
+    def _fold(self) -> None:
+        """Write the working set as a new snapshot, then start an empty journal after it."""
+        number = self._generation[0] + 1 if self._generation is not None else 1
+        generation = (number, os.urandom(8).hex())
+        st = write_snapshot(self.path, self._dump(), generation)
+        self._hold_snapshot(st)
+        self._snapshot = _signature(st)
+        self._snapshot_size = st.st_size
+        self._generation = generation
+        self._journal_valid = False  # the old journal is stale from here on
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._set_reader(None)
+        # The snapshot holds the commit now: a journal that cannot be started is started
+        # by the next commit, which folds again.
+        with contextlib.suppress(OSError):
+            self._start_journal(generation)
+
+    def _start_journal(self, generation: Generation) -> None:
+        header = encode_header(generation)
+        tmp = self.journal_path.with_name(f".{self.journal_path.name}.{os.getpid()}.tmp")
+        try:
+            with tmp.open("wb") as f:
+                f.write(header)
                 f.flush()
                 os.fsync(f.fileno())
-            Path(tmp).replace(self.path)
+                ino = os.fstat(f.fileno()).st_ino
+            tmp.replace(self.journal_path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
-                Path(tmp).unlink()
+                tmp.unlink()
             raise
-        _fsync_dir(self.path.parent)
-        self._loaded = _signature(self.path.stat())
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fsync_dir(self.path.parent)
+        self._journal_ino = ino
+        self._set_reader(os.open(self._journal, os.O_RDONLY))
+        self._journal_valid = True
+        self._journal_end = self._journal_seen = len(header)

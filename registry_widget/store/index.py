@@ -1,0 +1,99 @@
+"""Hash indexes over one field of a table, kept up to date change by change.
+
+An index maps each value of a field to the ids of the documents holding it. A field
+whose value is a list (tags, aliases) is indexed under every element, so a lookup finds
+the documents whose field *is* the value or *contains* it. Only scalar JSON values
+(strings, numbers, booleans, null) are indexed; a document whose field holds an object is
+found by no lookup, which matches what equality with a scalar means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Iterator
+from typing import Any
+
+__all__ = ["HashIndex", "index_key"]
+
+_MISSING = object()
+
+
+def index_key(value: object) -> Hashable | None:
+    """The key under which a scalar is indexed; None for values that are not indexed.
+
+    Booleans are kept apart from the numbers 0 and 1 (which Python hashes alike); ints
+    and floats of equal value share a key, as in JSON.
+    """
+    kind = type(value)
+    if kind is str or kind is int or kind is float:
+        return value
+    if kind is bool:
+        return ("bool", value)
+    if value is None:
+        return ("null",)
+    return None
+
+
+def _keys(value: object) -> Iterator[Hashable]:
+    if isinstance(value, list):
+        for item in value:
+            key = index_key(item)
+            if key is not None:
+                yield key
+    else:
+        key = index_key(value)
+        if key is not None:
+            yield key
+
+
+class HashIndex:
+    """The documents of one table by the value of one field."""
+
+    __slots__ = ("buckets", "field")
+
+    def __init__(self, field: str, docs: dict[int, dict[str, Any]] | None = None) -> None:
+        self.field = field
+        self.buckets: dict[Hashable, dict[int, None]] = {}
+        if docs:
+            for doc_id, doc in docs.items():
+                self.add(doc_id, doc)
+
+    def add(self, doc_id: int, doc: dict[str, Any]) -> None:
+        """Index document ``doc_id``."""
+        value = doc.get(self.field, _MISSING)
+        if value is _MISSING:
+            return
+        buckets = self.buckets
+        for key in _keys(value):
+            bucket = buckets.get(key)
+            if bucket is None:
+                buckets[key] = {doc_id: None}
+            else:
+                bucket[doc_id] = None
+
+    def discard(self, doc_id: int, doc: dict[str, Any]) -> None:
+        """Forget document ``doc_id`` (as it was indexed, from its content ``doc``)."""
+        value = doc.get(self.field, _MISSING)
+        if value is _MISSING:
+            return
+        buckets = self.buckets
+        for key in _keys(value):
+            bucket = buckets.get(key)
+            if bucket is not None:
+                bucket.pop(doc_id, None)
+                if not bucket:
+                    del buckets[key]
+
+    def lookup(self, value: object) -> dict[int, None]:
+        """The ids of the documents whose field is (or contains) ``value``; do not change it."""
+        key = index_key(value)
+        if key is None:
+            msg = f"index lookups take a str, number, bool or None, not {value!r}"
+            raise TypeError(msg)
+        return self.buckets.get(key, _EMPTY)
+
+    def values(self) -> Iterable[Hashable]:
+        """Every indexed key."""
+        return self.buckets.keys()
+
+
+_EMPTY: dict[int, None] = {}

@@ -1,0 +1,212 @@
+"""The snapshot: the whole store as one TinyDB JSON file, one document per line.
+
+The file is what TinyDB's JSONStorage reads (``TinyDB(path)`` opens it): an object of
+tables, each an object of documents keyed by their id as a string. It is written with
+one table header and one document per line::
+
+    {
+    "_journal":{
+    "1":{"generation":4,"token":"9f0c..."}
+    },
+    "artifacts":{
+    "1":{"name":"cat","index":0,...},
+    "2":{...}
+    }
+    }   (no newline after the last brace)
+
+so that it can be written and read a document at a time, without holding its whole text
+in memory. A file in any other layout (written by TinyDB itself, or by older versions) is
+read whole. The ``_journal`` table names the journal generation that continues the
+snapshot (see :mod:`registry_widget.store.jsonfile`); it is not part of the working set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+from registry_widget.errors import StoreCorruptedError
+from registry_widget.store.table import Tables
+
+__all__ = ["JOURNAL_TABLE", "Generation", "read_snapshot", "write_snapshot"]
+
+JOURNAL_TABLE = "_journal"
+"""The snapshot table naming the journal generation that follows it."""
+
+Generation = tuple[int, str]
+"""A journal generation: its number (growing with every fold) and a random token."""
+
+_CHUNK = 1 << 20
+
+
+class _NotLineLayoutError(Exception):
+    """The file is valid or not, but not in the one-document-per-line layout."""
+
+
+def write_snapshot(path: Path, tables: Tables, generation: Generation) -> os.stat_result:
+    """Write ``tables`` atomically to ``path`` (temporary file, fsync, rename, fsync folder).
+
+    Returns the stat of the new file.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as f:
+            _write(f, tables, generation)
+            f.flush()
+            os.fsync(f.fileno())
+            st = os.fstat(f.fileno())
+        tmp.replace(path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    fsync_dir(path.parent)
+    return st
+
+
+def _write(f: BinaryIO, tables: Tables, generation: Generation) -> None:
+    dumps = orjson.dumps
+    number, token = generation
+    f.write(b"{\n")
+    names = [JOURNAL_TABLE, *(n for n in tables if n != JOURNAL_TABLE)]
+    for t, name in enumerate(names):
+        docs = {1: {"generation": number, "token": token}} if t == 0 else tables[name]
+        f.write(dumps(name) + b":{\n")
+        parts: list[bytes] = []
+        size = 0
+        last = len(docs) - 1
+        for k, (doc_id, doc) in enumerate(docs.items()):
+            line = b'"%d":%s%s' % (doc_id, dumps(doc), b"\n" if k == last else b",\n")
+            parts.append(line)
+            size += len(line)
+            if size >= _CHUNK:
+                f.write(b"".join(parts))
+                parts.clear()
+                size = 0
+        f.write(b"".join(parts))
+        f.write(b"}\n" if t == len(names) - 1 else b"},\n")
+    f.write(b"}")  # no newline after it: cutting the last byte leaves invalid JSON
+
+
+def read_snapshot(path: Path) -> tuple[Tables, Generation | None, os.stat_result]:
+    """Read the snapshot at ``path``: its tables, its journal generation and its stat.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    StoreCorruptedError
+        If the file is empty, not JSON, not TinyDB's layout, or not a registry store.
+    """
+    with path.open("rb") as f:
+        st = os.fstat(f.fileno())
+        try:
+            tables = _read_lines(f)
+        except _NotLineLayoutError:
+            f.seek(0)
+            tables = _read_whole(f.read(), path)
+    meta = tables.pop(JOURNAL_TABLE, {}).get(1)
+    generation = None
+    if isinstance(meta, dict):
+        number, token = meta.get("generation"), meta.get("token")
+        if isinstance(number, int) and isinstance(token, str):
+            generation = (number, token)
+    return tables, generation, st
+
+
+def _read_lines(f: BinaryIO) -> Tables:
+    loads = orjson.loads
+    lines = iter(f)
+    if next(lines, None) != b"{\n":
+        raise _NotLineLayoutError
+    tables: Tables = {}
+    for header in lines:
+        if header == b"}":
+            if next(lines, None) is not None:
+                raise _NotLineLayoutError
+            return tables
+        if not header.endswith(b":{\n"):
+            raise _NotLineLayoutError
+        try:
+            name = loads(header[:-3])
+        except orjson.JSONDecodeError:
+            raise _NotLineLayoutError from None
+        if not isinstance(name, str) or name in tables:
+            raise _NotLineLayoutError
+        docs: dict[int, dict[str, Any]] = {}
+        for line in _documents(lines):
+            sep = line.find(b'":')
+            if line[:1] != b'"' or sep < 0:
+                raise _NotLineLayoutError
+            try:
+                doc_id = int(line[1:sep])
+                doc = loads(line[sep + 2 :])
+            except (ValueError, orjson.JSONDecodeError):
+                raise _NotLineLayoutError from None
+            if not isinstance(doc, dict) or doc_id in docs:
+                raise _NotLineLayoutError
+            docs[doc_id] = doc
+        tables[name] = docs
+    raise _NotLineLayoutError  # no closing line: truncated
+
+
+def _documents(lines: Iterator[bytes]) -> Iterator[bytes]:
+    """The document lines of one table, without their line ends; consumes its closing line."""
+    for line in lines:
+        if line in {b"},\n", b"}\n"}:
+            return
+        if line.endswith(b",\n"):
+            yield line[:-2]
+        elif line.endswith(b"\n"):
+            yield line[:-1]
+            closing = next(lines, None)
+            if closing not in {b"},\n", b"}\n"}:
+                raise _NotLineLayoutError
+            return
+        else:
+            raise _NotLineLayoutError
+    raise _NotLineLayoutError
+
+
+def _read_whole(raw: bytes, path: Path) -> Tables:
+    if not raw.strip():
+        msg = (
+            f"the store file {path} is empty ({len(raw)} bytes); refusing to treat "
+            "it as a new store. Restore it from a backup, or delete it to start afresh"
+        )
+        raise StoreCorruptedError(msg)
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        msg = (
+            f"the store file {path} is not valid JSON ({exc}); it may be truncated "
+            "or damaged. It was left untouched: restore it from a backup"
+        )
+        raise StoreCorruptedError(msg) from None
+    if not isinstance(data, dict) or not all(
+        isinstance(t, dict) and all(isinstance(d, dict) for d in t.values()) for t in data.values()
+    ):
+        msg = (
+            f"{path} is JSON but not a TinyDB store (expected an object of tables); "
+            "it was left untouched"
+        )
+        raise StoreCorruptedError(msg)
+    try:
+        return {name: {int(k): v for k, v in docs.items()} for name, docs in data.items()}
+    except ValueError:
+        msg = f"{path} has a document id that is not a number; it was left untouched"
+        raise StoreCorruptedError(msg) from None
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
