@@ -156,3 +156,49 @@ describe("the history page", () => {
     cleanup();
   });
 });
+
+describe("the comparison page", () => {
+  const XSS = "<img src=x onerror=alert(1)>";
+  const version = (i, value, aliases = []) => ({
+    version: `v${i}`,
+    index: i,
+    path: `R/c:v${i}`,
+    aliases,
+    created_at: "2026-01-01T00:00:00Z",
+    metadata: { [XSS]: value, note: XSS },
+  });
+
+  it("charts user-named metrics and aliases as text, with the selected versions marked", async () => {
+    const answer = {
+      path: "R/c",
+      total: 3,
+      shown: 3,
+      versions: [
+        version(0, 1),
+        version(1, 2, [{ name: XSS, protected: true }]),
+        version(2, 4, [{ name: "latest", protected: false }]),
+      ],
+    };
+    const model = fakeModel("?compare=R%2Fc", { "compare.get": answer });
+    const el = document.createElement("div");
+    const cleanup = widget.render({ model, el });
+    await tick();
+    expect(el.querySelector("img")).toBeNull();
+    const chart = el.querySelector(".rw-chart");
+    expect(chart.querySelector("figcaption").textContent).toBe(XSS);
+    expect(chart.querySelector(".rw-chart-protected text").textContent).toBe(
+      `${XSS.slice(0, 21)}…`,
+    );
+    // The newest two, one of which holds the protected alias.
+    expect(chart.querySelectorAll(".rw-chart-selected").length).toBe(2);
+    const rows = [...el.querySelectorAll(".rw-compare-table tbody tr")];
+    expect(rows.map((r) => r.dataset.differs)).toEqual(["true", "false"]);
+    chart
+      .querySelector("circle[data-version='v0']")
+      .dispatchEvent(new Event("click", { bubbles: true }));
+    await tick();
+    expect(chart.querySelectorAll(".rw-chart-selected").length).toBe(3);
+    expect(el.querySelectorAll(".rw-compare-table thead th").length).toBe(4);
+    cleanup();
+  });
+});
