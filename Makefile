@@ -23,8 +23,11 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# `npm ci` refuses a lock file without every platform's optional binaries (esbuild, biome,
+# rollup) when the registry in use serves only some of them; `npm install` then installs the
+# same pinned versions from the lock file.
 $(JS_STAMP): js/package.json js/package-lock.json
-	cd js && npm ci --no-audit --no-fund
+	cd js && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund)
 	touch $(JS_STAMP)
 
 $(BUNDLE): $(JS_STAMP) $(JS_SRC)
