@@ -383,7 +383,7 @@ export function SettingsPage({ name }) {
           the admin role on ${reg.name}, and yours is ${roleLabel(s.role)}.</p>`
     }
     <div class="rw-settings-grid">
-      <${General} s=${s} onRenamed=${(/** @type {string} */ n) => navigate(settingsRoute(n))} />
+      <${General} key=${`${reg.name}\n${reg.description}`} s=${s} onRenamed=${(/** @type {string} */ n) => navigate(settingsRoute(n))} />
       <${Visibility} s=${s} />
       <${Types} s=${s} />
       <${Protected} s=${s} />
