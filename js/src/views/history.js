@@ -107,7 +107,11 @@ export function HistoryPage({ target }) {
             ) => html`<tr key=${`${offset + i}`} data-action=${e.action}>
               <td title=${formatDate(e.at)} class="rw-nowrap">${formatAgo(e.at)}</td>
               <td>${e.user}</td>
-              <td><span class="rw-action">${ACTION_LABELS[e.action] ?? e.action}</span>
+              <td><span class="rw-action">${
+                e.action === "alias.set" && e.before
+                  ? "moved an alias"
+                  : (ACTION_LABELS[e.action] ?? e.action)
+              }</span>
                 <div class="rw-muted rw-mono rw-small">${e.action}</div></td>
               <td class="rw-mono">${e.target}</td>
               <td class="rw-change">
