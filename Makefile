@@ -23,6 +23,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# `npm ci` refuses a lock file without every platform's optional binaries (esbuild, biome,
+# rollup) when the registry in use serves only some of them; `npm install` installs the
+# same pinned versions from the lock file.
 $(JS_STAMP): js/package.json js/package-lock.json
 	cd js && npm install --no-audit --no-fund
 	touch $(JS_STAMP)

@@ -18,10 +18,14 @@ from urllib.parse import quote
 import anywidget
 import traitlets
 
+from registry_widget.widget_admin import ADMIN_HANDLERS
 from registry_widget.widget_api import HANDLERS
+from registry_widget.widget_member import MEMBER_HANDLERS
 from registry_widget.widget_protocol import dispatch
 
 __all__ = ["RegistryWidget"]
+
+_HANDLERS = {**HANDLERS, **ADMIN_HANDLERS, **MEMBER_HANDLERS}
 
 _STATIC = Path(__file__).parent / "static"
 if not (_STATIC / "widget.js").is_file():  # pragma: no cover - a broken checkout
@@ -138,7 +142,7 @@ class RegistryWidget(anywidget.AnyWidget):
 
     def handle_request(self, message: dict[str, Any]) -> dict[str, Any]:
         """Answer one request message (the frontend's ``invoke``) with a response message."""
-        return dispatch(HANDLERS, self._client, message)
+        return dispatch(_HANDLERS, self._client, message)
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict):

@@ -43,10 +43,12 @@ def _handler(name: str) -> Callable[[_F], _F]:
 
 @_handler("registries.list")
 def registries_list(client: Any, p: Params) -> dict[str, Any]:
-    """List the registries the user may see, core first."""
+    """List the registries the user may see, core first, and the user's organisation role."""
     p.done()
     regs = [registry_summary(r) for r in client.registries()]
+    me = next((u for u in client.users() if u.name == client.user), None)
     return {
+        "org_role": None if me is None else me.role,
         "core": [r for r in regs if r["kind"] == "core"],
         "custom": [r for r in regs if r["kind"] != "core"],
     }

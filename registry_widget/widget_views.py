@@ -202,5 +202,11 @@ def version_detail(link: Any, file_offset: int, file_limit: int) -> dict[str, An
             "metadata_truncated": state["clipped"],
             "files": page_of(files, file_offset, file_limit),
         },
-        "links": [{"path": other.path, "aliases": list(other.aliases)} for other in art.links()],
+        "links": [
+            {
+                "path": other.path,
+                "aliases": _aliases(other, set(other.collection.registry.protected_aliases)),
+            }
+            for other in art.links()
+        ],
     }

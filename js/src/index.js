@@ -4,6 +4,7 @@ import { html } from "./html.js";
 import { createRpc } from "./rpc.js";
 import { App } from "./views/app.js";
 import "./styles.css";
+import "./admin.css";
 
 const HEARTBEAT_MS = 10000;
 
@@ -21,6 +22,9 @@ function renderWidget({ model, el }) {
     },
   });
   render(html`<${App} model=${model} invoke=${rpc.invoke} busy=${busy} />`, el);
+  // The same request helper for the browser console (and the browser tests): a request sent
+  // from here is checked by the kernel exactly like one sent by a button.
+  Object.defineProperty(el, "rwInvoke", { value: rpc.invoke, configurable: true });
   // Tell the kernel this view is open, and keep telling it: while a view is alive the kernel
   // watches the store for changes made by other processes. A tab closed without a goodbye
   // simply stops the heartbeat.

@@ -4,14 +4,18 @@
 //   "Models/cat-resnet"       a collection
 //   "Models/cat-resnet:v3"    a linked version (also an alias: "Models/cat-resnet:production")
 //   "?search=cat"             search results ("?" cannot occur in a registry name)
+//   "?settings=…", "?history=…", "?compare=…", "?org"   see tool-routes.js
 
 /**
  * @typedef {{page: "registries"}
  *   | {page: "registry", registry: string}
  *   | {page: "collection", registry: string, collection: string}
  *   | {page: "version", registry: string, collection: string, selector: string}
- *   | {page: "search", query: string}} Route
+ *   | {page: "search", query: string}
+ *   | import("./tool-routes.js").ToolRoute} Route
  */
+
+import { formatToolRoute, parseToolRoute, toolCrumbs } from "./tool-routes.js";
 
 const SEARCH_PREFIX = "?search=";
 
@@ -26,6 +30,8 @@ export function parseRoute(route) {
   if (text.startsWith(SEARCH_PREFIX)) {
     return { page: "search", query: decodeURIComponent(text.slice(SEARCH_PREFIX.length)) };
   }
+  const tool = text.startsWith("?") ? parseToolRoute(text) : null;
+  if (tool) return tool;
   if (text === "") return { page: "registries" };
   const slash = text.indexOf("/");
   if (slash < 0) return { page: "registry", registry: text };
@@ -56,6 +62,11 @@ export function formatRoute(r) {
       return `${r.registry}/${r.collection}:${r.selector}`;
     case "search":
       return `${SEARCH_PREFIX}${encodeURIComponent(r.query)}`;
+    case "settings":
+    case "history":
+    case "compare":
+    case "org":
+      return formatToolRoute(r);
     default:
       return "";
   }
@@ -81,6 +92,9 @@ export function breadcrumbs(route) {
     return crumbs;
   }
   if (r.page === "registries") return crumbs;
+  if (r.page === "settings" || r.page === "history" || r.page === "compare" || r.page === "org") {
+    return toolCrumbs(r, breadcrumbs);
+  }
   crumbs.push({ label: r.registry, route: r.registry });
   if (r.page === "registry") return crumbs;
   crumbs.push({ label: r.collection, route: `${r.registry}/${r.collection}` });

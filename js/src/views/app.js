@@ -4,9 +4,13 @@ import { html } from "../html.js";
 import { breadcrumbs, NavHistory, parseRoute, searchRoute } from "../router.js";
 import { CollectionPage } from "./collection.js";
 import { Ctx, Spinner } from "./common.js";
+import { ComparePage } from "./compare.js";
+import { HistoryPage } from "./history.js";
+import { OrgPage } from "./org.js";
 import { RegistriesPage } from "./registries.js";
 import { RegistryPage } from "./registry.js";
 import { SearchPage } from "./search.js";
+import { SettingsPage } from "./settings.js";
 import { VersionPage } from "./version.js";
 
 /** @param {{route: string}} props */
@@ -21,6 +25,14 @@ function Page({ route }) {
       return html`<${VersionPage} key=${route} path=${`${r.registry}/${r.collection}:${r.selector}`} />`;
     case "search":
       return html`<${SearchPage} key=${route} query=${r.query} />`;
+    case "settings":
+      return html`<${SettingsPage} key=${route} name=${r.registry} />`;
+    case "history":
+      return html`<${HistoryPage} key=${route} target=${r.target} />`;
+    case "compare":
+      return html`<${ComparePage} key=${route} path=${r.collection} />`;
+    case "org":
+      return html`<${OrgPage} />`;
     default:
       return html`<${RegistriesPage} />`;
   }

@@ -108,8 +108,17 @@ export function RegistriesPage() {
     <div class="rw-page-head">
       <h2>Registries</h2>
       ${loading ? html`<${Spinner} label="" />` : null}
-      <button class="rw-btn rw-btn-primary" onClick=${() => setCreating(true)} disabled=${creating}>
-        Create registry</button>
+      ${
+        data.org_role === "admin"
+          ? html`<span class="rw-head-tools"><${Link} route="?org">Organisation<//></span>`
+          : null
+      }
+      ${
+        data.org_role === "viewer"
+          ? null
+          : html`<button class="rw-btn rw-btn-primary" onClick=${() => setCreating(true)} disabled=${creating}>
+        Create registry</button>`
+      }
     </div>
     ${creating ? html`<${CreateRegistryForm} onDone=${() => setCreating(false)} />` : null}
     <h3 class="rw-section">Core registries</h3>

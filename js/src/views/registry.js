@@ -2,6 +2,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { formatAgo, formatDate, splitList, usageSnippet } from "../format.js";
 import { html } from "../html.js";
+import { atLeast } from "../roles.js";
+import { historyRoute, settingsRoute } from "../tool-routes.js";
 import {
   Chip,
   ErrorBox,
@@ -105,8 +107,16 @@ export function RegistryPage({ name }) {
       <${Chip} kind=${`rw-badge rw-vis-${reg.visibility}`}>${reg.visibility}<//>
       <${Chip} kind="rw-badge">${reg.kind}<//>
       ${loading ? html`<${Spinner} label="" />` : null}
-      <button class="rw-btn rw-btn-primary" onClick=${() => setCreating(true)} disabled=${creating}>
-        Create collection</button>
+      <span class="rw-head-tools">
+        <${Link} route=${historyRoute(reg.name)}>History<//>
+        <${Link} route=${settingsRoute(reg.name)}>${atLeast(reg.role, "admin") ? "Settings" : "Members and settings"}<//>
+      </span>
+      ${
+        atLeast(reg.role, "member")
+          ? html`<button class="rw-btn rw-btn-primary" onClick=${() => setCreating(true)} disabled=${creating}>
+        Create collection</button>`
+          : null
+      }
     </div>
     <p class="rw-desc">${reg.description || html`<span class="rw-muted">No description</span>`}</p>
     <div class="rw-meta-line">

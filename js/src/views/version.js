@@ -2,7 +2,9 @@
 import { useState } from "preact/hooks";
 import { describeNode, formatAgo, formatBytes, formatDate, usageSnippet } from "../format.js";
 import { html } from "../html.js";
+import { historyRoute } from "../tool-routes.js";
 import { Chip, ErrorBox, Link, LockIcon, Pager, Snippet, Spinner, useRequest } from "./common.js";
+import { Lineage } from "./lineage.js";
 
 /** @param {{name: string, value: any, depth: number}} props */
 function TreeNode({ name, value, depth }) {
@@ -70,6 +72,7 @@ export function VersionPage({ path }) {
         ${a.protected ? html`<${LockIcon} />` : null}${a.name}<//>`,
       )}
       ${loading ? html`<${Spinner} label="" />` : null}
+      <span class="rw-head-tools"><${Link} route=${historyRoute(data.path)}>History<//></span>
     </div>
     <table class="rw-facts">
       <tbody>
@@ -100,11 +103,18 @@ export function VersionPage({ path }) {
       )}</tbody>
     </table>
     <${Pager} offset=${art.files.offset} limit=${art.files.limit} total=${art.files.total} onChange=${setFileOffset} />
+    <h3 class="rw-section">Lineage</h3>
+    <${Lineage} path=${data.path} />
     <h3 class="rw-section">Linked in</h3>
     <ul class="rw-links">${data.links.map(
       (l) => html`<li key=${l.path}>
       <${Link} route=${l.path}>${l.path}<//>
-      ${l.aliases.map((a) => html` <${Chip} kind="rw-alias">${a}<//>`)}
+      ${l.aliases.map(
+        (
+          /** @type {any} */ a,
+        ) => html` <${Chip} kind=${`rw-alias ${a.protected ? "rw-protected" : ""}`}>
+        ${a.protected ? html`<${LockIcon} />` : null}${a.name}<//>`,
+      )}
       ${l.path === data.path ? html` <span class="rw-muted">(this page)</span>` : null}</li>`,
     )}
     </ul>

@@ -1,0 +1,92 @@
+// Routes of the administration and analysis pages, in the same "?name=value" form as search:
+//   "?settings=Models"              a registry's settings
+//   "?history=Models"               history of a registry, "Models/cats" a collection,
+//                                   "Models/cats:v3" a version
+//   "?compare=Models/cats"          compare a collection's versions
+//   "?org"                          the organisation's users
+// "?" cannot start a registry name, and the value is URI-encoded, so any name round-trips.
+
+/**
+ * @typedef {{page: "settings", registry: string}
+ *   | {page: "history", target: string}
+ *   | {page: "compare", collection: string}
+ *   | {page: "org"}} ToolRoute
+ */
+
+const TOOLS = ["settings", "history", "compare"];
+
+/**
+ * Parse a tool route, or return null when `text` is not one.
+ *
+ * @param {string} text
+ * @returns {ToolRoute | null}
+ */
+export function parseToolRoute(text) {
+  if (text === "?org") return { page: "org" };
+  const eq = text.indexOf("=");
+  if (!text.startsWith("?") || eq < 0) return null;
+  const tool = text.slice(1, eq);
+  if (!TOOLS.includes(tool)) return null;
+  const value = decodeURIComponent(text.slice(eq + 1));
+  if (tool === "settings") return { page: "settings", registry: value };
+  if (tool === "history") return { page: "history", target: value };
+  return { page: "compare", collection: value };
+}
+
+/**
+ * The route string of a tool page.
+ *
+ * @param {ToolRoute} r
+ */
+export function formatToolRoute(r) {
+  switch (r.page) {
+    case "settings":
+      return `?settings=${encodeURIComponent(r.registry)}`;
+    case "history":
+      return `?history=${encodeURIComponent(r.target)}`;
+    case "compare":
+      return `?compare=${encodeURIComponent(r.collection)}`;
+    default:
+      return "?org";
+  }
+}
+
+/** @param {string} registry */
+export const settingsRoute = (registry) => formatToolRoute({ page: "settings", registry });
+/** @param {string} target a registry, "Registry/Collection" or "Registry/Collection:vN" */
+export const historyRoute = (target) => formatToolRoute({ page: "history", target });
+/** @param {string} collection "Registry/Collection" */
+export const compareRoute = (collection) => formatToolRoute({ page: "compare", collection });
+
+/**
+ * What a history target is: a registry, a collection or a linked version.
+ *
+ * @param {string} target
+ * @returns {"registry" | "collection" | "version"}
+ */
+export function historyScope(target) {
+  const slash = target.indexOf("/");
+  if (slash < 0) return "registry";
+  return target.indexOf(":", slash) < 0 ? "collection" : "version";
+}
+
+/**
+ * Breadcrumbs of a tool page, given the crumbs of the page it belongs to.
+ *
+ * @param {ToolRoute} r
+ * @param {(route: string) => {label: string, route: string}[]} crumbsOf
+ * @returns {{label: string, route: string}[]}
+ */
+export function toolCrumbs(r, crumbsOf) {
+  const here = formatToolRoute(r);
+  switch (r.page) {
+    case "settings":
+      return [...crumbsOf(r.registry), { label: "Settings", route: here }];
+    case "history":
+      return [...crumbsOf(r.target), { label: "History", route: here }];
+    case "compare":
+      return [...crumbsOf(r.collection), { label: "Compare", route: here }];
+    default:
+      return [...crumbsOf(""), { label: "Organisation", route: here }];
+  }
+}

@@ -1,0 +1,137 @@
+// The history of a registry, a collection or a linked version: who, when, what,
+// before → after; newest first, paged, filtered by the kind of change.
+import { useState } from "preact/hooks";
+import { formatAgo, formatDate } from "../format.js";
+import { html } from "../html.js";
+import { historyScope } from "../tool-routes.js";
+import { ErrorBox, Link, Pager, Spinner, useRequest } from "./common.js";
+
+const PAGE = 25;
+
+const KIND_LABELS = /** @type {Record<string, string>} */ ({
+  registry: "Registry settings and members",
+  collection: "Collections",
+  link: "Links",
+  alias: "Aliases",
+  artifact: "Artifact version",
+});
+
+const ACTION_LABELS = /** @type {Record<string, string>} */ ({
+  "registry.create": "created the registry",
+  "registry.update": "changed the registry",
+  "registry.delete": "deleted the registry",
+  "registry.type.add": "added an accepted type",
+  "registry.type.remove": "removed an accepted type",
+  "registry.member.add": "added a member",
+  "registry.member.role": "changed a member's role",
+  "registry.member.remove": "removed a member",
+  "registry.protected_alias.add": "protected an alias",
+  "registry.protected_alias.remove": "unprotected an alias",
+  "collection.create": "created a collection",
+  "collection.update": "edited a collection",
+  "collection.delete": "deleted a collection",
+  "link.create": "linked a version",
+  "link.delete": "unlinked a version",
+  "alias.set": "set an alias",
+  "alias.remove": "removed an alias",
+  "artifact.create": "logged the artifact version",
+  "artifact.update": "edited the artifact version",
+});
+
+/**
+ * A history value as one line of text (never markup).
+ *
+ * @param {any} value
+ */
+export function describeValue(value) {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "string") return value;
+  if (Array.isArray(value)) return value.map((v) => describeValue(v)).join(", ") || "[]";
+  if (typeof value === "object") {
+    return Object.entries(value)
+      .map(
+        ([k, v]) =>
+          `${k}: ${typeof v === "object" && v !== null ? JSON.stringify(v) : describeValue(v)}`,
+      )
+      .join("; ");
+  }
+  return String(value);
+}
+
+/** @param {{target: string}} props */
+export function HistoryPage({ target }) {
+  const scope = historyScope(target);
+  const [kind, setKind] = useState("");
+  const [offset, setOffset] = useState(0);
+  const { data, error, loading } = useRequest("history.get", {
+    scope,
+    path: target,
+    kind: kind || null,
+    offset,
+    limit: PAGE,
+  });
+  const kinds = data?.kinds ?? Object.keys(KIND_LABELS);
+  return html`<div class="rw-page rw-history">
+    <div class="rw-page-head">
+      <h2>History of ${target}</h2>
+      ${loading ? html`<${Spinner} label="" />` : null}
+    </div>
+    <div class="rw-toolbar">
+      <label class="rw-check">Kind of change${" "}
+        <select aria-label="Kind of change" value=${kind}
+          onChange=${(/** @type {any} */ e) => {
+            setKind(e.currentTarget.value);
+            setOffset(0);
+          }}>
+          <option value="">All changes</option>
+          ${kinds.map((/** @type {string} */ k) => html`<option value=${k}>${KIND_LABELS[k] ?? k}</option>`)}
+        </select>
+      </label>
+      ${data ? html`<span class="rw-muted">${data.total} change${data.total === 1 ? "" : "s"}</span>` : null}
+      <span class="rw-muted">· <${Link} route=${target}>back to ${target}<//></span>
+    </div>
+    <${ErrorBox} error=${error} />
+    ${
+      data && data.items.length === 0
+        ? html`<p class="rw-muted">${kind ? "No change of this kind yet." : "No changes recorded yet."}</p>`
+        : null
+    }
+    ${
+      data && data.items.length > 0
+        ? html`<div class="rw-table-wrap"><table class="rw-table rw-history-table">
+          <thead><tr><th>When</th><th>Who</th><th>What</th><th>Target</th><th>Before → after</th></tr></thead>
+          <tbody>${data.items.map(
+            (
+              /** @type {any} */ e,
+              /** @type {number} */ i,
+            ) => html`<tr key=${`${offset + i}`} data-action=${e.action}>
+              <td title=${formatDate(e.at)} class="rw-nowrap">${formatAgo(e.at)}</td>
+              <td>${e.user}</td>
+              <td><span class="rw-action">${
+                e.action === "alias.set" && e.before
+                  ? "moved an alias"
+                  : (ACTION_LABELS[e.action] ?? e.action)
+              }</span>
+                <div class="rw-muted rw-mono rw-small">${e.action}</div></td>
+              <td class="rw-mono">${e.target}</td>
+              <td class="rw-change">
+                ${
+                  e.before === null || e.before === undefined
+                    ? null
+                    : html`<div><span class="rw-change-label">before</span>${" "}
+                      <span class="rw-before">${describeValue(e.before)}</span></div>`
+                }
+                ${
+                  e.after === null || e.after === undefined
+                    ? null
+                    : html`<div><span class="rw-change-label">after</span>${" "}
+                      <span class="rw-after">${describeValue(e.after)}</span></div>`
+                }
+              </td>
+            </tr>`,
+          )}</tbody></table></div>`
+        : null
+    }
+    ${data ? html`<${Pager} offset=${data.offset} limit=${data.limit} total=${data.total} onChange=${setOffset} />` : null}
+  </div>`;
+}

@@ -1,0 +1,394 @@
+// A registry's settings: name and description, visibility, accepted types, members, protected
+// aliases, deletion. Controls appear only for roles that may use them; the kernel refuses the
+// rest anyway, and every refusal is shown under the control that caused it.
+import { useState } from "preact/hooks";
+import { html } from "../html.js";
+import { roleLabel } from "../roles.js";
+import { settingsRoute } from "../tool-routes.js";
+import { Chip, ErrorBox, LockIcon, Spinner, useAction, useApp, useRequest } from "./common.js";
+import { TextField, useValidation } from "./fields.js";
+
+/**
+ * @typedef {object} Settings
+ * @property {any} registry
+ * @property {string} user
+ * @property {string} role
+ * @property {string} org_role
+ * @property {{admin: boolean, write: boolean}} can
+ * @property {{name: string, used_by: string[], fixed: boolean}[] | null} types
+ * @property {{user: string, role: string, effective_role: string | null}[]} members
+ * @property {string[]} candidates
+ * @property {string[]} roles
+ */
+
+/** @param {{title: string, children: any, id?: string}} props */
+function Section({ title, children, id }) {
+  return html`<section class="rw-settings-section" aria-label=${title} data-section=${id}>
+    <h3 class="rw-section">${title}</h3>
+    ${children}
+  </section>`;
+}
+
+/** @param {{s: Settings, onRenamed: (name: string) => void}} props */
+function General({ s, onRenamed }) {
+  const { invoke } = useApp();
+  const reg = s.registry;
+  const [name, setName] = useState(reg.name);
+  const [description, setDescription] = useState(reg.description);
+  const nameMsg = useValidation("registry_name", name, { skipEmpty: true });
+  const action = useAction();
+  if (reg.kind === "core" || !s.can.admin) {
+    return html`<${Section} title="Name and description" id="general">
+      <p><strong>${reg.name}</strong></p>
+      <p class="rw-desc">${reg.description || html`<span class="rw-muted">No description</span>`}</p>
+      <p class="rw-muted rw-reason">${
+        reg.kind === "core"
+          ? `${reg.name} is a core registry: its name and description are preconfigured and cannot be edited.`
+          : "Only registry admins can edit the name and description."
+      }</p>
+    <//>`;
+  }
+  const changed = name !== reg.name || description !== reg.description;
+  async function save(/** @type {Event} */ e) {
+    e.preventDefault();
+    const result = await action.run(() =>
+      invoke("registry.update", {
+        name: reg.name,
+        new_name: name === reg.name ? null : name,
+        description: description === reg.description ? null : description,
+      }),
+    );
+    if (result && result.registry.name !== reg.name) onRenamed(result.registry.name);
+  }
+  return html`<${Section} title="Name and description" id="general">
+    <form class="rw-form" onSubmit=${save} aria-label="Name and description">
+      <${TextField} label="Name" name="reg-name" value=${name} onInput=${setName} message=${nameMsg} />
+      <${TextField} label="Description" name="reg-description" value=${description}
+        onInput=${setDescription} multiline />
+      <${ErrorBox} error=${action.error} />
+      <div class="rw-actions">
+        <button type="submit" class="rw-btn rw-btn-primary"
+          disabled=${!changed || !name.trim() || Boolean(nameMsg) || action.busy}>Save</button>
+        ${action.busy ? html`<${Spinner} label="Saving…" />` : null}
+      </div>
+    </form>
+  <//>`;
+}
+
+/** @param {{s: Settings}} props */
+function Visibility({ s }) {
+  const { invoke } = useApp();
+  const reg = s.registry;
+  const [confirming, setConfirming] = useState(false);
+  const action = useAction();
+  /** @type {any} */
+  let body;
+  if (reg.kind === "core") {
+    body = html`<p class="rw-muted rw-reason">Always <strong>organization</strong>: core registries
+      are visible to the whole organisation, and their visibility cannot be changed.</p>`;
+  } else if (reg.visibility === "restricted") {
+    body = html`<p class="rw-muted rw-reason">Only members and organisation admins can see this
+      registry. A restricted registry cannot be made visible to the whole organisation again.</p>`;
+  } else if (!s.can.admin) {
+    body = html`<p class="rw-muted rw-reason">Every organisation user can see this registry.
+      Only registry admins can restrict it.</p>`;
+  } else if (!confirming) {
+    body = html`<p>Every organisation user can see this registry.</p>
+      <button class="rw-btn" onClick=${() => setConfirming(true)}>Restrict to members…</button>`;
+  } else {
+    body = html`<div class="rw-confirm" role="group" aria-label="Confirm restricting">
+      <p><strong>Restrict “${reg.name}”?</strong> Only its members and organisation admins will
+        see it; everyone else will no longer find it. <strong>This cannot be switched
+        back</strong> to organization.</p>
+      <div class="rw-actions">
+        <button class="rw-btn rw-btn-danger" disabled=${action.busy}
+          onClick=${async () => {
+            const done = await action.run(() =>
+              invoke("registry.update", { name: reg.name, visibility: "restricted" }),
+            );
+            if (done) setConfirming(false);
+          }}>Restrict permanently</button>
+        <button class="rw-btn" onClick=${() => {
+          setConfirming(false);
+          action.clear();
+        }}>Cancel</button>
+      </div>
+    </div>`;
+  }
+  return html`<${Section} title="Visibility" id="visibility">
+    <p><${Chip} kind=${`rw-badge rw-vis-${reg.visibility}`}>${reg.visibility}<//></p>
+    ${body}
+    <${ErrorBox} error=${action.error} />
+  <//>`;
+}
+
+/** @param {{s: Settings}} props */
+function Types({ s }) {
+  const { invoke } = useApp();
+  const reg = s.registry;
+  const [type, setType] = useState("");
+  const typeMsg = useValidation("artifact_type", type, { skipEmpty: true });
+  const action = useAction();
+  if (s.types === null) {
+    return html`<${Section} title="Accepted types" id="types">
+      <p><${Chip} kind="rw-type">all types<//></p>
+      <p class="rw-muted rw-reason">This registry was created without a list of types, so it accepts
+        every artifact type.</p>
+    <//>`;
+  }
+  async function add(/** @type {Event} */ e) {
+    e.preventDefault();
+    const done = await action.run(() =>
+      invoke("registry.type.add", { name: reg.name, type: type.trim() }),
+    );
+    if (done) setType("");
+  }
+  return html`<${Section} title="Accepted types" id="types">
+    <ul class="rw-setting-list">${s.types.map(
+      (t) => html`<li key=${t.name} data-type=${t.name}>
+        <${Chip} kind="rw-type">${t.name}<//>
+        <span class="rw-muted">${
+          t.fixed
+            ? "preconfigured type of this core registry; it can never be removed"
+            : t.used_by.length
+              ? `used by ${t.used_by.join(", ")}`
+              : "not used by any collection"
+        }</span>
+        ${
+          s.can.admin && !t.fixed
+            ? html`<button class="rw-btn rw-btn-small" aria-label=${`Remove type ${t.name}`}
+              disabled=${action.busy}
+              onClick=${() => action.run(() => invoke("registry.type.remove", { name: reg.name, type: t.name }))}>
+              Remove</button>`
+            : null
+        }
+      </li>`,
+    )}</ul>
+    ${
+      s.can.admin
+        ? html`<form class="rw-inline-form rw-add-row" onSubmit=${add} aria-label="Add a type">
+          <input type="text" aria-label="New type" placeholder="e.g. onnx" value=${type}
+            aria-invalid=${typeMsg ? "true" : "false"}
+            onInput=${(/** @type {any} */ e) => setType(e.currentTarget.value)} />
+          <button type="submit" class="rw-btn rw-btn-small"
+            disabled=${!type.trim() || Boolean(typeMsg) || action.busy}>Add type</button>
+        </form>
+        ${typeMsg ? html`<div class="rw-invalid" role="status">${typeMsg}</div>` : null}`
+        : null
+    }
+    <${ErrorBox} error=${action.error} />
+  <//>`;
+}
+
+/** @param {{s: Settings}} props */
+function Members({ s }) {
+  const { invoke } = useApp();
+  const reg = s.registry;
+  const [user, setUser] = useState("");
+  const [role, setRole] = useState("viewer");
+  const action = useAction();
+  const me = s.members.find((m) => m.user === s.user);
+  const pick = user || s.candidates[0] || "";
+  return html`<${Section} title="Members" id="members">
+    <p class="rw-you" data-testid="own-role">You (<strong>${s.user}</strong>): effective role${" "}
+      <${Chip} kind="rw-role">${roleLabel(s.role)}<//>
+      <span class="rw-muted">${
+        me
+          ? ` — registry role ${roleLabel(me.role)}, organisation role ${s.org_role}`
+          : ` — from your organisation role ${s.org_role}`
+      }</span></p>
+    ${
+      s.members.length === 0
+        ? html`<p class="rw-muted">No members with a registry role yet.</p>`
+        : html`<table class="rw-table rw-members">
+      <thead><tr><th>User</th><th>Registry role</th><th>Effective role</th>
+        ${s.can.admin ? html`<th></th>` : null}</tr></thead>
+      <tbody>${s.members.map(
+        (m) => html`<tr key=${m.user} data-member=${m.user}>
+          <td>${m.user}${m.user === s.user ? html` <span class="rw-muted">(you)</span>` : null}</td>
+          <td>${
+            s.can.admin
+              ? html`<select aria-label=${`Role of ${m.user}`} value=${m.role} disabled=${action.busy}
+                onChange=${(/** @type {any} */ e) =>
+                  action.run(() =>
+                    invoke("registry.member.role", {
+                      name: reg.name,
+                      user: m.user,
+                      role: e.currentTarget.value,
+                    }),
+                  )}>
+                ${s.roles.map((r) => html`<option value=${r}>${roleLabel(r)}</option>`)}
+              </select>`
+              : roleLabel(m.role)
+          }</td>
+          <td>${roleLabel(m.effective_role)}${
+            m.effective_role !== m.role
+              ? html` <span class="rw-muted">(from the organisation role)</span>`
+              : null
+          }</td>
+          ${
+            s.can.admin
+              ? html`<td><button class="rw-btn rw-btn-small" aria-label=${`Remove ${m.user}`}
+                disabled=${action.busy}
+                onClick=${() => action.run(() => invoke("registry.member.remove", { name: reg.name, user: m.user }))}>
+                Remove</button></td>`
+              : null
+          }
+        </tr>`,
+      )}</tbody></table>`
+    }
+    ${
+      s.can.admin
+        ? s.candidates.length === 0
+          ? html`<p class="rw-muted">Every organisation user is already a member.</p>`
+          : html`<form class="rw-inline-form rw-add-row" aria-label="Add a member"
+          onSubmit=${async (/** @type {Event} */ e) => {
+            e.preventDefault();
+            const done = await action.run(() =>
+              invoke("registry.member.add", { name: reg.name, user: pick, role }),
+            );
+            if (done) setUser("");
+          }}>
+          <select aria-label="User to add" value=${pick}
+            onChange=${(/** @type {any} */ e) => setUser(e.currentTarget.value)}>
+            ${s.candidates.map((u) => html`<option value=${u}>${u}</option>`)}
+          </select>
+          <select aria-label="Role of the new member" value=${role}
+            onChange=${(/** @type {any} */ e) => setRole(e.currentTarget.value)}>
+            ${s.roles.map((r) => html`<option value=${r}>${roleLabel(r)}</option>`)}
+          </select>
+          <button type="submit" class="rw-btn rw-btn-small" disabled=${!pick || action.busy}>
+            Add member</button>
+        </form>`
+        : null
+    }
+    <${ErrorBox} error=${action.error} />
+  <//>`;
+}
+
+/** @param {{s: Settings}} props */
+function Protected({ s }) {
+  const { invoke } = useApp();
+  const reg = s.registry;
+  const [alias, setAlias] = useState("");
+  const aliasMsg = useValidation("alias", alias, { skipEmpty: true });
+  const action = useAction();
+  const list = reg.protected_aliases;
+  return html`<${Section} title="Protected aliases" id="protected">
+    <p class="rw-muted">Only registry admins may set, move or remove a protected alias; members
+      may not unlink a version that carries one.</p>
+    <div class="rw-meta-line">
+      ${list.length === 0 ? html`<span class="rw-muted">None.</span>` : null}
+      ${list.map(
+        (a) => html`<${Chip} kind="rw-alias rw-protected" title="Protected alias">
+          <${LockIcon} />${a}
+          ${
+            s.can.admin
+              ? html`<button class="rw-chip-x" aria-label=${`Unprotect ${a}`} title="Stop protecting"
+                disabled=${action.busy}
+                onClick=${() => action.run(() => invoke("registry.protected.remove", { name: reg.name, alias: a }))}>×</button>`
+              : null
+          }<//>`,
+      )}
+    </div>
+    ${
+      s.can.admin
+        ? html`<form class="rw-inline-form rw-add-row" aria-label="Protect an alias"
+          onSubmit=${async (/** @type {Event} */ e) => {
+            e.preventDefault();
+            const done = await action.run(() =>
+              invoke("registry.protected.add", { name: reg.name, alias: alias.trim() }),
+            );
+            if (done) setAlias("");
+          }}>
+          <input type="text" aria-label="Alias to protect" placeholder="e.g. production" value=${alias}
+            aria-invalid=${aliasMsg ? "true" : "false"}
+            onInput=${(/** @type {any} */ e) => setAlias(e.currentTarget.value)} />
+          <button type="submit" class="rw-btn rw-btn-small"
+            disabled=${!alias.trim() || Boolean(aliasMsg) || action.busy}>Protect</button>
+        </form>
+        ${aliasMsg ? html`<div class="rw-invalid" role="status">${aliasMsg}</div>` : null}`
+        : null
+    }
+    <${ErrorBox} error=${action.error} />
+  <//>`;
+}
+
+/** @param {{s: Settings}} props */
+function Danger({ s }) {
+  const { invoke, navigate } = useApp();
+  const reg = s.registry;
+  const [open, setOpen] = useState(false);
+  const [typed, setTyped] = useState("");
+  const action = useAction();
+  if (reg.kind === "core") {
+    return html`<${Section} title="Delete registry" id="delete">
+      <p class="rw-muted rw-reason">${reg.name} is a core registry and cannot be deleted.</p>
+    <//>`;
+  }
+  if (!s.can.admin) return null;
+  return html`<${Section} title="Delete registry" id="delete">
+    <p>Deleting removes its collections and links. The artifact versions stay logged.</p>
+    ${
+      open
+        ? html`<form class="rw-confirm" aria-label="Confirm deleting"
+          onSubmit=${async (/** @type {Event} */ e) => {
+            e.preventDefault();
+            const done = await action.run(() =>
+              invoke("registry.delete", { name: reg.name, confirm: typed }),
+            );
+            if (done) navigate("");
+          }}>
+          <label for="rw-delete-confirm">Type <strong class="rw-mono">${reg.name}</strong> to
+            confirm</label>
+          <input id="rw-delete-confirm" type="text" autocomplete="off" value=${typed}
+            onInput=${(/** @type {any} */ e) => setTyped(e.currentTarget.value)} />
+          <div class="rw-actions">
+            <button type="submit" class="rw-btn rw-btn-danger"
+              disabled=${typed !== reg.name || action.busy}>Delete this registry</button>
+            <button type="button" class="rw-btn" onClick=${() => {
+              setOpen(false);
+              setTyped("");
+              action.clear();
+            }}>Cancel</button>
+          </div>
+        </form>`
+        : html`<button class="rw-btn rw-btn-danger" onClick=${() => setOpen(true)}>
+          Delete registry…</button>`
+    }
+    <${ErrorBox} error=${action.error} />
+  <//>`;
+}
+
+/** @param {{name: string}} props */
+export function SettingsPage({ name }) {
+  const { navigate } = useApp();
+  const { data, error, loading } = useRequest("settings.get", { name });
+  if (error) return html`<${ErrorBox} error=${error} />`;
+  if (!data) return html`<${Spinner} label="Loading settings…" />`;
+  /** @type {Settings} */
+  const s = data;
+  const reg = s.registry;
+  return html`<div class="rw-page rw-settings">
+    <div class="rw-page-head">
+      <h2>Settings of ${reg.name}</h2>
+      <${Chip} kind=${`rw-badge rw-vis-${reg.visibility}`}>${reg.visibility}<//>
+      <${Chip} kind="rw-badge">${reg.kind}<//>
+      ${loading ? html`<${Spinner} label="" />` : null}
+    </div>
+    ${
+      s.can.admin
+        ? null
+        : html`<p class="rw-note" role="note">You can look at these settings; changing them needs
+          the admin role on ${reg.name}, and yours is ${roleLabel(s.role)}.</p>`
+    }
+    <div class="rw-settings-grid">
+      <${General} key=${`${reg.name}\n${reg.description}`} s=${s} onRenamed=${(/** @type {string} */ n) => navigate(settingsRoute(n))} />
+      <${Visibility} s=${s} />
+      <${Types} s=${s} />
+      <${Protected} s=${s} />
+      <${Members} s=${s} />
+      <${Danger} s=${s} />
+    </div>
+  </div>`;
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { atLeast, roleLabel } from "../src/roles.js";
+import { breadcrumbs, formatRoute, parseRoute } from "../src/router.js";
+import { compareRoute, historyRoute, historyScope, settingsRoute } from "../src/tool-routes.js";
+
+describe("tool routes", () => {
+  it("round-trip any registry or collection name", () => {
+    for (const route of [
+      settingsRoute("Vision team"),
+      historyRoute("<img>/a?b=c:v2"),
+      compareRoute("Models/cats & dogs"),
+      "?org",
+    ]) {
+      expect(formatRoute(parseRoute(route))).toBe(route);
+    }
+    expect(parseRoute(historyRoute("R/a?b=c:v2"))).toEqual({
+      page: "history",
+      target: "R/a?b=c:v2",
+    });
+  });
+  it("leave search and unknown tools alone", () => {
+    expect(parseRoute("?search=x").page).toBe("search");
+    expect(parseRoute("?bogus=x").page).not.toBe("settings");
+  });
+  it("tell registry, collection and version history apart", () => {
+    expect(historyScope("Models")).toBe("registry");
+    expect(historyScope("Models/cats")).toBe("collection");
+    expect(historyScope("Models/cats:v1")).toBe("version");
+  });
+  it("have breadcrumbs under the page they belong to", () => {
+    expect(breadcrumbs(settingsRoute("Models")).map((c) => c.label)).toEqual([
+      "Registries",
+      "Models",
+      "Settings",
+    ]);
+    expect(breadcrumbs(historyRoute("Models/cats:v1")).map((c) => c.label)).toEqual([
+      "Registries",
+      "Models",
+      "cats",
+      "v1",
+      "History",
+    ]);
+    expect(breadcrumbs("?org").map((c) => c.label)).toEqual(["Registries", "Organisation"]);
+  });
+});
+
+describe("roles", () => {
+  it("rank restricted viewer < viewer < member < admin", () => {
+    expect(atLeast("admin", "member")).toBe(true);
+    expect(atLeast("member", "member")).toBe(true);
+    expect(atLeast("viewer", "member")).toBe(false);
+    expect(atLeast("restricted_viewer", "viewer")).toBe(false);
+    expect(atLeast(null, "restricted_viewer")).toBe(false);
+    expect(roleLabel("restricted_viewer")).toBe("restricted viewer");
+  });
+});
