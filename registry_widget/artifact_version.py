@@ -357,10 +357,20 @@ class ArtifactVersion(Handle[Doc]):
     def history(
         self, *, action: str | None = None, limit: int | None = None, offset: int = 0
     ) -> list[HistoryEntry]:
-        """Changes to this artifact version (logged, edited), newest first."""
+        """Changes to this artifact version (logged, edited, linked), newest first.
+
+        Links into registries the user may not see are left out.
+        """
         self._doc()
+        visible = {r.doc_id for r in self._s.visible_registries()}
         return read_history(
-            self._s.store, "artifact_id", self._id, action=action, limit=limit, offset=offset
+            self._s.store,
+            "artifact_id",
+            self._id,
+            action=action,
+            limit=limit,
+            offset=offset,
+            registries=visible,
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,11 +46,13 @@ def read_history(
     action: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    registries: Container[int] | None = None,
 ) -> list[HistoryEntry]:
     """Entries whose ``field`` (``"registry_id"``, ``"link_id"``…) is ``value``, newest first.
 
     ``action`` keeps only entries whose action is it or starts with it and a dot
-    (``"alias"`` keeps ``"alias.set"`` and ``"alias.remove"``).
+    (``"alias"`` keeps ``"alias.set"`` and ``"alias.remove"``). ``registries``, when given,
+    drops entries about any other registry (those the reader may not see).
     """
     if action is not None and not isinstance(action, str):
         msg = (
@@ -64,6 +67,8 @@ def read_history(
         raise ValidationError(msg, field="offset", value=offset)
     store.refresh()
     docs = store.find("history", **{field: value})
+    if registries is not None:
+        docs = [d for d in docs if d["registry_id"] is None or d["registry_id"] in registries]
     if action is not None:
         docs = [d for d in docs if d["action"] == action or d["action"].startswith(action + ".")]
     docs.sort(key=lambda d: d.doc_id, reverse=True)

@@ -108,6 +108,11 @@ class Registry(Handle[Doc]):
         return None if types is None else list(types)
 
     @property
+    def preconfigured_types(self) -> list[str]:
+        """The types a core registry was created with; they can never be removed."""
+        return list(self._doc()["preconfigured_types"])
+
+    @property
     def protected_aliases(self) -> list[str]:
         """Aliases only registry admins may set, move or remove."""
         return list(self._doc()["protected_aliases"])

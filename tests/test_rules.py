@@ -13,7 +13,7 @@ def test_core_registries_exist_in_every_new_store(client: rw.Client) -> None:
     regs = {r.name: r for r in client.registries()}
     assert set(regs) == {"Models", "Datasets"}
     assert regs["Models"].kind == regs["Datasets"].kind == "core"
-    assert regs["Models"].artifact_types == ["model"]
+    assert regs["Models"].artifact_types == regs["Models"].preconfigured_types == ["model"]
     assert regs["Datasets"].artifact_types == ["dataset"]
 
 
@@ -327,3 +327,16 @@ def test_every_change_is_in_the_history(client: rw.Client, log) -> None:
         "collection.update",
         "alias.remove",
     ]
+
+
+def test_an_artifact_history_hides_links_in_registries_the_user_may_not_see(
+    make_client, client: rw.Client, log
+) -> None:
+    client.add_user("bob")
+    v = log("shared")
+    client.create_registry("Secret", visibility="restricted")
+    client.link(v, "Secret/x")
+    client.link(v, "Models/open")
+    bob_view = make_client("bob").artifact("shared:v0")
+    assert [h.target for h in bob_view.history()] == ["Models/open:v0", "shared:v0"]
+    assert [h.target for h in v.history()] == ["Models/open:v0", "Secret/x:v0", "shared:v0"]
