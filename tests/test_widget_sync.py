@@ -9,7 +9,6 @@ with the store.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -83,10 +82,6 @@ def test_bytes_on_display_do_not_grow_with_the_store(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not os.environ.get("RW_STORE_10K"),
-    reason="builds a 10,000-version store, which takes about 15 minutes; set RW_STORE_10K=1",
-)
 def test_bytes_on_display_at_ten_thousand_versions(tmp_path):
     sizes = _sizes(10_000, tmp_path)
     RESULTS.mkdir(exist_ok=True)
