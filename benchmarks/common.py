@@ -111,6 +111,20 @@ def _peak_rss_mib():
 """
 
 
+def import_code(module: str) -> str:
+    """Source for a fresh process that times ``import module`` and reports its peak RSS."""
+    return (
+        PEAK_RSS_SNIPPET
+        + f"""
+import json, time
+t0 = time.perf_counter()
+import {module}
+s = time.perf_counter() - t0
+print(json.dumps({{"s": s, "rss": _peak_rss_mib()}}))
+"""
+    )
+
+
 def peak_rss_mib() -> float:
     """Peak resident set size of this process in MiB."""
     namespace: dict[str, Any] = {}

@@ -21,6 +21,7 @@ from benchmarks.common import (
     PEAK_RSS_SNIPPET,
     SEARCH_ACC,
     SEARCH_TAG,
+    import_code,
     latencies_ms,
     log,
     parse_args,
@@ -172,16 +173,7 @@ link.artifact.digest
 print(json.dumps({{"s": time.perf_counter() - t0}}))
 """
 
-IMPORT_CODE = (
-    PEAK_RSS_SNIPPET
-    + """
-import json, time
-t0 = time.perf_counter()
-import registry_widget
-s = time.perf_counter() - t0
-print(json.dumps({"s": s, "rss": _peak_rss_mib()}))
-"""
-)
+IMPORT_CODE = import_code("registry_widget")
 
 RSS_CODE = (
     PEAK_RSS_SNIPPET.replace("{", "{{").replace("}", "}}")

@@ -23,6 +23,7 @@ from benchmarks.common import (
     N_COLLECTIONS,
     PEAK_RSS_SNIPPET,
     SEARCH_TAG,
+    import_code,
     latencies_ms,
     log,
     parse_args,
@@ -92,16 +93,7 @@ c.get_model_version_by_alias("m0", "champion")
 print(json.dumps({{"s": time.perf_counter() - t0}}))
 """
 
-IMPORT_CODE = (
-    PEAK_RSS_SNIPPET
-    + """
-import json, time
-t0 = time.perf_counter()
-import mlflow
-s = time.perf_counter() - t0
-print(json.dumps({"s": s, "rss": _peak_rss_mib()}))
-"""
-)
+IMPORT_CODE = import_code("mlflow")
 
 RSS_CODE = (
     PEAK_RSS_SNIPPET.replace("{", "{{").replace("}", "}}")

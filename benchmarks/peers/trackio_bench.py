@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks.common import (
     N_COLLECTIONS,
     PEAK_RSS_SNIPPET,
+    import_code,
     log,
     parse_args,
     per_op_ms,
@@ -85,16 +86,7 @@ next(link for link in c.links if "champion" in link["aliases"])
 print(json.dumps({"s": time.perf_counter() - t0}))
 """
 
-IMPORT_CODE = (
-    PEAK_RSS_SNIPPET
-    + """
-import json, time
-t0 = time.perf_counter()
-import trackio
-s = time.perf_counter() - t0
-print(json.dumps({"s": s, "rss": _peak_rss_mib()}))
-"""
-)
+IMPORT_CODE = import_code("trackio")
 
 RSS_CODE = (
     PEAK_RSS_SNIPPET
