@@ -167,26 +167,28 @@ def link_create(client: Any, p: Params) -> dict[str, Any]:
     return link_row(link, set(link.collection.registry.protected_aliases), [])
 
 
-@_handler("alias.set")
-def alias_set(client: Any, p: Params) -> dict[str, Any]:
-    """Set an alias on a linked version, moving it if another version holds it."""
+def _change_alias(client: Any, p: Params, *, remove: bool) -> dict[str, Any]:
     path = p.text("path")
     alias = p.text("alias")
     p.done()
     link = client.use(path)
-    link.set_alias(alias)
+    if remove:
+        link.remove_alias(alias)
+    else:
+        link.set_alias(alias)
     return link_row(client.use(link.path), set(link.collection.registry.protected_aliases), [])
+
+
+@_handler("alias.set")
+def alias_set(client: Any, p: Params) -> dict[str, Any]:
+    """Set an alias on a linked version, moving it if another version holds it."""
+    return _change_alias(client, p, remove=False)
 
 
 @_handler("alias.remove")
 def alias_remove(client: Any, p: Params) -> dict[str, Any]:
     """Remove an alias from a linked version."""
-    path = p.text("path")
-    alias = p.text("alias")
-    p.done()
-    link = client.use(path)
-    link.remove_alias(alias)
-    return link_row(client.use(link.path), set(link.collection.registry.protected_aliases), [])
+    return _change_alias(client, p, remove=True)
 
 
 @_handler("version.get")
