@@ -11,7 +11,7 @@ from registry_widget.filters import split_filter
 from registry_widget.handle import Handle, edits
 from registry_widget.history import HistoryEntry, read_history
 from registry_widget.linking import LATEST, check_accepts, unlink
-from registry_widget.names import normalize_key, version_index
+from registry_widget.names import normalize_key, validate_page, version_index
 from registry_widget.permissions import Action
 from registry_widget.session import Doc, Session, now
 from registry_widget.store import Transaction
@@ -182,14 +182,7 @@ class Collection(Handle[tuple[Doc, Doc]]):
         """Its linked versions, newest (highest number) first, optionally filtered and paged."""
         from registry_widget.link import LINK_FIELDS, make_links
 
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
-        ):
-            msg = f"limit must be a non-negative int or None, not {limit!r}"
-            raise ValidationError(msg, field="limit", value=limit)
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            msg = f"offset must be a non-negative int, not {offset!r}"
-            raise ValidationError(msg, field="offset", value=offset)
+        limit, offset = validate_page(limit, offset)
         s = self._s
         store = s.store
         with store.reading():
