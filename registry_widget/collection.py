@@ -6,12 +6,12 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from registry_widget.errors import ConflictError, NotFoundError, ValidationError
+from registry_widget.errors import ConflictError, NotFoundError
 from registry_widget.filters import split_filter
 from registry_widget.handle import Handle, edits
 from registry_widget.history import HistoryEntry, read_history
 from registry_widget.linking import LATEST, check_accepts, unlink
-from registry_widget.names import normalize_key, validate_page, version_index
+from registry_widget.names import normalize_key, validate_page, validate_selector, version_index
 from registry_widget.permissions import Action
 from registry_widget.session import Doc, Session, now
 from registry_widget.store import Transaction
@@ -260,9 +260,7 @@ class Collection(Handle[tuple[Doc, Doc]]):
 
 def resolve_selector(s: Session, coll_id: int, coll: Doc, reg: Doc, selector: object) -> int:
     """The link id that ``selector`` (``vN`` or an alias) names in a collection."""
-    if not isinstance(selector, str) or not selector:
-        msg = f"a version selector is 'vN', 'latest' or an alias, not {selector!r}"
-        raise ValidationError(msg, field="selector", value=selector)
+    selector = validate_selector(selector)
     index = version_index(selector)
     if index is None:
         index = coll["aliases"].get(selector)

@@ -27,6 +27,7 @@ __all__ = [
     "ParsedPath",
     "is_reserved_alias",
     "known_artifact_type",
+    "lone_surrogate",
     "normalize_key",
     "parse_artifact_ref",
     "parse_path",
@@ -36,12 +37,12 @@ __all__ = [
     "validate_artifact_types",
     "validate_collection_name",
     "validate_description",
-    "lone_surrogate",
     "validate_metadata",
     "validate_page",
     "validate_registry_name",
     "validate_relpath",
     "validate_role",
+    "validate_selector",
     "validate_tag",
     "validate_tags",
     "validate_user_name",
@@ -414,9 +415,7 @@ def validate_artifact_type(t: object) -> str:
 
 
 def _artifact_type(t: object, field: str) -> str:
-    text = _check_name(
-        t, field=field, max_len=MAX_NAME, forbidden=_NAME_FORBIDDEN, rule=_TYPE_RULE
-    )
+    text = _check_name(t, field=field, max_len=MAX_NAME, forbidden=_NAME_FORBIDDEN, rule=_TYPE_RULE)
     if not _TYPE.fullmatch(text):
         bad = next((i for i, ch in enumerate(text) if not _TYPE_CHAR.fullmatch(ch)), None)
         if bad is None:
@@ -723,6 +722,7 @@ def validate_relpath(path: object) -> str:
     bad = _CONTROL_RE.search(text)
     if bad:
         _fail(field, path, f"contains {_char(bad.group())} at position {bad.start()}", rule)
+    _refuse_surrogates(text, path, field, rule)
     if "\\" in text:
         _fail(field, path, "contains a backslash (a Windows separator)", rule)
     if text.startswith("//"):
@@ -1042,7 +1042,24 @@ def parse_artifact_ref(ref: object) -> tuple[str, str | None]:
 _SELECTOR_RULE = f"a selector is vN, latest or an alias ({_ALIAS_RULE})"
 
 
-def _selector(value: str, field: str) -> str:
+def validate_selector(selector: object) -> str:
+    """Validate a version selector: ``vN``, ``latest`` or an alias.
+
+    Returns
+    -------
+    str
+        The selector NFC-normalised.
+
+    Raises
+    ------
+    ValidationError
+        If it is not a string, breaks the alias shape or is ``v<digits>`` with a
+        leading zero.
+    """
+    return _selector(selector, "selector")
+
+
+def _selector(value: object, field: str) -> str:
     text = _selector_shape(value, field, _SELECTOR_RULE)
     version_index(text)  # refuses non-canonical version numbers such as v03
     return text

@@ -178,7 +178,7 @@ INVISIBLE_ONLY = [
 
 
 @pytest.mark.parametrize(("validate", "field"), TEXT_VALIDATORS, ids=TEXT_IDS)
-@pytest.mark.parametrize("ch", ["\ud800", "\udfff", "\udc80"])
+@pytest.mark.parametrize("ch", [chr(0xD800), chr(0xDFFF), chr(0xDC80)])
 def test_lone_surrogates_are_refused(validate: Any, field: str, ch: str) -> None:
     err = refused(validate, f"ab{ch}cd")
     assert err.field == field
@@ -244,7 +244,8 @@ def test_description_refuses_lone_surrogates() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["model", "dataset", "eval-set", "onnx.v2", "fine_tuned", "big model", "modèle", "模型"]
+    "value",
+    ["model", "dataset", "eval-set", "onnx.v2", "fine_tuned", "big model", "modèle", "模型"],
 )
 def test_artifact_type_accepted(value: str) -> None:
     assert validate_artifact_type(value) == value
@@ -302,8 +303,16 @@ def test_validate_page() -> None:
 
 @pytest.mark.parametrize(
     ("limit", "offset", "field"),
-    [(-1, 0, "limit"), ("x", 0, "limit"), (True, 0, "limit"), (1.0, 0, "limit"),
-     (None, -1, "offset"), (None, "2", "offset"), (None, False, "offset"), (5, 2.5, "offset")],
+    [
+        (-1, 0, "limit"),
+        ("x", 0, "limit"),
+        (True, 0, "limit"),
+        (1.0, 0, "limit"),
+        (None, -1, "offset"),
+        (None, "2", "offset"),
+        (None, False, "offset"),
+        (5, 2.5, "offset"),
+    ],
 )
 def test_validate_page_refusals(limit: object, offset: object, field: str) -> None:
     err = refused(validate_page, limit, offset)
