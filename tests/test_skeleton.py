@@ -46,3 +46,12 @@ def test_importing_the_package_does_not_read_the_table() -> None:
         "assert s._prototypes.cache_info().currsize == 0"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_skeleton_is_idempotent_on_the_table() -> None:
+    # Each character of the table and its representative have one skeleton, which is
+    # its own skeleton: the representatives are final.
+    from registry_widget.skeleton import _prototypes
+
+    for char, prototype in _prototypes().items():
+        assert skeleton(skeleton(char)) == skeleton(char) == skeleton(prototype), ascii(char)
