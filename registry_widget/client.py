@@ -29,11 +29,13 @@ from registry_widget.linking import (
     set_alias,
 )
 from registry_widget.names import (
+    lone_surrogate,
     normalize_key,
     parse_path,
     validate_alias,
     validate_artifact_types,
     validate_description,
+    validate_page,
     validate_registry_name,
     validate_role,
     validate_user_name,
@@ -277,6 +279,7 @@ class Client:
         offset: int = 0,
     ) -> list[ArtifactVersion]:
         """Logged artifact versions, newest first, optionally filtered and paged."""
+        limit, offset = validate_page(limit, offset)
         equal, query = split_filter(filter, ARTIFACT_FIELDS)
         self._s.org_role()
         docs = self._s.store.select("artifacts", query, **equal)
@@ -331,14 +334,22 @@ class Client:
         rows.sort(key=lambda r: (r[1]["created_at"], r[0]), reverse=True)
         return make_links(s, state, rows)
 
-    def search(self, text: str, *, limit: int = 100) -> list[SearchHit]:
+    def search(self, text: str, *, limit: int | None = 100) -> list[SearchHit]:
         """Find registries, collections and versions whose name, tags or aliases contain ``text``.
 
-        Case-insensitive; only what the user may see; at most ``limit`` hits.
+        Case-insensitive; only what the user may see; at most ``limit`` hits (None: all).
         """
         if not isinstance(text, str):
             msg = f"search text must be a str, not {text!r}"
             raise ValidationError(msg, field="text", value=text)
+        at = lone_surrogate(text)
+        if at is not None:
+            msg = (
+                f"search text {text[:80]!r} contains the lone surrogate "
+                f"U+{ord(text[at]):04X} at position {at}, which is not a character"
+            )
+            raise ValidationError(msg, field="text", value=text)
+        limit, _ = validate_page(limit)
         needle = normalize_key(text.strip())
         if not needle:
             return []
@@ -362,7 +373,7 @@ class Client:
                 if needle in normalize_key(tag)
             )
         for link in self._s.store.table("links").all():
-            if len(hits) >= limit:
+            if limit is not None and len(hits) >= limit:
                 break
             holder = colls.get(link["collection_id"])
             if holder is None:

@@ -6,12 +6,12 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from registry_widget.errors import ConflictError, NotFoundError, ValidationError
+from registry_widget.errors import ConflictError, NotFoundError
 from registry_widget.filters import split_filter
 from registry_widget.handle import Handle, edits
 from registry_widget.history import HistoryEntry, read_history
 from registry_widget.linking import LATEST, check_accepts, unlink
-from registry_widget.names import normalize_key, version_index
+from registry_widget.names import normalize_key, validate_page, validate_selector, version_index
 from registry_widget.permissions import Action
 from registry_widget.session import Doc, Session, now
 from registry_widget.store import Transaction
@@ -182,14 +182,7 @@ class Collection(Handle[tuple[Doc, Doc]]):
         """Its linked versions, newest (highest number) first, optionally filtered and paged."""
         from registry_widget.link import LINK_FIELDS, make_links
 
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
-        ):
-            msg = f"limit must be a non-negative int or None, not {limit!r}"
-            raise ValidationError(msg, field="limit", value=limit)
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            msg = f"offset must be a non-negative int, not {offset!r}"
-            raise ValidationError(msg, field="offset", value=offset)
+        limit, offset = validate_page(limit, offset)
         s = self._s
         store = s.store
         with store.reading():
@@ -267,9 +260,7 @@ class Collection(Handle[tuple[Doc, Doc]]):
 
 def resolve_selector(s: Session, coll_id: int, coll: Doc, reg: Doc, selector: object) -> int:
     """The link id that ``selector`` (``vN`` or an alias) names in a collection."""
-    if not isinstance(selector, str) or not selector:
-        msg = f"a version selector is 'vN', 'latest' or an alias, not {selector!r}"
-        raise ValidationError(msg, field="selector", value=selector)
+    selector = validate_selector(selector)
     index = version_index(selector)
     if index is None:
         index = coll["aliases"].get(selector)

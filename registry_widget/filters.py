@@ -66,6 +66,7 @@ from typing import Any, NoReturn
 from tinydb.queries import Query, QueryInstance
 
 from registry_widget.errors import ValidationError
+from registry_widget.names import lone_surrogate
 
 __all__ = [
     "FIELD_OPERATORS",
@@ -97,6 +98,7 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "$lte": operator.le,
 }
 _MAX_OPERAND_DEPTH = 32
+_MAX_FILTER_DEPTH = 32
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 Fields = Mapping[str, tuple[str, ...]]
@@ -125,7 +127,7 @@ def compile_filter(spec: Mapping[str, Any] | None, fields: Fields) -> QueryInsta
     """
     if spec is None:
         return Query().noop()
-    return _compile(spec, fields)
+    return _compile(spec, fields, 0)
 
 
 def compile_predicate(
@@ -209,7 +211,10 @@ def split_filter(
 
 
 def _fail(problem: str, value: object) -> NoReturn:
-    shown = repr(value)
+    try:
+        shown = repr(value)
+    except RecursionError:
+        shown = f"<{type(value).__name__} nested too deeply to show>"
     if len(shown) > 60:
         shown = shown[:57] + "..."
     msg = f"filter {problem} (got {shown})"
@@ -220,7 +225,25 @@ def _all(queries: list[QueryInstance]) -> QueryInstance:
     return reduce(operator.and_, queries)
 
 
-def _compile(spec: object, fields: Fields) -> QueryInstance:
+def _check_depth(depth: int) -> None:
+    if depth > _MAX_FILTER_DEPTH:
+        msg = (
+            f"filter nests $and, $or and $not deeper than {_MAX_FILTER_DEPTH} levels; "
+            "write it flatter"
+        )
+        raise ValidationError(msg, field="filter", value=None)
+
+
+def _text(value: str, where: str) -> str:
+    """Refuse a string that is not text: a filter with a lone surrogate matches nothing."""
+    at = lone_surrogate(value)
+    if at is not None:
+        _fail(f"{where} contains the lone surrogate U+{ord(value[at]):04X}, not text", value)
+    return value
+
+
+def _compile(spec: object, fields: Fields, depth: int) -> QueryInstance:
+    _check_depth(depth)
     if not isinstance(spec, Mapping):
         _fail(f"must be a dict, not {type(spec).__name__}", spec)
     if not spec:
@@ -230,23 +253,24 @@ def _compile(spec: object, fields: Fields) -> QueryInstance:
         if not isinstance(key, str):
             _fail(f"keys are field names or {', '.join(LOGICAL_OPERATORS)}", key)
         if key in {"$and", "$or"}:
-            subs = _sub_filters(key, condition, fields)
+            subs = _sub_filters(key, condition, fields, depth)
             parts.append(reduce(operator.and_ if key == "$and" else operator.or_, subs))
         elif key == "$not":
-            parts.append(~_compile(condition, fields))
+            parts.append(~_compile(condition, fields, depth + 1))
         elif key.startswith("$"):
             where = "needs a field" if key in FIELD_OPERATORS else "is not supported"
             allowed = ", ".join(LOGICAL_OPERATORS)
             _fail(f"operator {key!r} {where} at this level; allowed here: {allowed}", key)
         else:
-            parts.append(_field(_resolve(key, fields), key, condition))
+            field = _text(key, "field name")
+            parts.append(_field(_resolve(field, fields), field, condition, depth + 1))
     return _all(parts)
 
 
-def _sub_filters(key: str, condition: object, fields: Fields) -> list[QueryInstance]:
+def _sub_filters(key: str, condition: object, fields: Fields, depth: int) -> list[QueryInstance]:
     if not isinstance(condition, (list, tuple)) or not condition:
         _fail(f"operator {key} needs a non-empty list of filters", condition)
-    return [_compile(sub, fields) for sub in condition]
+    return [_compile(sub, fields, depth + 1) for sub in condition]
 
 
 def _resolve(name: str, fields: Fields) -> tuple[str, ...]:
@@ -272,19 +296,22 @@ def _is_operator_dict(condition: object) -> bool:
     )
 
 
-def _field(path: tuple[str, ...], name: str, condition: object) -> QueryInstance:
+def _field(path: tuple[str, ...], name: str, condition: object, depth: int) -> QueryInstance:
+    _check_depth(depth)
     if not _is_operator_dict(condition):
-        return _operator(path, name, "$eq", condition)
+        return _operator(path, name, "$eq", condition, depth)
     assert isinstance(condition, Mapping)
     parts = []
     for op, operand in condition.items():
         if not (isinstance(op, str) and op.startswith("$")):
             _fail(f"on field {name!r} mixes operators and plain keys", dict(condition))
-        parts.append(_operator(path, name, op, operand))
+        parts.append(_operator(path, name, op, operand, depth))
     return _all(parts)
 
 
-def _operator(path: tuple[str, ...], name: str, op: str, operand: object) -> QueryInstance:
+def _operator(
+    path: tuple[str, ...], name: str, op: str, operand: object, depth: int
+) -> QueryInstance:
     query: Query = Query()
     for part in path:
         query = query[part]
@@ -303,6 +330,8 @@ def _operator(path: tuple[str, ...], name: str, op: str, operand: object) -> Que
         value = _to_json(operand)
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             _fail(f"{where} needs a number, a string or a datetime", operand)
+        if isinstance(value, str):
+            _text(value, where)
         if isinstance(value, float) and math.isnan(value):
             _fail(f"{where} needs a number other than NaN", operand)
         return _test(query, _compare, _COMPARISONS[op], value)
@@ -318,7 +347,7 @@ def _operator(path: tuple[str, ...], name: str, op: str, operand: object) -> Que
     if op == "$not":
         if not _is_operator_dict(operand):
             _fail(f"{where} needs an operator object such as {{'$gt': 3}}", operand)
-        return ~_field(path, name, operand)
+        return ~_field(path, name, operand, depth + 1)
     allowed = ", ".join(FIELD_OPERATORS)
     _fail(f"operator {op!r} on field {name!r} is not supported; allowed: {allowed}", op)
 
@@ -333,6 +362,7 @@ def _pattern(operand: object, where: str) -> re.Pattern[str]:
         return operand
     if not isinstance(operand, str):
         _fail(f"{where} needs a regular expression string", operand)
+    _text(operand, where)
     try:
         return re.compile(operand)
     except re.error as exc:
@@ -353,7 +383,9 @@ def _canon_operand(value: object, where: str, depth: int = 0) -> Any:
         _fail(f"{where} has an operand nested too deeply", value)
     if isinstance(value, float) and not math.isfinite(value):
         _fail(f"{where} needs a finite number", value)
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if isinstance(value, str):
+        return _text(value, where)
+    if value is None or isinstance(value, (bool, int, float)):
         return _canon(value)
     if isinstance(value, (list, tuple)):
         return (_LIST, tuple(_canon_operand(item, where, depth + 1) for item in value))
@@ -362,6 +394,7 @@ def _canon_operand(value: object, where: str, depth: int = 0) -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 _fail(f"{where} has an object operand with a non-string key", key)
+            _text(key, where)
             items.append((key, _canon_operand(item, where, depth + 1)))
         return (_DICT, frozenset(items))
     _fail(f"{where} needs a JSON value, not {type(value).__name__}", value)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from registry_widget.errors import ValidationError
+from registry_widget.names import validate_page
 from registry_widget.store import Store
 
 __all__ = ["HistoryEntry", "read_history"]
@@ -59,12 +60,7 @@ def read_history(
             f"history action filter must be a str such as 'alias' or 'link.create', not {action!r}"
         )
         raise ValidationError(msg, field="action", value=action)
-    if limit is not None and (not isinstance(limit, int) or limit < 0):
-        msg = f"limit must be a non-negative int or None, not {limit!r}"
-        raise ValidationError(msg, field="limit", value=limit)
-    if not isinstance(offset, int) or offset < 0:
-        msg = f"offset must be a non-negative int, not {offset!r}"
-        raise ValidationError(msg, field="offset", value=offset)
+    limit, offset = validate_page(limit, offset)
     store.refresh()
     docs = store.find("history", **{field: value})
     if registries is not None:

@@ -10,11 +10,13 @@ from __future__ import annotations
 from registry_widget.errors import NotFoundError, ValidationError
 from registry_widget.permissions import Action
 from registry_widget.session import Doc, Session, now
+from registry_widget.skeleton import confusable_with
 from registry_widget.store import Transaction
 
 __all__ = [
     "check_accepts",
     "check_collection_type",
+    "check_not_confusable",
     "link_path",
     "move_latest",
     "remove_alias",
@@ -40,6 +42,23 @@ def check_accepts(reg: Doc, artifact_type: str) -> None:
             f"registry.add_artifact_type({artifact_type!r})"
         )
         raise ValidationError(msg, field="type", value=artifact_type)
+
+
+def check_not_confusable(reg: Doc, alias: str) -> None:
+    """Refuse an alias that looks like, but is not, a protected alias of registry ``reg``.
+
+    Looking alike means having the same Unicode TR39 skeleton, as ``prоduction`` (with a
+    Cyrillic ``о``) and ``production`` do.
+    """
+    protected = confusable_with(alias, reg["protected_aliases"])
+    if protected is not None:
+        msg = (
+            f"alias {alias!r} looks like the protected alias {protected!r} of registry "
+            f"{reg['name']!r} (same Unicode confusables skeleton) but is another string; "
+            f"an alias must not be confusable with a protected alias: use {protected!r} "
+            "itself or a distinct name"
+        )
+        raise ValidationError(msg, field="alias", value=alias)
 
 
 def _put_alias(
@@ -74,6 +93,7 @@ def set_alias(s: Session, txn: Transaction, link_id: int, alias: str) -> None:
     protected = alias in reg["protected_aliases"]
     what = f"set the {'protected ' if protected else ''}alias {alias!r}"
     s.require(reg, Action.ADMIN if protected else Action.WRITE, what)
+    check_not_confusable(reg, alias)
     holder = coll["aliases"].get(alias)
     if holder == link["index"]:
         return

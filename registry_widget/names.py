@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +26,8 @@ from registry_widget.errors import ValidationError
 __all__ = [
     "ParsedPath",
     "is_reserved_alias",
+    "known_artifact_type",
+    "lone_surrogate",
     "normalize_key",
     "parse_artifact_ref",
     "parse_path",
@@ -35,9 +38,11 @@ __all__ = [
     "validate_collection_name",
     "validate_description",
     "validate_metadata",
+    "validate_page",
     "validate_registry_name",
     "validate_relpath",
     "validate_role",
+    "validate_selector",
     "validate_tag",
     "validate_tags",
     "validate_user_name",
@@ -60,39 +65,69 @@ _CONTROL = "\x00-\x1f\x7f-\x9f\u2028\u2029"
 _REGISTRY_FORBIDDEN = re.compile(rf"[/\\#?%:{_CONTROL}]")
 _NAME_FORBIDDEN = re.compile(rf"[/:{_CONTROL}]")
 _CONTROL_RE = re.compile(rf"[{_CONTROL}]")
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+# Bidirectional controls (category Cf): they reorder what is displayed around them.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Default_Ignorable_Code_Point (Unicode DerivedCoreProperties) that are not of category Cf,
+# plus U+2800 BRAILLE PATTERN BLANK: characters that draw nothing.
+_INVISIBLE_RANGES = (
+    (0x034F, 0x034F),  # combining grapheme joiner
+    (0x115F, 0x1160),  # Hangul choseong and jungseong fillers
+    (0x17B4, 0x17B5),  # Khmer inherent vowels
+    (0x180B, 0x180F),  # Mongolian free variation selectors and vowel separator
+    (0x2065, 0x2065),
+    (0x2800, 0x2800),  # braille pattern blank
+    (0x3164, 0x3164),  # Hangul filler
+    (0xFE00, 0xFE0F),  # variation selectors
+    (0xFFA0, 0xFFA0),  # halfwidth Hangul filler
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),  # shorthand format controls
+    (0x1D173, 0x1D17A),  # musical symbol format controls
+    (0xE0000, 0xE0FFF),  # tags and variation selectors supplement
+)
+# Zero-width joiners and variation selectors have a visible job inside a word: joiners
+# between two visible characters (emoji sequences, Indic and Arabic scripts), variation
+# selectors right after a visible character (emoji or text presentation).
+_JOINERS = frozenset("\u200c\u200d")
+_SELECTORS_RANGES = ((0x180B, 0x180D), (0x180F, 0x180F), (0xFE00, 0xFE0F), (0xE0100, 0xE01EF))
 _ARTIFACT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _TAG = re.compile(r"[-\w]+( +[-\w]+)*")
+_TYPE = re.compile(r"[-\w.]+( [-\w.]+)*")
+_TYPE_CHAR = re.compile(r"[-\w. ]")
 _RESERVED_VERSION = re.compile(r"v[0-9]+")
 _CANONICAL_VERSION = re.compile(r"v(?:0|[1-9][0-9]*)")
 _DRIVE = re.compile(r"[A-Za-z]:")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
+_TEXT_RULE = "invisible or bidirectional control characters"
 _REGISTRY_RULE = (
-    f"a registry name is 1-{MAX_REGISTRY_NAME} characters, without / \\ # ? % : or "
-    "control characters, and does not start or end with whitespace"
+    f"a registry name is 1-{MAX_REGISTRY_NAME} characters, without / \\ # ? % :, control, "
+    f"{_TEXT_RULE}, and does not start or end with whitespace"
 )
 _COLLECTION_RULE = (
-    f"a collection name is 1-{MAX_NAME} characters, without / : or control characters, "
+    f"a collection name is 1-{MAX_NAME} characters, without / :, control, {_TEXT_RULE}, "
     "and does not start or end with whitespace"
 )
 _USER_RULE = (
-    f"a user name is 1-{MAX_NAME} characters, without / : or control characters, "
+    f"a user name is 1-{MAX_NAME} characters, without / :, control, {_TEXT_RULE}, "
     "and does not start or end with whitespace"
 )
 _ARTIFACT_NAME_RULE = (
     f"an artifact name is 1-{MAX_NAME} characters from A-Z a-z 0-9 _ . - (and is not '.' or '..')"
 )
 _TYPE_RULE = (
-    f"an artifact type is 1-{MAX_NAME} characters, without / : or control characters, "
-    "and does not start or end with whitespace"
+    f"an artifact type is 1-{MAX_NAME} characters: words of letters, digits, _ . or - "
+    "separated by single spaces (e.g. 'model', 'eval-set', 'onnx.v2'), without "
+    f"{_TEXT_RULE}"
 )
 _ALIAS_RULE = (
-    f"an alias is 1-{MAX_NAME} characters, without / : or control characters, does not "
+    f"an alias is 1-{MAX_NAME} characters, without / :, control, {_TEXT_RULE}, does not "
     "start or end with whitespace, and is not 'latest' or v<digits>"
 )
 _TAG_RULE = (
     f"a tag is at most {MAX_NAME} characters: words of letters, digits, _ or -, "
-    "separated by single or multiple spaces (e.g. 'baseline', 'fine-tuned v2')"
+    "separated by single or multiple spaces (e.g. 'baseline', 'fine-tuned v2'), without "
+    f"{_TEXT_RULE}"
 )
 _RELPATH_RULE = (
     f"a file path is a relative POSIX path of 1-{MAX_RELPATH} characters such as "
@@ -103,7 +138,10 @@ _RELPATH_RULE = (
 
 def _show(value: object) -> str:
     """Return ``repr(value)`` cut to about 60 characters for error messages."""
-    text = repr(value[:80]) if isinstance(value, str) else repr(value)
+    try:
+        text = repr(value[:80]) if isinstance(value, str) else repr(value)
+    except RecursionError:
+        text = f"<{type(value).__name__} nested too deeply to show>"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -132,7 +170,7 @@ def _check_name(
     strip: bool = True,
 ) -> str:
     """Check the common shape of names: NFC, length, forbidden characters, whitespace."""
-    text = unicodedata.normalize("NFC", _require_str(value, field, rule))
+    text = _nfc_text(value, field, rule)
     if not text:
         _fail(field, value, "is empty", rule)
     if len(text) > max_len:
@@ -140,9 +178,78 @@ def _check_name(
     bad = forbidden.search(text)
     if bad:
         _fail(field, value, f"contains {_char(bad.group())} at position {bad.start()}", rule)
+    _check_visible(text, value, field, rule)
     if strip and text.strip() != text:
         _fail(field, value, "starts or ends with whitespace", rule)
     return text
+
+
+def lone_surrogate(text: str) -> int | None:
+    """Return the position of the first lone surrogate in ``text``, or None.
+
+    A lone surrogate (U+D800-U+DFFF) is not a Unicode character: UTF-8 cannot encode it,
+    so no text that holds one can be stored, compared or displayed.
+    """
+    if text.isascii():
+        return None
+    bad = _SURROGATE_RE.search(text)
+    return None if bad is None else bad.start()
+
+
+def _nfc_text(value: object, field: str, rule: str) -> str:
+    """Return ``value`` NFC-normalised, refusing a non-string and lone surrogates."""
+    text = _require_str(value, field, rule)
+    _refuse_surrogates(text, value, field, rule)
+    return unicodedata.normalize("NFC", text)
+
+
+def _refuse_surrogates(text: str, value: object, field: str, rule: str) -> None:
+    at = lone_surrogate(text)
+    if at is not None:
+        problem = (
+            f"contains the lone surrogate U+{ord(text[at]):04X} at position {at}, "
+            "which is not a character (UTF-8 cannot encode it)"
+        )
+        _fail(field, value, problem, rule)
+
+
+def _in_ranges(code: int, ranges: tuple[tuple[int, int], ...]) -> bool:
+    return any(low <= code <= high for low, high in ranges)
+
+
+def _is_invisible(ch: str) -> bool:
+    """Tell whether ``ch`` draws nothing: a format character (Cf) or a default-ignorable."""
+    return unicodedata.category(ch) == "Cf" or _in_ranges(ord(ch), _INVISIBLE_RANGES)
+
+
+def _check_visible(text: str, value: object, field: str, rule: str) -> None:
+    """Refuse bidirectional controls and invisible characters (SPEC §10 "Text is text").
+
+    Zero-width (non-)joiners between two visible characters and variation selectors right
+    after a visible character are kept: emoji sequences and several scripts need them.
+    """
+    if text.isascii():
+        return
+    previous = ""  # "visible", "selector", "joiner" or "" (start of the text)
+    for i, ch in enumerate(text):
+        if not _is_invisible(ch):
+            previous = "visible"
+            continue
+        if previous == "visible" and _in_ranges(ord(ch), _SELECTORS_RANGES):
+            previous = "selector"
+            continue
+        if (
+            ch in _JOINERS
+            and previous in {"visible", "selector"}
+            and i + 1 < len(text)
+            and not _is_invisible(text[i + 1])
+        ):
+            previous = "joiner"
+            continue
+        name = unicodedata.name(ch, "")
+        shown = f"U+{ord(ch):04X}" + (f" {name}" if name else "")
+        kind = "bidirectional control" if ch in _BIDI else "invisible character"
+        _fail(field, value, f"contains the {kind} {shown} at position {i}", rule)
 
 
 def normalize_key(name: str) -> str:
@@ -295,8 +402,9 @@ def validate_artifact_type(t: object) -> str:
     Returns
     -------
     str
-        The type NFC-normalised: 1-128 characters, without ``/``, ``:``, control
-        characters or leading/trailing whitespace.
+        The type NFC-normalised: 1-128 characters, words of letters, digits, ``_``, ``.``
+        or ``-`` separated by single spaces (so no ``/`` or ``:``), without control,
+        invisible or bidirectional control characters.
 
     Raises
     ------
@@ -307,7 +415,28 @@ def validate_artifact_type(t: object) -> str:
 
 
 def _artifact_type(t: object, field: str) -> str:
-    return _check_name(t, field=field, max_len=MAX_NAME, forbidden=_NAME_FORBIDDEN, rule=_TYPE_RULE)
+    text = _check_name(t, field=field, max_len=MAX_NAME, forbidden=_NAME_FORBIDDEN, rule=_TYPE_RULE)
+    if not _TYPE.fullmatch(text):
+        bad = next((i for i, ch in enumerate(text) if not _TYPE_CHAR.fullmatch(ch)), None)
+        if bad is None:
+            _fail(field, t, "separates words with more than one space", _TYPE_RULE)
+        _fail(field, t, f"contains {_char(text[bad])} at position {bad}", _TYPE_RULE)
+    return text
+
+
+def known_artifact_type(t: object) -> str:
+    """Check a type that names one already stored, and return it NFC-normalised.
+
+    Stores written before artifact types had their own rules may hold types that
+    :func:`validate_artifact_type` now refuses; they can still be looked up and removed.
+
+    Raises
+    ------
+    ValidationError
+        If ``t`` is not a string or holds a lone surrogate.
+    """
+    rule = "an artifact type is a string naming a type"
+    return _nfc_text(t, "artifact type", rule)
 
 
 def _refuse_lone_str(value: object, field: str, rule: str) -> Iterable[object]:
@@ -419,9 +548,10 @@ def validate_tag(tag: object) -> str:
 
 
 def _tag(tag: object, field: str) -> str:
-    text = unicodedata.normalize("NFC", _require_str(tag, field, _TAG_RULE))
+    text = _nfc_text(tag, field, _TAG_RULE)
     if len(text) > MAX_NAME:
         _fail(field, tag, f"is {len(text)} characters long", _TAG_RULE)
+    _check_visible(text, tag, field, _TAG_RULE)
     if not _TAG.fullmatch(text):
         _fail(field, tag, "is not made of words separated by spaces", _TAG_RULE)
     return text
@@ -462,17 +592,22 @@ def validate_description(text: object, *, field: str = "description") -> str:
     Returns
     -------
     str
-        The text unchanged: at most 65,536 characters, without NUL characters.
+        The text unchanged: at most 65,536 characters, without NUL characters or lone
+        surrogates.
 
     Raises
     ------
     ValidationError
-        If the text is not a string, too long, or contains a NUL.
+        If the text is not a string, too long, or contains a NUL or a lone surrogate.
     """
-    rule = f"a {field} is a string of at most {MAX_DESCRIPTION:,} characters without NUL"
+    rule = (
+        f"a {field} is a string of at most {MAX_DESCRIPTION:,} characters without NUL or "
+        "lone surrogates"
+    )
     value = _require_str(text, field, rule)
     if len(value) > MAX_DESCRIPTION:
         _fail(field, text, f"is {len(value):,} characters long", rule)
+    _refuse_surrogates(value, text, field, rule)
     if "\x00" in value:
         _fail(field, text, f"contains NUL at position {value.index(chr(0))}", rule)
     return value
@@ -529,6 +664,36 @@ def validate_visibility(v: object) -> str:
     return str(v)
 
 
+def validate_page(limit: object = None, offset: object = 0) -> tuple[int | None, int]:
+    """Validate the ``limit`` and ``offset`` of a listing.
+
+    Parameters
+    ----------
+    limit
+        ``None`` (no limit) or a non-negative int.
+    offset
+        ``None`` (meaning 0) or a non-negative int: how many results to skip.
+
+    Returns
+    -------
+    tuple[int | None, int]
+        The limit and the offset.
+
+    Raises
+    ------
+    ValidationError
+        If either is a bool, not an int, or negative; the message names the parameter.
+    """
+    checked: list[int | None] = []
+    for field, value in (("limit", limit), ("offset", offset)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            _fail(field, value, "is not a non-negative int", f"a {field} is an int >= 0 or None")
+        checked.append(None if value is None else int(value))
+    return checked[0], checked[1] or 0
+
+
 def validate_relpath(path: object) -> str:
     """Validate a file path inside an artifact.
 
@@ -557,6 +722,7 @@ def validate_relpath(path: object) -> str:
     bad = _CONTROL_RE.search(text)
     if bad:
         _fail(field, path, f"contains {_char(bad.group())} at position {bad.start()}", rule)
+    _refuse_surrogates(text, path, field, rule)
     if "\\" in text:
         _fail(field, path, "contains a backslash (a Windows separator)", rule)
     if text.startswith("//"):
@@ -574,10 +740,14 @@ def validate_relpath(path: object) -> str:
 
 # -- metadata ---------------------------------------------------------------------------
 
+# The integers the store writes and reads back exactly (orjson: signed and unsigned 64-bit).
+MIN_METADATA_INT = -(2**63)
+MAX_METADATA_INT = 2**64 - 1
+
 _METADATA_RULE = (
     f"metadata is a JSON object with string keys, at most {MAX_METADATA_KEYS} top-level "
-    f"keys, nesting depth at most {MAX_METADATA_DEPTH}, at most 1 MiB encoded, and finite "
-    "numbers"
+    f"keys, nesting depth at most {MAX_METADATA_DEPTH}, at most 1 MiB encoded, finite "
+    f"numbers and integers from -2**63 to 2**64-1"
 )
 
 # A path to a value inside the metadata, built lazily: (parent, key) pairs.
@@ -641,14 +811,24 @@ def validate_metadata(meta: object) -> dict[str, Any]:
                 if type(key) is not str:
                     key = _metadata_key(key, path)  # noqa: PLW2901
                 kind = type(value)
-                if kind is str or kind is int or kind is bool or value is None:
+                if (
+                    kind is str
+                    or kind is bool
+                    or value is None
+                    or (kind is int and MIN_METADATA_INT <= value <= MAX_METADATA_INT)
+                ):
                     copy[key] = value
                 else:
                     copy[key] = _copy_value(value, (path, key), depth, stack)
         else:
             for index, value in enumerate(source):
                 kind = type(value)
-                if kind is str or kind is int or kind is bool or value is None:
+                if (
+                    kind is str
+                    or kind is bool
+                    or value is None
+                    or (kind is int and MIN_METADATA_INT <= value <= MAX_METADATA_INT)
+                ):
                     copy.append(value)
                 else:
                     copy.append(_copy_value(value, (path, index), depth, stack))
@@ -685,11 +865,48 @@ def _copy_value(value: object, path: _Path, depth: int, stack: list[Any]) -> Any
     if isinstance(value, str):
         return str(value)
     if isinstance(value, int):
-        return int(value)
+        return _metadata_int(int(value), path)
     if isinstance(value, float):
-        if not math.isfinite(value):
-            _meta_fail(path, value, "is not a finite number")
-        return float(value)
+        return _metadata_float(float(value), path, value)
+    return _number(value, path)
+
+
+def _metadata_int(value: int, path: _Path) -> int:
+    if not MIN_METADATA_INT <= value <= MAX_METADATA_INT:
+        digits = len(str(abs(value))) if value.bit_length() < 10_000 else "many"
+        shown = value if value.bit_length() <= 128 else f"<integer of {digits} digits>"
+        _meta_fail(path, shown, "is an integer outside the 64-bit range")
+    return value
+
+
+def _metadata_float(value: float, path: _Path, original: object) -> float:
+    if not math.isfinite(value):
+        _meta_fail(path, original, "is not a finite number")
+    return value
+
+
+def _number(value: object, path: _Path) -> bool | int | float:
+    """Convert a number of another library (a NumPy scalar...) to its JSON equivalent.
+
+    Objects with a NumPy-like ``dtype`` and an empty ``shape`` give their Python value
+    through ``item()``; other registered numbers (:mod:`numbers`) convert directly.
+    """
+    item: object = value
+    if hasattr(value, "dtype") and getattr(value, "shape", None) == ():
+        try:
+            item = value.item()  # type: ignore[attr-defined]
+        except (AttributeError, TypeError, ValueError):
+            item = value
+    if isinstance(item, bool):
+        return bool(item)
+    if isinstance(item, numbers.Integral):
+        return _metadata_int(int(item), path)
+    if isinstance(item, numbers.Real):
+        try:
+            number = float(item)
+        except (TypeError, ValueError, OverflowError):
+            number = math.inf
+        return _metadata_float(number, path, value)
     _meta_fail(path, value, f"is of type {type(value).__name__}, not a JSON value")
 
 
@@ -825,7 +1042,24 @@ def parse_artifact_ref(ref: object) -> tuple[str, str | None]:
 _SELECTOR_RULE = f"a selector is vN, latest or an alias ({_ALIAS_RULE})"
 
 
-def _selector(value: str, field: str) -> str:
+def validate_selector(selector: object) -> str:
+    """Validate a version selector: ``vN``, ``latest`` or an alias.
+
+    Returns
+    -------
+    str
+        The selector NFC-normalised.
+
+    Raises
+    ------
+    ValidationError
+        If it is not a string, breaks the alias shape or is ``v<digits>`` with a
+        leading zero.
+    """
+    return _selector(selector, "selector")
+
+
+def _selector(value: object, field: str) -> str:
     text = _selector_shape(value, field, _SELECTOR_RULE)
     version_index(text)  # refuses non-canonical version numbers such as v03
     return text

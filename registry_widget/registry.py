@@ -10,7 +10,9 @@ from registry_widget.errors import ConflictError, NotFoundError, ValidationError
 from registry_widget.filters import split_filter
 from registry_widget.handle import Handle
 from registry_widget.history import HistoryEntry, read_history
+from registry_widget.linking import check_not_confusable
 from registry_widget.names import (
+    known_artifact_type,
     normalize_key,
     validate_alias,
     validate_artifact_type,
@@ -24,6 +26,7 @@ from registry_widget.names import (
 )
 from registry_widget.permissions import REGISTRY_ROLES, Action, effective_role
 from registry_widget.session import Doc, now
+from registry_widget.skeleton import confusable_with
 
 if TYPE_CHECKING:
     from registry_widget.collection import Collection
@@ -253,9 +256,10 @@ class Registry(Handle[Doc]):
     def remove_artifact_type(self, artifact_type: str) -> None:
         """Stop accepting a type (admins), while no collection uses it.
 
-        A core registry's preconfigured type can never be removed.
+        A core registry's preconfigured type can never be removed. A type accepted
+        before the type rules were tightened can still be removed by its exact name.
         """
-        t = validate_artifact_type(artifact_type)
+        t = known_artifact_type(artifact_type)
         s = self._s
         with s.store.transaction() as txn:
             reg = self._doc()
@@ -446,6 +450,8 @@ class Registry(Handle[Doc]):
             if alias in reg["protected_aliases"]:
                 msg = f"alias {alias!r} is already protected in {reg['name']!r}"
                 raise ConflictError(msg)
+            check_not_confusable(reg, alias)
+            self._refuse_confusable_holders(reg, alias)
             after = [*reg["protected_aliases"], alias]
             txn.update("registries", self._id, {"protected_aliases": after})
             s.record(
@@ -456,6 +462,23 @@ class Registry(Handle[Doc]):
                 after=after,
                 registry_id=self._id,
             )
+
+    def _refuse_confusable_holders(self, reg: Doc, alias: str) -> None:
+        """Refuse to protect ``alias`` while a look-alike alias is set in the registry.
+
+        Protecting it would leave the look-alike beside it, which the protection exists
+        to prevent; the message says where it is, so that an admin can remove it first.
+        """
+        s = self._s
+        for coll in s.store.find("collections", registry_id=self._id):
+            for held, index in coll["aliases"].items():
+                if confusable_with(held, [alias]) is not None:
+                    where = f"{reg['name']}/{coll['name']}:v{index}"
+                    msg = (
+                        f"alias {held!r} on {where} looks like {alias!r} (same Unicode "
+                        f"confusables skeleton); remove it before protecting {alias!r}"
+                    )
+                    raise ConflictError(msg)
 
     def remove_protected_alias(self, alias: str) -> None:
         """Stop protecting ``alias`` (admins)."""

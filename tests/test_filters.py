@@ -593,3 +593,62 @@ def test_every_leaf_condition_agrees_with_reference(field: str) -> None:
         predicate = compile_predicate({field: value}, REF_FIELDS)
         for doc in CORPUS:
             assert predicate(doc) == ref_filter(doc, {field: value}), (value, doc)
+
+
+# -- hostile filters -------------------------------------------------------------------
+
+
+def nested(depth: int, key: str) -> dict[str, Any]:
+    spec: dict[str, Any] = {"name": "a"}
+    for _ in range(depth):
+        spec = {key: [spec]} if key != "$not" else {key: spec}
+    return spec
+
+
+@pytest.mark.parametrize("key", ["$and", "$or", "$not"])
+def test_nesting_is_bounded(key: str) -> None:
+    compile_filter(nested(30, key), FIELDS)
+    for depth in (40, 10_000):
+        with pytest.raises(ValidationError) as err:
+            compile_filter(nested(depth, key), FIELDS)
+        assert err.value.field == "filter"
+        assert "deeper than 32 levels" in str(err.value)
+
+
+def test_nested_field_not_is_bounded() -> None:
+    condition: dict[str, Any] = {"$eq": "a"}
+    for _ in range(10_000):
+        condition = {"$not": condition}
+    with pytest.raises(ValidationError, match="deeper than 32 levels"):
+        compile_filter({"name": condition}, FIELDS)
+
+
+def test_deeply_nested_operand_is_refused_without_recursion_error() -> None:
+    operand: list[Any] = []
+    for _ in range(10_000):
+        operand = [operand]
+    with pytest.raises(ValidationError, match="nested too deeply"):
+        compile_filter({"name": operand}, FIELDS)
+    with pytest.raises(ValidationError, match="must be a dict"):
+        compile_filter({"$and": [operand]}, FIELDS)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"name": "a\ud800"},
+        {"name": {"$ne": "\udfff"}},
+        {"name": {"$in": ["ok", "x\udc00"]}},
+        {"name": {"$gt": "\ud800"}},
+        {"name": {"$regex": "\ud800"}},
+        {"name": {"$contains": "\ud800"}},
+        {"metadata.a\ud800": 1},
+        {"metadata": {"k\ud800": 1}},
+        {"$or": [{"name": "a"}, {"tag": ["\ud800"]}]},
+    ],
+)
+def test_lone_surrogates_are_refused(spec: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError) as err:
+        compile_filter(spec, FIELDS)
+    assert err.value.field == "filter"
+    assert "lone surrogate" in str(err.value)

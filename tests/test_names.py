@@ -13,8 +13,12 @@ from hypothesis import strategies as st
 
 from registry_widget.errors import ValidationError
 from registry_widget.names import (
+    MAX_METADATA_INT,
+    MIN_METADATA_INT,
     ParsedPath,
     is_reserved_alias,
+    known_artifact_type,
+    lone_surrogate,
     normalize_key,
     parse_artifact_ref,
     parse_path,
@@ -25,6 +29,7 @@ from registry_widget.names import (
     validate_collection_name,
     validate_description,
     validate_metadata,
+    validate_page,
     validate_registry_name,
     validate_relpath,
     validate_role,
@@ -123,6 +128,196 @@ def test_long_values_are_truncated_in_messages() -> None:
 def test_format_characters_are_allowed() -> None:
     # Zero-width joiners (category Cf) occur in emoji and several scripts.
     assert validate_collection_name("a\u200db") == "a\u200db"
+
+
+# -- text is text (SPEC §10) ---------------------------------------------------------------
+
+TEXT_VALIDATORS = [
+    (validate_registry_name, "registry name"),
+    (validate_collection_name, "collection name"),
+    (validate_user_name, "user name"),
+    (validate_artifact_type, "artifact type"),
+    (validate_alias, "alias"),
+    (validate_tag, "tag"),
+]
+TEXT_IDS = ["registry", "collection", "user", "type", "alias", "tag"]
+
+BIDI_CONTROLS = [
+    "\u061c",
+    "\u200e",
+    "\u200f",
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+]
+INVISIBLE_ONLY = [
+    "\u200b",  # zero width space
+    "\u200c",  # zero width non-joiner
+    "\u200d",  # zero width joiner
+    "\u2060",  # word joiner
+    "\ufeff",  # byte order mark
+    "\u00ad",  # soft hyphen
+    "\u115f",  # Hangul choseong filler
+    "\u1160",  # Hangul jungseong filler
+    "\u3164",  # Hangul filler
+    "\uffa0",  # halfwidth Hangul filler
+    "\ufe0f",  # variation selector alone
+    "\U000e0100",  # variation selector supplement alone
+    "\u034f",  # combining grapheme joiner
+    "\u2800",  # braille pattern blank
+    "\U000e0041",  # tag letter A
+    "\u200b\u200b\u200b",
+    "\u3164\u3164",
+]
+
+
+@pytest.mark.parametrize(("validate", "field"), TEXT_VALIDATORS, ids=TEXT_IDS)
+@pytest.mark.parametrize("ch", [chr(0xD800), chr(0xDFFF), chr(0xDC80)])
+def test_lone_surrogates_are_refused(validate: Any, field: str, ch: str) -> None:
+    err = refused(validate, f"ab{ch}cd")
+    assert err.field == field
+    assert f"lone surrogate U+{ord(ch):04X} at position 2" in str(err)
+    str(err).encode("utf-8")  # the message itself is text
+
+
+@pytest.mark.parametrize(("validate", "field"), TEXT_VALIDATORS, ids=TEXT_IDS)
+@pytest.mark.parametrize("ch", BIDI_CONTROLS)
+def test_bidirectional_controls_are_refused(validate: Any, field: str, ch: str) -> None:
+    err = refused(validate, f"ab{ch}cd")
+    assert err.field == field
+    assert f"bidirectional control U+{ord(ch):04X}" in str(err)
+    assert "position 2" in str(err)
+
+
+@pytest.mark.parametrize(("validate", "field"), TEXT_VALIDATORS, ids=TEXT_IDS)
+@pytest.mark.parametrize("text", INVISIBLE_ONLY)
+def test_invisible_names_are_refused(validate: Any, field: str, text: str) -> None:
+    # A variation selector right after a visible character is allowed (emoji presentation).
+    after_visible = [] if text in {"\ufe0f", "\U000e0100"} else [f"a{text}", f"ab{text}"]
+    for value in [text, f"{text}a", *after_visible]:
+        err = refused(validate, value)
+        assert err.field == field
+        assert "invisible character" in str(err) or "not made of words" in str(err)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "\U0001f469\u200d\U0001f4bb",  # woman technologist: a joiner between two emoji
+        "\u2764\ufe0f",  # red heart, emoji presentation
+        "\U0001f468\u200d\u2764\ufe0f\u200d\U0001f468",  # joiner after a selector
+        "\u0915\u094d\u200d\u0937",  # Devanagari half form
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian non-joiner
+    ],
+)
+def test_joiners_and_selectors_inside_words_are_allowed(value: str) -> None:
+    for validate in (validate_registry_name, validate_collection_name, validate_alias):
+        assert validate(f"team {value}") == unicodedata.normalize("NFC", f"team {value}")
+
+
+@pytest.mark.parametrize("value", ["a\u200d", "a\u200d\u200db", "a\u200d\ufe0fb", "\ufe0fa"])
+def test_joiners_and_selectors_out_of_place_are_refused(value: str) -> None:
+    assert "invisible character" in str(refused(validate_collection_name, value))
+
+
+def test_lone_surrogate_position() -> None:
+    assert lone_surrogate("abc") is None
+    assert lone_surrogate("é\U0001f600") is None
+    assert lone_surrogate("é\udc00") == 1
+
+
+def test_description_refuses_lone_surrogates() -> None:
+    err = refused(validate_description, "fine text\ud83d")
+    assert err.field == "description"
+    assert "lone surrogate U+D83D at position 9" in str(err)
+    # Bidirectional and invisible characters are part of prose: descriptions keep them.
+    assert validate_description("a \u202eb\u200b") == "a \u202eb\u200b"
+
+
+# -- artifact types -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["model", "dataset", "eval-set", "onnx.v2", "fine_tuned", "big model", "modèle", "模型"],
+)
+def test_artifact_type_accepted(value: str) -> None:
+    assert validate_artifact_type(value) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("Bad Type!", "contains '!' (U+0021) at position 8"),
+        ("a/b", "contains '/'"),
+        ("a:b", "contains ':'"),
+        ("two  spaces", "more than one space"),
+        ("a\tb", "U+0009"),
+        ("model@2", "contains '@'"),
+        ("<script>", "contains '<'"),
+        ("x" * 129, "129 characters"),
+        ("", "empty"),
+        (" model", "whitespace"),
+        ("mod\u202eel", "bidirectional control"),
+        ("\u3164", "invisible character"),
+    ],
+)
+def test_artifact_type_refused(value: str, problem: str) -> None:
+    err = refused(validate_artifact_type, value)
+    assert err.field == "artifact type"
+    assert problem in str(err)
+    assert "an artifact type is 1-128 characters" in str(err)
+
+
+@given(st.text(alphabet=st.sampled_from("ab_.-é模 "), min_size=1, max_size=128))
+def test_artifact_type_words(value: str) -> None:
+    words = value.split(" ")
+    if all(words):
+        assert validate_artifact_type(value) == value
+    else:
+        refused(validate_artifact_type, value)
+
+
+def test_known_artifact_type_looks_up_old_types() -> None:
+    assert known_artifact_type("Bad Type!") == "Bad Type!"
+    assert known_artifact_type(f"caf{E_DECOMPOSED}") == f"caf{E_COMPOSED}"
+    assert refused(known_artifact_type, 3).field == "artifact type"
+    assert "lone surrogate" in str(refused(known_artifact_type, "a\ud800"))
+
+
+# -- limit and offset ---------------------------------------------------------------------
+
+
+def test_validate_page() -> None:
+    assert validate_page() == (None, 0)
+    assert validate_page(None, None) == (None, 0)
+    assert validate_page(0, 0) == (0, 0)
+    assert validate_page(10, 5) == (10, 5)
+
+
+@pytest.mark.parametrize(
+    ("limit", "offset", "field"),
+    [
+        (-1, 0, "limit"),
+        ("x", 0, "limit"),
+        (True, 0, "limit"),
+        (1.0, 0, "limit"),
+        (None, -1, "offset"),
+        (None, "2", "offset"),
+        (None, False, "offset"),
+        (5, 2.5, "offset"),
+    ],
+)
+def test_validate_page_refusals(limit: object, offset: object, field: str) -> None:
+    err = refused(validate_page, limit, offset)
+    assert err.field == field
+    assert str(err).startswith(field)
 
 
 # -- normalize_key ------------------------------------------------------------------------
@@ -405,6 +600,110 @@ def test_metadata_size_boundary() -> None:
     refused(validate_metadata, {"k": "é" * (half + 1)})
 
 
+@pytest.mark.parametrize("value", [MIN_METADATA_INT, MAX_METADATA_INT, 2**63, 0, -1])
+def test_metadata_integers_in_the_64_bit_range(value: int) -> None:
+    assert validate_metadata({"n": value, "l": [value]}) == {"n": value, "l": [value]}
+
+
+def test_metadata_integer_range_round_trips_in_the_store_encoder() -> None:
+    import orjson
+
+    for value in (MIN_METADATA_INT, MAX_METADATA_INT):
+        assert orjson.loads(orjson.dumps(value)) == value
+    for value in (MIN_METADATA_INT - 1, MAX_METADATA_INT + 1):
+        with pytest.raises(TypeError):
+            orjson.dumps(value)
+
+
+class BigInt(int):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("meta", "field"),
+    [
+        ({"n": 2**64}, "metadata.n"),
+        ({"n": -(2**63) - 1}, "metadata.n"),
+        ({"a": [1, 2**100]}, "metadata.a[1]"),
+        ({"a": {"b": -(10**30)}}, "metadata.a.b"),
+        ({"n": BigInt(2**64)}, "metadata.n"),
+        ({"huge": 10**5000}, "metadata.huge"),
+    ],
+)
+def test_metadata_integers_beyond_64_bits_are_refused(meta: dict[str, Any], field: str) -> None:
+    err = refused(validate_metadata, meta)
+    assert err.field == field
+    assert "outside the 64-bit range" in str(err)
+    assert len(str(err)) < 500
+
+
+def test_metadata_numpy_scalars_become_json_values() -> None:
+    np = pytest.importorskip("numpy")
+    meta = {
+        "i64": np.int64(-3),
+        "i8": np.int8(7),
+        "u64": np.uint64(2**64 - 1),
+        "f32": np.float32(1.5),
+        "f16": np.float16(0.25),
+        "f64": np.float64(2.5),
+        "flag": np.bool_(True),
+        "no": np.bool_(False),
+        "zero_d": np.array(4),
+        "list": [np.int32(1), np.float32(0.5), np.bool_(False)],
+    }
+    result = validate_metadata(meta)
+    assert result == {
+        "i64": -3,
+        "i8": 7,
+        "u64": 2**64 - 1,
+        "f32": 1.5,
+        "f16": 0.25,
+        "f64": 2.5,
+        "flag": True,
+        "no": False,
+        "zero_d": 4,
+        "list": [1, 0.5, False],
+    }
+    kinds = {k: type(v) for k, v in result.items() if k != "list"}
+    assert kinds == {
+        "i64": int,
+        "i8": int,
+        "u64": int,
+        "f32": float,
+        "f16": float,
+        "f64": float,
+        "flag": bool,
+        "no": bool,
+        "zero_d": int,
+    }
+    assert [type(v) for v in result["list"]] == [int, float, bool]
+    assert json.loads(json.dumps(result)) == result
+
+
+def test_metadata_other_numbers() -> None:
+    from fractions import Fraction
+
+    assert validate_metadata({"f": Fraction(1, 4)}) == {"f": 0.25}
+    refused(validate_metadata, {"d": complex(1, 2)})
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf"])
+def test_metadata_numpy_non_finite_refused(bad: str) -> None:
+    np = pytest.importorskip("numpy")
+    for value in (np.float32(bad), np.float16(bad), np.array(float(bad))):
+        err = refused(validate_metadata, {"x": value})
+        assert err.field == "metadata.x"
+        assert "finite" in str(err)
+
+
+def test_metadata_numpy_non_scalars_refused() -> None:
+    np = pytest.importorskip("numpy")
+    for value in (np.array([1, 2]), np.complex64(1), np.datetime64("2026-01-01"), np.void(b"x")):
+        err = refused(validate_metadata, {"x": value})
+        assert err.field == "metadata.x"
+        assert "not a JSON value" in str(err)
+
+
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
 def test_metadata_non_finite(bad: float) -> None:
     assert str(refused(validate_metadata, {"x": bad})).startswith("metadata.x ")
@@ -441,7 +740,7 @@ def test_metadata_must_be_an_object(meta: object) -> None:
 json_values = st.recursive(
     st.none()
     | st.booleans()
-    | st.integers()
+    | st.integers(-(2**63), 2**64 - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(alphabet=st.characters(exclude_categories=["Cs"])),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children),
@@ -576,17 +875,44 @@ def test_version_index_consistent_with_reserved_aliases(selector: str) -> None:
 
 # -- properties -----------------------------------------------------------------------
 
-SURROGATE_AND_CONTROL = ["Cs", "Cc"]
+# Surrogates, control and format characters, and the other characters that draw nothing
+# (default-ignorable code points, Hangul fillers, the blank braille pattern).
+SURROGATE_AND_CONTROL = ["Cs", "Cc", "Cf"]
+INVISIBLE = "".join(
+    chr(c)
+    for low, high in [
+        (0x034F, 0x034F),
+        (0x115F, 0x1160),
+        (0x17B4, 0x17B5),
+        (0x180B, 0x180F),
+        (0x2065, 0x2065),
+        (0x2800, 0x2800),
+        (0x3164, 0x3164),
+        (0xFE00, 0xFE0F),
+        (0xFFA0, 0xFFA0),
+        (0xFFF0, 0xFFF8),
+        (0xE0000, 0xE0FFF),
+    ]
+    for c in range(low, high + 1)
+)
 
 
 def allowed_text(forbidden: str, max_len: int) -> st.SearchStrategy[str]:
     chars = st.characters(
-        exclude_categories=SURROGATE_AND_CONTROL, exclude_characters=forbidden + "\u2028\u2029"
+        exclude_categories=SURROGATE_AND_CONTROL,
+        exclude_characters=forbidden + "\u2028\u2029" + INVISIBLE,
     )
     return st.text(chars, min_size=1, max_size=max_len)
 
 
-@pytest.mark.parametrize(("validate", "max_len", "forbidden"), NAME_VALIDATORS, ids=NAME_IDS)
+# Artifact types have a narrower alphabet of their own (see test_artifact_type_*).
+FREE_NAME_VALIDATORS = [v for v in NAME_VALIDATORS if v[0] is not validate_artifact_type]
+FREE_NAME_IDS = [i for i in NAME_IDS if i != "type"]
+
+
+@pytest.mark.parametrize(
+    ("validate", "max_len", "forbidden"), FREE_NAME_VALIDATORS, ids=FREE_NAME_IDS
+)
 @given(data=st.data())
 def test_allowed_names_are_accepted_nfc(
     validate: Any, max_len: int, forbidden: str, data: st.DataObject
