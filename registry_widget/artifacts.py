@@ -27,7 +27,12 @@ from registry_widget.blobs import (
     temp_file,
 )
 from registry_widget.errors import NotFoundError, StoreCorruptedError, ValidationError
-from registry_widget.sources import check_tree, collect_files, validate_relpath
+from registry_widget.sources import (
+    check_tree,
+    collect_files,
+    validate_file_path,
+    validate_relpath,
+)
 
 __all__ = [
     "CHUNK_SIZE",
@@ -200,7 +205,7 @@ def build_manifest(
         msg = "files is empty; an artifact needs at least one file"
         raise ValidationError(msg, field="files", value=files)
     for rel in files:
-        validate_relpath(rel)
+        validate_file_path(rel)
     check_tree(list(files))
     total = sum(_file_size(Path(path)) for path in files.values())
     manifest: Manifest = {}
