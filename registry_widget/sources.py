@@ -39,10 +39,14 @@ def validate_file_path(path: object) -> str:
     try:
         encoded = rel.encode("utf-8")
     except UnicodeEncodeError as exc:
+        try:
+            named = f" (the file name {os.fsencode(rel)!r} is not UTF-8)"
+        except UnicodeEncodeError:
+            named = " (a lone surrogate)"
         msg = (
             f"file path {rel!r} is not valid UTF-8 text: it contains {rel[exc.start]!r} at "
-            f"position {exc.start} (a file name that is not UTF-8, or a lone surrogate); "
-            "rename the file, or give it another path with a dict {relpath: path}"
+            f"position {exc.start}{named}; rename the file, or give it another path with a "
+            "dict {relpath: path}"
         )
         raise ValidationError(msg, field="file path", value=rel) from None
     for segment in encoded.split(b"/"):
