@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import time
 from pathlib import Path
@@ -123,10 +124,8 @@ def _collector(path: str, start: mp.synchronize.Event, until: float) -> None:  #
     start.wait()
     while time.time() < until:
         for version in client.artifacts():
-            try:
+            with contextlib.suppress(rw.NotFoundError):  # gone since it was listed
                 version.delete()
-            except rw.NotFoundError:
-                pass
         client.collect_garbage(min_age=0)
 
 
