@@ -12,9 +12,11 @@ from registry_widget.errors import (
     NotFoundError,
     PermissionDeniedError,
     RegistryError,
+    StorageError,
     StoreCorruptedError,
     ValidationError,
 )
+from registry_widget.garbage import GarbageReport
 from registry_widget.history import HistoryEntry
 from registry_widget.link import Link
 from registry_widget.registry import Member, Registry
@@ -24,6 +26,7 @@ __all__ = [
     "Client",
     "Collection",
     "ConflictError",
+    "GarbageReport",
     "HistoryEntry",
     "Link",
     "Member",
@@ -33,6 +36,7 @@ __all__ = [
     "RegistryError",
     "RegistryWidget",
     "SearchHit",
+    "StorageError",
     "StoreCorruptedError",
     "User",
     "ValidationError",

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tinydb.table import Document
+
 from registry_widget import artifacts
-from registry_widget.errors import ConflictError, NotFoundError, ValidationError
+from registry_widget.blobs import Added
+from registry_widget.errors import ConflictError, NotFoundError, RegistryError, ValidationError
+from registry_widget.garbage import referenced_digests
 from registry_widget.handle import Handle, edits
 from registry_widget.history import HistoryEntry, read_history
 from registry_widget.names import (
@@ -62,20 +67,71 @@ def log_artifact(
     tag_list = validate_tags(tags)
     s.require_org("member", "log artifact versions")
     sources = artifacts.collect_files(files)
-    # Files are hashed and copied into the blob store before the lock is taken: blobs are
-    # content-addressed, so a blob left behind by a failed call harms nothing.
-    manifest = artifacts.build_manifest(sources, s.blobs)
-    digest = artifacts.manifest_digest(manifest)
+    _check_type(s, name, artifact_type)
+    # Files are hashed and copied into the blob store before the lock is taken; a call
+    # refused after that takes back what it added, so the blob store is unchanged too.
+    with s.blobs.recording() as added:
+        try:
+            manifest = artifacts.build_manifest(sources, s.blobs)
+            digest = artifacts.manifest_digest(manifest)
+            return _record_version(
+                s, name, artifact_type, sources, manifest, digest, meta, description, tag_list
+            )
+        except BaseException:
+            if added:
+                _take_back(s, added)
+            raise
+
+
+def _check_type(s: Session, name: str, artifact_type: str) -> Document | None:
+    """The name's document, after refusing a type other than the name's."""
+    name_doc = s.store.find_one("artifact_names", name=name)
+    if name_doc is not None and name_doc["type"] != artifact_type:
+        msg = (
+            f"artifact {name!r} has type {name_doc['type']!r}; its versions cannot be "
+            f"logged as {artifact_type!r}. Use another name for another type"
+        )
+        raise ValidationError(msg, field="type", value=artifact_type)
+    return name_doc
+
+
+def _take_back(s: Session, added: Added) -> None:
+    """Remove what a refused call added to the blob store (none of it is referred to)."""
+    # Best effort: what stays behind is unreferenced, and garbage collection removes it.
+    with contextlib.suppress(RegistryError, OSError), s.store.transaction():
+        s.blobs.discard(added, referenced_digests(s, added.digests))
+
+
+def _ensure_blobs(s: Session, sources: Mapping[str, Path], manifest: artifacts.Manifest) -> None:
+    """Store again, under the lock, blobs that garbage collection removed since ingest."""
+    for rel, entry in manifest.items():
+        if s.blobs.has(entry["digest"]):
+            continue
+        try:
+            s.blobs.put_file(sources[rel], entry["digest"])
+        except ValidationError:
+            msg = (
+                f"file {str(sources[rel])!r} changed while it was being logged; log it again "
+                "once nothing is writing to it"
+            )
+            raise ConflictError(msg) from None
+
+
+def _record_version(
+    s: Session,
+    name: str,
+    artifact_type: str,
+    sources: Mapping[str, Path],
+    manifest: artifacts.Manifest,
+    digest: str,
+    meta: dict[str, Any],
+    description: str,
+    tag_list: list[str],
+) -> int:
     with s.store.transaction() as txn:
-        name_doc = s.store.find_one("artifact_names", name=name)
+        name_doc = _check_type(s, name, artifact_type)
         if name_doc is not None:
             name_id = name_doc.doc_id
-            if name_doc["type"] != artifact_type:
-                msg = (
-                    f"artifact {name!r} has type {name_doc['type']!r}; its versions cannot be "
-                    f"logged as {artifact_type!r}. Use another name for another type"
-                )
-                raise ValidationError(msg, field="type", value=artifact_type)
             newest = _newest(s, name)
             if newest is not None and newest[1]["digest"] == digest:
                 _warn_unapplied(newest[1], meta, description, tag_list)
@@ -85,6 +141,7 @@ def log_artifact(
         else:
             index = 0
             txn.insert("artifact_names", {"name": name, "type": artifact_type, "next_index": 1})
+        _ensure_blobs(s, sources, manifest)
         art_id = txn.insert(
             "artifacts",
             {
@@ -323,9 +380,10 @@ class ArtifactVersion(Handle[Doc]):
         return artifacts.verify(doc["files"], self._s.blobs, None if root is None else Path(root))
 
     def delete(self) -> None:
-        """Delete this version and the blobs no other version uses (its creator or org admins).
+        """Delete this version (its creator or org admins); refused while it is linked.
 
-        Refused while it is linked anywhere.
+        Its files stay in the blob store until :meth:`Client.collect_garbage` removes the
+        ones no version refers to any more.
         """
         s = self._s
         with s.store.transaction() as txn:
@@ -347,12 +405,6 @@ class ArtifactVersion(Handle[Doc]):
             s.record(
                 txn, "artifact.delete", ref, before={"digest": doc["digest"]}, artifact_id=self._id
             )
-            used = {
-                e["digest"] for a in s.store.table("artifacts").all() for e in a["files"].values()
-            }
-        for entry in doc["files"].values():
-            if entry["digest"] not in used:
-                s.blobs.remove(entry["digest"])
 
     def history(
         self, *, action: str | None = None, limit: int | None = None, offset: int = 0

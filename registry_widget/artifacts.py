@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import secrets
+import stat
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,10 +26,21 @@ from registry_widget.blobs import (
     MemoryBlobStore,
     check_digest,
     read_chunks,
-    temp_file,
+    storage_error,
 )
-from registry_widget.errors import NotFoundError, StoreCorruptedError, ValidationError
-from registry_widget.sources import check_tree, collect_files, validate_relpath
+from registry_widget.errors import (
+    ConflictError,
+    NotFoundError,
+    RegistryError,
+    StoreCorruptedError,
+    ValidationError,
+)
+from registry_widget.sources import (
+    check_tree,
+    collect_files,
+    validate_file_path,
+    validate_relpath,
+)
 
 __all__ = [
     "CHUNK_SIZE",
@@ -200,7 +213,7 @@ def build_manifest(
         msg = "files is empty; an artifact needs at least one file"
         raise ValidationError(msg, field="files", value=files)
     for rel in files:
-        validate_relpath(rel)
+        validate_file_path(rel)
     check_tree(list(files))
     total = sum(_file_size(Path(path)) for path in files.values())
     manifest: Manifest = {}
@@ -275,40 +288,135 @@ def _target(real_root: Path, rel: str) -> Path:
     return resolved
 
 
-def _same_content(path: Path, entry: FileEntry, update: Callable[[int], object]) -> bool:
-    if not path.is_file() or path.stat().st_size != entry["size"]:
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def _inside(fd: int, root: os.stat_result) -> bool:
+    """Whether the folder open as ``fd`` is ``root`` or below it (walking up by ``..``)."""
+    current = os.dup(fd)
+    try:
+        for _ in range(4096):
+            here = os.fstat(current)
+            if (here.st_dev, here.st_ino) == (root.st_dev, root.st_ino):
+                return True
+            parent = os.open("..", _DIR_FLAGS, dir_fd=current)
+            up = os.fstat(parent)
+            os.close(current)
+            current = parent
+            if (up.st_dev, up.st_ino) == (here.st_dev, here.st_ino):
+                return False  # reached the top of the file system
         return False
-    hasher = hashlib.sha256()
-    for chunk in read_chunks(path, update):
-        hasher.update(chunk)
-    return hasher.hexdigest() == entry["digest"]
+    finally:
+        os.close(current)
+
+
+def _enter(fd: int, part: str, rel: str, real_root: Path, root: os.stat_result) -> int:
+    """Open the sub-folder ``part`` of the folder ``fd`` (created if missing), inside root.
+
+    The folder is opened relative to ``fd`` without following a symbolic link; a link is
+    followed only when the folder it leads to is inside the root, checked on the folder
+    actually opened, so that swapping a folder for a link meanwhile cannot lead outside.
+    """
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(part, 0o777, dir_fd=fd)
+    try:
+        return os.open(part, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fd)
+    except OSError:
+        info = os.stat(part, dir_fd=fd, follow_symlinks=False)
+        if not stat.S_ISLNK(info.st_mode):
+            raise _refuse_target(rel, real_root, f"{part!r} on its way is not a folder") from None
+    linked = os.open(part, _DIR_FLAGS, dir_fd=fd)
+    if not _inside(linked, root):
+        os.close(linked)
+        why = f"folder {part!r} on its way is a symbolic link leading outside"
+        raise _refuse_target(rel, real_root, why)
+    return linked
+
+
+def _same_content(
+    parent: int, name: str, entry: FileEntry, update: Callable[[int], object]
+) -> bool:
+    try:
+        fd = os.open(name, _READ_FLAGS, dir_fd=parent)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size != entry["size"]:
+            return False
+        return _hash_stream(fh, update) == (entry["digest"], entry["size"])
 
 
 def _place(
-    rel: str, entry: FileEntry, blobs: BlobStore, real_root: Path, update: Callable[[int], object]
+    rel: str,
+    entry: FileEntry,
+    blobs: BlobStore,
+    real_root: Path,
+    root_fd: int,
+    update: Callable[[int], object],
 ) -> None:
-    """Write one file of a download, unless an identical copy is already there."""
-    target = _target(real_root, rel)  # checked again: the folder may have changed meanwhile
-    if _same_content(target, entry, update):
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with _open_blob(blobs, rel, entry) as src, temp_file(target.parent) as (fh, tmp):
-        hasher = hashlib.sha256()
-        size = 0
-        while chunk := src.read(CHUNK_SIZE):
-            hasher.update(chunk)
-            fh.write(chunk)
-            size += len(chunk)
-            update(len(chunk))
-        fh.close()
-        if (hasher.hexdigest(), size) != (entry["digest"], entry["size"]):
-            msg = (
-                f"blob {entry['digest']} of file {rel!r} is corrupted: its content has "
-                f"sha256 {hasher.hexdigest()} and {size} bytes, not {entry['size']}; "
-                "the file was not written"
-            )
-            raise StoreCorruptedError(msg)
-        tmp.replace(target)
+    """Write one file of a download, unless an identical copy is already there.
+
+    Every folder on the way is opened relative to the one before it, and the file is
+    created in the last one, so nothing reaches outside the root whatever changes there
+    meanwhile; the file is written to a new temporary file and renamed into place.
+    """
+    parts = rel.split("/")
+    root = os.fstat(root_fd)
+    parent = os.dup(root_fd)
+    try:
+        for part in parts[:-1]:
+            inner = _enter(parent, part, rel, real_root, root)
+            os.close(parent)
+            parent = inner
+        _write_file(rel, parts[-1], entry, blobs, real_root, parent, update)
+    finally:
+        os.close(parent)
+
+
+def _write_file(
+    rel: str,
+    name: str,
+    entry: FileEntry,
+    blobs: BlobStore,
+    real_root: Path,
+    parent: int,
+    update: Callable[[int], object],
+) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        info = os.stat(name, dir_fd=parent, follow_symlinks=False)
+        if stat.S_ISLNK(info.st_mode):
+            raise _refuse_target(rel, real_root, f"{rel!r} is a symbolic link")
+        if not stat.S_ISREG(info.st_mode):
+            raise _refuse_target(rel, real_root, f"{rel!r} exists and is not a file")
+        if _same_content(parent, name, entry, update):
+            return
+    tmp = f".tmp-{secrets.token_hex(16)}.part"
+    with _open_blob(blobs, rel, entry) as src:
+        fd = os.open(tmp, _CREATE_FLAGS, 0o666, dir_fd=parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                hasher = hashlib.sha256()
+                size = 0
+                while chunk := src.read(CHUNK_SIZE):
+                    hasher.update(chunk)
+                    fh.write(chunk)
+                    size += len(chunk)
+                    update(len(chunk))
+            if (hasher.hexdigest(), size) != (entry["digest"], entry["size"]):
+                msg = (
+                    f"blob {entry['digest']} of file {rel!r} is corrupted: its content has "
+                    f"sha256 {hasher.hexdigest()} and {size} bytes, not {entry['size']}; "
+                    "the file was not written"
+                )
+                raise StoreCorruptedError(msg)
+            os.rename(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=parent)
+            raise
 
 
 def _open_blob(blobs: BlobStore, rel: str, entry: FileEntry) -> contextlib.closing[BinaryIO]:
@@ -354,23 +462,48 @@ def download(
     ------
     ValidationError
         If the manifest is malformed or a path would be written outside ``root``.
+    ConflictError
+        If ``root`` is an existing file.
     NotFoundError
         If the content of a file is not in the blob store.
     StoreCorruptedError
         If a blob's content does not match its digest (that file is not written).
+    StorageError
+        If a file cannot be written (a full disk, no permission).
     """
     _check_manifest(manifest)
     for rel in sorted(manifest):
         if not blobs.has(manifest[rel]["digest"]):
             raise _missing_blob(rel, manifest[rel])
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    real_root = root.resolve()
-    for rel in sorted(manifest):
-        _target(real_root, rel)
-    with _progress(manifest_size(manifest), "downloading", progress) as update:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        msg = (
+            f"cannot download into {str(root)!r}: it (or a folder on its way) is an existing "
+            "file, not a folder; choose another root"
+        )
+        raise ConflictError(msg) from None
+    except OSError as exc:
+        raise storage_error(exc, f"create the folder {str(root)!r}") from exc
+    try:
+        real_root = root.resolve()
         for rel in sorted(manifest):
-            _place(rel, manifest[rel], blobs, real_root, update)
+            _target(real_root, rel)
+        root_fd = os.open(real_root, _DIR_FLAGS)
+    except OSError as exc:  # the folder changed while it was checked
+        raise storage_error(exc, f"check the folder {str(root)!r}") from exc
+    try:
+        with _progress(manifest_size(manifest), "downloading", progress) as update:
+            for rel in sorted(manifest):
+                try:
+                    _place(rel, manifest[rel], blobs, real_root, root_fd, update)
+                except RegistryError:
+                    raise
+                except OSError as exc:
+                    raise storage_error(exc, f"write file {rel!r} under {str(root)!r}") from exc
+    finally:
+        os.close(root_fd)
     return root
 
 

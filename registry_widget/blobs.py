@@ -15,21 +15,32 @@ import os
 import re
 import secrets
 import stat
+import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from registry_widget.blobpack import PACK_NAME, BlobPack
-from registry_widget.errors import ConflictError, NotFoundError, ValidationError
+from registry_widget.blobpack import PACK_NAME, BlobPack, Span
+from registry_widget.errors import (
+    ConflictError,
+    NotFoundError,
+    RegistryError,
+    StorageError,
+    ValidationError,
+)
 
 __all__ = [
     "CHUNK_SIZE",
     "PACK_LIMIT",
+    "Added",
     "BlobStore",
     "FileBlobStore",
     "MemoryBlobStore",
     "check_digest",
+    "storage_error",
 ]
 
 CHUNK_SIZE = 1024 * 1024
@@ -65,6 +76,14 @@ def check_digest(digest: object, *, field: str = "digest") -> str:
     return digest
 
 
+def storage_error(exc: OSError, what: str) -> StorageError:
+    """The refusal for an :class:`OSError` met while doing ``what`` (e.g. "read file 'x'")."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    error = StorageError(f"cannot {what}: {reason}; nothing was changed")
+    error.errno = exc.errno
+    return error
+
+
 def read_chunks(path: Path, on_read: OnRead | None = None) -> Iterator[bytes]:
     """Yield the content of the file at ``path`` in chunks of :data:`CHUNK_SIZE` bytes.
 
@@ -77,20 +96,28 @@ def read_chunks(path: Path, on_read: OnRead | None = None) -> Iterator[bytes]:
         If ``path`` does not exist.
     ConflictError
         If the file changed while it was being read.
+    StorageError
+        If the file cannot be opened or read (no permission, an I/O error).
     """
     try:
         fh = path.open("rb")
     except FileNotFoundError:
         msg = f"file {str(path)!r} does not exist"
         raise NotFoundError(msg) from None
+    except OSError as exc:
+        raise storage_error(exc, f"read file {str(path)!r}") from exc
     with fh:
         before = os.fstat(fh.fileno())
         total = 0
         # Read no more than the size seen at the start, so a file that keeps growing
         # cannot keep the loop going; the checks below notice the change.
-        while total < before.st_size and (
-            chunk := fh.read(min(CHUNK_SIZE, before.st_size - total))
-        ):
+        while total < before.st_size:
+            try:
+                chunk = fh.read(min(CHUNK_SIZE, before.st_size - total))
+            except OSError as exc:
+                raise storage_error(exc, f"read file {str(path)!r}") from exc
+            if not chunk:
+                break
             total += len(chunk)
             if on_read is not None:
                 on_read(len(chunk))
@@ -143,12 +170,41 @@ def _unlink(path: Path) -> None:
     path.unlink()
 
 
+@dataclass
+class Added:
+    """What one call added to a blob store, so that a refusal can take it back.
+
+    Attributes
+    ----------
+    digests
+        The blobs the call stored that were not there before.
+    files
+        Blob files the call created (a folder store's loose blobs).
+    folders
+        Folders the call created, outermost first.
+    spans
+        Records the call appended to the pack, ``(start, end)`` offsets.
+    """
+
+    digests: set[str] = field(default_factory=set)
+    files: list[Path] = field(default_factory=list)
+    folders: list[Path] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.digests or self.files or self.folders or self.spans)
+
+
 class BlobStore(ABC):
     """Where artifact file contents are kept, each under its sha256 digest.
 
     Subclasses implement the six abstract methods. :meth:`ingest` has a default
     implementation that reads the file twice (hash, then :meth:`put_file`); stores that
     can hash while copying override it.
+
+    Blobs are never removed while a version refers to them; removing the others is
+    garbage collection (:func:`registry_widget.garbage.collect_garbage`), which leaves
+    alone blobs stored or stored again (:meth:`touch`) within a grace period.
     """
 
     @abstractmethod
@@ -188,6 +244,50 @@ class BlobStore(ABC):
     @abstractmethod
     def digests(self) -> Iterator[str]:
         """Iterate over the digests of all blobs in the store (in no particular order)."""
+
+    def touch(self, digest: str) -> None:  # noqa: B027 - optional hook
+        """Record that the blob ``digest`` was just relied on (stored again): it is young."""
+
+    def last_used(self, digest: str) -> float | None:
+        """When the blob was last stored or touched (seconds since the epoch); None: unknown."""
+        check_digest(digest)
+        return None
+
+    def size(self, digest: str) -> int:
+        """The size in bytes of the blob ``digest``.
+
+        Raises
+        ------
+        NotFoundError
+            If the blob is not in the store.
+        """
+        with self.open(digest) as fh:
+            return fh.seek(0, io.SEEK_END)
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[Added]:
+        """Collect what this thread adds to the store during the block (see :meth:`discard`)."""
+        local = self.__dict__.setdefault("_recording", threading.local())
+        outer = getattr(local, "added", None)
+        added = Added()
+        local.added = added
+        try:
+            yield added
+        finally:
+            local.added = outer
+
+    def _added(self) -> Added | None:
+        local = self.__dict__.get("_recording")
+        return getattr(local, "added", None) if local is not None else None
+
+    def discard(self, added: Added, keep: Collection[str]) -> None:
+        """Take back what a refused call added, except the blobs in ``keep``.
+
+        Call it under the document store's lock, with ``keep`` the digests among
+        ``added.digests`` that committed versions refer to.
+        """
+        for digest in added.digests - set(keep):
+            self.remove(digest)
 
     def sync(self) -> None:  # noqa: B027 - optional hook
         """Make every blob added so far durable.
@@ -241,6 +341,9 @@ class FileBlobStore(BlobStore):
     with the next :meth:`sync` (one fdatasync for any number of them). Removing a packed
     blob hides it; its bytes stay in the pack.
 
+    The age of a loose blob is its file's modification time, refreshed when it is stored
+    again; the pack records when each of its blobs was stored.
+
     Parameters
     ----------
     root
@@ -291,6 +394,72 @@ class FileBlobStore(BlobStore):
         if self._pack is not None:
             self._pack.remove(digest)
 
+    def touch(self, digest: str) -> None:  # noqa: D102
+        path = self._path(digest)
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            if self._pack is not None:
+                self._pack.touch(digest)
+        except OSError:  # pragma: no cover - another user's blob: leave its age
+            pass
+
+    def last_used(self, digest: str) -> float | None:  # noqa: D102
+        try:
+            return self._path(digest).stat().st_mtime
+        except FileNotFoundError:
+            return self._pack.last_used(digest) if self._pack is not None else None
+
+    def size(self, digest: str) -> int:  # noqa: D102
+        try:
+            return self._path(digest).stat().st_size
+        except FileNotFoundError:
+            length = self._pack.length(digest) if self._pack is not None else None
+            if length is None:
+                msg = f"blob {digest} is not in the blob store at {str(self.root)!r}"
+                raise NotFoundError(msg) from None
+            return length
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[Added]:  # noqa: D102 - documented on BlobStore
+        with super().recording() as added:
+            if not self.root.exists():
+                added.folders.append(self.root)
+            if self._pack is None:
+                yield added
+                return
+            with self._pack.recording() as spans:
+                added.spans = spans
+                yield added
+
+    def discard(self, added: Added, keep: Collection[str]) -> None:  # noqa: D102
+        kept = set(keep)
+        for path in added.files:
+            if path.parent.name + path.name not in kept:
+                with contextlib.suppress(FileNotFoundError):
+                    _unlink(path)
+        if self._pack is not None and not (added.digests & kept):
+            self._pack.take_back(added.spans)
+        for folder in reversed(added.folders):
+            with contextlib.suppress(OSError):  # not empty: another call uses it
+                folder.rmdir()
+
+    def _folder(self, folder: Path) -> None:
+        """Create ``folder`` (inside the root) and its parents, noting the ones created."""
+        added = self._added()
+        missing = []
+        for parent in (folder, *folder.parents):
+            if parent.exists():
+                break
+            missing.append(parent)
+        for parent in reversed(missing):
+            try:
+                parent.mkdir()
+            except FileExistsError:
+                continue
+            if added is not None and parent not in added.folders:
+                added.folders.append(parent)
+
     def digests(self) -> Iterator[str]:  # noqa: D102
         found: set[str] = set(self._pack.digests()) if self._pack is not None else set()
         if self._base.is_dir():
@@ -324,17 +493,37 @@ class FileBlobStore(BlobStore):
 
     def put_file(self, src: Path, digest: str) -> None:  # noqa: D102
         if self.has(digest):
+            self.touch(digest)
             return
-        if self._packs(src):
-            self._pack_file(src, expected=digest)
-            return
-        self._write(src, expected=digest)
+        try:
+            if self._packs(src):
+                self._pack_file(src, expected=digest)
+                return
+            self._write(src, expected=digest)
+        except RegistryError:
+            raise
+        except OSError as exc:
+            raise storage_error(exc, self._storing(src)) from exc
 
     def ingest(self, src: Path, *, on_read: OnRead | None = None) -> tuple[str, int]:
-        """Hash ``src`` while copying it into the store (one read); see :meth:`BlobStore.ingest`."""
-        if self._packs(src):
-            return self._pack_file(src, expected=None, on_read=on_read)
-        return self._write(src, expected=None, on_read=on_read)
+        """Hash ``src`` while copying it into the store (one read); see :meth:`BlobStore.ingest`.
+
+        Raises
+        ------
+        StorageError
+            If ``src`` cannot be read or the store cannot be written (a full disk).
+        """
+        try:
+            if self._packs(src):
+                return self._pack_file(src, expected=None, on_read=on_read)
+            return self._write(src, expected=None, on_read=on_read)
+        except RegistryError:
+            raise
+        except OSError as exc:
+            raise storage_error(exc, self._storing(src)) from exc
+
+    def _storing(self, src: Path) -> str:
+        return f"store file {str(src)!r} in the blob store at {str(self.root)!r}"
 
     def _pack_file(
         self, src: Path, *, expected: str | None, on_read: OnRead | None = None
@@ -344,8 +533,15 @@ class FileBlobStore(BlobStore):
         digest = hashlib.sha256(data).hexdigest()
         if expected is not None and digest != expected:
             raise _mismatch(src, expected, digest)
-        if not self._path(digest).is_file():
-            self._pack.add(digest, data)
+        loose = self._path(digest)
+        if loose.is_file():
+            self.touch(digest)
+            return digest, len(data)
+        new = self._pack.find(digest) is None
+        self._pack.add(digest, data)
+        added = self._added()
+        if new and added is not None:
+            added.digests.add(digest)
         return digest, len(data)
 
     def _write(
@@ -354,7 +550,7 @@ class FileBlobStore(BlobStore):
         # With a known digest the temporary file goes next to its final name; otherwise
         # into the sha256 folder, on the same file system, so the rename stays atomic.
         folder = self._path(expected).parent if expected else self._base
-        folder.mkdir(parents=True, exist_ok=True)
+        self._folder(folder)
         with temp_file(folder) as (fh, tmp):
             hasher = hashlib.sha256()
             size = 0
@@ -371,14 +567,19 @@ class FileBlobStore(BlobStore):
             tmp.chmod(0o444)
             final = self._path(digest)
             if final.is_file():
+                self.touch(digest)
                 return digest, size
-            final.parent.mkdir(exist_ok=True)
+            self._folder(final.parent)
             try:
                 tmp.replace(final)
             except PermissionError:  # pragma: no cover - Windows, a concurrent writer won
                 if not final.is_file():
                     raise
                 return digest, size
+            added = self._added()
+            if added is not None:
+                added.files.append(final)
+                added.digests.add(digest)
             fsync_dir(final.parent)
         return digest, size
 
@@ -388,6 +589,7 @@ class MemoryBlobStore(BlobStore):
 
     def __init__(self) -> None:
         self._blobs: dict[str, bytes] = {}
+        self._used: dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"MemoryBlobStore(<{len(self._blobs)} blobs>)"
@@ -408,22 +610,39 @@ class MemoryBlobStore(BlobStore):
 
     def remove(self, digest: str) -> None:  # noqa: D102
         self._blobs.pop(check_digest(digest), None)
+        self._used.pop(digest, None)
+
+    def touch(self, digest: str) -> None:  # noqa: D102
+        if self.has(digest):
+            self._used[digest] = time.time()
+
+    def last_used(self, digest: str) -> float | None:  # noqa: D102
+        return self._used.get(check_digest(digest))
+
+    def _store(self, digest: str, data: bytes) -> None:
+        if digest not in self._blobs:
+            self._blobs[digest] = data
+            added = self._added()
+            if added is not None:
+                added.digests.add(digest)
+        self._used[digest] = time.time()
 
     def digests(self) -> Iterator[str]:  # noqa: D102
         yield from sorted(self._blobs)
 
     def put_file(self, src: Path, digest: str) -> None:  # noqa: D102
         if self.has(digest):
+            self.touch(digest)
             return
         data = b"".join(read_chunks(src))
         actual = hashlib.sha256(data).hexdigest()
         if actual != digest:
             raise _mismatch(src, digest, actual)
-        self._blobs[digest] = data
+        self._store(digest, data)
 
     def ingest(self, src: Path, *, on_read: OnRead | None = None) -> tuple[str, int]:
         """Hash ``src`` while reading it into memory (one read); see :meth:`BlobStore.ingest`."""
         data = b"".join(read_chunks(src, on_read))
         digest = hashlib.sha256(data).hexdigest()
-        self._blobs.setdefault(digest, data)
+        self._store(digest, data)
         return digest, len(data)

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from tinydb.table import Document
@@ -20,6 +21,7 @@ from registry_widget.artifact_version import (
 from registry_widget.collection import create_collection_doc, resolve_selector
 from registry_widget.errors import ConflictError, ValidationError
 from registry_widget.filters import compile_filter, split_filter
+from registry_widget.garbage import DEFAULT_MIN_AGE, GarbageReport, collect_garbage
 from registry_widget.link import LINK_FIELDS, Link, make_links
 from registry_widget.linking import (
     check_accepts,
@@ -286,6 +288,16 @@ class Client:
         docs.sort(key=lambda d: (d["created_at"], d.doc_id), reverse=True)
         end = None if limit is None else offset + limit
         return [ArtifactVersion(self._s, d.doc_id) for d in docs[offset:end]]
+
+    def collect_garbage(self, min_age: timedelta | float = DEFAULT_MIN_AGE) -> GarbageReport:
+        """Remove the stored files that no artifact version refers to (organisation admins).
+
+        Deleting a version leaves its files in the blob store; this removes the ones no
+        version uses any more and that were not stored (or stored again by a logger)
+        within ``min_age`` (a ``timedelta`` or seconds; default one hour), so a logger
+        that is about to refer to a blob never loses it.
+        """
+        return collect_garbage(self._s, min_age)
 
     # -- links ----------------------------------------------------------------------------------
 

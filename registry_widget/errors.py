@@ -12,6 +12,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RegistryError",
+    "StorageError",
     "StoreCorruptedError",
     "ValidationError",
 ]
@@ -54,3 +55,11 @@ class ConflictError(RegistryError):
 
 class StoreCorruptedError(RegistryError):
     """The store file cannot be read as a registry store; it is left untouched."""
+
+
+class StorageError(RegistryError, OSError):
+    """The file system refused a read or a write: an unreadable file, a full disk.
+
+    The message names the file and what failed; the call changed nothing. It is also an
+    :class:`OSError`, so code that handled the raw error keeps working.
+    """

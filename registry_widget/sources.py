@@ -6,10 +6,58 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from registry_widget.blobs import storage_error
 from registry_widget.errors import NotFoundError, ValidationError
 from registry_widget.names import validate_relpath
 
-__all__ = ["check_tree", "collect_files", "validate_relpath"]
+__all__ = [
+    "MAX_SEGMENT_BYTES",
+    "check_tree",
+    "collect_files",
+    "validate_file_path",
+    "validate_relpath",
+]
+
+MAX_SEGMENT_BYTES = 255
+"""The longest file or folder name, in UTF-8 bytes, that file systems commonly allow."""
+
+
+def validate_file_path(path: object) -> str:
+    """Validate the relative path of a file of an artifact version, and return it.
+
+    On top of :func:`~registry_widget.names.validate_relpath`, the path must be valid
+    UTF-8 text (no lone surrogates, which is what a file name that is not UTF-8 becomes
+    when Python lists a folder) and each of its segments at most 255 bytes long, so that
+    every file logged can be downloaded again.
+
+    Raises
+    ------
+    ValidationError
+        If the path is not allowed; the message names it.
+    """
+    rel = validate_relpath(path)
+    try:
+        encoded = rel.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        try:
+            named = f" (the file name {os.fsencode(rel)!r} is not UTF-8)"
+        except UnicodeEncodeError:
+            named = " (a lone surrogate)"
+        msg = (
+            f"file path {rel!r} is not valid UTF-8 text: it contains {rel[exc.start]!r} at "
+            f"position {exc.start}{named}; rename the file, or give it another path with a "
+            "dict {relpath: path}"
+        )
+        raise ValidationError(msg, field="file path", value=rel) from None
+    for segment in encoded.split(b"/"):
+        if len(segment) > MAX_SEGMENT_BYTES:
+            shown = segment[:40].decode("utf-8", "replace")
+            msg = (
+                f"file path {rel!r} has a segment of {len(segment)} bytes ({shown!r}…); "
+                f"file and folder names may be at most {MAX_SEGMENT_BYTES} bytes in UTF-8"
+            )
+            raise ValidationError(msg, field="file path", value=rel)
+    return rel
 
 
 def check_tree(relpaths: Iterable[str]) -> None:
@@ -58,7 +106,11 @@ def _walk(top: Path) -> dict[str, Path]:
     # The real folders on the way down to each folder walked, to stop at links that loop.
     chains: dict[str, frozenset[Path]] = {os.fspath(top): frozenset({real_top})}
     found: dict[str, Path] = {}
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
+
+    def unreadable(exc: OSError) -> None:
+        raise storage_error(exc, f"list folder {exc.filename!r} inside {str(top)!r}") from exc
+
+    for dirpath, dirnames, filenames in os.walk(top, onerror=unreadable, followlinks=True):
         here = Path(dirpath)
         chain = chains.pop(dirpath)
         for name in sorted(dirnames):
@@ -103,6 +155,18 @@ def _expand(path: Path, prefix: str | None) -> dict[str, Path]:
     return {prefix if prefix is not None else path.name: path}
 
 
+def _readable(path: Path) -> None:
+    """Refuse a file that cannot be opened for reading, before anything is stored."""
+    try:
+        with path.open("rb"):
+            pass
+    except FileNotFoundError:
+        msg = f"file {str(path)!r} does not exist"
+        raise NotFoundError(msg) from None
+    except OSError as exc:
+        raise storage_error(exc, f"read file {str(path)!r}") from exc
+
+
 def collect_files(files: object) -> dict[str, Path]:
     """Normalise the ``files`` argument of ``log_artifact`` to ``{relpath: path}``.
 
@@ -126,16 +190,19 @@ def collect_files(files: object) -> dict[str, Path]:
     ------
     ValidationError
         For empty input, a folder without files, a link leading out of its folder, a
-        relative path that is not allowed, or two sources for the same relative path.
+        relative path that is not allowed (not UTF-8 text, a name over 255 bytes…), or
+        two sources for the same relative path.
     NotFoundError
         If a named file or folder does not exist.
+    StorageError
+        If a file or a folder below a named folder cannot be read.
     """
     found: dict[str, Path] = {}
     sources: dict[str, object] = {}
 
     def add(part: dict[str, Path], source: object) -> None:
         for rel, path in part.items():
-            validate_relpath(rel)
+            validate_file_path(rel)
             if rel in found:
                 msg = (
                     f"file path {rel!r} would come from both {str(sources[rel])!r} and "
@@ -143,6 +210,7 @@ def collect_files(files: object) -> dict[str, Path]:
                     "{relpath: path}"
                 )
                 raise ValidationError(msg, field="files", value=rel)
+            _readable(path)
             found[rel] = path
             sources[rel] = source
 
@@ -155,7 +223,7 @@ def collect_files(files: object) -> dict[str, Path]:
             add(_expand(path, path.resolve().name if path.is_dir() else None), path)
     elif isinstance(files, Mapping):
         for rel, item in files.items():
-            validate_relpath(rel)
+            validate_file_path(rel)
             path = _as_path(item, f"files[{rel!r}]")
             add(_expand(path, rel), path)
     else:

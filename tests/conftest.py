@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import registry_widget as rw
+from registry_widget.session import blobs_for
 from registry_widget.store import MemoryStore
 
 MakeClient = Callable[..., rw.Client]
@@ -24,12 +26,48 @@ def store_path(tmp_path: Path) -> Path:
     return tmp_path / "registry.json"
 
 
+def read_blob_folder(folder: Path) -> bytes:
+    """Every folder and every file's bytes below a blob store's folder, in one value."""
+    if not folder.exists():
+        return b"(none)"
+    parts = [b"D ."]
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder).as_posix().encode()
+        parts.append(b"D " + rel if p.is_dir() else b"F " + rel + b"\0" + p.read_bytes())
+    return b"\n".join(parts)
+
+
 def read_store(path: Path) -> bytes:
-    """The bytes of a JSON store on disk: its file and its journal (empty when missing)."""
+    """The bytes of a JSON store on disk: its file, its journal (empty when missing) and
+    its blob folder (every folder and every file's bytes)."""
     parts = []
     for p in (path, path.with_name(path.name + ".journal")):
         parts.append(p.read_bytes() if p.exists() else b"")
+    parts.append(read_blob_folder(path.with_name(path.stem + ".blobs")))
     return b"\0".join(parts)
+
+
+def read_state(client: rw.Client) -> object:
+    """All a store holds, to compare before and after a call, on either backend.
+
+    A JSON store: :func:`read_store`. A store in memory: its tables and its blobs.
+    """
+    store = client.store
+    path = getattr(store, "path", None)
+    if path is not None:
+        return read_store(Path(path))
+    blobs = blobs_for(store)
+    contents = {}
+    for digest in blobs.digests():
+        with blobs.open(digest) as fh:
+            contents[digest] = fh.read()
+    return copy.deepcopy(store._dump()), contents
+
+
+@pytest.fixture
+def store_state() -> Callable[[rw.Client], object]:
+    """``store_state(client)``: all a store holds, on either backend (:func:`read_state`)."""
+    return read_state
 
 
 @pytest.fixture

@@ -155,15 +155,20 @@ def test_restricted_viewer_may_not_download_through_the_registry(
         link.artifact.verify()
 
 
-def test_deleting_a_version_removes_blobs_no_one_else_uses(store_path: Path, files) -> None:
+def test_deleting_a_version_keeps_its_blobs_until_garbage_is_collected(
+    store_path: Path, files
+) -> None:
     client = rw.Client(store_path, user="ada")
     shared = files("shared.bin", b"shared")
     a = client.log_artifact("a", type="model", files=[shared, files("only-a.bin", b"only a")])
     b = client.log_artifact("b", type="model", files=[shared])
     blobs = FileBlobStore(store_path.parent / "registry.blobs", pack_limit=PACK_LIMIT)
     only_a = a.files["only-a.bin"]["digest"]
-    assert sorted(blobs.digests()) == sorted([only_a, b.files["shared.bin"]["digest"]])
+    both = sorted([only_a, b.files["shared.bin"]["digest"]])
+    assert sorted(blobs.digests()) == both
     a.delete()
+    assert sorted(blobs.digests()) == both
+    assert client.collect_garbage(min_age=0) == rw.GarbageReport(removed=1, freed=6, kept=0)
     assert list(blobs.digests()) == [b.files["shared.bin"]["digest"]]
     assert not blobs.has(only_a)
     assert b.verify()

@@ -41,9 +41,9 @@ def test_round_trip_through_a_second_reader(tmp_path: Path) -> None:
         assert other.has(digest)
         with other.open(digest) as fh:
             assert fh.read() == d
-    # The same content twice is stored once.
+    # The same content twice is stored once (each blob with the record of when it was).
     pack = tmp_path / "blobs" / PACK_NAME
-    assert pack.stat().st_size == sum(HEADER + len(d) for d in datas[:4])
+    assert pack.stat().st_size == sum(HEADER + len(d) + HEADER + 8 for d in datas[:4])
 
 
 def test_removal_hides_and_adding_again_shows(tmp_path: Path) -> None:
@@ -77,7 +77,7 @@ def test_a_torn_tail_is_ignored_and_cut_off_by_the_next_append(tmp_path: Path) -
     reader = FileBlobStore(tmp_path / "blobs", pack_limit=PACK_LIMIT)
     assert list(reader.digests()) == [first]
     second, _ = reader.ingest(write(tmp_path / "b", b"second"))
-    assert pack.stat().st_size == good + HEADER + len(b"second")
+    assert pack.stat().st_size == good + HEADER + len(b"second") + HEADER + 8
     with pack.open("ab") as fh:
         fh.write(b"\x00" * 100)
     third, _ = FileBlobStore(tmp_path / "blobs", pack_limit=PACK_LIMIT).ingest(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
+import time
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,57 @@ def test_a_permission_revoked_in_one_process_applies_at_once_in_another(tmp_path
         if proc.is_alive():
             proc.kill()
     assert [c.name for c in reg.collections()] == ["first"]
+
+
+SMALL = (b"small blob, packed " * 8, b"another small blob")
+BIG = (bytes(range(256)) * 400, bytes(range(255, -1, -1)) * 400)  # 100 KiB: loose files
+
+
+def _relogger(path: str, worker: int, start: mp.synchronize.Event, until: float) -> None:  # type: ignore[name-defined]
+    client = rw.Client(path, user=f"w{worker}")
+    folder = Path(path).parent / f"relog{worker}"
+    folder.mkdir()
+    start.wait()
+    i = 0
+    while time.time() < until:
+        # Blobs that exist already (so they are not stored again), and one new file.
+        (folder / "packed.bin").write_bytes(SMALL[i % 2])
+        (folder / "loose.bin").write_bytes(BIG[i % 2])
+        (folder / "n.txt").write_text(f"worker {worker} log {i}")
+        client.log_artifact(f"r{worker}", type="model", files=folder)
+        i += 1
+
+
+def _collector(path: str, start: mp.synchronize.Event, until: float) -> None:  # type: ignore[name-defined]
+    client = rw.Client(path, user="ada")
+    start.wait()
+    while time.time() < until:
+        for version in client.artifacts():
+            with contextlib.suppress(rw.NotFoundError):  # gone since it was listed
+                version.delete()
+        client.collect_garbage(min_age=0)
+
+
+def test_collecting_garbage_while_others_log_the_same_files_loses_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "registry.json"
+    admin = rw.Client(path, user="ada")
+    for worker in range(2):
+        admin.add_user(f"w{worker}")
+    ctx = mp.get_context("spawn")
+    start = ctx.Event()
+    until = time.time() + 20
+    procs = [ctx.Process(target=_relogger, args=(str(path), w, start, until)) for w in range(2)]
+    procs.append(ctx.Process(target=_collector, args=(str(path), start, until - 3)))
+    for p in procs:
+        p.start()
+    start.set()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    survivors = admin.artifacts()
+    assert survivors  # the loggers went on after the collector stopped
+    for version in survivors:
+        report = version.verify()
+        assert report.ok, f"{version.ref}: {report}"
+    # Versions were deleted while the loggers went on re-using their blobs.
+    assert admin.store.count("history", action="artifact.delete") > 10
