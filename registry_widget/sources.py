@@ -35,7 +35,9 @@ def validate_file_path(path: object) -> str:
     ValidationError
         If the path is not allowed; the message names it.
     """
-    rel = validate_relpath(path)
+    # Checked before the generic rules, which refuse a lone surrogate without naming the
+    # bytes of the file name it came from.
+    rel = path if isinstance(path, str) else validate_relpath(path)
     try:
         encoded = rel.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -49,6 +51,7 @@ def validate_file_path(path: object) -> str:
             "dict {relpath: path}"
         )
         raise ValidationError(msg, field="file path", value=rel) from None
+    validate_relpath(rel)
     for segment in encoded.split(b"/"):
         if len(segment) > MAX_SEGMENT_BYTES:
             shown = segment[:40].decode("utf-8", "replace")
