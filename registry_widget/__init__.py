@@ -13,6 +13,8 @@ from registry_widget.errors import (
     PermissionDeniedError,
     RegistryError,
     StoreCorruptedError,
+    StoreLockedError,
+    StoreWriteError,
     ValidationError,
 )
 from registry_widget.history import HistoryEntry
@@ -34,6 +36,8 @@ __all__ = [
     "RegistryWidget",
     "SearchHit",
     "StoreCorruptedError",
+    "StoreLockedError",
+    "StoreWriteError",
     "User",
     "ValidationError",
 ]

@@ -13,6 +13,8 @@ __all__ = [
     "PermissionDeniedError",
     "RegistryError",
     "StoreCorruptedError",
+    "StoreLockedError",
+    "StoreWriteError",
     "ValidationError",
 ]
 
@@ -54,3 +56,11 @@ class ConflictError(RegistryError):
 
 class StoreCorruptedError(RegistryError):
     """The store file cannot be read as a registry store; it is left untouched."""
+
+
+class StoreLockedError(RegistryError):
+    """Another process held the store's lock for longer than the wait allowed."""
+
+
+class StoreWriteError(RegistryError):
+    """The store's files could not be written (a full disk…); nothing was changed."""

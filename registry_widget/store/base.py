@@ -301,6 +301,8 @@ class Store(ABC):
                     raise
                 finally:
                     self._txn = None
+                if txn.changes:
+                    self._after_commit()
             if txn.changes:
                 self._revision += 1
                 self._notify()
@@ -358,6 +360,13 @@ class Store(ABC):
     def _persist(self, changes: list[Change]) -> None:
         """Make the committed ``changes`` durable; raise to abort the transaction."""
 
+    def _after_commit(self) -> None:  # noqa: B027 - optional hook
+        """Upkeep after a durable commit, still under the process lock (nothing by default).
+
+        The commit stands whatever happens here: it must not raise for a failure that a
+        later commit can make good (such as folding a journal).
+        """
+
     # -- the working set -------------------------------------------------------------------
 
     def _docs(self, table: str) -> dict[int, Doc]:
@@ -378,6 +387,10 @@ class Store(ABC):
             doc_id = max(self._docs(table), default=0) + 1
         self._next_ids[table] = doc_id + 1
         return doc_id
+
+    def next_ids(self) -> dict[str, int]:
+        """The id each table gives its next document, never that of a removed one."""
+        return dict(self._next_ids)  # every insert and every load keeps them up to date
 
     def _put(
         self,
@@ -400,8 +413,8 @@ class Store(ABC):
                         continue
                     index.discard(doc_id, previous)
                 index.add(doc_id, doc)
-        next_id = self._next_ids.get(table)
-        if next_id is not None and doc_id >= next_id:
+        if doc_id >= self._next_ids.get(table, 1):
+            # inserts, replayed ones included, raise the mark; removals never lower it
             self._next_ids[table] = doc_id + 1
         self._changed(table)
 
@@ -421,13 +434,24 @@ class Store(ABC):
         if t is not None:
             t.clear_cache()
 
-    def _load(self, data: Tables) -> None:
-        """Replace the working set by ``data`` (tables of documents by int id)."""
+    def _load(self, data: Tables, next_ids: Mapping[str, int] | None = None) -> None:
+        """Replace the working set by ``data`` (tables of documents by int id).
+
+        ``next_ids`` are the tables' high-water marks as stored (absent in stores written
+        before they were kept): a table's next id is past its mark, its highest document
+        and every id this store object handed out, so no id is ever given out twice.
+        """
         self._storage.tables = data
         # TinyDB's table objects cache query results; new table objects start with none.
         self._db._tables.clear()
         self._indexes.clear()
-        self._next_ids.clear()
+        marks = dict(self._next_ids)
+        for name, mark in (next_ids or {}).items():
+            marks[name] = max(marks.get(name, 1), mark)
+        for name, docs in data.items():
+            if docs:
+                marks[name] = max(marks.get(name, 1), max(docs) + 1)
+        self._next_ids = marks
         self._state += 1
         self._revision += 1
 
