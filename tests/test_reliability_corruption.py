@@ -325,7 +325,8 @@ def _last_record(how: Callable[[bytes], bytes]) -> Damage:
 
     def damage(raw: bytes) -> bytes:
         lines = _lines(raw)
-        assert len(lines) > 2 and lines[-1].endswith(b"\n")
+        assert len(lines) > 2
+        assert lines[-1].endswith(b"\n")
         lines[-1] = how(lines[-1])
         return b"".join(lines)
 
@@ -376,4 +377,3 @@ def test_a_damaged_last_journal_record_is_refused_not_dropped(
     with pytest.raises(rw.StoreCorruptedError):
         client.registries()
     assert _fingerprint(path.parent) == before
-

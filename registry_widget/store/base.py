@@ -26,15 +26,18 @@ from tinydb import TinyDB
 from tinydb.queries import QueryLike
 from tinydb.table import Document, Table
 
+from registry_widget.errors import StoreCorruptedError
 from registry_widget.store.index import HashIndex
 from registry_widget.store.table import Tables, WorkingSet, WorkingSetTable
 
-__all__ = ["STORE_FORMAT", "Change", "Store", "Transaction"]
+__all__ = ["STORE_FORMAT", "Change", "Fields", "Store", "Transaction"]
 
 STORE_FORMAT = "registry_widget"
 """The marker in the ``meta`` table that identifies a registry store."""
 
 Doc = dict[str, Any]
+Fields = Mapping[str, Mapping[str, tuple[type, ...]]]
+"""The fields every document of a table must hold, by table, with the types allowed."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,7 @@ class Store(ABC):
         self._next_ids: dict[str, int] = {}
         self._reading = threading.local()
         self._state = 0
+        self._fields: Fields = {}
 
     # -- reading -----------------------------------------------------------------------
 
@@ -250,6 +254,59 @@ class Store(ABC):
             yield
         finally:
             local.fresh = False
+
+    def expect_fields(self, fields: Fields) -> None:
+        """Refuse, as damage, documents without these fields of these types.
+
+        The working set is checked now, and every load and replayed change from then on.
+
+        Raises
+        ------
+        StoreCorruptedError
+            If a document of the working set lacks a field or holds one of another type.
+        """
+        if fields == self._fields:
+            return
+        problem = self._misshapen(self._storage.tables, fields)
+        if problem is not None:
+            where = getattr(self, "location", repr(self))
+            msg = f"the store {where} holds {problem}; it was left untouched"
+            raise StoreCorruptedError(msg)
+        self._fields = fields
+
+    def _misshapen(self, tables: Tables, expected: Fields | None = None) -> str | None:
+        """What is wrong with the first document of ``tables`` lacking an expected field."""
+        expected = self._fields if expected is None else expected
+        for table, fields in expected.items():
+            required = fields.keys()
+            for doc_id, doc in tables.get(table, {}).items():
+                if not required <= doc.keys() or not all(
+                    isinstance(doc[f], kinds) for f, kinds in fields.items()
+                ):
+                    return self._misshapen_doc(table, doc_id, doc, fields)
+        return None
+
+    def _misshapen_doc(
+        self,
+        table: str,
+        doc_id: int,
+        doc: Doc,
+        fields: Mapping[str, tuple[type, ...]] | None = None,
+    ) -> str | None:
+        """What is wrong with ``doc`` (document ``doc_id`` of ``table``), or None."""
+        if fields is None:
+            fields = self._fields.get(table, {})
+        for field, kinds in fields.items():
+            if field not in doc:
+                return f"document {doc_id} of table {table!r} without its field {field!r}"
+            value = doc[field]
+            if not isinstance(value, kinds):
+                allowed = " or ".join(k.__name__ for k in kinds)
+                return (
+                    f"document {doc_id} of table {table!r} whose field {field!r} is "
+                    f"{value!r}, not {allowed}"
+                )
+        return None
 
     def is_initialized(self) -> bool:
         """Whether the working set holds a registry store (its ``meta`` marker)."""

@@ -101,7 +101,10 @@ def _refuse_unstorable(table: str, doc_id: int, doc: Any) -> None:
         elif kind is float and not math.isfinite(value):
             _unstorable(table, doc_id, path, f"{value!r} is not a finite number")
         elif kind not in {str, int, float, bool, type(None)}:
-            why = f"a {kind.__name__} is not a JSON value (allowed: str, int, float, bool, None, list, dict)"
+            why = (
+                f"a {kind.__name__} is not a JSON value "
+                "(allowed: str, int, float, bool, None, list, dict)"
+            )
             _unstorable(table, doc_id, path, why)
 
 

@@ -308,6 +308,10 @@ class JSONFileStore(Store):
         """Read the snapshot and its journal; False if a fold replaced them meanwhile."""
         snap = read_snapshot(self.path)
         check_layout(snap.tables, self.path)
+        problem = self._misshapen(snap.tables)
+        if problem is not None:
+            msg = f"the store file {self.path} holds {problem}; it was left untouched"
+            raise StoreCorruptedError(msg)
         self._load(snap.tables, snap.next_ids)
         st = snap.stat
         self._hold_snapshot(st)
@@ -408,19 +412,25 @@ class JSONFileStore(Store):
             op, table, doc_id = change[0], change[1], change[2]
             docs = self._docs(table)
             previous = docs.get(doc_id)
-            if op == "i":
-                self._put(table, doc_id, change[3], previous)
-            elif op == "u":
-                if previous is None:
-                    msg = (
-                        f"the journal {self.journal_path} updates document {doc_id} of "
-                        f"table {table!r}, which does not exist; it was left untouched"
-                    )
-                    raise StoreCorruptedError(msg)
-                fields = change[3]
-                self._put(table, doc_id, {**previous, **fields}, previous, fields)
-            else:
+            if op == "r":
                 self._delete(table, doc_id)
+                continue
+            if op == "i":
+                doc, fields = change[3], None
+            elif previous is None:
+                msg = (
+                    f"the journal {self.journal_path} updates document {doc_id} of "
+                    f"table {table!r}, which does not exist; it was left untouched"
+                )
+                raise StoreCorruptedError(msg)
+            else:
+                fields = change[3]
+                doc = {**previous, **fields}
+            problem = self._misshapen_doc(table, doc_id, doc) if table in self._fields else None
+            if problem is not None:
+                msg = f"the journal {self.journal_path} holds {problem}; it was left untouched"
+                raise StoreCorruptedError(msg)
+            self._put(table, doc_id, doc, previous, fields)
 
     # -- durability --------------------------------------------------------------------------
 
@@ -530,7 +540,7 @@ class JSONFileStore(Store):
         try:
             with os.scandir(self.path.parent) as entries:
                 stale = [
-                    e.path
+                    Path(e.path)
                     for e in entries
                     if e.name.endswith(".tmp")
                     and any(
@@ -549,7 +559,7 @@ class JSONFileStore(Store):
         try:
             for name in stale:
                 with contextlib.suppress(OSError):
-                    os.unlink(name)
+                    name.unlink()
         finally:
             if not wait:
                 self._file_lock.release()

@@ -97,9 +97,7 @@ def write_snapshot(
     return st
 
 
-def _write(
-    f: BinaryIO, tables: Tables, generation: Generation, next_ids: dict[str, int]
-) -> None:
+def _write(f: BinaryIO, tables: Tables, generation: Generation, next_ids: dict[str, int]) -> None:
     dumps = orjson.dumps
     number, token = generation
     f.write(b"{\n")
