@@ -269,10 +269,13 @@ class Store(ABC):
             return
         problem = self._misshapen(self._storage.tables, fields)
         if problem is not None:
-            where = getattr(self, "location", repr(self))
-            msg = f"the store {where} holds {problem}; it was left untouched"
+            msg = f"the store {self._files()} holds {problem}; it was left untouched"
             raise StoreCorruptedError(msg)
         self._fields = fields
+
+    def _files(self) -> str:
+        """The store's files, for messages."""
+        return str(getattr(self, "location", repr(self)))
 
     def _misshapen(self, tables: Tables, expected: Fields | None = None) -> str | None:
         """What is wrong with the first document of ``tables`` lacking an expected field."""

@@ -145,6 +145,9 @@ class JSONFileStore(Store):
     def __repr__(self) -> str:
         return f"JSONFileStore({str(self.path)!r})"
 
+    def _files(self) -> str:
+        return f"file {self.path} (with its journal {self.journal_path})"
+
     def checkpoint(self) -> None:
         """Fold the journal into a new snapshot now, so that the store file holds everything.
 
