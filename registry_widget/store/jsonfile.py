@@ -16,11 +16,16 @@ How it works:
   snapshot (and at least :data:`FOLD_MIN_BYTES`), the commit folds it: the working set is
   written as a new snapshot of the next generation (temporary file, fsync, rename, fsync
   of the folder), then an empty journal of that generation replaces the old one the same
-  way.
+  way. The fold runs once the commit is durable: if it fails, the commit still returns
+  normally, the failure is logged, and the next commit folds again.
+- Each table's next document id is kept in the snapshot and raised by every insert, so
+  the id of a removed document is never given out again (stores written without these
+  marks derive them from their highest ids and the journal's inserts).
 - Every read first compares the snapshot's identity (inode, size, mtime) and the
   journal's (inode, size) with what was last seen. Journal growth means other processes
   committed: the new lines are read and applied. A new snapshot or journal means another
   process folded: the files are read again. Writers do the same while holding the lock.
+  A reader whose reads keep being overtaken by folds reads again under the lock.
 - Opening reads the snapshot and replays the journal when its generation matches. An
   older journal generation is the leftover of a fold interrupted between its two renames:
   the snapshot already holds all of it, and the next writer replaces it.
@@ -28,11 +33,14 @@ How it works:
 Guarantees at each crash point: a commit is durable once its line is fsynced; a process
 dying while appending leaves a torn last line, which readers ignore and the next writer
 cuts off; a fold dying before its first rename leaves the old snapshot and journal (a
-temporary file at most), between the renames a complete new snapshot and a stale
-journal, after them the new pair. A missing store is created on the first commit. An
-empty, truncated or foreign snapshot, a journal with a damaged line followed by more, or
-a journal whose snapshot is missing, is refused with
-:class:`~registry_widget.errors.StoreCorruptedError` and never rewritten.
+temporary file at most, which the next open or fold removes under the lock), between the
+renames a complete new snapshot and a stale journal, after them the new pair. A missing
+store is created on the first commit. An empty, truncated or foreign snapshot, a journal
+with a damaged line followed by more, a journal whose snapshot is missing, a complete
+last journal record that is damaged, or documents of the wrong structure, is refused with
+:class:`~registry_widget.errors.StoreCorruptedError` and never rewritten. A disk that
+refuses a write raises :class:`~registry_widget.errors.StoreWriteError` with the files as
+they were; a lock held too long, :class:`~registry_widget.errors.StoreLockedError`.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ one table header and one document per line::
 
     {
     "_journal":{
-    "1":{"generation":4,"token":"9f0c..."}
+    "1":{"generation":4,"token":"9f0c...","next_ids":{"artifacts":3,...}}
     },
     "artifacts":{
     "1":{"name":"cat","index":0,...},
@@ -17,7 +17,8 @@ one table header and one document per line::
 so that it can be written and read a document at a time, without holding its whole text
 in memory. A file in any other layout (written by TinyDB itself, or by older versions) is
 read whole. The ``_journal`` table names the journal generation that continues the
-snapshot (see :mod:`registry_widget.store.jsonfile`); it is not part of the working set.
+snapshot (see :mod:`registry_widget.store.jsonfile`) and each table's next document id;
+it is not part of the working set.
 """
 
 from __future__ import annotations
