@@ -591,14 +591,14 @@ def test_a_full_disk_while_folding_is_a_store_error_and_changes_nothing(
     monkeypatch.setattr(os, "fsync", _no_space)
     with pytest.raises(rw.StoreWriteError, match="No space left"):
         store.checkpoint()
-    fresh = tmp_store = store_path.parent / "new" / "registry.json"
+    fresh = store_path.parent / "new" / "registry.json"
     with pytest.raises(rw.StoreWriteError):
         new_store(fresh)  # a new store's first commit writes its snapshot
     monkeypatch.undo()
     assert read_store(store_path) == before
-    assert not tmp_store.exists()
+    assert not fresh.exists()
     assert _temps(store_path) == []
-    assert _temps(tmp_store) == []
+    assert _temps(fresh) == []
 
 
 def test_a_lock_held_too_long_is_a_store_locked_error(store_path: Path) -> None:
