@@ -14,6 +14,8 @@ from registry_widget.errors import (
     RegistryError,
     StorageError,
     StoreCorruptedError,
+    StoreLockedError,
+    StoreWriteError,
     ValidationError,
 )
 from registry_widget.garbage import GarbageReport
@@ -38,6 +40,8 @@ __all__ = [
     "SearchHit",
     "StorageError",
     "StoreCorruptedError",
+    "StoreLockedError",
+    "StoreWriteError",
     "User",
     "ValidationError",
 ]

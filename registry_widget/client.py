@@ -22,6 +22,7 @@ from registry_widget.collection import create_collection_doc, resolve_selector
 from registry_widget.errors import ConflictError, ValidationError
 from registry_widget.filters import compile_filter, split_filter
 from registry_widget.garbage import DEFAULT_MIN_AGE, GarbageReport, collect_garbage
+from registry_widget.layout import DOCUMENT_FIELDS
 from registry_widget.link import LINK_FIELDS, Link, make_links
 from registry_widget.linking import (
     check_accepts,
@@ -103,6 +104,7 @@ class Client:
     ) -> None:
         name = validate_user_name(user if user is not None else _default_user())
         store = open_store(path)
+        store.expect_fields(DOCUMENT_FIELDS)
         self._s = Session(store, name)
         self._bootstrap()
         self._s.org_role()  # refuse an unknown user now, with how to be added

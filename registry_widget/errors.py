@@ -14,6 +14,8 @@ __all__ = [
     "RegistryError",
     "StorageError",
     "StoreCorruptedError",
+    "StoreLockedError",
+    "StoreWriteError",
     "ValidationError",
 ]
 
@@ -63,3 +65,11 @@ class StorageError(RegistryError, OSError):
     The message names the file and what failed; the call changed nothing. It is also an
     :class:`OSError`, so code that handled the raw error keeps working.
     """
+
+
+class StoreLockedError(RegistryError):
+    """Another process held the store's lock for longer than the wait allowed."""
+
+
+class StoreWriteError(StorageError):
+    """The store's files could not be written (a full disk…); nothing was changed."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,11 @@ def new_store(path: Path) -> JSONFileStore:
 def insert(store: Store, table: str, doc: dict[str, Any]) -> int:
     with store.transaction() as txn:
         return txn.insert(table, doc)
+
+
+def read_store(path: Path) -> bytes:
+    """The store file and its journal, as bytes."""
+    return path.read_bytes() + b"\0" + journal_of(path).read_bytes()
 
 
 def contents(store: Store) -> dict[str, dict[int, dict[str, Any]]]:
@@ -316,3 +324,298 @@ def test_a_last_record_holding_unwritten_zero_blocks_is_a_torn_commit(store_path
     journal.write_bytes(torn)
     reopened = JSONFileStore(store_path)
     assert sorted(d["n"] for d in reopened.table("things").all()) == [0, 1]
+
+
+# -- folds that fail, values that would not read back -------------------------------------------
+
+
+def test_a_fold_that_fails_after_a_commit_leaves_the_commit_standing(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(jsonfile_module, "FOLD_MIN_BYTES", 0)
+    monkeypatch.setattr(jsonfile_module, "FOLD_RATIO", 0.0)  # every commit folds
+    store = new_store(store_path)
+    real = jsonfile_module.write_snapshot
+
+    def failing(*args: Any) -> Any:
+        raise TypeError("Integer exceeds 64-bit range")  # as orjson refused big integers
+
+    monkeypatch.setattr(jsonfile_module, "write_snapshot", failing)
+    first = insert(store, "things", {"n": 1})  # returns: the commit is durable
+    second = insert(store, "things", {"n": 2})  # and so does every later one
+    assert "could not fold the journal" in caplog.text
+    reopened = JSONFileStore(store_path)
+    assert reopened.get("things", first) == {"n": 1}
+    assert reopened.get("things", second) == {"n": 2}
+    monkeypatch.setattr(jsonfile_module, "write_snapshot", real)
+    insert(store, "things", {"n": 3})  # the fold is tried again, and now succeeds
+    assert {d["n"] for d in TinyDB(store_path).table("things").all()} == {1, 2, 3}
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        (2**64, "beyond 64 bits"),
+        (-(2**63) - 1, "beyond 64 bits"),
+        (float("nan"), "not a finite number"),
+        ((1, 2), "tuple"),
+        ({1: "a"}, "not a string"),
+    ],
+    ids=["int-2**64", "int-below-int64", "nan", "tuple", "int-key"],
+)
+def test_a_value_that_would_not_read_back_is_refused_and_nothing_written(
+    store_path: Path, value: object, named: str
+) -> None:
+    store = new_store(store_path)
+    keep = insert(store, "things", {"n": 1})
+    before = read_store(store_path)
+    with pytest.raises(rw.ValidationError, match=named) as refused:
+        insert(store, "things", {"n": 2, "deep": {"list": [0, value]}})
+    assert "deep.list[1]" in str(refused.value)
+    with pytest.raises(rw.ValidationError, match=named), store.transaction() as txn:
+        txn.update("things", keep, {"v": value})
+    assert read_store(store_path) == before
+    assert contents(store) == {"meta": {1: {"format": STORE_FORMAT}}, "things": {keep: {"n": 1}}}
+    insert(store, "things", {"n": 2**64 - 1, "m": -(2**63)})  # the 64-bit bounds are kept
+    store.checkpoint()
+    assert JSONFileStore(store_path).find_one("things", m=-(2**63)) == {
+        "n": 2**64 - 1,
+        "m": -(2**63),
+    }
+
+
+# -- ids are never reused -------------------------------------------------------------------
+
+
+def test_ids_are_never_reused_after_removals_folds_reopens_and_rollbacks(store_path: Path) -> None:
+    store = new_store(store_path)
+    ids = [insert(store, "things", {"n": n}) for n in range(3)]
+    with store.transaction() as txn:
+        txn.remove("things", ids[2])
+    assert insert(JSONFileStore(store_path), "things", {"n": 3}) == ids[2] + 1  # journal
+    store.refresh()
+    with store.transaction() as txn:
+        txn.remove("things", ids[2] + 1)
+    store.checkpoint()  # the removed ids are in no document of the snapshot
+    reopened = JSONFileStore(store_path)
+    assert insert(reopened, "things", {"n": 4}) == ids[2] + 2
+    with pytest.raises(RuntimeError), reopened.transaction() as txn:
+        rolled_back = txn.insert("things", {"n": 5})
+        raise RuntimeError
+    assert insert(reopened, "things", {"n": 6}) > rolled_back  # not even a rolled-back id
+    assert max(JSONFileStore(store_path)._docs("things")) < insert(store, "things", {"n": 7})
+
+
+def test_a_store_written_without_id_marks_opens_and_derives_them(store_path: Path) -> None:
+    store = new_store(store_path)
+    ids = [insert(store, "things", {"n": n}) for n in range(4)]
+    store.checkpoint()
+    with store.transaction() as txn:
+        txn.remove("things", ids[3])  # in the journal only
+    # the snapshot as versions without marks wrote it
+    raw = store_path.read_bytes()
+    start = raw.index(b',"next_ids":')
+    old = raw[:start] + raw[raw.index(b"}", raw.index(b"}", start) + 1) :]
+    assert b"next_ids" not in old
+    store_path.write_bytes(old)
+    reopened = JSONFileStore(store_path)
+    assert reopened.get("things", ids[2]) == {"n": 2}
+    assert insert(reopened, "things", {"n": 9}) == ids[3] + 1  # the journal's insert counts
+
+
+# -- damaged structure ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b'"token":', b'"tokens":'),
+        (b'"generation":', b'"gen":'),
+        (b'"next_ids":{', b'"next_ids":{"others":"many",'),
+    ],
+    ids=["no-token", "no-generation", "next-id-not-a-number"],
+)
+def test_a_snapshot_with_a_damaged_journal_table_is_refused(
+    store_path: Path, old: bytes, new: bytes
+) -> None:
+    store = new_store(store_path)
+    insert(store, "things", {"n": 1})
+    store.checkpoint()
+    damaged = store_path.read_bytes().replace(old, new, 1)
+    store_path.write_bytes(damaged)
+    with pytest.raises(rw.StoreCorruptedError) as refused:
+        JSONFileStore(store_path)
+    assert str(store_path) in str(refused.value)
+    assert store_path.read_bytes() == damaged
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b'"role":', b'"rank":'),
+        (b'"kind":"custom",', b""),
+        (b'"members":{"ada":"admin"}', b'"members":[]'),
+        (b'"next_index":0', b'"next_index":"0"'),
+    ],
+    ids=["user-without-role", "registry-without-kind", "members-a-list", "index-a-string"],
+)
+@pytest.mark.parametrize("where", ["snapshot", "journal"])
+def test_documents_missing_a_field_are_refused_naming_the_file(
+    store_path: Path, old: bytes, new: bytes, where: str
+) -> None:
+    client = rw.Client(store_path, user="ada")
+    client.store.checkpoint()
+    client.add_user("bob")
+    client.create_registry("Vision").create_collection("cats", type="model")
+    if where == "snapshot":
+        client.store.checkpoint()
+    damaged_file = store_path if where == "snapshot" else journal_of(store_path)
+    raw = damaged_file.read_bytes()
+    if where == "journal":  # damage a record, then give it back its checksum
+        lines = raw.split(b"\n")
+        for i, line in enumerate(lines[1:-1], 1):
+            if old in line:
+                payload = line[9:].replace(old, new, 1)
+                lines[i] = b"%08x %s" % (zlib.crc32(payload), payload)
+                break
+        damaged = b"\n".join(lines)
+    else:
+        damaged = raw.replace(old, new, 1)
+    assert damaged != raw
+    damaged_file.write_bytes(damaged)
+    before = read_store(store_path)
+    for _ in range(2):
+        with pytest.raises(rw.StoreCorruptedError) as refused:
+            rw.Client(JSONFileStore(store_path), user="ada")
+        assert str(damaged_file) in str(refused.value)
+    assert read_store(store_path) == before
+
+
+# -- readers racing folds -------------------------------------------------------------------
+
+
+def test_a_reader_overtaken_by_folds_reads_again_and_never_reports_damage(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = new_store(store_path)
+    insert(writer, "things", {"n": 0})
+    writer._file_lock.timeout = 0  # folds only while nobody else holds the lock
+    real = jsonfile_module.read_snapshot
+    folds = 0
+
+    def read_then_fold(path: Path) -> Any:
+        # another process folds right after every read of the snapshot, whenever it can
+        nonlocal folds
+        snap = real(path)
+        try:
+            with writer.transaction() as txn:
+                txn.insert("things", {"n": folds + 1})
+            writer.checkpoint()
+            folds += 1
+        except rw.StoreLockedError:
+            pass
+        return snap
+
+    monkeypatch.setattr(jsonfile_module, "read_snapshot", read_then_fold)
+    reader = JSONFileStore(store_path)
+    assert folds >= jsonfile_module._RELOAD_ATTEMPTS  # every read without the lock lost
+    monkeypatch.setattr(jsonfile_module, "read_snapshot", real)
+    writer.refresh()
+    assert contents(reader) == contents(writer)
+
+
+# -- leftovers, full disks, locks, folders --------------------------------------------------
+
+
+def _temps(path: Path) -> list[str]:
+    return sorted(p.name for p in path.parent.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_temporary_files_of_dead_folds_are_removed_on_open(store_path: Path) -> None:
+    new_store(store_path)
+    dead = [f".{store_path.name}.99999999.tmp", f".{store_path.name}.journal.99999998.tmp"]
+    for name in dead:
+        (store_path.parent / name).write_bytes(b"{\n half a snapshot")
+    other = store_path.parent / "notes.99.tmp"  # not the store's
+    other.write_text("keep")
+    JSONFileStore(store_path)
+    assert _temps(store_path) == ["notes.99.tmp"]
+
+
+def test_a_temporary_file_is_kept_while_a_writer_holds_the_lock(store_path: Path) -> None:
+    writer = new_store(store_path)
+    tmp = store_path.parent / f".{store_path.name}.12345.tmp"
+    with writer.transaction() as txn:  # a fold under way holds the lock while it writes
+        txn.insert("things", {"n": 1})
+        tmp.write_bytes(b"{\n being written")
+        JSONFileStore(store_path)
+        assert tmp.exists()
+    JSONFileStore(store_path)  # the writer is done: its leftover is stale
+    assert not tmp.exists()
+
+
+def _no_space(*args: object) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("call", ["fdatasync", "write"])
+def test_a_full_disk_while_appending_is_a_store_error_and_changes_nothing(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    store = new_store(store_path)
+    insert(store, "things", {"n": 1})
+    before = read_store(store_path)
+    real = getattr(os, call)
+
+    def fail_on_journal(fd: int, *args: Any) -> Any:
+        if store._fd is not None and fd == store._fd:
+            _no_space()
+        return real(fd, *args)
+
+    monkeypatch.setattr(os, call, fail_on_journal)
+    with pytest.raises(rw.StoreWriteError, match="No space left"):
+        insert(store, "things", {"n": 2})
+    assert read_store(store_path) == before
+    assert [d["n"] for d in store.table("things").all()] == [1]
+    monkeypatch.setattr(os, call, real)
+    insert(store, "things", {"n": 3})
+    assert [d["n"] for d in JSONFileStore(store_path).table("things").all()] == [1, 3]
+
+
+def test_a_full_disk_while_folding_is_a_store_error_and_changes_nothing(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = new_store(store_path)
+    insert(store, "things", {"n": 1})
+    before = read_store(store_path)
+    monkeypatch.setattr(os, "fsync", _no_space)
+    with pytest.raises(rw.StoreWriteError, match="No space left"):
+        store.checkpoint()
+    fresh = store_path.parent / "new" / "registry.json"
+    with pytest.raises(rw.StoreWriteError):
+        new_store(fresh)  # a new store's first commit writes its snapshot
+    monkeypatch.undo()
+    assert read_store(store_path) == before
+    assert not fresh.exists()
+    assert _temps(store_path) == []
+    assert _temps(fresh) == []
+
+
+def test_a_lock_held_too_long_is_a_store_locked_error(store_path: Path) -> None:
+    holder = new_store(store_path)
+    waiter = JSONFileStore(store_path)
+    waiter._file_lock.timeout = 0.05
+    with (
+        holder.transaction(),
+        pytest.raises(rw.StoreLockedError, match="locked by another process"),
+    ):
+        insert(waiter, "things", {"n": 1})
+    assert issubclass(rw.StoreLockedError, rw.RegistryError)
+
+
+def test_a_folder_is_not_a_store_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for location in (".", tmp_path):
+        with pytest.raises(rw.ValidationError, match="is a folder"):
+            rw.Client(location, user="ada")
+    assert list(tmp_path.iterdir()) == []

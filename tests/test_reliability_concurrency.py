@@ -6,6 +6,11 @@ end there must be exactly 2,000 links numbered v0…v1999 without gaps or duplic
 alias on exactly one version (the collection's alias map and the links agree, and each
 alias sits where the newest history entry for it says), ``latest`` on the highest, and no
 worker may have failed.
+
+Readers racing folds: three writers fold the journal into a new snapshot at every commit
+while readers open the store afresh (and follow it) again and again. A reader overtaken
+by folds reads again; it never reports the store damaged, and no fold leaves a
+temporary file behind.
 """
 
 from __future__ import annotations
@@ -121,3 +126,95 @@ def test_four_writers_link_2000_versions_without_gaps_or_duplicates(tmp_path: Pa
     assert newest == {a: i for a, i in aliases.items() if a != "latest"}
     # a move onto the version already holding the alias records nothing; no move is lost
     assert len(SHARED_ALIASES) <= len(coll.history(action="alias.set")) <= moves
+
+
+FOLD_WRITERS = 3
+READERS = 2
+FOLD_RUN_S = 8.0
+STORE_PAD = 1500
+
+
+def _folding_writer(path: str, worker: int, start: Any, results: Any) -> None:
+    """Commit (and so fold: every commit folds here) until the time is up."""
+    try:
+        from registry_widget.store import jsonfile
+
+        jsonfile.FOLD_MIN_BYTES, jsonfile.FOLD_RATIO = 0, 0.0
+        client = rw.Client(path, user=f"w{worker}")
+        coll = client.registry("Models").collection("shared")
+        start.wait()
+        commits = 0
+        deadline = time.monotonic() + FOLD_RUN_S
+        while time.monotonic() < deadline:
+            coll.update(tags=[f"w{worker}-{commits}"])
+            commits += 1
+        results.put(("writer", worker, None, commits))
+    except BaseException:
+        results.put(("writer", worker, traceback.format_exc(), 0))
+
+
+def _reader(path: str, worker: int, start: Any, stop: Any, results: Any) -> None:
+    """Open the store afresh and read it, again and again, while the writers fold."""
+    try:
+        from registry_widget.store import JSONFileStore
+
+        start.wait()
+        reads = 0
+        kept = rw.Client(JSONFileStore(path), user="ada")  # one that follows every fold
+        while not stop.is_set():
+            fresh = rw.Client(JSONFileStore(path), user="ada")  # one that reads from scratch
+            for client in (fresh, kept):
+                tags = client.registry("Models").collection("shared").tags
+                assert len(tags) == 1, tags
+            fresh.store.close()
+            reads += 1
+        results.put(("reader", worker, None, reads))
+    except BaseException:
+        results.put(("reader", worker, traceback.format_exc(), 0))
+
+
+def test_readers_racing_constant_folds_never_report_damage(tmp_path: Path) -> None:
+    path = tmp_path / "registry.json"
+    admin = rw.Client(path, user="ada")
+    for worker in range(FOLD_WRITERS):
+        admin.add_user(f"w{worker}")
+    shared = admin.registry("Models").create_collection("shared", type="model")
+    with admin.batch():  # about 1 MB of history: reading a snapshot takes a while
+        for i in range(STORE_PAD):
+            shared.update(description=f"{i} " + "x" * 300)
+    shared.update(tags=["first"])
+    ctx = mp.get_context("spawn")
+    start, stop, results = ctx.Event(), ctx.Event(), ctx.Queue()
+    procs = [
+        ctx.Process(target=_folding_writer, args=(str(path), w, start, results))
+        for w in range(FOLD_WRITERS)
+    ] + [
+        ctx.Process(target=_reader, args=(str(path), r, start, stop, results))
+        for r in range(READERS)
+    ]
+    for p in procs:
+        p.start()
+    start.set()
+    reports = []
+    try:
+        for _ in range(FOLD_WRITERS):
+            reports.append(results.get(timeout=FOLD_RUN_S + 60))
+        stop.set()
+        for _ in range(READERS):
+            reports.append(results.get(timeout=60))
+    finally:
+        stop.set()
+        for p in procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.kill()
+    errors = [f"{kind} {w}:\n{e}" for kind, w, e, _ in reports if e]
+    assert not errors, "\n".join(errors)
+    commits = sum(n for kind, _, _, n in reports if kind == "writer")
+    reads = sum(n for kind, _, _, n in reports if kind == "reader")
+    print(f"{commits} commits, each folding, under {reads} fresh reads")
+    assert commits >= FOLD_WRITERS
+    assert reads >= READERS
+    # every fold left a whole store and no temporary file
+    assert len(rw.Client(path, user="ada").registry("Models").collection("shared").tags) == 1
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import random
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -207,7 +208,8 @@ def test_trailing_junk_after_the_journal_is_a_torn_record_and_loses_nothing(
     committed = observe(_make_store(path))
     gc.collect()
     journal = _journal(path)
-    for junk in (b"garbage", b"garbage\n", b"\x00" * 4096, b"0badc0de {}\n"):
+    # no final newline, or blocks a crash left unwritten: a commit that never completed
+    for junk in (b"garbage", b"\x00" * 4096, b"0badc0de {\x00\x00\x00\n"):
         whole = journal.read_bytes()
         journal.write_bytes(whole + junk)
         reopened = _fresh(path)
@@ -309,6 +311,69 @@ def test_an_open_client_refuses_a_journal_that_lost_committed_records(
     with pytest.raises(rw.StoreCorruptedError) as refused:
         client.create_registry("Audio")
     assert str(journal) in str(refused.value)
+    with pytest.raises(rw.StoreCorruptedError):
+        client.registries()
+    assert _fingerprint(path.parent) == before
+
+
+def _frame(payload: bytes) -> bytes:
+    return b"%08x %s\n" % (zlib.crc32(payload), payload)
+
+
+def _last_record(how: Callable[[bytes], bytes]) -> Damage:
+    """Damage the last (complete, newline-terminated) journal record with ``how``."""
+
+    def damage(raw: bytes) -> bytes:
+        lines = _lines(raw)
+        assert len(lines) > 2
+        assert lines[-1].endswith(b"\n")
+        lines[-1] = how(lines[-1])
+        return b"".join(lines)
+
+    return damage
+
+
+def _broken_quote(line: bytes) -> bytes:
+    at = line.index(b'"', 10)
+    return line[:at] + b"'" + line[at + 1 :]
+
+
+LAST_RECORD_DAMAGE: dict[str, Damage] = {
+    "flipped-payload-bit": _last_record(_flip(-10)),
+    "flipped-checksum-bit": _last_record(_flip(3)),
+    "broken-quote": _last_record(_broken_quote),
+    "garbage-line": _last_record(lambda line: b"garbage\n"),
+    "wrong-checksum-empty-record": _last_record(lambda line: b"0badc0de {}\n"),
+    # a valid checksum over a payload of the wrong structure
+    "no-change-list": _last_record(lambda line: _frame(b'{"x":[]}')),
+    "change-without-document": _last_record(lambda line: _frame(b'{"c":[["i","links",9]]}')),
+    "change-of-unknown-kind": _last_record(lambda line: _frame(b'{"c":[["z","links",9,{}]]}')),
+    "id-not-a-number": _last_record(lambda line: _frame(b'{"c":[["r","links","9"]]}')),
+    "change-not-a-list": _last_record(lambda line: _frame(b'{"c":[7]}')),
+}
+
+
+@pytest.mark.parametrize("damage", list(LAST_RECORD_DAMAGE.values()), ids=list(LAST_RECORD_DAMAGE))
+def test_a_damaged_last_journal_record_is_refused_not_dropped(
+    tmp_path: Path, damage: Damage
+) -> None:
+    """A complete last record was committed: damage to it is not a torn write."""
+    path = tmp_path / "store" / "registry.json"
+    client = _make_store(path)
+    other = _fresh(path)  # another process commits the last record, then it is damaged
+    other.registry("Models").collection("cats").update(tags=["last"])
+    other.store.close()
+    journal = _journal(path)
+    journal.write_bytes(damage(journal.read_bytes()))
+    before = _fingerprint(path.parent)
+    for _ in range(2):
+        with pytest.raises(rw.StoreCorruptedError) as refused:
+            _fresh(path)
+        assert str(journal) in str(refused.value), "the error names the damaged journal"
+        gc.collect()
+        assert _fingerprint(path.parent) == before
+    with pytest.raises(rw.StoreCorruptedError):
+        client.create_registry("Audio")  # the next writer does not cut it off
     with pytest.raises(rw.StoreCorruptedError):
         client.registries()
     assert _fingerprint(path.parent) == before

@@ -6,7 +6,8 @@ that fail mid-way, folding the journal into the snapshot), printing ``begin <op>
 each call and ``done <op>`` only after the call returned. The parent kills it with
 SIGKILL at a random moment, then opens the store afresh and requires it to hold exactly
 what the reported operations produce, or that plus the one operation that was under way
-(all of it: never a part). The store must open every time and never come back empty.
+(all of it: never a part). The store must open every time and never come back empty,
+and opening it removes the temporary file of a fold the kill interrupted.
 
 The control runs the same harness against stock TinyDB (``JSONStorage`` truncates and
 rewrites its file in place) and must see a reported insert lost, a document altered, or
@@ -144,6 +145,9 @@ def check_store(path: Path, model: Model, rnd: Round, stats: dict[str, int]) -> 
     """Open the store afresh and match it with one of the allowed states; return it."""
     gc.collect()  # the previous client is gone: this opens the store anew
     client = rw.Client(path, user="ada")  # the file opens
+    # a fold killed before its rename leaves a temporary file: opening removes it
+    leftovers = [p.name for p in path.parent.iterdir() if p.name.startswith(f".{path.name}.")]
+    assert not leftovers, f"temporary files left by a killed fold: {leftovers}"
     assert {"Models", "Datasets"} <= {r.name for r in client.registries()}, "store came back empty"
     assert [u.name for u in client.users()] == ["ada"]
     observed = _json(observe(client))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tinydb import TinyDB
@@ -14,6 +16,7 @@ import registry_widget as rw
 from registry_widget.store import JSONFileStore, MemoryStore, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
+MakeClient = Callable[..., rw.Client]
 
 
 def run_py(code: str, **env: str) -> str:
@@ -171,3 +174,46 @@ def test_batch_commits_once(client: rw.Client, log) -> None:
         for _ in range(20):
             client.link(log(), "Models/many")
     assert client.registry("Models").collection("many").count == 20
+
+
+def test_ids_of_deleted_objects_are_never_reused(
+    make_client: MakeClient, backend: str, store_path: Path, log: Callable[..., Any]
+) -> None:
+    ada = make_client("ada")
+    ada.add_user("bob")
+    secret = ada.create_registry("Secret", visibility="restricted", description="hush")
+    version = log("cat").ref
+    secret_link = ada.link(version, "Secret/cats", aliases=["prod"])
+    models_link = ada.link(version, "Models/cats")
+    models_link.unlink()
+    secret.delete()
+    ada.store.checkpoint()  # a fold keeps no document of the deleted objects
+    if backend == "json":  # the next objects are made by another process
+        ada = rw.Client(JSONFileStore(store_path), user="ada")
+    bob = rw.Client(ada.store, user="bob")
+    public = bob.create_registry("Public", description="open to all")
+    new_link = bob.link(version, "Public/cats")
+    relinked = bob.link(version, "Models/cats")
+    assert public._id != secret._id
+    assert new_link._id not in {secret_link._id, models_link._id}
+    assert relinked._id not in {secret_link._id, models_link._id}
+    # the new registry has its own history only: nothing of the deleted restricted one
+    assert [e.action for e in bob.registry("Public").history()] == [
+        "link.create",
+        "collection.create",
+        "registry.create",
+    ]
+    assert not any("Secret" in e.target for e in bob.registry("Public").history())
+    # handles to the deleted objects refuse to read and to write, and change nothing
+    for stale in (secret, secret_link, models_link):
+        with pytest.raises(rw.NotFoundError):
+            repr(stale._doc())
+    with pytest.raises(rw.NotFoundError):
+        secret.update(description="written through a stale handle")
+    with pytest.raises(rw.NotFoundError):
+        secret_link.set_alias("staging")
+    with pytest.raises(rw.NotFoundError):
+        models_link.set_alias("staging")
+    assert bob.registry("Public").description == "open to all"
+    assert bob.link(version, "Public/cats").aliases == ["latest"]
+    assert bob.link(version, "Models/cats").aliases == ["latest"]

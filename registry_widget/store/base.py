@@ -26,15 +26,18 @@ from tinydb import TinyDB
 from tinydb.queries import QueryLike
 from tinydb.table import Document, Table
 
+from registry_widget.errors import StoreCorruptedError
 from registry_widget.store.index import HashIndex
 from registry_widget.store.table import Tables, WorkingSet, WorkingSetTable
 
-__all__ = ["STORE_FORMAT", "Change", "Store", "Transaction"]
+__all__ = ["STORE_FORMAT", "Change", "Fields", "Store", "Transaction"]
 
 STORE_FORMAT = "registry_widget"
 """The marker in the ``meta`` table that identifies a registry store."""
 
 Doc = dict[str, Any]
+Fields = Mapping[str, Mapping[str, tuple[type, ...]]]
+"""The fields every document of a table must hold, by table, with the types allowed."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,7 @@ class Store(ABC):
         self._next_ids: dict[str, int] = {}
         self._reading = threading.local()
         self._state = 0
+        self._fields: Fields = {}
 
     # -- reading -----------------------------------------------------------------------
 
@@ -251,6 +255,62 @@ class Store(ABC):
         finally:
             local.fresh = False
 
+    def expect_fields(self, fields: Fields) -> None:
+        """Refuse, as damage, documents without these fields of these types.
+
+        The working set is checked now, and every load and replayed change from then on.
+
+        Raises
+        ------
+        StoreCorruptedError
+            If a document of the working set lacks a field or holds one of another type.
+        """
+        if fields == self._fields:
+            return
+        problem = self._misshapen(self._storage.tables, fields)
+        if problem is not None:
+            msg = f"the store {self._files()} holds {problem}; it was left untouched"
+            raise StoreCorruptedError(msg)
+        self._fields = fields
+
+    def _files(self) -> str:
+        """The store's files, for messages."""
+        return str(getattr(self, "location", repr(self)))
+
+    def _misshapen(self, tables: Tables, expected: Fields | None = None) -> str | None:
+        """What is wrong with the first document of ``tables`` lacking an expected field."""
+        expected = self._fields if expected is None else expected
+        for table, fields in expected.items():
+            required = fields.keys()
+            for doc_id, doc in tables.get(table, {}).items():
+                if not required <= doc.keys() or not all(
+                    isinstance(doc[f], kinds) for f, kinds in fields.items()
+                ):
+                    return self._misshapen_doc(table, doc_id, doc, fields)
+        return None
+
+    def _misshapen_doc(
+        self,
+        table: str,
+        doc_id: int,
+        doc: Doc,
+        fields: Mapping[str, tuple[type, ...]] | None = None,
+    ) -> str | None:
+        """What is wrong with ``doc`` (document ``doc_id`` of ``table``), or None."""
+        if fields is None:
+            fields = self._fields.get(table, {})
+        for field, kinds in fields.items():
+            if field not in doc:
+                return f"document {doc_id} of table {table!r} without its field {field!r}"
+            value = doc[field]
+            if not isinstance(value, kinds):
+                allowed = " or ".join(k.__name__ for k in kinds)
+                return (
+                    f"document {doc_id} of table {table!r} whose field {field!r} is "
+                    f"{value!r}, not {allowed}"
+                )
+        return None
+
     def is_initialized(self) -> bool:
         """Whether the working set holds a registry store (its ``meta`` marker)."""
         meta = self._docs("meta").get(1)
@@ -301,6 +361,8 @@ class Store(ABC):
                     raise
                 finally:
                     self._txn = None
+                if txn.changes:
+                    self._after_commit()
             if txn.changes:
                 self._revision += 1
                 self._notify()
@@ -358,6 +420,13 @@ class Store(ABC):
     def _persist(self, changes: list[Change]) -> None:
         """Make the committed ``changes`` durable; raise to abort the transaction."""
 
+    def _after_commit(self) -> None:  # noqa: B027 - optional hook
+        """Upkeep after a durable commit, still under the process lock (nothing by default).
+
+        The commit stands whatever happens here: it must not raise for a failure that a
+        later commit can make good (such as folding a journal).
+        """
+
     # -- the working set -------------------------------------------------------------------
 
     def _docs(self, table: str) -> dict[int, Doc]:
@@ -378,6 +447,10 @@ class Store(ABC):
             doc_id = max(self._docs(table), default=0) + 1
         self._next_ids[table] = doc_id + 1
         return doc_id
+
+    def next_ids(self) -> dict[str, int]:
+        """The id each table gives its next document, never that of a removed one."""
+        return dict(self._next_ids)  # every insert and every load keeps them up to date
 
     def _put(
         self,
@@ -400,8 +473,8 @@ class Store(ABC):
                         continue
                     index.discard(doc_id, previous)
                 index.add(doc_id, doc)
-        next_id = self._next_ids.get(table)
-        if next_id is not None and doc_id >= next_id:
+        if doc_id >= self._next_ids.get(table, 1):
+            # inserts, replayed ones included, raise the mark; removals never lower it
             self._next_ids[table] = doc_id + 1
         self._changed(table)
 
@@ -421,13 +494,24 @@ class Store(ABC):
         if t is not None:
             t.clear_cache()
 
-    def _load(self, data: Tables) -> None:
-        """Replace the working set by ``data`` (tables of documents by int id)."""
+    def _load(self, data: Tables, next_ids: Mapping[str, int] | None = None) -> None:
+        """Replace the working set by ``data`` (tables of documents by int id).
+
+        ``next_ids`` are the tables' high-water marks as stored (absent in stores written
+        before they were kept): a table's next id is past its mark, its highest document
+        and every id this store object handed out, so no id is ever given out twice.
+        """
         self._storage.tables = data
         # TinyDB's table objects cache query results; new table objects start with none.
         self._db._tables.clear()
         self._indexes.clear()
-        self._next_ids.clear()
+        marks = dict(self._next_ids)
+        for name, mark in (next_ids or {}).items():
+            marks[name] = max(marks.get(name, 1), mark)
+        for name, docs in data.items():
+            if docs:
+                marks[name] = max(marks.get(name, 1), max(docs) + 1)
+        self._next_ids = marks
         self._state += 1
         self._revision += 1
 

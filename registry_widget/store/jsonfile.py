@@ -16,11 +16,16 @@ How it works:
   snapshot (and at least :data:`FOLD_MIN_BYTES`), the commit folds it: the working set is
   written as a new snapshot of the next generation (temporary file, fsync, rename, fsync
   of the folder), then an empty journal of that generation replaces the old one the same
-  way.
+  way. The fold runs once the commit is durable: if it fails, the commit still returns
+  normally, the failure is logged, and the next commit folds again.
+- Each table's next document id is kept in the snapshot and raised by every insert, so
+  the id of a removed document is never given out again (stores written without these
+  marks derive them from their highest ids and the journal's inserts).
 - Every read first compares the snapshot's identity (inode, size, mtime) and the
   journal's (inode, size) with what was last seen. Journal growth means other processes
   committed: the new lines are read and applied. A new snapshot or journal means another
   process folded: the files are read again. Writers do the same while holding the lock.
+  A reader whose reads keep being overtaken by folds reads again under the lock.
 - Opening reads the snapshot and replays the journal when its generation matches. An
   older journal generation is the leftover of a fold interrupted between its two renames:
   the snapshot already holds all of it, and the next writer replaces it.
@@ -28,17 +33,21 @@ How it works:
 Guarantees at each crash point: a commit is durable once its line is fsynced; a process
 dying while appending leaves a torn last line, which readers ignore and the next writer
 cuts off; a fold dying before its first rename leaves the old snapshot and journal (a
-temporary file at most), between the renames a complete new snapshot and a stale
-journal, after them the new pair. A missing store is created on the first commit. An
-empty, truncated or foreign snapshot, a journal with a damaged line followed by more, or
-a journal whose snapshot is missing, is refused with
-:class:`~registry_widget.errors.StoreCorruptedError` and never rewritten.
+temporary file at most, which the next open or fold removes under the lock), between the
+renames a complete new snapshot and a stale journal, after them the new pair. A missing
+store is created on the first commit. An empty, truncated or foreign snapshot, a journal
+with a damaged line followed by more, a journal whose snapshot is missing, a complete
+last journal record that is damaged, or documents of the wrong structure, is refused with
+:class:`~registry_widget.errors.StoreCorruptedError` and never rewritten. A disk that
+refuses a write raises :class:`~registry_widget.errors.StoreWriteError` with the files as
+they were; a lock held too long, :class:`~registry_widget.errors.StoreLockedError`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,7 +55,12 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from registry_widget.errors import RegistryError, StoreCorruptedError
+from registry_widget.errors import (
+    StoreCorruptedError,
+    StoreLockedError,
+    StoreWriteError,
+    ValidationError,
+)
 from registry_widget.store.base import STORE_FORMAT, Change, Store
 from registry_widget.store.journal import (
     encode_header,
@@ -54,7 +68,13 @@ from registry_widget.store.journal import (
     parse_header,
     parse_records,
 )
-from registry_widget.store.snapshot import Generation, fsync_dir, read_snapshot, write_snapshot
+from registry_widget.store.snapshot import (
+    Generation,
+    fsync_dir,
+    read_snapshot,
+    temp_name,
+    write_snapshot,
+)
 from registry_widget.store.table import Tables
 
 __all__ = ["FOLD_MIN_BYTES", "JSONFileStore", "check_layout"]
@@ -65,6 +85,9 @@ FOLD_MIN_BYTES = 4 << 20
 FOLD_RATIO = 0.25
 """...nor before it reaches this fraction of the snapshot's size."""
 _RELOAD_ATTEMPTS = 5
+"""Reads of the files without the lock before reading them under it (folds overtook each)."""
+
+log = logging.getLogger(__name__)
 
 Signature = tuple[int, int, int]
 
@@ -100,6 +123,12 @@ class JSONFileStore(Store):
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.journal_path = self.path.with_name(self.path.name + ".journal")
         self._path, self._journal = str(self.path), str(self.journal_path)
+        if self.path.is_dir():
+            msg = (
+                f"the store location {str(path)!r} is a folder; expected the path of a store "
+                "file (such as 'registry.json'), existing or to be created"
+            )
+            raise ValidationError(msg, field="location", value=str(path))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file_lock = FileLock(str(self.lock_path), timeout=LOCK_TIMEOUT_S)
         self._snapshot: Signature | None = None  # the snapshot in the working set
@@ -112,6 +141,7 @@ class JSONFileStore(Store):
         self._fd: int | None = None  # the journal, open for appending
         self._snapshot_fd: int | None = None  # the snapshot read, open for fstat
         self._reader_fd: int | None = None  # the journal followed, open for reading
+        self._remove_stale_temps(wait=False)
         with self._thread_lock:
             self._refresh(locked=False)
 
@@ -122,6 +152,9 @@ class JSONFileStore(Store):
 
     def __repr__(self) -> str:
         return f"JSONFileStore({str(self.path)!r})"
+
+    def _files(self) -> str:
+        return f"file {self.path} (with its journal {self.journal_path})"
 
     def checkpoint(self) -> None:
         """Fold the journal into a new snapshot now, so that the store file holds everything.
@@ -178,9 +211,9 @@ class JSONFileStore(Store):
         except Timeout:
             msg = (
                 f"the store {self.path} is locked by another process (lock file "
-                f"{self.lock_path}) and stayed locked for {LOCK_TIMEOUT_S:.0f} s"
+                f"{self.lock_path}) and stayed locked for {self._file_lock.timeout:.0f} s"
             )
-            raise RegistryError(msg) from None
+            raise StoreLockedError(msg) from None
         try:
             yield self._file_lock
         finally:
@@ -268,23 +301,38 @@ class JSONFileStore(Store):
 
     def _reload_files(self, *, locked: bool) -> None:
         for _ in range(_RELOAD_ATTEMPTS):
-            tables, generation, st = read_snapshot(self.path)
-            check_layout(tables, self.path)
-            self._load(tables)
-            self._hold_snapshot(st)
-            self._snapshot = _signature(st)
-            self._snapshot_size = st.st_size
-            self._generation = generation
-            self._journal_ino = None
-            self._journal_valid = False
-            self._journal_end = self._journal_seen = 0
-            if self._open_journal(locked=locked, retry_newer=True):
+            if self._read_files(locked=locked):
                 return
+        if not locked:
+            # Folds by other processes kept replacing the files between our reads of the
+            # snapshot and of the journal: read them under the lock, where none can run.
+            with self._process_lock():
+                if self._read_files(locked=True):
+                    return
         msg = (
             f"the journal {self.journal_path} is of a newer generation than the store "
             f"file {self.path}; both were left untouched. Restore them from a backup"
         )
         raise StoreCorruptedError(msg)
+
+    def _read_files(self, *, locked: bool) -> bool:
+        """Read the snapshot and its journal; False if a fold replaced them meanwhile."""
+        snap = read_snapshot(self.path)
+        check_layout(snap.tables, self.path)
+        problem = self._misshapen(snap.tables)
+        if problem is not None:
+            msg = f"the store file {self.path} holds {problem}; it was left untouched"
+            raise StoreCorruptedError(msg)
+        self._load(snap.tables, snap.next_ids)
+        st = snap.stat
+        self._hold_snapshot(st)
+        self._snapshot = _signature(st)
+        self._snapshot_size = st.st_size
+        self._generation = snap.generation
+        self._journal_ino = None
+        self._journal_valid = False
+        self._journal_end = self._journal_seen = 0
+        return self._open_journal(locked=locked, retry_newer=True)
 
     def _switch_journal(self, *, locked: bool) -> None:
         """Another process folded, or replaced a stale journal: follow the new one."""
@@ -346,10 +394,12 @@ class JSONFileStore(Store):
             parts.append(chunk)
             offset += len(chunk)
         data = b"".join(parts)
-        self._journal_seen = self._journal_end + len(data)
         if not self._journal_valid:
+            self._journal_seen = self._journal_end + len(data)
             return
         tail = parse_records(data, self._journal_end, self.journal_path)
+        # only once it parsed: damage is refused again on every read, not seen once
+        self._journal_seen = self._journal_end + len(data)
         for changes in tail.records:
             self._apply(changes)
         if tail.records:
@@ -373,52 +423,76 @@ class JSONFileStore(Store):
             op, table, doc_id = change[0], change[1], change[2]
             docs = self._docs(table)
             previous = docs.get(doc_id)
-            if op == "i":
-                self._put(table, doc_id, change[3], previous)
-            elif op == "u":
-                if previous is None:
-                    msg = (
-                        f"the journal {self.journal_path} updates document {doc_id} of "
-                        f"table {table!r}, which does not exist; it was left untouched"
-                    )
-                    raise StoreCorruptedError(msg)
-                fields = change[3]
-                self._put(table, doc_id, {**previous, **fields}, previous, fields)
-            else:
+            if op == "r":
                 self._delete(table, doc_id)
+                continue
+            if op == "i":
+                doc, fields = change[3], None
+            elif previous is None:
+                msg = (
+                    f"the journal {self.journal_path} updates document {doc_id} of "
+                    f"table {table!r}, which does not exist; it was left untouched"
+                )
+                raise StoreCorruptedError(msg)
+            else:
+                fields = change[3]
+                doc = {**previous, **fields}
+            problem = self._misshapen_doc(table, doc_id, doc) if table in self._fields else None
+            if problem is not None:
+                msg = f"the journal {self.journal_path} holds {problem}; it was left untouched"
+                raise StoreCorruptedError(msg)
+            self._put(table, doc_id, doc, previous, fields)
 
     # -- durability --------------------------------------------------------------------------
 
     def _persist(self, changes: list[Change]) -> None:
+        record = encode_record(changes)  # refuses values that would not read back
         if self._snapshot is None or not self._journal_valid:
             self._fold()  # a new store, or a snapshot without a journal continuing it
             return
-        record = encode_record(changes)
-        fd = self._journal_fd()
         end = self._journal_end
-        size = os.fstat(fd).st_size
-        if size < end:
-            self._shrunk(size)
-        if size != end:
-            # Under the lock every complete record has been applied: what follows them
-            # is the torn tail of a commit that never completed. Append after the last
-            # good record, never after the torn one.
-            os.ftruncate(fd, end)
         try:
-            view = memoryview(record)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fdatasync(fd)
-        except BaseException:
-            with contextlib.suppress(OSError):
+            fd = self._journal_fd()
+            size = os.fstat(fd).st_size
+            if size < end:
+                self._shrunk(size)
+            if size != end:
+                # Under the lock every complete record has been applied: what follows
+                # them is the torn tail of a commit that never completed. Append after
+                # the last good record, never after the torn one.
                 os.ftruncate(fd, end)
-            raise
+            try:
+                view = memoryview(record)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fdatasync(fd)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, end)
+                raise
+        except OSError as exc:
+            msg = (
+                f"could not write the journal {self.journal_path} ({exc}); the commit was "
+                "not made and the store was left as it was"
+            )
+            raise StoreWriteError(msg) from exc
         self._journal_end = self._journal_seen = end + len(record)
-        journal_bytes = self._journal_end
-        if journal_bytes >= max(FOLD_MIN_BYTES, FOLD_RATIO * self._snapshot_size):
-            # The commit is durable already; a fold that fails is tried again later.
-            with contextlib.suppress(OSError):
-                self._fold()
+
+    def _after_commit(self) -> None:
+        if self._journal_end < max(FOLD_MIN_BYTES, FOLD_RATIO * self._snapshot_size):
+            return
+        try:
+            self._fold()
+        except Exception:
+            # The commit is durable in the journal: it stands. The next commit (or a
+            # checkpoint) folds again.
+            log.warning(
+                "could not fold the journal %s into the store file %s; the commit is "
+                "durable and the fold will be tried again",
+                self.journal_path,
+                self.path,
+                exc_info=True,
+            )
 
     def _journal_fd(self) -> int:
         if self._fd is None:
@@ -429,7 +503,8 @@ class JSONFileStore(Store):
         """Write the working set as a new snapshot, then start an empty journal after it."""
         number = self._generation[0] + 1 if self._generation is not None else 1
         generation = (number, os.urandom(8).hex())
-        st = write_snapshot(self.path, self._dump(), generation)
+        self._remove_stale_temps(wait=True)
+        st = write_snapshot(self.path, self._dump(), generation, self.next_ids())
         self._hold_snapshot(st)
         self._snapshot = _signature(st)
         self._snapshot_size = st.st_size
@@ -446,7 +521,7 @@ class JSONFileStore(Store):
 
     def _start_journal(self, generation: Generation) -> None:
         header = encode_header(generation)
-        tmp = self.journal_path.with_name(f".{self.journal_path.name}.{os.getpid()}.tmp")
+        tmp = temp_name(self.journal_path)
         try:
             with tmp.open("wb") as f:
                 f.write(header)
@@ -463,3 +538,39 @@ class JSONFileStore(Store):
         self._set_reader(os.open(self._journal, os.O_RDONLY))
         self._journal_valid = True
         self._journal_end = self._journal_seen = len(header)
+
+    def _remove_stale_temps(self, *, wait: bool) -> None:
+        """Remove the temporary files of folds that died (killed) before their rename.
+
+        Temporary files are only written under the store's lock, so whatever is found
+        while holding it belongs to no live writer. ``wait=False`` (on open) takes the
+        lock only if it is free and only when there is something to remove; ``wait=True``
+        is for callers that hold it already.
+        """
+        prefixes = (f".{self.path.name}.", f".{self.journal_path.name}.")
+        try:
+            with os.scandir(self.path.parent) as entries:
+                stale = [
+                    Path(e.path)
+                    for e in entries
+                    if e.name.endswith(".tmp")
+                    and any(
+                        e.name.startswith(p) and e.name[len(p) : -4].isdigit() for p in prefixes
+                    )
+                ]
+        except OSError:
+            return
+        if not stale:
+            return
+        if not wait:
+            try:
+                self._file_lock.acquire(timeout=0)
+            except Timeout:
+                return  # a writer is at work: a later open or fold removes them
+        try:
+            for name in stale:
+                with contextlib.suppress(OSError):
+                    name.unlink()
+        finally:
+            if not wait:
+                self._file_lock.release()

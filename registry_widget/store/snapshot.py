@@ -6,7 +6,7 @@ one table header and one document per line::
 
     {
     "_journal":{
-    "1":{"generation":4,"token":"9f0c..."}
+    "1":{"generation":4,"token":"9f0c...","next_ids":{"artifacts":3,...}}
     },
     "artifacts":{
     "1":{"name":"cat","index":0,...},
@@ -17,7 +17,8 @@ one table header and one document per line::
 so that it can be written and read a document at a time, without holding its whole text
 in memory. A file in any other layout (written by TinyDB itself, or by older versions) is
 read whole. The ``_journal`` table names the journal generation that continues the
-snapshot (see :mod:`registry_widget.store.jsonfile`); it is not part of the working set.
+snapshot (see :mod:`registry_widget.store.jsonfile`) and each table's next document id;
+it is not part of the working set.
 """
 
 from __future__ import annotations
@@ -25,15 +26,16 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
 
-from registry_widget.errors import StoreCorruptedError
+from registry_widget.errors import StoreCorruptedError, StoreWriteError
 from registry_widget.store.table import Tables
 
-__all__ = ["JOURNAL_TABLE", "Generation", "read_snapshot", "write_snapshot"]
+__all__ = ["JOURNAL_TABLE", "Generation", "Snapshot", "read_snapshot", "write_snapshot"]
 
 JOURNAL_TABLE = "_journal"
 """The snapshot table naming the journal generation that follows it."""
@@ -48,34 +50,62 @@ class _NotLineLayoutError(Exception):
     """The file is valid or not, but not in the one-document-per-line layout."""
 
 
-def write_snapshot(path: Path, tables: Tables, generation: Generation) -> os.stat_result:
+@dataclass
+class Snapshot:
+    """What a snapshot file holds, and its stat when read."""
+
+    tables: Tables
+    generation: Generation | None
+    """The journal generation that continues it (None in files written without one)."""
+    next_ids: dict[str, int]
+    """Each table's next document id, past every id ever given out (may be empty)."""
+    stat: os.stat_result
+
+
+def temp_name(path: Path) -> Path:
+    """The temporary file a process writes before renaming it to ``path``."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def write_snapshot(
+    path: Path, tables: Tables, generation: Generation, next_ids: dict[str, int]
+) -> os.stat_result:
     """Write ``tables`` atomically to ``path`` (temporary file, fsync, rename, fsync folder).
 
     Returns the stat of the new file.
+
+    Raises
+    ------
+    StoreWriteError
+        If the file cannot be written (a full disk…): ``path`` is left as it was.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = temp_name(path)
     try:
         with tmp.open("wb") as f:
-            _write(f, tables, generation)
+            _write(f, tables, generation, next_ids)
             f.flush()
             os.fsync(f.fileno())
             st = os.fstat(f.fileno())
         tmp.replace(path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if isinstance(exc, (OSError, TypeError)):
+            msg = f"could not write the store file {path} ({exc}); it was left as it was"
+            raise StoreWriteError(msg) from exc
         raise
     fsync_dir(path.parent)
     return st
 
 
-def _write(f: BinaryIO, tables: Tables, generation: Generation) -> None:
+def _write(f: BinaryIO, tables: Tables, generation: Generation, next_ids: dict[str, int]) -> None:
     dumps = orjson.dumps
     number, token = generation
     f.write(b"{\n")
     names = [JOURNAL_TABLE, *(n for n in tables if n != JOURNAL_TABLE)]
+    head = {"generation": number, "token": token, "next_ids": next_ids}
     for t, name in enumerate(names):
-        docs = {1: {"generation": number, "token": token}} if t == 0 else tables[name]
+        docs = {1: head} if t == 0 else tables[name]
         f.write(dumps(name) + b":{\n")
         parts: list[bytes] = []
         size = 0
@@ -93,8 +123,8 @@ def _write(f: BinaryIO, tables: Tables, generation: Generation) -> None:
     f.write(b"}")  # no newline after it: cutting the last byte leaves invalid JSON
 
 
-def read_snapshot(path: Path) -> tuple[Tables, Generation | None, os.stat_result]:
-    """Read the snapshot at ``path``: its tables, its journal generation and its stat.
+def read_snapshot(path: Path) -> Snapshot:
+    """Read the snapshot at ``path``: its tables, journal generation, next ids and stat.
 
     Raises
     ------
@@ -110,13 +140,26 @@ def read_snapshot(path: Path) -> tuple[Tables, Generation | None, os.stat_result
         except _NotLineLayoutError:
             f.seek(0)
             tables = _read_whole(f.read(), path)
-    meta = tables.pop(JOURNAL_TABLE, {}).get(1)
-    generation = None
-    if isinstance(meta, dict):
-        number, token = meta.get("generation"), meta.get("token")
-        if isinstance(number, int) and isinstance(token, str):
-            generation = (number, token)
-    return tables, generation, st
+    journal = tables.pop(JOURNAL_TABLE, None)
+    if journal is None:
+        return Snapshot(tables, None, {}, st)  # written by TinyDB or an older version
+    meta = journal.get(1)
+    number = meta.get("generation") if isinstance(meta, dict) else None
+    token = meta.get("token") if isinstance(meta, dict) else None
+    next_ids = meta.get("next_ids", {}) if isinstance(meta, dict) else None
+    if (
+        type(number) is not int
+        or not isinstance(token, str)
+        or not isinstance(next_ids, dict)
+        or not all(type(n) is int for n in next_ids.values())
+    ):
+        msg = (
+            f"the store file {path} has a damaged {JOURNAL_TABLE!r} table (expected "
+            "document 1 with an integer 'generation', a string 'token' and integer "
+            f"'next_ids', found {meta!r}); it was left untouched. Restore it from a backup"
+        )
+        raise StoreCorruptedError(msg)
+    return Snapshot(tables, (number, token), next_ids, st)
 
 
 def _read_lines(f: BinaryIO) -> Tables:

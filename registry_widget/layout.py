@@ -1,0 +1,68 @@
+"""The fields every document of the registry's tables holds, for the store to check.
+
+A store file whose documents lack one of these fields (or hold one of another type) was
+damaged or written by something else: it is refused as such when it is read, instead of
+failing later wherever the field is used.
+"""
+
+from __future__ import annotations
+
+from registry_widget.store.base import Fields
+
+__all__ = ["DOCUMENT_FIELDS"]
+
+_STR = (str,)
+_INT = (int,)
+_LIST = (list,)
+_DICT = (dict,)
+
+DOCUMENT_FIELDS: Fields = {
+    "meta": {"format": _STR},
+    "users": {"name": _STR, "key": _STR, "role": _STR},
+    "registries": {
+        "name": _STR,
+        "key": _STR,
+        "kind": _STR,
+        "description": _STR,
+        "visibility": _STR,
+        "artifact_types": (list, type(None)),
+        "preconfigured_types": _LIST,
+        "protected_aliases": _LIST,
+        "members": _DICT,
+    },
+    "collections": {
+        "registry_id": _INT,
+        "name": _STR,
+        "key": _STR,
+        "type": _STR,
+        "description": _STR,
+        "tags": _LIST,
+        "aliases": _DICT,
+        "next_index": _INT,
+    },
+    "links": {
+        "registry_id": _INT,
+        "collection_id": _INT,
+        "index": _INT,
+        "artifact_id": _INT,
+        "aliases": _LIST,
+        "artifact_name": _STR,
+        "artifact_index": _INT,
+        "type": _STR,
+        "tags": _LIST,
+        "description": _STR,
+        "metadata": _DICT,
+    },
+    "artifact_names": {"name": _STR, "type": _STR, "next_index": _INT},
+    "artifacts": {
+        "name": _STR,
+        "index": _INT,
+        "type": _STR,
+        "digest": _STR,
+        "files": _DICT,
+        "metadata": _DICT,
+        "description": _STR,
+        "tags": _LIST,
+    },
+    "history": {"at": _STR, "user": _STR, "action": _STR, "target": _STR},
+}
