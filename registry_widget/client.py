@@ -143,6 +143,11 @@ class Client:
         """Who this client acts as."""
         return self._s.user
 
+    @property
+    def org_role(self) -> str:
+        """This user's organisation role: ``"admin"``, ``"member"`` or ``"viewer"``."""
+        return self._s.org_role()
+
     def users(self) -> list[User]:
         """The organisation's users, by name."""
         self._s.org_role()
@@ -218,12 +223,7 @@ class Client:
         s = self._s
         with s.store.transaction() as txn:
             s.require_org("member", "create registries")
-            found = s.store.find_one("registries", key=normalize_key(name))
-            if found is not None:
-                msg = (
-                    f"a registry named {found['name']!r} already exists; registry names are unique"
-                )
-                raise ConflictError(msg)
+            s.check_registry_name_free(name)
             reg_id = txn.insert(
                 "registries",
                 _registry_doc(name, "custom", description, visibility, types, [], s.user),
@@ -276,10 +276,14 @@ class Client:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[ArtifactVersion]:
-        """Logged artifact versions, newest first, optionally filtered and paged."""
+        """Logged artifact versions the user may see, newest first, optionally filtered and paged.
+
+        A version linked only into registries the user may not see is left out.
+        """
         equal, query = split_filter(filter, ARTIFACT_FIELDS)
-        self._s.org_role()
-        docs = self._s.store.select("artifacts", query, **equal)
+        s = self._s
+        s.org_role()
+        docs = [d for d in s.store.select("artifacts", query, **equal) if s.sees_artifact(d.doc_id)]
         docs.sort(key=lambda d: (d["created_at"], d.doc_id), reverse=True)
         end = None if limit is None else offset + limit
         return [ArtifactVersion(self._s, d.doc_id) for d in docs[offset:end]]
@@ -422,8 +426,8 @@ def link_version(
         raise ValidationError(msg, field="version", value=version)
     with s.store.transaction() as txn:
         art = s.store.get("artifacts", art_id)
-        if art is None:
-            msg = "the artifact version no longer exists"
+        if art is None or not s.sees_artifact(art_id):
+            msg = "the artifact version no longer exists, or you may not see it"
             raise ValidationError(msg, field="version", value=version)
         reg_id, reg = s.find_registry(p.registry)
         s.require(reg, Action.WRITE, f"link versions into registry {reg['name']!r}")
