@@ -25,7 +25,7 @@ from registry_widget.names import (
     validate_tags,
     version_index,
 )
-from registry_widget.permissions import Action, allows, may_edit_artifact
+from registry_widget.permissions import Action, may_edit_artifact, require
 from registry_widget.session import Doc, Session, copy_json, now
 
 if TYPE_CHECKING:
@@ -86,11 +86,7 @@ def log_artifact(
                 raise ValidationError(msg, field="type", value=artifact_type)
             newest = _newest(s, name, visible=False)
             # Identical content returns the newest version, unless the user may not see it.
-            if (
-                newest is not None
-                and newest[1]["digest"] == digest
-                and s.sees_artifact(newest[0])
-            ):
+            if newest is not None and newest[1]["digest"] == digest and s.sees_artifact(newest[0]):
                 _warn_unapplied(newest[1], meta, description, tag_list)
                 return newest[0]
             index = int(name_doc["next_index"])
@@ -142,8 +138,10 @@ def _warn_unapplied(doc: Doc, meta: dict[str, Any], description: str, tags: list
 
 
 def _newest(s: Session, name: str, *, visible: bool = True) -> tuple[int, Doc] | None:
-    """The newest version of ``name`` (that the user may see, unless ``visible`` is False):
-    probed down from the next number, then sorted."""
+    """The newest version of ``name``: probed down from the next number, then sorted.
+
+    Only versions the user may see count, unless ``visible`` is False.
+    """
     store = s.store
     name_doc = store.find_one("artifact_names", name=name)
     top = int(name_doc["next_index"]) - 1 if name_doc is not None else -1
@@ -326,17 +324,13 @@ class ArtifactVersion(Handle[Doc]):
                 f"creator {doc['created_by']!r} or an organisation admin may"
             )
             raise PermissionDeniedError(msg)
-        shown = sorted(reg["name"] for reg, role in regs if role is not None)
-        lacking = sorted(
-            reg["name"] for reg, role in regs if role is not None and not allows(role, Action.WRITE)
-        )
-        where = f" ({', '.join(map(repr, lacking))})" if lacking else ""
+        for reg, role in sorted(regs, key=lambda r: r[0]["key"]):
+            if role is not None:  # registries the user may not see are never named
+                what = f"edit {ref}, which is linked into registry {reg['name']!r}"
+                require(role, Action.WRITE, user=s.user, registry=reg["name"], what=what)
         msg = (
             f"user {s.user!r} may not edit {ref}: that needs the 'member' role in every "
-            f"registry it is linked into, and they are not a member of one of them{where}. "
-            f"It is linked into {', '.join(map(repr, shown))}"
-            if shown
-            else f"user {s.user!r} may not edit {ref}"
+            "registry it is linked into"
         )
         raise PermissionDeniedError(msg)
 

@@ -21,9 +21,9 @@ __all__ = [
     "allows",
     "artifact_role",
     "effective_role",
+    "may_edit_artifact",
     "member_keys",
     "member_role",
-    "may_edit_artifact",
     "require",
     "same_user",
 ]
@@ -58,8 +58,11 @@ class Action(str, Enum):
 
 
 def same_user(a: str, b: str) -> bool:
-    """Whether two user names name the same user: compared like registry names (NFC,
-    case-insensitive), in the organisation, membership, creators and history alike."""
+    """Whether two user names name the same user.
+
+    User names compare like registry names (NFC, case-insensitive), in the organisation,
+    membership, creators and history alike.
+    """
     return a == b or normalize_key(a) == normalize_key(b)
 
 
@@ -105,7 +108,9 @@ def artifact_role(registry_roles: Iterable[str | None]) -> str | None:
     return max(visible, key=_RANK.__getitem__) if visible else None
 
 
-def may_edit_artifact(registry_roles: Iterable[str | None], *, creator: bool, org_role: str) -> bool:
+def may_edit_artifact(
+    registry_roles: Iterable[str | None], *, creator: bool, org_role: str
+) -> bool:
     """Whether a user may edit an artifact version's description and tags.
 
     They need ``member`` in every registry it is linked into; while it is linked nowhere,

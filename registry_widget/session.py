@@ -225,19 +225,19 @@ class Session:
         return doc
 
     def require_artifact_use(self, art_id: int, ref: str) -> None:
-        """Refuse downloading artifact version ``art_id`` unless this user is a viewer where
-        it is linked (or it is linked nowhere)."""
-        role = self.artifact_role(art_id)
+        """Refuse downloading artifact version ``art_id`` unless this user may use it.
+
+        That takes the ``viewer`` role in a registry it is linked into, or nothing more than
+        being an organisation user while it is linked nowhere.
+        """
+        regs = self.artifact_registries(art_id)
+        role = artifact_role(role for _, role in regs)
         if allows(role, Action.USE):
             return
-        regs = sorted(reg["name"] for reg, r in self.artifact_registries(art_id) if r is not None)
-        msg = (
-            f"user {self.user!r} may not download files of {ref}: that needs the 'viewer' "
-            f"role on a registry it is linked into ({', '.join(map(repr, regs))}), and their "
-            f"role there is {role!r}. A registry admin can change it with "
-            f"registry.set_role({self.user!r}, 'viewer')"
-        )
-        raise PermissionDeniedError(msg)
+        # Name the registry where the user's role is best (never one they may not see).
+        shown = [reg["name"] for reg, r in regs if r == role]
+        where = shown[0] if shown else "?"
+        require(role, Action.USE, user=self.user, registry=where, what=f"download {ref}")
 
     # -- collections and links -------------------------------------------------------------
 

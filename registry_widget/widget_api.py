@@ -176,7 +176,8 @@ def _change_alias(client: Any, p: Params, *, remove: bool) -> dict[str, Any]:
         link.remove_alias(alias)
     else:
         link.set_alias(alias)
-    return link_row(find_link(client, link.path), set(link.collection.registry.protected_aliases), [])
+    protected = set(link.collection.registry.protected_aliases)
+    return link_row(find_link(client, link.path), protected, [])
 
 
 @_handler("alias.set")
