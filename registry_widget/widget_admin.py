@@ -66,7 +66,13 @@ def _settings(client: Any, reg: Any) -> dict[str, Any]:
     types = reg.artifact_types
     fixed = CORE_TYPES.get(reg.name) if reg.kind == "core" else None
     members = [
-        {"user": m.user, "role": m.role, "effective_role": m.effective_role} for m in reg.members()
+        {
+            "user": m.user,
+            "role": m.role,
+            "effective_role": m.effective_role,
+            "you": same_user(m.user, client.user),
+        }
+        for m in reg.members()
     ]
     is_admin = _at_least(role, "admin")
     return {
@@ -195,7 +201,15 @@ def org_get(client: Any, p: Params) -> dict[str, Any]:
     return {
         "user": client.user,
         "role": client.org_role,
-        "users": [{"name": u.name, "role": u.role, "created_at": u.created_at} for u in users],
+        "users": [
+            {
+                "name": u.name,
+                "role": u.role,
+                "created_at": u.created_at,
+                "you": same_user(u.name, client.user),
+            }
+            for u in users
+        ],
         "roles": list(ORG_ROLES),
     }
 

@@ -337,3 +337,15 @@ def test_widget_shows_a_restricted_viewer_a_versions_page_lineage_and_history(
     with pytest.raises(rw.PermissionDeniedError):
         rv.use(path)
     assert widget_call(team["out"], "version.get", path=path)["error"]["type"] == "NotFoundError"
+
+
+def test_the_widget_knows_the_user_whatever_the_spelling(make_client, client: rw.Client) -> None:
+    client.add_user("Bob", "member")
+    client.create_registry("Lab").add_member("Bob", "admin")
+    bob = make_client("bob")
+    settings = widget_call(bob, "settings.get", name="Lab")["result"]
+    assert {m["user"]: m["you"] for m in settings["members"]} == {"Bob": True, "ada": False}
+    assert settings["candidates"] == []
+    users = widget_call(bob, "org.get")["result"]["users"]
+    assert {u["name"]: u["you"] for u in users} == {"Bob": True, "ada": False}
+    assert widget_call(bob, "registries.list")["result"]["org_role"] == "member"
