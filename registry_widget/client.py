@@ -91,7 +91,8 @@ class Client:
     user
         Who acts. Default: ``$REGISTRY_WIDGET_USER``, else the OS login name. The first
         user to open a new store becomes its organisation admin; anyone else must have
-        been added with :meth:`add_user`.
+        been added with :meth:`add_user`. User names compare like registry names: the
+        client acts under the spelling the organisation knows (``bob`` opens as ``Bob``).
     """
 
     def __init__(
@@ -102,6 +103,11 @@ class Client:
         self._s = Session(store, name)
         self._bootstrap()
         self._s.org_role()  # refuse an unknown user now, with how to be added
+        # One user, one name: act under the spelling the organisation knows, so that
+        # creators, members and history all record the same name.
+        known = self._s.user_doc()
+        if known is not None:
+            self._s.user = str(known[1]["name"])
 
     def _bootstrap(self) -> None:
         store = self._s.store

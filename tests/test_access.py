@@ -274,6 +274,7 @@ def test_membership_ignores_the_case_of_user_names(make_client, client: rw.Clien
     reg.add_member("bob", "member")
     assert [m.user for m in reg.members()] == ["Bob", "ada"]
     for spelling in ("Bob", "bob", "BOB"):
+        assert make_client(spelling).user == "Bob"  # one user, one name
         assert make_client(spelling).registry("Lab").role == "member"
     with pytest.raises(rw.ConflictError, match="already a member"):
         reg.add_member("BOB", "viewer")
@@ -290,6 +291,10 @@ def test_the_creator_of_a_restricted_registry_is_its_admin_in_any_case(
     client.add_user("RADM", "member")
     make_client("RADM").create_registry("Private", visibility="restricted")
     assert make_client("radm").registry("Private").role == "admin"
+    make_client("radm").create_registry("Own", visibility="restricted")  # recorded as RADM
+    assert [(m.user, m.role) for m in client.registry("Own").members()] == [("RADM", "admin")]
+    assert client.registry("Own").history()[0].user == "RADM"
+    assert make_client("RADM").registry("Own").role == "admin"
     art = make_client("RADM").log_artifact("mine", type="model", files=files())
     make_client("radm").artifact("mine:v0").update(description="still mine")
     assert art.description == "still mine"
