@@ -16,7 +16,7 @@ import { TextField, useValidation } from "./fields.js";
  * @property {string} org_role
  * @property {{admin: boolean, write: boolean}} can
  * @property {{name: string, used_by: string[], fixed: boolean}[] | null} types
- * @property {{user: string, role: string, effective_role: string | null}[]} members
+ * @property {{user: string, role: string, effective_role: string | null, you: boolean}[]} members
  * @property {string[]} candidates
  * @property {string[]} roles
  */
