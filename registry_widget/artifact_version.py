@@ -12,7 +12,13 @@ from tinydb.table import Document
 
 from registry_widget import artifacts
 from registry_widget.blobs import Added
-from registry_widget.errors import ConflictError, NotFoundError, RegistryError, ValidationError
+from registry_widget.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    RegistryError,
+    ValidationError,
+)
 from registry_widget.garbage import referenced_digests
 from registry_widget.handle import Handle, edits
 from registry_widget.history import HistoryEntry, read_history
@@ -25,7 +31,7 @@ from registry_widget.names import (
     validate_tags,
     version_index,
 )
-from registry_widget.permissions import Action
+from registry_widget.permissions import Action, may_edit_artifact, require
 from registry_widget.session import Doc, Session, copy_json, now
 
 if TYPE_CHECKING:
@@ -87,9 +93,13 @@ def _check_type(s: Session, name: str, artifact_type: str) -> Document | None:
     """The name's document, after refusing a type other than the name's."""
     name_doc = s.store.find_one("artifact_names", name=name)
     if name_doc is not None and name_doc["type"] != artifact_type:
+        # Naming the type would confirm a name whose versions the user may not see.
         msg = (
             f"artifact {name!r} has type {name_doc['type']!r}; its versions cannot be "
             f"logged as {artifact_type!r}. Use another name for another type"
+            if _newest(s, name) is not None
+            else f"the artifact name {name!r} is not available for type "
+            f"{artifact_type!r}; use another name"
         )
         raise ValidationError(msg, field="type", value=artifact_type)
     return name_doc
@@ -132,8 +142,9 @@ def _record_version(
         name_doc = _check_type(s, name, artifact_type)
         if name_doc is not None:
             name_id = name_doc.doc_id
-            newest = _newest(s, name)
-            if newest is not None and newest[1]["digest"] == digest:
+            newest = _newest(s, name, visible=False)
+            # Identical content returns the newest version, unless the user may not see it.
+            if newest is not None and newest[1]["digest"] == digest and s.sees_artifact(newest[0]):
                 _warn_unapplied(newest[1], meta, description, tag_list)
                 return newest[0]
             index = int(name_doc["next_index"])
@@ -185,20 +196,24 @@ def _warn_unapplied(doc: Doc, meta: dict[str, Any], description: str, tags: list
         warnings.warn(msg, UserWarning, stacklevel=4)
 
 
-def _newest(s: Session, name: str) -> tuple[int, Doc] | None:
-    """The newest version of ``name``: probed down from the next number, then sorted."""
+def _newest(s: Session, name: str, *, visible: bool = True) -> tuple[int, Doc] | None:
+    """The newest version of ``name``: probed down from the next number, then sorted.
+
+    Only versions the user may see count, unless ``visible`` is False.
+    """
     store = s.store
     name_doc = store.find_one("artifact_names", name=name)
     top = int(name_doc["next_index"]) - 1 if name_doc is not None else -1
     for index in range(top, max(top - _MAX_PROBES, -1), -1):
         found = store.find_one("artifacts", index=index, name=name)
-        if found is not None:
+        if found is not None and (not visible or s.sees_artifact(found.doc_id)):
             return found.doc_id, found
     docs = store.find("artifacts", name=name)
-    if not docs:
-        return None
-    newest = max(docs, key=lambda d: d["index"])
-    return newest.doc_id, newest
+    docs.sort(key=lambda d: d["index"], reverse=True)
+    for doc in docs:
+        if doc["index"] <= top - _MAX_PROBES and (not visible or s.sees_artifact(doc.doc_id)):
+            return doc.doc_id, doc
+    return None
 
 
 def find_artifact(s: Session, ref: str) -> int:
@@ -218,8 +233,9 @@ def find_artifact(s: Session, ref: str) -> int:
             )
             raise ValidationError(msg, field="ref", value=ref)
         found = s.store.find_one("artifacts", index=index, name=name)
-        if found is not None:
+        if found is not None and s.sees_artifact(found.doc_id):
             return found.doc_id
+    # A version the user may not see is answered exactly like one that does not exist.
     msg = f"no artifact version {ref!r}"
     raise NotFoundError(msg)
 
@@ -235,12 +251,7 @@ class ArtifactVersion(Handle[Doc]):
         self._via = via_registry
 
     def _load(self) -> Doc:
-        self._s._org_role()
-        doc = self._s.store.doc("artifacts", self._id)
-        if doc is None:
-            msg = "the artifact version no longer exists (it was deleted)"
-            raise NotFoundError(msg)
-        return doc
+        return self._s.artifact(self._id)
 
     def _doc(self) -> Doc:
         return self._docs()
@@ -249,7 +260,7 @@ class ArtifactVersion(Handle[Doc]):
         try:
             doc = self._doc()
         except NotFoundError:
-            return "<ArtifactVersion (deleted)>"
+            return "<ArtifactVersion (deleted or hidden)>"
         return (
             f"<ArtifactVersion {doc['name']}:v{doc['index']} ({doc['type']}, "
             f"{len(doc['files'])} files, {doc['digest'][:12]})>"
@@ -324,15 +335,19 @@ class ArtifactVersion(Handle[Doc]):
     def update(
         self, *, description: str | None = None, tags: Iterable[str] | None = None
     ) -> ArtifactVersion:
-        """Change the description or replace the tags (organisation members)."""
+        """Change the description or replace the tags.
+
+        Needs ``member`` in every registry the version is linked into; while it is linked
+        nowhere, only its creator (or an organisation admin) may.
+        """
         changes = edits(description, tags)
         s = self._s
         with s.store.transaction() as txn:
             doc = self._doc()
+            self._require_edit(doc)
             changes = {k: v for k, v in changes.items() if doc[k] != v}
             if not changes:
                 return self
-            s.require_org("member", f"edit artifact version {doc['name']}:v{doc['index']}")
             txn.update("artifacts", self._id, changes)
             for link in s.store.find("links", artifact_id=self._id):
                 txn.update("links", link.doc_id, changes)
@@ -355,11 +370,37 @@ class ArtifactVersion(Handle[Doc]):
         docs = self._s.store.find("links", artifact_id=self._id)
         return [Link(self._s, d.doc_id) for d in docs if d["registry_id"] in visible]
 
+    def _require_edit(self, doc: Doc) -> None:
+        s = self._s
+        ref = f"{doc['name']}:v{doc['index']}"
+        regs = s.artifact_registries(self._id)
+        creator = s.is_user(doc["created_by"])
+        if may_edit_artifact((r for _, r in regs), creator=creator, org_role=s._org_role()):
+            return
+        if not regs:
+            msg = (
+                f"user {s.user!r} may not edit {ref}: while it is linked nowhere only its "
+                f"creator {doc['created_by']!r} or an organisation admin may"
+            )
+            raise PermissionDeniedError(msg)
+        for reg, role in sorted(regs, key=lambda r: r[0]["key"]):
+            if role is not None:  # registries the user may not see are never named
+                what = f"edit {ref}, which is linked into registry {reg['name']!r}"
+                require(role, Action.WRITE, user=s.user, registry=reg["name"], what=what)
+        msg = (
+            f"user {s.user!r} may not edit {ref}: that needs the 'member' role in every "
+            "registry it is linked into"
+        )
+        raise PermissionDeniedError(msg)
+
     def _require_download(self) -> Doc:
         doc = self._doc()
+        s = self._s
         if self._via is not None:
-            reg = self._s.registry(self._via)
-            self._s.require(reg, Action.USE, f"download files from registry {reg['name']!r}")
+            reg = s.registry(self._via)
+            s.require(reg, Action.USE, f"download files from registry {reg['name']!r}")
+        else:
+            s.require_artifact_use(self._id, f"{doc['name']}:v{doc['index']}")
         return doc
 
     def download(self, root: str | Path | None = None, *, progress: bool | None = None) -> Path:
@@ -389,17 +430,19 @@ class ArtifactVersion(Handle[Doc]):
         with s.store.transaction() as txn:
             doc = self._doc()
             ref = f"{doc['name']}:v{doc['index']}"
-            if doc["created_by"] != s.user:
+            if not s.is_user(doc["created_by"]):
                 s.require_org("admin", f"delete {ref}, which {doc['created_by']!r} logged")
             else:
                 s.require_org("member", f"delete {ref}")
             linked = s.store.find("links", artifact_id=self._id)
             if linked:
+                # Links in registries the user may not see are neither named nor counted.
                 visible = {r.doc_id for r in s.visible_registries()}
-                paths = [_path_of(s, d) for d in linked if d["registry_id"] in visible]
-                hidden = len(linked) - len(paths)
-                more = f" and {hidden} you cannot see" if hidden else ""
-                msg = f"{ref} is still linked at {paths}{more}; unlink it everywhere first"
+                paths = sorted(_path_of(s, d) for d in linked if d["registry_id"] in visible)
+                msg = (
+                    f"{ref} is still linked; it can be deleted once it is unlinked everywhere "
+                    f"(linked where you can see it: {paths})"
+                )
                 raise ConflictError(msg)
             txn.remove("artifacts", self._id)
             s.record(

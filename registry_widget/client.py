@@ -96,7 +96,8 @@ class Client:
     user
         Who acts. Default: ``$REGISTRY_WIDGET_USER``, else the OS login name. The first
         user to open a new store becomes its organisation admin; anyone else must have
-        been added with :meth:`add_user`.
+        been added with :meth:`add_user`. User names compare like registry names: the
+        client acts under the spelling the organisation knows (``bob`` opens as ``Bob``).
     """
 
     def __init__(
@@ -108,6 +109,11 @@ class Client:
         self._s = Session(store, name)
         self._bootstrap()
         self._s.org_role()  # refuse an unknown user now, with how to be added
+        # One user, one name: act under the spelling the organisation knows, so that
+        # creators, members and history all record the same name.
+        known = self._s.user_doc()
+        if known is not None:
+            self._s.user = str(known[1]["name"])
 
     def _bootstrap(self) -> None:
         store = self._s.store
@@ -148,6 +154,11 @@ class Client:
     def user(self) -> str:
         """Who this client acts as."""
         return self._s.user
+
+    @property
+    def org_role(self) -> str:
+        """This user's organisation role: ``"admin"``, ``"member"`` or ``"viewer"``."""
+        return self._s.org_role()
 
     def users(self) -> list[User]:
         """The organisation's users, by name."""
@@ -224,12 +235,7 @@ class Client:
         s = self._s
         with s.store.transaction() as txn:
             s.require_org("member", "create registries")
-            found = s.store.find_one("registries", key=normalize_key(name))
-            if found is not None:
-                msg = (
-                    f"a registry named {found['name']!r} already exists; registry names are unique"
-                )
-                raise ConflictError(msg)
+            s.check_registry_name_free(name)
             reg_id = txn.insert(
                 "registries",
                 _registry_doc(name, "custom", description, visibility, types, [], s.user),
@@ -282,11 +288,15 @@ class Client:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[ArtifactVersion]:
-        """Logged artifact versions, newest first, optionally filtered and paged."""
+        """Logged artifact versions the user may see, newest first, optionally filtered and paged.
+
+        A version linked only into registries the user may not see is left out.
+        """
         limit, offset = validate_page(limit, offset)
         equal, query = split_filter(filter, ARTIFACT_FIELDS)
-        self._s.org_role()
-        docs = self._s.store.select("artifacts", query, **equal)
+        s = self._s
+        s.org_role()
+        docs = [d for d in s.store.select("artifacts", query, **equal) if s.sees_artifact(d.doc_id)]
         docs.sort(key=lambda d: (d["created_at"], d.doc_id), reverse=True)
         end = None if limit is None else offset + limit
         return [ArtifactVersion(self._s, d.doc_id) for d in docs[offset:end]]
@@ -447,8 +457,8 @@ def link_version(
         raise ValidationError(msg, field="version", value=version)
     with s.store.transaction() as txn:
         art = s.store.get("artifacts", art_id)
-        if art is None:
-            msg = "the artifact version no longer exists"
+        if art is None or not s.sees_artifact(art_id):
+            msg = "the artifact version no longer exists, or you may not see it"
             raise ValidationError(msg, field="version", value=version)
         reg_id, reg = s.find_registry(p.registry)
         s.require(reg, Action.WRITE, f"link versions into registry {reg['name']!r}")

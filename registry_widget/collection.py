@@ -156,11 +156,12 @@ class Collection(Handle[tuple[Doc, Doc]]):
         s = self._s
         with s.store.transaction() as txn:
             coll, reg = self._docs()
+            path = f"{reg['name']}/{coll['name']}"
+            if changes:
+                s.require(reg, Action.WRITE, f"edit collection {path}")
             changes = {k: v for k, v in changes.items() if coll[k] != v}
             if not changes:
                 return self
-            path = f"{reg['name']}/{coll['name']}"
-            s.require(reg, Action.WRITE, f"edit collection {path}")
             txn.update("collections", self._id, {**changes, "updated_at": now()})
             s.record(
                 txn,

@@ -117,12 +117,12 @@ def remove_alias(s: Session, txn: Transaction, link_id: int, alias: str) -> None
     """Remove ``alias`` from link ``link_id``."""
     link, coll, reg = s.link(link_id)
     path = link_path(reg, coll, link["index"])
-    if alias not in link["aliases"]:
-        msg = f"{path} has no alias {alias!r}; its aliases are {link['aliases']}"
-        raise NotFoundError(msg)
     protected = alias in reg["protected_aliases"]
     what = f"remove the {'protected ' if protected else ''}alias {alias!r}"
     s.require(reg, Action.ADMIN if protected else Action.WRITE, what)
+    if alias not in link["aliases"]:
+        msg = f"{path} has no alias {alias!r}; its aliases are {link['aliases']}"
+        raise NotFoundError(msg)
     _put_alias(s, txn, link["collection_id"], alias, None, None)
     txn.update("collections", link["collection_id"], {"updated_at": now()})
     s.record(

@@ -8,17 +8,24 @@ members (and organisation admins).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from enum import Enum
 
 from registry_widget.errors import PermissionDeniedError
+from registry_widget.names import normalize_key
 
 __all__ = [
     "ORG_ROLES",
     "REGISTRY_ROLES",
     "Action",
     "allows",
+    "artifact_role",
     "effective_role",
+    "may_edit_artifact",
+    "member_keys",
+    "member_role",
     "require",
+    "same_user",
 ]
 
 ORG_ROLES = ("admin", "member", "viewer")
@@ -50,6 +57,31 @@ class Action(str, Enum):
         }[self.value]
 
 
+def same_user(a: str, b: str) -> bool:
+    """Whether two user names name the same user.
+
+    User names compare like registry names (NFC, case-insensitive), in the organisation,
+    membership, creators and history alike.
+    """
+    return a == b or normalize_key(a) == normalize_key(b)
+
+
+def member_keys(members: Mapping[str, str], user: str) -> list[str]:
+    """The entries of a registry's ``members`` map that belong to ``user``.
+
+    Maps are keyed by the spelling stored when the member was added; stores written
+    before names compared case-insensitively may hold several spellings of one user.
+    """
+    key = normalize_key(user)
+    return [name for name in members if name == user or normalize_key(name) == key]
+
+
+def member_role(members: Mapping[str, str], user: str) -> str | None:
+    """``user``'s registry role in a ``members`` map (the highest, if spelt several ways)."""
+    roles = [members[name] for name in member_keys(members, user)]
+    return max(roles, key=_RANK.__getitem__) if roles else None
+
+
 def effective_role(org_role: str, registry_role: str | None, visibility: str) -> str | None:
     """The user's effective role on a registry, or None when it is invisible to them."""
     if org_role == "admin":
@@ -60,6 +92,34 @@ def effective_role(org_role: str, registry_role: str | None, visibility: str) ->
     if registry_role is not None:
         candidates.append(registry_role)
     return max(candidates, key=_RANK.__getitem__)
+
+
+def artifact_role(registry_roles: Iterable[str | None]) -> str | None:
+    """A user's role on an artifact version, from their roles on the registries it is in.
+
+    A version inherits the visibility of the registries it is linked into: the best of
+    the user's roles there (None: it is invisible to them). A version linked nowhere is
+    the organisation's: every organisation user may see and download it.
+    """
+    roles = list(registry_roles)
+    if not roles:
+        return "viewer"
+    visible = [role for role in roles if role is not None]
+    return max(visible, key=_RANK.__getitem__) if visible else None
+
+
+def may_edit_artifact(
+    registry_roles: Iterable[str | None], *, creator: bool, org_role: str
+) -> bool:
+    """Whether a user may edit an artifact version's description and tags.
+
+    They need ``member`` in every registry it is linked into; while it is linked nowhere,
+    only its creator (or an organisation admin) may.
+    """
+    roles = list(registry_roles)
+    if not roles:
+        return creator or org_role == "admin"
+    return all(allows(role, Action.WRITE) for role in roles)
 
 
 def allows(role: str | None, action: Action) -> bool:

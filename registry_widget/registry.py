@@ -24,7 +24,13 @@ from registry_widget.names import (
     validate_user_name,
     validate_visibility,
 )
-from registry_widget.permissions import REGISTRY_ROLES, Action, effective_role
+from registry_widget.permissions import (
+    REGISTRY_ROLES,
+    Action,
+    effective_role,
+    member_keys,
+    member_role,
+)
 from registry_widget.session import Doc, now
 from registry_widget.skeleton import confusable_with
 
@@ -152,24 +158,23 @@ class Registry(Handle[Doc]):
         Arguments left at None are unchanged.
         """
         s = self._s
+        asked: dict[str, Any] = {}
+        if name is not None:
+            asked["name"] = validate_registry_name(name)
+        if description is not None:
+            asked["description"] = validate_description(description)
+        if visibility is not None:
+            asked["visibility"] = validate_visibility(visibility)
         with s.store.transaction() as txn:
             reg = self._doc()
-            changes: dict[str, Any] = {}
-            if name is not None:
-                name = validate_registry_name(name)
-                if name != reg["name"]:
-                    changes["name"] = name
-            if description is not None:
-                description = validate_description(description)
-                if description != reg["description"]:
-                    changes["description"] = description
-            if visibility is not None:
-                visibility = validate_visibility(visibility)
-                if visibility != reg["visibility"]:
-                    changes["visibility"] = visibility
+            if asked:
+                # The right is checked first: a change that would change nothing is no
+                # exception for a user who may not make it.
+                what = f"change {', '.join(asked)} of registry {reg['name']!r}"
+                s.require(reg, Action.ADMIN, what)
+            changes = {k: v for k, v in asked.items() if v != reg[k]}
             if not changes:
                 return self
-            s.require(reg, Action.ADMIN, f"change {', '.join(changes)} of registry {reg['name']!r}")
             if reg["kind"] == "core":
                 fixed = {"name": "name", "description": "description", "visibility": "visibility"}
                 what = ", ".join(fixed[k] for k in changes)
@@ -186,7 +191,7 @@ class Registry(Handle[Doc]):
                 )
                 raise ConflictError(msg)
             if "name" in changes:
-                self._check_free_name(changes["name"], reg)
+                s.check_registry_name_free(changes["name"], keep=self._id)
                 changes["key"] = normalize_key(changes["name"])
             changes["updated_at"] = now()
             txn.update("registries", self._id, changes)
@@ -201,12 +206,6 @@ class Registry(Handle[Doc]):
                         registry_id=self._id,
                     )
         return self
-
-    def _check_free_name(self, name: str, reg: Doc | None = None) -> None:
-        found = self._s.store.find_one("registries", key=normalize_key(name))
-        if found is not None and (reg is None or found.doc_id != self._id):
-            msg = f"a registry named {found['name']!r} already exists; registry names are unique"
-            raise ConflictError(msg)
 
     def delete(self) -> None:
         """Delete the registry with its collections and links (admins; custom only).
@@ -387,33 +386,40 @@ class Registry(Handle[Doc]):
         with s.store.transaction() as txn:
             reg = self._doc()
             s.require(reg, Action.ADMIN, f"manage the members of registry {reg['name']!r}")
-            if s.user_doc(user) is None:
+            found = s.user_doc(user)
+            if found is None:
                 msg = (
                     f"{user!r} is not a user of this organisation; an organisation admin adds "
                     f"them first with client.add_user({user!r})"
                 )
                 raise NotFoundError(msg)
             members = dict(reg["members"])
-            if adding and user in members:
+            spellings = member_keys(members, user)
+            before = member_role(members, user)
+            if adding and before is not None:
                 msg = (
-                    f"{user!r} is already a member of {reg['name']!r} (role {members[user]!r}); "
+                    f"{spellings[0]!r} is already a member of {reg['name']!r} (role {before!r}); "
                     f"use registry.set_role({user!r}, {role!r})"
                 )
                 raise ConflictError(msg)
-            if not adding and user not in members:
+            if not adding and before is None:
                 msg = f"{user!r} is not a member of {reg['name']!r}; use registry.add_member"
                 raise NotFoundError(msg)
-            before = members.get(user)
-            if before == role:
+            # One entry per user: an existing entry keeps its spelling, a new one takes the
+            # spelling the organisation knows the user by.
+            stored = spellings[0] if spellings else found[1]["name"]
+            if before == role and spellings == [stored]:
                 return
-            members[user] = role
+            for spelling in spellings:
+                del members[spelling]
+            members[stored] = role
             txn.update("registries", self._id, {"members": members})
             s.record(
                 txn,
                 "registry.member.add" if adding else "registry.member.role",
                 reg["name"],
-                before=None if before is None else {user: before},
-                after={user: role},
+                before=None if before is None else {stored: before},
+                after={stored: role},
                 registry_id=self._id,
             )
 
@@ -425,16 +431,17 @@ class Registry(Handle[Doc]):
             reg = self._doc()
             s.require(reg, Action.ADMIN, f"manage the members of registry {reg['name']!r}")
             members = dict(reg["members"])
-            if user not in members:
+            spellings = member_keys(members, user)
+            if not spellings:
                 msg = f"{user!r} is not a member of {reg['name']!r}"
                 raise NotFoundError(msg)
-            before = members.pop(user)
+            before = {spelling: members.pop(spelling) for spelling in spellings}
             txn.update("registries", self._id, {"members": members})
             s.record(
                 txn,
                 "registry.member.remove",
                 reg["name"],
-                before={user: before},
+                before=before,
                 registry_id=self._id,
             )
 

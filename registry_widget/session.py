@@ -16,9 +16,17 @@ from typing import Any
 from tinydb.table import Document
 
 from registry_widget.blobs import PACK_LIMIT, BlobStore, FileBlobStore, MemoryBlobStore
-from registry_widget.errors import NotFoundError, PermissionDeniedError
+from registry_widget.errors import ConflictError, NotFoundError, PermissionDeniedError
 from registry_widget.names import normalize_key
-from registry_widget.permissions import Action, effective_role, require
+from registry_widget.permissions import (
+    Action,
+    allows,
+    artifact_role,
+    effective_role,
+    member_role,
+    require,
+    same_user,
+)
 from registry_widget.store import JSONFileStore, Store, Transaction
 
 __all__ = ["Doc", "Session", "copy_json", "now"]
@@ -126,7 +134,12 @@ class Session:
 
     def role_on(self, reg: Doc) -> str | None:
         """This user's effective role on registry ``reg`` (None: invisible to them)."""
-        return effective_role(self._org_role(), reg["members"].get(self.user), reg["visibility"])
+        role = member_role(reg["members"], self.user)
+        return effective_role(self._org_role(), role, reg["visibility"])
+
+    def is_user(self, name: str) -> bool:
+        """Whether ``name`` (a creator, a member, a history entry's user) is this user."""
+        return same_user(name, self.user)
 
     def registry(self, reg_id: int) -> Doc:
         """The registry document ``reg_id``, if it exists and this user may see it."""
@@ -159,6 +172,72 @@ class Session:
     def require(self, reg: Doc, action: Action, what: str) -> None:
         """Refuse unless this user's role on ``reg`` allows ``action``."""
         require(self.role_on(reg), action, user=self.user, registry=reg["name"], what=what)
+
+    def check_registry_name_free(self, name: str, keep: int | None = None) -> None:
+        """Refuse a registry name already taken (by a registry other than ``keep``).
+
+        A registry this user may not see is not named: its existence must not leak.
+        """
+        found = self.store.find_one("registries", key=normalize_key(name))
+        if found is None or found.doc_id == keep:
+            return
+        if self.role_on(found) is None:
+            msg = (
+                f"the registry name {name!r} is not available (registry names are unique, "
+                "compared case-insensitively); choose another name"
+            )
+        else:
+            msg = f"a registry named {found['name']!r} already exists; registry names are unique"
+        raise ConflictError(msg)
+
+    # -- artifact versions ---------------------------------------------------------------------
+
+    def artifact_registries(self, art_id: int) -> list[tuple[Doc, str | None]]:
+        """Each registry artifact version ``art_id`` is linked into, with this user's role."""
+        seen: dict[int, tuple[Doc, str | None]] = {}
+        for link in self.store.find("links", artifact_id=art_id):
+            reg_id = link["registry_id"]
+            if reg_id not in seen:
+                reg = self.store.doc("registries", reg_id)
+                if reg is not None:
+                    seen[reg_id] = (reg, self.role_on(reg))
+        return list(seen.values())
+
+    def artifact_role(self, art_id: int) -> str | None:
+        """This user's role on artifact version ``art_id`` (None: invisible to them).
+
+        See :func:`~registry_widget.permissions.artifact_role`: the one rule deciding who
+        may see and download a version, whatever path it is reached by.
+        """
+        return artifact_role(role for _, role in self.artifact_registries(art_id))
+
+    def sees_artifact(self, art_id: int) -> bool:
+        """Whether this user may see artifact version ``art_id`` (which must exist)."""
+        return self.artifact_role(art_id) is not None
+
+    def artifact(self, art_id: int) -> Doc:
+        """The artifact version ``art_id``, if it exists and this user may see it."""
+        self._org_role()
+        doc = self.store.doc("artifacts", art_id)
+        if doc is None or not self.sees_artifact(art_id):
+            msg = "the artifact version no longer exists, or you may no longer see it"
+            raise NotFoundError(msg)
+        return doc
+
+    def require_artifact_use(self, art_id: int, ref: str) -> None:
+        """Refuse downloading artifact version ``art_id`` unless this user may use it.
+
+        That takes the ``viewer`` role in a registry it is linked into, or nothing more than
+        being an organisation user while it is linked nowhere.
+        """
+        regs = self.artifact_registries(art_id)
+        role = artifact_role(role for _, role in regs)
+        if allows(role, Action.USE):
+            return
+        # Name the registry where the user's role is best (never one they may not see).
+        shown = [reg["name"] for reg, r in regs if r == role]
+        where = shown[0] if shown else "?"
+        require(role, Action.USE, user=self.user, registry=where, what=f"download {ref}")
 
     # -- collections and links -------------------------------------------------------------
 

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from registry_widget.errors import ValidationError
-from registry_widget.permissions import ORG_ROLES, REGISTRY_ROLES
+from registry_widget.permissions import ORG_ROLES, REGISTRY_ROLES, same_user
 from registry_widget.widget_protocol import Handler, Params
-from registry_widget.widget_views import clip, registry_summary
+from registry_widget.widget_views import clip, find_link, registry_summary
 
 __all__ = ["ADMIN_HANDLERS", "HISTORY_KINDS", "flatten_metadata"]
 
@@ -55,10 +55,6 @@ def _at_least(role: str, minimal: str) -> bool:
     return _RANK[role] >= _RANK[minimal]
 
 
-def _org_role(client: Any) -> str:
-    return next((str(u.role) for u in client.users() if u.name == client.user), "viewer")
-
-
 # -- settings ---------------------------------------------------------------------------------
 
 
@@ -70,21 +66,28 @@ def _settings(client: Any, reg: Any) -> dict[str, Any]:
     types = reg.artifact_types
     fixed = CORE_TYPES.get(reg.name) if reg.kind == "core" else None
     members = [
-        {"user": m.user, "role": m.role, "effective_role": m.effective_role} for m in reg.members()
+        {
+            "user": m.user,
+            "role": m.role,
+            "effective_role": m.effective_role,
+            "you": same_user(m.user, client.user),
+        }
+        for m in reg.members()
     ]
-    member_names = {m["user"] for m in members}
     is_admin = _at_least(role, "admin")
     return {
         "registry": registry_summary(reg),
         "user": client.user,
         "role": role,
-        "org_role": _org_role(client),
+        "org_role": client.org_role,
         "can": {"admin": is_admin, "write": _at_least(role, "member")},
         "types": None
         if types is None
         else [{"name": t, "used_by": sorted(used.get(t, [])), "fixed": t == fixed} for t in types],
         "members": members,
-        "candidates": sorted(u.name for u in client.users() if u.name not in member_names)
+        "candidates": sorted(
+            u.name for u in client.users() if not any(same_user(u.name, m["user"]) for m in members)
+        )
         if is_admin
         else [],
         "roles": list(REGISTRY_ROLES),
@@ -195,11 +198,18 @@ def org_get(client: Any, p: Params) -> dict[str, Any]:
     """Return the organisation's users and the current user's organisation role."""
     p.done()
     users = client.users()
-    mine = next((str(u.role) for u in users if u.name == client.user), "viewer")
     return {
         "user": client.user,
-        "role": mine,
-        "users": [{"name": u.name, "role": u.role, "created_at": u.created_at} for u in users],
+        "role": client.org_role,
+        "users": [
+            {
+                "name": u.name,
+                "role": u.role,
+                "created_at": u.created_at,
+                "you": same_user(u.name, client.user),
+            }
+            for u in users
+        ],
         "roles": list(ORG_ROLES),
     }
 
@@ -234,7 +244,7 @@ def _history_source(client: Any, scope: str, path: str) -> Callable[..., list[An
         registry, _, name = path.partition("/")
         return client.registry(registry).collection(name).history  # type: ignore[no-any-return]
     if scope == "version":
-        link = client.use(path)
+        link = find_link(client, path)
         art = link.artifact
 
         def both(*, action: str | None = None) -> list[Any]:
@@ -372,7 +382,7 @@ def lineage_get(client: Any, p: Params) -> dict[str, Any]:
     """Return where a linked version's artifact is linked: registries, collections, aliases."""
     path = p.text("path")
     p.done()
-    link = client.use(path)
+    link = find_link(client, path)
     art = link.artifact
     registries: dict[str, dict[str, Any]] = {}
     for other in art.links():

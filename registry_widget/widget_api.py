@@ -18,6 +18,7 @@ from registry_widget.widget_views import (
     artifact_summary,
     collection_detail,
     collection_summary,
+    find_link,
     link_row,
     metadata_columns,
     page_of,
@@ -46,9 +47,8 @@ def registries_list(client: Any, p: Params) -> dict[str, Any]:
     """List the registries the user may see, core first, and the user's organisation role."""
     p.done()
     regs = [registry_summary(r) for r in client.registries()]
-    me = next((u for u in client.users() if u.name == client.user), None)
     return {
-        "org_role": None if me is None else me.role,
+        "org_role": client.org_role,
         "core": [r for r in regs if r["kind"] == "core"],
         "custom": [r for r in regs if r["kind"] != "core"],
     }
@@ -171,12 +171,13 @@ def _change_alias(client: Any, p: Params, *, remove: bool) -> dict[str, Any]:
     path = p.text("path")
     alias = p.text("alias")
     p.done()
-    link = client.use(path)
+    link = find_link(client, path)
     if remove:
         link.remove_alias(alias)
     else:
         link.set_alias(alias)
-    return link_row(client.use(link.path), set(link.collection.registry.protected_aliases), [])
+    protected = set(link.collection.registry.protected_aliases)
+    return link_row(find_link(client, link.path), protected, [])
 
 
 @_handler("alias.set")
@@ -198,7 +199,7 @@ def version_get(client: Any, p: Params) -> dict[str, Any]:
     file_offset = p.integer("file_offset", 0, high=10**9)
     file_limit = p.integer("file_limit", 100, low=1, high=500)
     p.done()
-    return version_detail(client.use(path), file_offset, file_limit)
+    return version_detail(find_link(client, path), file_offset, file_limit)
 
 
 @_handler("search")

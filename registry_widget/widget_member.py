@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from registry_widget.widget_protocol import Handler, Params
-from registry_widget.widget_views import collection_detail
+from registry_widget.widget_views import collection_detail, find_link
 
 __all__ = ["MEMBER_HANDLERS"]
 
@@ -63,7 +63,7 @@ def link_delete(client: Any, p: Params) -> dict[str, Any]:
     """Unlink a version ("Registry/Collection:vN") from its collection."""
     path = p.text("path")
     p.done()
-    link = client.use(path)
+    link = find_link(client, path)
     collection = link.collection.path
     link.unlink()
     return {"unlinked": path, "collection": collection}

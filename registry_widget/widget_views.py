@@ -6,11 +6,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from registry_widget.errors import ValidationError
+from registry_widget.names import parse_path
+
 __all__ = [
     "artifact_summary",
     "clip",
     "collection_detail",
     "collection_summary",
+    "find_link",
     "link_row",
     "metadata_columns",
     "page_of",
@@ -24,6 +28,20 @@ MAX_COLUMNS = 6
 _CELL_CHARS = 80
 _CLIP_CHARS = 2000
 _CLIP_ITEMS = 200
+
+
+def find_link(client: Any, path: str) -> Any:
+    """The linked version at ``Registry/Collection:selector``, for looking at it.
+
+    Unlike ``client.use`` (which is for using the files and needs ``viewer``), this only
+    needs to see the registry: restricted viewers see versions, metadata and history.
+    """
+    p = parse_path(path)
+    if p.collection is None:
+        msg = f"a version path is 'Registry/Collection:vN' or an alias, not {path!r}"
+        raise ValidationError(msg, field="path", value=path)
+    coll = client.registry(p.registry).collection(p.collection)
+    return coll.version(p.selector or "latest")
 
 
 def page_of(rows: Sequence[Any], offset: int, limit: int) -> dict[str, Any]:

@@ -53,6 +53,11 @@ def _team(w: World) -> rw.Registry:
     return w.user.registry("Team")
 
 
+def _listed(w: World, ref: str) -> None:
+    """Seeing a version means finding it in the listing too (not only by its ref)."""
+    assert ref in [a.ref for a in w.user.artifacts()]
+
+
 # Each action: (what the table calls it, minimal role, the call as the user).
 ACTIONS: list[tuple[str, str, Callable[[World], object]]] = [
     ("see registry", "see", lambda w: _team(w).description),
@@ -60,7 +65,14 @@ ACTIONS: list[tuple[str, str, Callable[[World], object]]] = [
     ("list versions", "see", lambda w: _team(w).collection("c").versions()),
     ("read metadata", "see", lambda w: _team(w).collection("c").version("v0").metadata),
     ("read history", "see", lambda w: _team(w).history()),
+    ("read a version by its ref", "see", lambda w: w.user.artifact("art0:v0").metadata),
+    ("list versions by ref", "see", lambda w: _listed(w, "art0:v0")),
     ("use a version", "use", lambda w: w.user.use("Team/c:production")),
+    (
+        "download a version by its ref",
+        "use",
+        lambda w: w.user.artifact("art0:v0").download(w.tmp / "dl-ref"),
+    ),
     (
         "download files",
         "use",
@@ -72,6 +84,32 @@ ACTIONS: list[tuple[str, str, Callable[[World], object]]] = [
     ("unlink", "write", lambda w: _team(w).collection("plain").version("v0").unlink()),
     ("edit description", "write", lambda w: _team(w).collection("c").update(description="x")),
     ("edit tags", "write", lambda w: _team(w).collection("c").update(tags=["t"])),
+    (
+        "edit a version's description",
+        "write",
+        lambda w: _team(w).collection("c").version("v0").artifact.update(description="x"),
+    ),
+    (
+        "edit a version's tags",
+        "write",
+        lambda w: w.user.artifact("art1:v0").update(tags=["t"]),
+    ),
+    (
+        "set a version's description to its value",
+        "write",
+        lambda w: w.user.artifact("art2:v0").update(description=""),
+    ),
+    (
+        "set collection tags to their value",
+        "write",
+        lambda w: _team(w).collection("c").update(tags=[]),
+    ),
+    (
+        "set the alias a version holds",
+        "write",
+        lambda w: _team(w).collection("c").version("v1").set_alias("staging"),
+    ),
+    ("link a version already linked", "write", lambda w: w.user.link("art0:v0", "Team/c")),
     ("set alias", "write", lambda w: _team(w).collection("c").version("v0").set_alias("new")),
     ("move alias", "write", lambda w: _team(w).collection("c").version("v0").set_alias("staging")),
     (
@@ -114,6 +152,13 @@ ACTIONS: list[tuple[str, str, Callable[[World], object]]] = [
     ("remove member", "admin", lambda w: _team(w).remove_member("ada")),
     ("rename", "admin", lambda w: _team(w).update(name="Team 2")),
     ("edit registry description", "admin", lambda w: _team(w).update(description="new words")),
+    ("rename to the same name", "admin", lambda w: _team(w).update(name="Team")),
+    (
+        "set the current visibility",
+        "admin",
+        lambda w: w.user.registry("Open").update(visibility="organization"),
+    ),
+    ("set the same role", "admin", lambda w: _team(w).set_role("ada", "admin")),
     ("delete registry", "admin", lambda w: _team(w).delete()),
 ]
 

@@ -86,8 +86,8 @@ def test_settings_show_members_types_and_the_users_own_role(ada, store):
         {"name": "eval", "used_by": [], "fixed": False},
     ]
     assert result["members"] == [
-        {"user": "ada", "role": "admin", "effective_role": "admin"},  # the creator
-        {"user": "bob", "role": "member", "effective_role": "member"},
+        {"user": "ada", "role": "admin", "effective_role": "admin", "you": True},  # the creator
+        {"user": "bob", "role": "member", "effective_role": "member", "you": False},
     ]
     assert result["candidates"] == ["carol", "dave"]
     carol = ok(as_user(store, "carol"), "settings.get", name="Vision")
@@ -155,7 +155,12 @@ def test_members_add_change_remove(ada):
     ada.create_registry("Vision", visibility="restricted")
     result = ok(ada, "registry.member.add", name="Vision", user="dave", role="restricted_viewer")
     assert result["members"][1:] == [
-        {"user": "dave", "role": "restricted_viewer", "effective_role": "restricted_viewer"}
+        {
+            "user": "dave",
+            "role": "restricted_viewer",
+            "effective_role": "restricted_viewer",
+            "you": False,
+        }
     ]
     result = ok(ada, "registry.member.role", name="Vision", user="dave", role="viewer")
     assert result["members"][1]["effective_role"] == "viewer"

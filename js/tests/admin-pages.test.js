@@ -56,7 +56,7 @@ function settings(role) {
     org_role: "member",
     can: { admin, write: admin || role === "member" },
     types: [{ name: "model", used_by: ["cats"], fixed: false }],
-    members: [{ user: "bob", role, effective_role: role }],
+    members: [{ user: "Bob", role, effective_role: role, you: true }],
     candidates: admin ? ["carol"] : [],
     roles: ["restricted_viewer", "viewer", "member", "admin"],
   };
@@ -77,6 +77,11 @@ describe("the settings page", () => {
       "effective role viewer",
     );
     expect(el.querySelector("[role=note]").textContent).toContain("yours is viewer");
+    // Which member is the user is the kernel's answer, whatever the spelling of the name.
+    expect(el.querySelector("[data-testid=own-role]").textContent).toContain(
+      "registry role viewer",
+    );
+    expect(el.querySelector("[data-member=Bob]").textContent).toContain("(you)");
     const shown = buttons(el);
     for (const control of ["Save", "Remove", "Add type", "Protect", "Restrict to members…"]) {
       expect(shown).not.toContain(control);

@@ -160,6 +160,17 @@ def test_non_admins_see_only_their_controls_and_forged_requests_fail(
     widget.get_by_role("link", name="History").click()
     expect(widget.locator("tr[data-action='registry.create']")).to_be_visible()
 
+    # A version's page, where it is linked and its history: every role may look at them.
+    widget.locator(".rw-crumbs").get_by_role("link", name="Vision team").click()
+    widget.get_by_role("link", name="cats").click()
+    widget.get_by_role("link", name="v4", exact=True).click()
+    expect(widget.locator(".rw-lineage [data-kind='registry']")).to_have_count(2)
+    expect(widget.get_by_role("alert")).to_have_count(0)
+    widget.locator(".rw-page-head").get_by_role("link", name="History").click()
+    expect(widget.locator(".rw-history-table tbody tr").last).to_have_attribute(
+        "data-action", "artifact.create"
+    )
+
     # Requests forged from the page are refused by the kernel and change nothing.
     forged = [
         ("registry.type.add", {"name": "Vision team", "type": "onnx"}),

@@ -32,7 +32,7 @@ export function OrgPage() {
       <thead><tr><th>User</th><th>Organisation role</th><th>Added</th></tr></thead>
       <tbody>${data.users.map(
         (/** @type {any} */ u) => html`<tr key=${u.name} data-user=${u.name}>
-          <td>${u.name}${u.name === data.user ? html` <span class="rw-muted">(you)</span>` : null}</td>
+          <td>${u.name}${u.you ? html` <span class="rw-muted">(you)</span>` : null}</td>
           <td>${
             admin
               ? html`<select aria-label=${`Organisation role of ${u.name}`} value=${u.role}

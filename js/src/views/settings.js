@@ -16,7 +16,7 @@ import { TextField, useValidation } from "./fields.js";
  * @property {string} org_role
  * @property {{admin: boolean, write: boolean}} can
  * @property {{name: string, used_by: string[], fixed: boolean}[] | null} types
- * @property {{user: string, role: string, effective_role: string | null}[]} members
+ * @property {{user: string, role: string, effective_role: string | null, you: boolean}[]} members
  * @property {string[]} candidates
  * @property {string[]} roles
  */
@@ -187,7 +187,7 @@ function Members({ s }) {
   const [user, setUser] = useState("");
   const [role, setRole] = useState("viewer");
   const action = useAction();
-  const me = s.members.find((m) => m.user === s.user);
+  const me = s.members.find((m) => m.you);
   const pick = user || s.candidates[0] || "";
   return html`<${Section} title="Members" id="members">
     <p class="rw-you" data-testid="own-role">You (<strong>${s.user}</strong>): effective role${" "}
@@ -205,7 +205,7 @@ function Members({ s }) {
         ${s.can.admin ? html`<th></th>` : null}</tr></thead>
       <tbody>${s.members.map(
         (m) => html`<tr key=${m.user} data-member=${m.user}>
-          <td>${m.user}${m.user === s.user ? html` <span class="rw-muted">(you)</span>` : null}</td>
+          <td>${m.user}${m.you ? html` <span class="rw-muted">(you)</span>` : null}</td>
           <td>${
             s.can.admin
               ? html`<select aria-label=${`Role of ${m.user}`} value=${m.role} disabled=${action.busy}
