@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry_widget.artifact_version import ArtifactVersion
-from registry_widget.client import Client, SearchHit, User
-from registry_widget.collection import Collection
+from registry_widget.domain.artifact_version import ArtifactVersion
+from registry_widget.domain.client import Client, SearchHit, User
+from registry_widget.domain.collection import Collection
+from registry_widget.domain.garbage import GarbageReport
+from registry_widget.domain.history import HistoryEntry
+from registry_widget.domain.link import Link
+from registry_widget.domain.registry import Member, Registry
 from registry_widget.errors import (
     ConflictError,
     NotFoundError,
@@ -18,10 +22,6 @@ from registry_widget.errors import (
     StoreWriteError,
     ValidationError,
 )
-from registry_widget.garbage import GarbageReport
-from registry_widget.history import HistoryEntry
-from registry_widget.link import Link
-from registry_widget.registry import Member, Registry
 
 __all__ = [
     "ArtifactVersion",
@@ -52,7 +52,7 @@ def __getattr__(name: str) -> Any:
     if name == "RegistryWidget":
         from importlib import import_module
 
-        return import_module("registry_widget.widget").RegistryWidget
+        return import_module("registry_widget.widget.app").RegistryWidget
     if name == "__version__":
         from importlib.metadata import version
 

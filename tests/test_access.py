@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 import registry_widget as rw
-from registry_widget.widget_protocol import dispatch
+from registry_widget.widget.protocol import dispatch
 
 
 def widget_call(client: rw.Client, method: str, **params: Any) -> dict[str, Any]:
     """One request through the widget's dispatcher, as the frontend sends it."""
-    from registry_widget.widget import _HANDLERS
+    from registry_widget.widget.app import _HANDLERS
 
     message = {"kind": "request", "id": "r1", "method": method, "params": params}
     return dispatch(_HANDLERS, client, message)

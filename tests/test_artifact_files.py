@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 import registry_widget as rw
-from registry_widget import artifacts, blobpack
-from registry_widget import blobs as blobs_module
-from registry_widget.session import blobs_for
+from registry_widget.domain.session import blobs_for
+from registry_widget.files import artifacts, blobpack
+from registry_widget.files import blobs as blobs_module
 
 ENOSPC = OSError(errno.ENOSPC, "No space left on device")
 

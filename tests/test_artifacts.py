@@ -13,9 +13,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import registry_widget.blobs as blobs_module
-from registry_widget import artifacts
-from registry_widget.artifacts import (
+import registry_widget.files.blobs as blobs_module
+from registry_widget.errors import (
+    ConflictError,
+    NotFoundError,
+    StoreCorruptedError,
+    ValidationError,
+)
+from registry_widget.files import artifacts
+from registry_widget.files.artifacts import (
     BlobStore,
     FileBlobStore,
     MemoryBlobStore,
@@ -27,12 +33,6 @@ from registry_widget.artifacts import (
     manifest_digest,
     manifest_size,
     verify,
-)
-from registry_widget.errors import (
-    ConflictError,
-    NotFoundError,
-    StoreCorruptedError,
-    ValidationError,
 )
 
 BAD_RELPATHS = [
@@ -619,7 +619,7 @@ def test_progress_bar_is_written_to_stderr(
 
 
 def test_import_does_not_load_tqdm() -> None:
-    code = "import sys, registry_widget.artifacts; print('tqdm' in sys.modules)"
+    code = "import sys, registry_widget.files.artifacts; print('tqdm' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

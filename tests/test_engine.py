@@ -288,8 +288,8 @@ def test_filters_narrowed_by_indexes_match_plain_queries(client: rw.Client, log)
         {"tag": {"$ne": "even"}},
     ]
     everything = client.versions()
+    from registry_widget.domain.link import LINK_FIELDS
     from registry_widget.filters import compile_predicate
-    from registry_widget.link import LINK_FIELDS
 
     for spec in filters:
         predicate = compile_predicate(spec, LINK_FIELDS)

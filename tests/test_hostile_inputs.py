@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import registry_widget as rw
-from registry_widget.widget import RegistryWidget
+from registry_widget.widget.app import RegistryWidget
 
 SURROGATE = "a\ud800b"
 BIDI = "ab\u202ecd"

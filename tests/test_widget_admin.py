@@ -10,8 +10,8 @@ import pytest
 
 import registry_widget as rw
 from registry_widget.store import MemoryStore
-from registry_widget.widget import RegistryWidget
-from registry_widget.widget_admin import flatten_metadata
+from registry_widget.widget.admin import flatten_metadata
+from registry_widget.widget.app import RegistryWidget
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import registry_widget as rw
-from registry_widget.widget_api import HANDLERS
-from registry_widget.widget_protocol import dispatch
+from registry_widget.widget.api import HANDLERS
+from registry_widget.widget.protocol import dispatch
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 from registry_widget import names
 from registry_widget.errors import ValidationError
-from registry_widget.widget_protocol import Handler, Params
-from registry_widget.widget_views import (
+from registry_widget.widget.protocol import Handler, Params
+from registry_widget.widget.views import (
     artifact_summary,
     collection_detail,
     collection_summary,

@@ -6,18 +6,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from registry_widget.domain.handle import Handle
+from registry_widget.domain.history import HistoryEntry, read_history
+from registry_widget.domain.linking import link_path, remove_alias, set_alias, unlink
+from registry_widget.domain.session import Doc, Session, copy_json
 from registry_widget.errors import NotFoundError
-from registry_widget.handle import Handle
-from registry_widget.history import HistoryEntry, read_history
-from registry_widget.linking import link_path, remove_alias, set_alias, unlink
 from registry_widget.names import validate_alias
 from registry_widget.permissions import Action
-from registry_widget.session import Doc, Session, copy_json
 
 if TYPE_CHECKING:
-    from registry_widget.artifact_version import ArtifactVersion
-    from registry_widget.collection import Collection
-    from registry_widget.registry import Registry
+    from registry_widget.domain.artifact_version import ArtifactVersion
+    from registry_widget.domain.collection import Collection
+    from registry_widget.domain.registry import Registry
 
 __all__ = ["LINK_FIELDS", "Link", "make_links"]
 
@@ -101,7 +101,7 @@ class Link(Handle[tuple[Doc, Doc, Doc]]):
     @property
     def artifact(self) -> ArtifactVersion:
         """The artifact version it points to."""
-        from registry_widget.artifact_version import ArtifactVersion
+        from registry_widget.domain.artifact_version import ArtifactVersion
 
         link = self._doc()
         return ArtifactVersion(self._s, link["artifact_id"], via_registry=link["registry_id"])
@@ -117,14 +117,14 @@ class Link(Handle[tuple[Doc, Doc, Doc]]):
     @property
     def collection(self) -> Collection:
         """The collection it is linked in."""
-        from registry_widget.collection import Collection
+        from registry_widget.domain.collection import Collection
 
         return Collection(self._s, self._doc()["collection_id"])
 
     @property
     def registry(self) -> Registry:
         """The registry of its collection."""
-        from registry_widget.registry import Registry
+        from registry_widget.domain.registry import Registry
 
         return Registry(self._s, self._doc()["registry_id"])
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from registry_widget.blobpack import PACK_NAME, BlobPack, Span
 from registry_widget.errors import (
     ConflictError,
     NotFoundError,
@@ -31,6 +30,7 @@ from registry_widget.errors import (
     StorageError,
     ValidationError,
 )
+from registry_widget.files.blobpack import PACK_NAME, BlobPack, Span
 
 __all__ = [
     "CHUNK_SIZE",
@@ -203,7 +203,7 @@ class BlobStore(ABC):
     can hash while copying override it.
 
     Blobs are never removed while a version refers to them; removing the others is
-    garbage collection (:func:`registry_widget.garbage.collect_garbage`), which leaves
+    garbage collection (:func:`registry_widget.domain.garbage.collect_garbage`), which leaves
     alone blobs stored or stored again (:meth:`touch`) within a grace period.
     """
 
@@ -337,7 +337,7 @@ class FileBlobStore(BlobStore):
     never exists half-written under its final name. Folders are created on first write.
 
     With ``pack_limit`` above zero, files up to that size are appended to one pack file
-    instead, ``root/blobs.pack`` (:mod:`registry_widget.blobpack`), and become durable
+    instead, ``root/blobs.pack`` (:mod:`registry_widget.files.blobpack`), and become durable
     with the next :meth:`sync` (one fdatasync for any number of them). Removing a packed
     blob hides it; its bytes stay in the pack.
 

@@ -7,9 +7,9 @@ caller's transaction. ``latest`` is kept on the highest-numbered link by the sys
 
 from __future__ import annotations
 
+from registry_widget.domain.session import Doc, Session, now
 from registry_widget.errors import NotFoundError, ValidationError
 from registry_widget.permissions import Action
-from registry_widget.session import Doc, Session, now
 from registry_widget.skeleton import confusable_with
 from registry_widget.store import Transaction
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from registry_widget.widget_protocol import Handler, Params
-from registry_widget.widget_views import collection_detail, find_link
+from registry_widget.widget.protocol import Handler, Params
+from registry_widget.widget.views import collection_detail, find_link
 
 __all__ = ["MEMBER_HANDLERS"]
 

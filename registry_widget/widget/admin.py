@@ -1,6 +1,6 @@
 """Request handlers for running a registry: settings, members, history, comparison, lineage.
 
-Like :mod:`registry_widget.widget_api`, these handlers only translate between JSON and the
+Like :mod:`registry_widget.widget.api`, these handlers only translate between JSON and the
 domain API. Whether the user may change a setting is decided by the domain, so a request
 forged in the browser is refused with the same ``PermissionDeniedError`` as the same call
 from a notebook cell. The ``can`` flags sent with the settings only decide which controls
@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 from registry_widget.errors import ValidationError
 from registry_widget.permissions import ORG_ROLES, REGISTRY_ROLES, same_user
-from registry_widget.widget_protocol import Handler, Params
-from registry_widget.widget_views import clip, find_link, registry_summary
+from registry_widget.widget.protocol import Handler, Params
+from registry_widget.widget.views import clip, find_link, registry_summary
 
 __all__ = ["ADMIN_HANDLERS", "HISTORY_KINDS", "flatten_metadata"]
 

@@ -14,8 +14,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
+from registry_widget.domain.session import Session
 from registry_widget.errors import ValidationError
-from registry_widget.session import Session
 
 __all__ = ["DEFAULT_MIN_AGE", "GarbageReport", "collect_garbage", "referenced_digests"]
 

@@ -12,25 +12,27 @@ from typing import Any
 
 from tinydb.table import Document
 
-from registry_widget.artifact_version import (
+from registry_widget.domain.artifact_version import (
     ARTIFACT_FIELDS,
     ArtifactVersion,
     find_artifact,
     log_artifact,
 )
-from registry_widget.collection import create_collection_doc, resolve_selector
-from registry_widget.errors import ConflictError, ValidationError
-from registry_widget.filters import compile_filter, split_filter
-from registry_widget.garbage import DEFAULT_MIN_AGE, GarbageReport, collect_garbage
-from registry_widget.layout import DOCUMENT_FIELDS
-from registry_widget.link import LINK_FIELDS, Link, make_links
-from registry_widget.linking import (
+from registry_widget.domain.collection import create_collection_doc, resolve_selector
+from registry_widget.domain.garbage import DEFAULT_MIN_AGE, GarbageReport, collect_garbage
+from registry_widget.domain.link import LINK_FIELDS, Link, make_links
+from registry_widget.domain.linking import (
     check_accepts,
     check_collection_type,
     link_path,
     move_latest,
     set_alias,
 )
+from registry_widget.domain.registry import REGISTRY_FIELDS, Registry
+from registry_widget.domain.schema import DOCUMENT_FIELDS
+from registry_widget.domain.session import Session, now
+from registry_widget.errors import ConflictError, ValidationError
+from registry_widget.filters import compile_filter, split_filter
 from registry_widget.names import (
     lone_surrogate,
     normalize_key,
@@ -45,8 +47,6 @@ from registry_widget.names import (
     validate_visibility,
 )
 from registry_widget.permissions import ORG_ROLES, Action
-from registry_widget.registry import REGISTRY_FIELDS, Registry
-from registry_widget.session import Session, now
 from registry_widget.store import STORE_FORMAT, Store, Transaction, open_store
 
 __all__ = ["Client", "SearchHit", "User", "link_version"]

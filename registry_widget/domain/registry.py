@@ -6,11 +6,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from registry_widget.domain.handle import Handle
+from registry_widget.domain.history import HistoryEntry, read_history
+from registry_widget.domain.linking import check_not_confusable
+from registry_widget.domain.session import Doc, now
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
 from registry_widget.filters import split_filter
-from registry_widget.handle import Handle
-from registry_widget.history import HistoryEntry, read_history
-from registry_widget.linking import check_not_confusable
 from registry_widget.names import (
     known_artifact_type,
     normalize_key,
@@ -31,12 +32,11 @@ from registry_widget.permissions import (
     member_keys,
     member_role,
 )
-from registry_widget.session import Doc, now
 from registry_widget.skeleton import confusable_with
 
 if TYPE_CHECKING:
-    from registry_widget.collection import Collection
-    from registry_widget.link import Link
+    from registry_widget.domain.collection import Collection
+    from registry_widget.domain.link import Link
 
 __all__ = ["COLLECTION_FIELDS", "REGISTRY_FIELDS", "Member", "Registry"]
 
@@ -311,7 +311,7 @@ class Registry(Handle[Doc]):
         tags: Iterable[str] = (),
     ) -> Collection:
         """Create an empty collection for artifacts of one ``type`` (members)."""
-        from registry_widget.collection import Collection, create_collection_doc
+        from registry_widget.domain.collection import Collection, create_collection_doc
 
         name = validate_collection_name(name)
         t = validate_artifact_type(type)
@@ -326,7 +326,7 @@ class Registry(Handle[Doc]):
 
     def collection(self, name: str) -> Collection:
         """The collection named ``name``."""
-        from registry_widget.collection import Collection
+        from registry_widget.domain.collection import Collection
 
         name = validate_collection_name(name)
         reg = self._doc()
@@ -339,7 +339,7 @@ class Registry(Handle[Doc]):
 
     def collections(self, filter: Mapping[str, Any] | None = None) -> list[Collection]:
         """Its collections, optionally filtered (MongoDB-style), by name."""
-        from registry_widget.collection import Collection
+        from registry_widget.domain.collection import Collection
 
         equal, query = split_filter(filter, COLLECTION_FIELDS)
         with self._s.store.reading():
@@ -350,7 +350,7 @@ class Registry(Handle[Doc]):
 
     def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:
         """Every linked version in the registry, optionally filtered, newest first."""
-        from registry_widget.link import LINK_FIELDS, Link
+        from registry_widget.domain.link import LINK_FIELDS, Link
 
         equal, query = split_filter(filter, LINK_FIELDS)
         with self._s.store.reading():

@@ -1,7 +1,7 @@
 """RegistryWidget: the registry as an app inside the notebook, over a client's store.
 
 View state (the route, the store revision, the acting user) travels in traits; records and
-actions travel through the request/response protocol of :mod:`registry_widget.widget_protocol`.
+actions travel through the request/response protocol of :mod:`registry_widget.widget.protocol`.
 The widget has no business rules: every request is answered by the domain API, acting as the
 client's user.
 """
@@ -18,16 +18,16 @@ from urllib.parse import quote
 import anywidget
 import traitlets
 
-from registry_widget.widget_admin import ADMIN_HANDLERS
-from registry_widget.widget_api import HANDLERS
-from registry_widget.widget_member import MEMBER_HANDLERS
-from registry_widget.widget_protocol import dispatch
+from registry_widget.widget.admin import ADMIN_HANDLERS
+from registry_widget.widget.api import HANDLERS
+from registry_widget.widget.member import MEMBER_HANDLERS
+from registry_widget.widget.protocol import dispatch
 
 __all__ = ["RegistryWidget"]
 
 _HANDLERS = {**HANDLERS, **ADMIN_HANDLERS, **MEMBER_HANDLERS}
 
-_STATIC = Path(__file__).parent / "static"
+_STATIC = Path(__file__).parent.parent / "static"
 if not (_STATIC / "widget.js").is_file():  # pragma: no cover - a broken checkout
     msg = (
         f"The widget's frontend bundle is missing ({_STATIC / 'widget.js'}). "

@@ -6,20 +6,20 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from registry_widget.domain.handle import Handle, edits
+from registry_widget.domain.history import HistoryEntry, read_history
+from registry_widget.domain.linking import LATEST, check_accepts, unlink
+from registry_widget.domain.session import Doc, Session, now
 from registry_widget.errors import ConflictError, NotFoundError
 from registry_widget.filters import split_filter
-from registry_widget.handle import Handle, edits
-from registry_widget.history import HistoryEntry, read_history
-from registry_widget.linking import LATEST, check_accepts, unlink
 from registry_widget.names import normalize_key, validate_page, validate_selector, version_index
 from registry_widget.permissions import Action
-from registry_widget.session import Doc, Session, now
 from registry_widget.store import Transaction
 
 if TYPE_CHECKING:
-    from registry_widget.artifact_version import ArtifactVersion
-    from registry_widget.link import Link
-    from registry_widget.registry import Registry
+    from registry_widget.domain.artifact_version import ArtifactVersion
+    from registry_widget.domain.link import Link
+    from registry_widget.domain.registry import Registry
 
 __all__ = ["Collection", "create_collection_doc"]
 
@@ -97,7 +97,7 @@ class Collection(Handle[tuple[Doc, Doc]]):
     @property
     def registry(self) -> Registry:
         """The registry it belongs to."""
-        from registry_widget.registry import Registry
+        from registry_widget.domain.registry import Registry
 
         return Registry(self._s, self._doc()["registry_id"])
 
@@ -181,7 +181,7 @@ class Collection(Handle[tuple[Doc, Doc]]):
         offset: int = 0,
     ) -> list[Link]:
         """Its linked versions, newest (highest number) first, optionally filtered and paged."""
-        from registry_widget.link import LINK_FIELDS, make_links
+        from registry_widget.domain.link import LINK_FIELDS, make_links
 
         limit, offset = validate_page(limit, offset)
         s = self._s
@@ -203,14 +203,14 @@ class Collection(Handle[tuple[Doc, Doc]]):
 
     def version(self, selector: str = LATEST) -> Link:
         """The version ``"v3"``, or the one holding an alias (default ``latest``)."""
-        from registry_widget.link import Link
+        from registry_widget.domain.link import Link
 
         coll, reg = self._docs()
         return Link(self._s, resolve_selector(self._s, self._id, coll, reg, selector))
 
     def link(self, version: ArtifactVersion | str, aliases: Iterable[str] = ()) -> Link:
         """Link an artifact version here; the same as ``client.link(version, self.path)``."""
-        from registry_widget.client import link_version
+        from registry_widget.domain.client import link_version
 
         return link_version(self._s, version, self.path, aliases)
 

@@ -1,6 +1,6 @@
 """The user, the store and the blobs behind a client, with the lookups every object uses.
 
-A :class:`Session` is shared by a :class:`~registry_widget.client.Client` and every object
+A :class:`Session` is shared by a :class:`~registry_widget.domain.client.Client` and every object
 it hands out. Objects hold document ids, never documents: each property read refreshes
 the store and looks the document up again, so what another process committed is seen at
 once, and a registry that became invisible answers "not found".
@@ -15,8 +15,8 @@ from typing import Any
 
 from tinydb.table import Document
 
-from registry_widget.blobs import PACK_LIMIT, BlobStore, FileBlobStore, MemoryBlobStore
 from registry_widget.errors import ConflictError, NotFoundError, PermissionDeniedError
+from registry_widget.files.blobs import PACK_LIMIT, BlobStore, FileBlobStore, MemoryBlobStore
 from registry_widget.names import normalize_key
 from registry_widget.permissions import (
     Action,

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from tinydb.table import Document
 
-from registry_widget import artifacts
-from registry_widget.blobs import Added
+from registry_widget.domain.garbage import referenced_digests
+from registry_widget.domain.handle import Handle, edits
+from registry_widget.domain.history import HistoryEntry, read_history
+from registry_widget.domain.session import Doc, Session, copy_json, now
 from registry_widget.errors import (
     ConflictError,
     NotFoundError,
@@ -19,9 +21,8 @@ from registry_widget.errors import (
     RegistryError,
     ValidationError,
 )
-from registry_widget.garbage import referenced_digests
-from registry_widget.handle import Handle, edits
-from registry_widget.history import HistoryEntry, read_history
+from registry_widget.files import artifacts
+from registry_widget.files.blobs import Added
 from registry_widget.names import (
     parse_artifact_ref,
     validate_artifact_name,
@@ -32,10 +33,9 @@ from registry_widget.names import (
     version_index,
 )
 from registry_widget.permissions import Action, may_edit_artifact, require
-from registry_widget.session import Doc, Session, copy_json, now
 
 if TYPE_CHECKING:
-    from registry_widget.link import Link
+    from registry_widget.domain.link import Link
 
 __all__ = ["ARTIFACT_FIELDS", "ArtifactVersion", "find_artifact", "log_artifact"]
 
@@ -363,7 +363,7 @@ class ArtifactVersion(Handle[Doc]):
 
     def links(self) -> list[Link]:
         """Where it is linked, in the registries the user may see."""
-        from registry_widget.link import Link
+        from registry_widget.domain.link import Link
 
         self._doc()
         visible = {r.doc_id for r in self._s.visible_registries()}
@@ -471,7 +471,7 @@ class ArtifactVersion(Handle[Doc]):
 
 def _path_of(s: Session, link: Doc) -> str:
     """``Registry/Collection:vN`` of a link document."""
-    from registry_widget.linking import link_path
+    from registry_widget.domain.linking import link_path
 
     coll = s.store.get("collections", link["collection_id"])
     reg = s.store.get("registries", link["registry_id"])

@@ -2,7 +2,7 @@
 
 An artifact version's files are described by a *manifest*, a mapping from relative POSIX
 path to ``{"digest": sha256 hex, "size": bytes}``; the bytes themselves live in a
-:class:`~registry_widget.blobs.BlobStore` under their digest. This module knows nothing
+:class:`~registry_widget.files.blobs.BlobStore` under their digest. This module knows nothing
 of registries, users or the document store.
 """
 
@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol, TypedDict
 
-from registry_widget.blobs import (
+from registry_widget.errors import (
+    ConflictError,
+    NotFoundError,
+    RegistryError,
+    StoreCorruptedError,
+    ValidationError,
+)
+from registry_widget.files.blobs import (
     CHUNK_SIZE,
     BlobStore,
     FileBlobStore,
@@ -28,14 +35,7 @@ from registry_widget.blobs import (
     read_chunks,
     storage_error,
 )
-from registry_widget.errors import (
-    ConflictError,
-    NotFoundError,
-    RegistryError,
-    StoreCorruptedError,
-    ValidationError,
-)
-from registry_widget.sources import (
+from registry_widget.files.sources import (
     check_tree,
     collect_files,
     validate_file_path,

@@ -6,8 +6,8 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from registry_widget.blobs import storage_error
 from registry_widget.errors import NotFoundError, ValidationError
+from registry_widget.files.blobs import storage_error
 from registry_widget.names import validate_relpath
 
 __all__ = [

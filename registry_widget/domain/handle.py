@@ -11,8 +11,8 @@ from abc import abstractmethod
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
+from registry_widget.domain.session import Session
 from registry_widget.names import validate_description, validate_tags
-from registry_widget.session import Session
 
 __all__ = ["Handle", "edits"]
 

@@ -1,0 +1,1 @@
+"""The registry's objects and rules: Client, Registry, Collection, Link, ArtifactVersion."""

@@ -1,0 +1,1 @@
+"""Bytes only: blob stores, manifests, hashing, safe download, file sources."""

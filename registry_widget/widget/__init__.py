@@ -1,0 +1,1 @@
+"""RegistryWidget: the notebook app, its request protocol, handlers and views."""
