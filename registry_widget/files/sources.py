@@ -6,8 +6,7 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from registry_widget.errors import NotFoundError, ValidationError
-from registry_widget.files.blobs import storage_error
+from registry_widget.errors import NotFoundError, StorageError, ValidationError
 from registry_widget.names import validate_relpath
 
 __all__ = [
@@ -111,7 +110,9 @@ def _walk(top: Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
 
     def unreadable(exc: OSError) -> None:
-        raise storage_error(exc, f"list folder {exc.filename!r} inside {str(top)!r}") from exc
+        raise StorageError.from_os_error(
+            exc, f"list folder {exc.filename!r} inside {str(top)!r}"
+        ) from exc
 
     for dirpath, dirnames, filenames in os.walk(top, onerror=unreadable, followlinks=True):
         here = Path(dirpath)
@@ -167,7 +168,7 @@ def _readable(path: Path) -> None:
         msg = f"file {str(path)!r} does not exist"
         raise NotFoundError(msg) from None
     except OSError as exc:
-        raise storage_error(exc, f"read file {str(path)!r}") from exc
+        raise StorageError.from_os_error(exc, f"read file {str(path)!r}") from exc
 
 
 def collect_files(files: object) -> dict[str, Path]:
