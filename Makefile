@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint check pytest browser-deps clean js-lint js-test js-build bench bench-compare
+.PHONY: demo test setup lint check pytest browser-deps swift-deps clean js-lint js-test js-build bench bench-compare
 
 # The widget's frontend (js/): dependencies pinned by package-lock.json, bundled by esbuild
 # into registry_widget/static/ (the wheel's build hook does the same for `pip install`).
@@ -45,6 +45,19 @@ browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# OpenStack Swift with its S3 API, which the tests start on loopback as a real object store.
+# It lives in a venv of its own: a server (eventlet, pyeclib, lxml…) that the library and
+# its users never import. The S3 client (boto3) is in the project venv, from the s3 extra.
+SWIFT_VENV  ?= .venv-swift
+SWIFT_STAMP := $(SWIFT_VENV)/.installed
+
+$(SWIFT_STAMP):
+	$(PYTHON) -m venv $(SWIFT_VENV)
+	$(SWIFT_VENV)/bin/python -m pip install --quiet "swift==2.38.3"
+	touch $(SWIFT_STAMP)
+
+swift-deps: $(SWIFT_STAMP)
+
 lint: setup js-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -56,8 +69,8 @@ js-lint: $(JS_STAMP)
 js-test: $(JS_STAMP)
 	cd js && npm test
 
-pytest: setup browser-deps
-	$(BIN)/python -m pytest
+pytest: setup browser-deps swift-deps
+	SWIFT_VENV=$(SWIFT_VENV) $(BIN)/python -m pytest
 
 test: lint js-test pytest
 
@@ -70,4 +83,4 @@ bench-compare: setup
 	$(BIN)/python -m benchmarks.run --compare $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache js/node_modules registry_widget/static
+	rm -rf $(VENV) $(SWIFT_VENV) .pytest_cache .mypy_cache .ruff_cache js/node_modules registry_widget/static

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ import pytest
 import registry_widget as rw
 from registry_widget.domain.session import blobs_for
 from registry_widget.store import MemoryStore
+from tests.servers import swift as swift_server
 
 MakeClient = Callable[..., rw.Client]
 
@@ -19,6 +23,63 @@ MakeClient = Callable[..., rw.Client]
 def backend(request: pytest.FixtureRequest) -> str:
     """The store implementation under test."""
     return str(request.param)
+
+
+S3_BUCKET = "rw-tests"
+
+
+@pytest.fixture(scope="session")
+def swift() -> Iterator[swift_server.Swift]:
+    """One real object store for the whole run: Swift with s3api on loopback.
+
+    Started on first use, stopped by PID at the end. Without Swift installed
+    (`make swift-deps`) the S3 tests skip, except under CI=true, where they fail.
+    """
+    if not swift_server.available():
+        msg = f"Swift is missing from {swift_server.swift_venv()}: run `make swift-deps`"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    server = swift_server.start()
+    try:
+        client = s3_client(server)
+        deadline = time.monotonic() + 20
+        while True:  # the storage servers may answer a moment after the proxy
+            try:
+                client.create_bucket(Bucket=S3_BUCKET)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield server
+    finally:
+        server.stop()
+
+
+def s3_client(server: swift_server.Swift) -> object:
+    """A boto3 S3 client of the test object store (path-style, tempauth's test user)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=server.endpoint,
+        aws_access_key_id=server.access_key,
+        aws_secret_access_key=server.secret_key,
+        region_name=server.region,
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+
+
+@pytest.fixture
+def s3_url(swift: swift_server.Swift, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh ``s3://bucket/prefix`` in the test object store, with the AWS variables set."""
+    for name, value in swift.env().items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    return f"s3://{S3_BUCKET}/t-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture
