@@ -13,6 +13,7 @@ import pytest
 
 import registry_widget as rw
 from registry_widget.domain.session import blobs_for
+from registry_widget.files.s3 import S3BlobStore
 from registry_widget.store import MemoryStore
 from tests.servers import swift as swift_server
 
@@ -21,7 +22,11 @@ MakeClient = Callable[..., rw.Client]
 
 @pytest.fixture(params=["json", "memory"])
 def backend(request: pytest.FixtureRequest) -> str:
-    """The store implementation under test."""
+    """The store implementation under test.
+
+    Modules about artifact files override it to run on every blob backend, adding
+    ``"s3"``: a JSON store whose blobs are in the test object store (Swift).
+    """
     return str(request.param)
 
 
@@ -108,16 +113,32 @@ def read_store(path: Path) -> bytes:
     return b"\0".join(parts)
 
 
-def read_state(client: rw.Client) -> object:
-    """All a store holds, to compare before and after a call, on either backend.
+def read_bucket(blobs: S3BlobStore) -> object:
+    """Every object under an S3 blob store's prefix with its bytes, and unfinished uploads."""
+    s3 = blobs._client
+    prefix = blobs.prefix + "/"
+    objects = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=blobs.bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            body = s3.get_object(Bucket=blobs.bucket, Key=obj["Key"])["Body"].read()
+            objects[obj["Key"]] = body
+    uploads = s3.list_multipart_uploads(Bucket=blobs.bucket, Prefix=prefix).get("Uploads", [])
+    return objects, sorted(u["Key"] for u in uploads)
 
-    A JSON store: :func:`read_store`. A store in memory: its tables and its blobs.
+
+def read_state(client: rw.Client) -> object:
+    """All a store holds, to compare before and after a call, on every backend.
+
+    A JSON store: :func:`read_store`, and the bucket's objects when its blobs are in S3
+    (:func:`read_bucket`). A store in memory: its tables and its blobs.
     """
     store = client.store
     path = getattr(store, "path", None)
+    blobs = blobs_for(store)
+    if isinstance(blobs, S3BlobStore):
+        return read_store(Path(path)), read_bucket(blobs)
     if path is not None:
         return read_store(Path(path))
-    blobs = blobs_for(store)
     contents = {}
     for digest in blobs.digests():
         with blobs.open(digest) as fh:
@@ -140,12 +161,16 @@ def store_bytes() -> Callable[[Path], bytes]:
 
 
 @pytest.fixture
-def make_client(backend: str, store_path: Path) -> MakeClient:
+def make_client(backend: str, store_path: Path, request: pytest.FixtureRequest) -> MakeClient:
     """Clients of one store, as any user: ``make_client("bob")``."""
     memory = MemoryStore()
+    # "s3": a JSON store whose blobs are in the test object store (modules opt in).
+    blobs = request.getfixturevalue("s3_url") if backend == "s3" else None
 
     def make(user: str = "ada") -> rw.Client:
-        return rw.Client(store_path if backend == "json" else memory, user=user)
+        if backend == "memory":
+            return rw.Client(memory, user=user)
+        return rw.Client(store_path, user=user, blobs=blobs)
 
     return make
 

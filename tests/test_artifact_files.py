@@ -37,6 +37,12 @@ def write(path: Path, data: bytes) -> Path:
     return path
 
 
+@pytest.fixture(params=["json", "memory", "s3"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every blob backend: a folder beside a JSON store, memory, an S3 bucket."""
+    return str(request.param)
+
+
 @pytest.fixture
 def logged(client: rw.Client, files) -> rw.ArtifactVersion:
     """A store that already holds a version (so a pack and a blob folder exist)."""
@@ -62,6 +68,8 @@ def test_deleting_keeps_blobs_and_collecting_removes_the_unreferenced(
     assert again.verify().ok
 
 
+# An object store keeps its own clock (tests/test_s3_blobs.py waits for real instead).
+@pytest.mark.parametrize("backend", ["json", "memory"], indirect=True)
 def test_an_old_unreferenced_blob_is_collected_unless_logged_again(
     client: rw.Client, files, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -34,6 +34,7 @@ from registry_widget.files.artifacts import (
     manifest_size,
     verify,
 )
+from registry_widget.files.s3 import S3BlobStore
 
 BAD_RELPATHS = [
     "../evil",
@@ -84,10 +85,12 @@ def tree(root: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.fixture(params=["file", "memory"])
+@pytest.fixture(params=["file", "memory", "s3"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
     if request.param == "file":
         return FileBlobStore(tmp_path / "blobs")
+    if request.param == "s3":
+        return S3BlobStore(request.getfixturevalue("s3_url"))
     return MemoryBlobStore()
 
 

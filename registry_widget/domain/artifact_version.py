@@ -114,9 +114,11 @@ def _take_back(s: Session, added: Added) -> None:
 
 def _ensure_blobs(s: Session, sources: Mapping[str, Path], manifest: artifacts.Manifest) -> None:
     """Store again, under the lock, blobs that garbage collection removed since ingest."""
+    absent = s.blobs.missing([entry["digest"] for entry in manifest.values()])
     for rel, entry in manifest.items():
-        if s.blobs.has(entry["digest"]):
+        if entry["digest"] not in absent:
             continue
+        absent.discard(entry["digest"])
         try:
             s.blobs.put_file(sources[rel], entry["digest"])
         except ValidationError:

@@ -32,6 +32,8 @@ from registry_widget.domain.registry import REGISTRY_FIELDS, Registry
 from registry_widget.domain.schema import DOCUMENT_FIELDS
 from registry_widget.domain.session import Session, now
 from registry_widget.errors import ConflictError, ValidationError
+from registry_widget.files.blobs import BlobStore
+from registry_widget.files.open import open_blob_store
 from registry_widget.filters import compile_filter, split_filter
 from registry_widget.names import (
     lone_surrogate,
@@ -93,6 +95,11 @@ class Client:
     path
         The store file (created when missing), ``":memory:"`` for a throw-away store, or a
         :class:`~registry_widget.store.Store`. Clients of one file in one process share it.
+    blobs
+        Where the artifact files go: a folder, an ``"s3://bucket/prefix"`` URL (endpoint
+        and credentials from the standard AWS variables and profiles, e.g.
+        ``AWS_ENDPOINT_URL``) or a :class:`~registry_widget.files.blobs.BlobStore`.
+        Default: ``<stem>.blobs/`` beside the store file (in memory for ``":memory:"``).
     user
         Who acts. Default: ``$REGISTRY_WIDGET_USER``, else the OS login name. The first
         user to open a new store becomes its organisation admin; anyone else must have
@@ -101,12 +108,17 @@ class Client:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str] | Store = "registry.json", *, user: str | None = None
+        self,
+        path: str | os.PathLike[str] | Store = "registry.json",
+        *,
+        blobs: str | os.PathLike[str] | BlobStore | None = None,
+        user: str | None = None,
     ) -> None:
         name = validate_user_name(user if user is not None else _default_user())
+        blob_store = open_blob_store(blobs) if blobs is not None else None
         store = open_store(path)
         store.expect_fields(DOCUMENT_FIELDS)
-        self._s = Session(store, name)
+        self._s = Session(store, name, blob_store)
         self._bootstrap()
         self._s.org_role()  # refuse an unknown user now, with how to be added
         # One user, one name: act under the spelling the organisation knows, so that

@@ -109,4 +109,6 @@ def collect_garbage(s: Session, min_age: object = DEFAULT_MIN_AGE) -> GarbageRep
             s.blobs.remove(digest)
             removed += 1
             freed += size
+        # Unfinished uploads of a logger killed mid-way (never referred to by a version).
+        s.blobs.collect_leftovers(cutoff)
     return GarbageReport(removed=removed, freed=freed, kept=kept)

@@ -29,7 +29,7 @@ from registry_widget.permissions import (
 )
 from registry_widget.store import JSONFileStore, Store, Transaction
 
-__all__ = ["Doc", "Session", "copy_json", "now"]
+__all__ = ["Doc", "Session", "copy_json", "now", "use_blobs"]
 
 Doc = dict[str, Any]
 _MAX_PROBE_MISSES = 64
@@ -74,6 +74,14 @@ def blobs_for(store: Store) -> BlobStore:
     return blobs
 
 
+def use_blobs(store: Store, blobs: BlobStore) -> BlobStore:
+    """Make ``blobs`` the blob store of ``store`` (for this and later clients of it)."""
+    _blob_stores[store] = blobs
+    # Blobs that become durable only at sync (a pack) are synced before each commit.
+    store.before_commit(blobs.sync)
+    return blobs
+
+
 class Session:
     """One user's view of one store.
 
@@ -81,11 +89,11 @@ class Session:
     callers that already did (or run inside a transaction or a reading block).
     """
 
-    def __init__(self, store: Store, user: str) -> None:
+    def __init__(self, store: Store, user: str, blobs: BlobStore | None = None) -> None:
         self.store = store
         self.user = user
         self.user_key = normalize_key(user)
-        self.blobs = blobs_for(store)
+        self.blobs = blobs_for(store) if blobs is None else use_blobs(store, blobs)
         self._role: tuple[int, str] = (-1, "")  # (store state, organisation role)
 
     # -- users -------------------------------------------------------------------------

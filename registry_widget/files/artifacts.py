@@ -218,8 +218,9 @@ def build_manifest(
     total = sum(_file_size(Path(path)) for path in files.values())
     manifest: Manifest = {}
     with _progress(total, f"hashing {_plural(len(files), 'file')}", progress) as update:
-        for rel in sorted(files):
-            digest, size = blobs.ingest(Path(files[rel]), on_read=update)
+        ordered = sorted(files)
+        stored = blobs.ingest_many([Path(files[rel]) for rel in ordered], on_read=update)
+        for rel, (digest, size) in zip(ordered, stored, strict=True):
             manifest[rel] = {"digest": digest, "size": size}
     return manifest
 
@@ -472,8 +473,9 @@ def download(
         If a file cannot be written (a full disk, no permission).
     """
     _check_manifest(manifest)
+    absent = blobs.missing([entry["digest"] for entry in manifest.values()])
     for rel in sorted(manifest):
-        if not blobs.has(manifest[rel]["digest"]):
+        if manifest[rel]["digest"] in absent:
             raise _missing_blob(rel, manifest[rel])
     root = Path(root)
     try:

@@ -18,7 +18,7 @@ import stat
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -236,6 +236,21 @@ class BlobStore(ABC):
     def digests(self) -> Iterator[str]:
         """Iterate over the digests of all blobs in the store (in no particular order)."""
 
+    def missing(self, digests: Sequence[str]) -> set[str]:
+        """The digests among ``digests`` whose blobs are not in the store.
+
+        Remote stores override it to look them up concurrently.
+        """
+        return {digest for digest in digests if not self.has(digest)}
+
+    def collect_leftovers(self, older_than: float) -> int:
+        """Remove unfinished uploads begun before ``older_than`` (epoch seconds); count them.
+
+        Stores whose uploads are atomic leave none (the default); garbage collection
+        calls it with the same grace period as for blobs.
+        """
+        return 0
+
     def touch(self, digest: str) -> None:  # noqa: B027 - optional hook
         """Record that the blob ``digest`` was just relied on (stored again): it is young."""
 
@@ -313,6 +328,15 @@ class BlobStore(ABC):
         digest = hasher.hexdigest()
         self.put_file(src, digest)
         return digest, size
+
+    def ingest_many(
+        self, sources: Sequence[Path], *, on_read: OnRead | None = None
+    ) -> list[tuple[str, int]]:
+        """:meth:`ingest` each file in turn; ``(digest, size)`` in the order given.
+
+        Remote stores override it to upload several files at once.
+        """
+        return [self.ingest(src, on_read=on_read) for src in sources]
 
 
 def _mismatch(src: Path, digest: str, actual: str) -> ValidationError:
