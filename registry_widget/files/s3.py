@@ -6,8 +6,10 @@ found the AWS way (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCE
 ``AWS_PROFILE`` and the shared config files); with an endpoint other than AWS's,
 addressing is path-style, which every S3-compatible store answers.
 
-- Uploads are conditional (``If-None-Match: *``): an object is never overwritten, and a
-  412 means another uploader stored the same content first. Files up to
+- Uploads are conditional (``If-None-Match: *``): a stored object is never written
+  over, and a 412 means another uploader stored the same content first. (Swift checks
+  the condition when a PUT begins, so uploads that overlap may both succeed; the key is
+  the content's digest, so they write the same bytes.) Files up to
   :data:`MULTIPART_THRESHOLD` are read once, hashed and sent in one request; larger
   files are hashed first (a blob already there costs no upload) and then sent in parts,
   hashed again on the way, and the upload is completed only if the digests agree.
@@ -32,6 +34,7 @@ import hashlib
 import io
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -142,6 +145,7 @@ class S3BlobStore(BlobStore):
         environment variables, profile and config files.
     max_attempts
         Attempts per request, retried with exponential backoff on transient errors.
+        Default: ``AWS_MAX_ATTEMPTS`` or the profile's ``max_attempts``, else 3.
     multipart_threshold, part_size
         Files larger than ``multipart_threshold`` bytes are uploaded in parts of
         ``part_size`` bytes.
@@ -154,7 +158,7 @@ class S3BlobStore(BlobStore):
         url: str,
         *,
         client: Any = None,
-        max_attempts: int = 5,
+        max_attempts: int | None = None,
         multipart_threshold: int = MULTIPART_THRESHOLD,
         part_size: int = PART_SIZE,
         max_workers: int = MAX_WORKERS,
@@ -457,20 +461,30 @@ class S3BlobStore(BlobStore):
         return digest, size
 
     def _put(self, digest: str, data: bytes, added: Added | None) -> None:
-        """Store ``data`` under ``digest`` unless there; a 412 means another stored it."""
-        try:
-            self._client.put_object(
-                Bucket=self.bucket,
-                Key=self.key(digest),
-                Body=data,
-                IfNoneMatch="*",
-                ContentType="application/octet-stream",
-            )
-        except Exception as exc:
-            if self._status(exc) == 412:
-                self.touch(digest)
-                return
-            self.fail(exc, f"upload blob {digest}")
+        """Store ``data`` under ``digest`` unless there; a 412 means another stored it.
+
+        AWS answers 409 while another conditional write of the key is in flight: the
+        PUT is tried again a little later, when the other has succeeded (412) or failed.
+        """
+        for attempt in range(6):
+            try:
+                self._client.put_object(
+                    Bucket=self.bucket,
+                    Key=self.key(digest),
+                    Body=data,
+                    IfNoneMatch="*",
+                    ContentType="application/octet-stream",
+                )
+                break
+            except Exception as exc:
+                status = self._status(exc)
+                if status == 412:
+                    self.touch(digest)
+                    return
+                if status == 409 and attempt < 5:
+                    time.sleep(0.05 * 2**attempt)
+                    continue
+                self.fail(exc, f"upload blob {digest}")
         if added is not None:
             with self._lock:
                 added.digests.add(digest)
@@ -623,7 +637,7 @@ def _mismatch(src: Path, digest: str, actual: str) -> ValidationError:
     return ValidationError(msg, field="digest", value=digest)
 
 
-def _make_client(max_attempts: int, max_workers: int) -> Any:
+def _make_client(max_attempts: int | None, max_workers: int) -> Any:
     """An S3 client from the standard AWS configuration, path-style off AWS."""
     try:
         import boto3
@@ -636,8 +650,11 @@ def _make_client(max_attempts: int, max_workers: int) -> Any:
         raise ValidationError(msg, field="blobs") from None
 
     def config(style: str | None) -> Any:
+        retries: dict[str, Any] = {"mode": "standard"}
+        if max_attempts is not None:
+            retries["max_attempts"] = max_attempts
         return Config(
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            retries=retries,
             connect_timeout=10,
             read_timeout=120,
             max_pool_connections=max_workers + 4,

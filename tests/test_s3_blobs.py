@@ -1,0 +1,510 @@
+"""Artifact files in an S3 bucket, proved against a real object store (Swift with s3api).
+
+The blob-level behaviour shared by every backend is tested in test_artifacts.py and
+test_artifact_files.py (parametrised over folder, memory and S3); this module covers
+what only an object store has: conditional PUTs racing, multipart uploads, objects
+damaged in the bucket, the store failing or refusing, the grace period measured by
+the store's clock, and a client killed in the middle of an upload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+
+import registry_widget as rw
+from registry_widget.domain.session import blobs_for
+from registry_widget.files.artifacts import build_manifest, download, verify
+from registry_widget.files.blobs import FileBlobStore
+from registry_widget.files.open import open_blob_store
+from registry_widget.files.s3 import S3BlobStore, parse_s3_url
+from tests.conftest import read_bucket, s3_client
+from tests.servers.swift import Swift
+
+MiB = 1024 * 1024
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def raw_client(swift: Swift, **config: Any) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=swift.endpoint,
+        aws_access_key_id=config.pop("key", swift.access_key),
+        aws_secret_access_key=config.pop("secret", swift.secret_key),
+        region_name=swift.region,
+        config=Config(s3={"addressing_style": "path"}, **config),
+    )
+
+
+def objects(store: S3BlobStore) -> dict[str, bytes]:
+    found, _ = read_bucket(store)  # type: ignore[misc]
+    return found
+
+
+def uploads(store: S3BlobStore) -> list[str]:
+    _, pending = read_bucket(store)  # type: ignore[misc]
+    return pending
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: object) -> Any:
+        yield self.body
+
+
+def fail_with(status: int, code: str, *, times: int | None = None) -> Any:
+    """A before-send hook answering ``status`` instead of the store (``times`` times)."""
+    calls: list[str] = []
+
+    def hook(request: Any, **_: object) -> AWSResponse | None:
+        calls.append(request.url)
+        if times is not None and len(calls) > times:
+            return None
+        body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
+        return AWSResponse(request.url, status, {"Content-Type": "application/xml"}, _Raw(body))
+
+    hook.calls = calls  # type: ignore[attr-defined]
+    return hook
+
+
+# ---------------------------------------------------------------- layout and URLs
+
+
+def test_blobs_are_content_addressed_objects_under_the_prefix(s3_url: str, tmp_path: Path) -> None:
+    store = open_blob_store(s3_url)
+    assert isinstance(store, S3BlobStore)
+    data = b"weights"
+    digest, size = store.ingest(write(tmp_path / "w.bin", data))
+    assert (digest, size) == (sha(data), len(data))
+    prefix = parse_s3_url(s3_url)[1]
+    assert objects(store) == {f"{prefix}/sha256/{digest[:2]}/{digest[2:]}": data}
+    assert list(store.digests()) == [digest]
+    assert store.size(digest) == len(data)
+
+
+def test_the_same_content_in_many_versions_is_one_object(
+    s3_url: str, tmp_path: Path, store_path: Path
+) -> None:
+    client = rw.Client(store_path, blobs=s3_url, user="ada")
+    shared = write(tmp_path / "shared.bin", b"shared" * 100)
+    for i in range(3):
+        client.log_artifact(
+            f"m{i}", type="model", files=[shared, write(tmp_path / f"{i}", b"%d" % i)]
+        )
+    store = blobs_for(client.store)
+    assert isinstance(store, S3BlobStore)
+    assert len([k for k in objects(store) if "/sha256/" in k]) == 4
+
+
+def test_blob_locations_are_checked(tmp_path: Path) -> None:
+    for bad in ("s3://", "s3:///prefix", "s3://b/p?x=1", ""):
+        with pytest.raises(rw.ValidationError, match="blobs") as err:
+            open_blob_store(bad)
+        assert err.value.field == "blobs"
+    folder = open_blob_store(tmp_path / "elsewhere")
+    assert isinstance(folder, FileBlobStore)
+    assert folder.pack_limit > 0
+    assert open_blob_store(folder) is folder
+    assert repr(folder) == f"FileBlobStore({str(tmp_path / 'elsewhere')!r})"
+
+
+def test_a_folder_given_as_blobs_holds_the_files(tmp_path: Path, store_path: Path) -> None:
+    client = rw.Client(store_path, blobs=tmp_path / "elsewhere", user="ada")
+    version = client.log_artifact("m", type="model", files=write(tmp_path / "w.bin", b"w"))
+    assert (tmp_path / "elsewhere" / "blobs.pack").is_file()
+    assert not store_path.with_name("registry.blobs").exists()
+    assert version.verify().ok
+
+
+def test_credentials_and_endpoint_come_from_an_aws_profile(
+    s3_url: str, swift: Swift, tmp_path: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    (tmp_path / "credentials").write_text(
+        f"[team]\naws_access_key_id = {swift.access_key}\n"
+        f"aws_secret_access_key = {swift.secret_key}\n"
+    )
+    (tmp_path / "config").write_text(
+        f"[profile team]\nregion = {swift.region}\nendpoint_url = {swift.endpoint}\n"
+    )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_PROFILE", "team")
+    client = rw.Client(store_path, blobs=s3_url, user="ada")
+    version = client.log_artifact("m", type="model", files=write(tmp_path / "w.bin", b"w"))
+    assert version.verify().ok
+    assert blobs_for(client.store).endpoint == swift.endpoint  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------- conditional PUTs
+
+
+def test_a_second_upload_of_stored_content_meets_412_and_changes_nothing(
+    s3_url: str, swift: Swift, tmp_path: Path
+) -> None:
+    data = os.urandom(MiB)
+    src = write(tmp_path / "same.bin", data)
+    first, second = S3BlobStore(s3_url), S3BlobStore(s3_url)
+    first.ingest(src)
+    key = first.key(sha(data))
+    head = first._client.head_object(Bucket=first.bucket, Key=key)
+    sent: list[int] = []
+
+    def record_status(http_response: Any, **_: object) -> None:
+        sent.append(http_response.status_code)
+
+    second._client.meta.events.register("after-call.s3.PutObject", record_status)
+    with second.recording() as added:
+        assert second.ingest(src) == (sha(data), len(data))
+    assert sent[0] == 412  # the conditional PUT, then the marker that makes it young
+    assert not added.digests  # not this call's: a refusal would not take it back
+    again = first._client.head_object(Bucket=first.bucket, Key=key)
+    assert (again["ETag"], again["LastModified"]) == (head["ETag"], head["LastModified"])
+    # The store itself refuses the overwrite: a conditional PUT of other bytes gets 412.
+    with pytest.raises(Exception, match="PreconditionFailed"):
+        s3_client(swift).put_object(Bucket=first.bucket, Key=key, Body=b"x", IfNoneMatch="*")  # type: ignore[attr-defined]
+    with first.open(sha(data)) as fh:
+        assert fh.read() == data
+
+
+def test_concurrent_uploads_of_one_content_leave_one_whole_object(
+    s3_url: str, tmp_path: Path, store_path: Path
+) -> None:
+    # Swift checks If-None-Match when a PUT begins, so uploads that overlap may all
+    # succeed; the key is the content's digest, so the object is whole either way.
+    data = os.urandom(MiB)
+    src = write(tmp_path / "same.bin", data)
+    stores = [S3BlobStore(s3_url) for _ in range(8)]
+    stored: list[set[str]] = []
+    barrier = threading.Barrier(len(stores))
+
+    def upload(store: S3BlobStore) -> None:
+        with store.recording() as added:
+            barrier.wait()
+            store.ingest(src)
+        stored.append(set(added.digests))
+
+    threads = [threading.Thread(target=upload, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(stored) == 8
+    assert all(s <= {sha(data)} for s in stored)
+    assert any(stored)
+    assert list(objects(stores[0]).values()).count(data) == 1
+    assert len(objects(stores[0])) <= 2  # the blob, and maybe its marker
+    assert verify({"same.bin": {"digest": sha(data), "size": len(data)}}, stores[0]).ok
+
+
+def test_many_small_files_upload_concurrently_within_the_bound(s3_url: str, tmp_path: Path) -> None:
+    store = S3BlobStore(s3_url, max_workers=6)
+    real_put = store._client.put_object
+    lock = threading.Lock()
+    running = [0]
+    peak = [0]
+
+    def put_object(**kwargs: Any) -> Any:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            time.sleep(0.02)
+            return real_put(**kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    store._client.put_object = put_object
+    files = {f"f{i:03}.txt": write(tmp_path / f"f{i}", b"file %d" % i) for i in range(60)}
+    manifest = build_manifest(files, store)
+    assert 1 < peak[0] <= 6
+    assert len(list(store.digests())) == 60
+    assert verify(manifest, store).ok
+
+
+# --------------------------------------------------------------------- multipart
+
+
+def test_large_files_are_uploaded_in_parts_and_read_back_whole(s3_url: str, tmp_path: Path) -> None:
+    store = S3BlobStore(s3_url, multipart_threshold=6 * MiB, part_size=5 * MiB)
+    data = os.urandom(13 * MiB)
+    manifest = build_manifest({"big.bin": write(tmp_path / "big.bin", data)}, store)
+    digest = manifest["big.bin"]["digest"]
+    head = store._client.head_object(Bucket=store.bucket, Key=store.key(digest))
+    assert head["ETag"].strip('"').endswith("-3")  # three parts: 5 + 5 + 3 MiB
+    assert head["ContentLength"] == len(data)
+    out = download(manifest, store, tmp_path / "out")
+    assert (out / "big.bin").read_bytes() == data
+    assert uploads(store) == []
+    # The same content again costs a hash, not an upload.
+    store._client.create_multipart_upload = None
+    assert store.ingest(tmp_path / "big.bin") == (digest, len(data))
+
+
+def test_a_large_file_changed_during_its_upload_leaves_nothing(
+    s3_url: str, tmp_path: Path, store_path: Path
+) -> None:
+    store = S3BlobStore(s3_url, multipart_threshold=6 * MiB, part_size=5 * MiB)
+    client = rw.Client(store_path, blobs=store, user="ada")
+    big = write(tmp_path / "big.bin", os.urandom(12 * MiB))
+    real_upload = store._client.upload_part
+
+    def upload_part(**kwargs: Any) -> Any:
+        if kwargs["PartNumber"] == 1:
+            with big.open("r+b") as fh:  # same size: only the content changes
+                fh.write(b"changed!")
+            os.utime(big, ns=(0, 0))
+        return real_upload(**kwargs)
+
+    store._client.upload_part = upload_part
+    with pytest.raises(rw.ConflictError, match="changed while"):
+        client.log_artifact("m", type="model", files=big)
+    assert objects(store) == {}
+    assert uploads(store) == []
+    with pytest.raises(rw.NotFoundError):
+        client.artifact("m")
+
+
+# ----------------------------------------------------------------- damaged objects
+
+
+def test_a_corrupted_object_is_refused_on_download_and_reported_by_verify(
+    s3_url: str, swift: Swift, tmp_path: Path, store_path: Path
+) -> None:
+    client = rw.Client(store_path, blobs=s3_url, user="ada")
+    version = client.log_artifact(
+        "m",
+        type="model",
+        files=[write(tmp_path / "a.bin", b"model"), write(tmp_path / "b.bin", b"ok")],
+    )
+    store = blobs_for(client.store)
+    assert isinstance(store, S3BlobStore)
+    # Someone with write access to the bucket overwrites the object in place.
+    s3_client(swift).put_object(Bucket=store.bucket, Key=store.key(sha(b"model")), Body=b"rotten")  # type: ignore[attr-defined]
+    out = tmp_path / "out"
+    with pytest.raises(rw.StoreCorruptedError, match=r"corrupted.*'a\.bin'|'a\.bin'.*corrupted"):
+        version.download(out)
+    assert not (out / "a.bin").exists()
+    assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
+    report = version.verify()
+    assert (report.changed, report.missing) == (["a.bin"], [])
+
+
+def test_a_deleted_object_is_missing_for_verify_and_download(
+    s3_url: str, tmp_path: Path, store_path: Path
+) -> None:
+    client = rw.Client(store_path, blobs=s3_url, user="ada")
+    version = client.log_artifact("m", type="model", files=write(tmp_path / "a.bin", b"model"))
+    store = blobs_for(client.store)
+    store._client.delete_object(Bucket=store.bucket, Key=store.key(sha(b"model")))  # type: ignore[attr-defined]
+    assert version.verify().missing == ["a.bin"]
+    with pytest.raises(rw.NotFoundError, match=r"a\.bin"):
+        version.download(tmp_path / "out")
+
+
+# ------------------------------------------------------------------------ failures
+
+
+def test_an_unreachable_object_store_is_a_storage_error(
+    s3_url: str, store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    with pytest.raises(rw.StorageError, match=f"127.0.0.1:{port}.*could not be reached") as err:
+        rw.Client(store_path, blobs=s3_url, user="ada")
+    assert isinstance(err.value, rw.RegistryError)
+    assert not store_path.exists()
+
+
+def test_refused_credentials_and_a_missing_bucket_are_refusals_with_nothing_committed(
+    s3_url: str, swift: Swift, tmp_path: Path, store_path: Path, store_state
+) -> None:
+    with pytest.raises(rw.NotFoundError, match="'no-such-bucket' does not exist"):
+        rw.Client(store_path, blobs="s3://no-such-bucket/x", user="ada")
+    bad = S3BlobStore(s3_url, client=raw_client(swift, secret="wrong"))
+    with pytest.raises(rw.PermissionDeniedError, match="refused the credentials"):
+        bad.check()
+    # A client opened fine, then the store starts refusing: nothing is committed.
+    client = rw.Client(store_path, blobs=s3_url, user="ada")
+    client.log_artifact("first", type="model", files=write(tmp_path / "f.bin", b"first"))
+    before = store_state(client)
+    store = blobs_for(client.store)
+    assert isinstance(store, S3BlobStore)
+    good = store._client
+    store._client = raw_client(swift, secret="wrong")
+    with pytest.raises(rw.PermissionDeniedError, match="refused the credentials"):
+        client.log_artifact("m", type="model", files=write(tmp_path / "m.bin", b"m"))
+    store._client = raw_client(swift)
+    missing = S3BlobStore("s3://no-such-bucket/x", client=good)
+    client2 = rw.Client(store_path, blobs=missing, user="ada")
+    with pytest.raises(rw.NotFoundError, match="does not exist"):
+        client2.log_artifact("m", type="model", files=write(tmp_path / "m.bin", b"m"))
+    rw.Client(store_path, blobs=store, user="ada")  # the bucket store_state reads
+    assert store_state(client) == before
+    with pytest.raises(rw.NotFoundError):
+        client.artifact("m")
+
+
+def test_a_transient_5xx_is_retried_and_a_lasting_one_fails_with_nothing_committed(
+    s3_url: str, swift: Swift, tmp_path: Path, store_path: Path, store_state
+) -> None:
+    s3 = raw_client(swift, retries={"mode": "standard", "max_attempts": 3})
+    store = S3BlobStore(s3_url, client=s3, multipart_threshold=6 * MiB, part_size=5 * MiB)
+    client = rw.Client(store_path, blobs=store, user="ada")
+    once = fail_with(503, "ServiceUnavailable", times=1)
+    s3.meta.events.register("before-send.s3.UploadPart", once)
+    data = os.urandom(11 * MiB)
+    version = client.log_artifact("ok", type="model", files=write(tmp_path / "a.bin", data))
+    assert len(once.calls) == 4  # three parts, the first one sent twice
+    assert version.verify().ok
+    s3.meta.events.unregister("before-send.s3.UploadPart", once)
+
+    before = store_state(client)
+    always = fail_with(500, "InternalError")
+    s3.meta.events.register("before-send.s3.UploadPart", always)
+    small = write(tmp_path / "small.bin", b"small file, stored before the big one fails")
+    big = write(tmp_path / "b.bin", os.urandom(11 * MiB))
+    with pytest.raises(rw.StorageError, match="answered 500 InternalError") as err:
+        client.log_artifact("bad", type="model", files=[small, big])
+    assert s3.meta.endpoint_url in str(err.value)
+    assert len(always.calls) >= 3  # retried before giving up
+    s3.meta.events.unregister("before-send.s3.UploadPart", always)
+    # No version, no object of the failed call, no unfinished upload.
+    assert store_state(client) == before
+
+
+# ---------------------------------------------------------------- garbage collection
+
+
+def test_collection_keeps_young_and_relogged_objects_by_the_stores_clock(
+    s3_url: str, tmp_path: Path, store_path: Path
+) -> None:
+    client = rw.Client(store_path, blobs=s3_url, user="ada")
+    store = blobs_for(client.store)
+    client.log_artifact("old", type="model", files=write(tmp_path / "o.bin", b"old")).delete()
+    client.log_artifact("kept", type="model", files=write(tmp_path / "k.bin", b"kept")).delete()
+    live = client.log_artifact("live", type="model", files=write(tmp_path / "l.bin", b"live"))
+    assert client.collect_garbage(min_age=timedelta(hours=1)) == rw.GarbageReport(0, 0, 2)
+    time.sleep(3.2)
+    # Logged again now: the object is young again (its marker), though its version is gone.
+    client.log_artifact("kept", type="model", files=write(tmp_path / "k.bin", b"kept")).delete()
+    report = client.collect_garbage(min_age=2.5)
+    assert (report.removed, report.freed, report.kept) == (1, 3, 1)
+    assert not store.has(sha(b"old"))
+    assert store.has(sha(b"kept"))
+    assert live.verify().ok
+    assert client.collect_garbage(min_age=0).removed == 1
+    assert sorted(objects(store)) == [store.key(sha(b"live"))]  # type: ignore[attr-defined]
+
+
+def test_an_object_collected_after_ingest_is_uploaded_again_at_commit(
+    s3_url: str, tmp_path: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from registry_widget.files import artifacts
+
+    client = rw.Client(store_path, blobs=s3_url, user="ada")
+    big = write(tmp_path / "w.bin", os.urandom(20 * MiB))  # a multipart upload
+    client.log_artifact("a", type="model", files=big).delete()
+    real = artifacts.build_manifest
+
+    def ingest_then_collect(*args: Any, **kwargs: Any) -> Any:
+        manifest = real(*args, **kwargs)
+        assert client.collect_garbage(min_age=0).removed == 1
+        return manifest
+
+    monkeypatch.setattr(artifacts, "build_manifest", ingest_then_collect)
+    version = client.log_artifact("b", type="model", files=big)
+    assert version.verify().ok
+
+
+# ------------------------------------------------------------------- killed client
+
+_CHILD = """
+import sys, time
+import registry_widget as rw
+from registry_widget.files.s3 import S3BlobStore
+
+store = S3BlobStore(sys.argv[2], multipart_threshold=6 * 2**20, part_size=5 * 2**20)
+real = store._client.upload_part
+
+def upload_part(**kwargs):
+    result = real(**kwargs)
+    if kwargs["PartNumber"] == 2:
+        print("uploading", flush=True)
+        time.sleep(60)
+    return result
+
+store._client.upload_part = upload_part
+client = rw.Client(sys.argv[1], blobs=store, user="ada")
+files = [sys.argv[3] + f"/s{i}.txt" for i in range(20)] + [sys.argv[3] + "/big.bin"]
+client.log_artifact("killed", type="model", files=files)
+print("committed", flush=True)
+"""
+
+
+def test_a_client_killed_mid_upload_commits_nothing_and_gc_collects_its_leftovers(
+    s3_url: str, tmp_path: Path, store_path: Path
+) -> None:
+    client = rw.Client(store_path, blobs=s3_url, user="ada")
+    first = client.log_artifact("first", type="model", files=write(tmp_path / "f.bin", b"f"))
+    src = tmp_path / "src"
+    for i in range(20):
+        write(src / f"s{i}.txt", b"small %d" % i)
+    write(src / "big.bin", os.urandom(16 * MiB))
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(store_path), s3_url, str(src)],
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == b"uploading"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    store = blobs_for(client.store)
+    assert isinstance(store, S3BlobStore)
+    assert len(uploads(store)) == 1  # the big file's parts, never completed
+    # Nothing committed: only the first version, and every committed version is whole.
+    client.store.refresh()
+    with pytest.raises(rw.NotFoundError):
+        client.artifact("killed")
+    assert first.verify().ok
+    report = client.collect_garbage(min_age=0)
+    assert report.removed == 20  # the small files that were uploaded before the kill
+    assert uploads(store) == []
+    assert sorted(objects(store)) == [store.key(sha(b"f"))]
+    assert first.verify().ok
