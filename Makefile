@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint check pytest browser-deps swift-deps clean js-lint js-test js-build bench bench-compare
+.PHONY: demo test setup lint check pytest browser-deps swift-deps clean bench-blobs js-lint js-test js-build bench bench-compare
 
 # The widget's frontend (js/): dependencies pinned by package-lock.json, bundled by esbuild
 # into registry_widget/static/ (the wheel's build hook does the same for `pip install`).
@@ -81,6 +81,11 @@ bench: setup
 
 bench-compare: setup
 	$(BIN)/python -m benchmarks.run --compare $(BENCH_ARGS)
+
+# Artifact files: log+download of 1 GiB in one file and of 10,000 small files, folder vs S3
+# (a Swift started on loopback for the run).
+bench-blobs: setup swift-deps
+	SWIFT_VENV=$(SWIFT_VENV) $(BIN)/python -m benchmarks.blobs $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(SWIFT_VENV) .pytest_cache .mypy_cache .ruff_cache js/node_modules registry_widget/static

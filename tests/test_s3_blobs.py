@@ -405,6 +405,21 @@ def test_a_transient_5xx_is_retried_and_a_lasting_one_fails_with_nothing_committ
     assert store_state(client) == before
 
 
+def test_a_conditional_put_in_conflict_is_tried_again(
+    s3_url: str, swift: Swift, tmp_path: Path
+) -> None:
+    # AWS answers 409 while another conditional write of the key is in flight.
+    s3 = raw_client(swift)
+    store = S3BlobStore(s3_url, client=s3)
+    conflict = fail_with(409, "ConditionalRequestConflict", times=2)
+    s3.meta.events.register("before-send.s3.PutObject", conflict)
+    with store.recording() as added:
+        digest, _ = store.ingest(write(tmp_path / "a.bin", b"contended"))
+    assert len(conflict.calls) == 3
+    assert added.digests == {digest}
+    assert store.has(digest)
+
+
 # ---------------------------------------------------------------- garbage collection
 
 
