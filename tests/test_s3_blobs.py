@@ -249,6 +249,77 @@ def test_many_small_files_upload_concurrently_within_the_bound(s3_url: str, tmp_
     assert verify(manifest, store).ok
 
 
+def test_many_small_files_download_concurrently_and_a_failure_stops_the_rest(
+    s3_url: str, tmp_path: Path
+) -> None:
+    store = S3BlobStore(s3_url, max_workers=6)
+    files = {f"d{i % 3}/f{i:03}.txt": write(tmp_path / f"f{i}", b"file %d" % i) for i in range(40)}
+    manifest = build_manifest(files, store)
+    real_get = store._client.get_object
+    lock = threading.Lock()
+    running = [0]
+    peak = [0]
+
+    def get_object(**kwargs: Any) -> Any:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            time.sleep(0.02)
+            return real_get(**kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    store._client.get_object = get_object
+    out = download(manifest, store, tmp_path / "out")
+    assert 1 < peak[0] <= 6
+    assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*.txt")} == {
+        rel: path.read_bytes() for rel, path in files.items()
+    }
+    # One object damaged: that file is refused, the error raised once the others stop.
+    store._client.put_object(
+        Bucket=store.bucket, Key=store.key(manifest["d1/f010.txt"]["digest"]), Body=b"bad"
+    )
+    with pytest.raises(rw.StoreCorruptedError, match="f010"):
+        download(manifest, store, tmp_path / "again")
+    assert not (tmp_path / "again" / "d1" / "f010.txt").exists()
+    assert not list((tmp_path / "again").rglob("*.part"))
+
+
+def test_large_transfers_show_a_bar_per_file(
+    s3_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tqdm.auto
+
+    shown: list[tuple[str, int, int]] = []
+
+    class Bar:
+        def __init__(self, *, total: int, desc: str, **_: object) -> None:
+            self.desc, self.total, self.n = desc, total, 0
+
+        def update(self, n: int) -> None:
+            self.n += n
+
+        def close(self) -> None:
+            shown.append((self.desc, self.total, self.n))
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    store = S3BlobStore(s3_url, multipart_threshold=6 * MiB, part_size=5 * MiB)
+    size = 11 * MiB
+    files = {"big.bin": write(tmp_path / "big.bin", os.urandom(size))}
+    files["small.txt"] = write(tmp_path / "small.txt", b"small")
+    manifest = build_manifest(files, store)
+    download(manifest, store, tmp_path / "out")
+    digest = manifest["big.bin"]["digest"]
+    assert shown == [
+        ("uploading big.bin", size, size),
+        ("hashing 2 files", size + 5, size + 5),
+        (f"reading blob {digest[:12]}", size, size),
+        ("downloading", size + 5, size + 5),
+    ]
+
+
 # --------------------------------------------------------------------- multipart
 
 

@@ -14,7 +14,9 @@ import os
 import secrets
 import stat
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol, TypedDict
@@ -497,18 +499,47 @@ def download(
         raise StorageError.from_os_error(exc, f"check the folder {str(root)!r}") from exc
     try:
         with _progress(manifest_size(manifest), "downloading", progress) as update:
-            for rel in sorted(manifest):
+            lock = threading.Lock()
+
+            def counted(n: int) -> None:
+                with lock:
+                    update(n)
+
+            def place(rel: str) -> None:
                 try:
-                    _place(rel, manifest[rel], blobs, real_root, root_fd, update)
+                    _place(rel, manifest[rel], blobs, real_root, root_fd, counted)
                 except RegistryError:
                     raise
                 except OSError as exc:
                     raise StorageError.from_os_error(
                         exc, f"write file {rel!r} under {str(root)!r}"
                     ) from exc
+
+            _each(sorted(manifest), place, min(blobs.parallel_reads, len(manifest)))
     finally:
         os.close(root_fd)
     return root
+
+
+def _each(items: list[str], do: Callable[[str], None], workers: int) -> None:
+    """``do(item)`` for every item, by ``workers`` threads; the first error is raised.
+
+    Once an item fails no further one begins; those running finish first.
+    """
+    if workers <= 1:
+        for item in items:
+            do(item)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        futures = [pool.submit(do, item) for item in items]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            future.cancel()
+        wait(futures)
+        for future in futures:
+            error = None if future.cancelled() else future.exception()
+            if error is not None:
+                raise error
 
 
 # ------------------------------------------------------------------------- verify

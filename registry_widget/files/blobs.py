@@ -189,6 +189,9 @@ class Added:
 class BlobStore(ABC):
     """Where artifact file contents are kept, each under its sha256 digest.
 
+    ``parallel_reads`` is how many blobs a download reads at once: 1 for local stores,
+    more for remote ones, whose latency dominates small files.
+
     Subclasses implement the six abstract methods. :meth:`ingest` has a default
     implementation that reads the file twice (hash, then :meth:`put_file`); stores that
     can hash while copying override it.
@@ -197,6 +200,8 @@ class BlobStore(ABC):
     garbage collection (:func:`registry_widget.domain.garbage.collect_garbage`), which leaves
     alone blobs stored or stored again (:meth:`touch`) within a grace period.
     """
+
+    parallel_reads = 1
 
     @abstractmethod
     def has(self, digest: str) -> bool:

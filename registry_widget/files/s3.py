@@ -169,6 +169,7 @@ class S3BlobStore(BlobStore):
         self.multipart_threshold = multipart_threshold
         self.part_size = part_size
         self.max_workers = max_workers
+        self.parallel_reads = max_workers
         self._client = client if client is not None else _make_client(max_attempts, max_workers)
         self.endpoint = str(self._client.meta.endpoint_url)
         self._lock = threading.Lock()
