@@ -66,15 +66,15 @@ def _run(name: str, make: Callable[[Path], rw.Client], src: Path, work: Path) ->
         "files": nfiles,
         "log_s": round(logged, 2),
         "download_s": round(downloaded, 2),
-        "log_MB_s": round(nbytes / logged / 1e6, 1),
-        "download_MB_s": round(nbytes / downloaded / 1e6, 1),
+        "log_MB_s": round(nbytes / logged / 1e6, 3),
+        "download_MB_s": round(nbytes / downloaded / 1e6, 3),
         "log_files_s": round(nfiles / logged),
         "download_files_s": round(nfiles / downloaded),
     }
     print(
-        f"  {name:7} log {row['log_s']:7.2f} s {row['log_MB_s']:8.1f} MB/s "
+        f"  {name:7} log {row['log_s']:7.2f} s {row['log_MB_s']:8.2f} MB/s "
         f"{row['log_files_s']:7}/s | download {row['download_s']:7.2f} s "
-        f"{row['download_MB_s']:8.1f} MB/s {row['download_files_s']:7}/s",
+        f"{row['download_MB_s']:8.2f} MB/s {row['download_files_s']:7}/s",
         flush=True,
     )
     return row

@@ -334,6 +334,12 @@ def test_large_files_are_uploaded_in_parts_and_read_back_whole(s3_url: str, tmp_
     out = download(manifest, store, tmp_path / "out")
     assert (out / "big.bin").read_bytes() == data
     assert uploads(store) == []
+    # Stored under a digest it does not have: refused before the upload is completed.
+    other = write(tmp_path / "other.bin", os.urandom(7 * MiB))
+    with pytest.raises(rw.ValidationError, match="not the digest"):
+        store.put_file(other, sha(b"something else"))
+    assert not store.has(sha(b"something else"))
+    assert uploads(store) == []
     # The same content again costs a hash, not an upload.
     store._client.create_multipart_upload = None
     assert store.ingest(tmp_path / "big.bin") == (digest, len(data))

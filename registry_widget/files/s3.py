@@ -322,6 +322,8 @@ class S3BlobStore(BlobStore):
     def touch(self, digest: str) -> None:  # noqa: D102
         with self._request(f"record the use of blob {digest}"):
             self._client.put_object(Bucket=self.bucket, Key=self._marker(digest), Body=b"")
+        with self._lock:  # its age is read from the store from now on
+            self._listed.pop(digest, None)
 
     def last_used(self, digest: str) -> float | None:  # noqa: D102
         check_digest(digest)
@@ -372,7 +374,7 @@ class S3BlobStore(BlobStore):
             pages = self._client.get_paginator("list_multipart_uploads")
             for page in pages.paginate(Bucket=self.bucket, Prefix=f"{self._base}sha256/"):
                 for upload in page.get("Uploads", []):
-                    if upload["Initiated"].timestamp() < older_than:
+                    if _age(upload["Initiated"]) < older_than:
                         self._client.abort_multipart_upload(
                             Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
                         )
@@ -522,7 +524,15 @@ class S3BlobStore(BlobStore):
             )["UploadId"]
         bar = _bar(size, f"uploading {src.name}")
         try:
-            parts = self._send_parts(src, key, upload_id, digest, on_read, bar)
+            parts, actual = self._send_parts(src, key, upload_id, digest, on_read, bar)
+            if actual != digest and hashed is None:
+                raise _mismatch(src, digest, actual)
+            if actual != digest:
+                msg = (
+                    f"file {str(src)!r} changed while it was being uploaded (sha256 "
+                    f"{actual}, not {digest}); log it again once nothing is writing to it"
+                )
+                raise ConflictError(msg)
             self._complete(key, upload_id, parts, digest, added)
         except BaseException:
             with contextlib.suppress(Exception):
@@ -540,8 +550,11 @@ class S3BlobStore(BlobStore):
         digest: str,
         on_read: OnRead | None,
         bar: Any,
-    ) -> list[dict[str, Any]]:
-        """Read ``src`` once, hashing it, and upload its parts a few at a time."""
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Read ``src`` once, hashing it, and upload its parts a few at a time.
+
+        Returns the parts and the sha256 of what was sent.
+        """
         hasher = hashlib.sha256()
         parts: list[Future[dict[str, Any]]] = []
         buffer = bytearray()
@@ -574,14 +587,7 @@ class S3BlobStore(BlobStore):
                 for part in parts:
                     part.cancel()
                 raise
-        actual = hasher.hexdigest()
-        if actual != digest:
-            msg = (
-                f"file {str(src)!r} changed while it was being uploaded (sha256 {actual}, "
-                f"not {digest}); log it again once nothing is writing to it"
-            )
-            raise ConflictError(msg)
-        return done
+        return done, hasher.hexdigest()
 
     def _complete(
         self,
