@@ -206,16 +206,25 @@ class Client:
         description: str = "",
         visibility: str = "organization",
         artifact_types: Iterable[str] | None = None,
+        exist_ok: bool = False,
     ) -> Registry:
         """Create a custom registry; its creator becomes its admin.
 
-        ``artifact_types=None`` accepts every type.
+        ``artifact_types=None`` accepts every type. With ``exist_ok=True`` a registry of
+        that name that the user may see is returned as it is (like ``mkdir -p``): its
+        description, visibility and types are not compared or changed, and nothing is
+        written; re-running a script that creates its registry then works.
         """
         name = validate_registry_name(name)
         description = validate_description(description)
         visibility = validate_visibility(visibility)
         types = validate_artifact_types(artifact_types)
         s = self._s
+        if exist_ok:
+            with s.store.reading():
+                existing = s.store.find_one("registries", key=normalize_key(name))
+                if existing is not None and s.role_on(existing) is not None:
+                    return Registry(s, existing.doc_id)
         with s.store.transaction() as txn:
             s.require_org("member", "create registries")
             found = s.store.find_one("registries", key=normalize_key(name))

@@ -306,14 +306,34 @@ class Registry(Handle[Doc]):
         type: str,
         description: str = "",
         tags: Iterable[str] = (),
+        exist_ok: bool = False,
     ) -> Collection:
-        """Create an empty collection for artifacts of one ``type`` (members)."""
+        """Create an empty collection for artifacts of one ``type`` (members).
+
+        With ``exist_ok=True`` a collection of that name is returned as it is (like
+        ``mkdir -p``; its description and tags are not compared or changed, and nothing is
+        written), provided it holds the same artifact type: a collection of another type
+        is refused with :class:`ConflictError`, since its type never changes.
+        """
         from registry_widget.collection import Collection, create_collection_doc
 
         name = validate_collection_name(name)
         t = validate_artifact_type(type)
         description = validate_description(description)
         tag_list = validate_tags(tags)
+        if exist_ok:
+            with self._s.store.reading():
+                reg = self._doc()
+                found = self._s.find_collection(self._id, name)
+            if found is not None:
+                if found[1]["type"] != t:
+                    msg = (
+                        f"registry {reg['name']!r} already has a collection named "
+                        f"{found[1]['name']!r}, of type {found[1]['type']!r}, not {t!r}; "
+                        "a collection's type never changes, so choose another name"
+                    )
+                    raise ConflictError(msg)
+                return Collection(self._s, found[0])
         with self._s.store.transaction() as txn:
             reg = self._doc()
             coll_id = create_collection_doc(
