@@ -21,6 +21,7 @@ from registry_widget.names import (
     version_index,
 )
 from registry_widget.permissions import Action
+from registry_widget.reprs import ResultList, metadata_text, short, size_text
 from registry_widget.session import Doc, Session, copy_json, now
 
 if TYPE_CHECKING:
@@ -198,6 +199,18 @@ class ArtifactVersion(Handle[Doc]):
             f"{len(doc['files'])} files, {doc['digest'][:12]})>"
         )
 
+    def _repr_fields_(self) -> dict[str, str]:
+        doc = self._doc()
+        n = len(doc["files"])
+        return {
+            "artifact": f"{doc['name']}:v{doc['index']}",
+            "type": doc["type"],
+            "files": f"{n} file{'' if n == 1 else 's'}, {size_text(self.size)}",
+            "tags": short(doc["tags"]),
+            "logged": f"{doc['created_at'][:16].replace('T', ' ')} by {doc['created_by']}",
+            "metadata": metadata_text(doc["metadata"]),
+        }
+
     @property
     def name(self) -> str:
         """The artifact's name."""
@@ -296,7 +309,7 @@ class ArtifactVersion(Handle[Doc]):
         self._doc()
         visible = {r.doc_id for r in self._s.visible_registries()}
         docs = self._s.store.find("links", artifact_id=self._id)
-        return [Link(self._s, d.doc_id) for d in docs if d["registry_id"] in visible]
+        return ResultList(Link(self._s, d.doc_id) for d in docs if d["registry_id"] in visible)
 
     def _require_download(self) -> Doc:
         doc = self._doc()

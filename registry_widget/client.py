@@ -41,6 +41,7 @@ from registry_widget.names import (
 )
 from registry_widget.permissions import ORG_ROLES, Action
 from registry_widget.registry import REGISTRY_FIELDS, Registry
+from registry_widget.reprs import ResultList
 from registry_widget.session import Session, now
 from registry_widget.store import STORE_FORMAT, Store, Transaction, open_store
 
@@ -147,7 +148,7 @@ class Client:
         """The organisation's users, by name."""
         self._s.org_role()
         docs = sorted(self._s.store.table("users").all(), key=lambda d: d["key"])
-        return [User(d["name"], d["role"], d["created_at"]) for d in docs]
+        return ResultList(User(d["name"], d["role"], d["created_at"]) for d in docs)
 
     def add_user(self, name: str, role: str = "member") -> User:
         """Add a user to the organisation (organisation admins)."""
@@ -193,7 +194,7 @@ class Client:
         query = compile_filter(filter, REGISTRY_FIELDS)
         docs = [d for d in self._s.visible_registries() if query(d)]
         docs.sort(key=lambda d: (d["kind"] != "core", d["key"]))
-        return [Registry(self._s, d.doc_id) for d in docs]
+        return ResultList(Registry(self._s, d.doc_id) for d in docs)
 
     def registry(self, name: str) -> Registry:
         """The registry named ``name`` (case-insensitively)."""
@@ -291,7 +292,7 @@ class Client:
         docs = self._s.store.select("artifacts", query, **equal)
         docs.sort(key=lambda d: (d["created_at"], d.doc_id), reverse=True)
         end = None if limit is None else offset + limit
-        return [ArtifactVersion(self._s, d.doc_id) for d in docs[offset:end]]
+        return ResultList(ArtifactVersion(self._s, d.doc_id) for d in docs[offset:end])
 
     # -- links ----------------------------------------------------------------------------------
 
@@ -383,7 +384,7 @@ class Client:
                     for value in values
                     if needle in normalize_key(value)
                 )
-        return hits[:limit]
+        return ResultList(hits[:limit])
 
     # -- transactions and changes ---------------------------------------------------------------
 

@@ -10,9 +10,10 @@ from registry_widget.errors import ConflictError, NotFoundError, ValidationError
 from registry_widget.filters import split_filter
 from registry_widget.handle import Handle, edits
 from registry_widget.history import HistoryEntry, read_history
-from registry_widget.linking import LATEST, check_accepts, unlink
+from registry_widget.linking import LATEST, alias_action, check_accepts, unlink
 from registry_widget.names import normalize_key, version_index
 from registry_widget.permissions import Action
+from registry_widget.reprs import short
 from registry_widget.session import Doc, Session, now
 from registry_widget.store import Transaction
 
@@ -88,6 +89,18 @@ class Collection(Handle[tuple[Doc, Doc]]):
         except NotFoundError:
             return "<Collection (deleted or hidden)>"
         return f"<Collection {reg['name']}/{coll['name']} ({coll['type']})>"
+
+    def _repr_fields_(self) -> dict[str, str]:
+        coll, reg = self._docs()
+        aliases = sorted(coll["aliases"].items())
+        return {
+            "path": f"{reg['name']}/{coll['name']}",
+            "type": coll["type"],
+            "versions": str(self.count),
+            "aliases": short([f"{a} → v{i}" for a, i in aliases]),
+            "tags": short(coll["tags"]),
+            "updated": coll["updated_at"][:16].replace("T", " "),
+        }
 
     @property
     def name(self) -> str:
@@ -230,8 +243,8 @@ class Collection(Handle[tuple[Doc, Doc]]):
             coll, reg = self._docs()
             path = f"{reg['name']}/{coll['name']}"
             s.require(reg, Action.WRITE, f"delete collection {path}")
-            held = sorted(a for a in coll["aliases"] if a in reg["protected_aliases"])
-            if held:
+            if alias_action(reg["protected_aliases"], coll["aliases"]) is Action.ADMIN:
+                held = sorted(a for a in coll["aliases"] if a in reg["protected_aliases"])
                 s.require(
                     reg,
                     Action.ADMIN,

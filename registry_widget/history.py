@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from registry_widget.errors import ValidationError
+from registry_widget.reprs import ResultList
 from registry_widget.store import Store
 
 __all__ = ["HistoryEntry", "read_history"]
@@ -73,7 +74,7 @@ def read_history(
         docs = [d for d in docs if d["action"] == action or d["action"].startswith(action + ".")]
     docs.sort(key=lambda d: d.doc_id, reverse=True)
     end = None if limit is None else offset + limit
-    return [
+    return ResultList(
         HistoryEntry(d["at"], d["user"], d["action"], d["target"], d["before"], d["after"])
         for d in docs[offset:end]
-    ]
+    )

@@ -23,6 +23,7 @@ from registry_widget.names import (
     validate_visibility,
 )
 from registry_widget.permissions import REGISTRY_ROLES, Action, effective_role
+from registry_widget.reprs import ResultList, short
 from registry_widget.session import Doc, now
 
 if TYPE_CHECKING:
@@ -78,6 +79,18 @@ class Registry(Handle[Doc]):
         except NotFoundError:
             return "<Registry (deleted or hidden)>"
         return f"<Registry {doc['name']!r} ({doc['kind']}, {doc['visibility']})>"
+
+    def _repr_fields_(self) -> dict[str, str]:
+        doc = self._doc()
+        types = doc["artifact_types"]
+        return {
+            "name": doc["name"],
+            "kind": doc["kind"],
+            "visibility": doc["visibility"],
+            "types": "all" if types is None else short(types),
+            "your role": self.role,
+            "description": short(doc["description"]),
+        }
 
     # -- attributes --------------------------------------------------------------------------
 
@@ -363,7 +376,7 @@ class Registry(Handle[Doc]):
             self._doc()
             docs = self._s.store.select("collections", query, registry_id=self._id, **equal)
         docs.sort(key=lambda d: d["key"])
-        return [Collection(self._s, d.doc_id) for d in docs]
+        return ResultList(Collection(self._s, d.doc_id) for d in docs)
 
     def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:
         """Every linked version in the registry, optionally filtered, newest first."""
@@ -374,14 +387,14 @@ class Registry(Handle[Doc]):
             self._doc()
             docs = self._s.store.select("links", query, registry_id=self._id, **equal)
         docs.sort(key=lambda d: (d["created_at"], d.doc_id), reverse=True)
-        return [Link(self._s, d.doc_id) for d in docs]
+        return ResultList(Link(self._s, d.doc_id) for d in docs)
 
     # -- members -----------------------------------------------------------------------------
 
     def members(self) -> list[Member]:
         """Its members with their registry role and effective role, by user name."""
         reg = self._doc()
-        out = []
+        out: list[Member] = ResultList()
         for user, role in sorted(reg["members"].items()):
             found = self._s.user_doc(user)
             org_role = found[1]["role"] if found else "viewer"

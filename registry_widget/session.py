@@ -18,7 +18,7 @@ from tinydb.table import Document
 from registry_widget.blobs import PACK_LIMIT, BlobStore, FileBlobStore, MemoryBlobStore
 from registry_widget.errors import NotFoundError, PermissionDeniedError
 from registry_widget.names import normalize_key
-from registry_widget.permissions import Action, effective_role, require
+from registry_widget.permissions import Action, effective_role, org_allows, require
 from registry_widget.store import JSONFileStore, Store, Transaction
 
 __all__ = ["Doc", "Session", "copy_json", "now"]
@@ -113,9 +113,8 @@ class Session:
 
     def require_org(self, minimal: str, what: str) -> None:
         """Refuse unless this user's organisation role is at least ``minimal``."""
-        order = ("viewer", "member", "admin")
         role = self.org_role()
-        if order.index(role) < order.index(minimal):
+        if not org_allows(role, minimal):
             msg = (
                 f"user {self.user!r} may not {what}: that needs the organisation role "
                 f"{minimal!r}, and theirs is {role!r}"

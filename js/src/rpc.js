@@ -5,6 +5,12 @@
 //                          {kind: "response", id, ok: false, error: {type, message, field}}
 // Python may also send {kind: "changed"}; it is not a response and is ignored here.
 
+// What a person needs to know when the kernel behind the widget is gone (restarted or shut
+// down): the comm cannot send any more, and this output will never answer again.
+export const KERNEL_GONE =
+  "This widget lost its kernel (it was restarted or shut down), so it cannot load or change " +
+  "anything. Re-run the cell that displays it to get a working widget.";
+
 /** A refusal or failure reported for one request, in words. */
 export class RpcError extends Error {
   /**
@@ -89,11 +95,11 @@ export function createRpc(model, options = {}) {
       onBusyChange(pending.size);
       try {
         model.send({ kind: "request", id, method, params });
-      } catch (e) {
+      } catch {
         pending.delete(id);
         clearTimeout(timer);
         onBusyChange(pending.size);
-        reject(new RpcError("SendError", `Could not reach the kernel: ${String(e)}`));
+        reject(new RpcError("KernelGone", KERNEL_GONE));
       }
     });
   }

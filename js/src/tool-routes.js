@@ -3,7 +3,7 @@
 //   "?history=Models"               history of a registry, "Models/cats" a collection,
 //                                   "Models/cats:v3" a version
 //   "?compare=Models/cats"          compare a collection's versions
-//   "?org"                          the organisation's users
+//   "?org"                          the organization's users
 // "?" cannot start a registry name, and the value is URI-encoded, so any name round-trips.
 
 /**
@@ -87,6 +87,6 @@ export function toolCrumbs(r, crumbsOf) {
     case "compare":
       return [...crumbsOf(r.collection), { label: "Compare", route: here }];
     default:
-      return [...crumbsOf(""), { label: "Organisation", route: here }];
+      return [...crumbsOf(""), { label: "Organization", route: here }];
   }
 }

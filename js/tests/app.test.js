@@ -110,7 +110,7 @@ describe("the widget", () => {
   });
   it("validates the create-registry form as the user types, with the kernel's words", async () => {
     const model = fakeKernelModel({
-      "registries.list": { core: [REG], custom: [] },
+      "registries.list": { core: [REG], custom: [], can: { create_registry: true } },
       validate: { ok: false, message: "registry name 'a/b' may not contain '/'" },
     });
     const el = document.createElement("div");
@@ -133,6 +133,50 @@ describe("the widget", () => {
     expect(el.querySelector(".rw-invalid").textContent).toContain("may not contain '/'");
     const submit = el.querySelector("form button[type=submit]");
     expect(submit.disabled).toBe(true);
+    cleanup();
+    el.remove();
+  });
+
+  it("shows no Create registry button when the kernel says the user may not", async () => {
+    const model = fakeKernelModel({
+      "registries.list": { core: [REG], custom: [], can: { create_registry: false } },
+    });
+    const el = document.createElement("div");
+    const cleanup = widget.render({ model, el });
+    await tick();
+    const labels = [...el.querySelectorAll("button")].map((b) => b.textContent.trim());
+    expect(labels).not.toContain("Create registry");
+    cleanup();
+  });
+
+  it("focuses the form's first field when it opens and submits it on Enter", async () => {
+    const model = fakeKernelModel({
+      "registries.list": { core: [REG], custom: [], can: { create_registry: true } },
+      validate: { ok: true },
+      "registry.create": { ...REG, name: "Team" },
+      "registry.get": { registry: REG, collections: { items: [], total: 0, offset: 0, limit: 50 } },
+    });
+    const el = document.createElement("div");
+    document.body.appendChild(el);
+    const cleanup = widget.render({ model, el });
+    await tick();
+    [...el.querySelectorAll("button")]
+      .find((b) => b.textContent.trim() === "Create registry")
+      .click();
+    await tick();
+    const input = el.querySelector("#rw-f-name");
+    expect(document.activeElement).toBe(input);
+    input.value = "Team";
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    await tick(300);
+    const notebook = [];
+    document.body.addEventListener("keydown", (e) => notebook.push(e.key));
+    input.dispatchEvent(
+      new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }),
+    );
+    await tick();
+    expect(model.requests.map((r) => r.method)).toContain("registry.create");
+    expect(notebook).toEqual([]);
     cleanup();
     el.remove();
   });

@@ -98,7 +98,11 @@ describe("createRpc", () => {
       throw new Error("comm closed");
     };
     const rpc = createRpc(model);
-    await expect(rpc.invoke("x")).rejects.toMatchObject({ type: "SendError" });
+    const refusal = rpc.invoke("x");
+    await expect(refusal).rejects.toMatchObject({ type: "KernelGone" });
+    // Words for a person: what happened and what to do, not the comm's exception.
+    await expect(refusal).rejects.toThrow(/restarted or shut down.*Re-run the cell/);
+    await expect(refusal).rejects.not.toThrow(/comm closed|Cannot send/);
     expect(rpc.pendingCount()).toBe(0);
   });
 });

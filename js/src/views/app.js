@@ -13,6 +13,8 @@ import { SearchPage } from "./search.js";
 import { SettingsPage } from "./settings.js";
 import { VersionPage } from "./version.js";
 
+const TOAST_MS = 4000;
+
 /** @param {{route: string}} props */
 function Page({ route }) {
   const r = parseRoute(route);
@@ -70,15 +72,22 @@ export function App({ model, invoke, busy }) {
   const [query, setQuery] = useState("");
   const [slow, setSlow] = useState(false);
   const [pending, setPending] = useState(busy.count);
+  const [inline, setInline] = useState(/** @type {string | null} */ (null));
+  const [toasts, setToasts] = useState(/** @type {{id: number, text: string}[]} */ ([]));
+  const toastSeq = useRef(0);
 
   useEffect(() => {
     busy.listeners.add(setPending);
     return () => busy.listeners.delete(setPending);
   }, [busy]);
 
-  // A route set from a cell (w.route = ... / w.open(...)) is a visit like a click.
+  // A route set from a cell (w.route = ... / w.open(...)) is a visit like a click. A new
+  // page starts with no inline form open and an empty search box.
   useEffect(() => {
     history.current.push(route);
+    setInline(null);
+    const r = parseRoute(route);
+    setQuery(r.page === "search" ? r.query : "");
     redraw((n) => n + 1);
   }, [route]);
 
@@ -97,9 +106,16 @@ export function App({ model, invoke, busy }) {
     model.set("route", to);
     model.save_changes();
   }
+  /** @param {string} text */
+  function notify(text) {
+    toastSeq.current += 1;
+    const id = toastSeq.current;
+    setToasts((list) => [...list.slice(-2), { id, text }]);
+    setTimeout(() => setToasts((list) => list.filter((t) => t.id !== id)), TOAST_MS);
+  }
   const ctx = useMemo(
-    () => ({ invoke, revision, user, navigate: show }),
-    [invoke, revision, user, model],
+    () => ({ invoke, revision, user, navigate: show, inline, setInline, notify }),
+    [invoke, revision, user, model, inline],
   );
   function search() {
     if (query.trim()) ctx.navigate(searchRoute(query.trim()));
@@ -149,6 +165,9 @@ export function App({ model, invoke, busy }) {
         <span class="rw-user" title="Acting as this user">${user}</span>
       </div>
       <div class="rw-body"><${Page} route=${route} /></div>
+      <div class="rw-toasts" role="status" aria-live="polite">
+        ${toasts.map((t) => html`<div class="rw-toast" key=${t.id}>${t.text}</div>`)}
+      </div>
     </div>
   <//>`;
 }

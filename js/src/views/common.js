@@ -2,6 +2,7 @@
 import { createContext } from "preact";
 import { useCallback, useContext, useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
+import { dialogKeyDown, firstField, formKeyDown } from "../keyboard.js";
 
 /**
  * @typedef {object} AppContext
@@ -9,6 +10,9 @@ import { html } from "../html.js";
  * @property {(route: string) => void} navigate
  * @property {number} revision   bumped whenever the store changes
  * @property {string} user
+ * @property {string | null} inline  the one inline form open on the page (its id), if any
+ * @property {(id: string | null | ((open: string | null) => string | null)) => void} setInline
+ * @property {(text: string) => void} notify  a short confirmation of a change that worked
  */
 
 /** @type {import("preact").Context<AppContext>} */
@@ -57,6 +61,7 @@ const TITLES = /** @type {Record<string, string>} */ ({
   ConflictError: "Conflict",
   NotFoundError: "Not found",
   Timeout: "No answer",
+  KernelGone: "Disconnected",
 });
 
 /** @param {{error: any}} props */
@@ -127,18 +132,71 @@ export function Snippet({ code }) {
   </div>`;
 }
 
-/** @param {{title: string, onClose: () => void, children: any}} props */
+/**
+ * A modal dialog: focuses its first field, keeps Tab inside, closes on Escape or a click
+ * outside, and gives focus back to where it was when it opened.
+ *
+ * @param {{title: string, onClose: () => void, children: any}} props
+ */
 export function Dialog({ title, onClose, children }) {
+  const ref = useRef(/** @type {HTMLDivElement | null} */ (null));
+  const close = useRef(onClose);
+  close.current = onClose;
+  useEffect(() => {
+    const opener = /** @type {HTMLElement | null} */ (document.activeElement);
+    if (ref.current) firstField(ref.current)?.focus();
+    return () => {
+      if (opener?.isConnected) opener.focus();
+    };
+  }, []);
   return html`<div class="rw-overlay" onClick=${(/** @type {Event} */ e) =>
     e.target === e.currentTarget && onClose()}>
-    <div class="rw-dialog" role="dialog" aria-label=${title}>
+    <div class="rw-dialog" role="dialog" aria-modal="true" aria-label=${title} ref=${ref}
+      onKeyDown=${(/** @type {KeyboardEvent} */ e) =>
+        ref.current && dialogKeyDown(e, ref.current, () => close.current())}>
       <div class="rw-dialog-head">
         <h3>${title}</h3>
-        <button class="rw-btn rw-btn-plain" aria-label="Close" onClick=${onClose}>✕</button>
+        <button type="button" class="rw-btn rw-btn-plain" aria-label="Close" onClick=${onClose}>✕</button>
       </div>
       ${children}
     </div>
   </div>`;
+}
+
+/**
+ * A form that works inside a notebook: Enter in a field submits it, Escape cancels it
+ * (when it can be cancelled), and with `autoFocus` its first field has focus when it opens.
+ *
+ * @param {{onSubmit: (e: Event) => any, onCancel?: () => void, autoFocus?: boolean,
+ *   label?: string, class?: string, children: any, role?: string}} props
+ */
+export function Form({ onSubmit, onCancel, autoFocus, label, children, role, ...rest }) {
+  const ref = useRef(/** @type {HTMLFormElement | null} */ (null));
+  useEffect(() => {
+    if (autoFocus && ref.current) firstField(ref.current)?.focus();
+  }, [autoFocus]);
+  return html`<form class=${rest.class ?? "rw-form"} aria-label=${label} role=${role} ref=${ref}
+    onSubmit=${(/** @type {Event} */ e) => {
+      e.preventDefault();
+      onSubmit(e);
+    }}
+    onKeyDown=${(/** @type {KeyboardEvent} */ e) => formKeyDown(e, onCancel)}>${children}</form>`;
+}
+
+/**
+ * Whether the inline form `id` is the one open on the page; opening one closes the other.
+ *
+ * @param {string} id
+ * @returns {[boolean, () => void, () => void]} open?, open it, close it
+ */
+export function useInline(id) {
+  const { inline, setInline } = useApp();
+  const open = inline === id;
+  return [
+    open,
+    () => setInline(id),
+    () => setInline((current) => (current === id ? null : current)),
+  ];
 }
 
 /**

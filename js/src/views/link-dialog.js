@@ -2,12 +2,12 @@
 import { useEffect, useState } from "preact/hooks";
 import { formatAgo, formatBytes, splitList } from "../format.js";
 import { html } from "../html.js";
-import { Chip, Dialog, ErrorBox, Spinner, useAction, useApp, useRequest } from "./common.js";
+import { Chip, Dialog, ErrorBox, Form, Spinner, useAction, useApp, useRequest } from "./common.js";
 import { TextField, useValidation } from "./fields.js";
 
 /** @param {{collection: any, onClose: () => void}} props */
 export function LinkDialog({ collection, onClose }) {
-  const { invoke } = useApp();
+  const { invoke, notify } = useApp();
   const [typed, setTyped] = useState("");
   const [query, setQuery] = useState("");
   const [allTypes, setAllTypes] = useState(false);
@@ -25,8 +25,7 @@ export function LinkDialog({ collection, onClose }) {
     limit: 20,
   });
 
-  async function submit(/** @type {Event} */ e) {
-    e.preventDefault();
+  async function submit() {
     if (!picked) return;
     const link = await action.run(() =>
       invoke("link.create", {
@@ -35,12 +34,15 @@ export function LinkDialog({ collection, onClose }) {
         aliases: splitList(aliases),
       }),
     );
-    if (link) onClose();
+    if (link) {
+      onClose();
+      notify(`Linked ${picked} as ${link.version}.`);
+    }
   }
 
   const items = candidates.data?.items ?? [];
   return html`<${Dialog} title=${`Link a version into ${collection.path}`} onClose=${onClose}>
-    <form class="rw-form rw-form-flat" onSubmit=${submit} aria-label="Link a version">
+    <${Form} class="rw-form rw-form-flat" onSubmit=${submit} onCancel=${onClose} label="Link a version">
       <div class="rw-toolbar">
         <input class="rw-filter" type="search" aria-label="Search logged artifacts by name"
           placeholder=${`Search logged ${allTypes ? "artifacts" : `“${collection.type}” artifacts`} by name`}
@@ -81,6 +83,6 @@ export function LinkDialog({ collection, onClose }) {
         <button type="button" class="rw-btn" onClick=${onClose}>Cancel</button>
         ${action.busy ? html`<${Spinner} label="Linking…" />` : null}
       </div>
-    </form>
+    <//>
   <//>`;
 }

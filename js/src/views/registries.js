@@ -2,7 +2,17 @@
 import { useState } from "preact/hooks";
 import { splitList } from "../format.js";
 import { html } from "../html.js";
-import { Chip, ErrorBox, Link, Spinner, useAction, useApp, useRequest } from "./common.js";
+import {
+  Chip,
+  ErrorBox,
+  Form,
+  Link,
+  Spinner,
+  useAction,
+  useApp,
+  useInline,
+  useRequest,
+} from "./common.js";
 import { TextField, useValidation } from "./fields.js";
 
 /** @param {{reg: any}} props */
@@ -60,7 +70,7 @@ function CreateRegistryForm({ onDone }) {
     }
   }
 
-  return html`<form class="rw-form" onSubmit=${submit} aria-label="Create registry">
+  return html`<${Form} onSubmit=${submit} onCancel=${onDone} autoFocus label="Create registry">
     <${TextField} label="Name" name="name" value=${name} onInput=${setName} message=${nameMsg}
       placeholder="e.g. Vision models" />
     <${TextField} label="Description" name="description" value=${description}
@@ -96,12 +106,12 @@ function CreateRegistryForm({ onDone }) {
       <button type="button" class="rw-btn" onClick=${onDone}>Cancel</button>
       ${action.busy ? html`<${Spinner} label="Creating…" />` : null}
     </div>
-  </form>`;
+  <//>`;
 }
 
 export function RegistriesPage() {
   const { data, error, loading } = useRequest("registries.list", {});
-  const [creating, setCreating] = useState(false);
+  const [creating, openCreate, closeCreate] = useInline("create-registry");
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (!data) return html`<${Spinner} label="Loading registries…" />`;
   return html`<div class="rw-page">
@@ -109,18 +119,18 @@ export function RegistriesPage() {
       <h2>Registries</h2>
       ${loading ? html`<${Spinner} label="" />` : null}
       ${
-        data.org_role === "admin"
-          ? html`<span class="rw-head-tools"><${Link} route="?org">Organisation<//></span>`
+        data.can?.manage_users
+          ? html`<span class="rw-head-tools"><${Link} route="?org">Organization<//></span>`
           : null
       }
       ${
-        data.org_role === "viewer"
+        !data.can?.create_registry
           ? null
-          : html`<button class="rw-btn rw-btn-primary" onClick=${() => setCreating(true)} disabled=${creating}>
+          : html`<button class="rw-btn rw-btn-primary" onClick=${openCreate} disabled=${creating}>
         Create registry</button>`
       }
     </div>
-    ${creating ? html`<${CreateRegistryForm} onDone=${() => setCreating(false)} />` : null}
+    ${creating ? html`<${CreateRegistryForm} onDone=${closeCreate} />` : null}
     <h3 class="rw-section">Core registries</h3>
     <div class="rw-cards">${data.core.map((r) => html`<${RegistryCard} key=${r.name} reg=${r} />`)}</div>
     <h3 class="rw-section">Custom registries</h3>

@@ -2,17 +2,18 @@
 import { useEffect, useState } from "preact/hooks";
 import { formatAgo, formatDate, splitList, usageSnippet } from "../format.js";
 import { html } from "../html.js";
-import { atLeast } from "../roles.js";
 import { historyRoute, settingsRoute } from "../tool-routes.js";
 import {
   Chip,
   ErrorBox,
+  Form,
   Link,
   Pager,
   Snippet,
   Spinner,
   useAction,
   useApp,
+  useInline,
   useRequest,
 } from "./common.js";
 import { TextField, useValidation } from "./fields.js";
@@ -50,7 +51,7 @@ function CreateCollectionForm({ registry, onDone }) {
     }
   }
 
-  return html`<form class="rw-form" onSubmit=${submit} aria-label="Create collection">
+  return html`<${Form} onSubmit=${submit} onCancel=${onDone} autoFocus label="Create collection">
     <${TextField} label="Name" name="name" value=${name} onInput=${setName} message=${nameMsg}
       placeholder="e.g. cat-resnet" />
     ${
@@ -74,7 +75,7 @@ function CreateCollectionForm({ registry, onDone }) {
       <button type="button" class="rw-btn" onClick=${onDone}>Cancel</button>
       ${action.busy ? html`<${Spinner} label="Creating…" />` : null}
     </div>
-  </form>`;
+  <//>`;
 }
 
 /** @param {{name: string}} props */
@@ -82,7 +83,7 @@ export function RegistryPage({ name }) {
   const [filter, setFilter] = useState("");
   const [typed, setTyped] = useState("");
   const [offset, setOffset] = useState(0);
-  const [creating, setCreating] = useState(false);
+  const [creating, openCreate, closeCreate] = useInline("create-collection");
   useEffect(() => {
     const t = setTimeout(() => {
       setFilter(typed);
@@ -109,11 +110,11 @@ export function RegistryPage({ name }) {
       ${loading ? html`<${Spinner} label="" />` : null}
       <span class="rw-head-tools">
         <${Link} route=${historyRoute(reg.name)}>History<//>
-        <${Link} route=${settingsRoute(reg.name)}>${atLeast(reg.role, "admin") ? "Settings" : "Members and settings"}<//>
+        <${Link} route=${settingsRoute(reg.name)}>${reg.can?.administer ? "Settings" : "Members and settings"}<//>
       </span>
       ${
-        atLeast(reg.role, "member")
-          ? html`<button class="rw-btn rw-btn-primary" onClick=${() => setCreating(true)} disabled=${creating}>
+        reg.can?.create_collection
+          ? html`<button class="rw-btn rw-btn-primary" onClick=${openCreate} disabled=${creating}>
         Create collection</button>`
           : null
       }
@@ -127,7 +128,7 @@ export function RegistryPage({ name }) {
       }
       <span class="rw-muted"> · your role: ${reg.role}</span>
     </div>
-    ${creating ? html`<${CreateCollectionForm} registry=${reg} onDone=${() => setCreating(false)} />` : null}
+    ${creating ? html`<${CreateCollectionForm} registry=${reg} onDone=${closeCreate} />` : null}
     <div class="rw-toolbar">
       <input class="rw-filter" type="search" placeholder="Filter collections by name or tag"
         aria-label="Filter collections" value=${typed}

@@ -5,7 +5,16 @@ import { useState } from "preact/hooks";
 import { html } from "../html.js";
 import { roleLabel } from "../roles.js";
 import { settingsRoute } from "../tool-routes.js";
-import { Chip, ErrorBox, LockIcon, Spinner, useAction, useApp, useRequest } from "./common.js";
+import {
+  Chip,
+  ErrorBox,
+  Form,
+  LockIcon,
+  Spinner,
+  useAction,
+  useApp,
+  useRequest,
+} from "./common.js";
 import { TextField, useValidation } from "./fields.js";
 
 /**
@@ -61,7 +70,7 @@ function General({ s, onRenamed }) {
     if (result && result.registry.name !== reg.name) onRenamed(result.registry.name);
   }
   return html`<${Section} title="Name and description" id="general">
-    <form class="rw-form" onSubmit=${save} aria-label="Name and description">
+    <${Form} class="rw-form" onSubmit=${save} label="Name and description">
       <${TextField} label="Name" name="reg-name" value=${name} onInput=${setName} message=${nameMsg} />
       <${TextField} label="Description" name="reg-description" value=${description}
         onInput=${setDescription} multiline />
@@ -71,7 +80,7 @@ function General({ s, onRenamed }) {
           disabled=${!changed || !name.trim() || Boolean(nameMsg) || action.busy}>Save</button>
         ${action.busy ? html`<${Spinner} label="Saving…" />` : null}
       </div>
-    </form>
+    <//>
   <//>`;
 }
 
@@ -85,19 +94,19 @@ function Visibility({ s }) {
   let body;
   if (reg.kind === "core") {
     body = html`<p class="rw-muted rw-reason">Always <strong>organization</strong>: core registries
-      are visible to the whole organisation, and their visibility cannot be changed.</p>`;
+      are visible to the whole organization, and their visibility cannot be changed.</p>`;
   } else if (reg.visibility === "restricted") {
-    body = html`<p class="rw-muted rw-reason">Only members and organisation admins can see this
-      registry. A restricted registry cannot be made visible to the whole organisation again.</p>`;
+    body = html`<p class="rw-muted rw-reason">Only members and organization admins can see this
+      registry. A restricted registry cannot be made visible to the whole organization again.</p>`;
   } else if (!s.can.admin) {
-    body = html`<p class="rw-muted rw-reason">Every organisation user can see this registry.
+    body = html`<p class="rw-muted rw-reason">Every organization user can see this registry.
       Only registry admins can restrict it.</p>`;
   } else if (!confirming) {
-    body = html`<p>Every organisation user can see this registry.</p>
+    body = html`<p>Every organization user can see this registry.</p>
       <button class="rw-btn" onClick=${() => setConfirming(true)}>Restrict to members…</button>`;
   } else {
     body = html`<div class="rw-confirm" role="group" aria-label="Confirm restricting">
-      <p><strong>Restrict “${reg.name}”?</strong> Only its members and organisation admins will
+      <p><strong>Restrict “${reg.name}”?</strong> Only its members and organization admins will
         see it; everyone else will no longer find it. <strong>This cannot be switched
         back</strong> to organization.</p>
       <div class="rw-actions">
@@ -166,13 +175,13 @@ function Types({ s }) {
     )}</ul>
     ${
       s.can.admin
-        ? html`<form class="rw-inline-form rw-add-row" onSubmit=${add} aria-label="Add a type">
+        ? html`<${Form} class="rw-inline-form rw-add-row" onSubmit=${add} label="Add a type">
           <input type="text" aria-label="New type" placeholder="e.g. onnx" value=${type}
             aria-invalid=${typeMsg ? "true" : "false"}
             onInput=${(/** @type {any} */ e) => setType(e.currentTarget.value)} />
           <button type="submit" class="rw-btn rw-btn-small"
             disabled=${!type.trim() || Boolean(typeMsg) || action.busy}>Add type</button>
-        </form>
+        <//>
         ${typeMsg ? html`<div class="rw-invalid" role="status">${typeMsg}</div>` : null}`
         : null
     }
@@ -194,8 +203,8 @@ function Members({ s }) {
       <${Chip} kind="rw-role">${roleLabel(s.role)}<//>
       <span class="rw-muted">${
         me
-          ? ` — registry role ${roleLabel(me.role)}, organisation role ${s.org_role}`
-          : ` — from your organisation role ${s.org_role}`
+          ? ` — registry role ${roleLabel(me.role)}, organization role ${s.org_role}`
+          : ` — from your organization role ${s.org_role}`
       }</span></p>
     ${
       s.members.length === 0
@@ -223,7 +232,7 @@ function Members({ s }) {
           }</td>
           <td>${roleLabel(m.effective_role)}${
             m.effective_role !== m.role
-              ? html` <span class="rw-muted">(from the organisation role)</span>`
+              ? html` <span class="rw-muted">(from the organization role)</span>`
               : null
           }</td>
           ${
@@ -240,8 +249,8 @@ function Members({ s }) {
     ${
       s.can.admin
         ? s.candidates.length === 0
-          ? html`<p class="rw-muted">Every organisation user is already a member.</p>`
-          : html`<form class="rw-inline-form rw-add-row" aria-label="Add a member"
+          ? html`<p class="rw-muted">Every organization user is already a member.</p>`
+          : html`<${Form} class="rw-inline-form rw-add-row" label="Add a member"
           onSubmit=${async (/** @type {Event} */ e) => {
             e.preventDefault();
             const done = await action.run(() =>
@@ -259,7 +268,7 @@ function Members({ s }) {
           </select>
           <button type="submit" class="rw-btn rw-btn-small" disabled=${!pick || action.busy}>
             Add member</button>
-        </form>`
+        <//>`
         : null
     }
     <${ErrorBox} error=${action.error} />
@@ -293,7 +302,7 @@ function Protected({ s }) {
     </div>
     ${
       s.can.admin
-        ? html`<form class="rw-inline-form rw-add-row" aria-label="Protect an alias"
+        ? html`<${Form} class="rw-inline-form rw-add-row" label="Protect an alias"
           onSubmit=${async (/** @type {Event} */ e) => {
             e.preventDefault();
             const done = await action.run(() =>
@@ -306,7 +315,7 @@ function Protected({ s }) {
             onInput=${(/** @type {any} */ e) => setAlias(e.currentTarget.value)} />
           <button type="submit" class="rw-btn rw-btn-small"
             disabled=${!alias.trim() || Boolean(aliasMsg) || action.busy}>Protect</button>
-        </form>
+        <//>
         ${aliasMsg ? html`<div class="rw-invalid" role="status">${aliasMsg}</div>` : null}`
         : null
     }
@@ -331,7 +340,12 @@ function Danger({ s }) {
     <p>Deleting removes its collections and links. The artifact versions stay logged.</p>
     ${
       open
-        ? html`<form class="rw-confirm" aria-label="Confirm deleting"
+        ? html`<${Form} class="rw-confirm" label="Confirm deleting" autoFocus
+          onCancel=${() => {
+            setOpen(false);
+            setTyped("");
+            action.clear();
+          }}
           onSubmit=${async (/** @type {Event} */ e) => {
             e.preventDefault();
             const done = await action.run(() =>
@@ -352,7 +366,7 @@ function Danger({ s }) {
               action.clear();
             }}>Cancel</button>
           </div>
-        </form>`
+        <//>`
         : html`<button class="rw-btn rw-btn-danger" onClick=${() => setOpen(true)}>
           Delete registry…</button>`
     }

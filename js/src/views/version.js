@@ -1,10 +1,83 @@
 // A linked version: metadata as a tree, files with sizes, digest, other links, usage snippet.
 import { useState } from "preact/hooks";
-import { describeNode, formatAgo, formatBytes, formatDate, usageSnippet } from "../format.js";
+import {
+  describeNode,
+  formatAgo,
+  formatBytes,
+  formatDate,
+  splitList,
+  usageSnippet,
+} from "../format.js";
 import { html } from "../html.js";
 import { historyRoute } from "../tool-routes.js";
-import { Chip, ErrorBox, Link, LockIcon, Pager, Snippet, Spinner, useRequest } from "./common.js";
+import { AliasCell } from "./collection.js";
+import { UnlinkButton } from "./collection-tools.js";
+import {
+  Chip,
+  ErrorBox,
+  Form,
+  Link,
+  LockIcon,
+  Pager,
+  Snippet,
+  Spinner,
+  useAction,
+  useApp,
+  useInline,
+  useRequest,
+} from "./common.js";
+import { TextField, useValidation } from "./fields.js";
 import { Lineage } from "./lineage.js";
+
+/** @param {{art: any, onDone: () => void}} props */
+function EditArtifactForm({ art, onDone }) {
+  const { invoke, notify } = useApp();
+  const [description, setDescription] = useState(art.description);
+  const [tags, setTags] = useState(art.tags.join(", "));
+  const tagsMsg = useValidation("tags", tags, { skipEmpty: true });
+  const action = useAction();
+  async function save() {
+    const done = await action.run(() =>
+      invoke("artifact.update", { artifact: art.ref, description, tags: splitList(tags) }),
+    );
+    if (done) {
+      onDone();
+      notify(`Saved the description and tags of ${art.ref}.`);
+    }
+  }
+  return html`<${Form} onSubmit=${save} onCancel=${onDone} autoFocus label="Edit the artifact version">
+    <${TextField} label="Description" name="art-description" value=${description}
+      onInput=${setDescription} multiline />
+    <${TextField} label="Tags (comma-separated)" name="art-tags" value=${tags} onInput=${setTags}
+      message=${tagsMsg} />
+    <${ErrorBox} error=${action.error} />
+    <div class="rw-actions">
+      <button type="submit" class="rw-btn rw-btn-primary" disabled=${Boolean(tagsMsg) || action.busy}>
+        Save</button>
+      <button type="button" class="rw-btn" onClick=${onDone}>Cancel</button>
+      ${action.busy ? html`<${Spinner} label="Saving…" />` : null}
+    </div>
+  <//>`;
+}
+
+/** @param {{data: any}} props */
+function VersionActions({ data }) {
+  const [editing, openEdit, closeEdit] = useInline("artifact-edit");
+  const can = data.can ?? {};
+  if (!can.set_alias && !can.edit_artifact && !can.unlink && !can.remove_alias?.length) return null;
+  return html`<div class="rw-version-actions">
+    <div class="rw-meta-line"><span class="rw-muted">Aliases:</span>
+      <${AliasCell} row=${data} /></div>
+    ${
+      editing
+        ? html`<${EditArtifactForm} art=${data.artifact} onDone=${closeEdit} />`
+        : can.edit_artifact
+          ? html`<button class="rw-btn rw-btn-small rw-btn-plain" onClick=${openEdit}>
+            Edit description and tags</button>`
+          : null
+    }
+  </div>`;
+}
 
 /** @param {{name: string, value: any, depth: number}} props */
 function TreeNode({ name, value, depth }) {
@@ -74,6 +147,7 @@ export function VersionPage({ path }) {
       ${loading ? html`<${Spinner} label="" />` : null}
       <span class="rw-head-tools"><${Link} route=${historyRoute(data.path)}>History<//></span>
     </div>
+    <${VersionActions} data=${data} />
     <table class="rw-facts">
       <tbody>
         <${Fact} label="Artifact"><span class="rw-mono">${art.ref}</span><//>
@@ -81,7 +155,8 @@ export function VersionPage({ path }) {
         <${Fact} label="Digest"><span class="rw-mono">${art.digest}</span><//>
         <${Fact} label="Size">
           ${formatBytes(art.size)} in ${art.files.total} file${art.files.total === 1 ? "" : "s"}<//>
-        <${Fact} label="Linked">${formatDate(data.created_at)} by ${data.created_by}<//>
+        <${Fact} label="Linked">
+          ${formatDate(data.created_at)} by ${data.created_by} (${formatAgo(data.created_at)})<//>
         <${Fact} label="Logged">
           ${formatDate(art.created_at)} by ${art.created_by} (${formatAgo(art.created_at)})<//>
         <${Fact} label="Tags">
@@ -118,5 +193,6 @@ export function VersionPage({ path }) {
       ${l.path === data.path ? html` <span class="rw-muted">(this page)</span>` : null}</li>`,
     )}
     </ul>
+    <${UnlinkButton} link=${data} />
   </div>`;
 }
