@@ -11,6 +11,9 @@ export const KERNEL_GONE =
   "This widget lost its kernel (it was restarted or shut down), so it cannot load or change " +
   "anything. Re-run the cell that displays it to get a working widget.";
 
+/** The model event the widget manager sends when the kernel behind a widget goes away. */
+export const COMM_GONE = "comm_live_update";
+
 /** A refusal or failure reported for one request, in words. */
 export class RpcError extends Error {
   /**
@@ -69,6 +72,20 @@ export function createRpc(model, options = {}) {
   }
   model.on("msg:custom", onMessage);
 
+  // The widget manager marks every widget's comm dead when its kernel restarts or dies
+  // ("comm_live_update"): nothing sent from here will be answered any more.
+  let gone = false;
+  function onGone() {
+    gone = true;
+    for (const entry of pending.values()) {
+      clearTimeout(entry.timer);
+      entry.reject(new RpcError("KernelGone", KERNEL_GONE));
+    }
+    pending.clear();
+    onBusyChange(0);
+  }
+  model.on(COMM_GONE, onGone);
+
   /**
    * Send a request; resolves with its result or rejects with an RpcError.
    *
@@ -79,6 +96,7 @@ export function createRpc(model, options = {}) {
   function invoke(method, params = {}) {
     counter += 1;
     const id = `${Date.now().toString(36)}-${counter}`;
+    if (gone) return Promise.reject(new RpcError("KernelGone", KERNEL_GONE));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         pending.delete(id);
@@ -87,7 +105,8 @@ export function createRpc(model, options = {}) {
           new RpcError(
             "Timeout",
             `The kernel did not answer "${method}" within ${Math.round(timeoutMs / 1000)} s. ` +
-              "Is it busy running a cell, or stopped?",
+              "It may be busy running a cell: try again when it is idle. If it was restarted, " +
+              "re-run the cell that displays the widget.",
           ),
         );
       }, timeoutMs);
@@ -106,6 +125,7 @@ export function createRpc(model, options = {}) {
 
   function dispose() {
     model.off("msg:custom", onMessage);
+    model.off(COMM_GONE, onGone);
     for (const entry of pending.values()) {
       clearTimeout(entry.timer);
       entry.reject(new RpcError("Closed", "The widget was closed."));

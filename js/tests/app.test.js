@@ -46,7 +46,7 @@ function fakeKernelModel(answers, state = { route: "", revision: 0, user: "ada" 
 const REG = {
   name: "Models",
   kind: "core",
-  description: "<b>not bold</b>",
+  description: "**bold** <img src=x onerror=alert(1)> ![pixel](https://t.example/p.gif)",
   visibility: "organization",
   artifact_types: ["model"],
   protected_aliases: [],
@@ -56,16 +56,28 @@ const REG = {
 
 const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
 
+/** Wait until `check()` is true (the page answers asynchronously), up to two seconds. */
+async function until(check) {
+  for (let i = 0; i < 100 && !check(); i += 1) await tick(20);
+  expect(check()).toBe(true);
+}
+
 describe("the widget", () => {
-  it("asks for the registries once and shows them as text", async () => {
+  it("asks for the registries once and shows their descriptions safely", async () => {
     const model = fakeKernelModel({ "registries.list": { core: [REG], custom: [] } });
     const el = document.createElement("div");
     const cleanup = widget.render({ model, el });
     await tick(100);
     expect(model.requests.map((r) => r.method)).toEqual(["registries.list"]);
     expect(el.querySelector(".rw-card-title").textContent).toBe("Models");
-    expect(el.querySelector(".rw-card-desc").textContent).toBe("<b>not bold</b>");
-    expect(el.querySelector(".rw-card-desc b")).toBeNull();
+    // The description is Markdown, rendered like a collection's: sanitised, no remote image.
+    const desc = el.querySelector(".rw-card-desc");
+    expect(desc.querySelector("strong").textContent).toBe("bold");
+    expect(desc.querySelector("img")).toBeNull();
+    expect(desc.innerHTML).not.toContain("onerror");
+    expect(desc.querySelector("a.rw-image-link").getAttribute("href")).toBe(
+      "https://t.example/p.gif",
+    );
     cleanup();
   });
 
@@ -174,8 +186,7 @@ describe("the widget", () => {
     input.dispatchEvent(
       new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }),
     );
-    await tick();
-    expect(model.requests.map((r) => r.method)).toContain("registry.create");
+    await until(() => model.requests.some((r) => r.method === "registry.create"));
     expect(notebook).toEqual([]);
     cleanup();
     el.remove();

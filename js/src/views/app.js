@@ -2,6 +2,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
 import { breadcrumbs, NavHistory, parseRoute, searchRoute } from "../router.js";
+import { COMM_GONE, KERNEL_GONE } from "../rpc.js";
 import { CollectionPage } from "./collection.js";
 import { Ctx, Spinner } from "./common.js";
 import { ComparePage } from "./compare.js";
@@ -73,6 +74,12 @@ export function App({ model, invoke, busy }) {
   const [slow, setSlow] = useState(false);
   const [pending, setPending] = useState(busy.count);
   const [inline, setInline] = useState(/** @type {string | null} */ (null));
+  const [gone, setGone] = useState(false);
+  useEffect(() => {
+    const cb = () => setGone(true);
+    model.on(COMM_GONE, cb);
+    return () => model.off(COMM_GONE, cb);
+  }, [model]);
   const [toasts, setToasts] = useState(/** @type {{id: number, text: string}[]} */ ([]));
   const toastSeq = useRef(0);
 
@@ -164,6 +171,7 @@ export function App({ model, invoke, busy }) {
         ${slow ? html`<${Spinner} label="Working…" />` : null}
         <span class="rw-user" title="Acting as this user">${user}</span>
       </div>
+      ${gone ? html`<div class="rw-error rw-gone" role="alert"><strong>Disconnected:</strong> ${KERNEL_GONE}</div>` : null}
       <div class="rw-body"><${Page} route=${route} /></div>
       <div class="rw-toasts" role="status" aria-live="polite">
         ${toasts.map((t) => html`<div class="rw-toast" key=${t.id}>${t.text}</div>`)}

@@ -4,8 +4,7 @@
 import { useState } from "preact/hooks";
 import { splitList } from "../format.js";
 import { html } from "../html.js";
-import { renderMarkdown } from "../markdown.js";
-import { ErrorBox, Form, Spinner, useAction, useApp, useInline } from "./common.js";
+import { ErrorBox, Form, Markdown, Spinner, useAction, useApp, useInline } from "./common.js";
 import { TextField, useValidation } from "./fields.js";
 
 /** @param {{coll: any, onDone: () => void}} props */
@@ -48,11 +47,7 @@ export function CollectionDescription({ coll }) {
   const [editing, openEdit, closeEdit] = useInline("collection-edit");
   if (editing) return html`<${EditForm} coll=${coll} onDone=${closeEdit} />`;
   return html`<div class="rw-described">
-    ${
-      coll.description
-        ? html`<div class="rw-markdown" dangerouslySetInnerHTML=${{ __html: renderMarkdown(coll.description) }}></div>`
-        : html`<p class="rw-muted">No description.</p>`
-    }
+    <${Markdown} text=${coll.description} />
     ${
       coll.can?.edit
         ? html`<button class="rw-btn rw-btn-small rw-btn-plain" onClick=${openEdit}>

@@ -3,6 +3,7 @@ import { createContext } from "preact";
 import { useCallback, useContext, useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
 import { dialogKeyDown, firstField, formKeyDown } from "../keyboard.js";
+import { renderMarkdown } from "../markdown.js";
 
 /**
  * @typedef {object} AppContext
@@ -71,6 +72,18 @@ export function ErrorBox({ error }) {
   return html`<div class="rw-error" role="alert">
     <strong>${title}:</strong> ${String(error.message ?? error)}
   </div>`;
+}
+
+/**
+ * A user's Markdown (a registry's or collection's description), sanitised, loading nothing
+ * remote; "No description" when there is none.
+ *
+ * @param {{text: string, class?: string}} props
+ */
+export function Markdown({ text, ...rest }) {
+  if (!text) return html`<p class=${`rw-muted ${rest.class ?? ""}`}>No description.</p>`;
+  return html`<div class=${`rw-markdown ${rest.class ?? ""}`}
+    dangerouslySetInnerHTML=${{ __html: renderMarkdown(text) }}></div>`;
 }
 
 /** @param {{label?: string}} props */

@@ -7,6 +7,7 @@ import {
   ErrorBox,
   Form,
   Link,
+  Markdown,
   Spinner,
   useAction,
   useApp,
@@ -23,7 +24,7 @@ function RegistryCard({ reg }) {
       <${Link} route=${reg.name}><span class="rw-card-title">${reg.name}</span><//>
       <${Chip} kind=${`rw-badge rw-vis-${reg.visibility}`}>${reg.visibility}<//>
     </div>
-    <div class="rw-card-desc">${reg.description || html`<span class="rw-muted">No description</span>`}</div>
+    <${Markdown} class="rw-card-desc" text=${reg.description} />
     <div class="rw-card-foot">
       <span class="rw-types">
         ${

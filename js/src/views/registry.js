@@ -8,6 +8,7 @@ import {
   ErrorBox,
   Form,
   Link,
+  Markdown,
   Pager,
   Snippet,
   Spinner,
@@ -119,7 +120,7 @@ export function RegistryPage({ name }) {
           : null
       }
     </div>
-    <p class="rw-desc">${reg.description || html`<span class="rw-muted">No description</span>`}</p>
+    <${Markdown} class="rw-desc" text=${reg.description} />
     <div class="rw-meta-line">
       Accepts: ${
         reg.artifact_types === null

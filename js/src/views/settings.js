@@ -10,6 +10,7 @@ import {
   ErrorBox,
   Form,
   LockIcon,
+  Markdown,
   Spinner,
   useAction,
   useApp,
@@ -49,7 +50,7 @@ function General({ s, onRenamed }) {
   if (reg.kind === "core" || !s.can.admin) {
     return html`<${Section} title="Name and description" id="general">
       <p><strong>${reg.name}</strong></p>
-      <p class="rw-desc">${reg.description || html`<span class="rw-muted">No description</span>`}</p>
+      <${Markdown} class="rw-desc" text=${reg.description} />
       <p class="rw-muted rw-reason">${
         reg.kind === "core"
           ? `${reg.name} is a core registry: its name and description are preconfigured and cannot be edited.`
