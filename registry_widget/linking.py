@@ -72,8 +72,11 @@ def _put_alias(
 
 
 def alias_action(protected: Iterable[str], aliases: Iterable[str]) -> Action:
-    """What setting, moving or removing ``aliases`` needs, or dropping them by unlinking
-    their version or deleting their collection: admin when one of them is protected."""
+    """The action that changing ``aliases`` needs: admin when one of them is protected.
+
+    Setting, moving or removing an alias, and dropping aliases by unlinking their version
+    or deleting their collection, all follow this rule.
+    """
     guarded = set(protected)
     return Action.ADMIN if any(a in guarded for a in aliases) else Action.WRITE
 

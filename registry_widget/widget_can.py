@@ -34,8 +34,10 @@ def registry_can(reg: Any) -> dict[str, bool]:
 
 
 def collection_can(coll: Any) -> dict[str, bool]:
-    """Controls on a collection page: link, edit, delete (admins only while it holds a
-    protected alias)."""
+    """Controls on a collection page: link, edit, set aliases, delete, download.
+
+    Deleting a collection that holds a protected alias is for admins only.
+    """
     reg = coll.registry
     role = reg.role
     return {
@@ -54,8 +56,10 @@ def artifact_can(client: Any) -> dict[str, bool]:
 
 
 def link_can(link: Any, role: str | None, protected: list[str]) -> dict[str, Any]:
-    """Controls on a linked version: unlink, set an alias, and which aliases it may remove
-    (``latest`` follows the newest version by itself)."""
+    """Controls on a linked version: unlink, set an alias, which aliases it may remove.
+
+    ``latest`` is never offered for removal: it follows the newest version by itself.
+    """
     return {
         "unlink": allows(role, alias_action(protected, link.aliases)),
         "set_alias": allows(role, Action.WRITE),

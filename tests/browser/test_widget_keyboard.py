@@ -90,7 +90,7 @@ def test_enter_submits_forms_and_escape_cancels_them(page, lab):
 
 
 def test_link_dialog_focuses_traps_tab_closes_on_escape_and_returns_focus(page, lab):
-    nb, widget = _open(page, lab, "keys-dialog", "Models/cat-resnet")
+    _nb, widget = _open(page, lab, "keys-dialog", "Models/cat-resnet")
     opener = widget.get_by_role("button", name="Link a version")
     opener.click()
     dialog = page.get_by_role("dialog")
