@@ -258,6 +258,7 @@ _VALIDATORS: dict[str, Callable[[str], object]] = {
     "alias": names.validate_alias,
     "aliases": _each(names.validate_alias),
     "tags": lambda text: names.validate_tags(_split(text)),
+    "user_name": names.validate_user_name,
 }
 
 

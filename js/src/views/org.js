@@ -4,11 +4,13 @@ import { useState } from "preact/hooks";
 import { formatAgo, formatDate } from "../format.js";
 import { html } from "../html.js";
 import { Chip, ErrorBox, Form, Spinner, useAction, useApp, useRequest } from "./common.js";
+import { useValidation } from "./fields.js";
 
 export function OrgPage() {
-  const { invoke } = useApp();
+  const { invoke, notify } = useApp();
   const { data, error } = useRequest("org.get", {});
   const [name, setName] = useState("");
+  const nameMsg = useValidation("user_name", name.trim(), { skipEmpty: true });
   const [role, setRole] = useState("member");
   const add = useAction();
   const change = useAction();
@@ -37,10 +39,13 @@ export function OrgPage() {
             admin
               ? html`<select aria-label=${`Organization role of ${u.name}`} value=${u.role}
                 disabled=${change.busy}
-                onChange=${(/** @type {any} */ e) =>
-                  change.run(() =>
-                    invoke("org.user.role", { name: u.name, role: e.currentTarget.value }),
-                  )}>
+                onChange=${async (/** @type {any} */ e) => {
+                  const to = e.currentTarget.value;
+                  const done = await change.run(() =>
+                    invoke("org.user.role", { name: u.name, role: to }),
+                  );
+                  if (done) notify(`${u.name} is now an organization ${to}.`);
+                }}>
                 ${data.roles.map((/** @type {string} */ r) => html`<option value=${r}>${r}</option>`)}
               </select>`
               : u.role
@@ -57,11 +62,15 @@ export function OrgPage() {
           ) => {
             e.preventDefault();
             const done = await add.run(() => invoke("org.user.add", { name: name.trim(), role }));
-            if (done) setName("");
+            if (done) {
+              notify(`Added ${name.trim()} as ${role}.`);
+              setName("");
+            }
           }}>
           <div class="rw-field"><label for="rw-f-user-name">User name</label>
             <input id="rw-f-user-name" type="text" autocomplete="off" value=${name}
-              placeholder="e.g. grace" onInput=${(/** @type {any} */ e) => setName(e.currentTarget.value)} /></div>
+              placeholder="e.g. grace" onInput=${(/** @type {any} */ e) => setName(e.currentTarget.value)} />
+            ${nameMsg ? html`<div class="rw-invalid" role="status">${nameMsg}</div>` : null}</div>
           <div class="rw-field"><label for="rw-f-user-role">Organization role</label>
             <select id="rw-f-user-role" value=${role}
               onChange=${(/** @type {any} */ e) => setRole(e.currentTarget.value)}>
@@ -69,7 +78,7 @@ export function OrgPage() {
             </select></div>
           <${ErrorBox} error=${add.error} />
           <div class="rw-actions">
-            <button type="submit" class="rw-btn rw-btn-primary" disabled=${!name.trim() || add.busy}>
+            <button type="submit" class="rw-btn rw-btn-primary" disabled=${!name.trim() || Boolean(nameMsg) || add.busy}>
               Add user</button>
           </div>
         <//>`

@@ -134,7 +134,11 @@ export function RegistryPage({ name }) {
       <input class="rw-filter" type="search" placeholder="Filter collections by name or tag"
         aria-label="Filter collections" value=${typed}
         onInput=${(/** @type {any} */ e) => setTyped(e.currentTarget.value)} />
-      <span class="rw-muted">${page.total} collection${page.total === 1 ? "" : "s"}</span>
+      <span class="rw-muted" data-testid="collection-count">${
+        filter
+          ? `${page.total} of ${reg.collection_count} collection${reg.collection_count === 1 ? "" : "s"}`
+          : `${page.total} collection${page.total === 1 ? "" : "s"}`
+      }</span>
     </div>
     ${
       page.items.length === 0

@@ -192,13 +192,15 @@ function Types({ s }) {
 
 /** @param {{s: Settings}} props */
 function Members({ s }) {
-  const { invoke } = useApp();
+  const { invoke, notify } = useApp();
   const reg = s.registry;
   const [user, setUser] = useState("");
   const [role, setRole] = useState("viewer");
   const action = useAction();
   const me = s.members.find((m) => m.user === s.user);
-  const pick = user || s.candidates[0] || "";
+  // Yourself you never add (you administer this registry already); nobody is preselected.
+  const candidates = s.candidates.filter((u) => u !== s.user);
+  const pick = candidates.includes(user) ? user : "";
   return html`<${Section} title="Members" id="members">
     <p class="rw-you" data-testid="own-role">You (<strong>${s.user}</strong>): effective role${" "}
       <${Chip} kind="rw-role">${roleLabel(s.role)}<//>
@@ -219,14 +221,13 @@ function Members({ s }) {
           <td>${
             s.can.admin
               ? html`<select aria-label=${`Role of ${m.user}`} value=${m.role} disabled=${action.busy}
-                onChange=${(/** @type {any} */ e) =>
-                  action.run(() =>
-                    invoke("registry.member.role", {
-                      name: reg.name,
-                      user: m.user,
-                      role: e.currentTarget.value,
-                    }),
-                  )}>
+                onChange=${async (/** @type {any} */ e) => {
+                  const to = e.currentTarget.value;
+                  const done = await action.run(() =>
+                    invoke("registry.member.role", { name: reg.name, user: m.user, role: to }),
+                  );
+                  if (done) notify(`${m.user} is now ${roleLabel(to)} of ${reg.name}.`);
+                }}>
                 ${s.roles.map((r) => html`<option value=${r}>${roleLabel(r)}</option>`)}
               </select>`
               : roleLabel(m.role)
@@ -240,7 +241,12 @@ function Members({ s }) {
             s.can.admin
               ? html`<td><button class="rw-btn rw-btn-small" aria-label=${`Remove ${m.user}`}
                 disabled=${action.busy}
-                onClick=${() => action.run(() => invoke("registry.member.remove", { name: reg.name, user: m.user }))}>
+                onClick=${async () => {
+                  const done = await action.run(() =>
+                    invoke("registry.member.remove", { name: reg.name, user: m.user }),
+                  );
+                  if (done) notify(`Removed ${m.user} from ${reg.name}.`);
+                }}>
                 Remove</button></td>`
               : null
           }
@@ -249,7 +255,7 @@ function Members({ s }) {
     }
     ${
       s.can.admin
-        ? s.candidates.length === 0
+        ? candidates.length === 0
           ? html`<p class="rw-muted">Every organization user is already a member.</p>`
           : html`<${Form} class="rw-inline-form rw-add-row" label="Add a member"
           onSubmit=${async (/** @type {Event} */ e) => {
@@ -257,11 +263,15 @@ function Members({ s }) {
             const done = await action.run(() =>
               invoke("registry.member.add", { name: reg.name, user: pick, role }),
             );
-            if (done) setUser("");
+            if (done) {
+              notify(`Added ${pick} to ${reg.name} as ${roleLabel(role)}.`);
+              setUser("");
+            }
           }}>
           <select aria-label="User to add" value=${pick}
             onChange=${(/** @type {any} */ e) => setUser(e.currentTarget.value)}>
-            ${s.candidates.map((u) => html`<option value=${u}>${u}</option>`)}
+            <option value="" disabled>Choose a user…</option>
+            ${candidates.map((u) => html`<option value=${u}>${u}</option>`)}
           </select>
           <select aria-label="Role of the new member" value=${role}
             onChange=${(/** @type {any} */ e) => setRole(e.currentTarget.value)}>

@@ -1,0 +1,159 @@
+"""Daily use in real JupyterLab: aliases up front, words and layout at a laptop's width."""
+
+from __future__ import annotations
+
+import textwrap
+
+from playwright.sync_api import Locator, Page, expect
+
+from tests.browser.lab import Notebook
+
+STORE = textwrap.dedent(
+    """
+    import pathlib, registry_widget as rw
+    client = rw.Client({store!r}, user="ada")
+    files = pathlib.Path("files-{store}"); files.mkdir(exist_ok=True)
+    models = client.registry("Models")
+    models.add_protected_alias("production")
+    models.update(description="Every **model** we ship. ![beacon](https://tracker.invalid/p.gif)")
+    models.create_collection("cat-resnet", type="model", tags=["vision"])
+    for i in range(30):
+        (files / f"w{{i}}.bin").write_bytes(bytes([i]) * 50)
+        art = client.log_artifact(
+            "cat-resnet", type="model", files={{"model.safetensors": files / f"w{{i}}.bin"}},
+            metadata={{"validation_accuracy": 0.8 + i / 200, "training_loss": 0.5 - i / 100,
+                      "learning_rate_schedule": "cosine-with-warmup", "epochs": 10 + i}},
+            tags=["nightly-candidate-build"])
+        client.link(art, "Models/cat-resnet",
+                    aliases={{3: ["production"], 29: ["staging"]}}.get(i, []))
+    for name in ("resnet-small", "vit-base", "convnext"):
+        models.create_collection(name, type="model")
+    """
+)
+
+# Words split across two lines inside the widget (long identifiers such as digests may wrap).
+BROKEN_WORDS = """
+el => {
+  const broken = [];
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent;
+    for (const m of text.matchAll(/[^\\s]+/g)) {
+      if (m[0].length < 2 || m[0].length > 24) continue;
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+      if (tops.size > 1) broken.push(m[0]);
+    }
+  }
+  return broken;
+}
+"""
+
+
+def _open(page: Page, lab, name: str, route: str) -> tuple[Notebook, Locator]:
+    nb = Notebook(
+        page,
+        lab,
+        f"{name}.ipynb",
+        [STORE.format(store=f"{name}.json"), f"w = rw.RegistryWidget(client, route={route!r})\nw"],
+    ).open()
+    nb.run(0)
+    assert "Error" not in nb.output(0)
+    nb.run(1)
+    return nb, nb.cell(1).locator(".rw-app")
+
+
+def test_collection_page_shows_where_each_alias_is_and_offers_the_meaningful_one(page, lab):
+    _nb, widget = _open(page, lab, "daily-aliases", "Models/cat-resnet")
+    summary = widget.get_by_label("Aliases", exact=True)
+    # production is on page 2 of the versions (v3 of 30), and up front all the same.
+    expect(summary).to_contain_text("production → v3")
+    expect(summary).to_contain_text("staging → v29")
+    expect(widget.locator("tr[data-version='v3']")).to_have_count(0)
+    # The snippet uses the protected alias, not `latest`; the others are offered.
+    snippet = widget.locator(".rw-snippet code")
+    expect(snippet).to_contain_text('client.use("Models/cat-resnet:production")')
+    widget.locator(".rw-snippet-choices").get_by_role("button", name="staging").click()
+    expect(snippet).to_contain_text('client.use("Models/cat-resnet:staging")')
+    summary.get_by_role("link", name="production → v3").click()
+    expect(widget.locator(".rw-page-head h2")).to_have_text("cat-resnet:v3")
+    # The version page holds its own actions; a protected alias's holder is not unlinked
+    # from the page by accident: its Unlink sits at the foot, behind a confirmation.
+    expect(widget.get_by_role("button", name="+ alias")).to_be_visible()
+    expect(widget.get_by_role("button", name="Edit description and tags")).to_be_visible()
+    widget.get_by_role("button", name="Edit description and tags").click()
+    form = widget.get_by_role("form", name="Edit the artifact version")
+    expect(form.get_by_label("Description")).to_be_focused()
+    page.keyboard.type("Best so far")
+    form.get_by_role("button", name="Save").click()
+    expect(widget.locator(".rw-toast")).to_contain_text("Saved the description and tags")
+    expect(widget.locator(".rw-facts")).to_contain_text("Best so far")
+    assert page.page_errors == []
+
+
+def test_descriptions_are_markdown_and_load_nothing_remote(page, lab):
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    _nb, widget = _open(page, lab, "daily-markdown", "")
+    card = widget.locator(".rw-card[data-registry='Models']")
+    expect(card.locator(".rw-card-desc strong")).to_have_text("model")
+    beacon = card.get_by_role("link", name="image: beacon")
+    expect(beacon).to_have_attribute("href", "https://tracker.invalid/p.gif")
+    assert widget.locator("img").count() == 0
+    assert not [u for u in requested if "tracker.invalid" in u]
+    # The whole card opens the registry, not only its title.
+    card.locator(".rw-card-foot").click()
+    expect(widget.locator(".rw-page-head h2")).to_have_text("Models")
+    expect(widget.locator(".rw-desc strong")).to_have_text("model")
+    # A filter that matches nothing says how many there are.
+    widget.get_by_label("Filter collections").fill("nothing-like-this")
+    expect(widget.get_by_test_id("collection-count")).to_have_text("0 of 4 collections")
+    # After navigating, the header's search box no longer shows an old query.
+    search = widget.get_by_role(
+        "searchbox", name="Search registries, collections, tags and aliases"
+    )
+    search.fill("cat")
+    page.keyboard.press("Enter")
+    expect(widget.locator(".rw-results li").first).to_be_visible()
+    expect(search).to_have_value("cat")
+    widget.locator(".rw-results").get_by_role("link").first.click()
+    expect(search).to_have_value("")
+    assert page.page_errors == []
+
+
+def _check_layout(widget: Locator, where: str) -> None:
+    # One scroll: the widget's body is as tall as its content, with no scrollbar inside.
+    assert widget.locator(".rw-body").evaluate("b => b.scrollHeight <= b.clientHeight + 1"), where
+    assert widget.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), where
+    assert widget.evaluate(BROKEN_WORDS) == [], where
+
+
+def test_at_1024_px_with_the_file_browser_open_one_scroll_and_no_word_broken(
+    page, lab, screenshots
+):
+    page.set_viewport_size({"width": 1024, "height": 800})
+    _nb, widget = _open(page, lab, "daily-layout", "")
+    if not page.locator(".jp-FileBrowser").is_visible():
+        page.locator(".jp-SideBar.jp-mod-left [data-id='filebrowser']").click()
+    expect(page.locator(".jp-FileBrowser")).to_be_visible()
+    expect(widget.locator(".rw-card[data-registry='Models']")).to_be_visible()
+    _check_layout(widget, "registries")
+    widget.locator(".rw-card[data-registry='Models'] .rw-card-title").click()
+    expect(widget.get_by_role("link", name="cat-resnet")).to_be_visible()
+    _check_layout(widget, "registry")
+    widget.get_by_role("link", name="cat-resnet").click()
+    expect(widget.locator("tr[data-version='v29']")).to_be_visible()
+    _check_layout(widget, "collection")
+    widget.screenshot(path=str(screenshots / "layout-collection-1024.png"))
+    widget.get_by_role("link", name="v29", exact=True).click()
+    lineage = widget.locator(".rw-lineage")
+    expect(lineage).to_be_visible()
+    _check_layout(widget, "version")
+    widget.screenshot(path=str(screenshots / "layout-version-1024.png"))
+    # The lineage drawing fits its width.
+    assert lineage.evaluate(
+        "svg => svg.getBoundingClientRect().width <= svg.parentElement.clientWidth + 1"
+    )
+    assert page.page_errors == []
