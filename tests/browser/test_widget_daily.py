@@ -15,7 +15,8 @@ STORE = textwrap.dedent(
     files = pathlib.Path("files-{store}"); files.mkdir(exist_ok=True)
     models = client.registry("Models")
     models.add_protected_alias("production")
-    models.update(description="Every **model** we ship. ![beacon](https://tracker.invalid/p.gif)")
+    client.create_registry(
+        "Vision", description="Every **model** we ship. ![beacon](https://tracker.invalid/p.gif)")
     models.create_collection("cat-resnet", type="model", tags=["vision"])
     for i in range(30):
         (files / f"w{{i}}.bin").write_bytes(bytes([i]) * 50)
@@ -78,7 +79,7 @@ def test_collection_page_shows_where_each_alias_is_and_offers_the_meaningful_one
     widget.locator(".rw-snippet-choices").get_by_role("button", name="staging").click()
     expect(snippet).to_contain_text('client.use("Models/cat-resnet:staging")')
     summary.get_by_role("link", name="production → v3").click()
-    expect(widget.locator(".rw-page-head h2")).to_have_text("cat-resnet:v3")
+    expect(widget.locator(".rw-page-head h2")).to_have_text("Models/cat-resnet:v3")
     # The version page holds its own actions; a protected alias's holder is not unlinked
     # from the page by accident: its Unlink sits at the foot, behind a confirmation.
     expect(widget.get_by_role("button", name="+ alias")).to_be_visible()
@@ -97,16 +98,21 @@ def test_descriptions_are_markdown_and_load_nothing_remote(page, lab):
     requested: list[str] = []
     page.on("request", lambda r: requested.append(r.url))
     _nb, widget = _open(page, lab, "daily-markdown", "")
-    card = widget.locator(".rw-card[data-registry='Models']")
+    card = widget.locator(".rw-card[data-registry='Vision']")
     expect(card.locator(".rw-card-desc strong")).to_have_text("model")
     beacon = card.get_by_role("link", name="image: beacon")
     expect(beacon).to_have_attribute("href", "https://tracker.invalid/p.gif")
     assert widget.locator("img").count() == 0
     assert not [u for u in requested if "tracker.invalid" in u]
     # The whole card opens the registry, not only its title.
-    card.locator(".rw-card-foot").click()
-    expect(widget.locator(".rw-page-head h2")).to_have_text("Models")
+    box = card.bounding_box()
+    assert box is not None
+    card.click(position={"x": box["width"] - 12, "y": box["height"] - 8})  # a corner
+    expect(widget.locator(".rw-page-head h2")).to_have_text("Vision")
     expect(widget.locator(".rw-desc strong")).to_have_text("model")
+    widget.locator(".rw-crumbs").get_by_role("link", name="Registries").click()
+    widget.locator(".rw-card[data-registry='Models']").click(position={"x": 12, "y": 40})
+    expect(widget.locator(".rw-page-head h2")).to_have_text("Models")
     # A filter that matches nothing says how many there are.
     widget.get_by_label("Filter collections").fill("nothing-like-this")
     expect(widget.get_by_test_id("collection-count")).to_have_text("0 of 4 collections")

@@ -174,16 +174,16 @@ export function CollectionPage({ path }) {
     ${
       page && page.items.length > 0
         ? html`<div class="rw-table-wrap"><table class="rw-table rw-versions">
-          <thead><tr><th>Version</th><th>Aliases</th><th>Artifact</th><th>Tags</th><th>Linked</th>
+          <thead><tr><th>Version</th><th>Aliases</th><th>Tags</th><th>Linked</th>
             ${keys.map((/** @type {string} */ k) => html`<th class="rw-num" title=${`metadata.${k}`}>${k}</th>`)}
             </tr></thead>
           <tbody>${page.items.map(
             (/** @type {any} */ row) => html`<tr key=${row.path} data-version=${row.version}>
-            <td><${Link} route=${row.path}>${row.version}<//></td>
+            <td class="rw-version-cell"><${Link} route=${row.path}>${row.version}<//>
+              <span class="rw-muted rw-mono rw-id" title="The logged artifact version">${row.artifact}</span></td>
             <td><${AliasCell} row=${row} /></td>
-            <td class="rw-mono">${row.artifact}</td>
             <td>${row.tags.map((/** @type {string} */ t) => html`<${Chip}>${t}<//>`)}</td>
-            <td title=${formatDate(row.created_at)}>${formatAgo(row.created_at)}<br />
+            <td title=${formatDate(row.created_at)} class="rw-nowrap">${formatAgo(row.created_at)}<br />
               <span class="rw-muted">${row.created_by}</span></td>
             ${keys.map((/** @type {string} */ k) => html`<td class="rw-num">${formatValue(row.metadata[k])}</td>`)}
           </tr>`,

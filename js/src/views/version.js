@@ -140,7 +140,7 @@ export function VersionPage({ path }) {
   return html`<div class="rw-page">
     <div class="rw-page-head">
       <h2>${data.collection_path}:${data.version}</h2>
-      ${data.aliases.map(
+      ${(data.can?.set_alias ? [] : data.aliases).map(
         (a) => html`<${Chip} kind=${`rw-alias ${a.protected ? "rw-protected" : ""}`}>
         ${a.protected ? html`<${LockIcon} />` : null}${a.name}<//>`,
       )}
