@@ -298,18 +298,18 @@ def test_history_compare_and_lineage_screenshots(page, lab, screenshots, theme):
         widget.get_by_role("link", name="Compare versions").click()
         chart = widget.locator(".rw-chart[data-metric='accuracy']")
         expect(chart).to_be_visible()
-        # production (v3) and the two newest versions are compared by default.
+        # production (v3) against the newest version (v5) is compared by default.
         table = widget.locator(".rw-compare-table")
-        expect(table.locator("thead th")).to_have_count(4)
+        expect(table.locator("thead th")).to_have_count(3)
         expect(table.locator("tr[data-key='accuracy']")).to_have_attribute("data-differs", "true")
         expect(table.locator("tr[data-key='optimizer.name']")).to_have_attribute(
             "data-differs", "false"
         )
         expect(chart.locator(".rw-chart-alias[data-version='v3']")).to_contain_text("production")
         expect(chart.locator(".rw-chart-alias.rw-chart-protected")).to_have_count(1)
-        expect(chart.locator(".rw-chart-selected")).to_have_count(3)
+        expect(chart.locator(".rw-chart-selected")).to_have_count(2)
         chart.locator("circle[data-version='v0']").click()
-        expect(table.locator("thead th")).to_have_count(5)
+        expect(table.locator("thead th")).to_have_count(4)
         _full_height(widget)
         widget.screenshot(path=str(screenshots / f"compare-{theme}.png"))
         widget.get_by_label("Only differences").check()

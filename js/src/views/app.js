@@ -124,8 +124,13 @@ export function App({ model, invoke, busy }) {
     () => ({ invoke, revision, user, navigate: show, inline, setInline, notify }),
     [invoke, revision, user, model, inline],
   );
-  function search() {
-    if (query.trim()) ctx.navigate(searchRoute(query.trim()));
+  // A path typed into search ("Vision/cats", "Vision/cats:v3") opens it; anything else
+  // lists what matches.
+  async function search() {
+    const text = query.trim();
+    if (!text) return;
+    const found = await invoke("search.open", { text }).catch(() => null);
+    ctx.navigate(found?.route ?? searchRoute(text));
   }
   const nav = history.current;
   const crumbs = breadcrumbs(route);

@@ -1,5 +1,5 @@
 // A collection: Markdown description, tags, the versions table (paged), linking and aliases.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { formatAgo, formatDate, formatValue, usageSnippet } from "../format.js";
 import { html } from "../html.js";
 import { compareRoute, historyRoute } from "../tool-routes.js";
@@ -129,8 +129,32 @@ function UseSnippet({ coll }) {
 export function CollectionPage({ path }) {
   const [offset, setOffset] = useState(0);
   const [linking, setLinking] = useState(false);
+  const [typed, setTyped] = useState("");
+  const [query, setQuery] = useState("");
+  const [sort, setSort] = useState({ key: "", order: "desc" });
+  useEffect(() => {
+    const t = setTimeout(() => {
+      setQuery(typed.trim());
+      setOffset(0);
+    }, 300);
+    return () => clearTimeout(t);
+  }, [typed]);
   const info = useRequest("collection.get", { path });
-  const versions = useRequest("collection.versions", { path, offset, limit: PAGE });
+  const versions = useRequest("collection.find", {
+    path,
+    query,
+    sort: sort.key,
+    order: sort.order,
+    offset,
+    limit: PAGE,
+  });
+  /** @param {string} key */
+  function sortBy(key) {
+    setSort((s) =>
+      s.key === key ? { key, order: s.order === "desc" ? "asc" : "desc" } : { key, order: "desc" },
+    );
+    setOffset(0);
+  }
   if (info.error) return html`<${ErrorBox} error=${info.error} />`;
   if (!info.data) return html`<${Spinner} label="Loading collection…" />`;
   const coll = info.data;
@@ -169,13 +193,39 @@ export function CollectionPage({ path }) {
     }
     <${CollectionDescription} coll=${coll} />
     ${linking ? html`<${LinkDialog} collection=${coll} onClose=${() => setLinking(false)} />` : null}
-    <${ErrorBox} error=${versions.error} />
-    ${page && page.items.length === 0 ? html`<p class="rw-muted">No versions linked yet.</p>` : null}
+    <div class="rw-toolbar">
+      <input class="rw-filter rw-filter-wide" type="search" aria-label="Filter versions"
+        placeholder="Filter: resnet  tag:nightly  alias:production  acc>0.9"
+        title=${
+          "A word matches the artifact name, a tag or an alias; tag:, alias:, type:, by: " +
+          "match exactly; key>0.9, key<=20, key=value compare metadata; or a JSON filter " +
+          "as collection.versions(filter=...) takes it."
+        }
+        value=${typed} onInput=${(/** @type {any} */ e) => setTyped(e.currentTarget.value)} />
+      ${
+        page
+          ? html`<span class="rw-muted" data-testid="version-count">${
+              query ? `${page.total} of ${page.all} versions` : `${page.total} versions`
+            }${sort.key ? ` · by ${sort.key}, ${sort.order === "desc" ? "highest" : "lowest"} first` : ""}</span>`
+          : null
+      }
+    </div>
+    ${versions.error ? html`<div class="rw-invalid" role="status">${versions.error.message}</div>` : null}
+    ${
+      page && page.items.length === 0
+        ? html`<p class="rw-muted">${query ? "No version matches the filter." : "No versions linked yet."}</p>`
+        : null
+    }
     ${
       page && page.items.length > 0
         ? html`<div class="rw-table-wrap"><table class="rw-table rw-versions">
           <thead><tr><th>Version</th><th>Aliases</th><th>Tags</th><th>Linked</th>
-            ${keys.map((/** @type {string} */ k) => html`<th class="rw-num" title=${`metadata.${k}`}>${k}</th>`)}
+            ${keys.map(
+              (/** @type {string} */ k) => html`<th class="rw-num"
+                aria-sort=${sort.key === k ? (sort.order === "desc" ? "descending" : "ascending") : "none"}>
+                <button type="button" class="rw-sort" title=${`Sort by metadata.${k}`}
+                  onClick=${() => sortBy(k)}>${k}${sort.key === k ? (sort.order === "desc" ? " ▾" : " ▴") : ""}</button></th>`,
+            )}
             </tr></thead>
           <tbody>${page.items.map(
             (/** @type {any} */ row) => html`<tr key=${row.path} data-version=${row.version}>
@@ -190,7 +240,7 @@ export function CollectionPage({ path }) {
           )}</tbody></table></div>`
         : null
     }
-    ${page ? html`<${Pager} offset=${page.offset} limit=${page.limit} total=${page.total} onChange=${setOffset} />` : null}
+    ${page ? html`<${Pager} offset=${page.offset} limit=${page.limit} total=${page.total} onChange=${setOffset} jump />` : null}
     <h3 class="rw-section">Use it from a notebook</h3>
     <${UseSnippet} coll=${coll} />
     <${DeleteCollection} coll=${coll} />

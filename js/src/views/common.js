@@ -215,17 +215,36 @@ export function useInline(id) {
 /**
  * Page controls for an offset/limit list.
  *
- * @param {{offset: number, limit: number, total: number, onChange: (offset: number) => void}} props
+ * @param {{offset: number, limit: number, total: number, onChange: (offset: number) => void,
+ *   jump?: boolean}} props
  */
-export function Pager({ offset, limit, total, onChange }) {
+export function Pager({ offset, limit, total, onChange, jump = false }) {
+  const [typed, setTyped] = useState("");
   if (total <= limit) return null;
   const last = Math.min(offset + limit, total);
+  const pages = Math.ceil(total / limit);
+  const page = Math.floor(offset / limit) + 1;
+  function go() {
+    const n = Number.parseInt(typed, 10);
+    if (Number.isFinite(n)) onChange((Math.min(Math.max(n, 1), pages) - 1) * limit);
+    setTyped("");
+  }
   return html`<div class="rw-pager">
     <button class="rw-btn rw-btn-small" disabled=${offset === 0}
       onClick=${() => onChange(Math.max(0, offset - limit))}>‹ Newer</button>
     <span>${offset + 1}–${last} of ${total}</span>
     <button class="rw-btn rw-btn-small" disabled=${last >= total}
       onClick=${() => onChange(offset + limit)}>Older ›</button>
+    ${
+      jump
+        ? html`<${Form} class="rw-inline-form rw-jump" label="Go to page" onSubmit=${go}>
+          <label>Page <input type="number" min="1" max=${pages} aria-label="Page number"
+            placeholder=${String(page)} value=${typed}
+            onInput=${(/** @type {any} */ e) => setTyped(e.currentTarget.value)} /> of ${pages}</label>
+          <button type="submit" class="rw-btn rw-btn-small" disabled=${!typed}>Go</button>
+        <//>`
+        : null
+    }
   </div>`;
 }
 
