@@ -163,3 +163,55 @@ def test_at_1024_px_with_the_file_browser_open_one_scroll_and_no_word_broken(
         "svg => svg.getBoundingClientRect().width <= svg.parentElement.clientWidth + 1"
     )
     assert page.page_errors == []
+
+
+def test_filter_sort_jump_and_pick_find_the_right_version(page, lab):
+    _nb, widget = _open(page, lab, "daily-find", "Models/cat-resnet")
+    rows = widget.locator("tr[data-version]")
+    expect(rows.first).to_have_attribute("data-version", "v29")
+    # Filter with the API's language in short: production's version alone.
+    widget.get_by_label("Filter versions").fill("alias:production")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-version", "v3")
+    expect(widget.get_by_test_id("version-count")).to_have_text("1 of 30 versions")
+    widget.get_by_label("Filter versions").fill("validation_accuracy>0.9")
+    expect(rows).to_have_count(9)  # 0.8 + i/200 > 0.9 for i = 21…29
+    widget.get_by_label("Filter versions").fill("")
+    expect(rows).to_have_count(25)
+    # Sort by a metric on the kernel, highest first; a second click flips the order.
+    widget.get_by_role("button", name="training_loss").click()
+    expect(rows.first).to_have_attribute("data-version", "v0")  # loss 0.5 - i/100
+    widget.get_by_role("button", name="training_loss ▾").click()
+    expect(rows.first).to_have_attribute("data-version", "v29")
+    # Jump to the last page (still sorted, lowest loss first: v4 … v0 there).
+    widget.get_by_label("Page number").fill("2")
+    page.keyboard.press("Enter")
+    expect(rows).to_have_count(5)
+    expect(rows.first).to_have_attribute("data-version", "v4")
+
+    # The link dialog finds v2 by number, shows its metrics, marks what is linked.
+    widget.get_by_role("button", name="Link a version").click()
+    dialog = page.get_by_role("dialog")
+    page.keyboard.type("v1")
+    pick = dialog.locator("[data-ref='cat-resnet:v1']")
+    expect(pick).to_contain_text("linked as v1")
+    expect(pick).to_contain_text("validation_accuracy")
+    dialog.get_by_label("Search logged artifacts by name").fill("zebra")
+    expect(dialog).to_contain_text("No “model” artifact version matches “zebra”")
+    expect(dialog).not_to_contain_text("log_artifact")
+    page.keyboard.press("Escape")
+
+    # Search: a path opens its page; artifact versions are found by name.
+    search = widget.get_by_role(
+        "searchbox", name="Search registries, collections, tags and aliases"
+    )
+    search.fill("Models/cat-resnet:production")
+    page.keyboard.press("Enter")
+    expect(widget.locator(".rw-page-head h2")).to_have_text("Models/cat-resnet:v3")
+    search.fill("cat-resnet:v7")
+    page.keyboard.press("Enter")
+    hit = widget.locator(".rw-artifact-results [data-ref='cat-resnet:v7']")
+    expect(hit).to_contain_text("linked as")
+    hit.get_by_role("link", name="Models/cat-resnet:v7").click()
+    expect(widget.locator(".rw-page-head h2")).to_have_text("Models/cat-resnet:v7")
+    assert page.page_errors == []
