@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from registry_widget.errors import NotFoundError, RegistryError, ValidationError
 from registry_widget.names import parse_path
+from registry_widget.permissions import Action, allows
 from registry_widget.widget_can import link_can
 from registry_widget.widget_protocol import Handler, Params
 from registry_widget.widget_views import (
@@ -254,4 +255,39 @@ def artifact_search(client: Any, p: Params) -> dict[str, Any]:
             for art in found[:limit]
         ],
         "more": len(found) > limit,
+    }
+
+
+@_handler("artifacts.list")
+def artifacts_list(client: Any, p: Params) -> dict[str, Any]:
+    """A page of logged artifact versions, newest first, by name text and type.
+
+    Each comes with its first metrics and where it is linked (in the registries the user
+    may see): an artifact version linked nowhere is found here too. ``can.link`` says
+    whether the user may link into at least one registry.
+    """
+    query = p.text("query", "").strip()
+    type_ = p.opt_text("type")
+    offset = p.integer("offset", 0, high=10**9)
+    limit = p.integer("limit", 25, low=1, high=100)
+    p.done()
+    clauses: list[dict[str, Any]] = [] if type_ is None else [{"type": type_}]
+    if query:
+        clauses.append({"name": {"$regex": "(?i)" + re.escape(query)}})
+    found = client.artifacts({"$and": clauses} if clauses else None)
+    types = sorted({a.type for a in client.artifacts()})
+    return {
+        "items": [
+            {
+                **artifact_summary(art),
+                "metrics": _metrics(art.metadata),
+                "links": [link.path for link in art.links()],
+            }
+            for art in found[offset : offset + limit]
+        ],
+        "total": len(found),
+        "offset": offset,
+        "limit": limit,
+        "types": types,
+        "can": {"link": any(allows(r.role, Action.WRITE) for r in client.registries())},
     }

@@ -112,3 +112,19 @@ def test_search_opens_a_path_and_finds_artifact_versions(cats: rw.Client) -> Non
     assert [(a["ref"], a["links"]) for a in found] == [("cat-data:v0", [])]
     (v3,) = ok(cats, "artifact.search", text="cat-resnet:v3")["items"]
     assert v3["links"] == ["Models/cats:v3"]
+
+
+def test_artifacts_page_lists_unlinked_versions_too(
+    cats: rw.Client, make_client: Callable[[str], rw.Client]
+) -> None:
+    page = ok(cats, "artifacts.list", query="cat-data")
+    assert [(a["ref"], a["links"]) for a in page["items"]] == [("cat-data:v0", [])]
+    assert page["types"] == ["dataset", "model"]
+    assert page["can"] == {"link": True}
+    models = ok(cats, "artifacts.list", type="model", limit=5)
+    assert models["total"] == 33
+    assert len(models["items"]) == 5
+    newest = [(a["ref"], a["links"]) for a in models["items"][:2]]
+    assert newest == [("dog-vit:v0", []), ("cat-resnet:v31", ["Models/cats:v31"])]
+    cats.add_user("vic", "viewer")
+    assert ok(make_client("vic"), "artifacts.list")["can"] == {"link": False}

@@ -29,6 +29,8 @@ STORE = textwrap.dedent(
                     aliases={{3: ["production"], 29: ["staging"]}}.get(i, []))
     for name in ("resnet-small", "vit-base", "convnext"):
         models.create_collection(name, type="model")
+    (files / "raw.csv").write_text("a,b\\n1,2\\n")
+    client.log_artifact("cats-raw", type="dataset", files=files / "raw.csv", metadata={{"rows": 1}})
     """
 )
 
@@ -214,4 +216,23 @@ def test_filter_sort_jump_and_pick_find_the_right_version(page, lab):
     expect(hit).to_contain_text("linked as")
     hit.get_by_role("link", name="Models/cat-resnet:v7").click()
     expect(widget.locator(".rw-page-head h2")).to_have_text("Models/cat-resnet:v7")
+    assert page.page_errors == []
+
+
+def test_artifacts_page_shows_unlinked_versions_and_links_them(page, lab):
+    _nb, widget = _open(page, lab, "daily-artifacts", "")
+    widget.get_by_role("link", name="Artifacts").click()
+    widget.get_by_label("Filter artifact versions by name").fill("cats-raw")
+    row = widget.locator("tr[data-ref='cats-raw:v0']")
+    expect(row).to_contain_text("not linked")
+    expect(row).to_contain_text("rows")
+    row.get_by_role("button", name="Link cats-raw:v0").click()
+    dialog = page.get_by_role("dialog")
+    expect(
+        dialog.get_by_label("Collection (Registry/Collection; created if missing)")
+    ).to_be_focused()
+    page.keyboard.type("Datasets/cats")
+    page.keyboard.press("Enter")
+    expect(widget.locator(".rw-page-head h2")).to_have_text("Datasets/cats:v0")
+    expect(widget.locator(".rw-toast")).to_contain_text("Linked cats-raw:v0")
     assert page.page_errors == []

@@ -3,6 +3,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
 import { breadcrumbs, NavHistory, parseRoute, searchRoute } from "../router.js";
 import { COMM_GONE, KERNEL_GONE } from "../rpc.js";
+import { ArtifactsPage } from "./artifacts.js";
 import { CollectionPage } from "./collection.js";
 import { Ctx, Spinner } from "./common.js";
 import { ComparePage } from "./compare.js";
@@ -36,6 +37,8 @@ function Page({ route }) {
       return html`<${ComparePage} key=${route} path=${r.collection} />`;
     case "org":
       return html`<${OrgPage} />`;
+    case "artifacts":
+      return html`<${ArtifactsPage} />`;
     default:
       return html`<${RegistriesPage} />`;
   }

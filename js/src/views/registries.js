@@ -119,11 +119,9 @@ export function RegistriesPage() {
     <div class="rw-page-head">
       <h2>Registries</h2>
       ${loading ? html`<${Spinner} label="" />` : null}
-      ${
-        data.can?.manage_users
-          ? html`<span class="rw-head-tools"><${Link} route="?org">Organization<//></span>`
-          : null
-      }
+      ${html`<span class="rw-head-tools"><${Link} route="?artifacts">Artifacts<//>${
+        data.can?.manage_users ? html`<${Link} route="?org">Organization<//>` : null
+      }</span>`}
       ${
         !data.can?.create_registry
           ? null
