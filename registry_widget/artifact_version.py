@@ -318,17 +318,43 @@ class ArtifactVersion(Handle[Doc]):
             self._s.require(reg, Action.USE, f"download files from registry {reg['name']!r}")
         return doc
 
-    def download(self, root: str | Path | None = None, *, progress: bool | None = None) -> Path:
+    def download(
+        self,
+        root: str | Path | None = None,
+        *,
+        progress: bool | None = None,
+        files: Iterable[str] | None = None,
+    ) -> Path:
         """Write the files under ``root`` (default ``artifacts/<name>/v<M>``) and return it.
 
         Nothing is ever written outside ``root``. Files already there with the right
-        content are left alone.
+        content are left alone. ``files`` restricts the download to some of its paths.
         """
         doc = self._require_download()
+        manifest = doc["files"] if files is None else self._subset(doc, files)
         target = (
             Path(root) if root is not None else Path("artifacts", doc["name"], f"v{doc['index']}")
         )
-        return artifacts.download(doc["files"], self._s.blobs, target, progress=progress)
+        return artifacts.download(manifest, self._s.blobs, target, progress=progress)
+
+    def _subset(self, doc: Doc, files: Iterable[str]) -> dict[str, Any]:
+        wanted = [files] if isinstance(files, str) else list(files)
+        unknown = [rel for rel in wanted if rel not in doc["files"]]
+        if unknown:
+            msg = (
+                f"{doc['name']}:v{doc['index']} has no file {unknown[0]!r}; "
+                f"its files are {sorted(doc['files'])[:10]}"
+            )
+            raise NotFoundError(msg)
+        return {rel: doc["files"][rel] for rel in wanted}
+
+    def read_file(self, relpath: str, *, limit: int | None = None) -> bytes:
+        """The content of one of its files (at most ``limit`` bytes), for viewers and above."""
+        doc = self._require_download()
+        entry = self._subset(doc, [relpath])[relpath]
+        with self._s.blobs.open(entry["digest"]) as src:
+            data: bytes = src.read(-1 if limit is None else limit)
+        return data
 
     def verify(self, root: str | Path | None = None) -> artifacts.VerifyReport:
         """Re-hash the stored files (or a downloaded copy under ``root``) against the manifest."""

@@ -20,6 +20,7 @@ import traitlets
 
 from registry_widget.widget_admin import ADMIN_HANDLERS
 from registry_widget.widget_api import HANDLERS
+from registry_widget.widget_files import FILE_HANDLERS
 from registry_widget.widget_find import FIND_HANDLERS
 from registry_widget.widget_member import MEMBER_HANDLERS
 from registry_widget.widget_protocol import dispatch
@@ -27,7 +28,14 @@ from registry_widget.widget_version import VERSION_HANDLERS
 
 __all__ = ["RegistryWidget"]
 
-_HANDLERS = {**HANDLERS, **ADMIN_HANDLERS, **MEMBER_HANDLERS, **VERSION_HANDLERS, **FIND_HANDLERS}
+_HANDLERS = {
+    **HANDLERS,
+    **ADMIN_HANDLERS,
+    **MEMBER_HANDLERS,
+    **VERSION_HANDLERS,
+    **FIND_HANDLERS,
+    **FILE_HANDLERS,
+}
 
 _STATIC = Path(__file__).parent / "static"
 if not (_STATIC / "widget.js").is_file():  # pragma: no cover - a broken checkout

@@ -91,9 +91,11 @@ export function createRpc(model, options = {}) {
    *
    * @param {string} method
    * @param {Record<string, any>} [params]
+   * @param {{timeoutMs?: number}} [options] a longer wait for long work (a large download)
    * @returns {Promise<any>}
    */
-  function invoke(method, params = {}) {
+  function invoke(method, params = {}, options = {}) {
+    const wait = options.timeoutMs ?? timeoutMs;
     counter += 1;
     const id = `${Date.now().toString(36)}-${counter}`;
     if (gone) return Promise.reject(new RpcError("KernelGone", KERNEL_GONE));
@@ -104,12 +106,12 @@ export function createRpc(model, options = {}) {
         reject(
           new RpcError(
             "Timeout",
-            `The kernel did not answer "${method}" within ${Math.round(timeoutMs / 1000)} s. ` +
+            `The kernel did not answer "${method}" within ${Math.round(wait / 1000)} s. ` +
               "It may be busy running a cell: try again when it is idle. If it was restarted, " +
               "re-run the cell that displays the widget.",
           ),
         );
-      }, timeoutMs);
+      }, wait);
       pending.set(id, { resolve, reject, timer });
       onBusyChange(pending.size);
       try {

@@ -64,7 +64,7 @@ function useTrait(model, name) {
 }
 
 /**
- * @param {{model: any, invoke: (m: string, p?: any) => Promise<any>,
+ * @param {{model: any, invoke: (m: string, p?: any, o?: {timeoutMs?: number}) => Promise<any>,
  *   busy: {count: number, listeners: Set<(n: number) => void>}}} props
  */
 export function App({ model, invoke, busy }) {

@@ -7,7 +7,7 @@ import { renderMarkdown } from "../markdown.js";
 
 /**
  * @typedef {object} AppContext
- * @property {(method: string, params?: Record<string, any>) => Promise<any>} invoke
+ * @property {(method: string, params?: Record<string, any>, options?: {timeoutMs?: number}) => Promise<any>} invoke
  * @property {(route: string) => void} navigate
  * @property {number} revision   bumped whenever the store changes
  * @property {string} user

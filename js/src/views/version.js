@@ -60,6 +60,127 @@ function EditArtifactForm({ art, onDone }) {
   <//>`;
 }
 
+const DOWNLOAD_MS = 15 * 60 * 1000;
+
+/** @param {{preview: any}} props */
+function PreviewBody({ preview }) {
+  switch (preview.kind) {
+    case "image":
+      return html`<img class="rw-preview-image" src=${preview.src} alt=${preview.file} />`;
+    case "table":
+      return html`<div class="rw-table-wrap"><table class="rw-table rw-preview-table">
+        <tbody>${preview.rows.map(
+          (/** @type {string[]} */ row, /** @type {number} */ i) =>
+            html`<tr key=${i}>${row.map((cell) =>
+              i === 0 ? html`<th>${cell}</th>` : html`<td>${cell}</td>`,
+            )}</tr>`,
+        )}</tbody></table></div>
+        ${preview.more ? html`<p class="rw-muted">The first ${preview.rows.length - 1} rows.</p>` : null}`;
+    case "json":
+    case "text":
+      return html`<pre class="rw-preview-text">${preview.text}</pre>
+        ${preview.truncated ? html`<p class="rw-muted">The beginning of the file (${formatBytes(preview.size)} in all).</p>` : null}`;
+    case "too_large":
+      return html`<p class="rw-muted">Too large to show here (${formatBytes(preview.size)}); download it.</p>`;
+    default:
+      return html`<p class="rw-muted">A binary file (${formatBytes(preview.size)}): nothing to show; download it.</p>`;
+  }
+}
+
+/** @param {{path: string, file: string, onClose: () => void}} props */
+function FilePreview({ path, file, onClose }) {
+  const { data, error } = useRequest("file.preview", { path, file });
+  return html`<div class="rw-preview" role="region" aria-label=${`Preview of ${file}`}>
+    <div class="rw-preview-head"><strong class="rw-mono">${file}</strong>
+      <button type="button" class="rw-btn rw-btn-small rw-btn-plain" onClick=${onClose}>Close preview</button></div>
+    <${ErrorBox} error=${error} />
+    ${data ? html`<${PreviewBody} preview=${data} />` : error ? null : html`<${Spinner} label="Loading…" />`}
+  </div>`;
+}
+
+/**
+ * Download all files, or one, into a folder under the notebook's working directory.
+ *
+ * @param {{path: string, file: string | null, size: number, onDone: () => void}} props
+ */
+function DownloadForm({ path, file, size, onDone }) {
+  const { invoke, notify } = useApp();
+  const [folder, setFolder] = useState("");
+  const action = useAction();
+  async function download() {
+    const done = await action.run(() =>
+      invoke("version.download", { path, folder: folder.trim(), file }, { timeoutMs: DOWNLOAD_MS }),
+    );
+    if (done) {
+      onDone();
+      notify(
+        `Downloaded ${done.files} file${done.files === 1 ? "" : "s"} (${formatBytes(done.size)}) to ${done.folder}`,
+      );
+    }
+  }
+  return html`<${Form} class="rw-inline-form rw-download" label=${file ? `Download ${file}` : "Download all files"}
+    onSubmit=${download} onCancel=${onDone} autoFocus>
+    <label>Folder <input type="text" aria-label="Download folder" value=${folder}
+      placeholder="empty: the default folder" autocomplete="off"
+      onInput=${(/** @type {any} */ e) => setFolder(e.currentTarget.value)} /></label>
+    <span class="rw-muted">under the notebook's folder</span>
+    <button type="submit" class="rw-btn rw-btn-small rw-btn-primary" disabled=${action.busy}>Download</button>
+    <button type="button" class="rw-btn rw-btn-small rw-btn-plain" onClick=${onDone}>Cancel</button>
+    ${action.busy ? html`<${Spinner} label=${`Downloading ${formatBytes(size)}…`} />` : null}
+    <${ErrorBox} error=${action.error} />
+  <//>`;
+}
+
+/** @param {{data: any}} props */
+function Files({ data }) {
+  const art = data.artifact;
+  const [previewing, setPreviewing] = useState(/** @type {string | null} */ (null));
+  const [downloading, openDownload, closeDownload] = useInline("download");
+  const [target, setTarget] = useState(
+    /** @type {{file: string | null, size: number}} */ ({
+      file: null,
+      size: art.size,
+    }),
+  );
+  const can = data.can?.download;
+  /** @param {string | null} file @param {number} size */
+  function download(file, size) {
+    setTarget({ file, size });
+    openDownload();
+  }
+  return html`<div class="rw-files">
+    ${
+      can
+        ? html`<div class="rw-actions"><button class="rw-btn rw-btn-small" onClick=${() => download(null, art.size)}>
+          Download all (${formatBytes(art.size)})…</button></div>`
+        : null
+    }
+    ${
+      downloading
+        ? html`<${DownloadForm} path=${data.path} file=${target.file} size=${target.size} onDone=${closeDownload} />`
+        : null
+    }
+    <table class="rw-table rw-files">
+      <thead><tr><th>Path</th><th class="rw-num">Size</th><th>SHA-256</th>${can ? html`<th></th>` : null}</tr></thead>
+      <tbody>${art.files.items.map(
+        (/** @type {any} */ f) => html`<tr key=${f.path} data-file=${f.path}>
+        <td class="rw-mono">${f.path}</td><td class="rw-num">${formatBytes(f.size)}</td>
+        <td class="rw-mono rw-muted" title=${f.digest}>${f.digest.slice(0, 12)}…</td>
+        ${
+          can
+            ? html`<td class="rw-nowrap">
+              <button class="rw-btn rw-btn-small rw-btn-plain" aria-label=${`Preview ${f.path}`}
+                onClick=${() => setPreviewing(previewing === f.path ? null : f.path)}>Preview</button>
+              <button class="rw-btn rw-btn-small rw-btn-plain" aria-label=${`Download ${f.path}`}
+                onClick=${() => download(f.path, f.size)}>Download…</button></td>`
+            : null
+        }</tr>`,
+      )}</tbody>
+    </table>
+    ${previewing ? html`<${FilePreview} key=${previewing} path=${data.path} file=${previewing} onClose=${() => setPreviewing(null)} />` : null}
+  </div>`;
+}
+
 /** @param {{data: any}} props */
 function VersionActions({ data }) {
   const [editing, openEdit, closeEdit] = useInline("artifact-edit");
@@ -169,14 +290,7 @@ export function VersionPage({ path }) {
     <h3 class="rw-section">Metadata</h3>
     <${MetadataTree} metadata=${art.metadata} truncated=${art.metadata_truncated} />
     <h3 class="rw-section">Files</h3>
-    <table class="rw-table rw-files">
-      <thead><tr><th>Path</th><th class="rw-num">Size</th><th>SHA-256</th></tr></thead>
-      <tbody>${art.files.items.map(
-        (f) => html`<tr key=${f.path}>
-        <td class="rw-mono">${f.path}</td><td class="rw-num">${formatBytes(f.size)}</td>
-        <td class="rw-mono rw-muted" title=${f.digest}>${f.digest.slice(0, 12)}…</td></tr>`,
-      )}</tbody>
-    </table>
+    <${Files} data=${data} />
     <${Pager} offset=${art.files.offset} limit=${art.files.limit} total=${art.files.total} onChange=${setFileOffset} />
     <h3 class="rw-section">Lineage</h3>
     <${Lineage} path=${data.path} />
