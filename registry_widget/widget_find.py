@@ -291,3 +291,23 @@ def artifacts_list(client: Any, p: Params) -> dict[str, Any]:
         "types": types,
         "can": {"link": any(allows(r.role, Action.WRITE) for r in client.registries())},
     }
+
+
+@_handler("name.free")
+def name_free(client: Any, p: Params) -> dict[str, Any]:
+    """Whether a new registry (or a new collection of ``registry``) may take ``name``.
+
+    Checked as the user types, so a duplicate is shown at the field before submitting;
+    names are compared as the library compares them (case and spacing aside).
+    """
+    name = p.text("name").strip()
+    registry = p.opt_text("registry")
+    p.done()
+    try:
+        if registry is None:
+            taken = client.registry(name).name
+            return {"ok": False, "message": f"a registry named {taken!r} already exists"}
+        coll = client.registry(registry).collection(name)
+        return {"ok": False, "message": f"{registry!r} already has a collection {coll.name!r}"}
+    except RegistryError:
+        return {"ok": True}

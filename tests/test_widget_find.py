@@ -128,3 +128,11 @@ def test_artifacts_page_lists_unlinked_versions_too(
     assert newest == [("dog-vit:v0", []), ("cat-resnet:v31", ["Models/cats:v31"])]
     cats.add_user("vic", "viewer")
     assert ok(make_client("vic"), "artifacts.list")["can"] == {"link": False}
+
+
+def test_names_are_checked_for_duplicates_as_typed(cats: rw.Client) -> None:
+    assert ok(cats, "name.free", name="models")["ok"] is False
+    assert "already exists" in ok(cats, "name.free", name="models")["message"]
+    assert ok(cats, "name.free", name="Team") == {"ok": True}
+    assert ok(cats, "name.free", name="CATS", registry="Models")["ok"] is False
+    assert ok(cats, "name.free", name="dogs", registry="Models") == {"ok": True}

@@ -138,13 +138,37 @@ describe("the widget", () => {
     input.value = "a/b";
     input.dispatchEvent(new Event("input", { bubbles: true }));
     await tick(300);
-    expect(model.requests.at(-1)).toMatchObject({
+    expect(model.requests.filter((r) => r.method === "validate").at(-1)).toMatchObject({
       method: "validate",
       params: { field: "registry_name", value: "a/b" },
     });
     expect(el.querySelector(".rw-invalid").textContent).toContain("may not contain '/'");
     const submit = el.querySelector("form button[type=submit]");
     expect(submit.disabled).toBe(true);
+    cleanup();
+    el.remove();
+  });
+
+  it("says a name is taken at the field, as the user types", async () => {
+    const model = fakeKernelModel({
+      "registries.list": { core: [REG], custom: [], can: { create_registry: true } },
+      validate: { ok: true },
+      "name.free": { ok: false, message: "a registry named 'Models' already exists" },
+    });
+    const el = document.createElement("div");
+    document.body.appendChild(el);
+    const cleanup = widget.render({ model, el });
+    await tick();
+    [...el.querySelectorAll("button")]
+      .find((b) => b.textContent.trim() === "Create registry")
+      .click();
+    await until(() => el.querySelector("#rw-f-name") !== null);
+    const input = el.querySelector("#rw-f-name");
+    input.value = "models";
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    await until(() => el.querySelector(".rw-invalid") !== null);
+    expect(el.querySelector(".rw-invalid").textContent).toContain("already exists");
+    expect(el.querySelector("form button[type=submit]").disabled).toBe(true);
     cleanup();
     el.remove();
   });
@@ -165,6 +189,7 @@ describe("the widget", () => {
     const model = fakeKernelModel({
       "registries.list": { core: [REG], custom: [], can: { create_registry: true } },
       validate: { ok: true },
+      "name.free": { ok: true },
       "registry.create": { ...REG, name: "Team" },
       "registry.get": { registry: REG, collections: { items: [], total: 0, offset: 0, limit: 50 } },
     });

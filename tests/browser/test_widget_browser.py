@@ -77,9 +77,9 @@ def test_display_and_create_a_registry_through_the_form(page, lab, screenshots):
     expect(widget.locator(".rw-card[data-registry='Team Vision']")).to_contain_text("onnx")
     widget.get_by_role("button", name="Create registry").click()
     form.get_by_label("Name").fill("team vision")
-    form.get_by_role("button", name="Create registry").click()
-    expect(form.get_by_role("alert")).to_contain_text("Conflict")
-    expect(form.get_by_role("alert")).to_contain_text("already exists")
+    # The duplicate is named at the field as it is typed, before any submit.
+    expect(form.locator(".rw-invalid")).to_contain_text("already exists")
+    expect(form.get_by_role("button", name="Create registry")).to_be_disabled()
     assert page.page_errors == []
 
 

@@ -14,7 +14,7 @@ import {
   useInline,
   useRequest,
 } from "./common.js";
-import { TextField, useValidation } from "./fields.js";
+import { TextField, useNameFree, useValidation } from "./fields.js";
 
 /** @param {{reg: any}} props */
 function RegistryCard({ reg }) {
@@ -48,7 +48,9 @@ function CreateRegistryForm({ onDone }) {
   const [visibility, setVisibility] = useState("organization");
   const [allTypes, setAllTypes] = useState(true);
   const [types, setTypes] = useState("");
-  const nameMsg = useValidation("registry_name", name, { skipEmpty: true });
+  const formatMsg = useValidation("registry_name", name, { skipEmpty: true });
+  const takenMsg = useNameFree(name);
+  const nameMsg = formatMsg || takenMsg;
   const typesMsg = useValidation("artifact_types", allTypes ? "" : types, { skipEmpty: true });
   const action = useAction();
   const typeList = splitList(types);

@@ -17,7 +17,7 @@ import {
   useInline,
   useRequest,
 } from "./common.js";
-import { TextField, useValidation } from "./fields.js";
+import { TextField, useNameFree, useValidation } from "./fields.js";
 
 const PAGE = 50;
 
@@ -29,7 +29,9 @@ function CreateCollectionForm({ registry, onDone }) {
   const [type, setType] = useState(types?.[0] ?? "");
   const [description, setDescription] = useState("");
   const [tags, setTags] = useState("");
-  const nameMsg = useValidation("collection_name", name, { skipEmpty: true });
+  const formatMsg = useValidation("collection_name", name, { skipEmpty: true });
+  const takenMsg = useNameFree(name, registry.name);
+  const nameMsg = formatMsg || takenMsg;
   const typeMsg = useValidation("artifact_type", type, { skipEmpty: true });
   const tagsMsg = useValidation("tags", tags, { skipEmpty: true });
   const action = useAction();
