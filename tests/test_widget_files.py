@@ -101,9 +101,7 @@ def test_a_restricted_viewer_may_neither_preview_nor_download(
 ) -> None:
     admin = make_client("ada")
     admin.add_user("dave", "viewer")
-    admin.create_registry("Secret", visibility="restricted").add_member(
-        "dave", "restricted_viewer"
-    )
+    admin.create_registry("Secret", visibility="restricted").add_member("dave", "restricted_viewer")
     admin.link(admin.use(version).artifact, "Secret/cats")
     dave = make_client("dave")
     for method, extra in (("file.preview", {"file": "notes.txt"}), ("version.download", {})):

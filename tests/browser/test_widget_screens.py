@@ -100,7 +100,21 @@ def test_screenshots(page, lab, screenshots, theme, width):
         dialog.get_by_role("button", name="Cancel").click()
 
         widget.get_by_role("link", name="Compare versions").click()
-        expect(widget.locator(".rw-chart[data-metric='accuracy']")).to_be_visible()
+        chart = widget.locator(".rw-chart[data-metric='accuracy']")
+        expect(chart).to_be_visible()
+        # Charts share the width there is, not a fixed half-width each.
+        charts = widget.locator(".rw-charts")
+        page.wait_for_function(
+            "c => c.querySelector('svg').getBoundingClientRect().width"
+            " >= c.querySelector('.rw-chart').clientWidth - 24",
+            arg=charts.element_handle(),
+        )
+        row = charts.evaluate("c => c.clientWidth")
+        used = charts.evaluate(
+            "c => [...c.querySelectorAll('.rw-chart')].slice(0, 2)"
+            ".reduce((n, f) => n + f.getBoundingClientRect().width, 0)"
+        )
+        assert used >= row * 0.9, (used, row)
         shot = widget.screenshot(path=str(screenshots / f"compare-{suffix}.png"))
         if readme and theme == "light":
             docs_screenshots.refresh("compare.png", shot)
