@@ -115,9 +115,13 @@ def test_screenshots(page, lab, screenshots, theme, width):
             ".reduce((n, f) => n + f.getBoundingClientRect().width, 0)"
         )
         assert used >= row * 0.9, (used, row)
+        if readme:  # the whole page in view, without JupyterLab's status bar across it
+            page.set_viewport_size({"width": width, "height": 2000})
+            widget.scroll_into_view_if_needed()
         shot = widget.screenshot(path=str(screenshots / f"compare-{suffix}.png"))
         if readme and theme == "light":
             docs_screenshots.refresh("compare.png", shot)
+        page.set_viewport_size({"width": width, "height": 900 if width < 1400 else 1000})
         widget.locator(".rw-crumbs").get_by_role("link", name="cat-resnet").click()
 
         widget.get_by_role("link", name="v5", exact=True).click()
