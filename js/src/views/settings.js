@@ -134,7 +134,7 @@ function Visibility({ s }) {
 
 /** @param {{s: Settings}} props */
 function Types({ s }) {
-  const { invoke } = useApp();
+  const { invoke, notify } = useApp();
   const reg = s.registry;
   const [type, setType] = useState("");
   const typeMsg = useValidation("artifact_type", type, { skipEmpty: true });
@@ -151,7 +151,10 @@ function Types({ s }) {
     const done = await action.run(() =>
       invoke("registry.type.add", { name: reg.name, type: type.trim() }),
     );
-    if (done) setType("");
+    if (done) {
+      notify(`${reg.name} now accepts “${type.trim()}”.`);
+      setType("");
+    }
   }
   return html`<${Section} title="Accepted types" id="types">
     <ul class="rw-setting-list">${s.types.map(
@@ -288,7 +291,7 @@ function Members({ s }) {
 
 /** @param {{s: Settings}} props */
 function Protected({ s }) {
-  const { invoke } = useApp();
+  const { invoke, notify } = useApp();
   const reg = s.registry;
   const [alias, setAlias] = useState("");
   const aliasMsg = useValidation("alias", alias, { skipEmpty: true });
@@ -319,7 +322,10 @@ function Protected({ s }) {
             const done = await action.run(() =>
               invoke("registry.protected.add", { name: reg.name, alias: alias.trim() }),
             );
-            if (done) setAlias("");
+            if (done) {
+              notify(`“${alias.trim()}” is now protected in ${reg.name}.`);
+              setAlias("");
+            }
           }}>
           <input type="text" aria-label="Alias to protect" placeholder="e.g. production" value=${alias}
             aria-invalid=${aliasMsg ? "true" : "false"}
@@ -336,7 +342,7 @@ function Protected({ s }) {
 
 /** @param {{s: Settings}} props */
 function Danger({ s }) {
-  const { invoke, navigate } = useApp();
+  const { invoke, navigate, notify } = useApp();
   const reg = s.registry;
   const [open, setOpen] = useState(false);
   const [typed, setTyped] = useState("");
@@ -362,7 +368,10 @@ function Danger({ s }) {
             const done = await action.run(() =>
               invoke("registry.delete", { name: reg.name, confirm: typed }),
             );
-            if (done) navigate("");
+            if (done) {
+              notify(`Deleted the registry ${reg.name}.`);
+              navigate("");
+            }
           }}>
           <label for="rw-delete-confirm">Type <strong class="rw-mono">${reg.name}</strong> to
             confirm</label>
