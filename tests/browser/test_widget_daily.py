@@ -194,6 +194,7 @@ def test_filter_sort_jump_and_pick_find_the_right_version(page, lab):
     # The link dialog finds v2 by number, shows its metrics, marks what is linked.
     widget.get_by_role("button", name="Link a version").click()
     dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("Search logged artifacts by name")).to_be_focused()
     page.keyboard.type("v1")
     pick = dialog.locator("[data-ref='cat-resnet:v1']")
     expect(pick).to_contain_text("linked as v1")
