@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import registry_widget as rw
-from registry_widget.domain.session import blobs_for
+from registry_widget.domain.backend import blobs_for
 from registry_widget.files import artifacts, blobpack
 from registry_widget.files import blobs as blobs_module
 

@@ -12,7 +12,8 @@ from tinydb.queries import QueryInstance
 from tinydb.storages import MemoryStorage
 
 from registry_widget.errors import ValidationError
-from registry_widget.filters import FIELD_OPERATORS, compile_filter, compile_predicate
+from registry_widget.filters import FIELD_OPERATORS, compile_predicate
+from registry_widget.store.query import compile_filter
 
 FIELDS = {
     "name": ("artifact_name",),
