@@ -51,12 +51,16 @@ def open_backend(location: Location, *, blobs: BlobLocation | None = None) -> Ba
     Raises
     ------
     ValidationError
-        If ``blobs`` is neither a folder path nor a blob store.
+        If ``blobs`` is neither a folder path nor a blob store (nothing is opened).
     """
+    given = None if blobs is None else _open_blobs(blobs)
     store = open_store(location)
-    if blobs is None:
+    if given is None:
         return Backend(store, blobs_for(store))
-    return Backend(store, _open_blobs(store, blobs))
+    # Small files are appended to a pack without a sync of their own: the store syncs it
+    # once before committing the transaction that refers to them.
+    store.before_commit(given.sync)
+    return Backend(store, given)
 
 
 def open_store(location: Location) -> Store:
@@ -89,20 +93,20 @@ def blobs_for(store: Store) -> BlobStore:
                 blobs = MemoryBlobStore()
             else:
                 path = Path(where)
-                blobs = _folder(store, path.with_name(path.stem + ".blobs"))
+                blobs = _folder(path.with_name(path.stem + ".blobs"))
             _beside[store] = blobs
+            store.before_commit(blobs.sync)
         return blobs
 
 
-def _open_blobs(store: Store, blobs: BlobLocation) -> BlobStore:
+def _open_blobs(blobs: BlobLocation) -> BlobStore:
     if isinstance(blobs, BlobStore):
-        store.before_commit(blobs.sync)
         return blobs
-    if isinstance(blobs, (str, os.PathLike)) and not isinstance(blobs, bytes):
+    if isinstance(blobs, (str, os.PathLike)):
         text = os.fspath(blobs)
         if isinstance(text, str) and text and "://" not in text:
             with _lock:
-                return _folder(store, Path(text))
+                return _folder(Path(text))
     msg = (
         f"blobs {blobs!r} is not a blob location; expected the path of a folder or a "
         "BlobStore object (None: the folder beside the store)"
@@ -110,14 +114,11 @@ def _open_blobs(store: Store, blobs: BlobLocation) -> BlobStore:
     raise ValidationError(msg, field="blobs", value=blobs)
 
 
-def _folder(store: Store, root: Path) -> BlobStore:
+def _folder(root: Path) -> BlobStore:
     """The blob store in folder ``root``, shared by every client of it (hold ``_lock``)."""
     key = str(root.absolute().resolve())
     blobs = _folders.get(key)
     if blobs is None:
         blobs = FileBlobStore(root.absolute(), pack_limit=PACK_LIMIT)
         _folders[key] = blobs
-    # Small files are appended to a pack without a sync of their own: the store syncs it
-    # once before committing the transaction that refers to them.
-    store.before_commit(blobs.sync)
     return blobs

@@ -89,7 +89,7 @@ class Client:
 
     Parameters
     ----------
-    path
+    location
         The store file (created when missing), ``":memory:"`` for a throw-away store, or a
         :class:`~registry_widget.store.Store`. Clients of one file in one process share it.
     blobs
@@ -105,13 +105,13 @@ class Client:
 
     def __init__(
         self,
-        path: Location = "registry.json",
+        location: Location = "registry.json",
         *,
         blobs: BlobLocation | None = None,
         user: str | None = None,
     ) -> None:
         name = validate_user_name(user if user is not None else _default_user())
-        backend = open_backend(path, blobs=blobs)
+        backend = open_backend(location, blobs=blobs)
         backend.store.expect_fields(DOCUMENT_FIELDS)
         self._s = Session(backend.store, backend.blobs, name)
         self._bootstrap()
