@@ -376,9 +376,11 @@ class Client:
             found = store.query(
                 "links", tree, where={"registry_id": list(visible)}, order=("-created_at", "-id")
             )
+            colls = dict(
+                store.get_many("collections", {d["collection_id"]: None for _, d in found})
+            )
             rows = [
-                (i, d, store.get("collections", d["collection_id"]), visible[d["registry_id"]])
-                for i, d in found
+                (i, d, colls.get(d["collection_id"]), visible[d["registry_id"]]) for i, d in found
             ]
         return make_links(s, state, rows)
 

@@ -197,6 +197,12 @@ class Store(ABC):
         if len(equal) == 1:
             ((field, value),) = equal.items()
             return list(self._index(table, field).lookup(value))
+        if len(equal) == 2:  # the common case (a number in a collection), kept short
+            (f1, v1), (f2, v2) = equal.items()
+            a, b = self._index(table, f1).lookup(v1), self._index(table, f2).lookup(v2)
+            if len(a) > len(b):
+                a, b = b, a
+            return [i for i in a if i in b]
         return self._match_ids(table, list(equal.items()))
 
     def count(self, table: str, **equal: Any) -> int:
@@ -342,24 +348,46 @@ class Store(ABC):
         A term whose value is a list, tuple or set matches any of its values. The term
         with the fewest candidates drives; the others are membership tests.
         """
-        sized: list[tuple[int, list[dict[int, None]]]] = []
+        singles: list[dict[int, None]] = []
+        unions: list[list[dict[int, None]]] = []
         for field, value in terms:
             index = self._index(table, field)
             if isinstance(value, (list, tuple, set, frozenset)):
-                buckets = [index.lookup(v) for v in value]
+                buckets = [b for b in map(index.lookup, value) if b]
+                if len(buckets) == 1:
+                    singles.append(buckets[0])
+                else:
+                    unions.append(buckets)  # empty: matches nothing
             else:
-                buckets = [index.lookup(value)]
-            sized.append((sum(map(len, buckets)), buckets))
-        sized.sort(key=lambda t: t[0])
-        driver = sized[0][1]
-        ids: Iterable[int] = driver[0] if len(driver) == 1 else sorted(set().union(*driver))
-        rest = [buckets for _, buckets in sized[1:]]
+                singles.append(index.lookup(value))
+        if unions:
+            smallest = min(unions, key=lambda bs: sum(map(len, bs)))
+            if not singles or sum(map(len, smallest)) < min(map(len, singles)):
+                unions.remove(smallest)
+                ids: Iterable[int] = sorted(set().union(*smallest))
+                return [
+                    i
+                    for i in ids
+                    if all(i in b for b in singles)
+                    and all(any(i in b for b in bs) for bs in unions)
+                ]
+        singles.sort(key=len)
+        first, rest = singles[0], singles[1:]
+        if unions:
+            return [
+                i
+                for i in first
+                if all(i in b for b in rest) and all(any(i in b for b in bs) for bs in unions)
+            ]
         if not rest:
-            return list(ids)
-        if all(len(b) == 1 for b in rest):
-            singles = [b[0] for b in rest]
-            return [i for i in ids if all(i in b for b in singles)]
-        return [i for i in ids if all(any(i in b for b in bs) for bs in rest)]
+            return list(first)
+        if len(rest) == 1:
+            (second,) = rest
+            return [i for i in first if i in second]
+        if len(rest) == 2:
+            second, third = rest
+            return [i for i in first if i in second and i in third]
+        return [i for i in first if all(i in b for b in rest)]
 
     def refresh(self) -> None:
         """Bring the working set up to date with what other processes committed.
@@ -673,6 +701,17 @@ def _sort_key(field: str) -> Callable[[Row], Any]:
     return lambda row: row[1][field]
 
 
+def _row_key(fields: list[str]) -> Callable[[Row], Any]:
+    """The sort key of rows by ``fields`` (document fields, or :data:`ID`)."""
+    if len(fields) == 1:
+        return _sort_key(fields[0])
+    if len(fields) == 2 and fields[1] == ID and fields[0] != ID:
+        first = fields[0]  # the common "by a field, then by id" needs no generator
+        return lambda row: (row[1][first], row[0])
+    getters = [_sort_key(field) for field in fields]
+    return lambda row: tuple(get(row) for get in getters)
+
+
 def _page(rows: list[Row], order: Sequence[str], limit: int | None, offset: int) -> list[Row]:
     """``rows`` sorted by ``order`` (see :meth:`Store.query`), then paged."""
     end = None if limit is None else offset + limit
@@ -681,13 +720,7 @@ def _page(rows: list[Row], order: Sequence[str], limit: int | None, offset: int)
         descending = {desc for _, desc in keys}
         if len(descending) == 1:
             (reverse,) = descending
-            if len(keys) == 1:
-                key = _sort_key(keys[0][0])
-            else:
-                getters = [_sort_key(field) for field, _ in keys]
-
-                def key(row: Row) -> tuple[Any, ...]:
-                    return tuple(get(row) for get in getters)
+            key = _row_key([field for field, _ in keys])
 
             if end is not None and end < len(rows):
                 pick = heapq.nlargest if reverse else heapq.nsmallest
