@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import registry_widget as rw
-from registry_widget.domain.session import blobs_for
+from registry_widget.domain.backend import blobs_for
 from registry_widget.store import MemoryStore
 
 MakeClient = Callable[..., rw.Client]

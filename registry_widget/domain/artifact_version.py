@@ -8,8 +8,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tinydb.table import Document
-
 from registry_widget.domain.garbage import referenced_digests
 from registry_widget.domain.handle import Handle, edits
 from registry_widget.domain.history import HistoryEntry, read_history
@@ -90,10 +88,13 @@ def log_artifact(
             raise
 
 
-def _check_type(s: Session, name: str, artifact_type: str) -> Document | None:
-    """The name's document, after refusing a type other than the name's."""
-    name_doc = s.store.find_one("artifact_names", name=name)
-    if name_doc is not None and name_doc["type"] != artifact_type:
+def _check_type(s: Session, name: str, artifact_type: str) -> tuple[int, Doc] | None:
+    """The name's row, after refusing a type other than the name's."""
+    found = s.store.find_one("artifact_names", name=name)
+    if found is None:
+        return None
+    name_doc = found[1]
+    if name_doc["type"] != artifact_type:
         # Naming the type would confirm a name whose versions the user may not see.
         msg = (
             f"artifact {name!r} has type {name_doc['type']!r}; its versions cannot be "
@@ -103,7 +104,7 @@ def _check_type(s: Session, name: str, artifact_type: str) -> Document | None:
             f"{artifact_type!r}; use another name"
         )
         raise ValidationError(msg, field="type", value=artifact_type)
-    return name_doc
+    return found
 
 
 def _take_back(s: Session, added: Added) -> None:
@@ -140,9 +141,9 @@ def _record_version(
     tag_list: list[str],
 ) -> int:
     with s.store.transaction() as txn:
-        name_doc = _check_type(s, name, artifact_type)
-        if name_doc is not None:
-            name_id = name_doc.doc_id
+        name_row = _check_type(s, name, artifact_type)
+        if name_row is not None:
+            name_id, name_doc = name_row
             newest = _newest(s, name, visible=False)
             # Identical content returns the newest version, unless the user may not see it.
             if newest is not None and newest[1]["digest"] == digest and s.sees_artifact(newest[0]):
@@ -203,17 +204,15 @@ def _newest(s: Session, name: str, *, visible: bool = True) -> tuple[int, Doc] |
     Only versions the user may see count, unless ``visible`` is False.
     """
     store = s.store
-    name_doc = store.find_one("artifact_names", name=name)
-    top = int(name_doc["next_index"]) - 1 if name_doc is not None else -1
+    name_row = store.find_one("artifact_names", name=name)
+    top = int(name_row[1]["next_index"]) - 1 if name_row is not None else -1
     for index in range(top, max(top - _MAX_PROBES, -1), -1):
         found = store.find_one("artifacts", index=index, name=name)
-        if found is not None and (not visible or s.sees_artifact(found.doc_id)):
-            return found.doc_id, found
-    docs = store.find("artifacts", name=name)
-    docs.sort(key=lambda d: d["index"], reverse=True)
-    for doc in docs:
-        if doc["index"] <= top - _MAX_PROBES and (not visible or s.sees_artifact(doc.doc_id)):
-            return doc.doc_id, doc
+        if found is not None and (not visible or s.sees_artifact(found[0])):
+            return found
+    for art_id, doc in store.query("artifacts", where={"name": name}, order=("-index",)):
+        if doc["index"] <= top - _MAX_PROBES and (not visible or s.sees_artifact(art_id)):
+            return art_id, doc
     return None
 
 
@@ -234,8 +233,8 @@ def find_artifact(s: Session, ref: str) -> int:
             )
             raise ValidationError(msg, field="ref", value=ref)
         found = s.store.find_one("artifacts", index=index, name=name)
-        if found is not None and s.sees_artifact(found.doc_id):
-            return found.doc_id
+        if found is not None and s.sees_artifact(found[0]):
+            return found[0]
     # A version the user may not see is answered exactly like one that does not exist.
     msg = f"no artifact version {ref!r}"
     raise NotFoundError(msg)
@@ -362,8 +361,8 @@ class ArtifactVersion(Handle[Doc]):
             if not changes:
                 return self
             txn.update("artifacts", self._id, changes)
-            for link in s.store.find("links", artifact_id=self._id):
-                txn.update("links", link.doc_id, changes)
+            for link_id in s.store.find_ids("links", artifact_id=self._id):
+                txn.update("links", link_id, changes)
             s.record(
                 txn,
                 "artifact.update",
@@ -379,9 +378,11 @@ class ArtifactVersion(Handle[Doc]):
         from registry_widget.domain.link import Link
 
         self._doc()
-        visible = {r.doc_id for r in self._s.visible_registries()}
-        docs = self._s.store.find("links", artifact_id=self._id)
-        return ResultList(Link(self._s, d.doc_id) for d in docs if d["registry_id"] in visible)
+        visible = [reg_id for reg_id, _ in self._s.visible_registries()]
+        rows = self._s.store.query(
+            "links", where={"artifact_id": self._id, "registry_id": visible}, order=("id",)
+        )
+        return ResultList(Link(self._s, link_id) for link_id, _ in rows)
 
     def _require_edit(self, doc: Doc) -> None:
         s = self._s
@@ -476,8 +477,8 @@ class ArtifactVersion(Handle[Doc]):
             linked = s.store.find("links", artifact_id=self._id)
             if linked:
                 # Links in registries the user may not see are neither named nor counted.
-                visible = {r.doc_id for r in s.visible_registries()}
-                paths = sorted(_path_of(s, d) for d in linked if d["registry_id"] in visible)
+                visible = {reg_id for reg_id, _ in s.visible_registries()}
+                paths = sorted(_path_of(s, d) for _, d in linked if d["registry_id"] in visible)
                 msg = (
                     f"{ref} is still linked; it can be deleted once it is unlinked everywhere "
                     f"(linked where you can see it: {paths})"
@@ -496,7 +497,7 @@ class ArtifactVersion(Handle[Doc]):
         Links into registries the user may not see are left out.
         """
         self._doc()
-        visible = {r.doc_id for r in self._s.visible_registries()}
+        visible = {reg_id for reg_id, _ in self._s.visible_registries()}
         return read_history(
             self._s.store,
             "artifact_id",

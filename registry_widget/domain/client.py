@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from tinydb.table import Document
-
 from registry_widget.domain.artifact_version import (
     ARTIFACT_FIELDS,
     ArtifactVersion,
     find_artifact,
     log_artifact,
 )
+from registry_widget.domain.backend import BlobLocation, Location, open_backend
 from registry_widget.domain.collection import create_collection_doc, resolve_selector
 from registry_widget.domain.garbage import DEFAULT_MIN_AGE, GarbageReport, collect_garbage
 from registry_widget.domain.link import LINK_FIELDS, Link, make_links
@@ -33,7 +32,7 @@ from registry_widget.domain.reprs import ResultList
 from registry_widget.domain.schema import DOCUMENT_FIELDS
 from registry_widget.domain.session import Session, now
 from registry_widget.errors import ConflictError, ValidationError
-from registry_widget.filters import compile_filter, split_filter
+from registry_widget.filters import parse_filter
 from registry_widget.names import (
     lone_surrogate,
     normalize_key,
@@ -48,7 +47,7 @@ from registry_widget.names import (
     validate_visibility,
 )
 from registry_widget.permissions import ORG_ROLES, Action
-from registry_widget.store import STORE_FORMAT, Store, Transaction, open_store
+from registry_widget.store import STORE_FORMAT, Store, Transaction
 
 __all__ = ["Client", "SearchHit", "User", "link_version"]
 
@@ -91,9 +90,13 @@ class Client:
 
     Parameters
     ----------
-    path
+    location
         The store file (created when missing), ``":memory:"`` for a throw-away store, or a
         :class:`~registry_widget.store.Store`. Clients of one file in one process share it.
+    blobs
+        Where the artifact files' bytes live: a folder (created when missing) or a
+        :class:`~registry_widget.files.blobs.BlobStore`. Default: the folder
+        ``<stem>.blobs/`` beside a store file, in memory for a store without one.
     user
         Who acts. Default: ``$REGISTRY_WIDGET_USER``, else the OS login name. The first
         user to open a new store becomes its organisation admin; anyone else must have
@@ -102,12 +105,16 @@ class Client:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str] | Store = "registry.json", *, user: str | None = None
+        self,
+        location: Location = "registry.json",
+        *,
+        blobs: BlobLocation | None = None,
+        user: str | None = None,
     ) -> None:
         name = validate_user_name(user if user is not None else _default_user())
-        store = open_store(path)
-        store.expect_fields(DOCUMENT_FIELDS)
-        self._s = Session(store, name)
+        backend = open_backend(location, blobs=blobs)
+        backend.store.expect_fields(DOCUMENT_FIELDS)
+        self._s = Session(backend.store, backend.blobs, name)
         self._bootstrap()
         self._s.org_role()  # refuse an unknown user now, with how to be added
         # One user, one name: act under the spelling the organisation knows, so that
@@ -119,12 +126,12 @@ class Client:
     def _bootstrap(self) -> None:
         store = self._s.store
         store.refresh()
-        if store.is_initialized() and len(store.table("users")):
+        if store.is_initialized() and store.count("users"):
             return
         with store.transaction() as txn:
             if not store.is_initialized():
                 _create_store(txn, self._s.user)
-            if not len(store.table("users")):
+            if not store.count("users"):
                 self._insert_user(txn, self._s.user, "admin")
 
     def _insert_user(self, txn: Transaction, name: str, role: str) -> None:
@@ -164,8 +171,8 @@ class Client:
     def users(self) -> list[User]:
         """The organisation's users, by name."""
         self._s.org_role()
-        docs = sorted(self._s.store.table("users").all(), key=lambda d: d["key"])
-        return ResultList(User(d["name"], d["role"], d["created_at"]) for d in docs)
+        rows = self._s.store.query("users", order=("key",))
+        return ResultList(User(d["name"], d["role"], d["created_at"]) for _, d in rows)
 
     def add_user(self, name: str, role: str = "member") -> User:
         """Add a user to the organisation (organisation admins)."""
@@ -208,10 +215,16 @@ class Client:
 
     def registries(self, filter: Mapping[str, Any] | None = None) -> list[Registry]:
         """The registries this user may see (core first, then by name), optionally filtered."""
-        query = compile_filter(filter, REGISTRY_FIELDS)
-        docs = [d for d in self._s.visible_registries() if query(d)]
-        docs.sort(key=lambda d: (d["kind"] != "core", d["key"]))
-        return ResultList(Registry(self._s, d.doc_id) for d in docs)
+        tree = parse_filter(filter, REGISTRY_FIELDS)
+        s = self._s
+        s.store.refresh()
+        rows = [
+            row
+            for row in s.store.query("registries", tree, order=("key", "id"))
+            if s.role_on(row[1]) is not None
+        ]
+        rows.sort(key=lambda row: row[1]["kind"] != "core")  # stable: by name within
+        return ResultList(Registry(s, reg_id) for reg_id, _ in rows)
 
     def registry(self, name: str) -> Registry:
         """The registry named ``name`` (case-insensitively)."""
@@ -241,8 +254,8 @@ class Client:
         if exist_ok:
             with s.store.reading():
                 existing = s.store.find_one("registries", key=normalize_key(name))
-                if existing is not None and s.role_on(existing) is not None:
-                    return Registry(s, existing.doc_id)
+                if existing is not None and s.role_on(existing[1]) is not None:
+                    return Registry(s, existing[0])
         with s.store.transaction() as txn:
             s.require_org("member", "create registries")
             s.check_registry_name_free(name)
@@ -303,13 +316,24 @@ class Client:
         A version linked only into registries the user may not see is left out.
         """
         limit, offset = validate_page(limit, offset)
-        equal, query = split_filter(filter, ARTIFACT_FIELDS)
+        tree = parse_filter(filter, ARTIFACT_FIELDS)
         s = self._s
         s.org_role()
-        docs = [d for d in s.store.select("artifacts", query, **equal) if s.sees_artifact(d.doc_id)]
-        docs.sort(key=lambda d: (d["created_at"], d.doc_id), reverse=True)
-        end = None if limit is None else offset + limit
-        return ResultList(ArtifactVersion(self._s, d.doc_id) for d in docs[offset:end])
+        store = s.store
+        order = ("-created_at", "-id")
+        with store.reading():
+            if len(s.visible_registries()) == store.count("registries"):
+                # Every registry is visible, so is every version: the store pages.
+                rows = store.query("artifacts", tree, order=order, limit=limit, offset=offset)
+            else:
+                rows = [
+                    row
+                    for row in store.query("artifacts", tree, order=order)
+                    if s.sees_artifact(row[0])
+                ]
+                end = None if limit is None else offset + limit
+                rows = rows[offset:end]
+        return ResultList(ArtifactVersion(s, art_id) for art_id, _ in rows)
 
     def collect_garbage(self, min_age: timedelta | float = DEFAULT_MIN_AGE) -> GarbageReport:
         """Remove the stored files that no artifact version refers to (organisation admins).
@@ -347,25 +371,27 @@ class Client:
             s.require(reg, Action.USE, f"use versions from registry {reg['name']!r}")
             state = s.store.state
             link_id = resolve_selector(s, coll_id, coll, reg, p.selector or "latest")
-            link = s.store.doc("links", link_id)
+            link = s.store.get("links", link_id)
             assert link is not None
             return make_links(s, state, [(link_id, link, coll, reg)])[0]
 
     def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:
         """Linked versions across every registry the user may see, newest first."""
-        equal, query = split_filter(filter, LINK_FIELDS)
+        tree = parse_filter(filter, LINK_FIELDS)
         s = self._s
         store = s.store
         with store.reading():
             state = store.state
-            visible = {r.doc_id: r for r in s.visible_registries()}
-            colls = store._docs("collections")
+            visible = dict(s.visible_registries())
+            found = store.query(
+                "links", tree, where={"registry_id": list(visible)}, order=("-created_at", "-id")
+            )
+            colls = dict(
+                store.get_many("collections", {d["collection_id"]: None for _, d in found})
+            )
             rows = [
-                (d.doc_id, d, colls.get(d["collection_id"]), visible[d["registry_id"]])
-                for d in store.select("links", query, **equal)
-                if d["registry_id"] in visible
+                (i, d, colls.get(d["collection_id"]), visible[d["registry_id"]]) for i, d in found
             ]
-        rows.sort(key=lambda r: (r[1]["created_at"], r[0]), reverse=True)
         return make_links(s, state, rows)
 
     def search(self, text: str, *, limit: int | None = 100) -> list[SearchHit]:
@@ -386,39 +412,44 @@ class Client:
         limit, _ = validate_page(limit)
         needle = normalize_key(text.strip())
         if not needle:
-            return []
+            return ResultList()
         hits: list[SearchHit] = []
-        regs = {r.doc_id: r for r in self._s.visible_registries()}
-        for reg in sorted(regs.values(), key=lambda r: r["key"]):
-            if needle in reg["key"]:
-                hits.append(SearchHit("registry", reg["name"], reg["name"], "name", reg["name"]))
-        colls: dict[int, Document] = {}
-        for coll in self._s.store.table("collections").all():
-            owner = regs.get(coll["registry_id"])
-            if owner is None:
-                continue
-            colls[coll.doc_id] = coll
-            path = f"{owner['name']}/{coll['name']}"
-            if needle in coll["key"]:
-                hits.append(SearchHit("collection", path, coll["name"], "name", coll["name"]))
-            hits.extend(
-                SearchHit("collection", path, coll["name"], "tag", tag)
-                for tag in coll["tags"]
-                if needle in normalize_key(tag)
-            )
-        for link in self._s.store.table("links").all():
-            if limit is not None and len(hits) >= limit:
-                break
-            holder = colls.get(link["collection_id"])
-            if holder is None:
-                continue
-            path = link_path(regs[link["registry_id"]], holder, link["index"])
-            for field, values in (("alias", link["aliases"]), ("tag", link["tags"])):
+        s = self._s
+        store = s.store
+        with store.reading():
+            regs = dict(s.visible_registries())
+            for reg in sorted(regs.values(), key=lambda r: r["key"]):
+                if needle in reg["key"]:
+                    hits.append(
+                        SearchHit("registry", reg["name"], reg["name"], "name", reg["name"])
+                    )
+            visible = {"registry_id": list(regs)}
+            left = None if limit is None else max(limit - len(hits), 0)
+            for _, coll in store.search(
+                "collections", needle, ("key", "tags"), where=visible, limit=left
+            ):
+                path = f"{regs[coll['registry_id']]['name']}/{coll['name']}"
+                if needle in coll["key"]:
+                    hits.append(SearchHit("collection", path, coll["name"], "name", coll["name"]))
                 hits.extend(
-                    SearchHit("version", path, link["artifact_name"], field, value)
-                    for value in values
-                    if needle in normalize_key(value)
+                    SearchHit("collection", path, coll["name"], "tag", tag)
+                    for tag in coll["tags"]
+                    if needle in normalize_key(tag)
                 )
+            left = None if limit is None else max(limit - len(hits), 0)
+            for _, link in store.search(
+                "links", needle, ("aliases", "tags"), where=visible, limit=left
+            ):
+                holder = store.get("collections", link["collection_id"])
+                if holder is None:
+                    continue
+                path = link_path(regs[link["registry_id"]], holder, link["index"])
+                for field, values in (("alias", link["aliases"]), ("tag", link["tags"])):
+                    hits.extend(
+                        SearchHit("version", path, link["artifact_name"], field, value)
+                        for value in values
+                        if needle in normalize_key(value)
+                    )
         return ResultList(hits[:limit])
 
     # -- transactions and changes ---------------------------------------------------------------

@@ -12,7 +12,7 @@ from registry_widget.domain.linking import LATEST, alias_action, check_accepts, 
 from registry_widget.domain.reprs import short
 from registry_widget.domain.session import Doc, Session, now
 from registry_widget.errors import ConflictError, NotFoundError
-from registry_widget.filters import split_filter
+from registry_widget.filters import parse_filter
 from registry_widget.names import normalize_key, validate_page, validate_selector, version_index
 from registry_widget.permissions import Action
 from registry_widget.store import Transaction
@@ -206,13 +206,18 @@ class Collection(Handle[tuple[Doc, Doc]]):
                 ids = itertools.islice(
                     s.link_ids_newest_first(self._id, coll), offset, offset + limit
                 )
-                links = store._docs("links")
-                return make_links(s, state, ((i, links[i], coll, reg) for i in ids))
-            equal, query = split_filter(filter, LINK_FIELDS)
-            docs = store.select("links", query, collection_id=self._id, **equal)
-        docs.sort(key=lambda d: d["index"], reverse=True)
-        end = None if limit is None else offset + limit
-        return make_links(s, state, ((d.doc_id, d, coll, reg) for d in docs[offset:end]))
+                rows = store.get_many("links", ids)
+                return make_links(s, state, ((i, link, coll, reg) for i, link in rows))
+            tree = parse_filter(filter, LINK_FIELDS)
+            rows = store.query(
+                "links",
+                tree,
+                where={"collection_id": self._id},
+                order=("-index",),
+                limit=limit,
+                offset=offset,
+            )
+        return make_links(s, state, ((i, link, coll, reg) for i, link in rows))
 
     def version(self, selector: str = LATEST) -> Link:
         """The version ``"v3"``, or the one holding an alias (default ``latest``)."""
@@ -244,8 +249,8 @@ class Collection(Handle[tuple[Doc, Doc]]):
                     Action.ADMIN,
                     f"delete collection {path}, which holds protected alias {held[0]!r}",
                 )
-            for link in s.store.find("links", collection_id=self._id):
-                txn.remove("links", link.doc_id)
+            for link_id in s.store.find_ids("links", collection_id=self._id):
+                txn.remove("links", link_id)
             txn.remove("collections", self._id)
             s.record(
                 txn,

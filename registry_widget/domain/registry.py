@@ -12,7 +12,7 @@ from registry_widget.domain.linking import check_not_confusable
 from registry_widget.domain.reprs import ResultList, short
 from registry_widget.domain.session import Doc, now
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
-from registry_widget.filters import split_filter
+from registry_widget.filters import parse_filter
 from registry_widget.names import (
     known_artifact_type,
     normalize_key,
@@ -292,7 +292,9 @@ class Registry(Handle[Doc]):
                     "can never be removed"
                 )
                 raise ConflictError(msg)
-            users = [c["name"] for c in s.store.find("collections", type=t, registry_id=self._id)]
+            users = [
+                c["name"] for _, c in s.store.find("collections", type=t, registry_id=self._id)
+            ]
             if users:
                 msg = (
                     f"type {t!r} is used by collections {sorted(users)} of registry "
@@ -365,7 +367,7 @@ class Registry(Handle[Doc]):
         reg = self._doc()
         found = self._s.find_collection(self._id, name)
         if found is None:
-            names = [c["name"] for c in self._s.store.find("collections", registry_id=self._id)]
+            names = [c["name"] for _, c in self._s.store.find("collections", registry_id=self._id)]
             msg = f"registry {reg['name']!r} has no collection {name!r}; it has {sorted(names)}"
             raise NotFoundError(msg)
         return Collection(self._s, found[0])
@@ -374,23 +376,25 @@ class Registry(Handle[Doc]):
         """Its collections, optionally filtered (MongoDB-style), by name."""
         from registry_widget.domain.collection import Collection
 
-        equal, query = split_filter(filter, COLLECTION_FIELDS)
+        tree = parse_filter(filter, COLLECTION_FIELDS)
         with self._s.store.reading():
             self._doc()
-            docs = self._s.store.select("collections", query, registry_id=self._id, **equal)
-        docs.sort(key=lambda d: d["key"])
-        return ResultList(Collection(self._s, d.doc_id) for d in docs)
+            rows = self._s.store.query(
+                "collections", tree, where={"registry_id": self._id}, order=("key",)
+            )
+        return ResultList(Collection(self._s, coll_id) for coll_id, _ in rows)
 
     def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:
         """Every linked version in the registry, optionally filtered, newest first."""
         from registry_widget.domain.link import LINK_FIELDS, Link
 
-        equal, query = split_filter(filter, LINK_FIELDS)
+        tree = parse_filter(filter, LINK_FIELDS)
         with self._s.store.reading():
             self._doc()
-            docs = self._s.store.select("links", query, registry_id=self._id, **equal)
-        docs.sort(key=lambda d: (d["created_at"], d.doc_id), reverse=True)
-        return ResultList(Link(self._s, d.doc_id) for d in docs)
+            rows = self._s.store.query(
+                "links", tree, where={"registry_id": self._id}, order=("-created_at", "-id")
+            )
+        return ResultList(Link(self._s, link_id) for link_id, _ in rows)
 
     # -- members -----------------------------------------------------------------------------
 
@@ -510,7 +514,7 @@ class Registry(Handle[Doc]):
         to prevent; the message says where it is, so that an admin can remove it first.
         """
         s = self._s
-        for coll in s.store.find("collections", registry_id=self._id):
+        for _, coll in s.store.find("collections", registry_id=self._id):
             for held, index in coll["aliases"].items():
                 if confusable_with(held, [alias]) is not None:
                     where = f"{reg['name']}/{coll['name']}:v{index}"
