@@ -23,15 +23,14 @@ from registry_widget.errors import (
 )
 from registry_widget.files import artifacts
 from registry_widget.files.blobs import Added
+from registry_widget.metadata import validate_metadata
 from registry_widget.names import (
-    parse_artifact_ref,
     validate_artifact_name,
     validate_artifact_type,
     validate_description,
-    validate_metadata,
     validate_tags,
-    version_index,
 )
+from registry_widget.paths import parse_artifact_ref, version_index
 from registry_widget.permissions import Action, may_edit_artifact, require
 
 if TYPE_CHECKING:

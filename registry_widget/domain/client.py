@@ -36,7 +36,6 @@ from registry_widget.filters import compile_filter, split_filter
 from registry_widget.names import (
     lone_surrogate,
     normalize_key,
-    parse_path,
     validate_alias,
     validate_artifact_types,
     validate_description,
@@ -46,6 +45,7 @@ from registry_widget.names import (
     validate_user_name,
     validate_visibility,
 )
+from registry_widget.paths import parse_path
 from registry_widget.permissions import ORG_ROLES, Action
 from registry_widget.store import STORE_FORMAT, Store, Transaction, open_store
 

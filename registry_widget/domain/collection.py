@@ -12,7 +12,8 @@ from registry_widget.domain.linking import LATEST, check_accepts, unlink
 from registry_widget.domain.session import Doc, Session, now
 from registry_widget.errors import ConflictError, NotFoundError
 from registry_widget.filters import split_filter
-from registry_widget.names import normalize_key, validate_page, validate_selector, version_index
+from registry_widget.names import normalize_key, validate_page
+from registry_widget.paths import validate_selector, version_index
 from registry_widget.permissions import Action
 from registry_widget.store import Transaction
 
