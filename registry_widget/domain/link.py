@@ -12,7 +12,6 @@ from registry_widget.domain.linking import link_path, remove_alias, set_alias, u
 from registry_widget.domain.session import Doc, Session, copy_json
 from registry_widget.errors import NotFoundError
 from registry_widget.names import validate_alias
-from registry_widget.permissions import Action
 
 if TYPE_CHECKING:
     from registry_widget.domain.artifact_version import ArtifactVersion
@@ -169,7 +168,3 @@ class Link(Handle[tuple[Doc, Doc, Doc]]):
         return read_history(
             self._s.store, "link_id", self._id, action=action, limit=limit, offset=offset
         )
-
-    def _require_use(self) -> None:
-        _, _, reg = self._docs()
-        self._s.require(reg, Action.USE, f"use files of registry {reg['name']!r}")

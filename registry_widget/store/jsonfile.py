@@ -331,14 +331,14 @@ class JSONFileStore(Store):
         self._journal_ino = None
         self._journal_valid = False
         self._journal_end = self._journal_seen = 0
-        return self._open_journal(locked=locked, retry_newer=True)
+        return self._open_journal(locked=locked)
 
     def _switch_journal(self, *, locked: bool) -> None:
         """Another process folded, or replaced a stale journal: follow the new one."""
-        if not self._open_journal(locked=locked, retry_newer=False):
+        if not self._open_journal(locked=locked):
             self._reload(locked=locked)
 
-    def _open_journal(self, *, locked: bool, retry_newer: bool) -> bool:
+    def _open_journal(self, *, locked: bool) -> bool:
         """Start reading the journal from its header; False if the snapshot is older."""
         if self._fd is not None:
             os.close(self._fd)
