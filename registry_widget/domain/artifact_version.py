@@ -321,16 +321,6 @@ class ArtifactVersion(Handle[Doc]):
         """Its tags."""
         return list(self._doc()["tags"])
 
-    @property
-    def created_at(self) -> str:
-        """When it was logged (ISO-8601, UTC)."""
-        return str(self._doc()["created_at"])
-
-    @property
-    def created_by(self) -> str:
-        """Who logged it."""
-        return str(self._doc()["created_by"])
-
     def update(
         self, *, description: str | None = None, tags: Iterable[str] | None = None
     ) -> ArtifactVersion:

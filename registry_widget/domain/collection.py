@@ -135,16 +135,6 @@ class Collection(Handle[tuple[Doc, Doc]]):
         return self._s.store.count("links", collection_id=self._id)
 
     @property
-    def created_at(self) -> str:
-        """When it was created (ISO-8601, UTC)."""
-        return str(self._doc()["created_at"])
-
-    @property
-    def created_by(self) -> str:
-        """Who created it."""
-        return str(self._doc()["created_by"])
-
-    @property
     def updated_at(self) -> str:
         """When it, its links or its aliases last changed (ISO-8601, UTC)."""
         return str(self._doc()["updated_at"])

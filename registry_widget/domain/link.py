@@ -127,16 +127,6 @@ class Link(Handle[tuple[Doc, Doc, Doc]]):
 
         return Registry(self._s, self._doc()["registry_id"])
 
-    @property
-    def created_at(self) -> str:
-        """When it was linked (ISO-8601, UTC)."""
-        return str(self._doc()["created_at"])
-
-    @property
-    def created_by(self) -> str:
-        """Who linked it."""
-        return str(self._doc()["created_by"])
-
     def set_alias(self, alias: str) -> Link:
         """Set ``alias`` here, moving it from the version of this collection that holds it."""
         alias = validate_alias(alias)

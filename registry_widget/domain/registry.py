@@ -133,16 +133,6 @@ class Registry(Handle[Doc]):
         assert role is not None
         return role
 
-    @property
-    def created_at(self) -> str:
-        """When it was created (ISO-8601, UTC)."""
-        return str(self._doc()["created_at"])
-
-    @property
-    def created_by(self) -> str:
-        """Who created it."""
-        return str(self._doc()["created_by"])
-
     # -- changes to the registry ---------------------------------------------------------------
 
     def update(
