@@ -72,7 +72,7 @@ class Registry(Handle[Doc]):
     """A registry: collections of linked artifact versions, with its own members and rules.
 
     Obtain it from :meth:`Client.registry`, :meth:`Client.registries` or
-    :meth:`Client.create_registry`. Attributes read the store every time.
+    :meth:`Client.create_registry`. Every attribute read sees the store as it is now.
     """
 
     def _load(self) -> Doc:
