@@ -66,6 +66,14 @@ class StorageError(RegistryError, OSError):
     :class:`OSError`, so code that handled the raw error keeps working.
     """
 
+    @classmethod
+    def from_os_error(cls, exc: OSError, what: str) -> StorageError:
+        """The refusal for ``exc`` met while doing ``what`` (e.g. "read file 'x'")."""
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        error = cls(f"cannot {what}: {reason}; nothing was changed")
+        error.errno = exc.errno
+        return error
+
 
 class StoreLockedError(RegistryError):
     """Another process held the store's lock for longer than the wait allowed."""

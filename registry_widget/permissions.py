@@ -24,6 +24,7 @@ __all__ = [
     "may_edit_artifact",
     "member_keys",
     "member_role",
+    "org_allows",
     "require",
     "same_user",
 ]
@@ -115,6 +116,12 @@ def may_edit_artifact(
 def allows(role: str | None, action: Action) -> bool:
     """Whether ``role`` may perform ``action``."""
     return role is not None and _RANK[role] >= _RANK[action.value]
+
+
+def org_allows(org_role: str | None, minimal: str) -> bool:
+    """Whether organisation role ``org_role`` is at least ``minimal`` (viewer < member < admin)."""
+    order = ORG_ROLES[::-1]
+    return org_role in order and order.index(org_role) >= order.index(minimal)
 
 
 def require(role: str | None, action: Action, *, user: str, registry: str, what: str) -> None:

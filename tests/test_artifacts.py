@@ -632,3 +632,17 @@ def test_download_reproduces_logged_files(files: dict[str, bytes], kind: str) ->
         assert tree(out) == files
         assert verify(manifest, store, out).ok
         assert verify(manifest, store).ok
+
+
+def test_collect_missing_folder_is_named_as_written_with_where_it_was_looked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NotFoundError) as info:
+        collect_files("weights/")
+    assert str(info.value) == f"folder 'weights/' does not exist (looked for {tmp_path}/weights/)"
+    with pytest.raises(NotFoundError) as info:
+        collect_files(["model.bin"])
+    assert str(info.value) == (
+        f"file or folder 'model.bin' does not exist (looked for {tmp_path}/model.bin)"
+    )

@@ -619,3 +619,44 @@ def test_a_folder_is_not_a_store_location(tmp_path: Path, monkeypatch: pytest.Mo
         with pytest.raises(rw.ValidationError, match="is a folder"):
             rw.Client(location, user="ada")
     assert list(tmp_path.iterdir()) == []
+
+
+def _refuse_reading(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    """Make every open of ``path`` fail as an unreadable file does (also as root)."""
+    real_open = os.open
+
+    def guarded(file: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if os.fspath(file) == str(path):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(file, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", guarded)
+
+
+def test_an_unreadable_store_file_is_a_storage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "registry.json"
+    rw.Client(path, user="ada").create_registry("Team")
+    JSONFileStore(path).checkpoint()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    _refuse_reading(monkeypatch, path)
+    with pytest.raises(rw.StorageError, match=r"cannot open the store .*Permission denied"):
+        JSONFileStore(path)
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_store_whose_lock_cannot_be_taken_is_a_storage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "registry.json"
+    store = JSONFileStore(path)
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(store.lock_path))
+
+    monkeypatch.setattr(store._file_lock, "acquire", refuse)
+    with pytest.raises(rw.StorageError, match=r"cannot lock the store .*Permission denied"):
+        insert(store, "things", {"n": 1})
+    assert not path.exists()

@@ -13,6 +13,7 @@ from tinydb.table import Document
 from registry_widget.domain.garbage import referenced_digests
 from registry_widget.domain.handle import Handle, edits
 from registry_widget.domain.history import HistoryEntry, read_history
+from registry_widget.domain.reprs import ResultList, metadata_text, short, size_text
 from registry_widget.domain.session import Doc, Session, copy_json, now
 from registry_widget.errors import (
     ConflictError,
@@ -265,6 +266,18 @@ class ArtifactVersion(Handle[Doc]):
             f"{len(doc['files'])} files, {doc['digest'][:12]})>"
         )
 
+    def _repr_fields_(self) -> dict[str, str]:
+        doc = self._doc()
+        n = len(doc["files"])
+        return {
+            "artifact": f"{doc['name']}:v{doc['index']}",
+            "type": doc["type"],
+            "files": f"{n} file{'' if n == 1 else 's'}, {size_text(self.size)}",
+            "tags": short(doc["tags"]),
+            "logged": f"{doc['created_at'][:16].replace('T', ' ')} by {doc['created_by']}",
+            "metadata": metadata_text(doc["metadata"]),
+        }
+
     @property
     def name(self) -> str:
         """The artifact's name."""
@@ -357,7 +370,7 @@ class ArtifactVersion(Handle[Doc]):
         self._doc()
         visible = {r.doc_id for r in self._s.visible_registries()}
         docs = self._s.store.find("links", artifact_id=self._id)
-        return [Link(self._s, d.doc_id) for d in docs if d["registry_id"] in visible]
+        return ResultList(Link(self._s, d.doc_id) for d in docs if d["registry_id"] in visible)
 
     def _require_edit(self, doc: Doc) -> None:
         s = self._s
@@ -392,17 +405,43 @@ class ArtifactVersion(Handle[Doc]):
             s.require_artifact_use(self._id, f"{doc['name']}:v{doc['index']}")
         return doc
 
-    def download(self, root: str | Path | None = None, *, progress: bool | None = None) -> Path:
+    def download(
+        self,
+        root: str | Path | None = None,
+        *,
+        progress: bool | None = None,
+        files: Iterable[str] | None = None,
+    ) -> Path:
         """Write the files under ``root`` (default ``artifacts/<name>/v<M>``) and return it.
 
         Nothing is ever written outside ``root``. Files already there with the right
-        content are left alone.
+        content are left alone. ``files`` restricts the download to some of its paths.
         """
         doc = self._require_download()
+        manifest = doc["files"] if files is None else self._subset(doc, files)
         target = (
             Path(root) if root is not None else Path("artifacts", doc["name"], f"v{doc['index']}")
         )
-        return artifacts.download(doc["files"], self._s.blobs, target, progress=progress)
+        return artifacts.download(manifest, self._s.blobs, target, progress=progress)
+
+    def _subset(self, doc: Doc, files: Iterable[str]) -> dict[str, Any]:
+        wanted = [files] if isinstance(files, str) else list(files)
+        unknown = [rel for rel in wanted if rel not in doc["files"]]
+        if unknown:
+            msg = (
+                f"{doc['name']}:v{doc['index']} has no file {unknown[0]!r}; "
+                f"its files are {sorted(doc['files'])[:10]}"
+            )
+            raise NotFoundError(msg)
+        return {rel: doc["files"][rel] for rel in wanted}
+
+    def read_file(self, relpath: str, *, limit: int | None = None) -> bytes:
+        """The content of one of its files (at most ``limit`` bytes), for viewers and above."""
+        doc = self._require_download()
+        entry = self._subset(doc, [relpath])[relpath]
+        with self._s.blobs.open(entry["digest"]) as src:
+            data: bytes = src.read(-1 if limit is None else limit)
+        return data
 
     def verify(self, root: str | Path | None = None) -> artifacts.VerifyReport:
         """Re-hash the stored files (or a downloaded copy under ``root``) against the manifest."""

@@ -29,6 +29,7 @@ from registry_widget.domain.linking import (
     set_alias,
 )
 from registry_widget.domain.registry import REGISTRY_FIELDS, Registry
+from registry_widget.domain.reprs import ResultList
 from registry_widget.domain.schema import DOCUMENT_FIELDS
 from registry_widget.domain.session import Session, now
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
@@ -164,7 +165,7 @@ class Client:
         """The organisation's users, by name."""
         self._s.org_role()
         docs = sorted(self._s.store.table("users").all(), key=lambda d: d["key"])
-        return [User(d["name"], d["role"], d["created_at"]) for d in docs]
+        return ResultList(User(d["name"], d["role"], d["created_at"]) for d in docs)
 
     def add_user(self, name: str, role: str = "member") -> User:
         """Add a user to the organisation (organisation admins)."""
@@ -210,7 +211,7 @@ class Client:
         query = compile_filter(filter, REGISTRY_FIELDS)
         docs = [d for d in self._s.visible_registries() if query(d)]
         docs.sort(key=lambda d: (d["kind"] != "core", d["key"]))
-        return [Registry(self._s, d.doc_id) for d in docs]
+        return ResultList(Registry(self._s, d.doc_id) for d in docs)
 
     def registry(self, name: str) -> Registry:
         """The registry named ``name`` (case-insensitively)."""
@@ -223,16 +224,25 @@ class Client:
         description: str = "",
         visibility: str = "organization",
         artifact_types: Iterable[str] | None = None,
+        exist_ok: bool = False,
     ) -> Registry:
         """Create a custom registry; its creator becomes its admin.
 
-        ``artifact_types=None`` accepts every type.
+        ``artifact_types=None`` accepts every type. With ``exist_ok=True`` a registry of
+        that name that the user may see is returned as it is (like ``mkdir -p``): its
+        description, visibility and types are not compared or changed, and nothing is
+        written; re-running a script that creates its registry then works.
         """
         name = validate_registry_name(name)
         description = validate_description(description)
         visibility = validate_visibility(visibility)
         types = validate_artifact_types(artifact_types)
         s = self._s
+        if exist_ok:
+            with s.store.reading():
+                existing = s.store.find_one("registries", key=normalize_key(name))
+                if existing is not None and s.role_on(existing) is not None:
+                    return Registry(s, existing.doc_id)
         with s.store.transaction() as txn:
             s.require_org("member", "create registries")
             s.check_registry_name_free(name)
@@ -299,7 +309,7 @@ class Client:
         docs = [d for d in s.store.select("artifacts", query, **equal) if s.sees_artifact(d.doc_id)]
         docs.sort(key=lambda d: (d["created_at"], d.doc_id), reverse=True)
         end = None if limit is None else offset + limit
-        return [ArtifactVersion(self._s, d.doc_id) for d in docs[offset:end]]
+        return ResultList(ArtifactVersion(self._s, d.doc_id) for d in docs[offset:end])
 
     def collect_garbage(self, min_age: timedelta | float = DEFAULT_MIN_AGE) -> GarbageReport:
         """Remove the stored files that no artifact version refers to (organisation admins).
@@ -409,7 +419,7 @@ class Client:
                     for value in values
                     if needle in normalize_key(value)
                 )
-        return hits[:limit]
+        return ResultList(hits[:limit])
 
     # -- transactions and changes ---------------------------------------------------------------
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from registry_widget.domain.handle import Handle, edits
 from registry_widget.domain.history import HistoryEntry, read_history
-from registry_widget.domain.linking import LATEST, check_accepts, unlink
+from registry_widget.domain.linking import LATEST, alias_action, check_accepts, unlink
+from registry_widget.domain.reprs import short
 from registry_widget.domain.session import Doc, Session, now
 from registry_widget.errors import ConflictError, NotFoundError
 from registry_widget.filters import split_filter
@@ -89,6 +90,18 @@ class Collection(Handle[tuple[Doc, Doc]]):
         except NotFoundError:
             return "<Collection (deleted or hidden)>"
         return f"<Collection {reg['name']}/{coll['name']} ({coll['type']})>"
+
+    def _repr_fields_(self) -> dict[str, str]:
+        coll, reg = self._docs()
+        aliases = sorted(coll["aliases"].items())
+        return {
+            "path": f"{reg['name']}/{coll['name']}",
+            "type": coll["type"],
+            "versions": str(self.count),
+            "aliases": short([f"{a} → v{i}" for a, i in aliases]),
+            "tags": short(coll["tags"]),
+            "updated": coll["updated_at"][:16].replace("T", " "),
+        }
 
     @property
     def name(self) -> str:
@@ -215,8 +228,8 @@ class Collection(Handle[tuple[Doc, Doc]]):
             coll, reg = self._docs()
             path = f"{reg['name']}/{coll['name']}"
             s.require(reg, Action.WRITE, f"delete collection {path}")
-            held = sorted(a for a in coll["aliases"] if a in reg["protected_aliases"])
-            if held:
+            if alias_action(reg["protected_aliases"], coll["aliases"]) is Action.ADMIN:
+                held = sorted(a for a in coll["aliases"] if a in reg["protected_aliases"])
                 s.require(
                     reg,
                     Action.ADMIN,

@@ -11,6 +11,7 @@ from abc import abstractmethod
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
+from registry_widget.domain.reprs import object_html
 from registry_widget.domain.session import Doc, Session
 from registry_widget.names import validate_description, validate_tags
 
@@ -71,6 +72,13 @@ class Handle(Generic[T]):
 
     def __hash__(self) -> int:
         return hash((id(self._s.store), type(self).__name__, self._id))
+
+    def _repr_fields_(self) -> dict[str, str]:
+        """Labelled short texts for the notebook's table display (see ``reprs``)."""
+        return {}
+
+    def _repr_html_(self) -> str | None:
+        return object_html(self)
 
 
 def edits(description: str | None, tags: Iterable[str] | None) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
+from registry_widget.domain.reprs import ResultList
 from registry_widget.errors import ValidationError
 from registry_widget.names import validate_page
 from registry_widget.store import Store
@@ -69,7 +70,7 @@ def read_history(
         docs = [d for d in docs if d["action"] == action or d["action"].startswith(action + ".")]
     docs.sort(key=lambda d: d.doc_id, reverse=True)
     end = None if limit is None else offset + limit
-    return [
+    return ResultList(
         HistoryEntry(d["at"], d["user"], d["action"], d["target"], d["before"], d["after"])
         for d in docs[offset:end]
-    ]
+    )

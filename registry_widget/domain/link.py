@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from registry_widget.domain.handle import Handle
 from registry_widget.domain.history import HistoryEntry, read_history
 from registry_widget.domain.linking import link_path, remove_alias, set_alias, unlink
+from registry_widget.domain.reprs import ResultList, metadata_text, short
 from registry_widget.domain.session import Doc, Session, copy_json
 from registry_widget.errors import NotFoundError
 from registry_widget.names import validate_alias
@@ -47,7 +48,7 @@ def make_links(
     (the registry visible to the user); the links then need no lookup of their own until
     the store changes. A row without its collection gives a link that looks it up.
     """
-    out = []
+    out: list[Link] = ResultList()
     for link_id, link, coll, reg in rows:
         obj = Link(s, link_id)
         if coll is not None and coll["registry_id"] == link["registry_id"]:
@@ -75,6 +76,16 @@ class Link(Handle[tuple[Doc, Doc, Doc]]):
             f"<Link {link_path(reg, coll, link['index'])}{aliases} → "
             f"{link['artifact_name']}:v{link['artifact_index']}>"
         )
+
+    def _repr_fields_(self) -> dict[str, str]:
+        link, coll, reg = self._docs()
+        return {
+            "version": link_path(reg, coll, link["index"]),
+            "aliases": short(link["aliases"]),
+            "artifact": f"{link['artifact_name']}:v{link['artifact_index']}",
+            "linked": f"{link['created_at'][:16].replace('T', ' ')} by {link['created_by']}",
+            "metadata": metadata_text(self.metadata),
+        }
 
     @property
     def path(self) -> str:

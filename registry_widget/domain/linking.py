@@ -7,6 +7,8 @@ caller's transaction. ``latest`` is kept on the highest-numbered link by the sys
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from registry_widget.domain.session import Doc, Session, now
 from registry_widget.errors import NotFoundError, ValidationError
 from registry_widget.permissions import Action
@@ -14,6 +16,7 @@ from registry_widget.skeleton import confusable_with
 from registry_widget.store import Transaction
 
 __all__ = [
+    "alias_action",
     "check_accepts",
     "check_collection_type",
     "check_not_confusable",
@@ -87,12 +90,22 @@ def _put_alias(
     return previous
 
 
+def alias_action(protected: Iterable[str], aliases: Iterable[str]) -> Action:
+    """The action that changing ``aliases`` needs: admin when one of them is protected.
+
+    Setting, moving or removing an alias, and dropping aliases by unlinking their version
+    or deleting their collection, all follow this rule.
+    """
+    guarded = set(protected)
+    return Action.ADMIN if any(a in guarded for a in aliases) else Action.WRITE
+
+
 def set_alias(s: Session, txn: Transaction, link_id: int, alias: str) -> None:
     """Set ``alias`` on link ``link_id``, moving it from the version that holds it."""
     link, coll, reg = s.link(link_id)
-    protected = alias in reg["protected_aliases"]
-    what = f"set the {'protected ' if protected else ''}alias {alias!r}"
-    s.require(reg, Action.ADMIN if protected else Action.WRITE, what)
+    action = alias_action(reg["protected_aliases"], [alias])
+    what = f"set the {'protected ' if action is Action.ADMIN else ''}alias {alias!r}"
+    s.require(reg, action, what)
     check_not_confusable(reg, alias)
     holder = coll["aliases"].get(alias)
     if holder == link["index"]:
@@ -117,9 +130,9 @@ def remove_alias(s: Session, txn: Transaction, link_id: int, alias: str) -> None
     """Remove ``alias`` from link ``link_id``."""
     link, coll, reg = s.link(link_id)
     path = link_path(reg, coll, link["index"])
-    protected = alias in reg["protected_aliases"]
-    what = f"remove the {'protected ' if protected else ''}alias {alias!r}"
-    s.require(reg, Action.ADMIN if protected else Action.WRITE, what)
+    action = alias_action(reg["protected_aliases"], [alias])
+    what = f"remove the {'protected ' if action is Action.ADMIN else ''}alias {alias!r}"
+    s.require(reg, action, what)
     if alias not in link["aliases"]:
         msg = f"{path} has no alias {alias!r}; its aliases are {link['aliases']}"
         raise NotFoundError(msg)
@@ -158,8 +171,8 @@ def unlink(s: Session, txn: Transaction, link_id: int) -> None:
     link, coll, reg = s.link(link_id)
     path = link_path(reg, coll, link["index"])
     s.require(reg, Action.WRITE, f"unlink {path}")
-    held = [a for a in link["aliases"] if a in reg["protected_aliases"]]
-    if held:
+    if alias_action(reg["protected_aliases"], link["aliases"]) is Action.ADMIN:
+        held = [a for a in link["aliases"] if a in reg["protected_aliases"]]
         s.require(reg, Action.ADMIN, f"unlink {path}, which holds the protected alias {held[0]!r}")
     coll_id = link["collection_id"]
     for alias in link["aliases"]:

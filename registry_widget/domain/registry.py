@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from registry_widget.domain.handle import Handle
 from registry_widget.domain.history import HistoryEntry, read_history
 from registry_widget.domain.linking import check_not_confusable
+from registry_widget.domain.reprs import ResultList, short
 from registry_widget.domain.session import Doc, now
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
 from registry_widget.filters import split_filter
@@ -87,6 +88,18 @@ class Registry(Handle[Doc]):
         except NotFoundError:
             return "<Registry (deleted or hidden)>"
         return f"<Registry {doc['name']!r} ({doc['kind']}, {doc['visibility']})>"
+
+    def _repr_fields_(self) -> dict[str, str]:
+        doc = self._doc()
+        types = doc["artifact_types"]
+        return {
+            "name": doc["name"],
+            "kind": doc["kind"],
+            "visibility": doc["visibility"],
+            "types": "all" if types is None else short(types),
+            "your role": self.role,
+            "description": short(doc["description"]),
+        }
 
     # -- attributes --------------------------------------------------------------------------
 
@@ -299,14 +312,34 @@ class Registry(Handle[Doc]):
         type: str,
         description: str = "",
         tags: Iterable[str] = (),
+        exist_ok: bool = False,
     ) -> Collection:
-        """Create an empty collection for artifacts of one ``type`` (members)."""
+        """Create an empty collection for artifacts of one ``type`` (members).
+
+        With ``exist_ok=True`` a collection of that name is returned as it is (like
+        ``mkdir -p``; its description and tags are not compared or changed, and nothing is
+        written), provided it holds the same artifact type: a collection of another type
+        is refused with :class:`ConflictError`, since its type never changes.
+        """
         from registry_widget.domain.collection import Collection, create_collection_doc
 
         name = validate_collection_name(name)
         t = validate_artifact_type(type)
         description = validate_description(description)
         tag_list = validate_tags(tags)
+        if exist_ok:
+            with self._s.store.reading():
+                reg = self._doc()
+                found = self._s.find_collection(self._id, name)
+            if found is not None:
+                if found[1]["type"] != t:
+                    msg = (
+                        f"registry {reg['name']!r} already has a collection named "
+                        f"{found[1]['name']!r}, of type {found[1]['type']!r}, not {t!r}; "
+                        "a collection's type never changes, so choose another name"
+                    )
+                    raise ConflictError(msg)
+                return Collection(self._s, found[0])
         with self._s.store.transaction() as txn:
             reg = self._doc()
             coll_id = create_collection_doc(
@@ -336,7 +369,7 @@ class Registry(Handle[Doc]):
             self._doc()
             docs = self._s.store.select("collections", query, registry_id=self._id, **equal)
         docs.sort(key=lambda d: d["key"])
-        return [Collection(self._s, d.doc_id) for d in docs]
+        return ResultList(Collection(self._s, d.doc_id) for d in docs)
 
     def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:
         """Every linked version in the registry, optionally filtered, newest first."""
@@ -347,14 +380,14 @@ class Registry(Handle[Doc]):
             self._doc()
             docs = self._s.store.select("links", query, registry_id=self._id, **equal)
         docs.sort(key=lambda d: (d["created_at"], d.doc_id), reverse=True)
-        return [Link(self._s, d.doc_id) for d in docs]
+        return ResultList(Link(self._s, d.doc_id) for d in docs)
 
     # -- members -----------------------------------------------------------------------------
 
     def members(self) -> list[Member]:
         """Its members with their registry role and effective role, by user name."""
         reg = self._doc()
-        out = []
+        out: list[Member] = ResultList()
         for user, role in sorted(reg["members"].items()):
             found = self._s.user_doc(user)
             org_role = found[1]["role"] if found else "viewer"

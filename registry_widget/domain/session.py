@@ -25,6 +25,7 @@ from registry_widget.permissions import (
     artifact_role,
     effective_role,
     member_role,
+    org_allows,
     require,
     same_user,
 )
@@ -122,9 +123,8 @@ class Session:
 
     def require_org(self, minimal: str, what: str) -> None:
         """Refuse unless this user's organisation role is at least ``minimal``."""
-        order = ("viewer", "member", "admin")
         role = self.org_role()
-        if order.index(role) < order.index(minimal):
+        if not org_allows(role, minimal):
             msg = (
                 f"user {self.user!r} may not {what}: that needs the organisation role "
                 f"{minimal!r}, and theirs is {role!r}"

@@ -23,6 +23,7 @@ from registry_widget.errors import (
     ConflictError,
     NotFoundError,
     RegistryError,
+    StorageError,
     StoreCorruptedError,
     ValidationError,
 )
@@ -32,7 +33,6 @@ from registry_widget.files.blobs import (
     FileBlobStore,
     MemoryBlobStore,
     check_digest,
-    storage_error,
 )
 from registry_widget.files.sources import (
     check_tree,
@@ -452,14 +452,14 @@ def download(
         )
         raise ConflictError(msg) from None
     except OSError as exc:
-        raise storage_error(exc, f"create the folder {str(root)!r}") from exc
+        raise StorageError.from_os_error(exc, f"create the folder {str(root)!r}") from exc
     try:
         real_root = root.resolve()
         for rel in sorted(manifest):
             _target(real_root, rel)
         root_fd = os.open(real_root, _DIR_FLAGS)
     except OSError as exc:  # the folder changed while it was checked
-        raise storage_error(exc, f"check the folder {str(root)!r}") from exc
+        raise StorageError.from_os_error(exc, f"check the folder {str(root)!r}") from exc
     try:
         with _progress(manifest_size(manifest), "downloading", progress) as update:
             for rel in sorted(manifest):
@@ -468,7 +468,9 @@ def download(
                 except RegistryError:
                     raise
                 except OSError as exc:
-                    raise storage_error(exc, f"write file {rel!r} under {str(root)!r}") from exc
+                    raise StorageError.from_os_error(
+                        exc, f"write file {rel!r} under {str(root)!r}"
+                    ) from exc
     finally:
         os.close(root_fd)
     return root

@@ -39,7 +39,6 @@ __all__ = [
     "FileBlobStore",
     "MemoryBlobStore",
     "check_digest",
-    "storage_error",
 ]
 
 CHUNK_SIZE = 1024 * 1024
@@ -75,14 +74,6 @@ def check_digest(digest: object, *, field: str = "digest") -> str:
     return digest
 
 
-def storage_error(exc: OSError, what: str) -> StorageError:
-    """The refusal for an :class:`OSError` met while doing ``what`` (e.g. "read file 'x'")."""
-    reason = exc.strerror or str(exc) or type(exc).__name__
-    error = StorageError(f"cannot {what}: {reason}; nothing was changed")
-    error.errno = exc.errno
-    return error
-
-
 def read_chunks(path: Path, on_read: OnRead | None = None) -> Iterator[bytes]:
     """Yield the content of the file at ``path`` in chunks of :data:`CHUNK_SIZE` bytes.
 
@@ -104,7 +95,7 @@ def read_chunks(path: Path, on_read: OnRead | None = None) -> Iterator[bytes]:
         msg = f"file {str(path)!r} does not exist"
         raise NotFoundError(msg) from None
     except OSError as exc:
-        raise storage_error(exc, f"read file {str(path)!r}") from exc
+        raise StorageError.from_os_error(exc, f"read file {str(path)!r}") from exc
     with fh:
         before = os.fstat(fh.fileno())
         total = 0
@@ -114,7 +105,7 @@ def read_chunks(path: Path, on_read: OnRead | None = None) -> Iterator[bytes]:
             try:
                 chunk = fh.read(min(CHUNK_SIZE, before.st_size - total))
             except OSError as exc:
-                raise storage_error(exc, f"read file {str(path)!r}") from exc
+                raise StorageError.from_os_error(exc, f"read file {str(path)!r}") from exc
             if not chunk:
                 break
             total += len(chunk)
@@ -466,7 +457,7 @@ class FileBlobStore(BlobStore):
         except RegistryError:
             raise
         except OSError as exc:
-            raise storage_error(exc, self._storing(src)) from exc
+            raise StorageError.from_os_error(exc, self._storing(src)) from exc
 
     def ingest(self, src: Path, *, on_read: OnRead | None = None) -> tuple[str, int]:
         """Hash ``src`` while copying it into the store (one read); see :meth:`BlobStore.ingest`.
@@ -483,7 +474,7 @@ class FileBlobStore(BlobStore):
         except RegistryError:
             raise
         except OSError as exc:
-            raise storage_error(exc, self._storing(src)) from exc
+            raise StorageError.from_os_error(exc, self._storing(src)) from exc
 
     def _storing(self, src: Path) -> str:
         return f"store file {str(src)!r} in the blob store at {str(self.root)!r}"

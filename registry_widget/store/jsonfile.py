@@ -57,6 +57,8 @@ from filelock import FileLock, Timeout
 
 from registry_widget._fs import fdatasync, fsync_dir, replace_file
 from registry_widget.errors import (
+    RegistryError,
+    StorageError,
     StoreCorruptedError,
     StoreLockedError,
     StoreWriteError,
@@ -89,6 +91,17 @@ _RELOAD_ATTEMPTS = 5
 log = logging.getLogger(__name__)
 
 Signature = tuple[int, int, int]
+
+
+@contextlib.contextmanager
+def _refusing_os_errors(path: Path, what: str) -> Iterator[None]:
+    """Turn an error of the file system (no permission, an I/O error) into a StorageError."""
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, (RegistryError, Timeout)):
+            raise
+        raise StorageError.from_os_error(exc, f"{what} the store {path}") from exc
 
 
 def _signature(st: os.stat_result) -> Signature:
@@ -128,7 +141,8 @@ class JSONFileStore(Store):
                 "file (such as 'registry.json'), existing or to be created"
             )
             raise ValidationError(msg, field="location", value=str(path))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with _refusing_os_errors(self.path, "create the folder of"):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file_lock = FileLock(str(self.lock_path), timeout=LOCK_TIMEOUT_S)
         self._snapshot: Signature | None = None  # the snapshot in the working set
         self._generation: Generation | None = None
@@ -140,9 +154,10 @@ class JSONFileStore(Store):
         self._fd: int | None = None  # the journal, open for appending
         self._snapshot_fd: int | None = None  # the snapshot read, open for fstat
         self._reader_fd: int | None = None  # the journal followed, open for reading
-        self._remove_stale_temps(wait=False)
-        with self._thread_lock:
-            self._refresh(locked=False)
+        with _refusing_os_errors(self.path, "open"):
+            self._remove_stale_temps(wait=False)
+            with self._thread_lock:
+                self._refresh(locked=False)
 
     @property
     def location(self) -> str:
@@ -206,7 +221,8 @@ class JSONFileStore(Store):
     @contextlib.contextmanager
     def _process_lock(self) -> Iterator[object]:
         try:
-            self._file_lock.acquire()
+            with _refusing_os_errors(self.path, "lock"):
+                self._file_lock.acquire()
         except Timeout:
             msg = (
                 f"the store {self.path} is locked by another process (lock file "
@@ -240,10 +256,12 @@ class JSONFileStore(Store):
         )
 
     def _refresh_unlocked(self) -> None:
-        self._refresh(locked=False)
+        with _refusing_os_errors(self.path, "read"):
+            self._refresh(locked=False)
 
     def _refresh_locked(self) -> None:
-        self._refresh(locked=True)
+        with _refusing_os_errors(self.path, "read"):
+            self._refresh(locked=True)
 
     def _refresh(self, *, locked: bool) -> None:
         if not locked and self._snapshot_fd is not None:

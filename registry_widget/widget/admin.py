@@ -86,7 +86,10 @@ def _settings(client: Any, reg: Any) -> dict[str, Any]:
         else [{"name": t, "used_by": sorted(used.get(t, [])), "fixed": t == fixed} for t in types],
         "members": members,
         "candidates": sorted(
-            u.name for u in client.users() if not any(same_user(u.name, m["user"]) for m in members)
+            u.name
+            for u in client.users()
+            if not same_user(u.name, client.user)
+            and not any(same_user(u.name, m["user"]) for m in members)
         )
         if is_admin
         else [],

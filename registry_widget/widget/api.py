@@ -13,6 +13,13 @@ from typing import Any, TypeVar
 
 from registry_widget import names
 from registry_widget.errors import ValidationError
+from registry_widget.widget.can import (
+    artifact_can,
+    collection_can,
+    link_can,
+    org_can,
+    registry_can,
+)
 from registry_widget.widget.protocol import Handler, Params
 from registry_widget.widget.views import (
     artifact_summary,
@@ -49,6 +56,7 @@ def registries_list(client: Any, p: Params) -> dict[str, Any]:
     regs = [registry_summary(r) for r in client.registries()]
     return {
         "org_role": client.org_role,
+        "can": org_can(client.org_role),
         "core": [r for r in regs if r["kind"] == "core"],
         "custom": [r for r in regs if r["kind"] != "core"],
     }
@@ -89,7 +97,10 @@ def registry_get(client: Any, p: Params) -> dict[str, Any]:
         key=lambda row: row["updated_at"] or "",
         reverse=True,
     )
-    return {"registry": registry_summary(reg), "collections": page_of(rows, offset, limit)}
+    return {
+        "registry": {**registry_summary(reg), "can": registry_can(reg)},
+        "collections": page_of(rows, offset, limit),
+    }
 
 
 @_handler("collection.create")
@@ -116,7 +127,8 @@ def collection_get(client: Any, p: Params) -> dict[str, Any]:
     """Return a collection's header: description, tags, aliases, the user's role."""
     path = p.text("path")
     p.done()
-    return collection_detail(_collection(client, path))
+    coll = _collection(client, path)
+    return {**collection_detail(coll), "can": collection_can(coll)}
 
 
 @_handler("collection.versions")
@@ -127,11 +139,16 @@ def collection_versions(client: Any, p: Params) -> dict[str, Any]:
     limit = p.integer("limit", 25, low=1, high=100)
     p.done()
     coll = _collection(client, path)
-    protected = set(coll.registry.protected_aliases)
+    reg = coll.registry
+    protected = list(reg.protected_aliases)
+    role = reg.role
     links = coll.versions(limit=limit, offset=offset)
     keys = metadata_columns(links)
     return {
-        "items": [link_row(link, protected, keys) for link in links],
+        "items": [
+            {**link_row(link, set(protected), keys), "can": link_can(link, role, protected)}
+            for link in links
+        ],
         "metadata_keys": keys,
         "total": coll.count,
         "offset": offset,
@@ -199,7 +216,12 @@ def version_get(client: Any, p: Params) -> dict[str, Any]:
     file_offset = p.integer("file_offset", 0, high=10**9)
     file_limit = p.integer("file_limit", 100, low=1, high=500)
     p.done()
-    return version_detail(find_link(client, path), file_offset, file_limit)
+    link = find_link(client, path)
+    reg = link.collection.registry
+    return {
+        **version_detail(link, file_offset, file_limit),
+        "can": {**link_can(link, reg.role, list(reg.protected_aliases)), **artifact_can(client)},
+    }
 
 
 @_handler("search")
@@ -237,6 +259,7 @@ _VALIDATORS: dict[str, Callable[[str], object]] = {
     "alias": names.validate_alias,
     "aliases": _each(names.validate_alias),
     "tags": lambda text: names.validate_tags(_split(text)),
+    "user_name": names.validate_user_name,
 }
 
 

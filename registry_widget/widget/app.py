@@ -20,12 +20,22 @@ import traitlets
 
 from registry_widget.widget.admin import ADMIN_HANDLERS
 from registry_widget.widget.api import HANDLERS
+from registry_widget.widget.files import FILE_HANDLERS
+from registry_widget.widget.find import FIND_HANDLERS
 from registry_widget.widget.member import MEMBER_HANDLERS
 from registry_widget.widget.protocol import dispatch
+from registry_widget.widget.version import VERSION_HANDLERS
 
 __all__ = ["RegistryWidget"]
 
-_HANDLERS = {**HANDLERS, **ADMIN_HANDLERS, **MEMBER_HANDLERS}
+_HANDLERS = {
+    **HANDLERS,
+    **ADMIN_HANDLERS,
+    **MEMBER_HANDLERS,
+    **VERSION_HANDLERS,
+    **FIND_HANDLERS,
+    **FILE_HANDLERS,
+}
 
 _STATIC = Path(__file__).parent.parent / "static"
 if not (_STATIC / "widget.js").is_file():  # pragma: no cover - a broken checkout

@@ -113,7 +113,11 @@ export function HistoryPage({ target }) {
                   : (ACTION_LABELS[e.action] ?? e.action)
               }</span>
                 <div class="rw-muted rw-mono rw-small">${e.action}</div></td>
-              <td class="rw-mono">${e.target}</td>
+              <td class="rw-mono">${
+                e.target.includes("/") || e.action.startsWith("registry.")
+                  ? html`<${Link} route=${e.target} title=${`Open ${e.target}`}>${e.target}<//>`
+                  : e.target
+              }</td>
               <td class="rw-change">
                 ${
                   e.before === null || e.before === undefined

@@ -1,0 +1,71 @@
+"""What the widget's user may do, as ``can`` flags the frontend shows controls by.
+
+The frontend keeps no copy of a rule (role order, protected aliases): it shows a control
+when its flag is true. The flags come from the same rules the domain enforces
+(:mod:`registry_widget.permissions`, :func:`registry_widget.domain.linking.alias_action`), and the
+kernel still refuses any request the flags would not have offered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry_widget.domain.linking import LATEST, alias_action
+from registry_widget.permissions import Action, allows, org_allows
+
+__all__ = ["artifact_can", "collection_can", "link_can", "org_can", "registry_can"]
+
+
+def org_can(org_role: str | None) -> dict[str, bool]:
+    """Organisation-wide controls: creating registries, managing users."""
+    return {
+        "create_registry": org_allows(org_role, "member"),
+        "manage_users": org_allows(org_role, "admin"),
+    }
+
+
+def registry_can(reg: Any) -> dict[str, bool]:
+    """Controls on a registry page."""
+    role = reg.role
+    return {
+        "create_collection": allows(role, Action.WRITE),
+        "administer": allows(role, Action.ADMIN),
+    }
+
+
+def collection_can(coll: Any) -> dict[str, bool]:
+    """Controls on a collection page: link, edit, set aliases, delete, download.
+
+    Deleting a collection that holds a protected alias is for admins only.
+    """
+    reg = coll.registry
+    role = reg.role
+    return {
+        "link": allows(role, Action.WRITE),
+        "edit": allows(role, Action.WRITE),
+        "set_alias": allows(role, Action.WRITE),
+        "delete": allows(role, alias_action(reg.protected_aliases, coll.aliases)),
+        "download": allows(role, Action.USE),
+    }
+
+
+def artifact_can(client: Any) -> dict[str, bool]:
+    """Controls on an artifact version: editing its description and tags."""
+    me = next((u for u in client.users() if u.name == client.user), None)
+    return {"edit_artifact": org_allows(None if me is None else me.role, "member")}
+
+
+def link_can(link: Any, role: str | None, protected: list[str]) -> dict[str, Any]:
+    """Controls on a linked version: unlink, set an alias, which aliases it may remove.
+
+    ``latest`` is never offered for removal: it follows the newest version by itself.
+    """
+    return {
+        "unlink": allows(role, alias_action(protected, link.aliases)),
+        "set_alias": allows(role, Action.WRITE),
+        "remove_alias": [
+            a for a in link.aliases if a != LATEST and allows(role, alias_action(protected, [a]))
+        ],
+        "edit": allows(role, Action.WRITE),
+        "download": allows(role, Action.USE),
+    }
