@@ -63,6 +63,7 @@ lint: setup js-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/vulture
 
 js-lint: $(JS_STAMP)
 	cd js && npm run lint

@@ -47,16 +47,6 @@ class Action(str, Enum):
     ADMIN = "admin"
     """Protected aliases, accepted types, visibility, members and roles, rename, delete."""
 
-    @property
-    def label(self) -> str:
-        """Words for messages."""
-        return {
-            "restricted_viewer": "see",
-            "viewer": "download or use files from",
-            "member": "change collections, links, tags or aliases in",
-            "admin": "administer",
-        }[self.value]
-
 
 def same_user(a: str, b: str) -> bool:
     """Whether two user names name the same user.

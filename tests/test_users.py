@@ -56,6 +56,24 @@ def test_the_only_admin_cannot_be_demoted(client: rw.Client) -> None:
     assert {u.name: u.role for u in client.users()} == {"ada": "member", "bob": "admin"}
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.set_user_role("nobody", "viewer"),
+        lambda c: c.registry("Lab").add_member("nobody", "viewer"),
+    ],
+    ids=["set_user_role", "add_member"],
+)
+def test_an_unknown_user_is_not_found_everywhere(client: rw.Client, store_state, call) -> None:
+    client.create_registry("Lab")
+    before = store_state(client)
+    with pytest.raises(rw.NotFoundError, match="'nobody'") as err:
+        call(client)
+    assert "client.add_user('nobody'" in str(err.value)
+    assert not isinstance(err.value, rw.ValidationError)
+    assert store_state(client) == before
+
+
 def test_default_user_is_the_login_name(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.delenv("REGISTRY_WIDGET_USER", raising=False)
     assert rw.Client(tmp_path / "a.json").user == getpass.getuser()

@@ -22,15 +22,14 @@ from registry_widget.errors import (
 )
 from registry_widget.files import artifacts
 from registry_widget.files.blobs import Added
+from registry_widget.metadata import validate_metadata
 from registry_widget.names import (
-    parse_artifact_ref,
     validate_artifact_name,
     validate_artifact_type,
     validate_description,
-    validate_metadata,
     validate_tags,
-    version_index,
 )
+from registry_widget.paths import parse_artifact_ref, version_index
 from registry_widget.permissions import Action, may_edit_artifact, require
 
 if TYPE_CHECKING:
@@ -333,16 +332,6 @@ class ArtifactVersion(Handle[Doc]):
     def tags(self) -> list[str]:
         """Its tags."""
         return list(self._doc()["tags"])
-
-    @property
-    def created_at(self) -> str:
-        """When it was logged (ISO-8601, UTC)."""
-        return str(self._doc()["created_at"])
-
-    @property
-    def created_by(self) -> str:
-        """Who logged it."""
-        return str(self._doc()["created_by"])
 
     def update(
         self, *, description: str | None = None, tags: Iterable[str] | None = None

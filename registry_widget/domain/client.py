@@ -31,12 +31,11 @@ from registry_widget.domain.registry import REGISTRY_FIELDS, Registry
 from registry_widget.domain.reprs import ResultList
 from registry_widget.domain.schema import DOCUMENT_FIELDS
 from registry_widget.domain.session import Session, now
-from registry_widget.errors import ConflictError, ValidationError
+from registry_widget.errors import ConflictError, NotFoundError, ValidationError
 from registry_widget.filters import parse_filter
 from registry_widget.names import (
     lone_surrogate,
     normalize_key,
-    parse_path,
     validate_alias,
     validate_artifact_types,
     validate_description,
@@ -46,6 +45,7 @@ from registry_widget.names import (
     validate_user_name,
     validate_visibility,
 )
+from registry_widget.paths import parse_path
 from registry_widget.permissions import ORG_ROLES, Action
 from registry_widget.store import STORE_FORMAT, Store, Transaction
 
@@ -195,7 +195,7 @@ class Client:
             found = self._s.user_doc(validate_user_name(name))
             if found is None:
                 msg = f"no user {name!r}; add them with client.add_user({name!r}, {role!r})"
-                raise ValidationError(msg, field="name", value=name)
+                raise NotFoundError(msg)
             doc_id, doc = found
             admins = self._s.store.count("users", role="admin")
             if doc["role"] == "admin" and role != "admin" and admins == 1:

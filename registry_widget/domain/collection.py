@@ -13,7 +13,8 @@ from registry_widget.domain.reprs import short
 from registry_widget.domain.session import Doc, Session, now
 from registry_widget.errors import ConflictError, NotFoundError
 from registry_widget.filters import parse_filter
-from registry_widget.names import normalize_key, validate_page, validate_selector, version_index
+from registry_widget.names import normalize_key, validate_page
+from registry_widget.paths import validate_selector, version_index
 from registry_widget.permissions import Action
 from registry_widget.store import Transaction
 
@@ -145,16 +146,6 @@ class Collection(Handle[tuple[Doc, Doc]]):
         """How many versions are linked now."""
         self._doc()
         return self._s.store.count("links", collection_id=self._id)
-
-    @property
-    def created_at(self) -> str:
-        """When it was created (ISO-8601, UTC)."""
-        return str(self._doc()["created_at"])
-
-    @property
-    def created_by(self) -> str:
-        """Who created it."""
-        return str(self._doc()["created_by"])
 
     @property
     def updated_at(self) -> str:

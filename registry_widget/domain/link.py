@@ -13,7 +13,6 @@ from registry_widget.domain.reprs import ResultList, metadata_text, short
 from registry_widget.domain.session import Doc, Session, copy_json
 from registry_widget.errors import NotFoundError
 from registry_widget.names import validate_alias
-from registry_widget.permissions import Action
 
 if TYPE_CHECKING:
     from registry_widget.domain.artifact_version import ArtifactVersion
@@ -139,16 +138,6 @@ class Link(Handle[tuple[Doc, Doc, Doc]]):
 
         return Registry(self._s, self._doc()["registry_id"])
 
-    @property
-    def created_at(self) -> str:
-        """When it was linked (ISO-8601, UTC)."""
-        return str(self._doc()["created_at"])
-
-    @property
-    def created_by(self) -> str:
-        """Who linked it."""
-        return str(self._doc()["created_by"])
-
     def set_alias(self, alias: str) -> Link:
         """Set ``alias`` here, moving it from the version of this collection that holds it."""
         alias = validate_alias(alias)
@@ -180,7 +169,3 @@ class Link(Handle[tuple[Doc, Doc, Doc]]):
         return read_history(
             self._s.store, "link_id", self._id, action=action, limit=limit, offset=offset
         )
-
-    def _require_use(self) -> None:
-        _, _, reg = self._docs()
-        self._s.require(reg, Action.USE, f"use files of registry {reg['name']!r}")

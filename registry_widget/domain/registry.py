@@ -73,7 +73,7 @@ class Registry(Handle[Doc]):
     """A registry: collections of linked artifact versions, with its own members and rules.
 
     Obtain it from :meth:`Client.registry`, :meth:`Client.registries` or
-    :meth:`Client.create_registry`. Attributes read the store every time.
+    :meth:`Client.create_registry`. Every attribute read sees the store as it is now.
     """
 
     def _load(self) -> Doc:
@@ -145,16 +145,6 @@ class Registry(Handle[Doc]):
         role = self._s.role_on(self._doc())
         assert role is not None
         return role
-
-    @property
-    def created_at(self) -> str:
-        """When it was created (ISO-8601, UTC)."""
-        return str(self._doc()["created_at"])
-
-    @property
-    def created_by(self) -> str:
-        """Who created it."""
-        return str(self._doc()["created_by"])
 
     # -- changes to the registry ---------------------------------------------------------------
 

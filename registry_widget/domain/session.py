@@ -1,9 +1,10 @@
 """The user, the store and the blobs behind a client, with the lookups every object uses.
 
 A :class:`Session` is shared by a :class:`~registry_widget.domain.client.Client` and every object
-it hands out. Objects hold document ids, never documents: each property read refreshes
-the store and looks the document up again, so what another process committed is seen at
-once, and a registry that became invisible answers "not found".
+it hands out. Objects hold document ids, never live documents: each property read refreshes
+the store and looks the document up again once the store has changed (see
+:mod:`~registry_widget.domain.handle`), so what another process committed is seen at once,
+and a registry that became invisible answers "not found".
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from registry_widget.errors import NotFoundError, StorageError, ValidationError
-from registry_widget.names import validate_relpath
+from registry_widget.paths import validate_relpath
 
 __all__ = [
     "MAX_SEGMENT_BYTES",
@@ -24,7 +24,7 @@ MAX_SEGMENT_BYTES = 255
 def validate_file_path(path: object) -> str:
     """Validate the relative path of a file of an artifact version, and return it.
 
-    On top of :func:`~registry_widget.names.validate_relpath`, the path must be valid
+    On top of :func:`~registry_widget.paths.validate_relpath`, the path must be valid
     UTF-8 text (no lone surrogates, which is what a file name that is not UTF-8 becomes
     when Python lists a folder) and each of its segments at most 255 bytes long, so that
     every file logged can be downloaded again.

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from registry_widget.errors import NotFoundError, RegistryError, ValidationError
-from registry_widget.names import parse_path
+from registry_widget.paths import parse_path
 from registry_widget.permissions import Action, allows
 from registry_widget.widget.can import link_can
 from registry_widget.widget.protocol import Handler, Params

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from registry_widget.errors import ValidationError
-from registry_widget.names import parse_path
+from registry_widget.paths import parse_path
 
 __all__ = [
     "artifact_summary",
