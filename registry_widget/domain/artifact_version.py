@@ -215,6 +215,19 @@ def _newest(s: Session, name: str, *, visible: bool = True) -> tuple[int, Doc] |
     return None
 
 
+def artifact_id(s: Session, version: ArtifactVersion | str) -> int:
+    """The id of ``version``: an :class:`ArtifactVersion` of this store or a ``name:vM`` ref."""
+    if isinstance(version, ArtifactVersion):
+        if version._s.store is not s.store:
+            msg = "that artifact version belongs to another store"
+            raise ValidationError(msg, field="version", value=version)
+        return version._id
+    if isinstance(version, str):
+        return find_artifact(s, version)
+    msg = f"version must be an ArtifactVersion or a 'name:vM' str, not {version!r}"
+    raise ValidationError(msg, field="version", value=version)
+
+
 def find_artifact(s: Session, ref: str) -> int:
     """The id of the artifact version ``name``, ``name:vM`` or ``name:latest``."""
     name, selector = parse_artifact_ref(ref)

@@ -13,30 +13,24 @@ from typing import Any
 from registry_widget.domain.artifact_version import (
     ARTIFACT_FIELDS,
     ArtifactVersion,
+    artifact_id,
     find_artifact,
     log_artifact,
 )
 from registry_widget.domain.backend import BlobLocation, Location, open_backend
-from registry_widget.domain.collection import create_collection_doc, resolve_selector
+from registry_widget.domain.collection import resolve_selector
 from registry_widget.domain.garbage import DEFAULT_MIN_AGE, GarbageReport, collect_garbage
 from registry_widget.domain.link import LINK_FIELDS, Link, make_links
-from registry_widget.domain.linking import (
-    check_accepts,
-    check_collection_type,
-    link_path,
-    move_latest,
-    set_alias,
-)
+from registry_widget.domain.linking import link_path, link_version
 from registry_widget.domain.registry import REGISTRY_FIELDS, Registry
 from registry_widget.domain.reprs import ResultList
-from registry_widget.domain.schema import DOCUMENT_FIELDS
+from registry_widget.domain.schema import DOCUMENT_FIELDS, create_store_docs, registry_doc
 from registry_widget.domain.session import Session, now
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
 from registry_widget.filters import parse_filter
 from registry_widget.names import (
     lone_surrogate,
     normalize_key,
-    validate_alias,
     validate_artifact_types,
     validate_description,
     validate_page,
@@ -47,14 +41,9 @@ from registry_widget.names import (
 )
 from registry_widget.paths import parse_path
 from registry_widget.permissions import ORG_ROLES, Action
-from registry_widget.store import STORE_FORMAT, Store, Transaction
+from registry_widget.store import Store, Transaction
 
-__all__ = ["Client", "SearchHit", "User", "link_version"]
-
-CORE_REGISTRIES = (
-    ("Models", "model", "Trained models: the weights and files a team ships and serves."),
-    ("Datasets", "dataset", "Datasets: the data a team trains and evaluates on."),
-)
+__all__ = ["Client", "SearchHit", "User"]
 
 
 @dataclass(frozen=True)
@@ -130,7 +119,7 @@ class Client:
             return
         with store.transaction() as txn:
             if not store.is_initialized():
-                _create_store(txn, self._s.user)
+                create_store_docs(txn, self._s.user)
             if not store.count("users"):
                 self._insert_user(txn, self._s.user, "admin")
 
@@ -261,7 +250,7 @@ class Client:
             s.check_registry_name_free(name)
             reg_id = txn.insert(
                 "registries",
-                _registry_doc(name, "custom", description, visibility, types, [], s.user),
+                registry_doc(name, "custom", description, visibility, types, [], s.user),
             )
             s.record(
                 txn,
@@ -349,7 +338,7 @@ class Client:
 
     def link(self, version: ArtifactVersion | str, path: str, aliases: Iterable[str] = ()) -> Link:
         """Link an artifact version into ``Registry/Collection`` (created if missing)."""
-        return link_version(self._s, version, path, aliases)
+        return Link(self._s, link_version(self._s, artifact_id(self._s, version), path, aliases))
 
     def use(self, path: str) -> Link:
         """Resolve ``Registry/Collection:selector`` (default ``latest``) to a linked version.
@@ -472,133 +461,3 @@ class Client:
         :attr:`revision`.
         """
         return self._s.store.subscribe(callback)
-
-
-def link_version(
-    s: Session, version: ArtifactVersion | str, path: str, aliases: Iterable[str]
-) -> Link:
-    """Link ``version`` into the collection at ``path`` (created if missing)."""
-    p = parse_path(path)
-    if p.collection is None or p.selector is not None:
-        msg = f"link() takes a collection path 'Registry/Collection', not {path!r}"
-        raise ValidationError(msg, field="path", value=path)
-    if isinstance(aliases, str):
-        msg = f"aliases must be a list of aliases, not the str {aliases!r}; use [{aliases!r}]"
-        raise ValidationError(msg, field="aliases", value=aliases)
-    alias_list = list(dict.fromkeys(validate_alias(a) for a in aliases))
-    if isinstance(version, ArtifactVersion):
-        if version._s.store is not s.store:
-            msg = "that artifact version belongs to another store"
-            raise ValidationError(msg, field="version", value=version)
-        art_id = version._id
-    elif isinstance(version, str):
-        art_id = find_artifact(s, version)
-    else:
-        msg = f"version must be an ArtifactVersion or a 'name:vM' str, not {version!r}"
-        raise ValidationError(msg, field="version", value=version)
-    with s.store.transaction() as txn:
-        art = s.store.get("artifacts", art_id)
-        if art is None or not s.sees_artifact(art_id):
-            msg = "the artifact version no longer exists, or you may not see it"
-            raise ValidationError(msg, field="version", value=version)
-        reg_id, reg = s.find_registry(p.registry)
-        s.require(reg, Action.WRITE, f"link versions into registry {reg['name']!r}")
-        check_accepts(reg, art["type"])
-        found = s.find_collection(reg_id, p.collection)
-        if found is None:
-            coll_id = create_collection_doc(s, txn, reg_id, reg, p.collection, art["type"], "", [])
-        else:
-            coll_id = found[0]
-            check_collection_type(reg, found[1], art["type"])
-        existing = s.store.find_ids("links", artifact_id=art_id, collection_id=coll_id)
-        if existing:
-            link_id = existing[0]
-        else:
-            link_id = _insert_link(s, txn, reg_id, reg, coll_id, art_id, art)
-        for alias in alias_list:
-            set_alias(s, txn, link_id, alias)
-    return Link(s, link_id)
-
-
-def _insert_link(
-    s: Session,
-    txn: Transaction,
-    reg_id: int,
-    reg: dict[str, Any],
-    coll_id: int,
-    art_id: int,
-    art: dict[str, Any],
-) -> int:
-    coll = s.store.get("collections", coll_id)
-    assert coll is not None
-    index = int(coll["next_index"])
-    at = now()
-    link_id = txn.insert(
-        "links",
-        {
-            "registry_id": reg_id,
-            "collection_id": coll_id,
-            "index": index,
-            "artifact_id": art_id,
-            "aliases": [],
-            "created_at": at,
-            "created_by": s.user,
-            "artifact_name": art["name"],
-            "artifact_index": art["index"],
-            "type": art["type"],
-            "tags": art["tags"],
-            "description": art["description"],
-            "metadata": art["metadata"],
-        },
-    )
-    txn.update("collections", coll_id, {"next_index": index + 1, "updated_at": at})
-    move_latest(s, txn, coll_id)
-    path = link_path(reg, coll, index)
-    s.record(
-        txn,
-        "link.create",
-        path,
-        after=f"{art['name']}:v{art['index']}",
-        registry_id=reg_id,
-        collection_id=coll_id,
-        link_id=link_id,
-        artifact_id=art_id,
-    )
-    return link_id
-
-
-def _registry_doc(
-    name: str,
-    kind: str,
-    description: str,
-    visibility: str,
-    types: list[str] | None,
-    preconfigured: list[str],
-    creator: str,
-) -> dict[str, Any]:
-    at = now()
-    return {
-        "name": name,
-        "key": normalize_key(name),
-        "kind": kind,
-        "description": description,
-        "visibility": visibility,
-        "artifact_types": types,
-        "preconfigured_types": preconfigured,
-        "protected_aliases": [],
-        "members": {creator: "admin"} if kind == "custom" else {},
-        "created_at": at,
-        "created_by": creator,
-        "updated_at": at,
-    }
-
-
-def _create_store(txn: Transaction, creator: str) -> None:
-    txn.insert("meta", {"format": STORE_FORMAT, "schema": 1, "created_at": now()})
-    for name, artifact_type, description in CORE_REGISTRIES:
-        txn.insert(
-            "registries",
-            _registry_doc(
-                name, "core", description, "organization", [artifact_type], [artifact_type], creator
-            ),
-        )

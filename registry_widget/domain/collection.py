@@ -8,71 +8,21 @@ from typing import TYPE_CHECKING, Any
 
 from registry_widget.domain.handle import Handle, edits
 from registry_widget.domain.history import HistoryEntry, read_history
-from registry_widget.domain.linking import LATEST, alias_action, check_accepts, unlink
+from registry_widget.domain.linking import LATEST, alias_action, link_version, unlink
 from registry_widget.domain.reprs import short
 from registry_widget.domain.session import Doc, Session, now
-from registry_widget.errors import ConflictError, NotFoundError
+from registry_widget.errors import NotFoundError
 from registry_widget.filters import parse_filter
-from registry_widget.names import normalize_key, validate_page
+from registry_widget.names import validate_page
 from registry_widget.paths import validate_selector, version_index
 from registry_widget.permissions import Action
-from registry_widget.store import Transaction
 
 if TYPE_CHECKING:
     from registry_widget.domain.artifact_version import ArtifactVersion
     from registry_widget.domain.link import Link
     from registry_widget.domain.registry import Registry
 
-__all__ = ["Collection", "create_collection_doc"]
-
-
-def create_collection_doc(
-    s: Session,
-    txn: Transaction,
-    reg_id: int,
-    reg: Doc,
-    name: str,
-    artifact_type: str,
-    description: str,
-    tags: list[str],
-) -> int:
-    """Insert a new collection into registry ``reg_id``, checking role, type and name."""
-    s.require(reg, Action.WRITE, f"create collections in registry {reg['name']!r}")
-    check_accepts(reg, artifact_type)
-    existing = s.find_collection(reg_id, name)
-    if existing is not None:
-        msg = (
-            f"registry {reg['name']!r} already has a collection named {existing[1]['name']!r}; "
-            "collection names are unique in their registry"
-        )
-        raise ConflictError(msg)
-    at = now()
-    coll_id = txn.insert(
-        "collections",
-        {
-            "registry_id": reg_id,
-            "name": name,
-            "key": normalize_key(name),
-            "type": artifact_type,
-            "description": description,
-            "tags": tags,
-            "aliases": {},
-            "next_index": 0,
-            "created_at": at,
-            "created_by": s.user,
-            "updated_at": at,
-        },
-    )
-    path = f"{reg['name']}/{name}"
-    s.record(
-        txn,
-        "collection.create",
-        path,
-        after={"type": artifact_type},
-        registry_id=reg_id,
-        collection_id=coll_id,
-    )
-    return coll_id
+__all__ = ["Collection"]
 
 
 class Collection(Handle[tuple[Doc, Doc]]):
@@ -219,9 +169,12 @@ class Collection(Handle[tuple[Doc, Doc]]):
 
     def link(self, version: ArtifactVersion | str, aliases: Iterable[str] = ()) -> Link:
         """Link an artifact version here; the same as ``client.link(version, self.path)``."""
-        from registry_widget.domain.client import link_version
+        from registry_widget.domain.artifact_version import artifact_id
+        from registry_widget.domain.link import Link
 
-        return link_version(self._s, version, self.path, aliases)
+        return Link(
+            self._s, link_version(self._s, artifact_id(self._s, version), self.path, aliases)
+        )
 
     def delete(self) -> None:
         """Delete the collection and its links (members); artifact versions stay.

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from registry_widget.domain.session import Doc, Session, now
-from registry_widget.errors import NotFoundError, ValidationError
+from registry_widget.errors import ConflictError, NotFoundError, ValidationError
+from registry_widget.names import normalize_key, validate_alias
+from registry_widget.paths import parse_path
 from registry_widget.permissions import Action
 from registry_widget.skeleton import confusable_with
 from registry_widget.store import Transaction
@@ -202,3 +204,136 @@ def check_collection_type(reg: Doc, coll: Doc, artifact_type: str) -> None:
             f"[{coll['type']!r}]"
         )
         raise ValidationError(msg, field="type", value=artifact_type)
+
+
+def create_collection_doc(
+    s: Session,
+    txn: Transaction,
+    reg_id: int,
+    reg: Doc,
+    name: str,
+    artifact_type: str,
+    description: str,
+    tags: list[str],
+) -> int:
+    """Insert a new collection into registry ``reg_id``, checking role, type and name."""
+    s.require(reg, Action.WRITE, f"create collections in registry {reg['name']!r}")
+    check_accepts(reg, artifact_type)
+    existing = s.find_collection(reg_id, name)
+    if existing is not None:
+        msg = (
+            f"registry {reg['name']!r} already has a collection named {existing[1]['name']!r}; "
+            "collection names are unique in their registry"
+        )
+        raise ConflictError(msg)
+    at = now()
+    coll_id = txn.insert(
+        "collections",
+        {
+            "registry_id": reg_id,
+            "name": name,
+            "key": normalize_key(name),
+            "type": artifact_type,
+            "description": description,
+            "tags": tags,
+            "aliases": {},
+            "next_index": 0,
+            "created_at": at,
+            "created_by": s.user,
+            "updated_at": at,
+        },
+    )
+    path = f"{reg['name']}/{name}"
+    s.record(
+        txn,
+        "collection.create",
+        path,
+        after={"type": artifact_type},
+        registry_id=reg_id,
+        collection_id=coll_id,
+    )
+    return coll_id
+
+
+def link_version(s: Session, art_id: int, path: str, aliases: Iterable[str]) -> int:
+    """Link artifact version ``art_id`` into the collection at ``path`` (created if missing).
+
+    Returns the link's id: the existing one when the version is already in the collection.
+    """
+    p = parse_path(path)
+    if p.collection is None or p.selector is not None:
+        msg = f"link() takes a collection path 'Registry/Collection', not {path!r}"
+        raise ValidationError(msg, field="path", value=path)
+    if isinstance(aliases, str):
+        msg = f"aliases must be a list of aliases, not the str {aliases!r}; use [{aliases!r}]"
+        raise ValidationError(msg, field="aliases", value=aliases)
+    alias_list = list(dict.fromkeys(validate_alias(a) for a in aliases))
+    with s.store.transaction() as txn:
+        art = s.store.get("artifacts", art_id)
+        if art is None or not s.sees_artifact(art_id):
+            msg = "the artifact version no longer exists, or you may not see it"
+            raise ValidationError(msg, field="version", value=art_id)
+        reg_id, reg = s.find_registry(p.registry)
+        s.require(reg, Action.WRITE, f"link versions into registry {reg['name']!r}")
+        check_accepts(reg, art["type"])
+        found = s.find_collection(reg_id, p.collection)
+        if found is None:
+            coll_id = create_collection_doc(s, txn, reg_id, reg, p.collection, art["type"], "", [])
+        else:
+            coll_id = found[0]
+            check_collection_type(reg, found[1], art["type"])
+        existing = s.store.find_ids("links", artifact_id=art_id, collection_id=coll_id)
+        if existing:
+            link_id = existing[0]
+        else:
+            link_id = _insert_link(s, txn, reg_id, reg, coll_id, art_id, art)
+        for alias in alias_list:
+            set_alias(s, txn, link_id, alias)
+    return link_id
+
+
+def _insert_link(
+    s: Session,
+    txn: Transaction,
+    reg_id: int,
+    reg: Doc,
+    coll_id: int,
+    art_id: int,
+    art: Doc,
+) -> int:
+    coll = s.store.get("collections", coll_id)
+    assert coll is not None
+    index = int(coll["next_index"])
+    at = now()
+    link_id = txn.insert(
+        "links",
+        {
+            "registry_id": reg_id,
+            "collection_id": coll_id,
+            "index": index,
+            "artifact_id": art_id,
+            "aliases": [],
+            "created_at": at,
+            "created_by": s.user,
+            "artifact_name": art["name"],
+            "artifact_index": art["index"],
+            "type": art["type"],
+            "tags": art["tags"],
+            "description": art["description"],
+            "metadata": art["metadata"],
+        },
+    )
+    txn.update("collections", coll_id, {"next_index": index + 1, "updated_at": at})
+    move_latest(s, txn, coll_id)
+    path = link_path(reg, coll, index)
+    s.record(
+        txn,
+        "link.create",
+        path,
+        after=f"{art['name']}:v{art['index']}",
+        registry_id=reg_id,
+        collection_id=coll_id,
+        link_id=link_id,
+        artifact_id=art_id,
+    )
+    return link_id

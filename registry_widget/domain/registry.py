@@ -323,7 +323,8 @@ class Registry(Handle[Doc]):
         written), provided it holds the same artifact type: a collection of another type
         is refused with :class:`ConflictError`, since its type never changes.
         """
-        from registry_widget.domain.collection import Collection, create_collection_doc
+        from registry_widget.domain.collection import Collection
+        from registry_widget.domain.linking import create_collection_doc
 
         name = validate_collection_name(name)
         t = validate_artifact_type(type)
