@@ -285,6 +285,29 @@ def test_membership_ignores_the_case_of_user_names(make_client, client: rw.Clien
         make_client("bob").registry("Lab")
 
 
+def test_filters_on_who_created_ignore_the_case_of_user_names(
+    make_client, client: rw.Client, files
+) -> None:
+    client.add_user("Bob", "member")
+    bob = make_client("bob")
+    v = bob.log_artifact("m", type="model", files=files("a.txt", b"a"))
+    bob.create_registry("Lab")
+    bob.link(v, "Lab/models")
+    client.create_registry("Other")
+    for spelling in ("Bob", "bob", "BOB"):
+        assert [r.name for r in client.registries({"created_by": spelling})] == ["Lab"]
+        assert [a.name for a in client.artifacts({"created_by": {"$eq": spelling}})] == ["m"]
+        assert [x.path for x in client.versions({"created_by": {"$in": [spelling]}})] == [
+            "Lab/models:v0"
+        ]
+        assert client.registry("Lab").collections({"$not": {"created_by": spelling}}) == []
+        assert [
+            r.name for r in client.registries({"$or": [{"created_by": {"$ne": spelling}}]})
+        ] == ["Datasets", "Models", "Other"]
+    # A name no user has is compared as given; a regex is left as written.
+    assert client.registries({"created_by": "nobody"}) == []
+    assert [r.name for r in client.registries({"created_by": {"$regex": "^B"}})] == ["Lab"]
+
 def test_the_creator_of_a_restricted_registry_is_its_admin_in_any_case(
     make_client, client: rw.Client, files
 ) -> None:

@@ -27,7 +27,6 @@ from registry_widget.domain.reprs import ResultList
 from registry_widget.domain.schema import DOCUMENT_FIELDS, create_store_docs, registry_doc
 from registry_widget.domain.session import Session, now
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
-from registry_widget.filters import parse_filter
 from registry_widget.names import (
     lone_surrogate,
     normalize_key,
@@ -204,7 +203,7 @@ class Client:
 
     def registries(self, filter: Mapping[str, Any] | None = None) -> list[Registry]:
         """The registries this user may see (core first, then by name), optionally filtered."""
-        tree = parse_filter(filter, REGISTRY_FIELDS)
+        tree = self._s.parse_filter(filter, REGISTRY_FIELDS)
         s = self._s
         s.store.refresh()
         rows = [
@@ -305,7 +304,7 @@ class Client:
         A version linked only into registries the user may not see is left out.
         """
         limit, offset = validate_page(limit, offset)
-        tree = parse_filter(filter, ARTIFACT_FIELDS)
+        tree = self._s.parse_filter(filter, ARTIFACT_FIELDS)
         s = self._s
         s.org_role()
         store = s.store
@@ -366,7 +365,7 @@ class Client:
 
     def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:
         """Linked versions across every registry the user may see, newest first."""
-        tree = parse_filter(filter, LINK_FIELDS)
+        tree = self._s.parse_filter(filter, LINK_FIELDS)
         s = self._s
         store = s.store
         with store.reading():

@@ -12,7 +12,6 @@ from registry_widget.domain.linking import LATEST, alias_action, link_version, u
 from registry_widget.domain.reprs import short
 from registry_widget.domain.session import Doc, Session, now
 from registry_widget.errors import NotFoundError
-from registry_widget.filters import parse_filter
 from registry_widget.names import validate_page
 from registry_widget.paths import validate_selector, version_index
 from registry_widget.permissions import Action
@@ -149,7 +148,7 @@ class Collection(Handle[tuple[Doc, Doc]]):
                 )
                 rows = store.get_many("links", ids)
                 return make_links(s, state, ((i, link, coll, reg) for i, link in rows))
-            tree = parse_filter(filter, LINK_FIELDS)
+            tree = self._s.parse_filter(filter, LINK_FIELDS)
             rows = store.query(
                 "links",
                 tree,

@@ -12,7 +12,6 @@ from registry_widget.domain.linking import check_not_confusable
 from registry_widget.domain.reprs import ResultList, short
 from registry_widget.domain.session import Doc, now
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
-from registry_widget.filters import parse_filter
 from registry_widget.names import (
     known_artifact_type,
     normalize_key,
@@ -367,7 +366,7 @@ class Registry(Handle[Doc]):
         """Its collections, optionally filtered (MongoDB-style), by name."""
         from registry_widget.domain.collection import Collection
 
-        tree = parse_filter(filter, COLLECTION_FIELDS)
+        tree = self._s.parse_filter(filter, COLLECTION_FIELDS)
         with self._s.store.reading():
             self._doc()
             rows = self._s.store.query(
@@ -379,7 +378,7 @@ class Registry(Handle[Doc]):
         """Every linked version in the registry, optionally filtered, newest first."""
         from registry_widget.domain.link import LINK_FIELDS, Link
 
-        tree = parse_filter(filter, LINK_FIELDS)
+        tree = self._s.parse_filter(filter, LINK_FIELDS)
         with self._s.store.reading():
             self._doc()
             rows = self._s.store.query(

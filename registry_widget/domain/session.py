@@ -9,13 +9,14 @@ and a registry that became invisible answers "not found".
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from registry_widget.errors import ConflictError, NotFoundError, PermissionDeniedError
 from registry_widget.files.blobs import BlobStore
-from registry_widget.names import normalize_key
+from registry_widget.filters import Fields, Filter, parse_filter
+from registry_widget.names import lone_surrogate, normalize_key
 from registry_widget.permissions import (
     Action,
     allows,
@@ -52,6 +53,9 @@ def copy_json(value: Any) -> Any:
 _CONTAINERS = (dict, list)
 
 
+_MAX_FILTER_WALK = 64  # deeper filters are refused by their validation anyway
+
+
 class Session:
     """One user's view of one store.
 
@@ -72,6 +76,52 @@ class Session:
         """The document of user ``name`` (default: this session's user)."""
         key = self.user_key if name is None else normalize_key(name)
         return self.store.find_one("users", key=key)
+
+    def parse_filter(self, spec: Mapping[str, Any] | None, fields: Fields) -> Filter:
+        """Validate a filter, with user names in ``created_by`` spelt as the organisation does.
+
+        User names compare like registry names (NFC, case-insensitive): ``{"created_by":
+        "BOB"}`` finds what ``Bob`` created. Operands that name no user stay as given.
+        """
+        return parse_filter(self._canonical_users(spec), fields)
+
+    def _canonical_users(self, spec: Any, depth: int = 0) -> Any:
+        if depth > _MAX_FILTER_WALK or not isinstance(spec, Mapping):
+            return spec  # malformed: validation refuses it as it stands
+        out: dict[Any, Any] = {}
+        for key, condition in spec.items():
+            if key in ("$and", "$or") and isinstance(condition, list):
+                out[key] = [self._canonical_users(sub, depth + 1) for sub in condition]
+            elif key == "$not":
+                out[key] = self._canonical_users(condition, depth + 1)
+            elif key == "created_by":
+                out[key] = self._canonical_condition(condition, depth + 1)
+            else:
+                out[key] = condition
+        return out
+
+    def _canonical_condition(self, condition: Any, depth: int) -> Any:
+        if isinstance(condition, str):
+            return self._org_spelling(condition)
+        if depth > _MAX_FILTER_WALK or not isinstance(condition, Mapping):
+            return condition
+        out: dict[Any, Any] = {}
+        for op, operand in condition.items():
+            if op in ("$eq", "$ne") and isinstance(operand, str):
+                out[op] = self._org_spelling(operand)
+            elif op in ("$in", "$nin") and isinstance(operand, list):
+                out[op] = [self._org_spelling(v) if isinstance(v, str) else v for v in operand]
+            elif op == "$not":
+                out[op] = self._canonical_condition(operand, depth + 1)
+            else:
+                out[op] = operand
+        return out
+
+    def _org_spelling(self, name: str) -> str:
+        if lone_surrogate(name) is not None:
+            return name  # not a name: the filter's validation says so
+        found = self.store.find_one("users", key=normalize_key(name))
+        return name if found is None else str(found[1]["name"])
 
     def org_role(self) -> str:
         """This user's organisation role; refuses a user who is not (or no longer) known."""
