@@ -308,6 +308,7 @@ def test_filters_on_who_created_ignore_the_case_of_user_names(
     assert client.registries({"created_by": "nobody"}) == []
     assert [r.name for r in client.registries({"created_by": {"$regex": "^B"}})] == ["Lab"]
 
+
 def test_the_creator_of_a_restricted_registry_is_its_admin_in_any_case(
     make_client, client: rw.Client, files
 ) -> None:
