@@ -263,6 +263,13 @@ def test_org_page_lists_users_and_adds_one(ada, store):
     assert "only admin" in err["message"]
 
 
+def test_org_page_removes_a_user_but_not_yourself(ada, store):
+    result = ok(ada, "org.user.remove", name="DAVE")
+    assert [u["name"] for u in result["users"]] == ["ada", "bob", "carol"]
+    assert "cannot remove themselves" in refused(ada, "org.user.remove", name="ada")["message"]
+    err = refused(as_user(store, "bob"), "org.user.remove", name="carol")
+    assert err["type"] == "PermissionDeniedError"
+
 def test_history_is_paged_newest_first_and_filtered_by_kind(ada, weights):
     reg = ada.create_registry("Vision")
     for i in range(4):

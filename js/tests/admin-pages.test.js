@@ -207,3 +207,44 @@ describe("the comparison page", () => {
     cleanup();
   });
 });
+
+describe("the organization page", () => {
+  const org = {
+    user: "ada",
+    role: "admin",
+    roles: ["viewer", "member", "admin"],
+    users: [
+      { name: "ada", role: "admin", created_at: "2026-01-01T00:00:00.000000Z", you: true },
+      { name: "bob", role: "member", created_at: "2026-01-01T00:00:00.000000Z", you: false },
+    ],
+  };
+
+  it("lets an admin remove another user, never themselves, and says so", async () => {
+    const model = fakeModel("?org", {
+      "org.get": org,
+      "org.user.remove": { ...org, users: org.users.slice(0, 1) },
+    });
+    const el = document.createElement("div");
+    document.body.appendChild(el);
+    const cleanup = widget.render({ model, el });
+    await tick();
+    expect(el.querySelector("[aria-label='Remove ada from the organization']")).toBeNull();
+    el.querySelector("[aria-label='Remove bob from the organization']").click();
+    await tick();
+    const sent = model.requests.find((r) => r.method === "org.user.remove");
+    expect(sent.params).toEqual({ name: "bob" });
+    expect(el.textContent).toContain("Removed bob from the organization.");
+    cleanup();
+    el.remove();
+  });
+
+  it("offers a member no removal", async () => {
+    const model = fakeModel("?org", { "org.get": { ...org, role: "member" } });
+    const el = document.createElement("div");
+    const cleanup = widget.render({ model, el });
+    await tick();
+    expect(el.textContent).toContain("bob");
+    expect(buttons(el)).not.toContain("Remove");
+    cleanup();
+  });
+});

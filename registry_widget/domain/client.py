@@ -39,7 +39,7 @@ from registry_widget.names import (
     validate_visibility,
 )
 from registry_widget.paths import parse_path
-from registry_widget.permissions import ORG_ROLES, Action
+from registry_widget.permissions import ORG_ROLES, Action, member_keys
 from registry_widget.store import Store, Transaction
 
 __all__ = ["Client", "SearchHit", "User"]
@@ -198,6 +198,43 @@ class Client:
                     before={"role": doc["role"]},
                     after={"role": role},
                 )
+
+    def remove_user(self, name: str) -> None:
+        """Remove a user from the organisation, with their registry roles (organisation admins).
+
+        What they logged, linked or created stays, under their name. The organisation's only
+        admin cannot be removed, and nobody removes themselves (another admin can).
+        """
+        name = validate_user_name(name)
+        s = self._s
+        with s.store.transaction() as txn:
+            s.require_org("admin", "remove users")
+            found = s.user_doc(name)
+            if found is None:
+                msg = (
+                    f"no user {name!r} in this organisation; the users are listed by client.users()"
+                )
+                raise NotFoundError(msg)
+            doc_id, doc = found
+            me = s.user_doc()
+            if me is not None and me[0] == doc_id:
+                msg = f"{doc['name']!r} cannot remove themselves; another organisation admin can"
+                raise ConflictError(msg)
+            for reg_id, reg in s.store.query("registries"):
+                members = dict(reg["members"])
+                spellings = member_keys(members, doc["name"])
+                if spellings:
+                    before = {spelling: members.pop(spelling) for spelling in spellings}
+                    txn.update("registries", reg_id, {"members": members})
+                    s.record(
+                        txn,
+                        "registry.member.remove",
+                        reg["name"],
+                        before=before,
+                        registry_id=reg_id,
+                    )
+            txn.remove("users", doc_id)
+            s.record(txn, "user.remove", doc["name"], before={"role": doc["role"]})
 
     # -- registries ---------------------------------------------------------------------------
 

@@ -237,6 +237,14 @@ def org_user_role(client: Any, p: Params) -> dict[str, Any]:
     return org_get(client, Params("org.get", {}))
 
 
+@_handler("org.user.remove")
+def org_user_remove(client: Any, p: Params) -> dict[str, Any]:
+    """Remove a user from the organisation, with their registry roles (organisation admins)."""
+    name = p.text("name")
+    p.done()
+    client.remove_user(name)
+    return org_get(client, Params("org.get", {}))
+
 # -- history ----------------------------------------------------------------------------------
 
 

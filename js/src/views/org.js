@@ -1,5 +1,5 @@
-// The organization page: its users and their organization roles; org admins add users and
-// change roles.
+// The organization page: its users and their organization roles; org admins add and remove
+// users and change roles.
 import { useState } from "preact/hooks";
 import { formatAgo, formatDate } from "../format.js";
 import { html } from "../html.js";
@@ -31,7 +31,8 @@ export function OrgPage() {
         : html`<p class="rw-note" role="note">Only organization admins add users or change roles.</p>`
     }
     <table class="rw-table rw-users">
-      <thead><tr><th>User</th><th>Organization role</th><th>Added</th></tr></thead>
+      <thead><tr><th>User</th><th>Organization role</th><th>Added</th>
+        ${admin ? html`<th></th>` : null}</tr></thead>
       <tbody>${data.users.map(
         (/** @type {any} */ u) => html`<tr key=${u.name} data-user=${u.name}>
           <td>${u.name}${u.you ? html` <span class="rw-muted">(you)</span>` : null}</td>
@@ -51,6 +52,22 @@ export function OrgPage() {
               : u.role
           }</td>
           <td title=${formatDate(u.created_at)}>${formatAgo(u.created_at)}</td>
+          ${
+            admin
+              ? html`<td>${
+                  u.you
+                    ? null
+                    : html`<button class="rw-btn rw-btn-small"
+                    aria-label=${`Remove ${u.name} from the organization`} disabled=${change.busy}
+                    onClick=${async () => {
+                      const done = await change.run(() =>
+                        invoke("org.user.remove", { name: u.name }),
+                      );
+                      if (done) notify(`Removed ${u.name} from the organization.`);
+                    }}>Remove</button>`
+                }</td>`
+              : null
+          }
         </tr>`,
       )}</tbody>
     </table>
