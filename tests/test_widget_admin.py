@@ -270,6 +270,7 @@ def test_org_page_removes_a_user_but_not_yourself(ada, store):
     err = refused(as_user(store, "bob"), "org.user.remove", name="carol")
     assert err["type"] == "PermissionDeniedError"
 
+
 def test_history_is_paged_newest_first_and_filtered_by_kind(ada, weights):
     reg = ada.create_registry("Vision")
     for i in range(4):

@@ -245,6 +245,7 @@ def org_user_remove(client: Any, p: Params) -> dict[str, Any]:
     client.remove_user(name)
     return org_get(client, Params("org.get", {}))
 
+
 # -- history ----------------------------------------------------------------------------------
 
 
