@@ -10,8 +10,8 @@ import pytest
 
 import registry_widget as rw
 from registry_widget.store import MemoryStore
-from registry_widget.widget.admin import flatten_metadata
 from registry_widget.widget.app import RegistryWidget
+from registry_widget.widget.insight import flatten_metadata
 
 
 @pytest.fixture
@@ -103,7 +103,8 @@ def test_core_registry_marks_its_fixed_type(ada):
         ("model", True),
         ("onnx", False),
     ]
-    result = ok(ada, "registry.type.remove", name="Models", type="onnx")
+    assert ok(ada, "registry.type.remove", name="Models", type="onnx") == {"ok": True}
+    result = ok(ada, "settings.get", name="Models")
     assert [t["name"] for t in result["types"]] == ["model"]
     err = refused(ada, "registry.type.remove", name="Models", type="model")
     assert err["type"] == "ConflictError"
@@ -115,10 +116,13 @@ def test_edit_name_description_and_restrict(ada):
     result = ok(
         ada, "registry.update", name="Vision", new_name="Vision team", description="Cameras"
     )
+    assert result == {"ok": True, "name": "Vision team"}  # the page to stay on
+    result = ok(ada, "settings.get", name="Vision team")
     assert result["registry"]["name"] == "Vision team"
     assert result["registry"]["description"] == "Cameras"
     result = ok(ada, "registry.update", name="Vision team", visibility="restricted")
-    assert result["registry"]["visibility"] == "restricted"
+    assert result == {"ok": True, "name": "Vision team"}
+    assert ok(ada, "settings.get", name="Vision team")["registry"]["visibility"] == "restricted"
     err = refused(ada, "registry.update", name="Vision team", visibility="organization")
     assert err["type"] == "ConflictError"
     assert "cannot be made visible" in err["message"]
@@ -146,14 +150,15 @@ def test_removing_a_used_type_names_the_collections(ada, store):
     assert "'cats'" in err["message"]
     assert "'dogs'" in err["message"]
     assert snapshot(store) == before
-    assert ok(ada, "registry.type.remove", name="Vision", type="eval")["types"][0]["name"] == (
-        "model"
-    )
+    assert ok(ada, "registry.type.remove", name="Vision", type="eval") == {"ok": True}
+    assert [t["name"] for t in ok(ada, "settings.get", name="Vision")["types"]] == ["model"]
 
 
 def test_members_add_change_remove(ada):
     ada.create_registry("Vision", visibility="restricted")
     result = ok(ada, "registry.member.add", name="Vision", user="dave", role="restricted_viewer")
+    assert result == {"ok": True}
+    result = ok(ada, "settings.get", name="Vision")
     assert result["members"][1:] == [
         {
             "user": "dave",
@@ -162,22 +167,27 @@ def test_members_add_change_remove(ada):
             "you": False,
         }
     ]
-    result = ok(ada, "registry.member.role", name="Vision", user="dave", role="viewer")
+    assert ok(ada, "registry.member.role", name="Vision", user="dave", role="viewer") == {
+        "ok": True
+    }
+    result = ok(ada, "settings.get", name="Vision")
     assert result["members"][1]["effective_role"] == "viewer"
     err = refused(ada, "registry.member.add", name="Vision", user="zed", role="viewer")
     assert err["type"] == "NotFoundError"
     assert "client.add_user('zed')" in err["message"]
-    members = ok(ada, "registry.member.remove", name="Vision", user="dave")["members"]
+    assert ok(ada, "registry.member.remove", name="Vision", user="dave") == {"ok": True}
+    members = ok(ada, "settings.get", name="Vision")["members"]
     assert [m["user"] for m in members] == ["ada"]
 
 
 def test_protected_aliases_add_and_remove(ada):
-    assert ok(ada, "registry.protected.add", name="Models", alias="production")["registry"][
-        "protected_aliases"
-    ] == ["production"]
+    assert ok(ada, "registry.protected.add", name="Models", alias="production") == {"ok": True}
+    settings = ok(ada, "settings.get", name="Models")
+    assert settings["registry"]["protected_aliases"] == ["production"]
     err = refused(ada, "registry.protected.add", name="Models", alias="latest")
     assert err["type"] == "ValidationError"
-    result = ok(ada, "registry.protected.remove", name="Models", alias="production")
+    assert ok(ada, "registry.protected.remove", name="Models", alias="production") == {"ok": True}
+    result = ok(ada, "settings.get", name="Models")
     assert result["registry"]["protected_aliases"] == []
 
 
@@ -188,7 +198,7 @@ def test_delete_needs_the_typed_name(ada, store):
     assert err["type"] == "ValidationError"
     assert err["field"] == "confirm"
     assert snapshot(store) == before
-    assert ok(ada, "registry.delete", name="Vision", confirm="Vision") == {"deleted": "Vision"}
+    assert ok(ada, "registry.delete", name="Vision", confirm="Vision") == {"ok": True}
     assert refused(ada, "settings.get", name="Vision")["type"] == "NotFoundError"
     err = refused(ada, "registry.delete", name="Models", confirm="Models")
     assert "core registry" in err["message"]
@@ -254,9 +264,11 @@ def test_org_page_lists_users_and_adds_one(ada, store):
         ("carol", "viewer"),
         ("dave", "viewer"),
     ]
-    result = ok(ada, "org.user.add", name="eve", role="viewer")
+    assert ok(ada, "org.user.add", name="eve", role="viewer") == {"ok": True}
+    result = ok(ada, "org.get")
     assert ("eve", "viewer") in [(u["name"], u["role"]) for u in result["users"]]
-    result = ok(ada, "org.user.role", name="eve", role="member")
+    assert ok(ada, "org.user.role", name="eve", role="member") == {"ok": True}
+    result = ok(ada, "org.get")
     assert ("eve", "member") in [(u["name"], u["role"]) for u in result["users"]]
     assert ok(as_user(store, "bob"), "org.get")["role"] == "member"
     err = refused(ada, "org.user.role", name="ada", role="member")
@@ -354,21 +366,24 @@ def test_member_edits_unlinks_and_deletes_collections(ada, store, weights):
     _cats(ada, weights)
     bob = as_user(store, "bob")
     result = ok(bob, "collection.update", path="Models/cats", description="*cats*", tags=["a"])
+    assert result == {"ok": True}
+    result = ok(bob, "collection.get", path="Models/cats")
     assert (result["description"], result["tags"]) == ("*cats*", ["a"])
     assert ok(bob, "link.delete", path="Models/cats:v1") == {
-        "unlinked": "Models/cats:v1",
+        "ok": True,
         "collection": "Models/cats",
     }
+    assert [v.version for v in ada.registry("Models").collection("cats").versions()] == [
+        "v2",
+        "v0",
+    ]
     err = refused(bob, "link.delete", path="Models/cats:v0")
     assert err["type"] == "PermissionDeniedError"
     assert "protected alias 'production'" in err["message"]
     err = refused(bob, "collection.delete", path="Models/cats")
     assert "protected alias 'production'" in err["message"]
     ok(bob, "collection.create", registry="Models", name="dogs", type="model")
-    assert ok(bob, "collection.delete", path="Models/dogs") == {
-        "deleted": "Models/dogs",
-        "registry": "Models",
-    }
+    assert ok(bob, "collection.delete", path="Models/dogs") == {"ok": True, "registry": "Models"}
     assert [c.name for c in ada.registry("Models").collections()] == ["cats"]
 
 

@@ -15,18 +15,57 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from registry_widget.errors import RegistryError, ValidationError
 
-__all__ = ["Handler", "Params", "dispatch", "error_envelope"]
+if TYPE_CHECKING:
+    from registry_widget.domain.client import Client
+
+__all__ = ["HANDLERS", "Handler", "Params", "dispatch", "error_envelope", "handler"]
 
 _log = logging.getLogger(__name__)
 
-Handler = Callable[[Any, "Params"], Any]
-"""A request handler: ``(client, params) -> JSON-able result``."""
+Handler = Callable[["Client", "Params"], Mapping[str, object]]
+"""A request handler: ``(client, params) -> JSON-able answer``."""
+
+HANDLERS: dict[str, Handler] = {}
+"""Every request the frontend may send, by method name; filled by :func:`handler`."""
 
 _T = TypeVar("_T")
+_H = TypeVar("_H", bound=Handler)
+
+
+def handler(name: str, registry: dict[str, Handler] = HANDLERS) -> Callable[[_H], _H]:
+    """Register a function as the handler of the request method ``name``.
+
+    Parameters
+    ----------
+    name
+        The method name the frontend sends (``"registry.get"``).
+    registry
+        Where to register it (the widget's :data:`HANDLERS` unless a test gives its own).
+
+    Raises
+    ------
+    ValueError
+        At import time, when ``name`` already has a handler: two modules answering the same
+        request would leave one of them silently unreachable.
+    """
+
+    def register(fn: _H) -> _H:
+        if name in registry:
+            other = registry[name]
+            msg = (
+                f"request method {name!r} is handled twice: by "
+                f"{other.__module__}.{getattr(other, '__qualname__', other)} and "
+                f"{fn.__module__}.{getattr(fn, '__qualname__', fn)}"
+            )
+            raise ValueError(msg)
+        registry[name] = fn
+        return fn
+
+    return register
 
 
 class Params:
@@ -152,7 +191,7 @@ def _check_json(value: Any) -> Any:
 
 
 def dispatch(
-    handlers: Mapping[str, Handler], client: Any, message: Mapping[str, Any]
+    handlers: Mapping[str, Handler], client: Client, message: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Answer one request message with a response message; never raises.
 

@@ -68,7 +68,7 @@ function General({ s, onRenamed }) {
         description: description === reg.description ? null : description,
       }),
     );
-    if (result && result.registry.name !== reg.name) onRenamed(result.registry.name);
+    if (result && result.name !== reg.name) onRenamed(result.name);
   }
   return html`<${Section} title="Name and description" id="general">
     <${Form} class="rw-form" onSubmit=${save} label="Name and description">
