@@ -275,6 +275,21 @@ def test_org_page_lists_users_and_adds_one(ada, store):
     assert "only admin" in err["message"]
 
 
+def test_history_scope_follows_from_the_path(ada, weights):
+    ada.create_registry("Vision")
+    ada.link(ada.log_artifact("m", type="model", files={"f.bin": weights}), "Vision/cats")
+    for path, scope in [
+        ("Vision", "registry"),
+        ("Vision/cats", "collection"),
+        ("Vision/cats:v0", "version"),
+        ("Vision/cats:latest", "version"),
+    ]:
+        page = ok(ada, "history.get", path=path)
+        assert page == ok(ada, "history.get", scope=scope, path=path), path
+    err = refused(ada, "history.get", path="Vision/")
+    assert (err["type"], err["field"]) == ("ValidationError", "path")
+
+
 def test_history_is_paged_newest_first_and_filtered_by_kind(ada, weights):
     reg = ada.create_registry("Vision")
     for i in range(4):

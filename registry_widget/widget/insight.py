@@ -13,6 +13,7 @@ from typing import TypedDict
 from registry_widget.domain.client import Client
 from registry_widget.domain.history import HistoryEntry
 from registry_widget.errors import ValidationError
+from registry_widget.names import parse_path
 from registry_widget.widget.protocol import Params, handler
 from registry_widget.widget.views import JSON, AliasView, clip, collection_at, find_link
 
@@ -118,6 +119,14 @@ class LineagePage(TypedDict):
 # -- history ----------------------------------------------------------------------------------
 
 
+def _scope_of(path: str) -> str:
+    """Whose history a path names: a registry, a collection or a linked version."""
+    parsed = parse_path(path)
+    if parsed.collection is None:
+        return "registry"
+    return "collection" if parsed.selector is None else "version"
+
+
 def _history_source(client: Client, scope: str, path: str) -> _History:
     if scope == "registry":
         reg = client.registry(path)
@@ -154,9 +163,10 @@ def _value(value: JSON) -> JSON:
 def history_get(client: Client, p: Params) -> HistoryPage:
     """Return one page of a registry's, collection's or version's history, newest first.
 
-    ``kind`` keeps one kind of change (an action prefix such as ``"alias"``).
+    ``kind`` keeps one kind of change (an action prefix such as ``"alias"``). Whose history it
+    is follows from the path (``Reg``, ``Reg/Coll`` or ``Reg/Coll:vN``) unless ``scope`` says.
     """
-    scope = p.text("scope")
+    scope = p.opt_text("scope")
     path = p.text("path")
     kind = p.opt_text("kind")
     offset = p.integer("offset", 0, high=10**9)
@@ -165,6 +175,8 @@ def history_get(client: Client, p: Params) -> HistoryPage:
     if kind is not None and kind not in HISTORY_KINDS:
         msg = f"history: unknown kind of change {kind!r}; allowed: {', '.join(HISTORY_KINDS)}"
         raise ValidationError(msg, field="kind", value=kind)
+    if scope is None:
+        scope = _scope_of(path)
     source = _history_source(client, scope, path)
     # The domain pages the history but does not count it: read the filtered list once.
     entries = source(kind)
