@@ -146,11 +146,8 @@ describe("the history page", () => {
     const el = document.createElement("div");
     const cleanup = widget.render({ model, el });
     await tick();
-    expect(model.requests[0].params).toMatchObject({
-      scope: "collection",
-      path: "R/c",
-      kind: null,
-    });
+    // whose history it is (registry, collection, version) is read from the path in Python
+    expect(model.requests[0].params).toEqual({ path: "R/c", kind: null, offset: 0, limit: 25 });
     expect(el.querySelector("tbody tr").textContent).toContain("set an alias");
     expect(el.querySelector(".rw-pager").textContent).toContain("1–25 of 60");
     const select = el.querySelector("select[aria-label='Kind of change']");
