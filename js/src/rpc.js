@@ -2,7 +2,9 @@
 //
 // request  (JS -> Python): {kind: "request", id, method, params}
 // response (Python -> JS): {kind: "response", id, ok: true, result}
-//                          {kind: "response", id, ok: false, error: {type, message, field}}
+//                          {kind: "response", id, ok: false, error: {type, message, field, code, detail}}
+// A refusal's `message` is already worded for the person using the widget (the kernel words
+// the common refusals in one place); `detail` keeps the library's message for code.
 // Python may also send {kind: "changed"}; it is not a response and is ignored here.
 
 // What a person needs to know when the kernel behind the widget is gone (restarted or shut

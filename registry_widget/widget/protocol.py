@@ -2,8 +2,10 @@
 
 A request from the browser is ``{"kind": "request", "id": str, "method": str, "params": {...}}``.
 Its answer is ``{"kind": "response", "id": ..., "ok": True, "result": ...}`` or, for a refusal,
-``{"kind": "response", "id": ..., "ok": False, "error": {"type", "message", "field"}}``, where
-``type`` is the exception's class name (``ValidationError``, ``PermissionDeniedError``, ...).
+``{"kind": "response", "id": ..., "ok": False, "error": {"type", "message", "field", "code",
+"detail"}}``, where ``type`` is the exception's class name (``ValidationError``,
+``PermissionDeniedError``, ...) and ``message`` says the refusal to a person (see
+:func:`error_envelope`).
 
 The handlers only translate between JSON and the domain API: every permission check and
 every rule lives in the domain, so a request forged in the browser is refused exactly like
@@ -15,9 +17,10 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from registry_widget.errors import RegistryError, ValidationError
+from registry_widget.widget.wording import in_words
 
 if TYPE_CHECKING:
     from registry_widget.domain.client import Client
@@ -153,29 +156,49 @@ class Params:
 _REQUIRED = object()
 
 
-def error_envelope(exc: BaseException) -> dict[str, Any]:
+class ErrorEnvelope(TypedDict):
+    """A refusal as the frontend shows it."""
+
+    type: str
+    message: str
+    field: str | None
+    code: str | None
+    detail: str | None
+
+
+def error_envelope(exc: BaseException, user: str | None = None) -> ErrorEnvelope:
     """Describe an exception as JSON, the way the frontend shows it to the user.
+
+    A common refusal is said in the widget's words (:mod:`.wording`), with the library's
+    message for code kept as ``detail``; any other keeps the library's message.
 
     Parameters
     ----------
     exc
         The exception raised while answering a request.
+    user
+        The user the widget acts as.
 
     Returns
     -------
-    dict
-        ``{"type", "message", "field"}``.
+    ErrorEnvelope
+        ``{"type", "message", "field", "code", "detail"}``.
     """
     if isinstance(exc, RegistryError):
+        words = in_words(exc, user)
         return {
             "type": type(exc).__name__,
-            "message": str(exc),
+            "message": str(exc) if words is None else words,
             "field": getattr(exc, "field", None),
+            "code": exc.code,
+            "detail": None if words is None else str(exc),
         }
     return {
         "type": "InternalError",
         "message": f"Unexpected {type(exc).__name__} in the kernel: {exc}",
         "field": None,
+        "code": None,
+        "detail": None,
     }
 
 
@@ -223,5 +246,5 @@ def dispatch(
     except Exception as exc:  # every failure is reported to the user
         if not isinstance(exc, RegistryError):
             _log.exception("widget request %r failed", message.get("method"))
-        reply.update(ok=False, error=error_envelope(exc))
+        reply.update(ok=False, error=error_envelope(exc, client.user))
     return reply

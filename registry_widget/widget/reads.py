@@ -46,6 +46,7 @@ from registry_widget.widget.views import (
     registry_summary,
     version_detail,
 )
+from registry_widget.widget.wording import in_words
 
 __all__ = ["LinkRowCan", "VersionsPage"]
 
@@ -320,5 +321,5 @@ def validate(_client: Client, p: Params) -> Check:
     try:
         check(value)
     except ValidationError as exc:
-        return {"ok": False, "message": str(exc)}
+        return {"ok": False, "message": in_words(exc) or str(exc)}
     return {"ok": True}

@@ -116,7 +116,9 @@ def test_non_admins_see_only_their_controls_and_forged_requests_fail(
         row.get_by_label("New alias").fill("production")
         row.get_by_role("button", name="Set").click()
         expect(row.get_by_role("alert")).to_contain_text("Not allowed")
-        expect(row.get_by_role("alert")).to_contain_text("admin")
+        expect(row.get_by_role("alert")).to_contain_text("You may not")
+        expect(row.get_by_role("alert")).to_contain_text("An admin of Vision team can give it")
+        expect(row.get_by_role("alert")).not_to_contain_text("set_role")
         # ...nor unlink the version that holds one, nor delete the collection holding it: the
         # page offers neither. Other versions unlink from their page after a confirmation.
         expect(widget.get_by_role("button", name="Delete collection…")).to_have_count(0)
