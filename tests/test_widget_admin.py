@@ -80,7 +80,13 @@ def test_settings_show_members_types_and_the_users_own_role(ada, store):
     reg.add_member("bob", "member")
     result = ok(ada, "settings.get", name="Vision")
     assert result["role"] == "admin"
-    assert result["can"] == {"admin": True, "write": True}
+    assert result["can"] == {
+        "admin": True,
+        "write": True,
+        "edit": True,
+        "restrict": True,
+        "delete": True,
+    }
     assert result["types"] == [
         {"name": "model", "used_by": ["cats"], "fixed": False},
         {"name": "eval", "used_by": [], "fixed": False},
@@ -92,8 +98,43 @@ def test_settings_show_members_types_and_the_users_own_role(ada, store):
     assert result["candidates"] == ["carol", "dave"]
     carol = ok(as_user(store, "carol"), "settings.get", name="Vision")
     assert carol["role"] == "viewer"
-    assert carol["can"] == {"admin": False, "write": False}
+    assert carol["can"] == {
+        "admin": False,
+        "write": False,
+        "edit": False,
+        "restrict": False,
+        "delete": False,
+    }
     assert carol["candidates"] == []  # only admins pick users to add
+
+
+def test_settings_flags_follow_what_the_domain_allows(ada, store):
+    # A core registry: its admin manages types, aliases and members, but its name,
+    # description and visibility are preconfigured and it cannot be deleted.
+    assert ok(ada, "settings.get", name="Models")["can"] == {
+        "admin": True,
+        "write": True,
+        "edit": False,
+        "restrict": False,
+        "delete": False,
+    }
+    assert refused(ada, "registry.update", name="Models", visibility="restricted")["type"] == (
+        "ConflictError"
+    )
+    assert refused(ada, "registry.delete", name="Models", confirm="Models")["type"] == (
+        "ConflictError"
+    )
+    # A restricted registry cannot be restricted again, but is still edited and deleted.
+    ada.create_registry("Secret", visibility="restricted")
+    can = ok(ada, "settings.get", name="Secret")["can"]
+    assert (can["edit"], can["restrict"], can["delete"]) == (True, False, True)
+    # The organisation page says who may manage users.
+    assert ok(ada, "org.get")["can"] == {"create_registry": True, "manage_users": True}
+    assert ok(as_user(store, "bob"), "org.get")["can"] == {
+        "create_registry": True,
+        "manage_users": False,
+    }
+    assert ok(as_user(store, "carol"), "org.get")["can"]["create_registry"] is False
 
 
 def test_core_registry_marks_its_fixed_type(ada):

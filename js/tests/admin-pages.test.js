@@ -54,7 +54,13 @@ function settings(role) {
     user: "bob",
     role,
     org_role: "member",
-    can: { admin, write: admin || role === "member" },
+    can: {
+      admin,
+      write: admin || role === "member",
+      edit: admin,
+      restrict: admin,
+      delete: admin,
+    },
     types: [{ name: "model", used_by: ["cats"], fixed: false }],
     members: [{ user: "Bob", role, effective_role: role, you: true }],
     candidates: admin ? ["carol"] : [],
@@ -121,6 +127,21 @@ describe("the settings page", () => {
     ).toContain("This cannot be switched back to organization");
     cleanup();
     el.remove();
+  });
+
+  it("shows the name, visibility and delete controls by the kernel's flags alone", async () => {
+    const answer = settings("admin");
+    answer.can = { ...answer.can, edit: false, restrict: false, delete: false };
+    const model = fakeModel("?settings=Vision", { "settings.get": answer });
+    const el = document.createElement("div");
+    const cleanup = widget.render({ model, el });
+    await tick();
+    const shown = buttons(el);
+    expect(shown).toEqual(expect.arrayContaining(["Add type", "Protect", "Add member"]));
+    for (const control of ["Save", "Restrict to members…", "Delete registry…"]) {
+      expect(shown).not.toContain(control);
+    }
+    cleanup();
   });
 });
 

@@ -23,11 +23,13 @@ __all__ = [
     "LinkCan",
     "OrgCan",
     "RegistryCan",
+    "SettingsCan",
     "artifact_can",
     "collection_can",
     "link_can",
     "org_can",
     "registry_can",
+    "settings_can",
 ]
 
 
@@ -43,6 +45,21 @@ class RegistryCan(TypedDict):
 
     create_collection: bool
     administer: bool
+
+
+class SettingsCan(TypedDict):
+    """Controls on a registry's settings page.
+
+    ``admin``: types, protected aliases and members; ``edit``: name and description;
+    ``restrict``: make it visible to members only; ``delete``: delete it. A core registry's
+    name, description and visibility are preconfigured, and it cannot be deleted.
+    """
+
+    admin: bool
+    write: bool
+    edit: bool
+    restrict: bool
+    delete: bool
 
 
 class CollectionCan(TypedDict):
@@ -85,6 +102,19 @@ def registry_can(reg: Registry) -> RegistryCan:
     return {
         "create_collection": allows(role, Action.WRITE),
         "administer": allows(role, Action.ADMIN),
+    }
+
+
+def settings_can(reg: Registry) -> SettingsCan:
+    """Controls on a registry's settings page."""
+    admin = allows(reg.role, Action.ADMIN)
+    custom = admin and reg.kind != "core"
+    return {
+        "admin": admin,
+        "write": allows(reg.role, Action.WRITE),
+        "edit": custom,
+        "restrict": custom and reg.visibility != "restricted",
+        "delete": custom,
     }
 
 

@@ -132,10 +132,11 @@ class OrgUser(TypedDict):
 
 
 class OrgPage(TypedDict):
-    """The organisation page: its users and the roles they may get."""
+    """The organisation page: its users, the roles they may get, and the controls shown."""
 
     user: str
     role: str
+    can: OrgCan
     users: list[OrgUser]
     roles: list[str]
 
@@ -267,6 +268,7 @@ def org_get(client: Client, p: Params) -> OrgPage:
     return {
         "user": client.user,
         "role": client.org_role,
+        "can": org_can(client.org_role),
         "users": [
             {
                 "name": u.name,

@@ -17,7 +17,8 @@ from registry_widget.domain.link import Link
 from registry_widget.domain.registry import Registry
 from registry_widget.errors import ValidationError
 from registry_widget.names import parse_path
-from registry_widget.permissions import REGISTRY_ROLES, Action, allows, same_user
+from registry_widget.permissions import REGISTRY_ROLES, same_user
+from registry_widget.widget.can import SettingsCan, settings_can
 
 __all__ = [
     "AliasView",
@@ -203,13 +204,6 @@ class MemberRow(TypedDict):
     role: str
     effective_role: str | None
     you: bool
-
-
-class SettingsCan(TypedDict):
-    """Which controls the settings page shows."""
-
-    admin: bool
-    write: bool
 
 
 class RegistrySettings(TypedDict):
@@ -463,13 +457,13 @@ def registry_settings(client: Client, reg: Registry) -> RegistrySettings:
         }
         for m in reg.members()
     ]
-    is_admin = allows(role, Action.ADMIN)
+    can = settings_can(reg)
     return {
         "registry": registry_summary(reg),
         "user": client.user,
         "role": role,
         "org_role": client.org_role,
-        "can": {"admin": is_admin, "write": allows(role, Action.WRITE)},
+        "can": can,
         "types": None
         if types is None
         else [{"name": t, "used_by": sorted(used.get(t, [])), "fixed": t in fixed} for t in types],
@@ -480,7 +474,7 @@ def registry_settings(client: Client, reg: Registry) -> RegistrySettings:
             if not same_user(u.name, client.user)
             and not any(same_user(u.name, m["user"]) for m in members)
         )
-        if is_admin
+        if can["admin"]
         else [],
         "roles": list(REGISTRY_ROLES),
     }
