@@ -22,12 +22,16 @@ export class RpcError extends Error {
    * @param {string} type e.g. "ValidationError", "PermissionDeniedError", "Timeout"
    * @param {string} message human-readable explanation
    * @param {string | null} [field] the offending field, when there is one
+   * @param {string | null} [code] the kind of a common refusal, worded by the kernel
+   * @param {string | null} [detail] the library's own message (for code), when it was worded
    */
-  constructor(type, message, field = null) {
+  constructor(type, message, field = null, code = null, detail = null) {
     super(message);
     this.name = "RpcError";
     this.type = type;
     this.field = field;
+    this.code = code;
+    this.detail = detail;
   }
 }
 
@@ -68,6 +72,8 @@ export function createRpc(model, options = {}) {
           String(err.type ?? "Error"),
           String(err.message ?? "The request failed."),
           err.field ?? null,
+          err.code ?? null,
+          err.detail ?? null,
         ),
       );
     }
