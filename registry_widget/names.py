@@ -124,9 +124,14 @@ def _show(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _fail(field: str, value: object, problem: str, rule: str) -> NoReturn:
+def _fail(
+    field: str, value: object, problem: str, rule: str, code: str | None = None, **params: object
+) -> NoReturn:
     msg = f"{field} {_show(value)} {problem}; {rule}"
-    raise ValidationError(msg, field=field, value=value)
+    error = ValidationError(msg, field=field, value=value)
+    if code is not None:  # a common refusal: its facts, for an interface to word it
+        error.with_code(code, field=field, rule=rule, **params)
+    raise error
 
 
 def _char(ch: str) -> str:
@@ -156,7 +161,8 @@ def _check_name(
         _fail(field, value, f"is {len(text)} characters long (at most {max_len})", rule)
     bad = forbidden.search(text)
     if bad:
-        _fail(field, value, f"contains {_char(bad.group())} at position {bad.start()}", rule)
+        problem = f"contains {_char(bad.group())} at position {bad.start()}"
+        _fail(field, value, problem, rule, "bad_character", text=text, char=bad.group())
     _check_visible(text, value, field, rule)
     if strip and text.strip() != text:
         _fail(field, value, "starts or ends with whitespace", rule)

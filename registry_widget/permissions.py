@@ -133,4 +133,6 @@ def require(role: str | None, action: Action, *, user: str, registry: str, what:
         f"{registry!r}, and their role there is {role!r}. A registry admin can change it "
         f"with registry.set_role({user!r}, {action.value!r})"
     )
-    raise PermissionDeniedError(msg)
+    raise PermissionDeniedError(msg).with_code(
+        "role_needed", user=user, registry=registry, needed=action.value, role=role, what=what
+    )

@@ -15,10 +15,10 @@ from registry_widget.widget.protocol import dispatch
 
 def widget_call(client: rw.Client, method: str, **params: Any) -> dict[str, Any]:
     """One request through the widget's dispatcher, as the frontend sends it."""
-    from registry_widget.widget.app import _HANDLERS
+    from registry_widget.widget.app import HANDLERS
 
     message = {"kind": "request", "id": "r1", "method": method, "params": params}
-    return dispatch(_HANDLERS, client, message)
+    return dispatch(HANDLERS, client, message)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import registry_widget as rw
-from registry_widget.widget.app import _HANDLERS
+from registry_widget.widget.app import HANDLERS
 from registry_widget.widget.files import IMAGE_CAP, TEXT_CAP
 from registry_widget.widget.protocol import dispatch
 
@@ -19,7 +19,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 
 def call(client: rw.Client, method: str, **params: Any) -> dict[str, Any]:
     reply = dispatch(
-        _HANDLERS, client, {"kind": "request", "id": "r", "method": method, "params": params}
+        HANDLERS, client, {"kind": "request", "id": "r", "method": method, "params": params}
     )
     json.dumps(reply, allow_nan=False)
     return reply

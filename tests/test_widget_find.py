@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 
 import registry_widget as rw
-from registry_widget.widget.app import _HANDLERS
-from registry_widget.widget.find import parse_query
+from registry_widget.widget.app import HANDLERS
 from registry_widget.widget.protocol import dispatch
+from registry_widget.widget.reads_find import parse_query
 
 
 def call(client: rw.Client, method: str, **params: Any) -> dict[str, Any]:
     reply = dispatch(
-        _HANDLERS, client, {"kind": "request", "id": "r", "method": method, "params": params}
+        HANDLERS, client, {"kind": "request", "id": "r", "method": method, "params": params}
     )
     json.dumps(reply, allow_nan=False)
     return reply

@@ -2,7 +2,9 @@
 //
 // request  (JS -> Python): {kind: "request", id, method, params}
 // response (Python -> JS): {kind: "response", id, ok: true, result}
-//                          {kind: "response", id, ok: false, error: {type, message, field}}
+//                          {kind: "response", id, ok: false, error: {type, message, field, code, detail}}
+// A refusal's `message` is already worded for the person using the widget (the kernel words
+// the common refusals in one place); `detail` keeps the library's message for code.
 // Python may also send {kind: "changed"}; it is not a response and is ignored here.
 
 // What a person needs to know when the kernel behind the widget is gone (restarted or shut
@@ -20,12 +22,16 @@ export class RpcError extends Error {
    * @param {string} type e.g. "ValidationError", "PermissionDeniedError", "Timeout"
    * @param {string} message human-readable explanation
    * @param {string | null} [field] the offending field, when there is one
+   * @param {string | null} [code] the kind of a common refusal, worded by the kernel
+   * @param {string | null} [detail] the library's own message (for code), when it was worded
    */
-  constructor(type, message, field = null) {
+  constructor(type, message, field = null, code = null, detail = null) {
     super(message);
     this.name = "RpcError";
     this.type = type;
     this.field = field;
+    this.code = code;
+    this.detail = detail;
   }
 }
 
@@ -66,6 +72,8 @@ export function createRpc(model, options = {}) {
           String(err.type ?? "Error"),
           String(err.message ?? "The request failed."),
           err.field ?? null,
+          err.code ?? null,
+          err.detail ?? null,
         ),
       );
     }

@@ -64,18 +64,6 @@ export const historyRoute = (target) => formatToolRoute({ page: "history", targe
 export const compareRoute = (collection) => formatToolRoute({ page: "compare", collection });
 
 /**
- * What a history target is: a registry, a collection or a linked version.
- *
- * @param {string} target
- * @returns {"registry" | "collection" | "version"}
- */
-export function historyScope(target) {
-  const slash = target.indexOf("/");
-  if (slash < 0) return "registry";
-  return target.indexOf(":", slash) < 0 ? "collection" : "version";
-}
-
-/**
  * Breadcrumbs of a tool page, given the crumbs of the page it belongs to.
  *
  * @param {ToolRoute} r

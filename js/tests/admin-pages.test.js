@@ -54,7 +54,13 @@ function settings(role) {
     user: "bob",
     role,
     org_role: "member",
-    can: { admin, write: admin || role === "member" },
+    can: {
+      admin,
+      write: admin || role === "member",
+      edit: admin,
+      restrict: admin,
+      delete: admin,
+    },
     types: [{ name: "model", used_by: ["cats"], fixed: false }],
     members: [{ user: "Bob", role, effective_role: role, you: true }],
     candidates: admin ? ["carol"] : [],
@@ -122,6 +128,21 @@ describe("the settings page", () => {
     cleanup();
     el.remove();
   });
+
+  it("shows the name, visibility and delete controls by the kernel's flags alone", async () => {
+    const answer = settings("admin");
+    answer.can = { ...answer.can, edit: false, restrict: false, delete: false };
+    const model = fakeModel("?settings=Vision", { "settings.get": answer });
+    const el = document.createElement("div");
+    const cleanup = widget.render({ model, el });
+    await tick();
+    const shown = buttons(el);
+    expect(shown).toEqual(expect.arrayContaining(["Add type", "Protect", "Add member"]));
+    for (const control of ["Save", "Restrict to members…", "Delete registry…"]) {
+      expect(shown).not.toContain(control);
+    }
+    cleanup();
+  });
 });
 
 describe("the history page", () => {
@@ -146,11 +167,8 @@ describe("the history page", () => {
     const el = document.createElement("div");
     const cleanup = widget.render({ model, el });
     await tick();
-    expect(model.requests[0].params).toMatchObject({
-      scope: "collection",
-      path: "R/c",
-      kind: null,
-    });
+    // whose history it is (registry, collection, version) is read from the path in Python
+    expect(model.requests[0].params).toEqual({ path: "R/c", kind: null, offset: 0, limit: 25 });
     expect(el.querySelector("tbody tr").textContent).toContain("set an alias");
     expect(el.querySelector(".rw-pager").textContent).toContain("1–25 of 60");
     const select = el.querySelector("select[aria-label='Kind of change']");
@@ -212,6 +230,7 @@ describe("the organization page", () => {
   const org = {
     user: "ada",
     role: "admin",
+    can: { manage_users: true },
     roles: ["viewer", "member", "admin"],
     users: [
       { name: "ada", role: "admin", created_at: "2026-01-01T00:00:00.000000Z", you: true },
@@ -222,7 +241,7 @@ describe("the organization page", () => {
   it("lets an admin remove another user, never themselves, and says so", async () => {
     const model = fakeModel("?org", {
       "org.get": org,
-      "org.user.remove": { ...org, users: org.users.slice(0, 1) },
+      "org.user.remove": { ok: true },
     });
     const el = document.createElement("div");
     document.body.appendChild(el);
@@ -239,7 +258,9 @@ describe("the organization page", () => {
   });
 
   it("offers a member no removal", async () => {
-    const model = fakeModel("?org", { "org.get": { ...org, role: "member" } });
+    const model = fakeModel("?org", {
+      "org.get": { ...org, role: "member", can: { manage_users: false } },
+    });
     const el = document.createElement("div");
     const cleanup = widget.render({ model, el });
     await tick();

@@ -66,6 +66,28 @@ describe("createRpc", () => {
     expect(err.field).toBe("name");
   });
 
+  it("keeps a worded refusal's code and the library's message for code", async () => {
+    const model = fakeModel();
+    const rpc = createRpc(model);
+    const p = rpc.invoke("registry.create", { name: "a/b" });
+    const detail = "registry name 'a/b' contains '/' (U+002F) at position 1";
+    model.reply({
+      kind: "response",
+      id: model.sent[0].id,
+      ok: false,
+      error: {
+        type: "ValidationError",
+        message: "The registry name “a/b” cannot contain “/”.",
+        field: "registry name",
+        code: "bad_character",
+        detail,
+      },
+    });
+    const err = await p.catch((e) => e);
+    expect(err.message).toBe("The registry name “a/b” cannot contain “/”.");
+    expect([err.code, err.detail]).toEqual(["bad_character", detail]);
+  });
+
   it("times out with a message in words, and ignores a late answer", async () => {
     const model = fakeModel();
     const rpc = createRpc(model, { timeoutMs: 1000 });

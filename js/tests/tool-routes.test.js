@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { roleLabel } from "../src/roles.js";
 import { breadcrumbs, formatRoute, parseRoute } from "../src/router.js";
-import { compareRoute, historyRoute, historyScope, settingsRoute } from "../src/tool-routes.js";
+import { compareRoute, historyRoute, settingsRoute } from "../src/tool-routes.js";
 
 describe("tool routes", () => {
   it("round-trip any registry or collection name", () => {
@@ -21,11 +21,6 @@ describe("tool routes", () => {
   it("leave search and unknown tools alone", () => {
     expect(parseRoute("?search=x").page).toBe("search");
     expect(parseRoute("?bogus=x").page).not.toBe("settings");
-  });
-  it("tell registry, collection and version history apart", () => {
-    expect(historyScope("Models")).toBe("registry");
-    expect(historyScope("Models/cats")).toBe("collection");
-    expect(historyScope("Models/cats:v1")).toBe("version");
   });
   it("have breadcrumbs under the page they belong to", () => {
     expect(breadcrumbs(settingsRoute("Models")).map((c) => c.label)).toEqual([

@@ -46,7 +46,9 @@ def check_accepts(reg: Doc, artifact_type: str) -> None:
             f"it accepts {accepted}. A registry admin can add the type with "
             f"registry.add_artifact_type({artifact_type!r})"
         )
-        raise ValidationError(msg, field="type", value=artifact_type)
+        raise ValidationError(msg, field="type", value=artifact_type).with_code(
+            "type_not_accepted", registry=reg["name"], type=artifact_type, accepted=list(accepted)
+        )
 
 
 def check_not_confusable(reg: Doc, alias: str) -> None:

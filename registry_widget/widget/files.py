@@ -16,17 +16,13 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypedDict
 
+from registry_widget.domain.client import Client
 from registry_widget.errors import ValidationError
-from registry_widget.widget.protocol import Handler, Params
+from registry_widget.widget.protocol import Params, handler
 
-__all__ = ["FILE_HANDLERS", "preview_of"]
-
-FILE_HANDLERS: dict[str, Handler] = {}
-"""Method name to handler, merged into the widget's dispatcher."""
-
-_F = TypeVar("_F", bound=Handler)
+__all__ = ["preview_of"]
 
 TEXT_CAP = 64 * 1024
 """Bytes of a text file shown in a preview."""
@@ -42,14 +38,6 @@ _IMAGES = {
 }
 
 
-def _handler(name: str) -> Callable[[_F], _F]:
-    def register(fn: _F) -> _F:
-        FILE_HANDLERS[name] = fn
-        return fn
-
-    return register
-
-
 def _image_type(head: bytes) -> str | None:
     for magic, mime in _IMAGES.items():
         if head.startswith(magic):
@@ -59,7 +47,7 @@ def _image_type(head: bytes) -> str | None:
     return None
 
 
-def preview_of(relpath: str, size: int, read: Callable[[int], bytes]) -> dict[str, Any]:
+def preview_of(relpath: str, size: int, read: Callable[[int], bytes]) -> dict[str, object]:
     """Describe a file for an inline preview, reading at most what it shows.
 
     Parameters
@@ -102,8 +90,8 @@ def preview_of(relpath: str, size: int, read: Callable[[int], bytes]) -> dict[st
     return {"kind": "text", "text": text, "truncated": truncated}
 
 
-@_handler("file.preview")
-def file_preview(client: Any, p: Params) -> dict[str, Any]:
+@handler("file.preview")
+def file_preview(client: Client, p: Params) -> dict[str, object]:
     """A size-capped, safe preview of one file of a linked version."""
     path = p.text("path")
     relpath = p.text("file")
@@ -135,8 +123,17 @@ def _folder(text: str) -> Path | None:
     return folder
 
 
-@_handler("version.download")
-def version_download(client: Any, p: Params) -> dict[str, Any]:
+class Downloaded(TypedDict):
+    """Where a download went (relative and absolute), how many files and bytes."""
+
+    folder: str
+    absolute: str
+    files: int
+    size: int
+
+
+@handler("version.download")
+def version_download(client: Client, p: Params) -> Downloaded:
     """Download a linked version's files (or one of them) under the working directory.
 
     Returns the folder they went to, relative and absolute, with their count and size.
@@ -150,5 +147,5 @@ def version_download(client: Any, p: Params) -> dict[str, Any]:
     written = art.download(folder, files=files, progress=False)
     shown = os.path.relpath(Path(written).resolve(), Path.cwd().resolve())
     count = len(art.files) if file is None else 1
-    size = sum(e["size"] for r, e in art.files.items() if file is None or r == file)
+    size = sum(int(e["size"]) for r, e in art.files.items() if file is None or r == file)
     return {"folder": shown, "absolute": str(Path(written).resolve()), "files": count, "size": size}

@@ -63,7 +63,7 @@ def _forge(widget: Locator, method: str, params: dict[str, Any]) -> dict[str, An
     result: dict[str, Any] = widget.evaluate(
         """(el, [method, params]) => el.closest(".rw-root").rwInvoke(method, params).then(
             (r) => ({ok: true, result: r}),
-            (e) => ({ok: false, type: e.type, message: e.message}))""",
+            (e) => ({ok: false, type: e.type, message: e.message, detail: e.detail}))""",
         [method, params],
     )
     return result
@@ -116,7 +116,9 @@ def test_non_admins_see_only_their_controls_and_forged_requests_fail(
         row.get_by_label("New alias").fill("production")
         row.get_by_role("button", name="Set").click()
         expect(row.get_by_role("alert")).to_contain_text("Not allowed")
-        expect(row.get_by_role("alert")).to_contain_text("admin")
+        expect(row.get_by_role("alert")).to_contain_text("You may not")
+        expect(row.get_by_role("alert")).to_contain_text("An admin of Vision team can give it")
+        expect(row.get_by_role("alert")).not_to_contain_text("set_role")
         # ...nor unlink the version that holds one, nor delete the collection holding it: the
         # page offers neither. Other versions unlink from their page after a confirmation.
         expect(widget.get_by_role("button", name="Delete collection…")).to_have_count(0)
@@ -195,7 +197,10 @@ def test_non_admins_see_only_their_controls_and_forged_requests_fail(
         answer = _forge(widget, method, params)
         assert answer["ok"] is False, (method, answer)
         assert answer["type"] == "PermissionDeniedError", (method, answer)
-        assert user in answer["message"]
+        # Said to the user in the widget's words; the library's message names them.
+        assert answer["message"].startswith("You may not"), (method, answer)
+        assert "registry's Settings, under Members" in answer["message"]
+        assert user in answer["detail"]
     assert UNCHANGED in _check_store(nb)
     assert page.page_errors == []
 

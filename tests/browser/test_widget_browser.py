@@ -129,6 +129,9 @@ def test_link_through_the_dialog_and_a_refusal(page, lab):
     alert = dialog.get_by_role("alert")
     expect(alert).to_contain_text("Not accepted")
     expect(alert).to_contain_text("dataset")
+    # ...in words for a person, pointing to the control that fixes it, not to Python.
+    expect(alert).to_contain_text("in the registry's Settings, under Accepted types")
+    expect(alert).not_to_contain_text("add_artifact_type")
     dialog.get_by_role("button", name="Cancel").click()
     check = nb.add_cell('print("count", client.registry("Models").collection("cat-resnet").count)')
     nb.run(check)

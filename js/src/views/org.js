@@ -16,7 +16,7 @@ export function OrgPage() {
   const change = useAction();
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (!data) return html`<${Spinner} label="Loading the organization…" />`;
-  const admin = data.role === "admin";
+  const admin = data.can.manage_users;
   return html`<div class="rw-page rw-org">
     <div class="rw-page-head">
       <h2>Organization</h2>

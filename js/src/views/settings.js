@@ -24,7 +24,7 @@ import { TextField, useValidation } from "./fields.js";
  * @property {string} user
  * @property {string} role
  * @property {string} org_role
- * @property {{admin: boolean, write: boolean}} can
+ * @property {{admin: boolean, write: boolean, edit: boolean, restrict: boolean, delete: boolean}} can
  * @property {{name: string, used_by: string[], fixed: boolean}[] | null} types
  * @property {{user: string, role: string, effective_role: string | null, you: boolean}[]} members
  * @property {string[]} candidates
@@ -47,7 +47,7 @@ function General({ s, onRenamed }) {
   const [description, setDescription] = useState(reg.description);
   const nameMsg = useValidation("registry_name", name, { skipEmpty: true });
   const action = useAction();
-  if (reg.kind === "core" || !s.can.admin) {
+  if (!s.can.edit) {
     return html`<${Section} title="Name and description" id="general">
       <p><strong>${reg.name}</strong></p>
       <${Markdown} class="rw-desc" text=${reg.description} />
@@ -68,7 +68,7 @@ function General({ s, onRenamed }) {
         description: description === reg.description ? null : description,
       }),
     );
-    if (result && result.registry.name !== reg.name) onRenamed(result.registry.name);
+    if (result && result.name !== reg.name) onRenamed(result.name);
   }
   return html`<${Section} title="Name and description" id="general">
     <${Form} class="rw-form" onSubmit=${save} label="Name and description">
@@ -99,7 +99,7 @@ function Visibility({ s }) {
   } else if (reg.visibility === "restricted") {
     body = html`<p class="rw-muted rw-reason">Only members and organization admins can see this
       registry. A restricted registry cannot be made visible to the whole organization again.</p>`;
-  } else if (!s.can.admin) {
+  } else if (!s.can.restrict) {
     body = html`<p class="rw-muted rw-reason">Every organization user can see this registry.
       Only registry admins can restrict it.</p>`;
   } else if (!confirming) {
@@ -352,7 +352,7 @@ function Danger({ s }) {
       <p class="rw-muted rw-reason">${reg.name} is a core registry and cannot be deleted.</p>
     <//>`;
   }
-  if (!s.can.admin) return null;
+  if (!s.can.delete) return null;
   return html`<${Section} title="Delete registry" id="delete">
     <p>Deleting removes its collections and links. The artifact versions stay logged.</p>
     ${

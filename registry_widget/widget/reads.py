@@ -1,56 +1,155 @@
-"""Request handlers of the widget: domain objects in, small JSON-able dicts out.
+"""Request handlers for reading: what anyone who may see a registry may ask for.
 
 Each handler receives the widget's client and the request's :class:`Params`, calls the
-domain API (which checks permissions and rules) and returns only what the page shows.
-Lists are paged so that a large store never sends large messages.
+domain API (which decides what the user may see) and returns only what the page shows,
+with the ``can`` flags that decide which controls the page offers. Lists are paged so that
+a large store never sends large messages.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypedDict
 
 from registry_widget import names
+from registry_widget.domain.client import Client
 from registry_widget.errors import ValidationError
+from registry_widget.permissions import ORG_ROLES, same_user
 from registry_widget.widget.can import (
+    ArtifactCan,
+    CollectionCan,
+    LinkCan,
+    OrgCan,
+    RegistryCan,
     artifact_can,
     collection_can,
     link_can,
     org_can,
     registry_can,
 )
-from registry_widget.widget.protocol import Handler, Params
+from registry_widget.widget.protocol import Params, handler
 from registry_widget.widget.views import (
-    artifact_summary,
+    CollectionDetail,
+    LinkRow,
+    Page,
+    RegistrySettings,
+    RegistrySummary,
+    VersionDetail,
+    collection_at,
     collection_detail,
     collection_summary,
     find_link,
     link_row,
     metadata_columns,
     page_of,
+    registry_settings,
     registry_summary,
     version_detail,
 )
+from registry_widget.widget.wording import in_words
 
-__all__ = ["HANDLERS"]
-
-HANDLERS: dict[str, Handler] = {}
-
-
-_F = TypeVar("_F", bound=Handler)
+__all__ = ["LinkRowCan", "VersionsPage"]
 
 
-def _handler(name: str) -> Callable[[_F], _F]:
-    def register(fn: _F) -> _F:
-        HANDLERS[name] = fn
-        return fn
+class RegistriesPage(TypedDict):
+    """The registries page: core and custom registries, and the user's organisation role."""
 
-    return register
+    org_role: str
+    can: OrgCan
+    core: list[RegistrySummary]
+    custom: list[RegistrySummary]
 
 
-@_handler("registries.list")
-def registries_list(client: Any, p: Params) -> dict[str, Any]:
+class RegistryPageHeader(RegistrySummary):
+    """A registry with the controls its page shows."""
+
+    can: RegistryCan
+
+
+class RegistryPage(TypedDict):
+    """A registry and one page of its collections."""
+
+    registry: RegistryPageHeader
+    collections: Page
+
+
+class CollectionPage(CollectionDetail):
+    """A collection's header with the controls its page shows."""
+
+    can: CollectionCan
+
+
+class LinkRowCan(LinkRow):
+    """A row of the versions table with the controls it shows."""
+
+    can: LinkCan
+
+
+class VersionsPage(TypedDict):
+    """One page of a collection's versions and the metadata keys shown as columns."""
+
+    items: list[LinkRowCan]
+    metadata_keys: list[str]
+    total: int
+    offset: int
+    limit: int
+
+
+class VersionCan(LinkCan, ArtifactCan):
+    """The controls of a version's page."""
+
+
+class VersionPage(VersionDetail):
+    """A linked version's page with its controls."""
+
+    can: VersionCan
+
+
+class Hit(TypedDict):
+    """One search result."""
+
+    kind: str
+    path: str
+    name: str
+    field: str
+    value: str
+
+
+class SearchAnswer(TypedDict):
+    """Search results, and whether there are more than were sent."""
+
+    hits: list[Hit]
+    more: bool
+
+
+class OrgUser(TypedDict):
+    """An organisation user on the organisation page."""
+
+    name: str
+    role: str
+    created_at: str
+    you: bool
+
+
+class OrgPage(TypedDict):
+    """The organisation page: its users, the roles they may get, and the controls shown."""
+
+    user: str
+    role: str
+    can: OrgCan
+    users: list[OrgUser]
+    roles: list[str]
+
+
+class Check(TypedDict, total=False):
+    """The answer of a check made as the user types: ok, or why not."""
+
+    ok: bool
+    message: str
+
+
+@handler("registries.list")
+def registries_list(client: Client, p: Params) -> RegistriesPage:
     """List the registries the user may see, core first, and the user's organisation role."""
     p.done()
     regs = [registry_summary(r) for r in client.registries()]
@@ -62,22 +161,8 @@ def registries_list(client: Any, p: Params) -> dict[str, Any]:
     }
 
 
-@_handler("registry.create")
-def registry_create(client: Any, p: Params) -> dict[str, Any]:
-    """Create a registry from the form's fields."""
-    name = p.text("name")
-    description = p.text("description", "")
-    visibility = p.text("visibility", "organization")
-    types = p.text_list("artifact_types", optional=True)
-    p.done()
-    reg = client.create_registry(
-        name, description=description, visibility=visibility, artifact_types=types
-    )
-    return registry_summary(reg)
-
-
-@_handler("registry.get")
-def registry_get(client: Any, p: Params) -> dict[str, Any]:
+@handler("registry.get")
+def registry_get(client: Client, p: Params) -> RegistryPage:
     """Return one registry and a page of its collections, optionally filtered by text."""
     name = p.text("name")
     needle = p.text("filter", "").strip().casefold()
@@ -103,42 +188,23 @@ def registry_get(client: Any, p: Params) -> dict[str, Any]:
     }
 
 
-@_handler("collection.create")
-def collection_create(client: Any, p: Params) -> dict[str, Any]:
-    """Create a collection in a registry."""
-    registry = p.text("registry")
-    name = p.text("name")
-    type_ = p.text("type")
-    description = p.text("description", "")
-    tags = p.text_list("tags") or []
-    p.done()
-    reg = client.registry(registry)
-    coll = reg.create_collection(name, type=type_, description=description, tags=tags)
-    return collection_summary(coll)
-
-
-def _collection(client: Any, path: str) -> Any:
-    registry, _, name = path.partition("/")
-    return client.registry(registry).collection(name)
-
-
-@_handler("collection.get")
-def collection_get(client: Any, p: Params) -> dict[str, Any]:
+@handler("collection.get")
+def collection_get(client: Client, p: Params) -> CollectionPage:
     """Return a collection's header: description, tags, aliases, the user's role."""
     path = p.text("path")
     p.done()
-    coll = _collection(client, path)
+    coll = collection_at(client, path)
     return {**collection_detail(coll), "can": collection_can(coll)}
 
 
-@_handler("collection.versions")
-def collection_versions(client: Any, p: Params) -> dict[str, Any]:
+@handler("collection.versions")
+def collection_versions(client: Client, p: Params) -> VersionsPage:
     """Return a page of a collection's linked versions, newest first."""
     path = p.text("path")
     offset = p.integer("offset", 0, high=10**9)
     limit = p.integer("limit", 25, low=1, high=100)
     p.done()
-    coll = _collection(client, path)
+    coll = collection_at(client, path)
     reg = coll.registry
     protected = list(reg.protected_aliases)
     role = reg.role
@@ -156,61 +222,8 @@ def collection_versions(client: Any, p: Params) -> dict[str, Any]:
     }
 
 
-@_handler("artifact.candidates")
-def artifact_candidates(client: Any, p: Params) -> dict[str, Any]:
-    """Return logged artifact versions to link, of one type or all, searched by name."""
-    type_ = p.opt_text("type")
-    query = p.text("query", "").strip()
-    limit = p.integer("limit", 20, low=1, high=100)
-    p.done()
-    clauses: list[dict[str, Any]] = []
-    if type_ is not None:
-        clauses.append({"type": type_})
-    if query:
-        clauses.append({"name": {"$regex": "(?i)" + re.escape(query)}})
-    flt = {"$and": clauses} if clauses else None
-    found = client.artifacts(flt)
-    return {"items": [artifact_summary(a) for a in found[:limit]], "total": len(found)}
-
-
-@_handler("link.create")
-def link_create(client: Any, p: Params) -> dict[str, Any]:
-    """Link an artifact version ("name:vM") into a collection, with optional aliases."""
-    ref = p.text("artifact")
-    target = p.text("collection")
-    aliases = p.text_list("aliases") or []
-    p.done()
-    link = client.link(ref, target, aliases=aliases)
-    return link_row(link, set(link.collection.registry.protected_aliases), [])
-
-
-def _change_alias(client: Any, p: Params, *, remove: bool) -> dict[str, Any]:
-    path = p.text("path")
-    alias = p.text("alias")
-    p.done()
-    link = find_link(client, path)
-    if remove:
-        link.remove_alias(alias)
-    else:
-        link.set_alias(alias)
-    protected = set(link.collection.registry.protected_aliases)
-    return link_row(find_link(client, link.path), protected, [])
-
-
-@_handler("alias.set")
-def alias_set(client: Any, p: Params) -> dict[str, Any]:
-    """Set an alias on a linked version, moving it if another version holds it."""
-    return _change_alias(client, p, remove=False)
-
-
-@_handler("alias.remove")
-def alias_remove(client: Any, p: Params) -> dict[str, Any]:
-    """Remove an alias from a linked version."""
-    return _change_alias(client, p, remove=True)
-
-
-@_handler("version.get")
-def version_get(client: Any, p: Params) -> dict[str, Any]:
+@handler("version.get")
+def version_get(client: Client, p: Params) -> VersionPage:
     """Return a linked version's details, with a page of its files."""
     path = p.text("path")
     file_offset = p.integer("file_offset", 0, high=10**9)
@@ -224,8 +237,8 @@ def version_get(client: Any, p: Params) -> dict[str, Any]:
     }
 
 
-@_handler("search")
-def search(client: Any, p: Params) -> dict[str, Any]:
+@handler("search")
+def search(client: Client, p: Params) -> SearchAnswer:
     """Search names, tags and aliases across what the user may see."""
     text = p.text("text")
     limit = p.integer("limit", 100, low=1, high=500)
@@ -237,6 +250,35 @@ def search(client: Any, p: Params) -> dict[str, Any]:
             for h in hits[:limit]
         ],
         "more": len(hits) > limit,
+    }
+
+
+@handler("settings.get")
+def settings_get(client: Client, p: Params) -> RegistrySettings:
+    """Return a registry's settings: types (with the collections using them), members, roles."""
+    name = p.text("name")
+    p.done()
+    return registry_settings(client, client.registry(name))
+
+
+@handler("org.get")
+def org_get(client: Client, p: Params) -> OrgPage:
+    """Return the organisation's users and the current user's organisation role."""
+    p.done()
+    return {
+        "user": client.user,
+        "role": client.org_role,
+        "can": org_can(client.org_role),
+        "users": [
+            {
+                "name": u.name,
+                "role": u.role,
+                "created_at": u.created_at,
+                "you": same_user(u.name, client.user),
+            }
+            for u in client.users()
+        ],
+        "roles": list(ORG_ROLES),
     }
 
 
@@ -263,8 +305,8 @@ _VALIDATORS: dict[str, Callable[[str], object]] = {
 }
 
 
-@_handler("validate")
-def validate(_client: Any, p: Params) -> dict[str, Any]:
+@handler("validate")
+def validate(_client: Client, p: Params) -> Check:
     """Check one form field as the user types, with the library's own rules.
 
     Comma-separated fields (``artifact_types``, ``aliases``, ``tags``) are checked item by item.
@@ -281,5 +323,5 @@ def validate(_client: Any, p: Params) -> dict[str, Any]:
     try:
         check(value)
     except ValidationError as exc:
-        return {"ok": False, "message": str(exc)}
+        return {"ok": False, "message": in_words(exc) or str(exc)}
     return {"ok": True}

@@ -1,4 +1,4 @@
-"""Request handlers for finding the right version.
+"""Request handlers for finding the right version: reads, for anyone who may see.
 
 Filter and sort a collection's versions, pick an artifact version to link, open a path
 typed into search, search artifact versions.
@@ -15,34 +15,103 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypedDict
 
+from registry_widget.domain.artifact_version import ArtifactVersion
+from registry_widget.domain.client import Client
+from registry_widget.domain.link import Link
 from registry_widget.errors import NotFoundError, RegistryError, ValidationError
 from registry_widget.paths import parse_path
 from registry_widget.permissions import Action, allows
 from registry_widget.widget.can import link_can
-from registry_widget.widget.protocol import Handler, Params
+from registry_widget.widget.protocol import Params, handler
+from registry_widget.widget.reads import Check, LinkRowCan
 from registry_widget.widget.views import (
+    JSON,
     MAX_COLUMNS,
+    ArtifactSummary,
     artifact_summary,
+    collection_at,
     link_row,
     metadata_columns,
 )
 
-__all__ = ["FIND_HANDLERS", "parse_query"]
-
-FIND_HANDLERS: dict[str, Handler] = {}
-"""Method name to handler, merged into the widget's dispatcher."""
-
-_F = TypeVar("_F", bound=Handler)
+__all__ = ["parse_query"]
 
 
-def _handler(name: str) -> Callable[[_F], _F]:
-    def register(fn: _F) -> _F:
-        FIND_HANDLERS[name] = fn
-        return fn
+class FoundPage(TypedDict):
+    """A page of a collection's versions found by a filter, and how many it has in all."""
 
-    return register
+    items: list[LinkRowCan]
+    metadata_keys: list[str]
+    total: int
+    all: int
+    offset: int
+    limit: int
+
+
+class Candidates(TypedDict):
+    """Artifact versions to link, and how many matched."""
+
+    items: list[ArtifactSummary]
+    total: int
+
+
+class Pick(ArtifactSummary):
+    """An artifact version to link, with its first metrics and where it is already linked."""
+
+    metrics: dict[str, JSON]
+    linked: list[str]
+
+
+class Picks(TypedDict):
+    """Artifact versions to link into a collection; ``any``: whether anything is logged."""
+
+    items: list[Pick]
+    total: int
+    any: bool
+
+
+class Route(TypedDict):
+    """The page a search text names, or None."""
+
+    route: str | None
+
+
+class Found(ArtifactSummary):
+    """An artifact version found, with where it is linked."""
+
+    links: list[str]
+
+
+class FoundArtifacts(TypedDict):
+    """Artifact versions found by name, and whether there are more."""
+
+    items: list[Found]
+    more: bool
+
+
+class ArtifactRow(Found):
+    """A row of the artifacts page."""
+
+    metrics: dict[str, JSON]
+
+
+class ArtifactsCan(TypedDict):
+    """Controls of the artifacts page."""
+
+    link: bool
+
+
+class ArtifactsPage(TypedDict):
+    """A page of logged artifact versions, the types to filter by, and the controls."""
+
+    items: list[ArtifactRow]
+    total: int
+    offset: int
+    limit: int
+    types: list[str]
+    can: ArtifactsCan
 
 
 _WORDS = {"tag": "tag", "alias": "alias", "type": "type", "by": "created_by", "name": "name"}
@@ -98,13 +167,8 @@ def parse_query(text: str) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def _collection(client: Any, path: str) -> Any:
-    registry, _, name = path.partition("/")
-    return client.registry(registry).collection(name)
-
-
-def _sort_key(key: str) -> Callable[[Any], tuple[int, Any]]:
-    def get(link: Any) -> tuple[int, Any]:
+def _sort_key(key: str) -> Callable[[Link], tuple[int, Any]]:
+    def get(link: Link) -> tuple[int, Any]:
         value = link.metadata.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             return (1, 0)  # absent or not comparable: after every value
@@ -113,8 +177,8 @@ def _sort_key(key: str) -> Callable[[Any], tuple[int, Any]]:
     return get
 
 
-@_handler("collection.find")
-def collection_find(client: Any, p: Params) -> dict[str, Any]:
+@handler("collection.find")
+def collection_find(client: Client, p: Params) -> FoundPage:
     """A page of a collection's versions, filtered (API filter or short form) and sorted.
 
     ``sort`` is ``""`` (newest first) or a metadata key; ``order`` is ``"desc"`` or ``"asc"``.
@@ -129,7 +193,7 @@ def collection_find(client: Any, p: Params) -> dict[str, Any]:
     if order not in ("asc", "desc"):
         msg = f"order must be 'asc' or 'desc', not {order!r}"
         raise ValidationError(msg, field="order", value=order)
-    coll = _collection(client, path)
+    coll = collection_at(client, path)
     reg = coll.registry
     protected = list(reg.protected_aliases)
     role = reg.role
@@ -167,7 +231,7 @@ def collection_find(client: Any, p: Params) -> dict[str, Any]:
 _REF = re.compile(r"^(?:(?P<name>.+):)?v(?P<index>\d+)$")
 
 
-def _metrics(metadata: dict[str, Any], n: int = 3) -> dict[str, Any]:
+def _metrics(metadata: dict[str, Any], n: int = 3) -> dict[str, JSON]:
     plain = {
         k: v
         for k, v in metadata.items()
@@ -176,8 +240,25 @@ def _metrics(metadata: dict[str, Any], n: int = 3) -> dict[str, Any]:
     return dict(list(plain.items())[:n])
 
 
-@_handler("artifact.pick")
-def artifact_pick(client: Any, p: Params) -> dict[str, Any]:
+@handler("artifact.candidates")
+def artifact_candidates(client: Client, p: Params) -> Candidates:
+    """Return logged artifact versions to link, of one type or all, searched by name."""
+    type_ = p.opt_text("type")
+    query = p.text("query", "").strip()
+    limit = p.integer("limit", 20, low=1, high=100)
+    p.done()
+    clauses: list[dict[str, Any]] = []
+    if type_ is not None:
+        clauses.append({"type": type_})
+    if query:
+        clauses.append({"name": {"$regex": "(?i)" + re.escape(query)}})
+    flt = {"$and": clauses} if clauses else None
+    found = client.artifacts(flt)
+    return {"items": [artifact_summary(a) for a in found[:limit]], "total": len(found)}
+
+
+@handler("artifact.pick")
+def artifact_pick(client: Client, p: Params) -> Picks:
     """Artifact versions to link into a collection, found by name, ``vN`` or ``name:vN``.
 
     Each comes with its first metrics and the versions of this collection it is already
@@ -199,15 +280,15 @@ def artifact_pick(client: Any, p: Params) -> dict[str, Any]:
         clauses.append({"name": {"$regex": "(?i)" + re.escape(query)}})
     flt = {"$and": clauses} if clauses else None
     found = [a for a in client.artifacts(flt) if index is None or a.index == index]
-    items = []
+    items: list[Pick] = []
     for art in found[:limit]:
         linked = [link.version for link in art.links() if link.collection.path == collection]
         items.append({**artifact_summary(art), "metrics": _metrics(art.metadata), "linked": linked})
     return {"items": items, "total": len(found), "any": bool(client.artifacts(limit=1))}
 
 
-@_handler("search.open")
-def search_open(client: Any, p: Params) -> dict[str, Any]:
+@handler("search.open")
+def search_open(client: Client, p: Params) -> Route:
     """The page a search text names, when it is a path the user may open, else ``None``.
 
     ``Vision/cat-classifier`` opens the collection, ``Vision/cat-classifier:v3`` (or an alias)
@@ -227,8 +308,8 @@ def search_open(client: Any, p: Params) -> dict[str, Any]:
         return {"route": None}
 
 
-@_handler("artifact.search")
-def artifact_search(client: Any, p: Params) -> dict[str, Any]:
+@handler("artifact.search")
+def artifact_search(client: Client, p: Params) -> FoundArtifacts:
     """Artifact versions whose name contains the text (or the one ``name:vN`` names).
 
     Each comes with where it is linked, in the registries the user may see.
@@ -237,6 +318,7 @@ def artifact_search(client: Any, p: Params) -> dict[str, Any]:
     limit = p.integer("limit", 50, low=1, high=200)
     p.done()
     ref = _REF.match(text)
+    found: list[ArtifactVersion]
     if ref and ref.group("name"):
         try:
             found = [client.artifact(text)]
@@ -258,8 +340,8 @@ def artifact_search(client: Any, p: Params) -> dict[str, Any]:
     }
 
 
-@_handler("artifacts.list")
-def artifacts_list(client: Any, p: Params) -> dict[str, Any]:
+@handler("artifacts.list")
+def artifacts_list(client: Client, p: Params) -> ArtifactsPage:
     """A page of logged artifact versions, newest first, by name text and type.
 
     Each comes with its first metrics and where it is linked (in the registries the user
@@ -293,8 +375,8 @@ def artifacts_list(client: Any, p: Params) -> dict[str, Any]:
     }
 
 
-@_handler("name.free")
-def name_free(client: Any, p: Params) -> dict[str, Any]:
+@handler("name.free")
+def name_free(client: Client, p: Params) -> Check:
     """Whether a new registry (or a new collection of ``registry``) may take ``name``.
 
     Checked as the user types, so a duplicate is shown at the field before submitting;
