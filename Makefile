@@ -1,5 +1,6 @@
 # The two commands of the README:
-#   make demo   JupyterLab on the quickstart notebook, over the default one-file store
+#   make demo   JupyterLab on copies of the tour notebooks (in demo/, ignored by git);
+#               extra JupyterLab flags with LAB_ARGS="--port=8890 --no-browser"
 #   make test   lint, type checks and the whole test suite (installs what it needs)
 
 PYTHON ?= python3
@@ -23,11 +24,12 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-# `npm ci` refuses a lock file without every platform's optional binaries (esbuild, biome,
-# rollup) when the registry in use serves only some of them; `npm install` installs the
-# same pinned versions from the lock file.
+# `npm ci` installs exactly what the lock file pins and never rewrites it, so a fresh clone
+# stays clean. The lock file lists every platform's optional binaries (esbuild, biome,
+# rollup); npm installs only this machine's. After changing package.json, run
+# `npm install` in js/ and commit the lock file it writes.
 $(JS_STAMP): js/package.json js/package-lock.json
-	cd js && npm install --no-audit --no-fund
+	cd js && npm ci --no-audit --no-fund
 	touch $(JS_STAMP)
 
 $(BUNDLE): $(JS_STAMP) $(JS_SRC)
@@ -37,8 +39,20 @@ js-build: $(BUNDLE)
 
 setup: $(STAMP) $(BUNDLE)
 
-demo: setup
-	$(BIN)/jupyter lab notebooks/01-quickstart.ipynb
+# The demo opens copies of the notebooks, so JupyterLab's autosave never touches the tracked
+# ones. A copy is refreshed only when its notebook in notebooks/ is newer (your edits stay).
+# JupyterLab refuses to start as root without --allow-root (containers, cloud notebooks).
+DEMO_DIR  ?= demo
+LAB_ARGS  ?=
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+DEMO_NBS  := $(patsubst notebooks/%,$(DEMO_DIR)/%,$(wildcard notebooks/*.ipynb))
+
+$(DEMO_DIR)/%.ipynb: notebooks/%.ipynb
+	@mkdir -p $(DEMO_DIR)
+	cp $< $@
+
+demo: setup $(DEMO_NBS)
+	cd $(DEMO_DIR) && $(abspath $(BIN))/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) 01-quickstart.ipynb
 
 # Debian's Chromium for the real-browser tests (Playwright cannot download a browser here).
 browser-deps:
@@ -62,6 +76,7 @@ lint: setup js-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/vulture
 
 js-lint: $(JS_STAMP)
 	cd js && npm run lint

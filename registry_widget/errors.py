@@ -7,6 +7,8 @@ what would have been accepted.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 __all__ = [
     "ConflictError",
     "NotFoundError",
@@ -20,8 +22,28 @@ __all__ = [
 ]
 
 
+_E = TypeVar("_E", bound="RegistryError")
+
+
 class RegistryError(Exception):
-    """Base class of every error raised by registry_widget."""
+    """Base class of every error raised by registry_widget.
+
+    A common refusal also carries a ``code`` and its ``params`` (the facts its message is
+    made of), so that an interface for people can say it in its own words and point to the
+    control that fixes it; the message stays written for code.
+    """
+
+    code: str | None = None
+    """What kind of common refusal this is (``"role_needed"``…), or None."""
+
+    params: dict[str, object] | None = None
+    """The facts of the refusal named by ``code``."""
+
+    def with_code(self: _E, code: str, **params: object) -> _E:
+        """Name the kind of refusal and its facts; returns the error, to be raised."""
+        self.code = code
+        self.params = params
+        return self
 
 
 class NotFoundError(RegistryError):

@@ -1,14 +1,12 @@
-"""MongoDB-style filters compiled to TinyDB queries.
+"""MongoDB-style filters: validation into a backend-neutral tree, and its predicate.
 
 A filter is a dictionary such as::
 
     {"tag": "baseline", "metadata.acc": {"$gte": 0.9},
      "$or": [{"alias": "production"}, {"created_at": {"$gt": "2026-01-01"}}]}
 
-:func:`compile_filter` turns it into a :class:`tinydb.queries.QueryInstance` that a TinyDB
-table can ``search()``; :func:`compile_predicate` gives the same logic as a plain callable
-over a document. The caller says which public fields it supports and where each one lives
-in its documents; when ``metadata`` is among them, ``metadata.<dotted.path>`` reaches into
+The caller says which public fields it supports and where each one lives in its
+documents; when ``metadata`` is among them, ``metadata.<dotted.path>`` reaches into
 the nested metadata object (a bare ``metadata`` compares the whole object).
 
 Operators
@@ -48,9 +46,13 @@ Semantics
   timestamps are stored (``2026-11-22T04:30:43.123456Z``; naive datetimes are taken as
   UTC), so ``{"created_at": {"$gte": datetime(2026, 1, 1)}}`` works.
 
-Compiled queries are built from module-level test functions and frozen operands, so that
-compiling the same filter twice gives equal queries with equal hashes, as the TinyDB
-query cache requires.
+A filter is validated once, by :func:`parse_filter`, into a small tree of
+:class:`Condition`, :class:`And`, :class:`Or` and :class:`Not` nodes whose field paths are
+resolved and whose operands are canonical. That tree is what a store receives: each
+backend compiles it into its own query language (TinyDB queries, SQL), and
+:meth:`Filter.matches` evaluates it in plain Python over a document — the
+backend-neutral reference every compiled form must agree with. Equal filters give equal,
+hashable trees.
 """
 
 from __future__ import annotations
@@ -59,21 +61,29 @@ import math
 import operator
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import reduce
-from typing import Any, NoReturn
-
-from tinydb.queries import Query, QueryInstance
+from typing import Any, NoReturn, TypeAlias
 
 from registry_widget.errors import ValidationError
 from registry_widget.names import lone_surrogate
 
 __all__ = [
+    "COMPARISONS",
     "FIELD_OPERATORS",
     "LOGICAL_OPERATORS",
-    "compile_filter",
+    "MATCH_ALL",
+    "TESTS",
+    "And",
+    "Condition",
+    "Filter",
+    "Not",
+    "Or",
+    "canon",
+    "compare",
     "compile_predicate",
-    "split_filter",
+    "index_equalities",
+    "parse_filter",
 ]
 
 LOGICAL_OPERATORS = ("$and", "$or", "$not")
@@ -91,12 +101,13 @@ FIELD_OPERATORS = (
     "$contains",
     "$not",
 )
-_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "$gt": operator.gt,
     "$gte": operator.ge,
     "$lt": operator.lt,
     "$lte": operator.le,
 }
+"""The ordering operators and the Python comparison each one applies."""
 _MAX_OPERAND_DEPTH = 32
 _MAX_FILTER_DEPTH = 32
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -104,8 +115,79 @@ _TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 Fields = Mapping[str, tuple[str, ...]]
 
 
-def compile_filter(spec: Mapping[str, Any] | None, fields: Fields) -> QueryInstance:
-    """Compile a MongoDB-style filter into a TinyDB query.
+# -- the tree -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test on the value at ``path`` of a document.
+
+    ``op`` is one of ``$eq``, ``$in``, ``$gt``, ``$gte``, ``$lt``, ``$lte``, ``$exists``,
+    ``$regex`` or ``$contains`` (``$ne``, ``$nin``, ``$exists: False`` and a field's
+    ``$not`` are a :class:`Not` around one of these). ``operand`` is canonical: for
+    ``$eq`` and ``$contains`` the canonical form of the JSON value (see :func:`canon`),
+    for ``$in`` a frozenset of them, for the comparisons a number or a string, for
+    ``$regex`` a compiled pattern, for ``$exists`` None. A document without the path
+    matches no condition.
+    """
+
+    path: tuple[str, ...]
+    op: str
+    operand: Any
+
+    def matches(self, document: Mapping[str, Any]) -> bool:
+        """Whether ``document`` passes the test."""
+        value: Any = document
+        try:
+            for part in self.path:
+                value = value[part]
+        except (KeyError, TypeError, IndexError):
+            return False
+        return TESTS[self.op](value, self.operand)
+
+
+@dataclass(frozen=True)
+class And:
+    """Every part matches (no parts: every document matches)."""
+
+    parts: tuple[Filter, ...]
+
+    def matches(self, document: Mapping[str, Any]) -> bool:
+        """Whether ``document`` matches every part."""
+        return all(part.matches(document) for part in self.parts)
+
+
+@dataclass(frozen=True)
+class Or:
+    """At least one part matches."""
+
+    parts: tuple[Filter, ...]
+
+    def matches(self, document: Mapping[str, Any]) -> bool:
+        """Whether ``document`` matches some part."""
+        return any(part.matches(document) for part in self.parts)
+
+
+@dataclass(frozen=True)
+class Not:
+    """The part does not match."""
+
+    part: Filter
+
+    def matches(self, document: Mapping[str, Any]) -> bool:
+        """Whether ``document`` does not match the part."""
+        return not self.part.matches(document)
+
+
+Filter: TypeAlias = Condition | And | Or | Not
+"""A validated filter: what stores take and compile into their own query language."""
+
+MATCH_ALL: Filter = And(())
+"""The filter every document matches."""
+
+
+def parse_filter(spec: Mapping[str, Any] | None, fields: Fields) -> Filter:
+    """Validate a MongoDB-style filter into the tree that stores compile.
 
     Parameters
     ----------
@@ -117,8 +199,8 @@ def compile_filter(spec: Mapping[str, Any] | None, fields: Fields) -> QueryInsta
 
     Returns
     -------
-    QueryInstance
-        A hashable query; compiling an equal filter again gives an equal query.
+    Filter
+        A hashable tree; parsing an equal filter again gives an equal tree.
 
     Raises
     ------
@@ -126,21 +208,21 @@ def compile_filter(spec: Mapping[str, Any] | None, fields: Fields) -> QueryInsta
         If the filter names an unknown field or operator, or an operand is malformed.
     """
     if spec is None:
-        return Query().noop()
-    return _compile(spec, fields, 0)
+        return MATCH_ALL
+    return _parse(spec, fields, 0)
 
 
 def compile_predicate(
     spec: Mapping[str, Any] | None, fields: Fields
 ) -> Callable[[Mapping[str, Any]], bool]:
-    """Compile a MongoDB-style filter into a plain predicate over a document.
+    """A MongoDB-style filter as a plain predicate over a document (the reference).
 
     Parameters
     ----------
     spec
-        The filter, as for :func:`compile_filter`.
+        The filter, as for :func:`parse_filter`.
     fields
-        The supported fields, as for :func:`compile_filter`.
+        The supported fields, as for :func:`parse_filter`.
 
     Returns
     -------
@@ -152,62 +234,37 @@ def compile_predicate(
     ValidationError
         If the filter is invalid.
     """
-    query = compile_filter(spec, fields)
-
-    def predicate(document: Mapping[str, Any]) -> bool:
-        return bool(query(document))
-
-    return predicate
+    return parse_filter(spec, fields).matches
 
 
-def split_filter(
-    spec: Mapping[str, Any] | None, fields: Fields
-) -> tuple[dict[str, str], QueryInstance | None]:
-    """Split a filter into string equalities an index can answer and a query for the rest.
+def index_equalities(tree: Filter) -> tuple[dict[str, str], Filter]:
+    """Split off string equalities on top-level document keys, which an index answers.
 
-    Top-level conditions ``{"field": "text"}`` or ``{"field": {"$eq": "text"}}`` (also
-    inside a top-level ``$and``) on a field that lives at the top of the document become
-    ``{document_key: "text"}``: a document matches them exactly when its value is that
-    string or a list holding it, which is what a hash index finds. Everything else is
-    compiled into the returned query. Together they match what :func:`compile_filter`
-    matches; the whole filter is validated first.
-
-    Returns
-    -------
-    tuple[dict[str, str], QueryInstance | None]
-        The equalities by document key, and the query for the remaining conditions
-        (None when nothing remains).
+    Conditions ``$eq`` with a string operand on a one-key path, at the top of the tree or
+    directly inside a top-level :class:`And`, become ``{document_key: "text"}``: a
+    document matches them exactly when its value is that string or a list holding it,
+    which is what a hash index (or an SQL equality or containment test) finds. The rest
+    of the tree is returned beside them; together they match what ``tree`` matches.
     """
-    compile_filter(spec, fields)
-    if not spec:
-        return {}, None
-    terms: list[tuple[str, object]] = []
-    for key, condition in spec.items():
-        if key == "$and" and isinstance(condition, (list, tuple)):
-            for sub in condition:
-                terms.extend(sub.items())
-        else:
-            terms.append((key, condition))
+    terms = tree.parts if isinstance(tree, And) else (tree,)
     equal: dict[str, str] = {}
-    rest: dict[str, Any] = {}
-    others: list[Any] = []
-    for key, condition in terms:
-        value = condition
-        if _is_operator_dict(condition) and len(condition) == 1 and "$eq" in condition:  # type: ignore[operator, arg-type]
-            value = condition["$eq"]  # type: ignore[index]
-        path = fields.get(key) if not key.startswith("$") else None
-        if isinstance(value, str) and path is not None and len(path) == 1 and path[0] not in equal:
-            equal[path[0]] = value
-        elif key in rest:
-            others.append({key: condition})
+    rest: list[Filter] = []
+    for term in terms:
+        if (
+            isinstance(term, Condition)
+            and term.op == "$eq"
+            and type(term.operand) is str
+            and len(term.path) == 1
+            and term.path[0] not in equal
+        ):
+            equal[term.path[0]] = term.operand
         else:
-            rest[key] = condition
-    if others:
-        rest = {"$and": [rest, *others]} if rest else {"$and": others}
-    return equal, compile_filter(rest, fields) if rest else None
+            rest.append(term)
+    remaining = rest[0] if len(rest) == 1 else And(tuple(rest))
+    return equal, remaining
 
 
-# -- compilation --------------------------------------------------------------------------
+# -- validation -----------------------------------------------------------------------------
 
 
 def _fail(problem: str, value: object) -> NoReturn:
@@ -221,8 +278,8 @@ def _fail(problem: str, value: object) -> NoReturn:
     raise ValidationError(msg, field="filter", value=value)
 
 
-def _all(queries: list[QueryInstance]) -> QueryInstance:
-    return reduce(operator.and_, queries)
+def _all(parts: list[Filter]) -> Filter:
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
 
 
 def _check_depth(depth: int) -> None:
@@ -242,21 +299,23 @@ def _text(value: str, where: str) -> str:
     return value
 
 
-def _compile(spec: object, fields: Fields, depth: int) -> QueryInstance:
+def _parse(spec: object, fields: Fields, depth: int) -> Filter:
     _check_depth(depth)
     if not isinstance(spec, Mapping):
         _fail(f"must be a dict, not {type(spec).__name__}", spec)
     if not spec:
-        return Query().noop()
-    parts: list[QueryInstance] = []
+        return MATCH_ALL
+    parts: list[Filter] = []
     for key, condition in spec.items():
         if not isinstance(key, str):
             _fail(f"keys are field names or {', '.join(LOGICAL_OPERATORS)}", key)
         if key in {"$and", "$or"}:
             subs = _sub_filters(key, condition, fields, depth)
-            parts.append(reduce(operator.and_ if key == "$and" else operator.or_, subs))
+            parts.append(
+                _all(subs) if key == "$and" else (subs[0] if len(subs) == 1 else Or(tuple(subs)))
+            )
         elif key == "$not":
-            parts.append(~_compile(condition, fields, depth + 1))
+            parts.append(Not(_parse(condition, fields, depth + 1)))
         elif key.startswith("$"):
             where = "needs a field" if key in FIELD_OPERATORS else "is not supported"
             allowed = ", ".join(LOGICAL_OPERATORS)
@@ -267,10 +326,10 @@ def _compile(spec: object, fields: Fields, depth: int) -> QueryInstance:
     return _all(parts)
 
 
-def _sub_filters(key: str, condition: object, fields: Fields, depth: int) -> list[QueryInstance]:
+def _sub_filters(key: str, condition: object, fields: Fields, depth: int) -> list[Filter]:
     if not isinstance(condition, (list, tuple)) or not condition:
         _fail(f"operator {key} needs a non-empty list of filters", condition)
-    return [_compile(sub, fields, depth + 1) for sub in condition]
+    return [_parse(sub, fields, depth + 1) for sub in condition]
 
 
 def _resolve(name: str, fields: Fields) -> tuple[str, ...]:
@@ -296,7 +355,7 @@ def _is_operator_dict(condition: object) -> bool:
     )
 
 
-def _field(path: tuple[str, ...], name: str, condition: object, depth: int) -> QueryInstance:
+def _field(path: tuple[str, ...], name: str, condition: object, depth: int) -> Filter:
     _check_depth(depth)
     if not _is_operator_dict(condition):
         return _operator(path, name, "$eq", condition, depth)
@@ -309,24 +368,19 @@ def _field(path: tuple[str, ...], name: str, condition: object, depth: int) -> Q
     return _all(parts)
 
 
-def _operator(
-    path: tuple[str, ...], name: str, op: str, operand: object, depth: int
-) -> QueryInstance:
-    query: Query = Query()
-    for part in path:
-        query = query[part]
+def _operator(path: tuple[str, ...], name: str, op: str, operand: object, depth: int) -> Filter:
     where = f"operator {op} on field {name!r}"
     if op == "$eq":
-        return _test(query, _eq, _canon_operand(operand, where))
+        return Condition(path, "$eq", _canon_operand(operand, where))
     if op == "$ne":
-        return ~_test(query, _eq, _canon_operand(operand, where))
+        return Not(Condition(path, "$eq", _canon_operand(operand, where)))
     if op in {"$in", "$nin"}:
         if not isinstance(operand, (list, tuple, set, frozenset)):
             _fail(f"{where} needs a list of values", operand)
         keys = frozenset(_canon_operand(item, where) for item in operand)
-        matches = _test(query, _in, keys)
-        return matches if op == "$in" else ~matches
-    if op in _COMPARISONS:
+        matches = Condition(path, "$in", keys)
+        return matches if op == "$in" else Not(matches)
+    if op in COMPARISONS:
         value = _to_json(operand)
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             _fail(f"{where} needs a number, a string or a datetime", operand)
@@ -334,27 +388,22 @@ def _operator(
             _text(value, where)
         if isinstance(value, float) and math.isnan(value):
             _fail(f"{where} needs a number other than NaN", operand)
-        return _test(query, _compare, _COMPARISONS[op], value)
+        return Condition(path, op, value)
     if op == "$exists":
         if not isinstance(operand, bool):
             _fail(f"{where} needs True or False", operand)
-        exists = _test(query, _exists)
-        return exists if operand else ~exists
+        exists = Condition(path, "$exists", None)
+        return exists if operand else Not(exists)
     if op == "$regex":
-        return _test(query, _regex, _pattern(operand, where))
+        return Condition(path, "$regex", _pattern(operand, where))
     if op == "$contains":
-        return _test(query, _contains, _canon_operand(operand, where))
+        return Condition(path, "$contains", _canon_operand(operand, where))
     if op == "$not":
         if not _is_operator_dict(operand):
             _fail(f"{where} needs an operator object such as {{'$gt': 3}}", operand)
-        return ~_field(path, name, operand, depth + 1)
+        return Not(_field(path, name, operand, depth + 1))
     allowed = ", ".join(FIELD_OPERATORS)
     _fail(f"operator {op!r} on field {name!r} is not supported; allowed: {allowed}", op)
-
-
-def _test(query: Query, func: Callable[..., bool], *operands: Any) -> QueryInstance:
-    # ``Query.test`` passes extra arguments on to ``func`` and freezes them into the hash.
-    return query.test(func, *operands)
 
 
 def _pattern(operand: object, where: str) -> re.Pattern[str]:
@@ -377,7 +426,7 @@ def _to_json(value: object) -> object:
 
 
 def _canon_operand(value: object, where: str, depth: int = 0) -> Any:
-    """Return the canonical, hashable form of a JSON operand (see :func:`_canon`)."""
+    """Return the canonical, hashable form of a JSON operand (see :func:`canon`)."""
     value = _to_json(value)
     if depth > _MAX_OPERAND_DEPTH:
         _fail(f"{where} has an operand nested too deeply", value)
@@ -386,7 +435,7 @@ def _canon_operand(value: object, where: str, depth: int = 0) -> Any:
     if isinstance(value, str):
         return _text(value, where)
     if value is None or isinstance(value, (bool, int, float)):
-        return _canon(value)
+        return canon(value)
     if isinstance(value, (list, tuple)):
         return (_LIST, tuple(_canon_operand(item, where, depth + 1) for item in value))
     if isinstance(value, Mapping):
@@ -408,16 +457,17 @@ def _canon_operand(value: object, where: str, depth: int = 0) -> Any:
 _BOOL, _LIST, _DICT, _OTHER = "bool", "list", "dict", "other"
 
 
-def _canon(value: Any) -> Any:
+def canon(value: Any) -> Any:
+    """The canonical, hashable form of a JSON value: equal values, equal forms."""
     kind = type(value)
     if kind is str or kind is int or kind is float or value is None:
         return value
     if kind is bool:
         return (_BOOL, value)
     if isinstance(value, (list, tuple)):
-        return (_LIST, tuple(_canon(item) for item in value))
+        return (_LIST, tuple(canon(item) for item in value))
     if isinstance(value, Mapping):
-        return (_DICT, frozenset((key, _canon(item)) for key, item in value.items()))
+        return (_DICT, frozenset((key, canon(item)) for key, item in value.items()))
     if isinstance(value, bool):
         return (_BOOL, bool(value))
     if isinstance(value, (int, float, str)):
@@ -427,16 +477,16 @@ def _canon(value: Any) -> Any:
 
 def _eq(value: Any, key: Any) -> bool:
     if isinstance(value, (list, tuple)):
-        if type(key) is tuple and _canon(value) == key:
+        if type(key) is tuple and canon(value) == key:
             return True
-        return any(_canon(item) == key for item in value)
-    return bool(_canon(value) == key)
+        return any(canon(item) == key for item in value)
+    return bool(canon(value) == key)
 
 
 def _in(value: Any, keys: frozenset[Any]) -> bool:
     if isinstance(value, (list, tuple)):
-        return _canon(value) in keys or any(_canon(item) in keys for item in value)
-    return _canon(value) in keys
+        return canon(value) in keys or any(canon(item) in keys for item in value)
+    return canon(value) in keys
 
 
 def _compare_one(value: Any, op: Callable[[Any, Any], bool], operand: Any) -> bool:
@@ -445,7 +495,8 @@ def _compare_one(value: Any, op: Callable[[Any, Any], bool], operand: Any) -> bo
     return isinstance(value, (int, float)) and not isinstance(value, bool) and op(value, operand)
 
 
-def _compare(value: Any, op: Callable[[Any, Any], bool], operand: Any) -> bool:
+def compare(value: Any, op: Callable[[Any, Any], bool], operand: Any) -> bool:
+    """Whether ``value`` (or, for a list, an element of it) compares ``op`` to ``operand``."""
     if isinstance(value, (list, tuple)):
         return any(_compare_one(item, op, operand) for item in value)
     return _compare_one(value, op, operand)
@@ -467,5 +518,27 @@ def _contains(value: Any, key: Any) -> bool:
     if isinstance(value, str):
         return isinstance(key, str) and key in value
     if isinstance(value, (list, tuple)):
-        return any(_canon(item) == key for item in value)
+        return any(canon(item) == key for item in value)
     return False
+
+
+def _exists_test(value: Any, operand: None) -> bool:
+    return _exists(value)
+
+
+def _comparison(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    def test(value: Any, operand: Any) -> bool:
+        return compare(value, op, operand)
+
+    return test
+
+
+TESTS: dict[str, Callable[[Any, Any], bool]] = {
+    "$eq": _eq,
+    "$in": _in,
+    "$exists": _exists_test,
+    "$regex": _regex,
+    "$contains": _contains,
+    **{op: _comparison(fn) for op, fn in COMPARISONS.items()},
+}
+"""Each condition's test of a present value against its canonical operand."""

@@ -24,6 +24,7 @@ __all__ = [
     "may_edit_artifact",
     "member_keys",
     "member_role",
+    "org_allows",
     "require",
     "same_user",
 ]
@@ -45,16 +46,6 @@ class Action(str, Enum):
     non-protected aliases."""
     ADMIN = "admin"
     """Protected aliases, accepted types, visibility, members and roles, rename, delete."""
-
-    @property
-    def label(self) -> str:
-        """Words for messages."""
-        return {
-            "restricted_viewer": "see",
-            "viewer": "download or use files from",
-            "member": "change collections, links, tags or aliases in",
-            "admin": "administer",
-        }[self.value]
 
 
 def same_user(a: str, b: str) -> bool:
@@ -127,6 +118,12 @@ def allows(role: str | None, action: Action) -> bool:
     return role is not None and _RANK[role] >= _RANK[action.value]
 
 
+def org_allows(org_role: str | None, minimal: str) -> bool:
+    """Whether organisation role ``org_role`` is at least ``minimal`` (viewer < member < admin)."""
+    order = ORG_ROLES[::-1]
+    return org_role in order and order.index(org_role) >= order.index(minimal)
+
+
 def require(role: str | None, action: Action, *, user: str, registry: str, what: str) -> None:
     """Raise :class:`PermissionDeniedError` unless ``role`` allows ``action``."""
     if allows(role, action):
@@ -136,4 +133,6 @@ def require(role: str | None, action: Action, *, user: str, registry: str, what:
         f"{registry!r}, and their role there is {role!r}. A registry admin can change it "
         f"with registry.set_role({user!r}, {action.value!r})"
     )
-    raise PermissionDeniedError(msg)
+    raise PermissionDeniedError(msg).with_code(
+        "role_needed", user=user, registry=registry, needed=action.value, role=role, what=what
+    )

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 import registry_widget as rw
-from registry_widget.domain.session import blobs_for
 from registry_widget.files.s3 import S3BlobStore
 from registry_widget.store import MemoryStore
 from tests.servers import swift as swift_server
@@ -134,7 +133,7 @@ def read_state(client: rw.Client) -> object:
     """
     store = client.store
     path = getattr(store, "path", None)
-    blobs = blobs_for(store)
+    blobs = client._s.blobs
     if isinstance(blobs, S3BlobStore):
         return read_store(Path(path)), read_bucket(blobs)
     if path is not None:

@@ -15,10 +15,10 @@ from registry_widget.widget.protocol import dispatch
 
 def widget_call(client: rw.Client, method: str, **params: Any) -> dict[str, Any]:
     """One request through the widget's dispatcher, as the frontend sends it."""
-    from registry_widget.widget.app import _HANDLERS
+    from registry_widget.widget.app import HANDLERS
 
     message = {"kind": "request", "id": "r1", "method": method, "params": params}
-    return dispatch(_HANDLERS, client, message)
+    return dispatch(HANDLERS, client, message)
 
 
 @pytest.fixture
@@ -283,6 +283,30 @@ def test_membership_ignores_the_case_of_user_names(make_client, client: rw.Clien
     reg.remove_member("bOb")
     with pytest.raises(rw.NotFoundError):
         make_client("bob").registry("Lab")
+
+
+def test_filters_on_who_created_ignore_the_case_of_user_names(
+    make_client, client: rw.Client, files
+) -> None:
+    client.add_user("Bob", "member")
+    bob = make_client("bob")
+    v = bob.log_artifact("m", type="model", files=files("a.txt", b"a"))
+    bob.create_registry("Lab")
+    bob.link(v, "Lab/models")
+    client.create_registry("Other")
+    for spelling in ("Bob", "bob", "BOB"):
+        assert [r.name for r in client.registries({"created_by": spelling})] == ["Lab"]
+        assert [a.name for a in client.artifacts({"created_by": {"$eq": spelling}})] == ["m"]
+        assert [x.path for x in client.versions({"created_by": {"$in": [spelling]}})] == [
+            "Lab/models:v0"
+        ]
+        assert client.registry("Lab").collections({"$not": {"created_by": spelling}}) == []
+        assert [
+            r.name for r in client.registries({"$or": [{"created_by": {"$ne": spelling}}]})
+        ] == ["Datasets", "Models", "Other"]
+    # A name no user has is compared as given; a regex is left as written.
+    assert client.registries({"created_by": "nobody"}) == []
+    assert [r.name for r in client.registries({"created_by": {"$regex": "^B"}})] == ["Lab"]
 
 
 def test_the_creator_of_a_restricted_registry_is_its_admin_in_any_case(

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 import registry_widget as rw
-from registry_widget.domain.session import blobs_for
 from registry_widget.files import artifacts, blobpack
 from registry_widget.files import blobs as blobs_module
+from registry_widget.files.blobs import MemoryBlobStore
+from registry_widget.store import JSONFileStore
 
 ENOSPC = OSError(errno.ENOSPC, "No space left on device")
 
@@ -351,7 +352,7 @@ def test_a_folder_swapped_for_a_link_after_the_checks_is_not_followed(
     root, outside = tmp_path / "root", tmp_path / "outside"
     (root / "sub").mkdir(parents=True)
     outside.mkdir()
-    blobs = blobs_for(client.store)
+    blobs = client._s.blobs
     real_open = blobs.open
 
     def swap_then_open(digest: str) -> object:
@@ -409,3 +410,49 @@ def test_a_file_changed_while_logged_leaves_no_blob_folder(
     with pytest.raises(rw.ConflictError, match="changed while"):
         client.log_artifact("m", type="model", files=folder)
     assert store_state(client) == before
+
+
+# -- where the bytes live: the blob store beside the store, or the one given ----------------
+
+
+def blob_files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+
+@pytest.mark.parametrize("location", ["json", "memory"])
+def test_a_client_keeps_files_in_the_blob_folder_it_is_given(
+    location: str, tmp_path: Path, files
+) -> None:
+    store_path = tmp_path / "registry.json"
+    where: str | Path = store_path if location == "json" else ":memory:"
+    folder = tmp_path / "elsewhere" / "blobs"
+    client = rw.Client(where, blobs=str(folder), user="ada")
+    version = client.log_artifact("m", type="model", files=files("w.bin", b"weights" * 100))
+    assert blob_files(folder)
+    assert not (tmp_path / "registry.blobs").exists()
+    again = rw.Client(client.store, blobs=folder, user="ada")
+    out = again.artifact(f"m:{version.version}").download(tmp_path / "out")
+    assert (out / "w.bin").read_bytes() == b"weights" * 100
+
+
+def test_a_client_takes_a_blob_store_object(tmp_path: Path, files) -> None:
+    blobs = MemoryBlobStore()
+    client = rw.Client(tmp_path / "registry.json", blobs=blobs, user="ada")
+    version = client.log_artifact("m", type="model", files=files("w.bin", b"weights"))
+    assert list(blobs.digests()) == [entry["digest"] for entry in version.files.values()]
+    assert not (tmp_path / "registry.blobs").exists()
+
+
+def test_a_store_object_with_a_file_keeps_its_blobs_beside_it(tmp_path: Path, files) -> None:
+    store = JSONFileStore(tmp_path / "registry.json")
+    client = rw.Client(store, user="ada")
+    client.log_artifact("m", type="model", files=files("w.bin", b"weights"))
+    assert blob_files(tmp_path / "registry.blobs")
+
+
+@pytest.mark.parametrize("blobs", [42, b"folder", "", "ftp://host/folder"])
+def test_a_blob_location_that_cannot_be_opened_is_refused(tmp_path: Path, blobs: object) -> None:
+    with pytest.raises(rw.ValidationError, match="not a blob location") as caught:
+        rw.Client(tmp_path / "registry.json", blobs=blobs, user="ada")  # type: ignore[arg-type]
+    assert caught.value.field == "blobs"
+    assert not (tmp_path / "registry.json").exists()

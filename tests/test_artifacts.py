@@ -29,7 +29,6 @@ from registry_widget.files.artifacts import (
     build_manifest,
     collect_files,
     download,
-    hash_file,
     manifest_digest,
     manifest_size,
     verify,
@@ -103,37 +102,7 @@ def src(tmp_path: Path) -> Path:
     return folder
 
 
-# ---------------------------------------------------------------------- hashing
-
-
-def test_hash_file_matches_hashlib(tmp_path: Path) -> None:
-    data = os.urandom(3 * blobs_module.CHUNK_SIZE + 17)
-    path = write(tmp_path / "f.bin", data)
-    assert hash_file(path) == (sha(data), len(data))
-    assert hash_file(write(tmp_path / "empty", b"")) == (sha(b""), 0)
-
-
-def test_hash_file_missing(tmp_path: Path) -> None:
-    with pytest.raises(NotFoundError, match=r"nope\.bin"):
-        hash_file(tmp_path / "nope.bin")
-
-
-def test_hash_file_uses_progress_factory(tmp_path: Path) -> None:
-    path = write(tmp_path / "f.bin", b"x" * 100)
-    calls: list[tuple[str, object]] = []
-
-    class Bar:
-        def __init__(self, *, total: int, desc: str) -> None:
-            calls.append(("new", (total, desc)))
-
-        def update(self, n: int) -> None:
-            calls.append(("update", n))
-
-        def close(self) -> None:
-            calls.append(("close", None))
-
-    hash_file(path, progress=Bar)
-    assert calls == [("new", (100, "hashing f.bin")), ("update", 100), ("close", None)]
+# ---------------------------------------------------------------------- reading
 
 
 def test_file_changing_while_read_is_refused(tmp_path: Path, store: BlobStore) -> None:
@@ -666,3 +635,17 @@ def test_download_reproduces_logged_files(files: dict[str, bytes], kind: str) ->
         assert tree(out) == files
         assert verify(manifest, store, out).ok
         assert verify(manifest, store).ok
+
+
+def test_collect_missing_folder_is_named_as_written_with_where_it_was_looked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NotFoundError) as info:
+        collect_files("weights/")
+    assert str(info.value) == f"folder 'weights/' does not exist (looked for {tmp_path}/weights/)"
+    with pytest.raises(NotFoundError) as info:
+        collect_files(["model.bin"])
+    assert str(info.value) == (
+        f"file or folder 'model.bin' does not exist (looked for {tmp_path}/model.bin)"
+    )

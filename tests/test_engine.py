@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tinydb import TinyDB, where
+from tinydb import TinyDB
 
 import registry_widget as rw
 from registry_widget.store import JSONFileStore, MemoryStore, Store
@@ -53,7 +53,7 @@ def test_commits_are_replayed_from_the_journal_on_open(store_path: Path) -> None
     snapshot = store_path.read_bytes()
     reopened = JSONFileStore(store_path)
     assert contents(reopened) == contents(store)
-    assert reopened.find("things", n=10)[0].doc_id == ids[1]
+    assert reopened.find("things", n=10)[0][0] == ids[1]
     assert reopened.get("things", ids[2]) is None
     assert store_path.read_bytes() == snapshot  # replaying does not write
 
@@ -72,7 +72,7 @@ def test_the_journal_is_folded_into_a_new_snapshot_once_it_grows(
     folded = {d["n"] for d in db.table("things").all()}
     db.close()
     reopened = JSONFileStore(store_path)
-    assert {d["n"] for d in reopened.table("things").all()} == set(range(40))
+    assert {d["n"] for _, d in reopened.query("things")} == set(range(40))
     assert folded <= set(range(40))
     assert sorted(p.name for p in store_path.parent.iterdir()) == [
         "registry.json",
@@ -107,10 +107,10 @@ def test_a_second_store_object_catches_up_with_commits_and_folds(
     a.checkpoint()
     insert(a, "things", {"n": 3})
     b.refresh()
-    assert sorted(d["n"] for d in b.table("things").all()) == [2, 3]
+    assert sorted(d["n"] for _, d in b.query("things")) == [2, 3]
     insert(b, "things", {"n": 4})  # b writes after a's fold, into the new journal
     a.refresh()
-    assert sorted(d["n"] for d in a.table("things").all()) == [2, 3, 4]
+    assert sorted(d["n"] for _, d in a.query("things")) == [2, 3, 4]
     assert contents(JSONFileStore(store_path)) == contents(a)
 
 
@@ -125,11 +125,11 @@ def test_a_torn_last_record_is_dropped_and_nothing_before_it_is_lost(store_path:
     for torn in (record[: len(record) // 2], record[:-1], b"\x00" * 40):
         journal.write_bytes(whole + torn)
         reopened = JSONFileStore(store_path)
-        assert sorted(d["n"] for d in reopened.table("things").all()) == [0, 1, 2]
+        assert sorted(d["n"] for _, d in reopened.query("things")) == [0, 1, 2]
         assert journal.read_bytes() == whole + torn  # readers leave it alone
         insert(reopened, "things", {"n": 3})  # the next writer cuts the torn record off
         assert journal.read_bytes().startswith(whole)
-        assert sorted(d["n"] for d in JSONFileStore(store_path).table("things").all()) == [
+        assert sorted(d["n"] for _, d in JSONFileStore(store_path).query("things")) == [
             0,
             1,
             2,
@@ -183,15 +183,15 @@ def test_a_stale_journal_from_an_interrupted_fold_is_ignored_then_replaced(
     store.checkpoint()  # new snapshot and new journal
     journal.write_bytes(stale)  # as if the fold died between its two renames
     reopened = JSONFileStore(store_path)
-    assert [d["n"] for d in reopened.table("things").all()] == [1]
+    assert [d["n"] for _, d in reopened.query("things")] == [1]
     insert(reopened, "things", {"n": 2})
-    assert [d["n"] for d in JSONFileStore(store_path).table("things").all()] == [1, 2]
+    assert [d["n"] for _, d in JSONFileStore(store_path).query("things")] == [1, 2]
 
 
 def test_tables_refuse_writes_that_bypass_transactions() -> None:
     store = MemoryStore()
     with pytest.raises(TypeError, match="transaction"):
-        store.table("things").insert({"n": 1})
+        store._db.table("things").insert({"n": 1})
 
 
 def test_rollback_restores_documents_and_indexes(store_path: Path) -> None:
@@ -234,7 +234,7 @@ def scan(store: Store, field: str, value: object) -> list[int]:
             return any(type(x) is type(value) and x == value for x in v)
         return type(v) is type(value) and v == value
 
-    return sorted(d.doc_id for d in store.table("things").search(where(field).test(matches)))
+    return sorted(i for i, d in store.query("things") if field in d and matches(d[field]))
 
 
 @settings(
@@ -323,7 +323,7 @@ def test_a_last_record_holding_unwritten_zero_blocks_is_a_torn_commit(store_path
     torn = raw[: -len(last) - 1] + last[:10] + b"\x00" * (len(last) - 10) + b"\n"
     journal.write_bytes(torn)
     reopened = JSONFileStore(store_path)
-    assert sorted(d["n"] for d in reopened.table("things").all()) == [0, 1]
+    assert sorted(d["n"] for _, d in reopened.query("things")) == [0, 1]
 
 
 # -- folds that fail, values that would not read back -------------------------------------------
@@ -378,10 +378,9 @@ def test_a_value_that_would_not_read_back_is_refused_and_nothing_written(
     assert contents(store) == {"meta": {1: {"format": STORE_FORMAT}}, "things": {keep: {"n": 1}}}
     insert(store, "things", {"n": 2**64 - 1, "m": -(2**63)})  # the 64-bit bounds are kept
     store.checkpoint()
-    assert JSONFileStore(store_path).find_one("things", m=-(2**63)) == {
-        "n": 2**64 - 1,
-        "m": -(2**63),
-    }
+    found = JSONFileStore(store_path).find_one("things", m=-(2**63))
+    assert found is not None
+    assert found[1] == {"n": 2**64 - 1, "m": -(2**63)}
 
 
 # -- ids are never reused -------------------------------------------------------------------
@@ -576,10 +575,10 @@ def test_a_full_disk_while_appending_is_a_store_error_and_changes_nothing(
     with pytest.raises(rw.StoreWriteError, match="No space left"):
         insert(store, "things", {"n": 2})
     assert read_store(store_path) == before
-    assert [d["n"] for d in store.table("things").all()] == [1]
+    assert [d["n"] for _, d in store.query("things")] == [1]
     monkeypatch.setattr(os, call, real)
     insert(store, "things", {"n": 3})
-    assert [d["n"] for d in JSONFileStore(store_path).table("things").all()] == [1, 3]
+    assert [d["n"] for _, d in JSONFileStore(store_path).query("things")] == [1, 3]
 
 
 def test_a_full_disk_while_folding_is_a_store_error_and_changes_nothing(

@@ -12,7 +12,16 @@ from tinydb.queries import QueryInstance
 from tinydb.storages import MemoryStorage
 
 from registry_widget.errors import ValidationError
-from registry_widget.filters import FIELD_OPERATORS, compile_filter, compile_predicate
+from registry_widget.filters import (
+    FIELD_OPERATORS,
+    MATCH_ALL,
+    Condition,
+    Not,
+    compile_predicate,
+    parse_filter,
+)
+from registry_widget.store import MemoryStore
+from registry_widget.store.query import compile_filter, compile_query
 
 FIELDS = {
     "name": ("artifact_name",),
@@ -652,3 +661,37 @@ def test_lone_surrogates_are_refused(spec: dict[str, Any]) -> None:
         compile_filter(spec, FIELDS)
     assert err.value.field == "filter"
     assert "lone surrogate" in str(err.value)
+
+
+# -- property: every compiled form agrees with the filter's own predicate -----------------
+
+
+@settings(max_examples=300)
+@given(filters, st.lists(documents, max_size=5))
+def test_the_tinydb_form_and_the_store_agree_with_the_predicate(
+    spec: dict[str, Any], docs: list[Any]
+) -> None:
+    tree = parse_filter(spec, REF_FIELDS)
+    docs = [*docs, *CORPUS]
+    expected = [tree.matches(doc) for doc in docs]
+    assert expected == [ref_filter(doc, spec) for doc in docs]
+    query = compile_query(tree)
+    assert [bool(query(doc)) for doc in docs] == expected
+    # The store answers through its hash indexes where it can, then the compiled rest.
+    store = MemoryStore()
+    with store.transaction() as txn:
+        ids = [txn.insert("t", doc) for doc in docs]
+    assert [i for i, _ in store.query("t", tree, order=("id",))] == [
+        i for i, ok in zip(ids, expected, strict=True) if ok
+    ]
+
+
+def test_parsed_filters_are_equal_and_hashable_trees() -> None:
+    for spec in SPECS:
+        first, second = parse_filter(spec, FIELDS), parse_filter(spec, FIELDS)
+        assert first == second
+        assert hash(first) == hash(second)
+    assert parse_filter(None, FIELDS) == parse_filter({}, FIELDS) == MATCH_ALL
+    assert parse_filter({"name": {"$ne": "x"}}, FIELDS) == Not(
+        Condition(("artifact_name",), "$eq", "x")
+    )

@@ -495,18 +495,18 @@ def test_old_types_stay_readable_and_removable(store_path: Path, files) -> None:
 
 
 def _rewrite_type(path: Path, old: str, new: str) -> None:
-    from registry_widget.store import open_store
+    from registry_widget.domain.backend import open_store
 
     store = open_store(path)
     with store.transaction() as txn:
         for table in ("artifacts", "artifact_names"):
             for doc_id in store.find_ids(table, type=old):
                 txn.update(table, doc_id, {"type": new})
-        for reg in store.table("registries").all():
+        for reg_id, reg in store.query("registries"):
             types = reg["artifact_types"]
             if types and old in types:
                 txn.update(
                     "registries",
-                    reg.doc_id,
+                    reg_id,
                     {"artifact_types": [new if t == old else t for t in types]},
                 )

@@ -1,10 +1,6 @@
 from __future__ import annotations
 
-import json
-import math
-import posixpath
 import unicodedata
-from collections import OrderedDict
 from typing import Any
 
 import pytest
@@ -12,31 +8,31 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from registry_widget.errors import ValidationError
+from registry_widget.metadata import validate_metadata
 from registry_widget.names import (
-    MAX_METADATA_INT,
-    MIN_METADATA_INT,
-    ParsedPath,
     is_reserved_alias,
     known_artifact_type,
     lone_surrogate,
     normalize_key,
-    parse_artifact_ref,
-    parse_path,
     validate_alias,
     validate_artifact_name,
     validate_artifact_type,
     validate_artifact_types,
     validate_collection_name,
     validate_description,
-    validate_metadata,
     validate_page,
     validate_registry_name,
-    validate_relpath,
     validate_role,
     validate_tag,
     validate_tags,
     validate_user_name,
     validate_visibility,
+)
+from registry_widget.paths import (
+    ParsedPath,
+    parse_artifact_ref,
+    parse_path,
+    validate_relpath,
     version_index,
 )
 
@@ -464,415 +460,6 @@ def test_visibility() -> None:
         assert "organization, restricted" in str(refused(validate_visibility, bad))
 
 
-# -- relpath --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "path", ["a", "model.pt", "weights/model.pt", "a/b/c.d", "..a", "a..", ".hidden/x", "a b/ü"]
-)
-def test_relpath_accepted(path: str) -> None:
-    assert validate_relpath(path) == path
-
-
-@pytest.mark.parametrize(
-    ("path", "reason"),
-    [
-        ("", "empty"),
-        ("../x", "'..'"),
-        ("a/../../x", "'..'"),
-        ("a/..", "'..'"),
-        ("..", "'..'"),
-        ("/etc/passwd", "absolute"),
-        ("/", "absolute"),
-        ("C:x", "drive"),
-        ("c:/x", "drive"),
-        ("C:\\x", "backslash"),
-        ("\\\\server\\share", "backslash"),
-        ("//server/share", "UNC"),
-        ("a\\b", "backslash"),
-        ("a\x00b", "U+0000"),
-        ("a\nb", "U+000A"),
-        ("a\x7fb", "U+007F"),
-        ("a//b", "empty segment"),
-        ("a/", "empty segment"),
-        ("./a", "'.'"),
-        ("a/./b", "'.'"),
-        ("x" * 1025, "1025 characters"),
-    ],
-)
-def test_relpath_refused(path: str, reason: str) -> None:
-    err = refused(validate_relpath, path)
-    assert reason in str(err)
-    assert err.field == "file path"
-
-
-def test_relpath_length_boundary() -> None:
-    assert validate_relpath("x" * 1024) == "x" * 1024
-    refused(validate_relpath, 5)
-
-
-# -- metadata -------------------------------------------------------------------------
-
-
-def nested(depth: int, container: str = "dict") -> dict[str, Any]:
-    """Return an object whose depth (top-level object = 1) is ``depth``."""
-    value: Any = 1
-    for _ in range(depth - 1):
-        value = {"k": value} if container == "dict" else [value]
-    return {"k": value}
-
-
-def test_metadata_basics() -> None:
-    assert validate_metadata(None) == {}
-    assert validate_metadata({}) == {}
-    meta = {"lr": 0.1, "epochs": 3, "ok": True, "none": None, "name": "x", "l": [1, "a"]}
-    assert validate_metadata(meta) == meta
-    assert validate_metadata({"t": (1, (2, 3))}) == {"t": [1, [2, 3]]}
-    assert validate_metadata(OrderedDict(a=1)) == {"a": 1}
-    assert type(validate_metadata(OrderedDict(a=1))) is dict
-
-
-def test_metadata_keeps_key_order() -> None:
-    keys = [f"k{i}" for i in (5, 1, 9, 3)]
-    assert list(validate_metadata(dict.fromkeys(keys, 0))) == keys
-    assert list(validate_metadata({"o": dict.fromkeys(keys, 0)})["o"]) == keys
-
-
-def test_metadata_copy_shares_nothing() -> None:
-    inner = {"x": [1, 2]}
-    meta: dict[str, Any] = {"a": inner, "b": [inner]}
-    result = validate_metadata(meta)
-    assert result == meta
-    assert result is not meta
-    assert result["a"] is not inner
-    assert result["a"]["x"] is not inner["x"]
-    assert result["b"][0] is not inner
-    inner["x"].append(3)
-    assert result["a"]["x"] == [1, 2]
-
-
-def test_metadata_converts_subclasses() -> None:
-    class S(str):
-        pass
-
-    class F(float):
-        pass
-
-    result = validate_metadata({S("k"): [S("v"), F(1.5)]})
-    assert type(next(iter(result))) is str
-    assert [type(v) for v in result["k"]] == [str, float]
-
-
-def test_metadata_top_level_keys() -> None:
-    assert len(validate_metadata({f"k{i}": i for i in range(100)})) == 100
-    err = refused(validate_metadata, {f"k{i}": i for i in range(101)})
-    assert "101 top-level keys" in str(err)
-    # The limit is on top-level keys only.
-    assert len(validate_metadata({"n": {f"k{i}": i for i in range(500)}})["n"]) == 500
-
-
-@pytest.mark.parametrize("container", ["dict", "list"])
-def test_metadata_depth(container: str) -> None:
-    assert validate_metadata(nested(20, container)) == nested(20, container)
-    err = refused(validate_metadata, nested(21, container))
-    assert "deeper than 20" in str(err)
-
-
-def test_metadata_depth_definition() -> None:
-    assert validate_metadata(nested(2)) == {"k": {"k": 1}}
-    assert validate_metadata(nested(2, "list")) == {"k": [1]}
-
-
-def test_metadata_cycle_is_refused_not_looping() -> None:
-    cyclic: list[Any] = []
-    cyclic.append(cyclic)
-    assert "deeper" in str(refused(validate_metadata, {"c": cyclic}))
-
-
-def test_metadata_size_boundary() -> None:
-    limit = 1024 * 1024
-    overhead = len('{"k":""}')
-    assert validate_metadata({"k": "x" * (limit - overhead)})
-    assert "1,048,577 bytes" in str(refused(validate_metadata, {"k": "x" * (limit - overhead + 1)}))
-    # The size is counted in UTF-8 bytes, with non-ASCII characters unescaped.
-    half = (limit - overhead) // 2
-    assert validate_metadata({"k": "é" * half})
-    refused(validate_metadata, {"k": "é" * (half + 1)})
-
-
-@pytest.mark.parametrize("value", [MIN_METADATA_INT, MAX_METADATA_INT, 2**63, 0, -1])
-def test_metadata_integers_in_the_64_bit_range(value: int) -> None:
-    assert validate_metadata({"n": value, "l": [value]}) == {"n": value, "l": [value]}
-
-
-def test_metadata_integer_range_round_trips_in_the_store_encoder() -> None:
-    import orjson
-
-    for value in (MIN_METADATA_INT, MAX_METADATA_INT):
-        assert orjson.loads(orjson.dumps(value)) == value
-    for value in (MIN_METADATA_INT - 1, MAX_METADATA_INT + 1):
-        with pytest.raises(TypeError):
-            orjson.dumps(value)
-
-
-class BigInt(int):
-    pass
-
-
-@pytest.mark.parametrize(
-    ("meta", "field"),
-    [
-        ({"n": 2**64}, "metadata.n"),
-        ({"n": -(2**63) - 1}, "metadata.n"),
-        ({"a": [1, 2**100]}, "metadata.a[1]"),
-        ({"a": {"b": -(10**30)}}, "metadata.a.b"),
-        ({"n": BigInt(2**64)}, "metadata.n"),
-        ({"huge": 10**5000}, "metadata.huge"),
-    ],
-)
-def test_metadata_integers_beyond_64_bits_are_refused(meta: dict[str, Any], field: str) -> None:
-    err = refused(validate_metadata, meta)
-    assert err.field == field
-    assert "outside the 64-bit range" in str(err)
-    assert len(str(err)) < 500
-
-
-def test_metadata_numpy_scalars_become_json_values() -> None:
-    np = pytest.importorskip("numpy")
-    meta = {
-        "i64": np.int64(-3),
-        "i8": np.int8(7),
-        "u64": np.uint64(2**64 - 1),
-        "f32": np.float32(1.5),
-        "f16": np.float16(0.25),
-        "f64": np.float64(2.5),
-        "flag": np.bool_(True),
-        "no": np.bool_(False),
-        "zero_d": np.array(4),
-        "list": [np.int32(1), np.float32(0.5), np.bool_(False)],
-    }
-    result = validate_metadata(meta)
-    assert result == {
-        "i64": -3,
-        "i8": 7,
-        "u64": 2**64 - 1,
-        "f32": 1.5,
-        "f16": 0.25,
-        "f64": 2.5,
-        "flag": True,
-        "no": False,
-        "zero_d": 4,
-        "list": [1, 0.5, False],
-    }
-    kinds = {k: type(v) for k, v in result.items() if k != "list"}
-    assert kinds == {
-        "i64": int,
-        "i8": int,
-        "u64": int,
-        "f32": float,
-        "f16": float,
-        "f64": float,
-        "flag": bool,
-        "no": bool,
-        "zero_d": int,
-    }
-    assert [type(v) for v in result["list"]] == [int, float, bool]
-    assert json.loads(json.dumps(result)) == result
-
-
-def test_metadata_other_numbers() -> None:
-    from fractions import Fraction
-
-    assert validate_metadata({"f": Fraction(1, 4)}) == {"f": 0.25}
-    refused(validate_metadata, {"d": complex(1, 2)})
-
-
-@pytest.mark.parametrize("bad", ["nan", "inf", "-inf"])
-def test_metadata_numpy_non_finite_refused(bad: str) -> None:
-    np = pytest.importorskip("numpy")
-    for value in (np.float32(bad), np.float16(bad), np.array(float(bad))):
-        err = refused(validate_metadata, {"x": value})
-        assert err.field == "metadata.x"
-        assert "finite" in str(err)
-
-
-def test_metadata_numpy_non_scalars_refused() -> None:
-    np = pytest.importorskip("numpy")
-    for value in (np.array([1, 2]), np.complex64(1), np.datetime64("2026-01-01"), np.void(b"x")):
-        err = refused(validate_metadata, {"x": value})
-        assert err.field == "metadata.x"
-        assert "not a JSON value" in str(err)
-
-
-@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
-def test_metadata_non_finite(bad: float) -> None:
-    assert str(refused(validate_metadata, {"x": bad})).startswith("metadata.x ")
-    err = refused(validate_metadata, {"scores": [0.1, 0.2, bad]})
-    assert err.field == "metadata.scores[2]"
-    err = refused(validate_metadata, {"a b": {"c": [[1, bad]]}})
-    assert err.field == "metadata['a b'].c[0][1]"
-
-
-@pytest.mark.parametrize(
-    ("meta", "field"),
-    [
-        ({1: "x"}, "metadata key"),
-        ({"a": {None: 1}}, "metadata.a key"),
-        ({"a": {1, 2}}, "metadata.a"),
-        ({"a": b"x"}, "metadata.a"),
-        ({"a": [object()]}, "metadata.a[0]"),
-        ({"a": "\ud800"}, "metadata.a"),
-        ({"\udc00": 1}, "metadata['\\udc00']"),
-        ({"n": 10**5000}, "metadata.n"),
-    ],
-)
-def test_metadata_refusals(meta: dict[Any, Any], field: str) -> None:
-    err = refused(validate_metadata, meta)
-    assert err.field == field
-    assert str(err).startswith(field)
-
-
-@pytest.mark.parametrize("meta", ["{}", [("a", 1)], 3, json])
-def test_metadata_must_be_an_object(meta: object) -> None:
-    assert "not a JSON object" in str(refused(validate_metadata, meta))
-
-
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**63), 2**64 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(alphabet=st.characters(exclude_categories=["Cs"])),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children),
-    max_leaves=10,
-)
-
-
-@given(st.dictionaries(st.text(max_size=8), json_values, max_size=6))
-def test_metadata_round_trips_json(meta: dict[str, Any]) -> None:
-    result = validate_metadata(meta)
-    assert result == meta
-    assert json.loads(json.dumps(result)) == result
-
-
-# -- paths ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("path", "parsed"),
-    [
-        ("Models", ("Models", None, None)),
-        ("Models/cat-resnet", ("Models", "cat-resnet", None)),
-        ("Models/cat resnet:production", ("Models", "cat resnet", "production")),
-        ("Models/cat:v3", ("Models", "cat", "v3")),
-        ("Models/cat:latest", ("Models", "cat", "latest")),
-        ("Team Ü/Coll é:best", ("Team Ü", "Coll é", "best")),
-    ],
-)
-def test_parse_path(path: str, parsed: tuple[str, str | None, str | None]) -> None:
-    result = parse_path(path)
-    assert (result.registry, result.collection, result.selector) == parsed
-    assert str(result) == path
-
-
-def test_parse_path_nfc() -> None:
-    parsed = parse_path(f"R{E_DECOMPOSED}/C{E_DECOMPOSED}:a{E_DECOMPOSED}")
-    assert parsed == ParsedPath(f"R{E_COMPOSED}", f"C{E_COMPOSED}", f"a{E_COMPOSED}")
-
-
-@pytest.mark.parametrize(
-    ("path", "needle"),
-    [
-        ("", "registry name '' is empty"),
-        ("/Coll", "registry name '' is empty"),
-        ("Models/", "collection name '' is empty"),
-        ("Models/cat:", "selector '' is empty"),
-        ("Models:prod", "selector but no collection"),
-        ("Models/a:b:c", "collection name 'a:b' contains ':'"),
-        ("Models/a/b", "collection name 'a/b' contains '/'"),
-        ("Models/a:b/c", "selector 'b/c' contains '/'"),
-        ("Models/cat:v03", "leading zero; write 'v3'"),
-        ("Mod#els/cat", "registry name 'Mod#els' contains '#'"),
-        ("Models /cat", "whitespace"),
-        ("Models/cat :x", "whitespace"),
-        (5, "not a string"),
-    ],
-)
-def test_parse_path_refused(path: object, needle: str) -> None:
-    err = refused(parse_path, path)
-    assert needle in str(err)
-    assert err.field == "path"
-    assert str(err).startswith("path ")
-
-
-def test_parsed_path_needs_collection_for_selector() -> None:
-    refused(ParsedPath, "Models", None, "v1")
-    assert str(ParsedPath("Models")) == "Models"
-    with pytest.raises(AttributeError):
-        ParsedPath("Models").registry = "x"  # type: ignore[misc]
-
-
-@pytest.mark.parametrize(
-    ("ref", "parsed"),
-    [
-        ("cat", ("cat", None)),
-        ("cat:v3", ("cat", "v3")),
-        ("cat:latest", ("cat", "latest")),
-        ("cat:prod", ("cat", "prod")),
-    ],
-)
-def test_parse_artifact_ref(ref: str, parsed: tuple[str, str | None]) -> None:
-    assert parse_artifact_ref(ref) == parsed
-
-
-@pytest.mark.parametrize(
-    ("ref", "needle"),
-    [
-        ("", "artifact name '' is empty"),
-        (":v1", "artifact name '' is empty"),
-        ("cat:", "selector '' is empty"),
-        ("cat:a:b", "selector 'a:b' contains ':'"),
-        ("c t:v1", "artifact name 'c t'"),
-        ("cat:v01", "leading zero"),
-        (None, "not a string"),
-    ],
-)
-def test_parse_artifact_ref_refused(ref: object, needle: str) -> None:
-    err = refused(parse_artifact_ref, ref)
-    assert needle in str(err)
-    assert err.field == "artifact reference"
-
-
-@pytest.mark.parametrize(
-    ("selector", "index"),
-    [
-        *[("v0", 0), ("v3", 3), ("v10", 10), ("v123456789", 123456789)],
-        *[("latest", None), ("prod", None), ("v", None), ("v1a", None), ("V1", None)],
-    ],
-)
-def test_version_index(selector: str, index: int | None) -> None:
-    assert version_index(selector) == index
-
-
-@pytest.mark.parametrize("selector", ["v00", "v01", "v007"])
-def test_version_index_refuses_leading_zeros(selector: str) -> None:
-    assert "leading zero" in str(refused(version_index, selector))
-
-
-@given(st.text(max_size=12) | st.from_regex(r"v[0-9]{1,4}", fullmatch=True))
-def test_version_index_consistent_with_reserved_aliases(selector: str) -> None:
-    try:
-        index = version_index(selector)
-    except ValidationError:
-        assert is_reserved_alias(selector)
-        return
-    if index is not None:
-        assert is_reserved_alias(selector)
-        assert f"v{index}" == selector
-    elif is_reserved_alias(selector):
-        assert selector == "latest"
-
-
 # -- properties -----------------------------------------------------------------------
 
 # Surrogates, control and format characters, and the other characters that draw nothing
@@ -933,19 +520,6 @@ def test_names_with_a_forbidden_char_are_refused(
     before, after = data.draw(st.text(max_size=20)), data.draw(st.text(max_size=20))
     with pytest.raises(ValidationError):
         validate(before + bad + after)
-
-
-@given(st.text(alphabet="ab./\\:C\x00 ", max_size=12) | st.text(max_size=12))
-def test_relpath_never_escapes_its_root(path: str) -> None:
-    try:
-        result = validate_relpath(path)
-    except ValidationError:
-        return
-    assert result == path
-    assert not posixpath.isabs(path)
-    assert posixpath.normpath(path) == path
-    assert posixpath.normpath(posixpath.join("/root", path)).startswith("/root/")
-    assert ".." not in path.split("/")
 
 
 def nfc(text: str) -> str:

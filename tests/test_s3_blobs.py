@@ -26,10 +26,9 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
 import registry_widget as rw
-from registry_widget.domain.session import blobs_for
+from registry_widget.domain.backend import open_blobs
 from registry_widget.files.artifacts import build_manifest, download, verify
 from registry_widget.files.blobs import FileBlobStore
-from registry_widget.files.open import open_blob_store
 from registry_widget.files.s3 import S3BlobStore, parse_s3_url
 from tests.conftest import read_bucket, s3_client
 from tests.servers.swift import Swift
@@ -96,7 +95,7 @@ def fail_with(status: int, code: str, *, times: int | None = None) -> Any:
 
 
 def test_blobs_are_content_addressed_objects_under_the_prefix(s3_url: str, tmp_path: Path) -> None:
-    store = open_blob_store(s3_url)
+    store = open_blobs(s3_url)
     assert isinstance(store, S3BlobStore)
     data = b"weights"
     digest, size = store.ingest(write(tmp_path / "w.bin", data))
@@ -116,7 +115,7 @@ def test_the_same_content_in_many_versions_is_one_object(
         client.log_artifact(
             f"m{i}", type="model", files=[shared, write(tmp_path / f"{i}", b"%d" % i)]
         )
-    store = blobs_for(client.store)
+    store = client._s.blobs
     assert isinstance(store, S3BlobStore)
     assert len([k for k in objects(store) if "/sha256/" in k]) == 4
 
@@ -124,12 +123,12 @@ def test_the_same_content_in_many_versions_is_one_object(
 def test_blob_locations_are_checked(tmp_path: Path) -> None:
     for bad in ("s3://", "s3:///prefix", "s3://b/p?x=1", ""):
         with pytest.raises(rw.ValidationError, match="blobs") as err:
-            open_blob_store(bad)
+            open_blobs(bad)
         assert err.value.field == "blobs"
-    folder = open_blob_store(tmp_path / "elsewhere")
+    folder = open_blobs(tmp_path / "elsewhere")
     assert isinstance(folder, FileBlobStore)
     assert folder.pack_limit > 0
-    assert open_blob_store(folder) is folder
+    assert open_blobs(folder) is folder
     assert repr(folder) == f"FileBlobStore({str(tmp_path / 'elsewhere')!r})"
 
 
@@ -159,7 +158,7 @@ def test_credentials_and_endpoint_come_from_an_aws_profile(
     client = rw.Client(store_path, blobs=s3_url, user="ada")
     version = client.log_artifact("m", type="model", files=write(tmp_path / "w.bin", b"w"))
     assert version.verify().ok
-    assert blobs_for(client.store).endpoint == swift.endpoint  # type: ignore[attr-defined]
+    assert client._s.blobs.endpoint == swift.endpoint  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------- conditional PUTs
@@ -381,7 +380,7 @@ def test_a_corrupted_object_is_refused_on_download_and_reported_by_verify(
         type="model",
         files=[write(tmp_path / "a.bin", b"model"), write(tmp_path / "b.bin", b"ok")],
     )
-    store = blobs_for(client.store)
+    store = client._s.blobs
     assert isinstance(store, S3BlobStore)
     # Someone with write access to the bucket overwrites the object in place.
     s3_client(swift).put_object(Bucket=store.bucket, Key=store.key(sha(b"model")), Body=b"rotten")  # type: ignore[attr-defined]
@@ -399,7 +398,7 @@ def test_a_deleted_object_is_missing_for_verify_and_download(
 ) -> None:
     client = rw.Client(store_path, blobs=s3_url, user="ada")
     version = client.log_artifact("m", type="model", files=write(tmp_path / "a.bin", b"model"))
-    store = blobs_for(client.store)
+    store = client._s.blobs
     store._client.delete_object(Bucket=store.bucket, Key=store.key(sha(b"model")))  # type: ignore[attr-defined]
     assert version.verify().missing == ["a.bin"]
     with pytest.raises(rw.NotFoundError, match=r"a\.bin"):
@@ -437,7 +436,7 @@ def test_refused_credentials_and_a_missing_bucket_are_refusals_with_nothing_comm
     client = rw.Client(store_path, blobs=s3_url, user="ada")
     client.log_artifact("first", type="model", files=write(tmp_path / "f.bin", b"first"))
     before = store_state(client)
-    store = blobs_for(client.store)
+    store = client._s.blobs
     assert isinstance(store, S3BlobStore)
     good = store._client
     store._client = raw_client(swift, secret="wrong")
@@ -504,7 +503,7 @@ def test_collection_keeps_young_and_relogged_objects_by_the_stores_clock(
     s3_url: str, tmp_path: Path, store_path: Path
 ) -> None:
     client = rw.Client(store_path, blobs=s3_url, user="ada")
-    store = blobs_for(client.store)
+    store = client._s.blobs
     client.log_artifact("old", type="model", files=write(tmp_path / "o.bin", b"old")).delete()
     client.log_artifact("kept", type="model", files=write(tmp_path / "k.bin", b"kept")).delete()
     live = client.log_artifact("live", type="model", files=write(tmp_path / "l.bin", b"live"))
@@ -587,7 +586,7 @@ def test_a_client_killed_mid_upload_commits_nothing_and_gc_collects_its_leftover
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
-    store = blobs_for(client.store)
+    store = client._s.blobs
     assert isinstance(store, S3BlobStore)
     assert len(uploads(store)) == 1  # the big file's parts, never completed
     # Nothing committed: only the first version, and every committed version is whole.

@@ -13,7 +13,8 @@ import pytest
 from tinydb import TinyDB
 
 import registry_widget as rw
-from registry_widget.store import JSONFileStore, MemoryStore, open_store
+from registry_widget.domain.backend import open_store
+from registry_widget.store import JSONFileStore, MemoryStore
 
 ROOT = Path(__file__).resolve().parents[1]
 MakeClient = Callable[..., rw.Client]

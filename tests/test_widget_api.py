@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import registry_widget as rw
-from registry_widget.widget.api import HANDLERS
+from registry_widget.widget.app import HANDLERS
 from registry_widget.widget.protocol import dispatch
 
 
@@ -82,7 +82,9 @@ def test_restricted_registry_is_invisible_to_non_members(client):
 
 
 def test_create_registry_and_refusals_in_words(client):
-    reg = ok(client, "registry.create", name="Team A", description="d", artifact_types=None)
+    created = ok(client, "registry.create", name="Team A", description="d", artifact_types=None)
+    assert created == {"ok": True, "name": "Team A", "path": "Team A"}
+    reg = ok(client, "registry.get", name="Team A")["registry"]
     assert reg["name"] == "Team A"
     assert reg["artifact_types"] is None
     assert client.registry("Team A").description == "d"
@@ -218,9 +220,11 @@ def test_alias_set_move_and_remove(client, weights, tmp_path):
     f = tmp_path / "w2.bin"
     f.write_bytes(b"2")
     client.link(log(client, "cat", f), "Models/cat")
-    row = ok(client, "alias.set", path="Models/cat:v0", alias="production")
+    assert ok(client, "alias.set", path="Models/cat:v0", alias="production") == {"ok": True}
+    row = ok(client, "version.get", path="Models/cat:v0")
     assert {"name": "production", "protected": False} in row["aliases"]
-    moved = ok(client, "alias.set", path="Models/cat:v1", alias="production")
+    assert ok(client, "alias.set", path="Models/cat:v1", alias="production") == {"ok": True}
+    moved = ok(client, "version.get", path="Models/cat:v1")
     assert [a["name"] for a in moved["aliases"]] == ["latest", "production"] or {
         a["name"] for a in moved["aliases"]
     } == {"latest", "production"}

@@ -66,6 +66,7 @@ export function formatRoute(r) {
     case "history":
     case "compare":
     case "org":
+    case "artifacts":
       return formatToolRoute(r);
     default:
       return "";
@@ -92,7 +93,13 @@ export function breadcrumbs(route) {
     return crumbs;
   }
   if (r.page === "registries") return crumbs;
-  if (r.page === "settings" || r.page === "history" || r.page === "compare" || r.page === "org") {
+  if (
+    r.page === "settings" ||
+    r.page === "history" ||
+    r.page === "compare" ||
+    r.page === "org" ||
+    r.page === "artifacts"
+  ) {
     return toolCrumbs(r, breadcrumbs);
   }
   crumbs.push({ label: r.registry, route: r.registry });

@@ -3,14 +3,16 @@
 //   "?history=Models"               history of a registry, "Models/cats" a collection,
 //                                   "Models/cats:v3" a version
 //   "?compare=Models/cats"          compare a collection's versions
-//   "?org"                          the organisation's users
+//   "?org"                          the organization's users
+//   "?artifacts"                    every logged artifact version, linked or not
 // "?" cannot start a registry name, and the value is URI-encoded, so any name round-trips.
 
 /**
  * @typedef {{page: "settings", registry: string}
  *   | {page: "history", target: string}
  *   | {page: "compare", collection: string}
- *   | {page: "org"}} ToolRoute
+ *   | {page: "org"}
+ *   | {page: "artifacts"}} ToolRoute
  */
 
 const TOOLS = ["settings", "history", "compare"];
@@ -23,6 +25,7 @@ const TOOLS = ["settings", "history", "compare"];
  */
 export function parseToolRoute(text) {
   if (text === "?org") return { page: "org" };
+  if (text === "?artifacts") return { page: "artifacts" };
   const eq = text.indexOf("=");
   if (!text.startsWith("?") || eq < 0) return null;
   const tool = text.slice(1, eq);
@@ -46,6 +49,8 @@ export function formatToolRoute(r) {
       return `?history=${encodeURIComponent(r.target)}`;
     case "compare":
       return `?compare=${encodeURIComponent(r.collection)}`;
+    case "artifacts":
+      return "?artifacts";
     default:
       return "?org";
   }
@@ -57,18 +62,6 @@ export const settingsRoute = (registry) => formatToolRoute({ page: "settings", r
 export const historyRoute = (target) => formatToolRoute({ page: "history", target });
 /** @param {string} collection "Registry/Collection" */
 export const compareRoute = (collection) => formatToolRoute({ page: "compare", collection });
-
-/**
- * What a history target is: a registry, a collection or a linked version.
- *
- * @param {string} target
- * @returns {"registry" | "collection" | "version"}
- */
-export function historyScope(target) {
-  const slash = target.indexOf("/");
-  if (slash < 0) return "registry";
-  return target.indexOf(":", slash) < 0 ? "collection" : "version";
-}
 
 /**
  * Breadcrumbs of a tool page, given the crumbs of the page it belongs to.
@@ -86,7 +79,9 @@ export function toolCrumbs(r, crumbsOf) {
       return [...crumbsOf(r.target), { label: "History", route: here }];
     case "compare":
       return [...crumbsOf(r.collection), { label: "Compare", route: here }];
+    case "artifacts":
+      return [...crumbsOf(""), { label: "Artifacts", route: here }];
     default:
-      return [...crumbsOf(""), { label: "Organisation", route: here }];
+      return [...crumbsOf(""), { label: "Organization", route: here }];
   }
 }

@@ -54,7 +54,13 @@ function settings(role) {
     user: "bob",
     role,
     org_role: "member",
-    can: { admin, write: admin || role === "member" },
+    can: {
+      admin,
+      write: admin || role === "member",
+      edit: admin,
+      restrict: admin,
+      delete: admin,
+    },
     types: [{ name: "model", used_by: ["cats"], fixed: false }],
     members: [{ user: "Bob", role, effective_role: role, you: true }],
     candidates: admin ? ["carol"] : [],
@@ -122,6 +128,21 @@ describe("the settings page", () => {
     cleanup();
     el.remove();
   });
+
+  it("shows the name, visibility and delete controls by the kernel's flags alone", async () => {
+    const answer = settings("admin");
+    answer.can = { ...answer.can, edit: false, restrict: false, delete: false };
+    const model = fakeModel("?settings=Vision", { "settings.get": answer });
+    const el = document.createElement("div");
+    const cleanup = widget.render({ model, el });
+    await tick();
+    const shown = buttons(el);
+    expect(shown).toEqual(expect.arrayContaining(["Add type", "Protect", "Add member"]));
+    for (const control of ["Save", "Restrict to members…", "Delete registry…"]) {
+      expect(shown).not.toContain(control);
+    }
+    cleanup();
+  });
 });
 
 describe("the history page", () => {
@@ -146,11 +167,8 @@ describe("the history page", () => {
     const el = document.createElement("div");
     const cleanup = widget.render({ model, el });
     await tick();
-    expect(model.requests[0].params).toMatchObject({
-      scope: "collection",
-      path: "R/c",
-      kind: null,
-    });
+    // whose history it is (registry, collection, version) is read from the path in Python
+    expect(model.requests[0].params).toEqual({ path: "R/c", kind: null, offset: 0, limit: 25 });
     expect(el.querySelector("tbody tr").textContent).toContain("set an alias");
     expect(el.querySelector(".rw-pager").textContent).toContain("1–25 of 60");
     const select = el.querySelector("select[aria-label='Kind of change']");
@@ -204,6 +222,50 @@ describe("the comparison page", () => {
     await tick();
     expect(chart.querySelectorAll(".rw-chart-selected").length).toBe(3);
     expect(el.querySelectorAll(".rw-compare-table thead th").length).toBe(4);
+    cleanup();
+  });
+});
+
+describe("the organization page", () => {
+  const org = {
+    user: "ada",
+    role: "admin",
+    can: { manage_users: true },
+    roles: ["viewer", "member", "admin"],
+    users: [
+      { name: "ada", role: "admin", created_at: "2026-01-01T00:00:00.000000Z", you: true },
+      { name: "bob", role: "member", created_at: "2026-01-01T00:00:00.000000Z", you: false },
+    ],
+  };
+
+  it("lets an admin remove another user, never themselves, and says so", async () => {
+    const model = fakeModel("?org", {
+      "org.get": org,
+      "org.user.remove": { ok: true },
+    });
+    const el = document.createElement("div");
+    document.body.appendChild(el);
+    const cleanup = widget.render({ model, el });
+    await tick();
+    expect(el.querySelector("[aria-label='Remove ada from the organization']")).toBeNull();
+    el.querySelector("[aria-label='Remove bob from the organization']").click();
+    await tick();
+    const sent = model.requests.find((r) => r.method === "org.user.remove");
+    expect(sent.params).toEqual({ name: "bob" });
+    expect(el.textContent).toContain("Removed bob from the organization.");
+    cleanup();
+    el.remove();
+  });
+
+  it("offers a member no removal", async () => {
+    const model = fakeModel("?org", {
+      "org.get": { ...org, role: "member", can: { manage_users: false } },
+    });
+    const el = document.createElement("div");
+    const cleanup = widget.render({ model, el });
+    await tick();
+    expect(el.textContent).toContain("bob");
+    expect(buttons(el)).not.toContain("Remove");
     cleanup();
   });
 });

@@ -46,7 +46,7 @@ function fakeKernelModel(answers, state = { route: "", revision: 0, user: "ada" 
 const REG = {
   name: "Models",
   kind: "core",
-  description: "<b>not bold</b>",
+  description: "**bold** <img src=x onerror=alert(1)> ![pixel](https://t.example/p.gif)",
   visibility: "organization",
   artifact_types: ["model"],
   protected_aliases: [],
@@ -56,16 +56,28 @@ const REG = {
 
 const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
 
+/** Wait until `check()` is true (the page answers asynchronously), up to two seconds. */
+async function until(check) {
+  for (let i = 0; i < 100 && !check(); i += 1) await tick(20);
+  expect(check()).toBe(true);
+}
+
 describe("the widget", () => {
-  it("asks for the registries once and shows them as text", async () => {
+  it("asks for the registries once and shows their descriptions safely", async () => {
     const model = fakeKernelModel({ "registries.list": { core: [REG], custom: [] } });
     const el = document.createElement("div");
     const cleanup = widget.render({ model, el });
     await tick(100);
     expect(model.requests.map((r) => r.method)).toEqual(["registries.list"]);
     expect(el.querySelector(".rw-card-title").textContent).toBe("Models");
-    expect(el.querySelector(".rw-card-desc").textContent).toBe("<b>not bold</b>");
-    expect(el.querySelector(".rw-card-desc b")).toBeNull();
+    // The description is Markdown, rendered like a collection's: sanitised, no remote image.
+    const desc = el.querySelector(".rw-card-desc");
+    expect(desc.querySelector("strong").textContent).toBe("bold");
+    expect(desc.querySelector("img")).toBeNull();
+    expect(desc.innerHTML).not.toContain("onerror");
+    expect(desc.querySelector("a.rw-image-link").getAttribute("href")).toBe(
+      "https://t.example/p.gif",
+    );
     cleanup();
   });
 
@@ -110,7 +122,7 @@ describe("the widget", () => {
   });
   it("validates the create-registry form as the user types, with the kernel's words", async () => {
     const model = fakeKernelModel({
-      "registries.list": { core: [REG], custom: [] },
+      "registries.list": { core: [REG], custom: [], can: { create_registry: true } },
       validate: { ok: false, message: "registry name 'a/b' may not contain '/'" },
     });
     const el = document.createElement("div");
@@ -126,13 +138,81 @@ describe("the widget", () => {
     input.value = "a/b";
     input.dispatchEvent(new Event("input", { bubbles: true }));
     await tick(300);
-    expect(model.requests.at(-1)).toMatchObject({
+    expect(model.requests.filter((r) => r.method === "validate").at(-1)).toMatchObject({
       method: "validate",
       params: { field: "registry_name", value: "a/b" },
     });
     expect(el.querySelector(".rw-invalid").textContent).toContain("may not contain '/'");
     const submit = el.querySelector("form button[type=submit]");
     expect(submit.disabled).toBe(true);
+    cleanup();
+    el.remove();
+  });
+
+  it("says a name is taken at the field, as the user types", async () => {
+    const model = fakeKernelModel({
+      "registries.list": { core: [REG], custom: [], can: { create_registry: true } },
+      validate: { ok: true },
+      "name.free": { ok: false, message: "a registry named 'Models' already exists" },
+    });
+    const el = document.createElement("div");
+    document.body.appendChild(el);
+    const cleanup = widget.render({ model, el });
+    await tick();
+    [...el.querySelectorAll("button")]
+      .find((b) => b.textContent.trim() === "Create registry")
+      .click();
+    await until(() => el.querySelector("#rw-f-name") !== null);
+    const input = el.querySelector("#rw-f-name");
+    input.value = "models";
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    await until(() => el.querySelector(".rw-invalid") !== null);
+    expect(el.querySelector(".rw-invalid").textContent).toContain("already exists");
+    expect(el.querySelector("form button[type=submit]").disabled).toBe(true);
+    cleanup();
+    el.remove();
+  });
+
+  it("shows no Create registry button when the kernel says the user may not", async () => {
+    const model = fakeKernelModel({
+      "registries.list": { core: [REG], custom: [], can: { create_registry: false } },
+    });
+    const el = document.createElement("div");
+    const cleanup = widget.render({ model, el });
+    await tick();
+    const labels = [...el.querySelectorAll("button")].map((b) => b.textContent.trim());
+    expect(labels).not.toContain("Create registry");
+    cleanup();
+  });
+
+  it("focuses the form's first field when it opens and submits it on Enter", async () => {
+    const model = fakeKernelModel({
+      "registries.list": { core: [REG], custom: [], can: { create_registry: true } },
+      validate: { ok: true },
+      "name.free": { ok: true },
+      "registry.create": { ...REG, name: "Team" },
+      "registry.get": { registry: REG, collections: { items: [], total: 0, offset: 0, limit: 50 } },
+    });
+    const el = document.createElement("div");
+    document.body.appendChild(el);
+    const cleanup = widget.render({ model, el });
+    await tick();
+    [...el.querySelectorAll("button")]
+      .find((b) => b.textContent.trim() === "Create registry")
+      .click();
+    await tick();
+    const input = el.querySelector("#rw-f-name");
+    expect(document.activeElement).toBe(input);
+    input.value = "Team";
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    await tick(300);
+    const notebook = [];
+    document.body.addEventListener("keydown", (e) => notebook.push(e.key));
+    input.dispatchEvent(
+      new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }),
+    );
+    await until(() => model.requests.some((r) => r.method === "registry.create"));
+    expect(notebook).toEqual([]);
     cleanup();
     el.remove();
   });

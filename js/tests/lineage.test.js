@@ -57,14 +57,17 @@ describe("lineage layout", () => {
 
 describe("default comparison", () => {
   const v = (version, aliases = []) => ({ version, aliases });
-  it("compares the newest two and whatever holds a protected alias", () => {
+  it("compares the protected alias's version with the newest one", () => {
     const versions = [
       v("v0"),
       v("v1", [{ name: "production", protected: true }]),
       v("v2"),
-      v("v3"),
+      v("v3", [{ name: "latest", protected: false }]),
     ];
-    expect(defaultSelection(versions)).toEqual(["v1", "v2", "v3"]);
+    expect(defaultSelection(versions)).toEqual(["v1", "v3"]);
+  });
+  it("compares the newest two when nothing is protected", () => {
+    expect(defaultSelection([v("v0"), v("v1"), v("v2")])).toEqual(["v1", "v2"]);
   });
   it("copes with a single version", () => {
     expect(defaultSelection([v("v0")])).toEqual(["v0"]);

@@ -5,17 +5,24 @@ import { createRpc, RpcError } from "../src/rpc.js";
 function fakeModel() {
   /** @type {any[]} */
   const sent = [];
-  /** @type {Set<(msg: any) => void>} */
-  const handlers = new Set();
+  /** @type {Map<string, Set<(msg: any) => void>>} */
+  const handlers = new Map();
+  const of = (/** @type {string} */ e) => {
+    if (!handlers.has(e)) handlers.set(e, new Set());
+    return /** @type {Set<(msg: any) => void>} */ (handlers.get(e));
+  };
   return {
     sent,
     send: (/** @type {any} */ msg) => sent.push(msg),
-    on: (/** @type {string} */ _e, /** @type {any} */ cb) => handlers.add(cb),
-    off: (/** @type {string} */ _e, /** @type {any} */ cb) => handlers.delete(cb),
+    on: (/** @type {string} */ e, /** @type {any} */ cb) => of(e).add(cb),
+    off: (/** @type {string} */ e, /** @type {any} */ cb) => of(e).delete(cb),
     reply: (/** @type {any} */ msg) => {
-      for (const h of handlers) h(msg);
+      for (const h of of("msg:custom")) h(msg);
     },
-    handlerCount: () => handlers.size,
+    emit: (/** @type {string} */ e) => {
+      for (const h of of(e)) h(undefined);
+    },
+    handlerCount: () => [...handlers.values()].reduce((n, set) => n + set.size, 0),
   };
 }
 
@@ -59,6 +66,28 @@ describe("createRpc", () => {
     expect(err.field).toBe("name");
   });
 
+  it("keeps a worded refusal's code and the library's message for code", async () => {
+    const model = fakeModel();
+    const rpc = createRpc(model);
+    const p = rpc.invoke("registry.create", { name: "a/b" });
+    const detail = "registry name 'a/b' contains '/' (U+002F) at position 1";
+    model.reply({
+      kind: "response",
+      id: model.sent[0].id,
+      ok: false,
+      error: {
+        type: "ValidationError",
+        message: "The registry name “a/b” cannot contain “/”.",
+        field: "registry name",
+        code: "bad_character",
+        detail,
+      },
+    });
+    const err = await p.catch((e) => e);
+    expect(err.message).toBe("The registry name “a/b” cannot contain “/”.");
+    expect([err.code, err.detail]).toEqual(["bad_character", detail]);
+  });
+
   it("times out with a message in words, and ignores a late answer", async () => {
     const model = fakeModel();
     const rpc = createRpc(model, { timeoutMs: 1000 });
@@ -92,13 +121,27 @@ describe("createRpc", () => {
     expect(model.handlerCount()).toBe(0);
   });
 
+  it("says the kernel is gone when the widget manager marks the comm dead", async () => {
+    const model = fakeModel();
+    const rpc = createRpc(model);
+    const waiting = rpc.invoke("registries.list");
+    model.emit("comm_live_update");
+    await expect(waiting).rejects.toMatchObject({ type: "KernelGone" });
+    await expect(rpc.invoke("search")).rejects.toThrow(/Re-run the cell/);
+    expect(rpc.pendingCount()).toBe(0);
+  });
+
   it("turns a failing send into a rejection", async () => {
     const model = fakeModel();
     model.send = () => {
       throw new Error("comm closed");
     };
     const rpc = createRpc(model);
-    await expect(rpc.invoke("x")).rejects.toMatchObject({ type: "SendError" });
+    const refusal = rpc.invoke("x");
+    await expect(refusal).rejects.toMatchObject({ type: "KernelGone" });
+    // Words for a person: what happened and what to do, not the comm's exception.
+    await expect(refusal).rejects.toThrow(/restarted or shut down.*Re-run the cell/);
+    await expect(refusal).rejects.not.toThrow(/comm closed|Cannot send/);
     expect(rpc.pendingCount()).toBe(0);
   });
 });

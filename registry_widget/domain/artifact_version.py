@@ -8,11 +8,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tinydb.table import Document
-
 from registry_widget.domain.garbage import referenced_digests
 from registry_widget.domain.handle import Handle, edits
 from registry_widget.domain.history import HistoryEntry, read_history
+from registry_widget.domain.reprs import ResultList, metadata_text, short, size_text
 from registry_widget.domain.session import Doc, Session, copy_json, now
 from registry_widget.errors import (
     ConflictError,
@@ -23,15 +22,14 @@ from registry_widget.errors import (
 )
 from registry_widget.files import artifacts
 from registry_widget.files.blobs import Added
+from registry_widget.metadata import validate_metadata
 from registry_widget.names import (
-    parse_artifact_ref,
     validate_artifact_name,
     validate_artifact_type,
     validate_description,
-    validate_metadata,
     validate_tags,
-    version_index,
 )
+from registry_widget.paths import parse_artifact_ref, version_index
 from registry_widget.permissions import Action, may_edit_artifact, require
 
 if TYPE_CHECKING:
@@ -89,10 +87,13 @@ def log_artifact(
             raise
 
 
-def _check_type(s: Session, name: str, artifact_type: str) -> Document | None:
-    """The name's document, after refusing a type other than the name's."""
-    name_doc = s.store.find_one("artifact_names", name=name)
-    if name_doc is not None and name_doc["type"] != artifact_type:
+def _check_type(s: Session, name: str, artifact_type: str) -> tuple[int, Doc] | None:
+    """The name's row, after refusing a type other than the name's."""
+    found = s.store.find_one("artifact_names", name=name)
+    if found is None:
+        return None
+    name_doc = found[1]
+    if name_doc["type"] != artifact_type:
         # Naming the type would confirm a name whose versions the user may not see.
         msg = (
             f"artifact {name!r} has type {name_doc['type']!r}; its versions cannot be "
@@ -102,7 +103,7 @@ def _check_type(s: Session, name: str, artifact_type: str) -> Document | None:
             f"{artifact_type!r}; use another name"
         )
         raise ValidationError(msg, field="type", value=artifact_type)
-    return name_doc
+    return found
 
 
 def _take_back(s: Session, added: Added) -> None:
@@ -141,9 +142,9 @@ def _record_version(
     tag_list: list[str],
 ) -> int:
     with s.store.transaction() as txn:
-        name_doc = _check_type(s, name, artifact_type)
-        if name_doc is not None:
-            name_id = name_doc.doc_id
+        name_row = _check_type(s, name, artifact_type)
+        if name_row is not None:
+            name_id, name_doc = name_row
             newest = _newest(s, name, visible=False)
             # Identical content returns the newest version, unless the user may not see it.
             if newest is not None and newest[1]["digest"] == digest and s.sees_artifact(newest[0]):
@@ -204,18 +205,29 @@ def _newest(s: Session, name: str, *, visible: bool = True) -> tuple[int, Doc] |
     Only versions the user may see count, unless ``visible`` is False.
     """
     store = s.store
-    name_doc = store.find_one("artifact_names", name=name)
-    top = int(name_doc["next_index"]) - 1 if name_doc is not None else -1
+    name_row = store.find_one("artifact_names", name=name)
+    top = int(name_row[1]["next_index"]) - 1 if name_row is not None else -1
     for index in range(top, max(top - _MAX_PROBES, -1), -1):
         found = store.find_one("artifacts", index=index, name=name)
-        if found is not None and (not visible or s.sees_artifact(found.doc_id)):
-            return found.doc_id, found
-    docs = store.find("artifacts", name=name)
-    docs.sort(key=lambda d: d["index"], reverse=True)
-    for doc in docs:
-        if doc["index"] <= top - _MAX_PROBES and (not visible or s.sees_artifact(doc.doc_id)):
-            return doc.doc_id, doc
+        if found is not None and (not visible or s.sees_artifact(found[0])):
+            return found
+    for art_id, doc in store.query("artifacts", where={"name": name}, order=("-index",)):
+        if doc["index"] <= top - _MAX_PROBES and (not visible or s.sees_artifact(art_id)):
+            return art_id, doc
     return None
+
+
+def artifact_id(s: Session, version: ArtifactVersion | str) -> int:
+    """The id of ``version``: an :class:`ArtifactVersion` of this store or a ``name:vM`` ref."""
+    if isinstance(version, ArtifactVersion):
+        if version._s.store is not s.store:
+            msg = "that artifact version belongs to another store"
+            raise ValidationError(msg, field="version", value=version)
+        return version._id
+    if isinstance(version, str):
+        return find_artifact(s, version)
+    msg = f"version must be an ArtifactVersion or a 'name:vM' str, not {version!r}"
+    raise ValidationError(msg, field="version", value=version)
 
 
 def find_artifact(s: Session, ref: str) -> int:
@@ -235,8 +247,8 @@ def find_artifact(s: Session, ref: str) -> int:
             )
             raise ValidationError(msg, field="ref", value=ref)
         found = s.store.find_one("artifacts", index=index, name=name)
-        if found is not None and s.sees_artifact(found.doc_id):
-            return found.doc_id
+        if found is not None and s.sees_artifact(found[0]):
+            return found[0]
     # A version the user may not see is answered exactly like one that does not exist.
     msg = f"no artifact version {ref!r}"
     raise NotFoundError(msg)
@@ -267,6 +279,18 @@ class ArtifactVersion(Handle[Doc]):
             f"<ArtifactVersion {doc['name']}:v{doc['index']} ({doc['type']}, "
             f"{len(doc['files'])} files, {doc['digest'][:12]})>"
         )
+
+    def _repr_fields_(self) -> dict[str, str]:
+        doc = self._doc()
+        n = len(doc["files"])
+        return {
+            "artifact": f"{doc['name']}:v{doc['index']}",
+            "type": doc["type"],
+            "files": f"{n} file{'' if n == 1 else 's'}, {size_text(self.size)}",
+            "tags": short(doc["tags"]),
+            "logged": f"{doc['created_at'][:16].replace('T', ' ')} by {doc['created_by']}",
+            "metadata": metadata_text(doc["metadata"]),
+        }
 
     @property
     def name(self) -> str:
@@ -324,16 +348,6 @@ class ArtifactVersion(Handle[Doc]):
         """Its tags."""
         return list(self._doc()["tags"])
 
-    @property
-    def created_at(self) -> str:
-        """When it was logged (ISO-8601, UTC)."""
-        return str(self._doc()["created_at"])
-
-    @property
-    def created_by(self) -> str:
-        """Who logged it."""
-        return str(self._doc()["created_by"])
-
     def update(
         self, *, description: str | None = None, tags: Iterable[str] | None = None
     ) -> ArtifactVersion:
@@ -351,8 +365,8 @@ class ArtifactVersion(Handle[Doc]):
             if not changes:
                 return self
             txn.update("artifacts", self._id, changes)
-            for link in s.store.find("links", artifact_id=self._id):
-                txn.update("links", link.doc_id, changes)
+            for link_id in s.store.find_ids("links", artifact_id=self._id):
+                txn.update("links", link_id, changes)
             s.record(
                 txn,
                 "artifact.update",
@@ -368,9 +382,11 @@ class ArtifactVersion(Handle[Doc]):
         from registry_widget.domain.link import Link
 
         self._doc()
-        visible = {r.doc_id for r in self._s.visible_registries()}
-        docs = self._s.store.find("links", artifact_id=self._id)
-        return [Link(self._s, d.doc_id) for d in docs if d["registry_id"] in visible]
+        visible = [reg_id for reg_id, _ in self._s.visible_registries()]
+        rows = self._s.store.query(
+            "links", where={"artifact_id": self._id, "registry_id": visible}, order=("id",)
+        )
+        return ResultList(Link(self._s, link_id) for link_id, _ in rows)
 
     def _require_edit(self, doc: Doc) -> None:
         s = self._s
@@ -405,17 +421,43 @@ class ArtifactVersion(Handle[Doc]):
             s.require_artifact_use(self._id, f"{doc['name']}:v{doc['index']}")
         return doc
 
-    def download(self, root: str | Path | None = None, *, progress: bool | None = None) -> Path:
+    def download(
+        self,
+        root: str | Path | None = None,
+        *,
+        progress: bool | None = None,
+        files: Iterable[str] | None = None,
+    ) -> Path:
         """Write the files under ``root`` (default ``artifacts/<name>/v<M>``) and return it.
 
         Nothing is ever written outside ``root``. Files already there with the right
-        content are left alone.
+        content are left alone. ``files`` restricts the download to some of its paths.
         """
         doc = self._require_download()
+        manifest = doc["files"] if files is None else self._subset(doc, files)
         target = (
             Path(root) if root is not None else Path("artifacts", doc["name"], f"v{doc['index']}")
         )
-        return artifacts.download(doc["files"], self._s.blobs, target, progress=progress)
+        return artifacts.download(manifest, self._s.blobs, target, progress=progress)
+
+    def _subset(self, doc: Doc, files: Iterable[str]) -> dict[str, Any]:
+        wanted = [files] if isinstance(files, str) else list(files)
+        unknown = [rel for rel in wanted if rel not in doc["files"]]
+        if unknown:
+            msg = (
+                f"{doc['name']}:v{doc['index']} has no file {unknown[0]!r}; "
+                f"its files are {sorted(doc['files'])[:10]}"
+            )
+            raise NotFoundError(msg)
+        return {rel: doc["files"][rel] for rel in wanted}
+
+    def read_file(self, relpath: str, *, limit: int | None = None) -> bytes:
+        """The content of one of its files (at most ``limit`` bytes), for viewers and above."""
+        doc = self._require_download()
+        entry = self._subset(doc, [relpath])[relpath]
+        with self._s.blobs.open(entry["digest"]) as src:
+            data: bytes = src.read(-1 if limit is None else limit)
+        return data
 
     def verify(self, root: str | Path | None = None) -> artifacts.VerifyReport:
         """Re-hash the stored files (or a downloaded copy under ``root``) against the manifest."""
@@ -439,8 +481,8 @@ class ArtifactVersion(Handle[Doc]):
             linked = s.store.find("links", artifact_id=self._id)
             if linked:
                 # Links in registries the user may not see are neither named nor counted.
-                visible = {r.doc_id for r in s.visible_registries()}
-                paths = sorted(_path_of(s, d) for d in linked if d["registry_id"] in visible)
+                visible = {reg_id for reg_id, _ in s.visible_registries()}
+                paths = sorted(_path_of(s, d) for _, d in linked if d["registry_id"] in visible)
                 msg = (
                     f"{ref} is still linked; it can be deleted once it is unlinked everywhere "
                     f"(linked where you can see it: {paths})"
@@ -459,7 +501,7 @@ class ArtifactVersion(Handle[Doc]):
         Links into registries the user may not see are left out.
         """
         self._doc()
-        visible = {r.doc_id for r in self._s.visible_registries()}
+        visible = {reg_id for reg_id, _ in self._s.visible_registries()}
         return read_history(
             self._s.store,
             "artifact_id",

@@ -10,36 +10,26 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from tinydb.table import Document
-
 from registry_widget.domain.artifact_version import (
     ARTIFACT_FIELDS,
     ArtifactVersion,
+    artifact_id,
     find_artifact,
     log_artifact,
 )
-from registry_widget.domain.collection import create_collection_doc, resolve_selector
+from registry_widget.domain.backend import BlobLocation, Location, open_backend
+from registry_widget.domain.collection import resolve_selector
 from registry_widget.domain.garbage import DEFAULT_MIN_AGE, GarbageReport, collect_garbage
 from registry_widget.domain.link import LINK_FIELDS, Link, make_links
-from registry_widget.domain.linking import (
-    check_accepts,
-    check_collection_type,
-    link_path,
-    move_latest,
-    set_alias,
-)
+from registry_widget.domain.linking import link_path, link_version
 from registry_widget.domain.registry import REGISTRY_FIELDS, Registry
-from registry_widget.domain.schema import DOCUMENT_FIELDS
+from registry_widget.domain.reprs import ResultList
+from registry_widget.domain.schema import DOCUMENT_FIELDS, create_store_docs, registry_doc
 from registry_widget.domain.session import Session, now
-from registry_widget.errors import ConflictError, ValidationError
-from registry_widget.files.blobs import BlobStore
-from registry_widget.files.open import open_blob_store
-from registry_widget.filters import compile_filter, split_filter
+from registry_widget.errors import ConflictError, NotFoundError, ValidationError
 from registry_widget.names import (
     lone_surrogate,
     normalize_key,
-    parse_path,
-    validate_alias,
     validate_artifact_types,
     validate_description,
     validate_page,
@@ -48,15 +38,11 @@ from registry_widget.names import (
     validate_user_name,
     validate_visibility,
 )
-from registry_widget.permissions import ORG_ROLES, Action
-from registry_widget.store import STORE_FORMAT, Store, Transaction, open_store
+from registry_widget.paths import parse_path
+from registry_widget.permissions import ORG_ROLES, Action, member_keys
+from registry_widget.store import Store, Transaction
 
-__all__ = ["Client", "SearchHit", "User", "link_version"]
-
-CORE_REGISTRIES = (
-    ("Models", "model", "Trained models: the weights and files a team ships and serves."),
-    ("Datasets", "dataset", "Datasets: the data a team trains and evaluates on."),
-)
+__all__ = ["Client", "SearchHit", "User"]
 
 
 @dataclass(frozen=True)
@@ -92,14 +78,15 @@ class Client:
 
     Parameters
     ----------
-    path
+    location
         The store file (created when missing), ``":memory:"`` for a throw-away store, or a
         :class:`~registry_widget.store.Store`. Clients of one file in one process share it.
     blobs
-        Where the artifact files go: a folder, an ``"s3://bucket/prefix"`` URL (endpoint
-        and credentials from the standard AWS variables and profiles, e.g.
-        ``AWS_ENDPOINT_URL``) or a :class:`~registry_widget.files.blobs.BlobStore`.
-        Default: ``<stem>.blobs/`` beside the store file (in memory for ``":memory:"``).
+        Where the artifact files' bytes live: a folder (created when missing), an
+        ``"s3://bucket/prefix"`` URL (endpoint and credentials from the standard AWS
+        variables and profiles, e.g. ``AWS_ENDPOINT_URL``) or a
+        :class:`~registry_widget.files.blobs.BlobStore`. Default: the folder
+        ``<stem>.blobs/`` beside a store file, in memory for a store without one.
     user
         Who acts. Default: ``$REGISTRY_WIDGET_USER``, else the OS login name. The first
         user to open a new store becomes its organisation admin; anyone else must have
@@ -109,16 +96,15 @@ class Client:
 
     def __init__(
         self,
-        path: str | os.PathLike[str] | Store = "registry.json",
+        location: Location = "registry.json",
         *,
-        blobs: str | os.PathLike[str] | BlobStore | None = None,
+        blobs: BlobLocation | None = None,
         user: str | None = None,
     ) -> None:
         name = validate_user_name(user if user is not None else _default_user())
-        blob_store = open_blob_store(blobs) if blobs is not None else None
-        store = open_store(path)
-        store.expect_fields(DOCUMENT_FIELDS)
-        self._s = Session(store, name, blob_store)
+        backend = open_backend(location, blobs=blobs)
+        backend.store.expect_fields(DOCUMENT_FIELDS)
+        self._s = Session(backend.store, backend.blobs, name)
         self._bootstrap()
         self._s.org_role()  # refuse an unknown user now, with how to be added
         # One user, one name: act under the spelling the organisation knows, so that
@@ -130,12 +116,12 @@ class Client:
     def _bootstrap(self) -> None:
         store = self._s.store
         store.refresh()
-        if store.is_initialized() and len(store.table("users")):
+        if store.is_initialized() and store.count("users"):
             return
         with store.transaction() as txn:
             if not store.is_initialized():
-                _create_store(txn, self._s.user)
-            if not len(store.table("users")):
+                create_store_docs(txn, self._s.user)
+            if not store.count("users"):
                 self._insert_user(txn, self._s.user, "admin")
 
     def _insert_user(self, txn: Transaction, name: str, role: str) -> None:
@@ -175,8 +161,8 @@ class Client:
     def users(self) -> list[User]:
         """The organisation's users, by name."""
         self._s.org_role()
-        docs = sorted(self._s.store.table("users").all(), key=lambda d: d["key"])
-        return [User(d["name"], d["role"], d["created_at"]) for d in docs]
+        rows = self._s.store.query("users", order=("key",))
+        return ResultList(User(d["name"], d["role"], d["created_at"]) for _, d in rows)
 
     def add_user(self, name: str, role: str = "member") -> User:
         """Add a user to the organisation (organisation admins)."""
@@ -199,7 +185,7 @@ class Client:
             found = self._s.user_doc(validate_user_name(name))
             if found is None:
                 msg = f"no user {name!r}; add them with client.add_user({name!r}, {role!r})"
-                raise ValidationError(msg, field="name", value=name)
+                raise NotFoundError(msg)
             doc_id, doc = found
             admins = self._s.store.count("users", role="admin")
             if doc["role"] == "admin" and role != "admin" and admins == 1:
@@ -215,14 +201,57 @@ class Client:
                     after={"role": role},
                 )
 
+    def remove_user(self, name: str) -> None:
+        """Remove a user from the organisation, with their registry roles (organisation admins).
+
+        What they logged, linked or created stays, under their name. The organisation's only
+        admin cannot be removed, and nobody removes themselves (another admin can).
+        """
+        name = validate_user_name(name)
+        s = self._s
+        with s.store.transaction() as txn:
+            s.require_org("admin", "remove users")
+            found = s.user_doc(name)
+            if found is None:
+                msg = (
+                    f"no user {name!r} in this organisation; the users are listed by client.users()"
+                )
+                raise NotFoundError(msg)
+            doc_id, doc = found
+            me = s.user_doc()
+            if me is not None and me[0] == doc_id:
+                msg = f"{doc['name']!r} cannot remove themselves; another organisation admin can"
+                raise ConflictError(msg)
+            for reg_id, reg in s.store.query("registries"):
+                members = dict(reg["members"])
+                spellings = member_keys(members, doc["name"])
+                if spellings:
+                    before = {spelling: members.pop(spelling) for spelling in spellings}
+                    txn.update("registries", reg_id, {"members": members})
+                    s.record(
+                        txn,
+                        "registry.member.remove",
+                        reg["name"],
+                        before=before,
+                        registry_id=reg_id,
+                    )
+            txn.remove("users", doc_id)
+            s.record(txn, "user.remove", doc["name"], before={"role": doc["role"]})
+
     # -- registries ---------------------------------------------------------------------------
 
     def registries(self, filter: Mapping[str, Any] | None = None) -> list[Registry]:
         """The registries this user may see (core first, then by name), optionally filtered."""
-        query = compile_filter(filter, REGISTRY_FIELDS)
-        docs = [d for d in self._s.visible_registries() if query(d)]
-        docs.sort(key=lambda d: (d["kind"] != "core", d["key"]))
-        return [Registry(self._s, d.doc_id) for d in docs]
+        tree = self._s.parse_filter(filter, REGISTRY_FIELDS)
+        s = self._s
+        s.store.refresh()
+        rows = [
+            row
+            for row in s.store.query("registries", tree, order=("key", "id"))
+            if s.role_on(row[1]) is not None
+        ]
+        rows.sort(key=lambda row: row[1]["kind"] != "core")  # stable: by name within
+        return ResultList(Registry(s, reg_id) for reg_id, _ in rows)
 
     def registry(self, name: str) -> Registry:
         """The registry named ``name`` (case-insensitively)."""
@@ -235,22 +264,31 @@ class Client:
         description: str = "",
         visibility: str = "organization",
         artifact_types: Iterable[str] | None = None,
+        exist_ok: bool = False,
     ) -> Registry:
         """Create a custom registry; its creator becomes its admin.
 
-        ``artifact_types=None`` accepts every type.
+        ``artifact_types=None`` accepts every type. With ``exist_ok=True`` a registry of
+        that name that the user may see is returned as it is (like ``mkdir -p``): its
+        description, visibility and types are not compared or changed, and nothing is
+        written; re-running a script that creates its registry then works.
         """
         name = validate_registry_name(name)
         description = validate_description(description)
         visibility = validate_visibility(visibility)
         types = validate_artifact_types(artifact_types)
         s = self._s
+        if exist_ok:
+            with s.store.reading():
+                existing = s.store.find_one("registries", key=normalize_key(name))
+                if existing is not None and s.role_on(existing[1]) is not None:
+                    return Registry(s, existing[0])
         with s.store.transaction() as txn:
             s.require_org("member", "create registries")
             s.check_registry_name_free(name)
             reg_id = txn.insert(
                 "registries",
-                _registry_doc(name, "custom", description, visibility, types, [], s.user),
+                registry_doc(name, "custom", description, visibility, types, [], s.user),
             )
             s.record(
                 txn,
@@ -305,13 +343,24 @@ class Client:
         A version linked only into registries the user may not see is left out.
         """
         limit, offset = validate_page(limit, offset)
-        equal, query = split_filter(filter, ARTIFACT_FIELDS)
+        tree = self._s.parse_filter(filter, ARTIFACT_FIELDS)
         s = self._s
         s.org_role()
-        docs = [d for d in s.store.select("artifacts", query, **equal) if s.sees_artifact(d.doc_id)]
-        docs.sort(key=lambda d: (d["created_at"], d.doc_id), reverse=True)
-        end = None if limit is None else offset + limit
-        return [ArtifactVersion(self._s, d.doc_id) for d in docs[offset:end]]
+        store = s.store
+        order = ("-created_at", "-id")
+        with store.reading():
+            if len(s.visible_registries()) == store.count("registries"):
+                # Every registry is visible, so is every version: the store pages.
+                rows = store.query("artifacts", tree, order=order, limit=limit, offset=offset)
+            else:
+                rows = [
+                    row
+                    for row in store.query("artifacts", tree, order=order)
+                    if s.sees_artifact(row[0])
+                ]
+                end = None if limit is None else offset + limit
+                rows = rows[offset:end]
+        return ResultList(ArtifactVersion(s, art_id) for art_id, _ in rows)
 
     def collect_garbage(self, min_age: timedelta | float = DEFAULT_MIN_AGE) -> GarbageReport:
         """Remove the stored files that no artifact version refers to (organisation admins).
@@ -327,7 +376,7 @@ class Client:
 
     def link(self, version: ArtifactVersion | str, path: str, aliases: Iterable[str] = ()) -> Link:
         """Link an artifact version into ``Registry/Collection`` (created if missing)."""
-        return link_version(self._s, version, path, aliases)
+        return Link(self._s, link_version(self._s, artifact_id(self._s, version), path, aliases))
 
     def use(self, path: str) -> Link:
         """Resolve ``Registry/Collection:selector`` (default ``latest``) to a linked version.
@@ -349,25 +398,27 @@ class Client:
             s.require(reg, Action.USE, f"use versions from registry {reg['name']!r}")
             state = s.store.state
             link_id = resolve_selector(s, coll_id, coll, reg, p.selector or "latest")
-            link = s.store.doc("links", link_id)
+            link = s.store.get("links", link_id)
             assert link is not None
             return make_links(s, state, [(link_id, link, coll, reg)])[0]
 
     def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:
         """Linked versions across every registry the user may see, newest first."""
-        equal, query = split_filter(filter, LINK_FIELDS)
+        tree = self._s.parse_filter(filter, LINK_FIELDS)
         s = self._s
         store = s.store
         with store.reading():
             state = store.state
-            visible = {r.doc_id: r for r in s.visible_registries()}
-            colls = store._docs("collections")
+            visible = dict(s.visible_registries())
+            found = store.query(
+                "links", tree, where={"registry_id": list(visible)}, order=("-created_at", "-id")
+            )
+            colls = dict(
+                store.get_many("collections", {d["collection_id"]: None for _, d in found})
+            )
             rows = [
-                (d.doc_id, d, colls.get(d["collection_id"]), visible[d["registry_id"]])
-                for d in store.select("links", query, **equal)
-                if d["registry_id"] in visible
+                (i, d, colls.get(d["collection_id"]), visible[d["registry_id"]]) for i, d in found
             ]
-        rows.sort(key=lambda r: (r[1]["created_at"], r[0]), reverse=True)
         return make_links(s, state, rows)
 
     def search(self, text: str, *, limit: int | None = 100) -> list[SearchHit]:
@@ -388,40 +439,45 @@ class Client:
         limit, _ = validate_page(limit)
         needle = normalize_key(text.strip())
         if not needle:
-            return []
+            return ResultList()
         hits: list[SearchHit] = []
-        regs = {r.doc_id: r for r in self._s.visible_registries()}
-        for reg in sorted(regs.values(), key=lambda r: r["key"]):
-            if needle in reg["key"]:
-                hits.append(SearchHit("registry", reg["name"], reg["name"], "name", reg["name"]))
-        colls: dict[int, Document] = {}
-        for coll in self._s.store.table("collections").all():
-            owner = regs.get(coll["registry_id"])
-            if owner is None:
-                continue
-            colls[coll.doc_id] = coll
-            path = f"{owner['name']}/{coll['name']}"
-            if needle in coll["key"]:
-                hits.append(SearchHit("collection", path, coll["name"], "name", coll["name"]))
-            hits.extend(
-                SearchHit("collection", path, coll["name"], "tag", tag)
-                for tag in coll["tags"]
-                if needle in normalize_key(tag)
-            )
-        for link in self._s.store.table("links").all():
-            if limit is not None and len(hits) >= limit:
-                break
-            holder = colls.get(link["collection_id"])
-            if holder is None:
-                continue
-            path = link_path(regs[link["registry_id"]], holder, link["index"])
-            for field, values in (("alias", link["aliases"]), ("tag", link["tags"])):
+        s = self._s
+        store = s.store
+        with store.reading():
+            regs = dict(s.visible_registries())
+            for reg in sorted(regs.values(), key=lambda r: r["key"]):
+                if needle in reg["key"]:
+                    hits.append(
+                        SearchHit("registry", reg["name"], reg["name"], "name", reg["name"])
+                    )
+            visible = {"registry_id": list(regs)}
+            left = None if limit is None else max(limit - len(hits), 0)
+            for _, coll in store.search(
+                "collections", needle, ("key", "tags"), where=visible, limit=left
+            ):
+                path = f"{regs[coll['registry_id']]['name']}/{coll['name']}"
+                if needle in coll["key"]:
+                    hits.append(SearchHit("collection", path, coll["name"], "name", coll["name"]))
                 hits.extend(
-                    SearchHit("version", path, link["artifact_name"], field, value)
-                    for value in values
-                    if needle in normalize_key(value)
+                    SearchHit("collection", path, coll["name"], "tag", tag)
+                    for tag in coll["tags"]
+                    if needle in normalize_key(tag)
                 )
-        return hits[:limit]
+            left = None if limit is None else max(limit - len(hits), 0)
+            for _, link in store.search(
+                "links", needle, ("aliases", "tags"), where=visible, limit=left
+            ):
+                holder = store.get("collections", link["collection_id"])
+                if holder is None:
+                    continue
+                path = link_path(regs[link["registry_id"]], holder, link["index"])
+                for field, values in (("alias", link["aliases"]), ("tag", link["tags"])):
+                    hits.extend(
+                        SearchHit("version", path, link["artifact_name"], field, value)
+                        for value in values
+                        if needle in normalize_key(value)
+                    )
+        return ResultList(hits[:limit])
 
     # -- transactions and changes ---------------------------------------------------------------
 
@@ -443,133 +499,3 @@ class Client:
         :attr:`revision`.
         """
         return self._s.store.subscribe(callback)
-
-
-def link_version(
-    s: Session, version: ArtifactVersion | str, path: str, aliases: Iterable[str]
-) -> Link:
-    """Link ``version`` into the collection at ``path`` (created if missing)."""
-    p = parse_path(path)
-    if p.collection is None or p.selector is not None:
-        msg = f"link() takes a collection path 'Registry/Collection', not {path!r}"
-        raise ValidationError(msg, field="path", value=path)
-    if isinstance(aliases, str):
-        msg = f"aliases must be a list of aliases, not the str {aliases!r}; use [{aliases!r}]"
-        raise ValidationError(msg, field="aliases", value=aliases)
-    alias_list = list(dict.fromkeys(validate_alias(a) for a in aliases))
-    if isinstance(version, ArtifactVersion):
-        if version._s.store is not s.store:
-            msg = "that artifact version belongs to another store"
-            raise ValidationError(msg, field="version", value=version)
-        art_id = version._id
-    elif isinstance(version, str):
-        art_id = find_artifact(s, version)
-    else:
-        msg = f"version must be an ArtifactVersion or a 'name:vM' str, not {version!r}"
-        raise ValidationError(msg, field="version", value=version)
-    with s.store.transaction() as txn:
-        art = s.store.get("artifacts", art_id)
-        if art is None or not s.sees_artifact(art_id):
-            msg = "the artifact version no longer exists, or you may not see it"
-            raise ValidationError(msg, field="version", value=version)
-        reg_id, reg = s.find_registry(p.registry)
-        s.require(reg, Action.WRITE, f"link versions into registry {reg['name']!r}")
-        check_accepts(reg, art["type"])
-        found = s.find_collection(reg_id, p.collection)
-        if found is None:
-            coll_id = create_collection_doc(s, txn, reg_id, reg, p.collection, art["type"], "", [])
-        else:
-            coll_id = found[0]
-            check_collection_type(reg, found[1], art["type"])
-        existing = s.store.find_ids("links", artifact_id=art_id, collection_id=coll_id)
-        if existing:
-            link_id = existing[0]
-        else:
-            link_id = _insert_link(s, txn, reg_id, reg, coll_id, art_id, art)
-        for alias in alias_list:
-            set_alias(s, txn, link_id, alias)
-    return Link(s, link_id)
-
-
-def _insert_link(
-    s: Session,
-    txn: Transaction,
-    reg_id: int,
-    reg: dict[str, Any],
-    coll_id: int,
-    art_id: int,
-    art: dict[str, Any],
-) -> int:
-    coll = s.store.get("collections", coll_id)
-    assert coll is not None
-    index = int(coll["next_index"])
-    at = now()
-    link_id = txn.insert(
-        "links",
-        {
-            "registry_id": reg_id,
-            "collection_id": coll_id,
-            "index": index,
-            "artifact_id": art_id,
-            "aliases": [],
-            "created_at": at,
-            "created_by": s.user,
-            "artifact_name": art["name"],
-            "artifact_index": art["index"],
-            "type": art["type"],
-            "tags": art["tags"],
-            "description": art["description"],
-            "metadata": art["metadata"],
-        },
-    )
-    txn.update("collections", coll_id, {"next_index": index + 1, "updated_at": at})
-    move_latest(s, txn, coll_id)
-    path = link_path(reg, coll, index)
-    s.record(
-        txn,
-        "link.create",
-        path,
-        after=f"{art['name']}:v{art['index']}",
-        registry_id=reg_id,
-        collection_id=coll_id,
-        link_id=link_id,
-        artifact_id=art_id,
-    )
-    return link_id
-
-
-def _registry_doc(
-    name: str,
-    kind: str,
-    description: str,
-    visibility: str,
-    types: list[str] | None,
-    preconfigured: list[str],
-    creator: str,
-) -> dict[str, Any]:
-    at = now()
-    return {
-        "name": name,
-        "key": normalize_key(name),
-        "kind": kind,
-        "description": description,
-        "visibility": visibility,
-        "artifact_types": types,
-        "preconfigured_types": preconfigured,
-        "protected_aliases": [],
-        "members": {creator: "admin"} if kind == "custom" else {},
-        "created_at": at,
-        "created_by": creator,
-        "updated_at": at,
-    }
-
-
-def _create_store(txn: Transaction, creator: str) -> None:
-    txn.insert("meta", {"format": STORE_FORMAT, "schema": 1, "created_at": now()})
-    for name, artifact_type, description in CORE_REGISTRIES:
-        txn.insert(
-            "registries",
-            _registry_doc(
-                name, "core", description, "organization", [artifact_type], [artifact_type], creator
-            ),
-        )

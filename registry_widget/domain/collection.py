@@ -8,69 +8,20 @@ from typing import TYPE_CHECKING, Any
 
 from registry_widget.domain.handle import Handle, edits
 from registry_widget.domain.history import HistoryEntry, read_history
-from registry_widget.domain.linking import LATEST, check_accepts, unlink
+from registry_widget.domain.linking import LATEST, alias_action, link_version, unlink
+from registry_widget.domain.reprs import short
 from registry_widget.domain.session import Doc, Session, now
-from registry_widget.errors import ConflictError, NotFoundError
-from registry_widget.filters import split_filter
-from registry_widget.names import normalize_key, validate_page, validate_selector, version_index
+from registry_widget.errors import NotFoundError
+from registry_widget.names import validate_page
+from registry_widget.paths import validate_selector, version_index
 from registry_widget.permissions import Action
-from registry_widget.store import Transaction
 
 if TYPE_CHECKING:
     from registry_widget.domain.artifact_version import ArtifactVersion
     from registry_widget.domain.link import Link
     from registry_widget.domain.registry import Registry
 
-__all__ = ["Collection", "create_collection_doc"]
-
-
-def create_collection_doc(
-    s: Session,
-    txn: Transaction,
-    reg_id: int,
-    reg: Doc,
-    name: str,
-    artifact_type: str,
-    description: str,
-    tags: list[str],
-) -> int:
-    """Insert a new collection into registry ``reg_id``, checking role, type and name."""
-    s.require(reg, Action.WRITE, f"create collections in registry {reg['name']!r}")
-    check_accepts(reg, artifact_type)
-    existing = s.find_collection(reg_id, name)
-    if existing is not None:
-        msg = (
-            f"registry {reg['name']!r} already has a collection named {existing[1]['name']!r}; "
-            "collection names are unique in their registry"
-        )
-        raise ConflictError(msg)
-    at = now()
-    coll_id = txn.insert(
-        "collections",
-        {
-            "registry_id": reg_id,
-            "name": name,
-            "key": normalize_key(name),
-            "type": artifact_type,
-            "description": description,
-            "tags": tags,
-            "aliases": {},
-            "next_index": 0,
-            "created_at": at,
-            "created_by": s.user,
-            "updated_at": at,
-        },
-    )
-    path = f"{reg['name']}/{name}"
-    s.record(
-        txn,
-        "collection.create",
-        path,
-        after={"type": artifact_type},
-        registry_id=reg_id,
-        collection_id=coll_id,
-    )
-    return coll_id
+__all__ = ["Collection"]
 
 
 class Collection(Handle[tuple[Doc, Doc]]):
@@ -88,6 +39,18 @@ class Collection(Handle[tuple[Doc, Doc]]):
         except NotFoundError:
             return "<Collection (deleted or hidden)>"
         return f"<Collection {reg['name']}/{coll['name']} ({coll['type']})>"
+
+    def _repr_fields_(self) -> dict[str, str]:
+        coll, reg = self._docs()
+        aliases = sorted(coll["aliases"].items())
+        return {
+            "path": f"{reg['name']}/{coll['name']}",
+            "type": coll["type"],
+            "versions": str(self.count),
+            "aliases": short([f"{a} → v{i}" for a, i in aliases]),
+            "tags": short(coll["tags"]),
+            "updated": coll["updated_at"][:16].replace("T", " "),
+        }
 
     @property
     def name(self) -> str:
@@ -132,16 +95,6 @@ class Collection(Handle[tuple[Doc, Doc]]):
         """How many versions are linked now."""
         self._doc()
         return self._s.store.count("links", collection_id=self._id)
-
-    @property
-    def created_at(self) -> str:
-        """When it was created (ISO-8601, UTC)."""
-        return str(self._doc()["created_at"])
-
-    @property
-    def created_by(self) -> str:
-        """Who created it."""
-        return str(self._doc()["created_by"])
 
     @property
     def updated_at(self) -> str:
@@ -193,13 +146,18 @@ class Collection(Handle[tuple[Doc, Doc]]):
                 ids = itertools.islice(
                     s.link_ids_newest_first(self._id, coll), offset, offset + limit
                 )
-                links = store._docs("links")
-                return make_links(s, state, ((i, links[i], coll, reg) for i in ids))
-            equal, query = split_filter(filter, LINK_FIELDS)
-            docs = store.select("links", query, collection_id=self._id, **equal)
-        docs.sort(key=lambda d: d["index"], reverse=True)
-        end = None if limit is None else offset + limit
-        return make_links(s, state, ((d.doc_id, d, coll, reg) for d in docs[offset:end]))
+                rows = store.get_many("links", ids)
+                return make_links(s, state, ((i, link, coll, reg) for i, link in rows))
+            tree = self._s.parse_filter(filter, LINK_FIELDS)
+            rows = store.query(
+                "links",
+                tree,
+                where={"collection_id": self._id},
+                order=("-index",),
+                limit=limit,
+                offset=offset,
+            )
+        return make_links(s, state, ((i, link, coll, reg) for i, link in rows))
 
     def version(self, selector: str = LATEST) -> Link:
         """The version ``"v3"``, or the one holding an alias (default ``latest``)."""
@@ -210,9 +168,12 @@ class Collection(Handle[tuple[Doc, Doc]]):
 
     def link(self, version: ArtifactVersion | str, aliases: Iterable[str] = ()) -> Link:
         """Link an artifact version here; the same as ``client.link(version, self.path)``."""
-        from registry_widget.domain.client import link_version
+        from registry_widget.domain.artifact_version import artifact_id
+        from registry_widget.domain.link import Link
 
-        return link_version(self._s, version, self.path, aliases)
+        return Link(
+            self._s, link_version(self._s, artifact_id(self._s, version), self.path, aliases)
+        )
 
     def delete(self) -> None:
         """Delete the collection and its links (members); artifact versions stay.
@@ -224,15 +185,15 @@ class Collection(Handle[tuple[Doc, Doc]]):
             coll, reg = self._docs()
             path = f"{reg['name']}/{coll['name']}"
             s.require(reg, Action.WRITE, f"delete collection {path}")
-            held = sorted(a for a in coll["aliases"] if a in reg["protected_aliases"])
-            if held:
+            if alias_action(reg["protected_aliases"], coll["aliases"]) is Action.ADMIN:
+                held = sorted(a for a in coll["aliases"] if a in reg["protected_aliases"])
                 s.require(
                     reg,
                     Action.ADMIN,
                     f"delete collection {path}, which holds protected alias {held[0]!r}",
                 )
-            for link in s.store.find("links", collection_id=self._id):
-                txn.remove("links", link.doc_id)
+            for link_id in s.store.find_ids("links", collection_id=self._id):
+                txn.remove("links", link_id)
             txn.remove("collections", self._id)
             s.record(
                 txn,

@@ -74,8 +74,7 @@ def min_age_seconds(min_age: object) -> float:
 
 def referenced_digests(s: Session, among: Collection[str] | None = None) -> set[str]:
     """The digests of the blobs that versions refer to (only those in ``among``, if given)."""
-    used = {e["digest"] for a in s.store.table("artifacts").all() for e in a["files"].values()}
-    return used if among is None else used & set(among)
+    return s.store.referenced_digests(among)
 
 
 def collect_garbage(s: Session, min_age: object = DEFAULT_MIN_AGE) -> GarbageReport:

@@ -11,7 +11,8 @@ from abc import abstractmethod
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
-from registry_widget.domain.session import Session
+from registry_widget.domain.reprs import object_html
+from registry_widget.domain.session import Doc, Session
 from registry_widget.names import validate_description, validate_tags
 
 __all__ = ["Handle", "edits"]
@@ -31,6 +32,20 @@ class Handle(Generic[T]):
     @abstractmethod
     def _load(self) -> T:
         """Read the object's documents (raises NotFoundError when gone or hidden)."""
+
+    @abstractmethod
+    def _doc(self) -> Doc:
+        """The object's own document, the first of the documents it reads."""
+
+    @property
+    def created_at(self) -> str:
+        """When it was created, logged (a version) or linked (a link): ISO-8601, UTC."""
+        return str(self._doc()["created_at"])
+
+    @property
+    def created_by(self) -> str:
+        """Who created, logged (a version) or linked (a link) it."""
+        return str(self._doc()["created_by"])
 
     def _docs(self) -> T:
         store = self._s.store
@@ -57,6 +72,13 @@ class Handle(Generic[T]):
 
     def __hash__(self) -> int:
         return hash((id(self._s.store), type(self).__name__, self._id))
+
+    def _repr_fields_(self) -> dict[str, str]:
+        """Labelled short texts for the notebook's table display (see ``reprs``)."""
+        return {}
+
+    def _repr_html_(self) -> str | None:
+        return object_html(self)
 
 
 def edits(description: str | None, tags: Iterable[str] | None) -> dict[str, Any]:

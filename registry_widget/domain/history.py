@@ -6,6 +6,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
+from registry_widget.domain.reprs import ResultList
 from registry_widget.errors import ValidationError
 from registry_widget.names import validate_page
 from registry_widget.store import Store
@@ -62,14 +63,15 @@ def read_history(
         raise ValidationError(msg, field="action", value=action)
     limit, offset = validate_page(limit, offset)
     store.refresh()
-    docs = store.find("history", **{field: value})
-    if registries is not None:
-        docs = [d for d in docs if d["registry_id"] is None or d["registry_id"] in registries]
-    if action is not None:
-        docs = [d for d in docs if d["action"] == action or d["action"].startswith(action + ".")]
-    docs.sort(key=lambda d: d.doc_id, reverse=True)
-    end = None if limit is None else offset + limit
-    return [
+    rows = store.history(
+        field,
+        value,
+        kinds=None if action is None else (action,),
+        registries=registries,
+        limit=limit,
+        offset=offset,
+    )
+    return ResultList(
         HistoryEntry(d["at"], d["user"], d["action"], d["target"], d["before"], d["after"])
-        for d in docs[offset:end]
-    ]
+        for _, d in rows
+    )

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 from registry_widget.domain.handle import Handle
 from registry_widget.domain.history import HistoryEntry, read_history
 from registry_widget.domain.linking import link_path, remove_alias, set_alias, unlink
+from registry_widget.domain.reprs import ResultList, metadata_text, short
 from registry_widget.domain.session import Doc, Session, copy_json
 from registry_widget.errors import NotFoundError
 from registry_widget.names import validate_alias
-from registry_widget.permissions import Action
 
 if TYPE_CHECKING:
     from registry_widget.domain.artifact_version import ArtifactVersion
@@ -48,7 +48,7 @@ def make_links(
     (the registry visible to the user); the links then need no lookup of their own until
     the store changes. A row without its collection gives a link that looks it up.
     """
-    out = []
+    out: list[Link] = ResultList()
     for link_id, link, coll, reg in rows:
         obj = Link(s, link_id)
         if coll is not None and coll["registry_id"] == link["registry_id"]:
@@ -76,6 +76,16 @@ class Link(Handle[tuple[Doc, Doc, Doc]]):
             f"<Link {link_path(reg, coll, link['index'])}{aliases} → "
             f"{link['artifact_name']}:v{link['artifact_index']}>"
         )
+
+    def _repr_fields_(self) -> dict[str, str]:
+        link, coll, reg = self._docs()
+        return {
+            "version": link_path(reg, coll, link["index"]),
+            "aliases": short(link["aliases"]),
+            "artifact": f"{link['artifact_name']}:v{link['artifact_index']}",
+            "linked": f"{link['created_at'][:16].replace('T', ' ')} by {link['created_by']}",
+            "metadata": metadata_text(self.metadata),
+        }
 
     @property
     def path(self) -> str:
@@ -128,16 +138,6 @@ class Link(Handle[tuple[Doc, Doc, Doc]]):
 
         return Registry(self._s, self._doc()["registry_id"])
 
-    @property
-    def created_at(self) -> str:
-        """When it was linked (ISO-8601, UTC)."""
-        return str(self._doc()["created_at"])
-
-    @property
-    def created_by(self) -> str:
-        """Who linked it."""
-        return str(self._doc()["created_by"])
-
     def set_alias(self, alias: str) -> Link:
         """Set ``alias`` here, moving it from the version of this collection that holds it."""
         alias = validate_alias(alias)
@@ -169,7 +169,3 @@ class Link(Handle[tuple[Doc, Doc, Doc]]):
         return read_history(
             self._s.store, "link_id", self._id, action=action, limit=limit, offset=offset
         )
-
-    def _require_use(self) -> None:
-        _, _, reg = self._docs()
-        self._s.require(reg, Action.USE, f"use files of registry {reg['name']!r}")

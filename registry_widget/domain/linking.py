@@ -7,13 +7,18 @@ caller's transaction. ``latest`` is kept on the highest-numbered link by the sys
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from registry_widget.domain.session import Doc, Session, now
-from registry_widget.errors import NotFoundError, ValidationError
+from registry_widget.errors import ConflictError, NotFoundError, ValidationError
+from registry_widget.names import normalize_key, validate_alias
+from registry_widget.paths import parse_path
 from registry_widget.permissions import Action
 from registry_widget.skeleton import confusable_with
 from registry_widget.store import Transaction
 
 __all__ = [
+    "alias_action",
     "check_accepts",
     "check_collection_type",
     "check_not_confusable",
@@ -41,7 +46,9 @@ def check_accepts(reg: Doc, artifact_type: str) -> None:
             f"it accepts {accepted}. A registry admin can add the type with "
             f"registry.add_artifact_type({artifact_type!r})"
         )
-        raise ValidationError(msg, field="type", value=artifact_type)
+        raise ValidationError(msg, field="type", value=artifact_type).with_code(
+            "type_not_accepted", registry=reg["name"], type=artifact_type, accepted=list(accepted)
+        )
 
 
 def check_not_confusable(reg: Doc, alias: str) -> None:
@@ -87,12 +94,22 @@ def _put_alias(
     return previous
 
 
+def alias_action(protected: Iterable[str], aliases: Iterable[str]) -> Action:
+    """The action that changing ``aliases`` needs: admin when one of them is protected.
+
+    Setting, moving or removing an alias, and dropping aliases by unlinking their version
+    or deleting their collection, all follow this rule.
+    """
+    guarded = set(protected)
+    return Action.ADMIN if any(a in guarded for a in aliases) else Action.WRITE
+
+
 def set_alias(s: Session, txn: Transaction, link_id: int, alias: str) -> None:
     """Set ``alias`` on link ``link_id``, moving it from the version that holds it."""
     link, coll, reg = s.link(link_id)
-    protected = alias in reg["protected_aliases"]
-    what = f"set the {'protected ' if protected else ''}alias {alias!r}"
-    s.require(reg, Action.ADMIN if protected else Action.WRITE, what)
+    action = alias_action(reg["protected_aliases"], [alias])
+    what = f"set the {'protected ' if action is Action.ADMIN else ''}alias {alias!r}"
+    s.require(reg, action, what)
     check_not_confusable(reg, alias)
     holder = coll["aliases"].get(alias)
     if holder == link["index"]:
@@ -117,9 +134,9 @@ def remove_alias(s: Session, txn: Transaction, link_id: int, alias: str) -> None
     """Remove ``alias`` from link ``link_id``."""
     link, coll, reg = s.link(link_id)
     path = link_path(reg, coll, link["index"])
-    protected = alias in reg["protected_aliases"]
-    what = f"remove the {'protected ' if protected else ''}alias {alias!r}"
-    s.require(reg, Action.ADMIN if protected else Action.WRITE, what)
+    action = alias_action(reg["protected_aliases"], [alias])
+    what = f"remove the {'protected ' if action is Action.ADMIN else ''}alias {alias!r}"
+    s.require(reg, action, what)
     if alias not in link["aliases"]:
         msg = f"{path} has no alias {alias!r}; its aliases are {link['aliases']}"
         raise NotFoundError(msg)
@@ -158,8 +175,8 @@ def unlink(s: Session, txn: Transaction, link_id: int) -> None:
     link, coll, reg = s.link(link_id)
     path = link_path(reg, coll, link["index"])
     s.require(reg, Action.WRITE, f"unlink {path}")
-    held = [a for a in link["aliases"] if a in reg["protected_aliases"]]
-    if held:
+    if alias_action(reg["protected_aliases"], link["aliases"]) is Action.ADMIN:
+        held = [a for a in link["aliases"] if a in reg["protected_aliases"]]
         s.require(reg, Action.ADMIN, f"unlink {path}, which holds the protected alias {held[0]!r}")
     coll_id = link["collection_id"]
     for alias in link["aliases"]:
@@ -189,3 +206,136 @@ def check_collection_type(reg: Doc, coll: Doc, artifact_type: str) -> None:
             f"[{coll['type']!r}]"
         )
         raise ValidationError(msg, field="type", value=artifact_type)
+
+
+def create_collection_doc(
+    s: Session,
+    txn: Transaction,
+    reg_id: int,
+    reg: Doc,
+    name: str,
+    artifact_type: str,
+    description: str,
+    tags: list[str],
+) -> int:
+    """Insert a new collection into registry ``reg_id``, checking role, type and name."""
+    s.require(reg, Action.WRITE, f"create collections in registry {reg['name']!r}")
+    check_accepts(reg, artifact_type)
+    existing = s.find_collection(reg_id, name)
+    if existing is not None:
+        msg = (
+            f"registry {reg['name']!r} already has a collection named {existing[1]['name']!r}; "
+            "collection names are unique in their registry"
+        )
+        raise ConflictError(msg)
+    at = now()
+    coll_id = txn.insert(
+        "collections",
+        {
+            "registry_id": reg_id,
+            "name": name,
+            "key": normalize_key(name),
+            "type": artifact_type,
+            "description": description,
+            "tags": tags,
+            "aliases": {},
+            "next_index": 0,
+            "created_at": at,
+            "created_by": s.user,
+            "updated_at": at,
+        },
+    )
+    path = f"{reg['name']}/{name}"
+    s.record(
+        txn,
+        "collection.create",
+        path,
+        after={"type": artifact_type},
+        registry_id=reg_id,
+        collection_id=coll_id,
+    )
+    return coll_id
+
+
+def link_version(s: Session, art_id: int, path: str, aliases: Iterable[str]) -> int:
+    """Link artifact version ``art_id`` into the collection at ``path`` (created if missing).
+
+    Returns the link's id: the existing one when the version is already in the collection.
+    """
+    p = parse_path(path)
+    if p.collection is None or p.selector is not None:
+        msg = f"link() takes a collection path 'Registry/Collection', not {path!r}"
+        raise ValidationError(msg, field="path", value=path)
+    if isinstance(aliases, str):
+        msg = f"aliases must be a list of aliases, not the str {aliases!r}; use [{aliases!r}]"
+        raise ValidationError(msg, field="aliases", value=aliases)
+    alias_list = list(dict.fromkeys(validate_alias(a) for a in aliases))
+    with s.store.transaction() as txn:
+        art = s.store.get("artifacts", art_id)
+        if art is None or not s.sees_artifact(art_id):
+            msg = "the artifact version no longer exists, or you may not see it"
+            raise ValidationError(msg, field="version", value=art_id)
+        reg_id, reg = s.find_registry(p.registry)
+        s.require(reg, Action.WRITE, f"link versions into registry {reg['name']!r}")
+        check_accepts(reg, art["type"])
+        found = s.find_collection(reg_id, p.collection)
+        if found is None:
+            coll_id = create_collection_doc(s, txn, reg_id, reg, p.collection, art["type"], "", [])
+        else:
+            coll_id = found[0]
+            check_collection_type(reg, found[1], art["type"])
+        existing = s.store.find_ids("links", artifact_id=art_id, collection_id=coll_id)
+        if existing:
+            link_id = existing[0]
+        else:
+            link_id = _insert_link(s, txn, reg_id, reg, coll_id, art_id, art)
+        for alias in alias_list:
+            set_alias(s, txn, link_id, alias)
+    return link_id
+
+
+def _insert_link(
+    s: Session,
+    txn: Transaction,
+    reg_id: int,
+    reg: Doc,
+    coll_id: int,
+    art_id: int,
+    art: Doc,
+) -> int:
+    coll = s.store.get("collections", coll_id)
+    assert coll is not None
+    index = int(coll["next_index"])
+    at = now()
+    link_id = txn.insert(
+        "links",
+        {
+            "registry_id": reg_id,
+            "collection_id": coll_id,
+            "index": index,
+            "artifact_id": art_id,
+            "aliases": [],
+            "created_at": at,
+            "created_by": s.user,
+            "artifact_name": art["name"],
+            "artifact_index": art["index"],
+            "type": art["type"],
+            "tags": art["tags"],
+            "description": art["description"],
+            "metadata": art["metadata"],
+        },
+    )
+    txn.update("collections", coll_id, {"next_index": index + 1, "updated_at": at})
+    move_latest(s, txn, coll_id)
+    path = link_path(reg, coll, index)
+    s.record(
+        txn,
+        "link.create",
+        path,
+        after=f"{art['name']}:v{art['index']}",
+        registry_id=reg_id,
+        collection_id=coll_id,
+        link_id=link_id,
+        artifact_id=art_id,
+    )
+    return link_id

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from registry_widget.domain.handle import Handle
 from registry_widget.domain.history import HistoryEntry, read_history
 from registry_widget.domain.linking import check_not_confusable
+from registry_widget.domain.reprs import ResultList, short
 from registry_widget.domain.session import Doc, now
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
-from registry_widget.filters import split_filter
 from registry_widget.names import (
     known_artifact_type,
     normalize_key,
@@ -72,7 +72,7 @@ class Registry(Handle[Doc]):
     """A registry: collections of linked artifact versions, with its own members and rules.
 
     Obtain it from :meth:`Client.registry`, :meth:`Client.registries` or
-    :meth:`Client.create_registry`. Attributes read the store every time.
+    :meth:`Client.create_registry`. Every attribute read sees the store as it is now.
     """
 
     def _load(self) -> Doc:
@@ -87,6 +87,18 @@ class Registry(Handle[Doc]):
         except NotFoundError:
             return "<Registry (deleted or hidden)>"
         return f"<Registry {doc['name']!r} ({doc['kind']}, {doc['visibility']})>"
+
+    def _repr_fields_(self) -> dict[str, str]:
+        doc = self._doc()
+        types = doc["artifact_types"]
+        return {
+            "name": doc["name"],
+            "kind": doc["kind"],
+            "visibility": doc["visibility"],
+            "types": "all" if types is None else short(types),
+            "your role": self.role,
+            "description": short(doc["description"]),
+        }
 
     # -- attributes --------------------------------------------------------------------------
 
@@ -132,16 +144,6 @@ class Registry(Handle[Doc]):
         role = self._s.role_on(self._doc())
         assert role is not None
         return role
-
-    @property
-    def created_at(self) -> str:
-        """When it was created (ISO-8601, UTC)."""
-        return str(self._doc()["created_at"])
-
-    @property
-    def created_by(self) -> str:
-        """Who created it."""
-        return str(self._doc()["created_by"])
 
     # -- changes to the registry ---------------------------------------------------------------
 
@@ -279,7 +281,9 @@ class Registry(Handle[Doc]):
                     "can never be removed"
                 )
                 raise ConflictError(msg)
-            users = [c["name"] for c in s.store.find("collections", type=t, registry_id=self._id)]
+            users = [
+                c["name"] for _, c in s.store.find("collections", type=t, registry_id=self._id)
+            ]
             if users:
                 msg = (
                     f"type {t!r} is used by collections {sorted(users)} of registry "
@@ -309,14 +313,35 @@ class Registry(Handle[Doc]):
         type: str,
         description: str = "",
         tags: Iterable[str] = (),
+        exist_ok: bool = False,
     ) -> Collection:
-        """Create an empty collection for artifacts of one ``type`` (members)."""
-        from registry_widget.domain.collection import Collection, create_collection_doc
+        """Create an empty collection for artifacts of one ``type`` (members).
+
+        With ``exist_ok=True`` a collection of that name is returned as it is (like
+        ``mkdir -p``; its description and tags are not compared or changed, and nothing is
+        written), provided it holds the same artifact type: a collection of another type
+        is refused with :class:`ConflictError`, since its type never changes.
+        """
+        from registry_widget.domain.collection import Collection
+        from registry_widget.domain.linking import create_collection_doc
 
         name = validate_collection_name(name)
         t = validate_artifact_type(type)
         description = validate_description(description)
         tag_list = validate_tags(tags)
+        if exist_ok:
+            with self._s.store.reading():
+                reg = self._doc()
+                found = self._s.find_collection(self._id, name)
+            if found is not None:
+                if found[1]["type"] != t:
+                    msg = (
+                        f"registry {reg['name']!r} already has a collection named "
+                        f"{found[1]['name']!r}, of type {found[1]['type']!r}, not {t!r}; "
+                        "a collection's type never changes, so choose another name"
+                    )
+                    raise ConflictError(msg)
+                return Collection(self._s, found[0])
         with self._s.store.transaction() as txn:
             reg = self._doc()
             coll_id = create_collection_doc(
@@ -332,7 +357,7 @@ class Registry(Handle[Doc]):
         reg = self._doc()
         found = self._s.find_collection(self._id, name)
         if found is None:
-            names = [c["name"] for c in self._s.store.find("collections", registry_id=self._id)]
+            names = [c["name"] for _, c in self._s.store.find("collections", registry_id=self._id)]
             msg = f"registry {reg['name']!r} has no collection {name!r}; it has {sorted(names)}"
             raise NotFoundError(msg)
         return Collection(self._s, found[0])
@@ -341,30 +366,32 @@ class Registry(Handle[Doc]):
         """Its collections, optionally filtered (MongoDB-style), by name."""
         from registry_widget.domain.collection import Collection
 
-        equal, query = split_filter(filter, COLLECTION_FIELDS)
+        tree = self._s.parse_filter(filter, COLLECTION_FIELDS)
         with self._s.store.reading():
             self._doc()
-            docs = self._s.store.select("collections", query, registry_id=self._id, **equal)
-        docs.sort(key=lambda d: d["key"])
-        return [Collection(self._s, d.doc_id) for d in docs]
+            rows = self._s.store.query(
+                "collections", tree, where={"registry_id": self._id}, order=("key",)
+            )
+        return ResultList(Collection(self._s, coll_id) for coll_id, _ in rows)
 
     def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:
         """Every linked version in the registry, optionally filtered, newest first."""
         from registry_widget.domain.link import LINK_FIELDS, Link
 
-        equal, query = split_filter(filter, LINK_FIELDS)
+        tree = self._s.parse_filter(filter, LINK_FIELDS)
         with self._s.store.reading():
             self._doc()
-            docs = self._s.store.select("links", query, registry_id=self._id, **equal)
-        docs.sort(key=lambda d: (d["created_at"], d.doc_id), reverse=True)
-        return [Link(self._s, d.doc_id) for d in docs]
+            rows = self._s.store.query(
+                "links", tree, where={"registry_id": self._id}, order=("-created_at", "-id")
+            )
+        return ResultList(Link(self._s, link_id) for link_id, _ in rows)
 
     # -- members -----------------------------------------------------------------------------
 
     def members(self) -> list[Member]:
         """Its members with their registry role and effective role, by user name."""
         reg = self._doc()
-        out = []
+        out: list[Member] = ResultList()
         for user, role in sorted(reg["members"].items()):
             found = self._s.user_doc(user)
             org_role = found[1]["role"] if found else "viewer"
@@ -477,7 +504,7 @@ class Registry(Handle[Doc]):
         to prevent; the message says where it is, so that an admin can remove it first.
         """
         s = self._s
-        for coll in s.store.find("collections", registry_id=self._id):
+        for _, coll in s.store.find("collections", registry_id=self._id):
             for held, index in coll["aliases"].items():
                 if confusable_with(held, [alias]) is not None:
                     where = f"{reg['name']}/{coll['name']}:v{index}"

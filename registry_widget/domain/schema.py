@@ -7,9 +7,14 @@ failing later wherever the field is used.
 
 from __future__ import annotations
 
+from typing import Any
+
+from registry_widget.domain.session import now
+from registry_widget.names import normalize_key
+from registry_widget.store import STORE_FORMAT, Transaction
 from registry_widget.store.base import Fields
 
-__all__ = ["DOCUMENT_FIELDS"]
+__all__ = ["CORE_REGISTRIES", "DOCUMENT_FIELDS", "create_store_docs", "registry_doc"]
 
 _STR = (str,)
 _INT = (int,)
@@ -66,3 +71,47 @@ DOCUMENT_FIELDS: Fields = {
     },
     "history": {"at": _STR, "user": _STR, "action": _STR, "target": _STR},
 }
+
+CORE_REGISTRIES = (
+    ("Models", "model", "Trained models: the weights and files a team ships and serves."),
+    ("Datasets", "dataset", "Datasets: the data a team trains and evaluates on."),
+)
+
+
+def registry_doc(
+    name: str,
+    kind: str,
+    description: str,
+    visibility: str,
+    types: list[str] | None,
+    preconfigured: list[str],
+    creator: str,
+) -> dict[str, Any]:
+    """A registry's document: the one place that says what a registry holds."""
+    at = now()
+    return {
+        "name": name,
+        "key": normalize_key(name),
+        "kind": kind,
+        "description": description,
+        "visibility": visibility,
+        "artifact_types": types,
+        "preconfigured_types": preconfigured,
+        "protected_aliases": [],
+        "members": {creator: "admin"} if kind == "custom" else {},
+        "created_at": at,
+        "created_by": creator,
+        "updated_at": at,
+    }
+
+
+def create_store_docs(txn: Transaction, creator: str) -> None:
+    """Insert what a new store holds: its format marker and the core registries."""
+    txn.insert("meta", {"format": STORE_FORMAT, "schema": 1, "created_at": now()})
+    for name, artifact_type, description in CORE_REGISTRIES:
+        txn.insert(
+            "registries",
+            registry_doc(
+                name, "core", description, "organization", [artifact_type], [artifact_type], creator
+            ),
+        )

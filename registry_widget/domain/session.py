@@ -1,43 +1,38 @@
 """The user, the store and the blobs behind a client, with the lookups every object uses.
 
 A :class:`Session` is shared by a :class:`~registry_widget.domain.client.Client` and every object
-it hands out. Objects hold document ids, never documents: each property read refreshes
-the store and looks the document up again, so what another process committed is seen at
-once, and a registry that became invisible answers "not found".
+it hands out. Objects hold document ids, never live documents: each property read refreshes
+the store and looks the document up again once the store has changed (see
+:mod:`~registry_widget.domain.handle`), so what another process committed is seen at once,
+and a registry that became invisible answers "not found".
 """
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from tinydb.table import Document
-
 from registry_widget.errors import ConflictError, NotFoundError, PermissionDeniedError
-from registry_widget.files.blobs import PACK_LIMIT, BlobStore, FileBlobStore, MemoryBlobStore
-from registry_widget.names import normalize_key
+from registry_widget.files.blobs import BlobStore
+from registry_widget.filters import Fields, Filter, parse_filter
+from registry_widget.names import lone_surrogate, normalize_key
 from registry_widget.permissions import (
     Action,
     allows,
     artifact_role,
     effective_role,
     member_role,
+    org_allows,
     require,
     same_user,
 )
-from registry_widget.store import JSONFileStore, Store, Transaction
+from registry_widget.store import Row, Store, Transaction
 
-__all__ = ["Doc", "Session", "copy_json", "now", "use_blobs"]
+__all__ = ["Doc", "Session", "copy_json", "now"]
 
 Doc = dict[str, Any]
 _MAX_PROBE_MISSES = 64
-_blob_stores: weakref.WeakKeyDictionary[Store, BlobStore] = weakref.WeakKeyDictionary()
-
-
-def _by_index(doc: Doc) -> int:
-    return int(doc["index"])
 
 
 def now() -> str:
@@ -58,28 +53,7 @@ def copy_json(value: Any) -> Any:
 _CONTAINERS = (dict, list)
 
 
-def blobs_for(store: Store) -> BlobStore:
-    """The blob store beside ``store``: ``<stem>.blobs/`` next to a file, else in memory."""
-    blobs = _blob_stores.get(store)
-    if blobs is None:
-        if isinstance(store, JSONFileStore):
-            root = store.path.with_name(store.path.stem + ".blobs")
-            blobs = FileBlobStore(root, pack_limit=PACK_LIMIT)
-            # Small files are appended to a pack without a sync of their own: the store
-            # syncs it once before committing the transaction that refers to them.
-            store.before_commit(blobs.sync)
-        else:
-            blobs = MemoryBlobStore()
-        _blob_stores[store] = blobs
-    return blobs
-
-
-def use_blobs(store: Store, blobs: BlobStore) -> BlobStore:
-    """Make ``blobs`` the blob store of ``store`` (for this and later clients of it)."""
-    _blob_stores[store] = blobs
-    # Blobs that become durable only at sync (a pack) are synced before each commit.
-    store.before_commit(blobs.sync)
-    return blobs
+_MAX_FILTER_WALK = 64  # deeper filters are refused by their validation anyway
 
 
 class Session:
@@ -89,11 +63,11 @@ class Session:
     callers that already did (or run inside a transaction or a reading block).
     """
 
-    def __init__(self, store: Store, user: str, blobs: BlobStore | None = None) -> None:
+    def __init__(self, store: Store, blobs: BlobStore, user: str) -> None:
         self.store = store
+        self.blobs = blobs
         self.user = user
         self.user_key = normalize_key(user)
-        self.blobs = blobs_for(store) if blobs is None else use_blobs(store, blobs)
         self._role: tuple[int, str] = (-1, "")  # (store state, organisation role)
 
     # -- users -------------------------------------------------------------------------
@@ -101,8 +75,53 @@ class Session:
     def user_doc(self, name: str | None = None) -> tuple[int, Doc] | None:
         """The document of user ``name`` (default: this session's user)."""
         key = self.user_key if name is None else normalize_key(name)
-        found = self.store.find_one("users", key=key)
-        return (found.doc_id, found) if found is not None else None
+        return self.store.find_one("users", key=key)
+
+    def parse_filter(self, spec: Mapping[str, Any] | None, fields: Fields) -> Filter:
+        """Validate a filter, with user names in ``created_by`` spelt as the organisation does.
+
+        User names compare like registry names (NFC, case-insensitive): ``{"created_by":
+        "BOB"}`` finds what ``Bob`` created. Operands that name no user stay as given.
+        """
+        return parse_filter(self._canonical_users(spec), fields)
+
+    def _canonical_users(self, spec: Any, depth: int = 0) -> Any:
+        if depth > _MAX_FILTER_WALK or not isinstance(spec, Mapping):
+            return spec  # malformed: validation refuses it as it stands
+        out: dict[Any, Any] = {}
+        for key, condition in spec.items():
+            if key in ("$and", "$or") and isinstance(condition, list):
+                out[key] = [self._canonical_users(sub, depth + 1) for sub in condition]
+            elif key == "$not":
+                out[key] = self._canonical_users(condition, depth + 1)
+            elif key == "created_by":
+                out[key] = self._canonical_condition(condition, depth + 1)
+            else:
+                out[key] = condition
+        return out
+
+    def _canonical_condition(self, condition: Any, depth: int) -> Any:
+        if isinstance(condition, str):
+            return self._org_spelling(condition)
+        if depth > _MAX_FILTER_WALK or not isinstance(condition, Mapping):
+            return condition
+        out: dict[Any, Any] = {}
+        for op, operand in condition.items():
+            if op in ("$eq", "$ne") and isinstance(operand, str):
+                out[op] = self._org_spelling(operand)
+            elif op in ("$in", "$nin") and isinstance(operand, list):
+                out[op] = [self._org_spelling(v) if isinstance(v, str) else v for v in operand]
+            elif op == "$not":
+                out[op] = self._canonical_condition(operand, depth + 1)
+            else:
+                out[op] = operand
+        return out
+
+    def _org_spelling(self, name: str) -> str:
+        if lone_surrogate(name) is not None:
+            return name  # not a name: the filter's validation says so
+        found = self.store.find_one("users", key=normalize_key(name))
+        return name if found is None else str(found[1]["name"])
 
     def org_role(self) -> str:
         """This user's organisation role; refuses a user who is not (or no longer) known."""
@@ -115,7 +134,7 @@ class Session:
             return role
         found = self.store.find_one("users", key=self.user_key)
         if found is None:
-            admins = sorted(d["name"] for d in self.store.find("users", role="admin"))
+            admins = sorted(d["name"] for _, d in self.store.find("users", role="admin"))
             msg = (
                 f"user {self.user!r} is not a user of this store's organisation. Ask an "
                 f"organisation admin ({', '.join(map(repr, admins)) or 'none'}) to run "
@@ -123,15 +142,14 @@ class Session:
                 "Client(path, user=...) or $REGISTRY_WIDGET_USER"
             )
             raise PermissionDeniedError(msg)
-        role = str(found["role"])
+        role = str(found[1]["role"])
         self._role = (self.store.state, role)
         return role
 
     def require_org(self, minimal: str, what: str) -> None:
         """Refuse unless this user's organisation role is at least ``minimal``."""
-        order = ("viewer", "member", "admin")
         role = self.org_role()
-        if order.index(role) < order.index(minimal):
+        if not org_allows(role, minimal):
             msg = (
                 f"user {self.user!r} may not {what}: that needs the organisation role "
                 f"{minimal!r}, and theirs is {role!r}"
@@ -155,7 +173,7 @@ class Session:
         return self._registry(reg_id)
 
     def _registry(self, reg_id: int) -> Doc:
-        reg = self.store.doc("registries", reg_id)
+        reg = self.store.get("registries", reg_id)
         if reg is None or self.role_on(reg) is None:
             msg = "the registry no longer exists, or you may no longer see it"
             raise NotFoundError(msg)
@@ -165,17 +183,21 @@ class Session:
         """The registry named ``name`` (case-insensitively), if this user may see it."""
         self.store.refresh()
         found = self.store.find_one("registries", key=normalize_key(name))
-        if found is None or self.role_on(found) is None:
-            regs = sorted(self.visible_registries(), key=lambda r: (r["kind"] != "core", r["key"]))
+        if found is None or self.role_on(found[1]) is None:
+            regs = sorted(
+                (r for _, r in self.visible_registries()),
+                key=lambda r: (r["kind"] != "core", r["key"]),
+            )
             visible = [r["name"] for r in regs]
             msg = f"no registry named {name!r}; registries you can see: {visible}"
             raise NotFoundError(msg)
-        return found.doc_id, found
+        return found
 
-    def visible_registries(self) -> list[Document]:
-        """Every registry this user may see, as documents with ``doc_id``."""
+    def visible_registries(self) -> list[Row]:
+        """Every registry this user may see, as ``(id, document)`` rows in id order."""
         self.store.refresh()
-        return [r for r in self.store.table("registries").all() if self.role_on(r) is not None]
+        rows = self.store.query("registries", order=("id",))
+        return [row for row in rows if self.role_on(row[1]) is not None]
 
     def require(self, reg: Doc, action: Action, what: str) -> None:
         """Refuse unless this user's role on ``reg`` allows ``action``."""
@@ -187,15 +209,15 @@ class Session:
         A registry this user may not see is not named: its existence must not leak.
         """
         found = self.store.find_one("registries", key=normalize_key(name))
-        if found is None or found.doc_id == keep:
+        if found is None or found[0] == keep:
             return
-        if self.role_on(found) is None:
+        if self.role_on(found[1]) is None:
             msg = (
                 f"the registry name {name!r} is not available (registry names are unique, "
                 "compared case-insensitively); choose another name"
             )
         else:
-            msg = f"a registry named {found['name']!r} already exists; registry names are unique"
+            msg = f"a registry named {found[1]['name']!r} already exists; registry names are unique"
         raise ConflictError(msg)
 
     # -- artifact versions ---------------------------------------------------------------------
@@ -203,10 +225,10 @@ class Session:
     def artifact_registries(self, art_id: int) -> list[tuple[Doc, str | None]]:
         """Each registry artifact version ``art_id`` is linked into, with this user's role."""
         seen: dict[int, tuple[Doc, str | None]] = {}
-        for link in self.store.find("links", artifact_id=art_id):
+        for _, link in self.store.find("links", artifact_id=art_id):
             reg_id = link["registry_id"]
             if reg_id not in seen:
-                reg = self.store.doc("registries", reg_id)
+                reg = self.store.get("registries", reg_id)
                 if reg is not None:
                     seen[reg_id] = (reg, self.role_on(reg))
         return list(seen.values())
@@ -226,7 +248,7 @@ class Session:
     def artifact(self, art_id: int) -> Doc:
         """The artifact version ``art_id``, if it exists and this user may see it."""
         self._org_role()
-        doc = self.store.doc("artifacts", art_id)
+        doc = self.store.get("artifacts", art_id)
         if doc is None or not self.sees_artifact(art_id):
             msg = "the artifact version no longer exists, or you may no longer see it"
             raise NotFoundError(msg)
@@ -255,7 +277,7 @@ class Session:
         return self._collection(coll_id)
 
     def _collection(self, coll_id: int) -> tuple[Doc, Doc]:
-        coll = self.store.doc("collections", coll_id)
+        coll = self.store.get("collections", coll_id)
         if coll is None:
             msg = "the collection no longer exists"
             raise NotFoundError(msg)
@@ -263,13 +285,11 @@ class Session:
 
     def find_collection(self, reg_id: int, name: str) -> tuple[int, Doc] | None:
         """The collection ``name`` of registry ``reg_id`` (case-insensitively), or None."""
-        found = self.store.find_one("collections", key=normalize_key(name), registry_id=reg_id)
-        return (found.doc_id, found) if found is not None else None
+        return self.store.find_one("collections", key=normalize_key(name), registry_id=reg_id)
 
     def link_at(self, coll_id: int, index: int) -> tuple[int, Doc] | None:
         """The link numbered ``index`` in collection ``coll_id``, or None."""
-        found = self.store.find_one("links", index=index, collection_id=coll_id)
-        return (found.doc_id, found) if found is not None else None
+        return self.store.find_one("links", index=index, collection_id=coll_id)
 
     def link_ids_newest_first(self, coll_id: int, coll: Doc) -> Iterator[int]:
         """The ids of a collection's links, highest number first, found one by one.
@@ -288,9 +308,8 @@ class Session:
             else:
                 misses += 1
                 if misses > _MAX_PROBE_MISSES:
-                    docs = store.find("links", collection_id=coll_id)
-                    rest = sorted((d for d in docs if d["index"] < index), key=_by_index)
-                    yield from (d.doc_id for d in reversed(rest))
+                    rows = store.query("links", where={"collection_id": coll_id}, order=("-index",))
+                    yield from (i for i, d in rows if d["index"] < index)
                     return
             index -= 1
 
@@ -300,7 +319,7 @@ class Session:
         return self._link(link_id)
 
     def _link(self, link_id: int) -> tuple[Doc, Doc, Doc]:
-        link = self.store.doc("links", link_id)
+        link = self.store.get("links", link_id)
         if link is None:
             msg = "the linked version no longer exists (it was unlinked or its registry deleted)"
             raise NotFoundError(msg)

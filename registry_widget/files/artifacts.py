@@ -35,7 +35,6 @@ from registry_widget.files.blobs import (
     FileBlobStore,
     MemoryBlobStore,
     check_digest,
-    read_chunks,
 )
 from registry_widget.files.sources import (
     check_tree,
@@ -58,7 +57,6 @@ __all__ = [
     "build_manifest",
     "collect_files",
     "download",
-    "hash_file",
     "manifest_digest",
     "manifest_size",
     "verify",
@@ -135,38 +133,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-# ------------------------------------------------------------------------ hashing
-
-
-def hash_file(path: Path, *, progress: ProgressFactory | None = None) -> tuple[str, int]:
-    """Return the sha256 hex digest and the size in bytes of the file at ``path``.
-
-    Parameters
-    ----------
-    path
-        The file to hash; it is read in chunks of 1 MiB.
-    progress
-        Makes a progress bar for this file (e.g. ``tqdm.auto.tqdm``); None shows none.
-
-    Raises
-    ------
-    NotFoundError
-        If the file does not exist.
-    ConflictError
-        If the file changed while it was being read.
-    """
-    path = Path(path)
-    bar = progress(total=_file_size(path), desc=f"hashing {path.name}") if progress else None
-    try:
-        hasher = hashlib.sha256()
-        size = 0
-        for chunk in read_chunks(path, bar.update if bar else None):
-            hasher.update(chunk)
-            size += len(chunk)
-    finally:
-        if bar is not None:
-            bar.close()
-    return hasher.hexdigest(), size
+# -------------------------------------------------------------------------- sizes
 
 
 def _file_size(path: Path) -> int:

@@ -41,6 +41,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from registry_widget._fs import fdatasync, fsync_dir
 from registry_widget.errors import StoreCorruptedError
 
 __all__ = ["PACK_NAME", "BlobPack"]
@@ -96,7 +97,7 @@ class BlobPack:
             self._fd = None
             self._forget()
         if self._fd is None:
-            flags = os.O_RDWR | os.O_APPEND | getattr(os, "O_BINARY", 0)
+            flags = os.O_RDWR | os.O_APPEND
             try:
                 self._fd = os.open(self.path, flags)
             except FileNotFoundError:
@@ -105,8 +106,8 @@ class BlobPack:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._fd = os.open(self.path, flags | os.O_CREAT, 0o644)
                 # The new file's name must survive a crash too (once per store).
-                _fsync_dir(self.path.parent)
-                _fsync_dir(self.path.parent.parent)
+                fsync_dir(self.path.parent)
+                fsync_dir(self.path.parent.parent)
         return self._fd
 
     def _catch_up(self, fd: int) -> int:
@@ -354,7 +355,7 @@ class BlobPack:
         """Make every record appended (or relied on) so far durable: one fdatasync."""
         with self._lock:
             if self._dirty and self._fd is not None:
-                os.fdatasync(self._fd)
+                fdatasync(self._fd)
                 self._dirty = False
 
     def close(self) -> None:
@@ -367,11 +368,3 @@ class BlobPack:
 
 def _use(digest: str, stamp: int) -> bytes:
     return _header(USE, digest, 8) + stamp.to_bytes(8, "big")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -13,8 +13,6 @@ import hashlib
 import io
 import os
 import re
-import secrets
-import stat
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -23,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from registry_widget._fs import fsync_dir, temp_file
 from registry_widget.errors import (
     ConflictError,
     NotFoundError,
@@ -123,42 +122,6 @@ def read_chunks(path: Path, on_read: OnRead | None = None) -> Iterator[bytes]:
             "log it again once nothing is writing to it"
         )
         raise ConflictError(msg)
-
-
-def fsync_dir(path: Path) -> None:
-    """Flush a directory entry to disk, where the platform allows it (not on Windows)."""
-    if os.name == "nt":  # pragma: no cover - directories cannot be opened on Windows
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def temp_file(folder: Path, *, mode: int = 0o666) -> Iterator[tuple[BinaryIO, Path]]:
-    """Create a fresh temporary file in ``folder``; remove it unless it was renamed away.
-
-    The file is created exclusively (``O_EXCL``) with ``mode`` filtered by the umask and
-    a hidden ``.part`` name (128 random bits) that no digest can take.
-    """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    tmp = folder / f".tmp-{secrets.token_hex(16)}.part"
-    fd = os.open(tmp, flags, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh, tmp
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            _unlink(tmp)
-
-
-def _unlink(path: Path) -> None:
-    if os.name == "nt":  # pragma: no cover - read-only files cannot be removed on Windows
-        with contextlib.suppress(OSError):
-            path.chmod(stat.S_IWRITE | stat.S_IREAD)
-    path.unlink()
 
 
 @dataclass
@@ -410,7 +373,7 @@ class FileBlobStore(BlobStore):
     def remove(self, digest: str) -> None:  # noqa: D102
         path = self._path(digest)
         with contextlib.suppress(FileNotFoundError):
-            _unlink(path)
+            path.unlink()
         if self._pack is not None:
             self._pack.remove(digest)
 
@@ -457,7 +420,7 @@ class FileBlobStore(BlobStore):
         for path in added.files:
             if path.parent.name + path.name not in kept:
                 with contextlib.suppress(FileNotFoundError):
-                    _unlink(path)
+                    path.unlink()
         if self._pack is not None and not (added.digests & kept):
             self._pack.take_back(added.spans)
         for folder in reversed(added.folders):
@@ -590,12 +553,7 @@ class FileBlobStore(BlobStore):
                 self.touch(digest)
                 return digest, size
             self._folder(final.parent)
-            try:
-                tmp.replace(final)
-            except PermissionError:  # pragma: no cover - Windows, a concurrent writer won
-                if not final.is_file():
-                    raise
-                return digest, size
+            tmp.replace(final)
             added = self._added()
             if added is not None:
                 added.files.append(final)

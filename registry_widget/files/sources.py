@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from registry_widget.errors import NotFoundError, StorageError, ValidationError
-from registry_widget.names import validate_relpath
+from registry_widget.paths import validate_relpath
 
 __all__ = [
     "MAX_SEGMENT_BYTES",
@@ -24,7 +24,7 @@ MAX_SEGMENT_BYTES = 255
 def validate_file_path(path: object) -> str:
     """Validate the relative path of a file of an artifact version, and return it.
 
-    On top of :func:`~registry_widget.names.validate_relpath`, the path must be valid
+    On top of :func:`~registry_widget.paths.validate_relpath`, the path must be valid
     UTF-8 text (no lone surrogates, which is what a file name that is not UTF-8 becomes
     when Python lists a folder) and each of its segments at most 255 bytes long, so that
     every file logged can be downloaded again.
@@ -93,10 +93,19 @@ def _as_path(value: object, what: str) -> Path:
     raise ValidationError(msg, field="files", value=value)
 
 
-def _existing(path: Path) -> Path:
+def _existing(path: Path, given: object) -> Path:
+    """Return ``path`` if it exists; else refuse, naming it as the caller wrote it.
+
+    ``given`` is the caller's value: ``"weights/"`` keeps its trailing slash (a folder was
+    meant) and the message shows where it was looked for, from the working directory.
+    """
     if not path.exists():
-        msg = f"file {str(path)!r} does not exist" + (
-            " (it is a broken symbolic link)" if path.is_symlink() else ""
+        text = str(os.fspath(given)) if isinstance(given, str | os.PathLike) else str(path)
+        folder = text.endswith(("/", os.sep))
+        where = os.path.abspath(path) + (os.sep if folder else "")  # noqa: PTH100
+        what = "folder" if folder else "file or folder"
+        msg = f"{what} {text!r} does not exist (looked for {where})" + (
+            "; it is a broken symbolic link" if path.is_symlink() else ""
         )
         raise NotFoundError(msg)
     return path
@@ -145,9 +154,9 @@ def _inside_or_refuse(real: Path, real_top: Path, path: Path, top: Path) -> None
         raise ValidationError(msg, field="files", value=str(path))
 
 
-def _expand(path: Path, prefix: str | None) -> dict[str, Path]:
+def _expand(path: Path, prefix: str | None, given: object) -> dict[str, Path]:
     """Map a file to ``{prefix or basename: path}``, a folder's files to paths under it."""
-    _existing(path)
+    _existing(path, given)
     if path.is_dir():
         inner = _walk(path)
         if prefix is None:
@@ -220,16 +229,16 @@ def collect_files(files: object) -> dict[str, Path]:
 
     if isinstance(files, str | os.PathLike):
         path = _as_path(files, "files")
-        add(_expand(path, None), path)
+        add(_expand(path, None, files), path)
     elif isinstance(files, list | tuple):
         for item in files:
             path = _as_path(item, "files item")
-            add(_expand(path, path.resolve().name if path.is_dir() else None), path)
+            add(_expand(path, path.resolve().name if path.is_dir() else None, item), path)
     elif isinstance(files, Mapping):
         for rel, item in files.items():
             validate_file_path(rel)
             path = _as_path(item, f"files[{rel!r}]")
-            add(_expand(path, rel), path)
+            add(_expand(path, rel, item), path)
     else:
         msg = (
             f"files must be a path, a list of paths or a dict {{relpath: path}}, "

@@ -1,15 +1,16 @@
-"""Persistence: TinyDB documents in named tables, transactions, and their storages.
+"""Persistence: documents in named tables, transactions, and their storages.
 
-The store knows nothing of registries, users or widgets. It keeps documents in TinyDB
-tables in memory (TinyDB is also the query engine) and makes committed transactions
-durable through a :class:`~registry_widget.store.base.Store` implementation.
+The store knows nothing of registries, users or widgets. Its interface
+(:class:`~registry_widget.store.base.Store`) speaks plain dictionaries and validated
+filters; the backends here keep documents in TinyDB tables in memory (TinyDB is their
+query engine, imported nowhere outside this package) and make committed transactions
+durable in their own way.
 """
 
 from __future__ import annotations
 
-from registry_widget.store.base import STORE_FORMAT, Store, Transaction
+from registry_widget.store.base import ID, STORE_FORMAT, Row, Store, Transaction
 from registry_widget.store.jsonfile import JSONFileStore
 from registry_widget.store.memory import MemoryStore
-from registry_widget.store.opener import open_store
 
-__all__ = ["STORE_FORMAT", "JSONFileStore", "MemoryStore", "Store", "Transaction", "open_store"]
+__all__ = ["ID", "STORE_FORMAT", "JSONFileStore", "MemoryStore", "Row", "Store", "Transaction"]

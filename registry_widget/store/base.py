@@ -1,9 +1,18 @@
-"""The store interface: TinyDB tables in memory, transactions, indexes, change notification.
+"""The store interface: documents by id in named tables, transactions, change notification.
 
-Every implementation keeps the working set in TinyDB tables over an in-memory storage
-(:class:`~registry_widget.store.table.WorkingSet`) and differs only in how committed
-changes become durable and how changes made by other processes are picked up
-(:meth:`Store._refresh_locked`, :meth:`Store._persist`).
+The interface speaks plain dictionaries and filter trees, so that a database can answer
+it: rows are ``(id, document)`` pairs; lookups go by id (:meth:`Store.get`,
+:meth:`Store.get_many`) or by equality on indexed fields (:meth:`Store.find`,
+:meth:`Store.count`); :meth:`Store.query` takes a validated filter
+(:func:`registry_widget.filters.parse_filter`), which each backend compiles into its own
+query language, and sorts and pages in the store; :meth:`Store.search`,
+:meth:`Store.history` and :meth:`Store.referenced_digests` answer the text search, the
+history pages and garbage collection. Writes go through :meth:`Store.transaction`.
+
+The implementations here keep the working set in TinyDB tables over an in-memory storage
+(:class:`~registry_widget.store.table.WorkingSet`), with hash indexes on the fields
+looked up, and differ only in how committed changes become durable and how changes made
+by other processes are picked up (:meth:`Store._refresh_locked`, :meth:`Store._persist`).
 
 Documents are plain JSON values. Callers never mutate a document they read in place:
 they pass new values to :meth:`Transaction.update`, which is what makes rollback exact.
@@ -15,27 +24,33 @@ exactly the recorded changes.
 
 from __future__ import annotations
 
+import heapq
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, cast
 
 from tinydb import TinyDB
-from tinydb.queries import QueryLike
-from tinydb.table import Document, Table
 
-from registry_widget.errors import StoreCorruptedError
+from registry_widget.errors import NotFoundError, StoreCorruptedError
+from registry_widget.filters import MATCH_ALL, Filter, index_equalities
+from registry_widget.names import normalize_key
 from registry_widget.store.index import HashIndex
+from registry_widget.store.query import compile_query
 from registry_widget.store.table import Tables, WorkingSet, WorkingSetTable
 
-__all__ = ["STORE_FORMAT", "Change", "Fields", "Store", "Transaction"]
+__all__ = ["ID", "STORE_FORMAT", "Change", "Fields", "Row", "Store", "Transaction"]
 
 STORE_FORMAT = "registry_widget"
 """The marker in the ``meta`` table that identifies a registry store."""
 
 Doc = dict[str, Any]
+Row = tuple[int, Doc]
+"""A document with its id: ``(id, document)``. The document is the stored one, not a copy."""
+ID = "id"
+"""The sort key of :meth:`Store.query` naming the row's id (no document has this field)."""
 Fields = Mapping[str, Mapping[str, tuple[type, ...]]]
 """The fields every document of a table must hold, by table, with the types allowed."""
 
@@ -78,8 +93,8 @@ class Transaction:
         store = self._store
         before = store._docs(table).get(doc_id)
         if before is None:
-            msg = f"no document {doc_id} in table {table!r}"
-            raise KeyError(msg)
+            msg = f"no document {doc_id} in table {table!r} (it was removed, or never existed)"
+            raise NotFoundError(msg)
         after = {**before, **fields}
         store._put(table, doc_id, after, before, fields)
         self.changes.append(Change("update", table, doc_id, before, after, dict(fields)))
@@ -89,8 +104,8 @@ class Transaction:
         store = self._store
         before = store._docs(table).get(doc_id)
         if before is None:
-            msg = f"no document {doc_id} in table {table!r}"
-            raise KeyError(msg)
+            msg = f"no document {doc_id} in table {table!r} (it was removed, or never existed)"
+            raise NotFoundError(msg)
         store._delete(table, doc_id)
         self.changes.append(Change("remove", table, doc_id, before, None))
 
@@ -110,7 +125,8 @@ class Transaction:
 class Store(ABC):
     """TinyDB tables in memory plus a durability strategy.
 
-    Reads go through :meth:`table`, :meth:`get` and :meth:`find` after :meth:`refresh`;
+    Reads go through :meth:`get`, :meth:`find`, :meth:`query` and their kin after
+    :meth:`refresh`;
     writes go through :meth:`transaction`, which holds the store's lock (a thread lock,
     and a file lock for stores shared between processes), brings the working set up to
     date, runs the caller's changes, and either persists them all or rolls them all back.
@@ -133,36 +149,33 @@ class Store(ABC):
         self._fields: Fields = {}
 
     # -- reading -----------------------------------------------------------------------
+    # Rows are ``(id, document)`` pairs. The document is the stored dictionary itself,
+    # not a copy: callers read it and never change it (changes go through a
+    # Transaction). None of these methods refresh; call :meth:`refresh` or read inside
+    # :meth:`reading` first.
 
-    def table(self, name: str) -> Table:
-        """The TinyDB table ``name`` of the working set (does not refresh)."""
-        return self._db.table(name)
-
-    def get(self, table: str, doc_id: int) -> Document | None:
-        """Document ``doc_id`` of ``table``, or None (does not refresh)."""
-        doc = self._docs(table).get(doc_id)
-        return None if doc is None else Document(doc, doc_id)
-
-    def doc(self, table: str, doc_id: int) -> Doc | None:
-        """Document ``doc_id`` of ``table`` itself, not a copy (never change it), or None.
-
-        The cheapest lookup, for reads that only look at fields. Does not refresh.
-        """
+    def get(self, table: str, doc_id: int) -> Doc | None:
+        """Document ``doc_id`` of ``table`` (the stored one: never change it), or None."""
         return self._docs(table).get(doc_id)
 
-    def find(self, table: str, **equal: Any) -> list[Document]:
-        """The documents of ``table`` whose fields equal (or, for lists, contain) the values.
+    def get_many(self, table: str, ids: Iterable[int]) -> list[Row]:
+        """The rows of ``table`` with these ids, in the order given; missing ids are skipped."""
+        docs = self._docs(table)
+        return [(i, docs[i]) for i in ids if i in docs]
+
+    def find(self, table: str, **equal: Any) -> list[Row]:
+        """The rows of ``table`` whose fields equal (or, for lists, contain) the values.
 
         ``store.find("links", collection_id=3, index=0)``. Each field named is looked up
         in a hash index, built on first use and kept up to date by every change, so the
         cost follows the number of matches, not the size of the table. Values are
-        strings, numbers, booleans or None. Does not refresh.
+        strings, numbers, booleans or None. Rows come in insertion order.
         """
         docs = self._docs(table)
-        return [Document(docs[i], i) for i in self.find_ids(table, **equal)]
+        return [(i, docs[i]) for i in self.find_ids(table, **equal)]
 
-    def find_one(self, table: str, **equal: Any) -> Document | None:
-        """The first document :meth:`find` would return, or None."""
+    def find_one(self, table: str, **equal: Any) -> Row | None:
+        """The first row :meth:`find` would return, or None."""
         if len(equal) == 1:
             ((field, value),) = equal.items()
             bucket = self._index(table, field).lookup(value)
@@ -174,53 +187,207 @@ class Store(ABC):
             if not ids:
                 return None
             doc_id = ids[0]
-        return Document(self._docs(table)[doc_id], doc_id)
+        return doc_id, self._docs(table)[doc_id]
 
     def find_ids(self, table: str, **equal: Any) -> list[int]:
-        """The ids of the documents :meth:`find` would return, in insertion order."""
+        """The ids of the rows :meth:`find` would return."""
+        if not equal:
+            msg = "find() needs at least one field=value"
+            raise TypeError(msg)
         if len(equal) == 1:
             ((field, value),) = equal.items()
             return list(self._index(table, field).lookup(value))
-        if len(equal) == 2:
+        if len(equal) == 2:  # the common case (a number in a collection), kept short
             (f1, v1), (f2, v2) = equal.items()
             a, b = self._index(table, f1).lookup(v1), self._index(table, f2).lookup(v2)
             if len(a) > len(b):
                 a, b = b, a
             return [i for i in a if i in b]
-        if not equal:
-            msg = "find() needs at least one field=value"
-            raise TypeError(msg)
-        sets = sorted(
-            (self._index(table, field).lookup(value) for field, value in equal.items()), key=len
-        )
-        smallest, rest = sets[0], sets[1:]
-        if not rest:
-            return list(smallest)
-        return [i for i in smallest if all(i in s for s in rest)]
-
-    def select(self, table: str, query: QueryLike | None = None, **equal: Any) -> list[Document]:
-        """Documents matching the indexed equalities ``equal`` and the TinyDB ``query``.
-
-        The indexes narrow the candidates; the query is evaluated on those only. Without
-        equalities the query runs over the whole table (through TinyDB's search and its
-        query cache).
-        """
-        if not equal:
-            if query is None:
-                return self.table(table).all()
-            return self.table(table).search(query)
-        docs = self._docs(table)
-        ids = self.find_ids(table, **equal)
-        if query is None:
-            return [Document(docs[i], i) for i in ids]
-        return [Document(docs[i], i) for i in ids if query(docs[i])]
+        return self._match_ids(table, list(equal.items()))
 
     def count(self, table: str, **equal: Any) -> int:
-        """How many documents :meth:`find` would return."""
+        """How many rows :meth:`find` would return; without fields, the size of ``table``."""
+        if not equal:
+            return len(self._docs(table))
         if len(equal) == 1:
             ((field, value),) = equal.items()
             return len(self._index(table, field).lookup(value))
-        return len(self.find_ids(table, **equal))
+        return len(self._match_ids(table, list(equal.items())))
+
+    def query(
+        self,
+        table: str,
+        filter: Filter = MATCH_ALL,
+        *,
+        where: Mapping[str, Any] | None = None,
+        order: Sequence[str] = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Row]:
+        """The rows of ``table`` matching ``filter`` and ``where``, sorted and paged.
+
+        Parameters
+        ----------
+        table
+            The table's name.
+        filter
+            A validated filter (:func:`registry_widget.filters.parse_filter`); the store
+            compiles it into its own query language.
+        where
+            Equalities on indexed fields, all of which must hold, as for :meth:`find`;
+            a list, tuple or set of values means "any of them" (``registry_id=[1, 3]``).
+        order
+            Sort keys, each a document field or ``"id"`` (the row's id), prefixed with
+            ``-`` for descending: ``("-created_at", "-id")``. Without keys the rows come
+            in the order of the store.
+        limit, offset
+            The page: at most ``limit`` rows (None: all) after skipping ``offset``.
+        """
+        equal, rest = index_equalities(filter)
+        terms = [*equal.items(), *(where or {}).items()]
+        docs = self._docs(table)
+        rows: list[Row]
+        if terms:
+            ids = self._match_ids(table, terms)
+            if rest == MATCH_ALL:
+                rows = [(i, docs[i]) for i in ids]
+            else:
+                test = compile_query(rest)
+                rows = [(i, doc) for i in ids if test(doc := docs[i])]
+        elif rest == MATCH_ALL:
+            rows = list(docs.items())
+        else:
+            # Through TinyDB's search, whose query cache answers a repeated filter.
+            found = self._db.table(table).search(compile_query(rest))
+            rows = [(d.doc_id, docs[d.doc_id]) for d in found]
+        return _page(rows, order, limit, offset)
+
+    def search(
+        self,
+        table: str,
+        text: str,
+        fields: Sequence[str],
+        *,
+        where: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> list[Row]:
+        """Rows of ``table`` where one of ``fields`` contains ``text``, in id order.
+
+        A field matches when its value, or an element of its list value, is a string
+        whose normalised key (:func:`registry_widget.names.normalize_key`: case-folded,
+        NFC) contains ``text``, which must itself be a normalised key. ``where`` narrows
+        the rows as for :meth:`query`; at most ``limit`` rows are returned (None: all).
+        """
+        docs = self._docs(table)
+        ids: Iterable[int] = self._match_ids(table, list(where.items())) if where else docs
+        found: list[Row] = []
+        if limit is not None and limit <= 0:
+            return found
+        for doc_id in ids:
+            doc = docs[doc_id]
+            if any(_contains_text(doc.get(field), text) for field in fields):
+                found.append((doc_id, doc))
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
+
+    def history(
+        self,
+        field: str,
+        value: int,
+        *,
+        kinds: Sequence[str] | None = None,
+        registries: Container[int] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Row]:
+        """Rows of the ``history`` table whose ``field`` is ``value``, newest first.
+
+        ``kinds`` keeps only entries whose ``action`` is one of them or starts with one
+        of them and a dot (``"alias"`` keeps ``"alias.set"``). ``registries``, when given,
+        keeps only entries about no registry or about one of these. Paged by ``limit``
+        (None: all) and ``offset``.
+        """
+        docs = self._docs("history")
+        prefixes = None if kinds is None else tuple(f"{kind}." for kind in kinds)
+        found: list[Row] = []
+        skip = offset
+        for doc_id in sorted(self.find_ids("history", **{field: value}), reverse=True):
+            if limit is not None and len(found) >= limit:
+                break
+            doc = docs[doc_id]
+            if registries is not None:
+                reg_id = doc["registry_id"]
+                if reg_id is not None and reg_id not in registries:
+                    continue
+            if kinds is not None and prefixes is not None:
+                action = doc["action"]
+                if action not in kinds and not action.startswith(prefixes):
+                    continue
+            if skip:
+                skip -= 1
+                continue
+            found.append((doc_id, doc))
+        return found
+
+    def referenced_digests(self, among: Collection[str] | None = None) -> set[str]:
+        """The blob digests named by the ``files`` of the ``artifacts`` documents.
+
+        Only those in ``among``, if given. What garbage collection must keep.
+        """
+        used = {
+            entry["digest"]
+            for doc in self._docs("artifacts").values()
+            for entry in doc["files"].values()
+        }
+        return used if among is None else used & set(among)
+
+    def _match_ids(self, table: str, terms: list[tuple[str, Any]]) -> list[int]:
+        """The ids matching every ``(field, value)`` term through the hash indexes.
+
+        A term whose value is a list, tuple or set matches any of its values. The term
+        with the fewest candidates drives; the others are membership tests.
+        """
+        singles: list[dict[int, None]] = []
+        unions: list[list[dict[int, None]]] = []
+        for field, value in terms:
+            index = self._index(table, field)
+            if isinstance(value, (list, tuple, set, frozenset)):
+                buckets = [b for b in map(index.lookup, value) if b]
+                if len(buckets) == 1:
+                    singles.append(buckets[0])
+                else:
+                    unions.append(buckets)  # empty: matches nothing
+            else:
+                singles.append(index.lookup(value))
+        if unions:
+            smallest = min(unions, key=lambda bs: sum(map(len, bs)))
+            if not singles or sum(map(len, smallest)) < min(map(len, singles)):
+                unions.remove(smallest)
+                ids: Iterable[int] = sorted(set().union(*smallest))
+                return [
+                    i
+                    for i in ids
+                    if all(i in b for b in singles)
+                    and all(any(i in b for b in bs) for bs in unions)
+                ]
+        singles.sort(key=len)
+        first, rest = singles[0], singles[1:]
+        if unions:
+            return [
+                i
+                for i in first
+                if all(i in b for b in rest) and all(any(i in b for b in bs) for bs in unions)
+            ]
+        if not rest:
+            return list(first)
+        if len(rest) == 1:
+            (second,) = rest
+            return [i for i in first if i in second]
+        if len(rest) == 2:
+            second, third = rest
+            return [i for i in first if i in second and i in third]
+        return [i for i in first if all(i in b for b in rest)]
 
     def refresh(self) -> None:
         """Bring the working set up to date with what other processes committed.
@@ -518,3 +685,50 @@ class Store(ABC):
     def _dump(self) -> Tables:
         """The working set: tables of documents by int id (live, do not change)."""
         return self._storage.tables
+
+
+def _contains_text(value: object, text: str) -> bool:
+    if isinstance(value, str):
+        return text in normalize_key(value)
+    if isinstance(value, list):
+        return any(isinstance(item, str) and text in normalize_key(item) for item in value)
+    return False
+
+
+def _sort_key(field: str) -> Callable[[Row], Any]:
+    if field == ID:
+        return lambda row: row[0]
+    return lambda row: row[1][field]
+
+
+def _row_key(fields: list[str]) -> Callable[[Row], Any]:
+    """The sort key of rows by ``fields`` (document fields, or :data:`ID`)."""
+    if len(fields) == 1:
+        return _sort_key(fields[0])
+    if len(fields) == 2 and fields[1] == ID and fields[0] != ID:
+        first = fields[0]  # the common "by a field, then by id" needs no generator
+        return lambda row: (row[1][first], row[0])
+    getters = [_sort_key(field) for field in fields]
+    return lambda row: tuple(get(row) for get in getters)
+
+
+def _page(rows: list[Row], order: Sequence[str], limit: int | None, offset: int) -> list[Row]:
+    """``rows`` sorted by ``order`` (see :meth:`Store.query`), then paged."""
+    end = None if limit is None else offset + limit
+    if order:
+        keys = [(key.removeprefix("-"), key.startswith("-")) for key in order]
+        descending = {desc for _, desc in keys}
+        if len(descending) == 1:
+            (reverse,) = descending
+            key = _row_key([field for field, _ in keys])
+
+            if end is not None and end < len(rows):
+                pick = heapq.nlargest if reverse else heapq.nsmallest
+                return pick(end, rows, key=key)[offset:]
+            rows.sort(key=key, reverse=reverse)
+        else:
+            for field, desc in reversed(keys):  # stable sorts, least significant key first
+                rows.sort(key=_sort_key(field), reverse=desc)
+    if offset or end is not None:
+        return rows[offset:end]
+    return rows

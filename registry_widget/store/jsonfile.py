@@ -55,6 +55,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from registry_widget._fs import fdatasync, fsync_dir, replace_file
 from registry_widget.errors import (
     RegistryError,
     StorageError,
@@ -72,9 +73,7 @@ from registry_widget.store.journal import (
 )
 from registry_widget.store.snapshot import (
     Generation,
-    fsync_dir,
     read_snapshot,
-    temp_name,
     write_snapshot,
 )
 from registry_widget.store.table import Tables
@@ -350,14 +349,14 @@ class JSONFileStore(Store):
         self._journal_ino = None
         self._journal_valid = False
         self._journal_end = self._journal_seen = 0
-        return self._open_journal(locked=locked, retry_newer=True)
+        return self._open_journal(locked=locked)
 
     def _switch_journal(self, *, locked: bool) -> None:
         """Another process folded, or replaced a stale journal: follow the new one."""
-        if not self._open_journal(locked=locked, retry_newer=False):
+        if not self._open_journal(locked=locked):
             self._reload(locked=locked)
 
-    def _open_journal(self, *, locked: bool, retry_newer: bool) -> bool:
+    def _open_journal(self, *, locked: bool) -> bool:
         """Start reading the journal from its header; False if the snapshot is older."""
         if self._fd is not None:
             os.close(self._fd)
@@ -483,7 +482,7 @@ class JSONFileStore(Store):
                 view = memoryview(record)
                 while view:
                     view = view[os.write(fd, view) :]
-                os.fdatasync(fd)
+                fdatasync(fd)
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.ftruncate(fd, end)
@@ -539,20 +538,9 @@ class JSONFileStore(Store):
 
     def _start_journal(self, generation: Generation) -> None:
         header = encode_header(generation)
-        tmp = temp_name(self.journal_path)
-        try:
-            with tmp.open("wb") as f:
-                f.write(header)
-                f.flush()
-                os.fsync(f.fileno())
-                ino = os.fstat(f.fileno()).st_ino
-            tmp.replace(self.journal_path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            raise
+        st = replace_file(self.journal_path, lambda f: f.write(header))
         fsync_dir(self.path.parent)
-        self._journal_ino = ino
+        self._journal_ino = st.st_ino
         self._set_reader(os.open(self._journal, os.O_RDONLY))
         self._journal_valid = True
         self._journal_end = self._journal_seen = len(header)

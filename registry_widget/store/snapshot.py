@@ -23,7 +23,6 @@ it is not part of the working set.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from registry_widget._fs import fsync_dir, replace_file
 from registry_widget.errors import StoreCorruptedError, StoreWriteError
 from registry_widget.store.table import Tables
 
@@ -62,11 +62,6 @@ class Snapshot:
     stat: os.stat_result
 
 
-def temp_name(path: Path) -> Path:
-    """The temporary file a process writes before renaming it to ``path``."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
 def write_snapshot(
     path: Path, tables: Tables, generation: Generation, next_ids: dict[str, int]
 ) -> os.stat_result:
@@ -79,21 +74,11 @@ def write_snapshot(
     StoreWriteError
         If the file cannot be written (a full disk…): ``path`` is left as it was.
     """
-    tmp = temp_name(path)
     try:
-        with tmp.open("wb") as f:
-            _write(f, tables, generation, next_ids)
-            f.flush()
-            os.fsync(f.fileno())
-            st = os.fstat(f.fileno())
-        tmp.replace(path)
-    except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        if isinstance(exc, (OSError, TypeError)):
-            msg = f"could not write the store file {path} ({exc}); it was left as it was"
-            raise StoreWriteError(msg) from exc
-        raise
+        st = replace_file(path, lambda f: _write(f, tables, generation, next_ids))
+    except (OSError, TypeError) as exc:
+        msg = f"could not write the store file {path} ({exc}); it was left as it was"
+        raise StoreWriteError(msg) from exc
     fsync_dir(path.parent)
     return st
 
@@ -244,12 +229,3 @@ def _read_whole(raw: bytes, path: Path) -> Tables:
     except ValueError:
         msg = f"{path} has a document id that is not a number; it was left untouched"
         raise StoreCorruptedError(msg) from None
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

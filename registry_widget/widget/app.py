@@ -18,14 +18,19 @@ from urllib.parse import quote
 import anywidget
 import traitlets
 
-from registry_widget.widget.admin import ADMIN_HANDLERS
-from registry_widget.widget.api import HANDLERS
-from registry_widget.widget.member import MEMBER_HANDLERS
-from registry_widget.widget.protocol import dispatch
+from registry_widget.domain.artifact_version import ArtifactVersion
+from registry_widget.domain.client import Client, SearchHit
+from registry_widget.domain.link import Link
+from registry_widget.domain.registry import Registry
+
+# Importing the handler modules registers their requests in HANDLERS, grouped by who may
+# call them: reads (anyone who may see), member changes, administration, insight, files.
+from registry_widget.widget import admin, files, insight, members, reads, reads_find
+from registry_widget.widget.protocol import HANDLERS, dispatch
 
 __all__ = ["RegistryWidget"]
 
-_HANDLERS = {**HANDLERS, **ADMIN_HANDLERS, **MEMBER_HANDLERS}
+_HANDLER_MODULES = (reads, reads_find, members, admin, insight, files)
 
 _STATIC = Path(__file__).parent.parent / "static"
 if not (_STATIC / "widget.js").is_file():  # pragma: no cover - a broken checkout
@@ -72,12 +77,12 @@ class RegistryWidget(anywidget.AnyWidget):
     user = traitlets.Unicode("", read_only=True).tag(sync=True)
     """The user the widget acts as (the client's user)."""
 
-    def __init__(self, client: Any, *, route: str = "", poll_interval: float = 1.0) -> None:
+    def __init__(self, client: Client, *, route: str = "", poll_interval: float = 1.0) -> None:
         super().__init__(route=route)
         self._client = client
         self.set_trait("user", client.user)
         self._poll_interval = poll_interval
-        self._seen_revision: Any = client.revision
+        self._seen_revision = client.revision
         self._views: dict[str, float] = {}
         self._loop: asyncio.AbstractEventLoop | None = _running_loop()
         self._timer: asyncio.TimerHandle | None = None
@@ -87,7 +92,7 @@ class RegistryWidget(anywidget.AnyWidget):
         self.on_msg(self._on_message)
 
     @property
-    def client(self) -> Any:
+    def client(self) -> Client:
         """The client the widget acts through."""
         return self._client
 
@@ -104,27 +109,32 @@ class RegistryWidget(anywidget.AnyWidget):
             return
         self.route = path
 
-    def create_registry(self, name: str, **kwargs: Any) -> Any:
+    def create_registry(self, name: str, **kwargs: Any) -> Registry:
         """Create a registry as the widget's user (see ``Client.create_registry``) and show it."""
         reg = self._client.create_registry(name, **kwargs)
         self.open(reg.name)
         return reg
 
-    def link(self, version: Any, target: str, aliases: tuple[str, ...] | list[str] = ()) -> Any:
+    def link(
+        self,
+        version: ArtifactVersion | str,
+        target: str,
+        aliases: tuple[str, ...] | list[str] = (),
+    ) -> Link:
         """Link a version into ``"Registry/Collection"`` (see ``Client.link``) and show it."""
         link = self._client.link(version, target, aliases=aliases)
         self.open(link.path)
         return link
 
-    def use(self, path: str) -> Any:
+    def use(self, path: str) -> Link:
         """Resolve ``"Registry/Collection:alias"`` (see ``Client.use``) and show that version."""
         link = self._client.use(path)
         self.open(path)
         return link
 
-    def search(self, text: str) -> list[Any]:
+    def search(self, text: str) -> list[SearchHit]:
         """Search what the user may see (see ``Client.search``) and show the results."""
-        hits: list[Any] = self._client.search(text)
+        hits = self._client.search(text)
         self.open("?search=" + _quote(text))
         return hits
 
@@ -142,9 +152,9 @@ class RegistryWidget(anywidget.AnyWidget):
 
     def handle_request(self, message: dict[str, Any]) -> dict[str, Any]:
         """Answer one request message (the frontend's ``invoke``) with a response message."""
-        return dispatch(_HANDLERS, self._client, message)
+        return dispatch(HANDLERS, self._client, message)
 
-    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+    def _on_message(self, _widget: object, content: object, _buffers: object) -> None:
         if not isinstance(content, dict):
             return
         kind = content.get("kind")

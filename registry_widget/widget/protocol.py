@@ -2,8 +2,10 @@
 
 A request from the browser is ``{"kind": "request", "id": str, "method": str, "params": {...}}``.
 Its answer is ``{"kind": "response", "id": ..., "ok": True, "result": ...}`` or, for a refusal,
-``{"kind": "response", "id": ..., "ok": False, "error": {"type", "message", "field"}}``, where
-``type`` is the exception's class name (``ValidationError``, ``PermissionDeniedError``, ...).
+``{"kind": "response", "id": ..., "ok": False, "error": {"type", "message", "field", "code",
+"detail"}}``, where ``type`` is the exception's class name (``ValidationError``,
+``PermissionDeniedError``, ...) and ``message`` says the refusal to a person (see
+:func:`error_envelope`).
 
 The handlers only translate between JSON and the domain API: every permission check and
 every rule lives in the domain, so a request forged in the browser is refused exactly like
@@ -15,18 +17,58 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from registry_widget.errors import RegistryError, ValidationError
+from registry_widget.widget.wording import in_words
 
-__all__ = ["Handler", "Params", "dispatch", "error_envelope"]
+if TYPE_CHECKING:
+    from registry_widget.domain.client import Client
+
+__all__ = ["HANDLERS", "Handler", "Params", "dispatch", "error_envelope", "handler"]
 
 _log = logging.getLogger(__name__)
 
-Handler = Callable[[Any, "Params"], Any]
-"""A request handler: ``(client, params) -> JSON-able result``."""
+Handler = Callable[["Client", "Params"], Mapping[str, object]]
+"""A request handler: ``(client, params) -> JSON-able answer``."""
+
+HANDLERS: dict[str, Handler] = {}
+"""Every request the frontend may send, by method name; filled by :func:`handler`."""
 
 _T = TypeVar("_T")
+_H = TypeVar("_H", bound=Handler)
+
+
+def handler(name: str, registry: dict[str, Handler] = HANDLERS) -> Callable[[_H], _H]:
+    """Register a function as the handler of the request method ``name``.
+
+    Parameters
+    ----------
+    name
+        The method name the frontend sends (``"registry.get"``).
+    registry
+        Where to register it (the widget's :data:`HANDLERS` unless a test gives its own).
+
+    Raises
+    ------
+    ValueError
+        At import time, when ``name`` already has a handler: two modules answering the same
+        request would leave one of them silently unreachable.
+    """
+
+    def register(fn: _H) -> _H:
+        if name in registry:
+            other = registry[name]
+            msg = (
+                f"request method {name!r} is handled twice: by "
+                f"{other.__module__}.{getattr(other, '__qualname__', other)} and "
+                f"{fn.__module__}.{getattr(fn, '__qualname__', fn)}"
+            )
+            raise ValueError(msg)
+        registry[name] = fn
+        return fn
+
+    return register
 
 
 class Params:
@@ -114,29 +156,49 @@ class Params:
 _REQUIRED = object()
 
 
-def error_envelope(exc: BaseException) -> dict[str, Any]:
+class ErrorEnvelope(TypedDict):
+    """A refusal as the frontend shows it."""
+
+    type: str
+    message: str
+    field: str | None
+    code: str | None
+    detail: str | None
+
+
+def error_envelope(exc: BaseException, user: str | None = None) -> ErrorEnvelope:
     """Describe an exception as JSON, the way the frontend shows it to the user.
+
+    A common refusal is said in the widget's words (:mod:`.wording`), with the library's
+    message for code kept as ``detail``; any other keeps the library's message.
 
     Parameters
     ----------
     exc
         The exception raised while answering a request.
+    user
+        The user the widget acts as.
 
     Returns
     -------
-    dict
-        ``{"type", "message", "field"}``.
+    ErrorEnvelope
+        ``{"type", "message", "field", "code", "detail"}``.
     """
     if isinstance(exc, RegistryError):
+        words = in_words(exc, user)
         return {
             "type": type(exc).__name__,
-            "message": str(exc),
+            "message": str(exc) if words is None else words,
             "field": getattr(exc, "field", None),
+            "code": exc.code,
+            "detail": None if words is None else str(exc),
         }
     return {
         "type": "InternalError",
         "message": f"Unexpected {type(exc).__name__} in the kernel: {exc}",
         "field": None,
+        "code": None,
+        "detail": None,
     }
 
 
@@ -152,7 +214,7 @@ def _check_json(value: Any) -> Any:
 
 
 def dispatch(
-    handlers: Mapping[str, Handler], client: Any, message: Mapping[str, Any]
+    handlers: Mapping[str, Handler], client: Client, message: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Answer one request message with a response message; never raises.
 
@@ -184,5 +246,5 @@ def dispatch(
     except Exception as exc:  # every failure is reported to the user
         if not isinstance(exc, RegistryError):
             _log.exception("widget request %r failed", message.get("method"))
-        reply.update(ok=False, error=error_envelope(exc))
+        reply.update(ok=False, error=error_envelope(exc, client.user))
     return reply

@@ -77,9 +77,9 @@ def test_display_and_create_a_registry_through_the_form(page, lab, screenshots):
     expect(widget.locator(".rw-card[data-registry='Team Vision']")).to_contain_text("onnx")
     widget.get_by_role("button", name="Create registry").click()
     form.get_by_label("Name").fill("team vision")
-    form.get_by_role("button", name="Create registry").click()
-    expect(form.get_by_role("alert")).to_contain_text("Conflict")
-    expect(form.get_by_role("alert")).to_contain_text("already exists")
+    # The duplicate is named at the field as it is typed, before any submit.
+    expect(form.locator(".rw-invalid")).to_contain_text("already exists")
+    expect(form.get_by_role("button", name="Create registry")).to_be_disabled()
     assert page.page_errors == []
 
 
@@ -129,6 +129,9 @@ def test_link_through_the_dialog_and_a_refusal(page, lab):
     alert = dialog.get_by_role("alert")
     expect(alert).to_contain_text("Not accepted")
     expect(alert).to_contain_text("dataset")
+    # ...in words for a person, pointing to the control that fixes it, not to Python.
+    expect(alert).to_contain_text("in the registry's Settings, under Accepted types")
+    expect(alert).not_to_contain_text("add_artifact_type")
     dialog.get_by_role("button", name="Cancel").click()
     check = nb.add_cell('print("count", client.registry("Models").collection("cat-resnet").count)')
     nb.run(check)
@@ -205,7 +208,8 @@ def test_user_text_is_shown_literally_and_runs_nothing(page, lab):
     widget = nb.cell(1).locator(".rw-app")
     card = widget.locator(".rw-card").filter(has_text=XSS)
     expect(card.locator(".rw-card-title")).to_have_text(XSS)
-    expect(card.locator(".rw-card-desc")).to_have_text(XSS)
+    # A description is Markdown: its image is neither loaded nor run, shown as a mention.
+    expect(card.locator(".rw-card-desc")).to_have_text("[image: x]")
     card.locator(".rw-card-title").click()
     expect(widget.locator(".rw-page-head h2")).to_have_text(XSS)
     widget.get_by_role("link", name="c", exact=True).click()
@@ -214,6 +218,6 @@ def test_user_text_is_shown_literally_and_runs_nothing(page, lab):
     expect(widget.get_by_text(f"{XSS}.txt")).to_be_visible()
     expect(widget.locator(".rw-tree-key", has_text=XSS)).to_be_visible()
     page.wait_for_timeout(500)
-    assert widget.locator("img[onerror]").count() == 0  # Markdown images stay, handlers go
+    assert widget.locator("img").count() == 0  # Markdown images become links or text
     assert widget.locator("script").count() == 0
     assert page.page_errors == []

@@ -7,6 +7,7 @@ import textwrap
 import pytest
 from playwright.sync_api import expect
 
+from tests import docs_screenshots
 from tests.browser.lab import Notebook
 
 STORE = textwrap.dedent(
@@ -42,16 +43,33 @@ STORE = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("theme", ["light", "dark"])
-def test_screenshots(page, lab, screenshots, theme):
+SIZES = [("light", 1400), ("dark", 1400), ("light", 1024), ("dark", 1024)]
+
+
+def _show_file_browser(page) -> None:
+    """Open JupyterLab's file browser in the left sidebar, as on a laptop at work."""
+    browser = page.locator(".jp-FileBrowser")
+    if not browser.is_visible():
+        page.locator(".jp-SideBar.jp-mod-left [data-id='filebrowser']").click()
+    expect(browser).to_be_visible()
+
+
+@pytest.mark.parametrize(("theme", "width"), SIZES, ids=[f"{t}-{w}" for t, w in SIZES])
+def test_screenshots(page, lab, screenshots, theme, width):
     lab.set_theme("JupyterLab Dark" if theme == "dark" else "JupyterLab Light")
+    page.set_viewport_size({"width": width, "height": 900 if width < 1400 else 1000})
+    suffix = theme if width == 1400 else f"{theme}-{width}"
+    # The README's pictures come from here (light and dark at 1400 px): see docs_screenshots.
+    readme = width == 1400
     try:
         nb = Notebook(
             page,
             lab,
-            f"screens-{theme}.ipynb",
-            [f"STORE_FILE = 'screens-{theme}.json'\n" + STORE, "w = rw.RegistryWidget(client)\nw"],
+            f"screens-{suffix}.ipynb",
+            [f"STORE_FILE = 'screens-{suffix}.json'\n" + STORE, "w = rw.RegistryWidget(client)\nw"],
         ).open()
+        if width < 1400:
+            _show_file_browser(page)
         nb.run(0)
         assert "Error" not in nb.output(0)
         nb.run(1)
@@ -63,32 +81,60 @@ def test_screenshots(page, lab, screenshots, theme):
         bg_level = sum(int(v) for v in background[background.index("(") + 1 : -1].split(",")[:3])
         fg_level = sum(int(v) for v in text[text.index("(") + 1 : -1].split(",")[:3])
         assert (bg_level < fg_level) == (theme == "dark"), (background, text)
-        widget.screenshot(path=str(screenshots / f"registries-{theme}.png"))
+        widget.screenshot(path=str(screenshots / f"registries-{suffix}.png"))
 
         widget.locator(".rw-card[data-registry='Models'] .rw-card-title").click()
         expect(widget.get_by_role("link", name="cat-resnet")).to_be_visible()
-        widget.screenshot(path=str(screenshots / f"registry-{theme}.png"))
+        widget.screenshot(path=str(screenshots / f"registry-{suffix}.png"))
 
         widget.get_by_role("link", name="cat-resnet").click()
         expect(widget.locator("tr[data-version='v7']")).to_contain_text("staging")
-        widget.screenshot(path=str(screenshots / f"collection-{theme}.png"))
+        shot = widget.screenshot(path=str(screenshots / f"collection-{suffix}.png"))
+        if readme:
+            docs_screenshots.refresh("widget.png" if theme == "light" else "widget-dark.png", shot)
 
         widget.get_by_role("button", name="Link a version").click()
         dialog = page.get_by_role("dialog")
         expect(dialog.get_by_text("cat-resnet:v7")).to_be_visible()
-        page.screenshot(path=str(screenshots / f"link-dialog-{theme}.png"))
+        page.screenshot(path=str(screenshots / f"link-dialog-{suffix}.png"))
         dialog.get_by_role("button", name="Cancel").click()
+
+        widget.get_by_role("link", name="Compare versions").click()
+        chart = widget.locator(".rw-chart[data-metric='accuracy']")
+        expect(chart).to_be_visible()
+        # Charts share the width there is, not a fixed half-width each.
+        charts = widget.locator(".rw-charts")
+        page.wait_for_function(
+            "c => c.querySelector('svg').getBoundingClientRect().width"
+            " >= c.querySelector('.rw-chart').clientWidth - 24",
+            arg=charts.element_handle(),
+        )
+        row = charts.evaluate("c => c.clientWidth")
+        used = charts.evaluate(
+            "c => [...c.querySelectorAll('.rw-chart')].slice(0, 2)"
+            ".reduce((n, f) => n + f.getBoundingClientRect().width, 0)"
+        )
+        assert used >= row * 0.9, (used, row)
+        if readme:  # the whole page in view, without JupyterLab's status bar across it
+            page.set_viewport_size({"width": width, "height": 2000})
+            widget.scroll_into_view_if_needed()
+        shot = widget.screenshot(path=str(screenshots / f"compare-{suffix}.png"))
+        if readme and theme == "light":
+            docs_screenshots.refresh("compare.png", shot)
+        page.set_viewport_size({"width": width, "height": 900 if width < 1400 else 1000})
+        widget.locator(".rw-crumbs").get_by_role("link", name="cat-resnet").click()
 
         widget.get_by_role("link", name="v5", exact=True).click()
         expect(widget.get_by_text("model.safetensors")).to_be_visible()
-        widget.screenshot(path=str(screenshots / f"version-{theme}.png"))
+        widget.screenshot(path=str(screenshots / f"version-{suffix}.png"))
 
         widget.get_by_role(
             "searchbox", name="Search registries, collections, tags and aliases"
         ).fill("cat")
         page.keyboard.press("Enter")
         expect(widget.locator(".rw-results li").first).to_be_visible()
-        widget.screenshot(path=str(screenshots / f"search-{theme}.png"))
+        widget.screenshot(path=str(screenshots / f"search-{suffix}.png"))
+        page.screenshot(path=str(screenshots / f"page-{suffix}.png"))
         assert page.page_errors == []
     finally:
         lab.set_theme("JupyterLab Light")

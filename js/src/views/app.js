@@ -2,6 +2,8 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
 import { breadcrumbs, NavHistory, parseRoute, searchRoute } from "../router.js";
+import { COMM_GONE, KERNEL_GONE } from "../rpc.js";
+import { ArtifactsPage } from "./artifacts.js";
 import { CollectionPage } from "./collection.js";
 import { Ctx, Spinner } from "./common.js";
 import { ComparePage } from "./compare.js";
@@ -12,6 +14,8 @@ import { RegistryPage } from "./registry.js";
 import { SearchPage } from "./search.js";
 import { SettingsPage } from "./settings.js";
 import { VersionPage } from "./version.js";
+
+const TOAST_MS = 4000;
 
 /** @param {{route: string}} props */
 function Page({ route }) {
@@ -33,6 +37,8 @@ function Page({ route }) {
       return html`<${ComparePage} key=${route} path=${r.collection} />`;
     case "org":
       return html`<${OrgPage} />`;
+    case "artifacts":
+      return html`<${ArtifactsPage} />`;
     default:
       return html`<${RegistriesPage} />`;
   }
@@ -58,7 +64,7 @@ function useTrait(model, name) {
 }
 
 /**
- * @param {{model: any, invoke: (m: string, p?: any) => Promise<any>,
+ * @param {{model: any, invoke: (m: string, p?: any, o?: {timeoutMs?: number}) => Promise<any>,
  *   busy: {count: number, listeners: Set<(n: number) => void>}}} props
  */
 export function App({ model, invoke, busy }) {
@@ -70,15 +76,28 @@ export function App({ model, invoke, busy }) {
   const [query, setQuery] = useState("");
   const [slow, setSlow] = useState(false);
   const [pending, setPending] = useState(busy.count);
+  const [inline, setInline] = useState(/** @type {string | null} */ (null));
+  const [gone, setGone] = useState(false);
+  useEffect(() => {
+    const cb = () => setGone(true);
+    model.on(COMM_GONE, cb);
+    return () => model.off(COMM_GONE, cb);
+  }, [model]);
+  const [toasts, setToasts] = useState(/** @type {{id: number, text: string}[]} */ ([]));
+  const toastSeq = useRef(0);
 
   useEffect(() => {
     busy.listeners.add(setPending);
     return () => busy.listeners.delete(setPending);
   }, [busy]);
 
-  // A route set from a cell (w.route = ... / w.open(...)) is a visit like a click.
+  // A route set from a cell (w.route = ... / w.open(...)) is a visit like a click. A new
+  // page starts with no inline form open and an empty search box.
   useEffect(() => {
     history.current.push(route);
+    setInline(null);
+    const r = parseRoute(route);
+    setQuery(r.page === "search" ? r.query : "");
     redraw((n) => n + 1);
   }, [route]);
 
@@ -97,12 +116,24 @@ export function App({ model, invoke, busy }) {
     model.set("route", to);
     model.save_changes();
   }
+  /** @param {string} text */
+  function notify(text) {
+    toastSeq.current += 1;
+    const id = toastSeq.current;
+    setToasts((list) => [...list.slice(-2), { id, text }]);
+    setTimeout(() => setToasts((list) => list.filter((t) => t.id !== id)), TOAST_MS);
+  }
   const ctx = useMemo(
-    () => ({ invoke, revision, user, navigate: show }),
-    [invoke, revision, user, model],
+    () => ({ invoke, revision, user, navigate: show, inline, setInline, notify }),
+    [invoke, revision, user, model, inline],
   );
-  function search() {
-    if (query.trim()) ctx.navigate(searchRoute(query.trim()));
+  // A path typed into search ("Vision/cats", "Vision/cats:v3") opens it; anything else
+  // lists what matches.
+  async function search() {
+    const text = query.trim();
+    if (!text) return;
+    const found = await invoke("search.open", { text }).catch(() => null);
+    ctx.navigate(found?.route ?? searchRoute(text));
   }
   const nav = history.current;
   const crumbs = breadcrumbs(route);
@@ -148,7 +179,11 @@ export function App({ model, invoke, busy }) {
         ${slow ? html`<${Spinner} label="Working…" />` : null}
         <span class="rw-user" title="Acting as this user">${user}</span>
       </div>
+      ${gone ? html`<div class="rw-error rw-gone" role="alert"><strong>Disconnected:</strong> ${KERNEL_GONE}</div>` : null}
       <div class="rw-body"><${Page} route=${route} /></div>
+      <div class="rw-toasts" role="status" aria-live="polite">
+        ${toasts.map((t) => html`<div class="rw-toast" key=${t.id}>${t.text}</div>`)}
+      </div>
     </div>
   <//>`;
 }

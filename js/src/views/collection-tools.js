@@ -1,28 +1,29 @@
 // Members' changes to a collection: edit its description and tags, delete it, unlink a version.
-// Shown only to members and admins; the kernel refuses anyone else (and a member's attempt
-// on a version holding a protected alias), and the refusal appears next to the button.
+// Each control is shown only when the kernel's `can` flags allow it; the kernel still refuses
+// anyone else, and a refusal appears next to the button.
 import { useState } from "preact/hooks";
 import { splitList } from "../format.js";
 import { html } from "../html.js";
-import { atLeast } from "../roles.js";
-import { ErrorBox, Spinner, useAction, useApp } from "./common.js";
+import { ErrorBox, Form, Markdown, Spinner, useAction, useApp, useInline } from "./common.js";
 import { TextField, useValidation } from "./fields.js";
 
 /** @param {{coll: any, onDone: () => void}} props */
 function EditForm({ coll, onDone }) {
-  const { invoke } = useApp();
+  const { invoke, notify } = useApp();
   const [description, setDescription] = useState(coll.description);
   const [tags, setTags] = useState(coll.tags.join(", "));
   const tagsMsg = useValidation("tags", tags, { skipEmpty: true });
   const action = useAction();
-  async function save(/** @type {Event} */ e) {
-    e.preventDefault();
+  async function save() {
     const done = await action.run(() =>
       invoke("collection.update", { path: coll.path, description, tags: splitList(tags) }),
     );
-    if (done) onDone();
+    if (done) {
+      onDone();
+      notify("Description and tags saved.");
+    }
   }
-  return html`<form class="rw-form" onSubmit=${save} aria-label="Edit collection">
+  return html`<${Form} onSubmit=${save} onCancel=${onDone} autoFocus label="Edit collection">
     <${TextField} label="Description (Markdown)" name="coll-description" value=${description}
       onInput=${setDescription} multiline />
     <${TextField} label="Tags (comma-separated)" name="coll-tags" value=${tags} onInput=${setTags}
@@ -34,75 +35,108 @@ function EditForm({ coll, onDone }) {
       <button type="button" class="rw-btn" onClick=${onDone}>Cancel</button>
       ${action.busy ? html`<${Spinner} label="Saving…" />` : null}
     </div>
-  </form>`;
+  <//>`;
 }
 
-/** @param {{coll: any}} props */
-export function CollectionTools({ coll }) {
-  const { invoke, navigate } = useApp();
-  const [mode, setMode] = useState(/** @type {"" | "edit" | "delete"} */ (""));
-  const action = useAction();
-  if (!atLeast(coll.role, "member")) return null;
-  return html`<div class="rw-coll-tools">
+/**
+ * The collection's Markdown description, with "Edit" beside it for those who may.
+ *
+ * @param {{coll: any}} props
+ */
+export function CollectionDescription({ coll }) {
+  const [editing, openEdit, closeEdit] = useInline("collection-edit");
+  if (editing) return html`<${EditForm} coll=${coll} onDone=${closeEdit} />`;
+  return html`<div class="rw-described">
+    <${Markdown} text=${coll.description} />
     ${
-      mode === ""
-        ? html`<div class="rw-actions">
-          <button class="rw-btn rw-btn-small" onClick=${() => setMode("edit")}>
-            Edit description and tags</button>
-          <button class="rw-btn rw-btn-small rw-btn-danger" onClick=${() => setMode("delete")}>
-            Delete collection…</button></div>`
-        : null
-    }
-    ${mode === "edit" ? html`<${EditForm} coll=${coll} onDone=${() => setMode("")} />` : null}
-    ${
-      mode === "delete"
-        ? html`<div class="rw-confirm" role="group" aria-label="Confirm deleting the collection">
-          <p><strong>Delete ${coll.path}?</strong> Its ${coll.count} linked
-            version${coll.count === 1 ? " is" : "s are"} unlinked; the artifact versions stay
-            logged.</p>
-          <${ErrorBox} error=${action.error} />
-          <div class="rw-actions">
-            <button class="rw-btn rw-btn-danger" disabled=${action.busy}
-              onClick=${async () => {
-                const done = await action.run(() =>
-                  invoke("collection.delete", { path: coll.path }),
-                );
-                if (done) navigate(done.registry);
-              }}>Delete collection</button>
-            <button class="rw-btn" onClick=${() => {
-              setMode("");
-              action.clear();
-            }}>Cancel</button>
-          </div>
-        </div>`
+      coll.can?.edit
+        ? html`<button class="rw-btn rw-btn-small rw-btn-plain" onClick=${openEdit}>
+          Edit description and tags</button>`
         : null
     }
   </div>`;
 }
 
-/** @param {{row: any}} props */
-export function UnlinkCell({ row }) {
-  const { invoke } = useApp();
-  const [asking, setAsking] = useState(false);
+/**
+ * Deleting the collection: a quiet link at the foot of the page, shown only to those the
+ * kernel would allow, then a confirmation.
+ *
+ * @param {{coll: any}} props
+ */
+export function DeleteCollection({ coll }) {
+  const { invoke, navigate, notify } = useApp();
+  const [asking, ask, closeAsk] = useInline("collection-delete");
   const action = useAction();
-  return html`<div class="rw-unlink">
+  if (!coll.can?.delete) return null;
+  function cancel() {
+    closeAsk();
+    action.clear();
+  }
+  async function remove() {
+    const done = await action.run(() => invoke("collection.delete", { path: coll.path }));
+    if (done) {
+      notify(`Deleted ${coll.path}.`);
+      navigate(done.registry);
+    }
+  }
+  return html`<div class="rw-danger-zone">
     ${
       asking
-        ? html`<span class="rw-inline-form" role="group" aria-label=${`Confirm unlinking ${row.version}`}>
-          Unlink ${row.version}?
-          <button class="rw-btn rw-btn-small rw-btn-danger" disabled=${action.busy}
-            onClick=${async () => {
-              const done = await action.run(() => invoke("link.delete", { path: row.path }));
-              if (done) setAsking(false);
-            }}>Unlink</button>
-          <button class="rw-btn rw-btn-small rw-btn-plain" onClick=${() => {
-            setAsking(false);
-            action.clear();
-          }}>Cancel</button></span>`
-        : html`<button class="rw-btn rw-btn-small rw-btn-plain" aria-label=${`Unlink ${row.version}`}
-          title="Remove this version from the collection (the artifact version stays)"
-          onClick=${() => setAsking(true)}>Unlink</button>`
+        ? html`<${Form} class="rw-confirm" label="Confirm deleting the collection" autoFocus
+          onSubmit=${remove} onCancel=${cancel}>
+          <p><strong>Delete ${coll.path}?</strong> Its ${coll.count} linked
+            version${coll.count === 1 ? " is" : "s are"} unlinked; the artifact versions stay
+            logged.</p>
+          <${ErrorBox} error=${action.error} />
+          <div class="rw-actions">
+            <button type="submit" class="rw-btn rw-btn-danger" disabled=${action.busy}>
+              Delete collection</button>
+            <button type="button" class="rw-btn" onClick=${cancel}>Cancel</button>
+          </div>
+        <//>`
+        : html`<button class="rw-btn rw-btn-small rw-btn-plain rw-quiet-danger" onClick=${ask}>
+          Delete collection…</button>`
     }
-    <${ErrorBox} error=${action.error} />
+  </div>`;
+}
+
+/**
+ * Unlinking a version, from its own page: shown only when the kernel would allow it (a
+ * member may not unlink a version holding a protected alias), after a confirmation.
+ *
+ * @param {{link: any}} props
+ */
+export function UnlinkButton({ link }) {
+  const { invoke, navigate, notify } = useApp();
+  const [asking, ask, closeAsk] = useInline(`unlink:${link.path}`);
+  const action = useAction();
+  if (!link.can?.unlink) return null;
+  function cancel() {
+    closeAsk();
+    action.clear();
+  }
+  async function unlink() {
+    const done = await action.run(() => invoke("link.delete", { path: link.path }));
+    if (done) {
+      notify(`Unlinked ${link.path}; the artifact version stays logged.`);
+      navigate(done.collection);
+    }
+  }
+  return html`<div class="rw-danger-zone">
+    ${
+      asking
+        ? html`<${Form} class="rw-confirm" label=${`Confirm unlinking ${link.version}`} autoFocus
+          onSubmit=${unlink} onCancel=${cancel}>
+          <p><strong>Unlink ${link.path}?</strong> It leaves the collection; the artifact
+            version stays logged and linked elsewhere.</p>
+          <${ErrorBox} error=${action.error} />
+          <div class="rw-actions">
+            <button type="submit" class="rw-btn rw-btn-danger" disabled=${action.busy}>Unlink</button>
+            <button type="button" class="rw-btn" onClick=${cancel}>Cancel</button>
+          </div>
+        <//>`
+        : html`<button class="rw-btn rw-btn-small rw-btn-plain rw-quiet-danger" onClick=${ask}>
+          Unlink ${link.version}…</button>`
+    }
   </div>`;
 }

@@ -1,14 +1,13 @@
 // A collection: Markdown description, tags, the versions table (paged), linking and aliases.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { formatAgo, formatDate, formatValue, usageSnippet } from "../format.js";
 import { html } from "../html.js";
-import { renderMarkdown } from "../markdown.js";
-import { atLeast } from "../roles.js";
 import { compareRoute, historyRoute } from "../tool-routes.js";
-import { CollectionTools, UnlinkCell } from "./collection-tools.js";
+import { CollectionDescription, DeleteCollection } from "./collection-tools.js";
 import {
   Chip,
   ErrorBox,
+  Form,
   Link,
   LockIcon,
   Pager,
@@ -16,63 +15,113 @@ import {
   Spinner,
   useAction,
   useApp,
+  useInline,
   useRequest,
 } from "./common.js";
 import { LinkDialog } from "./link-dialog.js";
 
 const PAGE = 25;
 
-/** @param {{row: any, role: string}} props */
-function AliasCell({ row, role }) {
-  const { invoke } = useApp();
-  const [adding, setAdding] = useState(false);
+/**
+ * The aliases of a version, each removable where the user may (the kernel says which), and
+ * "+ alias" to set or move one here.
+ *
+ * @param {{row: any}} props
+ */
+export function AliasCell({ row }) {
+  const { invoke, notify } = useApp();
+  const [adding, openAdd, closeAdd] = useInline(`alias:${row.path}`);
   const [alias, setAlias] = useState("");
   const action = useAction();
+  const removable = new Set(row.can?.remove_alias ?? []);
 
-  async function add(/** @type {Event} */ e) {
-    e.preventDefault();
-    const done = await action.run(() =>
-      invoke("alias.set", { path: row.path, alias: alias.trim() }),
-    );
+  async function add() {
+    const name = alias.trim();
+    const done = await action.run(() => invoke("alias.set", { path: row.path, alias: name }));
     if (done) {
-      setAdding(false);
+      closeAdd();
       setAlias("");
+      notify(`Alias “${name}” is now on ${row.version}.`);
     }
+  }
+  function cancel() {
+    closeAdd();
+    action.clear();
   }
 
   return html`<div class="rw-alias-cell">
     ${row.aliases.map(
-      (a) => html`<${Chip} kind=${`rw-alias ${a.protected ? "rw-protected" : ""}`}
+      (
+        /** @type {any} */ a,
+      ) => html`<${Chip} kind=${`rw-alias ${a.protected ? "rw-protected" : ""}`}
         title=${a.protected ? "Protected alias: only registry admins may move or remove it" : undefined}>
         ${a.protected ? html`<${LockIcon} />` : null}${a.name}
         ${
-          a.name === "latest" || !atLeast(role, a.protected ? "admin" : "member")
-            ? null
-            : html`<button class="rw-chip-x" aria-label=${`Remove alias ${a.name}`}
+          removable.has(a.name)
+            ? html`<button class="rw-chip-x" aria-label=${`Remove alias ${a.name}`}
           title="Remove alias" disabled=${action.busy}
-          onClick=${() => action.run(() => invoke("alias.remove", { path: row.path, alias: a.name }))}>×</button>`
+          onClick=${async () => {
+            const done = await action.run(() =>
+              invoke("alias.remove", { path: row.path, alias: a.name }),
+            );
+            if (done) notify(`Alias “${a.name}” removed from ${row.version}.`);
+          }}>×</button>`
+            : null
         }
       <//>`,
     )}
     ${
-      !atLeast(role, "member")
+      !row.can?.set_alias
         ? null
         : adding
-          ? html`<form class="rw-inline-form" onSubmit=${add}>
-          <input type="text" aria-label="New alias" placeholder="alias" value=${alias} autofocus
+          ? html`<${Form} class="rw-inline-form" onSubmit=${add} onCancel=${cancel} autoFocus
+            label=${`Set an alias on ${row.version}`}>
+          <input type="text" aria-label="New alias" placeholder="alias" value=${alias}
             onInput=${(/** @type {any} */ e) => setAlias(e.currentTarget.value)} />
           <button type="submit" class="rw-btn rw-btn-small" disabled=${!alias.trim() || action.busy}>Set</button>
-          <button type="button" class="rw-btn rw-btn-small rw-btn-plain"
-            onClick=${() => {
-              setAdding(false);
-              action.clear();
-            }}>Cancel</button>
-        </form>`
+          <button type="button" class="rw-btn rw-btn-small rw-btn-plain" onClick=${cancel}>Cancel</button>
+        <//>`
           : html`<button class="rw-btn rw-btn-small rw-btn-plain" title="Set or move an alias to this version"
-          onClick=${() => setAdding(true)}>+ alias</button>`
+          onClick=${openAdd}>+ alias</button>`
     }
     ${action.busy ? html`<${Spinner} label="" />` : null}
     <${ErrorBox} error=${action.error} />
+  </div>`;
+}
+
+/**
+ * The alias to show in the usage snippet: a protected one (the team's promise, such as
+ * production) before any other, and `latest` only when there is nothing else.
+ *
+ * @param {{name: string, protected: boolean}[]} aliases
+ */
+export function preferredAlias(aliases) {
+  const named = aliases.filter((a) => a.name !== "latest");
+  return (named.find((a) => a.protected) ?? named[0] ?? aliases[0])?.name ?? null;
+}
+
+/** @param {{coll: any}} props */
+function UseSnippet({ coll }) {
+  const [chosen, setChosen] = useState(/** @type {string | null} */ (null));
+  const aliases = coll.aliases;
+  const alias = chosen ?? preferredAlias(aliases);
+  if (alias === null) {
+    return html`<p class="rw-muted">Nothing to use yet: link a version first. Then
+      <code>client.use(${`"${coll.path}:latest"`})</code> fetches the newest one.</p>`;
+  }
+  return html`<div>
+    <${Snippet} code=${usageSnippet(`${coll.path}:${alias}`)} />
+    ${
+      aliases.length > 1
+        ? html`<div class="rw-meta-line rw-snippet-choices"><span class="rw-muted">Use another alias:</span>
+          ${aliases.map(
+            (/** @type {any} */ a) => html`<button type="button"
+              class=${`rw-btn rw-btn-small rw-btn-plain ${a.name === alias ? "rw-current" : ""}`}
+              aria-pressed=${a.name === alias ? "true" : "false"}
+              onClick=${() => setChosen(a.name)}>${a.name}</button>`,
+          )}</div>`
+        : null
+    }
   </div>`;
 }
 
@@ -80,11 +129,36 @@ function AliasCell({ row, role }) {
 export function CollectionPage({ path }) {
   const [offset, setOffset] = useState(0);
   const [linking, setLinking] = useState(false);
+  const [typed, setTyped] = useState("");
+  const [query, setQuery] = useState("");
+  const [sort, setSort] = useState({ key: "", order: "desc" });
+  useEffect(() => {
+    const t = setTimeout(() => {
+      setQuery(typed.trim());
+      setOffset(0);
+    }, 300);
+    return () => clearTimeout(t);
+  }, [typed]);
   const info = useRequest("collection.get", { path });
-  const versions = useRequest("collection.versions", { path, offset, limit: PAGE });
+  const versions = useRequest("collection.find", {
+    path,
+    query,
+    sort: sort.key,
+    order: sort.order,
+    offset,
+    limit: PAGE,
+  });
+  /** @param {string} key */
+  function sortBy(key) {
+    setSort((s) =>
+      s.key === key ? { key, order: s.order === "desc" ? "asc" : "desc" } : { key, order: "desc" },
+    );
+    setOffset(0);
+  }
   if (info.error) return html`<${ErrorBox} error=${info.error} />`;
   if (!info.data) return html`<${Spinner} label="Loading collection…" />`;
   const coll = info.data;
+  const can = coll.can ?? {};
   const page = versions.data;
   const keys = page?.metadata_keys ?? [];
   return html`<div class="rw-page">
@@ -97,45 +171,78 @@ export function CollectionPage({ path }) {
         ${coll.count >= 2 ? html`<${Link} route=${compareRoute(coll.path)}>Compare versions<//>` : null}
       </span>
       ${
-        atLeast(coll.role, "member")
+        can.link
           ? html`<button class="rw-btn rw-btn-primary" onClick=${() => setLinking(true)}>Link a version</button>`
           : null
       }
     </div>
-    <div class="rw-meta-line">${coll.tags.map((t) => html`<${Chip}>${t}<//>`)}
+    <div class="rw-meta-line">${coll.tags.map((/** @type {string} */ t) => html`<${Chip}>${t}<//>`)}
       <span class="rw-muted">${coll.count} version${coll.count === 1 ? "" : "s"} · created by${" "}
         ${coll.created_by} ${formatAgo(coll.created_at)} · your role: ${coll.role}</span></div>
     ${
-      coll.description
-        ? html`<div class="rw-markdown" dangerouslySetInnerHTML=${{ __html: renderMarkdown(coll.description) }}></div>`
-        : html`<p class="rw-muted">No description.</p>`
+      coll.aliases.length
+        ? html`<div class="rw-meta-line rw-alias-summary" aria-label="Aliases">
+          <span class="rw-muted">Aliases:</span>
+          ${coll.aliases.map(
+            (/** @type {any} */ a) => html`<${Link} route=${`${coll.path}:${a.version}`}
+              title=${`${a.name} is on ${a.version}`}>
+              <${Chip} kind=${`rw-alias ${a.protected ? "rw-protected" : ""}`}>
+                ${a.protected ? html`<${LockIcon} />` : null}${a.name} → ${a.version}<//><//>`,
+          )}</div>`
+        : null
     }
-    <${CollectionTools} coll=${coll} />
+    <${CollectionDescription} coll=${coll} />
     ${linking ? html`<${LinkDialog} collection=${coll} onClose=${() => setLinking(false)} />` : null}
-    <${ErrorBox} error=${versions.error} />
-    ${page && page.items.length === 0 ? html`<p class="rw-muted">No versions linked yet.</p>` : null}
+    <div class="rw-toolbar">
+      <input class="rw-filter rw-filter-wide" type="search" aria-label="Filter versions"
+        placeholder="Filter: resnet  tag:nightly  alias:production  acc>0.9"
+        title=${
+          "A word matches the artifact name, a tag or an alias; tag:, alias:, type:, by: " +
+          "match exactly; key>0.9, key<=20, key=value compare metadata; or a JSON filter " +
+          "as collection.versions(filter=...) takes it."
+        }
+        value=${typed} onInput=${(/** @type {any} */ e) => setTyped(e.currentTarget.value)} />
+      ${
+        page
+          ? html`<span class="rw-muted" data-testid="version-count">${
+              query ? `${page.total} of ${page.all} versions` : `${page.total} versions`
+            }${sort.key ? ` · by ${sort.key}, ${sort.order === "desc" ? "highest" : "lowest"} first` : ""}</span>`
+          : null
+      }
+    </div>
+    ${versions.error ? html`<div class="rw-invalid" role="status">${versions.error.message}</div>` : null}
+    ${
+      page && page.items.length === 0
+        ? html`<p class="rw-muted">${query ? "No version matches the filter." : "No versions linked yet."}</p>`
+        : null
+    }
     ${
       page && page.items.length > 0
         ? html`<div class="rw-table-wrap"><table class="rw-table rw-versions">
-          <thead><tr><th>Version</th><th>Aliases</th><th>Artifact</th><th>Tags</th><th>Created</th>
-            ${keys.map((k) => html`<th class="rw-num" title=${`metadata.${k}`}>${k}</th>`)}
-            ${atLeast(coll.role, "member") ? html`<th></th>` : null}</tr></thead>
+          <thead><tr><th>Version</th><th>Aliases</th><th>Tags</th><th>Linked</th>
+            ${keys.map(
+              (/** @type {string} */ k) => html`<th class="rw-num"
+                aria-sort=${sort.key === k ? (sort.order === "desc" ? "descending" : "ascending") : "none"}>
+                <button type="button" class="rw-sort" title=${`Sort by metadata.${k}`}
+                  onClick=${() => sortBy(k)}>${k}${sort.key === k ? (sort.order === "desc" ? " ▾" : " ▴") : ""}</button></th>`,
+            )}
+            </tr></thead>
           <tbody>${page.items.map(
-            (row) => html`<tr key=${row.path} data-version=${row.version}>
-            <td><${Link} route=${row.path}>${row.version}<//></td>
-            <td><${AliasCell} row=${row} role=${coll.role} /></td>
-            <td class="rw-mono">${row.artifact}</td>
-            <td>${row.tags.map((t) => html`<${Chip}>${t}<//>`)}</td>
-            <td title=${formatDate(row.created_at)}>${formatAgo(row.created_at)}<br />
+            (/** @type {any} */ row) => html`<tr key=${row.path} data-version=${row.version}>
+            <td class="rw-version-cell"><${Link} route=${row.path}>${row.version}<//>
+              <span class="rw-muted rw-mono rw-id" title="The logged artifact version">${row.artifact}</span></td>
+            <td><${AliasCell} row=${row} /></td>
+            <td>${row.tags.map((/** @type {string} */ t) => html`<${Chip}>${t}<//>`)}</td>
+            <td title=${formatDate(row.created_at)} class="rw-nowrap">${formatAgo(row.created_at)}<br />
               <span class="rw-muted">${row.created_by}</span></td>
-            ${keys.map((k) => html`<td class="rw-num">${formatValue(row.metadata[k])}</td>`)}
-            ${atLeast(coll.role, "member") ? html`<td><${UnlinkCell} row=${row} /></td>` : null}
+            ${keys.map((/** @type {string} */ k) => html`<td class="rw-num">${formatValue(row.metadata[k])}</td>`)}
           </tr>`,
           )}</tbody></table></div>`
         : null
     }
-    ${page ? html`<${Pager} offset=${page.offset} limit=${page.limit} total=${page.total} onChange=${setOffset} />` : null}
+    ${page ? html`<${Pager} offset=${page.offset} limit=${page.limit} total=${page.total} onChange=${setOffset} jump />` : null}
     <h3 class="rw-section">Use it from a notebook</h3>
-    <${Snippet} code=${usageSnippet(`${coll.path}:latest`)} />
+    <${UseSnippet} coll=${coll} />
+    <${DeleteCollection} coll=${coll} />
   </div>`;
 }

@@ -2,13 +2,18 @@
 import { createContext } from "preact";
 import { useCallback, useContext, useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
+import { dialogKeyDown, firstField, formKeyDown } from "../keyboard.js";
+import { renderMarkdown } from "../markdown.js";
 
 /**
  * @typedef {object} AppContext
- * @property {(method: string, params?: Record<string, any>) => Promise<any>} invoke
+ * @property {(method: string, params?: Record<string, any>, options?: {timeoutMs?: number}) => Promise<any>} invoke
  * @property {(route: string) => void} navigate
  * @property {number} revision   bumped whenever the store changes
  * @property {string} user
+ * @property {string | null} inline  the one inline form open on the page (its id), if any
+ * @property {(id: string | null | ((open: string | null) => string | null)) => void} setInline
+ * @property {(text: string) => void} notify  a short confirmation of a change that worked
  */
 
 /** @type {import("preact").Context<AppContext>} */
@@ -57,6 +62,7 @@ const TITLES = /** @type {Record<string, string>} */ ({
   ConflictError: "Conflict",
   NotFoundError: "Not found",
   Timeout: "No answer",
+  KernelGone: "Disconnected",
 });
 
 /** @param {{error: any}} props */
@@ -66,6 +72,18 @@ export function ErrorBox({ error }) {
   return html`<div class="rw-error" role="alert">
     <strong>${title}:</strong> ${String(error.message ?? error)}
   </div>`;
+}
+
+/**
+ * A user's Markdown (a registry's or collection's description), sanitised, loading nothing
+ * remote; "No description" when there is none.
+ *
+ * @param {{text: string, class?: string}} props
+ */
+export function Markdown({ text, ...rest }) {
+  if (!text) return html`<p class=${`rw-muted ${rest.class ?? ""}`}>No description.</p>`;
+  return html`<div class=${`rw-markdown ${rest.class ?? ""}`}
+    dangerouslySetInnerHTML=${{ __html: renderMarkdown(text) }}></div>`;
 }
 
 /** @param {{label?: string}} props */
@@ -127,14 +145,31 @@ export function Snippet({ code }) {
   </div>`;
 }
 
-/** @param {{title: string, onClose: () => void, children: any}} props */
+/**
+ * A modal dialog: focuses its first field, keeps Tab inside, closes on Escape or a click
+ * outside, and gives focus back to where it was when it opened.
+ *
+ * @param {{title: string, onClose: () => void, children: any}} props
+ */
 export function Dialog({ title, onClose, children }) {
+  const ref = useRef(/** @type {HTMLDivElement | null} */ (null));
+  const close = useRef(onClose);
+  close.current = onClose;
+  useEffect(() => {
+    const opener = /** @type {HTMLElement | null} */ (document.activeElement);
+    if (ref.current) firstField(ref.current)?.focus();
+    return () => {
+      if (opener?.isConnected) opener.focus();
+    };
+  }, []);
   return html`<div class="rw-overlay" onClick=${(/** @type {Event} */ e) =>
     e.target === e.currentTarget && onClose()}>
-    <div class="rw-dialog" role="dialog" aria-label=${title}>
+    <div class="rw-dialog" role="dialog" aria-modal="true" aria-label=${title} ref=${ref}
+      onKeyDown=${(/** @type {KeyboardEvent} */ e) =>
+        ref.current && dialogKeyDown(e, ref.current, () => close.current())}>
       <div class="rw-dialog-head">
         <h3>${title}</h3>
-        <button class="rw-btn rw-btn-plain" aria-label="Close" onClick=${onClose}>✕</button>
+        <button type="button" class="rw-btn rw-btn-plain" aria-label="Close" onClick=${onClose}>✕</button>
       </div>
       ${children}
     </div>
@@ -142,19 +177,74 @@ export function Dialog({ title, onClose, children }) {
 }
 
 /**
+ * A form that works inside a notebook: Enter in a field submits it, Escape cancels it
+ * (when it can be cancelled), and with `autoFocus` its first field has focus when it opens.
+ *
+ * @param {{onSubmit: (e: Event) => any, onCancel?: () => void, autoFocus?: boolean,
+ *   label?: string, class?: string, children: any, role?: string}} props
+ */
+export function Form({ onSubmit, onCancel, autoFocus, label, children, role, ...rest }) {
+  const ref = useRef(/** @type {HTMLFormElement | null} */ (null));
+  useEffect(() => {
+    if (autoFocus && ref.current) firstField(ref.current)?.focus();
+  }, [autoFocus]);
+  return html`<form class=${rest.class ?? "rw-form"} aria-label=${label} role=${role} ref=${ref}
+    onSubmit=${(/** @type {Event} */ e) => {
+      e.preventDefault();
+      onSubmit(e);
+    }}
+    onKeyDown=${(/** @type {KeyboardEvent} */ e) => formKeyDown(e, onCancel)}>${children}</form>`;
+}
+
+/**
+ * Whether the inline form `id` is the one open on the page; opening one closes the other.
+ *
+ * @param {string} id
+ * @returns {[boolean, () => void, () => void]} open?, open it, close it
+ */
+export function useInline(id) {
+  const { inline, setInline } = useApp();
+  const open = inline === id;
+  return [
+    open,
+    () => setInline(id),
+    () => setInline((current) => (current === id ? null : current)),
+  ];
+}
+
+/**
  * Page controls for an offset/limit list.
  *
- * @param {{offset: number, limit: number, total: number, onChange: (offset: number) => void}} props
+ * @param {{offset: number, limit: number, total: number, onChange: (offset: number) => void,
+ *   jump?: boolean}} props
  */
-export function Pager({ offset, limit, total, onChange }) {
+export function Pager({ offset, limit, total, onChange, jump = false }) {
+  const [typed, setTyped] = useState("");
   if (total <= limit) return null;
   const last = Math.min(offset + limit, total);
+  const pages = Math.ceil(total / limit);
+  const page = Math.floor(offset / limit) + 1;
+  function go() {
+    const n = Number.parseInt(typed, 10);
+    if (Number.isFinite(n)) onChange((Math.min(Math.max(n, 1), pages) - 1) * limit);
+    setTyped("");
+  }
   return html`<div class="rw-pager">
     <button class="rw-btn rw-btn-small" disabled=${offset === 0}
       onClick=${() => onChange(Math.max(0, offset - limit))}>‹ Newer</button>
     <span>${offset + 1}–${last} of ${total}</span>
     <button class="rw-btn rw-btn-small" disabled=${last >= total}
       onClick=${() => onChange(offset + limit)}>Older ›</button>
+    ${
+      jump
+        ? html`<${Form} class="rw-inline-form rw-jump" label="Go to page" onSubmit=${go}>
+          <label>Page <input type="number" min="1" max=${pages} aria-label="Page number"
+            placeholder=${String(page)} value=${typed}
+            onInput=${(/** @type {any} */ e) => setTyped(e.currentTarget.value)} /> of ${pages}</label>
+          <button type="submit" class="rw-btn rw-btn-small" disabled=${!typed}>Go</button>
+        <//>`
+        : null
+    }
   </div>`;
 }
 

@@ -11,17 +11,19 @@ import { MetricChart } from "./metric-chart.js";
 const CHARTS = 6;
 
 /**
- * The versions selected at first: the newest two, and any holding a protected alias.
+ * The versions selected at first: what holds a protected alias (production) against the
+ * newest version, the question people ask; the newest two when nothing is protected.
  *
  * @param {any[]} versions oldest first
  * @returns {string[]}
  */
 export function defaultSelection(versions) {
-  const newest = versions.slice(-2).map((v) => v.version);
+  const newest = versions.at(-1)?.version;
   const held = versions
     .filter((v) => v.aliases.some((/** @type {any} */ a) => a.protected))
     .map((v) => v.version);
-  return [...new Set([...held, ...newest])].slice(0, 4);
+  if (held.length > 0 && newest !== undefined) return [...new Set([...held, newest])].slice(0, 4);
+  return versions.slice(-2).map((v) => v.version);
 }
 
 /** @param {{aliases: any[]}} props */

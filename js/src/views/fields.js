@@ -36,6 +36,37 @@ export function useValidation(field, value, options = {}) {
 }
 
 /**
+ * Ask the kernel whether a new registry (or a new collection of `registry`) may take `name`,
+ * debounced: a duplicate shows at the field as the user types. "" when free or unchecked.
+ *
+ * @param {string} name
+ * @param {string | null} [registry]
+ */
+export function useNameFree(name, registry = null) {
+  const { invoke } = useApp();
+  const [message, setMessage] = useState("");
+  const text = name.trim();
+  useEffect(() => {
+    if (!text) {
+      setMessage("");
+      return undefined;
+    }
+    let live = true;
+    const timer = setTimeout(() => {
+      invoke("name.free", { name: text, registry }).then(
+        (r) => live && setMessage(r?.ok === false ? r.message : ""),
+        () => live && setMessage(""),
+      );
+    }, 200);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [text, registry, invoke]);
+  return message;
+}
+
+/**
  * A labelled text input with its inline validation message.
  *
  * @param {{label: string, value: string, onInput: (v: string) => void, message?: string,

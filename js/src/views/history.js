@@ -3,7 +3,6 @@
 import { useState } from "preact/hooks";
 import { formatAgo, formatDate } from "../format.js";
 import { html } from "../html.js";
-import { historyScope } from "../tool-routes.js";
 import { ErrorBox, Link, Pager, Spinner, useRequest } from "./common.js";
 
 const PAGE = 25;
@@ -60,11 +59,9 @@ export function describeValue(value) {
 
 /** @param {{target: string}} props */
 export function HistoryPage({ target }) {
-  const scope = historyScope(target);
   const [kind, setKind] = useState("");
   const [offset, setOffset] = useState(0);
   const { data, error, loading } = useRequest("history.get", {
-    scope,
     path: target,
     kind: kind || null,
     offset,
@@ -113,7 +110,11 @@ export function HistoryPage({ target }) {
                   : (ACTION_LABELS[e.action] ?? e.action)
               }</span>
                 <div class="rw-muted rw-mono rw-small">${e.action}</div></td>
-              <td class="rw-mono">${e.target}</td>
+              <td class="rw-mono">${
+                e.target.includes("/") || e.action.startsWith("registry.")
+                  ? html`<${Link} route=${e.target} title=${`Open ${e.target}`}>${e.target}<//>`
+                  : e.target
+              }</td>
               <td class="rw-change">
                 ${
                   e.before === null || e.before === undefined

@@ -1,13 +1,13 @@
 // "Link a version": pick a logged artifact version (search by name), add optional aliases.
 import { useEffect, useState } from "preact/hooks";
-import { formatAgo, formatBytes, splitList } from "../format.js";
+import { formatAgo, formatBytes, formatValue, splitList } from "../format.js";
 import { html } from "../html.js";
-import { Chip, Dialog, ErrorBox, Spinner, useAction, useApp, useRequest } from "./common.js";
+import { Chip, Dialog, ErrorBox, Form, Spinner, useAction, useApp, useRequest } from "./common.js";
 import { TextField, useValidation } from "./fields.js";
 
 /** @param {{collection: any, onClose: () => void}} props */
 export function LinkDialog({ collection, onClose }) {
-  const { invoke } = useApp();
+  const { invoke, notify } = useApp();
   const [typed, setTyped] = useState("");
   const [query, setQuery] = useState("");
   const [allTypes, setAllTypes] = useState(false);
@@ -19,14 +19,14 @@ export function LinkDialog({ collection, onClose }) {
     const t = setTimeout(() => setQuery(typed), 200);
     return () => clearTimeout(t);
   }, [typed]);
-  const candidates = useRequest("artifact.candidates", {
+  const candidates = useRequest("artifact.pick", {
+    collection: collection.path,
     type: allTypes ? null : collection.type,
-    query,
+    query: query.trim(),
     limit: 20,
   });
 
-  async function submit(/** @type {Event} */ e) {
-    e.preventDefault();
+  async function submit() {
     if (!picked) return;
     const link = await action.run(() =>
       invoke("link.create", {
@@ -35,15 +35,18 @@ export function LinkDialog({ collection, onClose }) {
         aliases: splitList(aliases),
       }),
     );
-    if (link) onClose();
+    if (link) {
+      onClose();
+      notify(`Linked ${picked} as ${link.version}.`);
+    }
   }
 
   const items = candidates.data?.items ?? [];
   return html`<${Dialog} title=${`Link a version into ${collection.path}`} onClose=${onClose}>
-    <form class="rw-form rw-form-flat" onSubmit=${submit} aria-label="Link a version">
+    <${Form} class="rw-form rw-form-flat" onSubmit=${submit} onCancel=${onClose} label="Link a version">
       <div class="rw-toolbar">
         <input class="rw-filter" type="search" aria-label="Search logged artifacts by name"
-          placeholder=${`Search logged ${allTypes ? "artifacts" : `“${collection.type}” artifacts`} by name`}
+          placeholder="Name, v3 or name:v3"
           value=${typed} onInput=${(/** @type {any} */ e) => setTyped(e.currentTarget.value)} />
         <label class="rw-check"><input type="checkbox" checked=${allTypes}
           onChange=${(/** @type {any} */ e) => setAllTypes(e.currentTarget.checked)} /> other types too</label>
@@ -53,16 +56,30 @@ export function LinkDialog({ collection, onClose }) {
       <div class="rw-pick-list" role="listbox" aria-label="Artifact versions">
         ${
           items.length === 0 && !candidates.loading
-            ? html`<p class="rw-muted">No logged ${allTypes ? "" : `“${collection.type}” `}artifact
-              versions${query ? " match" : ""}. Log one with client.log_artifact(…).</p>`
+            ? html`<p class="rw-muted">${
+                !candidates.data?.any
+                  ? "Nothing is logged yet: log an artifact version from a notebook, then link it here."
+                  : query.trim()
+                    ? `No ${allTypes ? "" : `“${collection.type}” `}artifact version matches “${query.trim()}”. Try part of its name, v3 or name:v3${allTypes ? "" : ", or other types too"}.`
+                    : `No logged “${collection.type}” artifact versions. Tick “other types too” to see the others.`
+              }</p>`
             : items.map(
-                (a) => html`<label key=${a.ref}
-              class=${`rw-pick ${picked === a.ref ? "rw-picked" : ""}`}>
+                (/** @type {any} */ a) => html`<label key=${a.ref}
+              class=${`rw-pick ${picked === a.ref ? "rw-picked" : ""}`} data-ref=${a.ref}>
               <input type="radio" name="artifact" value=${a.ref} checked=${picked === a.ref}
                 onChange=${() => setPicked(a.ref)} />
               <span class="rw-pick-ref">${a.ref}</span>
               <${Chip} kind="rw-type">${a.type}<//>
-              <span class="rw-muted">${formatBytes(a.size)} · ${a.created_by} · ${formatAgo(a.created_at)}</span>
+              ${
+                a.linked.length
+                  ? html`<${Chip} kind="rw-linked" title="Already in this collection">linked as ${a.linked.join(", ")}<//>`
+                  : null
+              }
+              <span class="rw-pick-metrics">${Object.entries(a.metrics).map(
+                ([k, v]) =>
+                  html`<span class="rw-metric"><span class="rw-muted">${k}</span> ${formatValue(v)}</span>`,
+              )}</span>
+              <span class="rw-muted rw-nowrap">${formatBytes(a.size)} · ${a.created_by} · ${formatAgo(a.created_at)}</span>
             </label>`,
               )
         }
@@ -81,6 +98,6 @@ export function LinkDialog({ collection, onClose }) {
         <button type="button" class="rw-btn" onClick=${onClose}>Cancel</button>
         ${action.busy ? html`<${Spinner} label="Linking…" />` : null}
       </div>
-    </form>
+    <//>
   <//>`;
 }

@@ -1,11 +1,15 @@
 // One metric across a collection's versions, drawn as SVG: a line with a point per version,
 // the selected versions emphasised, and each alias written above the version that holds it.
 // Every label is an SVG text node (text, never markup).
+
+import { useEffect, useRef, useState } from "preact/hooks";
 import { formatNumber, linearScale, linePath, niceTicks, series } from "../chart.js";
 import { truncate } from "../format.js";
 import { html } from "../html.js";
 
-const W = 440;
+const DEFAULT_W = 440;
+const MIN_W = 280;
+const MANY = 60;
 const H = 230;
 const M = { left: 54, right: 16, top: 42, bottom: 34 };
 const LOCK = "M4 7V5a4 4 0 1 1 8 0v2h1v8H3V7h1zm2 0h4V5a2 2 0 1 0-4 0v2z";
@@ -15,6 +19,22 @@ const LOCK = "M4 7V5a4 4 0 1 1 8 0v2h1v8H3V7h1zm2 0h4V5a2 2 0 1 0-4 0v2z";
  *   onToggle: (version: string) => void}} props
  */
 export function MetricChart({ name, versions, selected, onToggle }) {
+  // The chart takes the width its cell of the grid gives it.
+  const box = useRef(/** @type {HTMLElement | null} */ (null));
+  const [width, setWidth] = useState(DEFAULT_W);
+  useEffect(() => {
+    const el = box.current;
+    if (!el || typeof ResizeObserver === "undefined") return undefined;
+    const observer = new ResizeObserver((entries) => {
+      const w = Math.floor(entries[0]?.contentRect.width ?? DEFAULT_W);
+      if (w > 0) setWidth(Math.max(MIN_W, w));
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+  const W = width;
+  // Hundreds of versions: small points, so the line stays readable; selected ones stay large.
+  const dot = versions.length > MANY ? 1.8 : 3.5;
   const order = new Map(versions.map((v, i) => [v.version, i]));
   const byVersion = new Map(versions.map((v) => [v.version, v]));
   const points = series(versions, name);
@@ -23,10 +43,10 @@ export function MetricChart({ name, versions, selected, onToggle }) {
   const x = linearScale([0, Math.max(1, versions.length - 1)], [M.left + 14, W - M.right - 8]);
   const y = linearScale(domain, [H - M.bottom, M.top]);
   const xy = points.map((p) => ({ ...p, x: x(order.get(p.version) ?? 0), y: y(p.value) }));
-  const step = Math.max(1, Math.ceil(versions.length / 8));
+  const step = Math.max(1, Math.ceil(versions.length / Math.max(4, Math.floor(W / 70))));
   const labelled = versions.filter((_, i) => i % step === 0 || i === versions.length - 1);
   const withAliases = xy.filter((p) => (byVersion.get(p.version)?.aliases ?? []).length > 0);
-  return html`<figure class="rw-chart" data-metric=${name}>
+  return html`<figure class="rw-chart" data-metric=${name} ref=${box}>
     <figcaption class="rw-chart-title">${name}</figcaption>
     <svg viewBox=${`0 0 ${W} ${H}`} width=${W} height=${H} role="img"
       aria-label=${`${name} across ${points.length} versions`}>
@@ -69,7 +89,7 @@ export function MetricChart({ name, versions, selected, onToggle }) {
           (/** @type {any} */ a) => a.name,
         );
         return html`<circle key=${`p${p.version}`} class=${`rw-chart-point ${on ? "rw-chart-selected" : ""}`}
-          cx=${p.x} cy=${p.y} r=${on ? 5.5 : 3.5} data-version=${p.version}
+          cx=${p.x} cy=${p.y} r=${on ? 5.5 : dot} data-version=${p.version}
           onClick=${() => onToggle(p.version)}>
           <title>${`${p.version}: ${p.value}${aliases.length ? ` (${aliases.join(", ")})` : ""}`}</title>
         </circle>`;

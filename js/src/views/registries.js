@@ -2,8 +2,19 @@
 import { useState } from "preact/hooks";
 import { splitList } from "../format.js";
 import { html } from "../html.js";
-import { Chip, ErrorBox, Link, Spinner, useAction, useApp, useRequest } from "./common.js";
-import { TextField, useValidation } from "./fields.js";
+import {
+  Chip,
+  ErrorBox,
+  Form,
+  Link,
+  Markdown,
+  Spinner,
+  useAction,
+  useApp,
+  useInline,
+  useRequest,
+} from "./common.js";
+import { TextField, useNameFree, useValidation } from "./fields.js";
 
 /** @param {{reg: any}} props */
 function RegistryCard({ reg }) {
@@ -13,7 +24,7 @@ function RegistryCard({ reg }) {
       <${Link} route=${reg.name}><span class="rw-card-title">${reg.name}</span><//>
       <${Chip} kind=${`rw-badge rw-vis-${reg.visibility}`}>${reg.visibility}<//>
     </div>
-    <div class="rw-card-desc">${reg.description || html`<span class="rw-muted">No description</span>`}</div>
+    <${Markdown} class="rw-card-desc" text=${reg.description} />
     <div class="rw-card-foot">
       <span class="rw-types">
         ${
@@ -37,7 +48,9 @@ function CreateRegistryForm({ onDone }) {
   const [visibility, setVisibility] = useState("organization");
   const [allTypes, setAllTypes] = useState(true);
   const [types, setTypes] = useState("");
-  const nameMsg = useValidation("registry_name", name, { skipEmpty: true });
+  const formatMsg = useValidation("registry_name", name, { skipEmpty: true });
+  const takenMsg = useNameFree(name);
+  const nameMsg = formatMsg || takenMsg;
   const typesMsg = useValidation("artifact_types", allTypes ? "" : types, { skipEmpty: true });
   const action = useAction();
   const typeList = splitList(types);
@@ -60,7 +73,7 @@ function CreateRegistryForm({ onDone }) {
     }
   }
 
-  return html`<form class="rw-form" onSubmit=${submit} aria-label="Create registry">
+  return html`<${Form} onSubmit=${submit} onCancel=${onDone} autoFocus label="Create registry">
     <${TextField} label="Name" name="name" value=${name} onInput=${setName} message=${nameMsg}
       placeholder="e.g. Vision models" />
     <${TextField} label="Description" name="description" value=${description}
@@ -96,31 +109,29 @@ function CreateRegistryForm({ onDone }) {
       <button type="button" class="rw-btn" onClick=${onDone}>Cancel</button>
       ${action.busy ? html`<${Spinner} label="Creating…" />` : null}
     </div>
-  </form>`;
+  <//>`;
 }
 
 export function RegistriesPage() {
   const { data, error, loading } = useRequest("registries.list", {});
-  const [creating, setCreating] = useState(false);
+  const [creating, openCreate, closeCreate] = useInline("create-registry");
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (!data) return html`<${Spinner} label="Loading registries…" />`;
   return html`<div class="rw-page">
     <div class="rw-page-head">
       <h2>Registries</h2>
       ${loading ? html`<${Spinner} label="" />` : null}
+      ${html`<span class="rw-head-tools"><${Link} route="?artifacts">Artifacts<//>${
+        data.can?.manage_users ? html`<${Link} route="?org">Organization<//>` : null
+      }</span>`}
       ${
-        data.org_role === "admin"
-          ? html`<span class="rw-head-tools"><${Link} route="?org">Organisation<//></span>`
-          : null
-      }
-      ${
-        data.org_role === "viewer"
+        !data.can?.create_registry
           ? null
-          : html`<button class="rw-btn rw-btn-primary" onClick=${() => setCreating(true)} disabled=${creating}>
+          : html`<button class="rw-btn rw-btn-primary" onClick=${openCreate} disabled=${creating}>
         Create registry</button>`
       }
     </div>
-    ${creating ? html`<${CreateRegistryForm} onDone=${() => setCreating(false)} />` : null}
+    ${creating ? html`<${CreateRegistryForm} onDone=${closeCreate} />` : null}
     <h3 class="rw-section">Core registries</h3>
     <div class="rw-cards">${data.core.map((r) => html`<${RegistryCard} key=${r.name} reg=${r} />`)}</div>
     <h3 class="rw-section">Custom registries</h3>

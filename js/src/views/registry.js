@@ -2,20 +2,22 @@
 import { useEffect, useState } from "preact/hooks";
 import { formatAgo, formatDate, splitList, usageSnippet } from "../format.js";
 import { html } from "../html.js";
-import { atLeast } from "../roles.js";
 import { historyRoute, settingsRoute } from "../tool-routes.js";
 import {
   Chip,
   ErrorBox,
+  Form,
   Link,
+  Markdown,
   Pager,
   Snippet,
   Spinner,
   useAction,
   useApp,
+  useInline,
   useRequest,
 } from "./common.js";
-import { TextField, useValidation } from "./fields.js";
+import { TextField, useNameFree, useValidation } from "./fields.js";
 
 const PAGE = 50;
 
@@ -27,7 +29,9 @@ function CreateCollectionForm({ registry, onDone }) {
   const [type, setType] = useState(types?.[0] ?? "");
   const [description, setDescription] = useState("");
   const [tags, setTags] = useState("");
-  const nameMsg = useValidation("collection_name", name, { skipEmpty: true });
+  const formatMsg = useValidation("collection_name", name, { skipEmpty: true });
+  const takenMsg = useNameFree(name, registry.name);
+  const nameMsg = formatMsg || takenMsg;
   const typeMsg = useValidation("artifact_type", type, { skipEmpty: true });
   const tagsMsg = useValidation("tags", tags, { skipEmpty: true });
   const action = useAction();
@@ -50,7 +54,7 @@ function CreateCollectionForm({ registry, onDone }) {
     }
   }
 
-  return html`<form class="rw-form" onSubmit=${submit} aria-label="Create collection">
+  return html`<${Form} onSubmit=${submit} onCancel=${onDone} autoFocus label="Create collection">
     <${TextField} label="Name" name="name" value=${name} onInput=${setName} message=${nameMsg}
       placeholder="e.g. cat-resnet" />
     ${
@@ -74,7 +78,7 @@ function CreateCollectionForm({ registry, onDone }) {
       <button type="button" class="rw-btn" onClick=${onDone}>Cancel</button>
       ${action.busy ? html`<${Spinner} label="Creating…" />` : null}
     </div>
-  </form>`;
+  <//>`;
 }
 
 /** @param {{name: string}} props */
@@ -82,7 +86,7 @@ export function RegistryPage({ name }) {
   const [filter, setFilter] = useState("");
   const [typed, setTyped] = useState("");
   const [offset, setOffset] = useState(0);
-  const [creating, setCreating] = useState(false);
+  const [creating, openCreate, closeCreate] = useInline("create-collection");
   useEffect(() => {
     const t = setTimeout(() => {
       setFilter(typed);
@@ -109,16 +113,16 @@ export function RegistryPage({ name }) {
       ${loading ? html`<${Spinner} label="" />` : null}
       <span class="rw-head-tools">
         <${Link} route=${historyRoute(reg.name)}>History<//>
-        <${Link} route=${settingsRoute(reg.name)}>${atLeast(reg.role, "admin") ? "Settings" : "Members and settings"}<//>
+        <${Link} route=${settingsRoute(reg.name)}>${reg.can?.administer ? "Settings" : "Members and settings"}<//>
       </span>
       ${
-        atLeast(reg.role, "member")
-          ? html`<button class="rw-btn rw-btn-primary" onClick=${() => setCreating(true)} disabled=${creating}>
+        reg.can?.create_collection
+          ? html`<button class="rw-btn rw-btn-primary" onClick=${openCreate} disabled=${creating}>
         Create collection</button>`
           : null
       }
     </div>
-    <p class="rw-desc">${reg.description || html`<span class="rw-muted">No description</span>`}</p>
+    <${Markdown} class="rw-desc" text=${reg.description} />
     <div class="rw-meta-line">
       Accepts: ${
         reg.artifact_types === null
@@ -127,12 +131,16 @@ export function RegistryPage({ name }) {
       }
       <span class="rw-muted"> · your role: ${reg.role}</span>
     </div>
-    ${creating ? html`<${CreateCollectionForm} registry=${reg} onDone=${() => setCreating(false)} />` : null}
+    ${creating ? html`<${CreateCollectionForm} registry=${reg} onDone=${closeCreate} />` : null}
     <div class="rw-toolbar">
       <input class="rw-filter" type="search" placeholder="Filter collections by name or tag"
         aria-label="Filter collections" value=${typed}
         onInput=${(/** @type {any} */ e) => setTyped(e.currentTarget.value)} />
-      <span class="rw-muted">${page.total} collection${page.total === 1 ? "" : "s"}</span>
+      <span class="rw-muted" data-testid="collection-count">${
+        filter
+          ? `${page.total} of ${reg.collection_count} collection${reg.collection_count === 1 ? "" : "s"}`
+          : `${page.total} collection${page.total === 1 ? "" : "s"}`
+      }</span>
     </div>
     ${
       page.items.length === 0

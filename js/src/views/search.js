@@ -11,14 +11,17 @@ const KIND_LABEL = /** @type {Record<string, string>} */ ({
 /** @param {{query: string}} props */
 export function SearchPage({ query }) {
   const { data, error, loading } = useRequest("search", { text: query, limit: 100 });
+  const artifacts = useRequest("artifact.search", { text: query, limit: 50 });
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (!data) return html`<${Spinner} label="Searching…" />`;
   return html`<div class="rw-page">
     <div class="rw-page-head"><h2>Search: “${query}”</h2>${loading ? html`<${Spinner} label="" />` : null}</div>
     ${
-      data.hits.length === 0
+      data.hits.length === 0 && !artifacts.data?.items.length
         ? html`<p class="rw-muted">Nothing you may see matches “${query}”.</p>`
-        : html`<ul class="rw-results">
+        : data.hits.length === 0
+          ? null
+          : html`<ul class="rw-results">
           ${data.hits.map(
             (h) => html`<li key=${`${h.kind}:${h.path}:${h.field}:${h.value}`}>
               <${Chip} kind="rw-badge">${KIND_LABEL[h.kind] ?? h.kind}<//>
@@ -29,5 +32,20 @@ export function SearchPage({ query }) {
         </ul>`
     }
     ${data.more ? html`<p class="rw-muted">Showing the first ${data.hits.length} matches; refine the search.</p>` : null}
+    ${
+      artifacts.data?.items.length
+        ? html`<h3 class="rw-section">Artifact versions</h3>
+          <ul class="rw-results rw-artifact-results">
+          ${artifacts.data.items.map(
+            (/** @type {any} */ a) => html`<li key=${a.ref} data-ref=${a.ref}>
+              <${Chip} kind="rw-badge">Artifact<//>
+              <span class="rw-mono rw-id">${a.ref}</span> <${Chip} kind="rw-type">${a.type}<//>
+              <span class="rw-muted"> — ${a.links.length ? "linked as " : "not linked anywhere you can see"}</span>
+              ${a.links.map((/** @type {string} */ p) => html` <${Link} route=${p}>${p}<//>`)}
+            </li>`,
+          )}</ul>
+          ${artifacts.data.more ? html`<p class="rw-muted">Showing the first ${artifacts.data.items.length}; refine the search.</p>` : null}`
+        : null
+    }
   </div>`;
 }

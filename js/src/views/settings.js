@@ -5,7 +5,17 @@ import { useState } from "preact/hooks";
 import { html } from "../html.js";
 import { roleLabel } from "../roles.js";
 import { settingsRoute } from "../tool-routes.js";
-import { Chip, ErrorBox, LockIcon, Spinner, useAction, useApp, useRequest } from "./common.js";
+import {
+  Chip,
+  ErrorBox,
+  Form,
+  LockIcon,
+  Markdown,
+  Spinner,
+  useAction,
+  useApp,
+  useRequest,
+} from "./common.js";
 import { TextField, useValidation } from "./fields.js";
 
 /**
@@ -14,7 +24,7 @@ import { TextField, useValidation } from "./fields.js";
  * @property {string} user
  * @property {string} role
  * @property {string} org_role
- * @property {{admin: boolean, write: boolean}} can
+ * @property {{admin: boolean, write: boolean, edit: boolean, restrict: boolean, delete: boolean}} can
  * @property {{name: string, used_by: string[], fixed: boolean}[] | null} types
  * @property {{user: string, role: string, effective_role: string | null, you: boolean}[]} members
  * @property {string[]} candidates
@@ -37,10 +47,10 @@ function General({ s, onRenamed }) {
   const [description, setDescription] = useState(reg.description);
   const nameMsg = useValidation("registry_name", name, { skipEmpty: true });
   const action = useAction();
-  if (reg.kind === "core" || !s.can.admin) {
+  if (!s.can.edit) {
     return html`<${Section} title="Name and description" id="general">
       <p><strong>${reg.name}</strong></p>
-      <p class="rw-desc">${reg.description || html`<span class="rw-muted">No description</span>`}</p>
+      <${Markdown} class="rw-desc" text=${reg.description} />
       <p class="rw-muted rw-reason">${
         reg.kind === "core"
           ? `${reg.name} is a core registry: its name and description are preconfigured and cannot be edited.`
@@ -58,10 +68,10 @@ function General({ s, onRenamed }) {
         description: description === reg.description ? null : description,
       }),
     );
-    if (result && result.registry.name !== reg.name) onRenamed(result.registry.name);
+    if (result && result.name !== reg.name) onRenamed(result.name);
   }
   return html`<${Section} title="Name and description" id="general">
-    <form class="rw-form" onSubmit=${save} aria-label="Name and description">
+    <${Form} class="rw-form" onSubmit=${save} label="Name and description">
       <${TextField} label="Name" name="reg-name" value=${name} onInput=${setName} message=${nameMsg} />
       <${TextField} label="Description" name="reg-description" value=${description}
         onInput=${setDescription} multiline />
@@ -71,7 +81,7 @@ function General({ s, onRenamed }) {
           disabled=${!changed || !name.trim() || Boolean(nameMsg) || action.busy}>Save</button>
         ${action.busy ? html`<${Spinner} label="Saving…" />` : null}
       </div>
-    </form>
+    <//>
   <//>`;
 }
 
@@ -85,19 +95,19 @@ function Visibility({ s }) {
   let body;
   if (reg.kind === "core") {
     body = html`<p class="rw-muted rw-reason">Always <strong>organization</strong>: core registries
-      are visible to the whole organisation, and their visibility cannot be changed.</p>`;
+      are visible to the whole organization, and their visibility cannot be changed.</p>`;
   } else if (reg.visibility === "restricted") {
-    body = html`<p class="rw-muted rw-reason">Only members and organisation admins can see this
-      registry. A restricted registry cannot be made visible to the whole organisation again.</p>`;
-  } else if (!s.can.admin) {
-    body = html`<p class="rw-muted rw-reason">Every organisation user can see this registry.
+    body = html`<p class="rw-muted rw-reason">Only members and organization admins can see this
+      registry. A restricted registry cannot be made visible to the whole organization again.</p>`;
+  } else if (!s.can.restrict) {
+    body = html`<p class="rw-muted rw-reason">Every organization user can see this registry.
       Only registry admins can restrict it.</p>`;
   } else if (!confirming) {
-    body = html`<p>Every organisation user can see this registry.</p>
+    body = html`<p>Every organization user can see this registry.</p>
       <button class="rw-btn" onClick=${() => setConfirming(true)}>Restrict to members…</button>`;
   } else {
     body = html`<div class="rw-confirm" role="group" aria-label="Confirm restricting">
-      <p><strong>Restrict “${reg.name}”?</strong> Only its members and organisation admins will
+      <p><strong>Restrict “${reg.name}”?</strong> Only its members and organization admins will
         see it; everyone else will no longer find it. <strong>This cannot be switched
         back</strong> to organization.</p>
       <div class="rw-actions">
@@ -124,7 +134,7 @@ function Visibility({ s }) {
 
 /** @param {{s: Settings}} props */
 function Types({ s }) {
-  const { invoke } = useApp();
+  const { invoke, notify } = useApp();
   const reg = s.registry;
   const [type, setType] = useState("");
   const typeMsg = useValidation("artifact_type", type, { skipEmpty: true });
@@ -141,7 +151,10 @@ function Types({ s }) {
     const done = await action.run(() =>
       invoke("registry.type.add", { name: reg.name, type: type.trim() }),
     );
-    if (done) setType("");
+    if (done) {
+      notify(`${reg.name} now accepts “${type.trim()}”.`);
+      setType("");
+    }
   }
   return html`<${Section} title="Accepted types" id="types">
     <ul class="rw-setting-list">${s.types.map(
@@ -166,13 +179,13 @@ function Types({ s }) {
     )}</ul>
     ${
       s.can.admin
-        ? html`<form class="rw-inline-form rw-add-row" onSubmit=${add} aria-label="Add a type">
+        ? html`<${Form} class="rw-inline-form rw-add-row" onSubmit=${add} label="Add a type">
           <input type="text" aria-label="New type" placeholder="e.g. onnx" value=${type}
             aria-invalid=${typeMsg ? "true" : "false"}
             onInput=${(/** @type {any} */ e) => setType(e.currentTarget.value)} />
           <button type="submit" class="rw-btn rw-btn-small"
             disabled=${!type.trim() || Boolean(typeMsg) || action.busy}>Add type</button>
-        </form>
+        <//>
         ${typeMsg ? html`<div class="rw-invalid" role="status">${typeMsg}</div>` : null}`
         : null
     }
@@ -182,20 +195,22 @@ function Types({ s }) {
 
 /** @param {{s: Settings}} props */
 function Members({ s }) {
-  const { invoke } = useApp();
+  const { invoke, notify } = useApp();
   const reg = s.registry;
   const [user, setUser] = useState("");
   const [role, setRole] = useState("viewer");
   const action = useAction();
   const me = s.members.find((m) => m.you);
-  const pick = user || s.candidates[0] || "";
+  // The kernel leaves yourself out of the candidates; nobody is preselected.
+  const candidates = s.candidates;
+  const pick = candidates.includes(user) ? user : "";
   return html`<${Section} title="Members" id="members">
     <p class="rw-you" data-testid="own-role">You (<strong>${s.user}</strong>): effective role${" "}
       <${Chip} kind="rw-role">${roleLabel(s.role)}<//>
       <span class="rw-muted">${
         me
-          ? ` — registry role ${roleLabel(me.role)}, organisation role ${s.org_role}`
-          : ` — from your organisation role ${s.org_role}`
+          ? ` — registry role ${roleLabel(me.role)}, organization role ${s.org_role}`
+          : ` — from your organization role ${s.org_role}`
       }</span></p>
     ${
       s.members.length === 0
@@ -209,28 +224,32 @@ function Members({ s }) {
           <td>${
             s.can.admin
               ? html`<select aria-label=${`Role of ${m.user}`} value=${m.role} disabled=${action.busy}
-                onChange=${(/** @type {any} */ e) =>
-                  action.run(() =>
-                    invoke("registry.member.role", {
-                      name: reg.name,
-                      user: m.user,
-                      role: e.currentTarget.value,
-                    }),
-                  )}>
+                onChange=${async (/** @type {any} */ e) => {
+                  const to = e.currentTarget.value;
+                  const done = await action.run(() =>
+                    invoke("registry.member.role", { name: reg.name, user: m.user, role: to }),
+                  );
+                  if (done) notify(`${m.user} is now ${roleLabel(to)} of ${reg.name}.`);
+                }}>
                 ${s.roles.map((r) => html`<option value=${r}>${roleLabel(r)}</option>`)}
               </select>`
               : roleLabel(m.role)
           }</td>
           <td>${roleLabel(m.effective_role)}${
             m.effective_role !== m.role
-              ? html` <span class="rw-muted">(from the organisation role)</span>`
+              ? html` <span class="rw-muted">(from the organization role)</span>`
               : null
           }</td>
           ${
             s.can.admin
               ? html`<td><button class="rw-btn rw-btn-small" aria-label=${`Remove ${m.user}`}
                 disabled=${action.busy}
-                onClick=${() => action.run(() => invoke("registry.member.remove", { name: reg.name, user: m.user }))}>
+                onClick=${async () => {
+                  const done = await action.run(() =>
+                    invoke("registry.member.remove", { name: reg.name, user: m.user }),
+                  );
+                  if (done) notify(`Removed ${m.user} from ${reg.name}.`);
+                }}>
                 Remove</button></td>`
               : null
           }
@@ -239,19 +258,23 @@ function Members({ s }) {
     }
     ${
       s.can.admin
-        ? s.candidates.length === 0
-          ? html`<p class="rw-muted">Every organisation user is already a member.</p>`
-          : html`<form class="rw-inline-form rw-add-row" aria-label="Add a member"
+        ? candidates.length === 0
+          ? html`<p class="rw-muted">Every organization user is already a member.</p>`
+          : html`<${Form} class="rw-inline-form rw-add-row" label="Add a member"
           onSubmit=${async (/** @type {Event} */ e) => {
             e.preventDefault();
             const done = await action.run(() =>
               invoke("registry.member.add", { name: reg.name, user: pick, role }),
             );
-            if (done) setUser("");
+            if (done) {
+              notify(`Added ${pick} to ${reg.name} as ${roleLabel(role)}.`);
+              setUser("");
+            }
           }}>
           <select aria-label="User to add" value=${pick}
             onChange=${(/** @type {any} */ e) => setUser(e.currentTarget.value)}>
-            ${s.candidates.map((u) => html`<option value=${u}>${u}</option>`)}
+            <option value="" disabled>Choose a user…</option>
+            ${candidates.map((u) => html`<option value=${u}>${u}</option>`)}
           </select>
           <select aria-label="Role of the new member" value=${role}
             onChange=${(/** @type {any} */ e) => setRole(e.currentTarget.value)}>
@@ -259,7 +282,7 @@ function Members({ s }) {
           </select>
           <button type="submit" class="rw-btn rw-btn-small" disabled=${!pick || action.busy}>
             Add member</button>
-        </form>`
+        <//>`
         : null
     }
     <${ErrorBox} error=${action.error} />
@@ -268,7 +291,7 @@ function Members({ s }) {
 
 /** @param {{s: Settings}} props */
 function Protected({ s }) {
-  const { invoke } = useApp();
+  const { invoke, notify } = useApp();
   const reg = s.registry;
   const [alias, setAlias] = useState("");
   const aliasMsg = useValidation("alias", alias, { skipEmpty: true });
@@ -293,20 +316,23 @@ function Protected({ s }) {
     </div>
     ${
       s.can.admin
-        ? html`<form class="rw-inline-form rw-add-row" aria-label="Protect an alias"
+        ? html`<${Form} class="rw-inline-form rw-add-row" label="Protect an alias"
           onSubmit=${async (/** @type {Event} */ e) => {
             e.preventDefault();
             const done = await action.run(() =>
               invoke("registry.protected.add", { name: reg.name, alias: alias.trim() }),
             );
-            if (done) setAlias("");
+            if (done) {
+              notify(`“${alias.trim()}” is now protected in ${reg.name}.`);
+              setAlias("");
+            }
           }}>
           <input type="text" aria-label="Alias to protect" placeholder="e.g. production" value=${alias}
             aria-invalid=${aliasMsg ? "true" : "false"}
             onInput=${(/** @type {any} */ e) => setAlias(e.currentTarget.value)} />
           <button type="submit" class="rw-btn rw-btn-small"
             disabled=${!alias.trim() || Boolean(aliasMsg) || action.busy}>Protect</button>
-        </form>
+        <//>
         ${aliasMsg ? html`<div class="rw-invalid" role="status">${aliasMsg}</div>` : null}`
         : null
     }
@@ -316,7 +342,7 @@ function Protected({ s }) {
 
 /** @param {{s: Settings}} props */
 function Danger({ s }) {
-  const { invoke, navigate } = useApp();
+  const { invoke, navigate, notify } = useApp();
   const reg = s.registry;
   const [open, setOpen] = useState(false);
   const [typed, setTyped] = useState("");
@@ -326,18 +352,26 @@ function Danger({ s }) {
       <p class="rw-muted rw-reason">${reg.name} is a core registry and cannot be deleted.</p>
     <//>`;
   }
-  if (!s.can.admin) return null;
+  if (!s.can.delete) return null;
   return html`<${Section} title="Delete registry" id="delete">
     <p>Deleting removes its collections and links. The artifact versions stay logged.</p>
     ${
       open
-        ? html`<form class="rw-confirm" aria-label="Confirm deleting"
+        ? html`<${Form} class="rw-confirm" label="Confirm deleting" autoFocus
+          onCancel=${() => {
+            setOpen(false);
+            setTyped("");
+            action.clear();
+          }}
           onSubmit=${async (/** @type {Event} */ e) => {
             e.preventDefault();
             const done = await action.run(() =>
               invoke("registry.delete", { name: reg.name, confirm: typed }),
             );
-            if (done) navigate("");
+            if (done) {
+              notify(`Deleted the registry ${reg.name}.`);
+              navigate("");
+            }
           }}>
           <label for="rw-delete-confirm">Type <strong class="rw-mono">${reg.name}</strong> to
             confirm</label>
@@ -352,7 +386,7 @@ function Danger({ s }) {
               action.clear();
             }}>Cancel</button>
           </div>
-        </form>`
+        <//>`
         : html`<button class="rw-btn rw-btn-danger" onClick=${() => setOpen(true)}>
           Delete registry…</button>`
     }

@@ -1,0 +1,115 @@
+// Keyboard handling inside a notebook output: JupyterLab listens for Enter, Escape and Tab
+// around the widget (Enter enters edit mode, Escape leaves it) and cancels the browser's
+// own handling, so a plain <form> never submits on Enter. The widget handles these keys
+// itself, on its forms and dialogs, and stops them there.
+
+const FIELDS =
+  "input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])";
+const FOCUSABLE = `${FIELDS}, button:not([disabled]), a[href], [tabindex]:not([tabindex="-1"])`;
+
+/**
+ * The first field of `root` (input, select, textarea), or its first focusable control.
+ *
+ * @param {Element} root
+ * @returns {HTMLElement | null}
+ */
+export function firstField(root) {
+  return /** @type {HTMLElement | null} */ (
+    root.querySelector(FIELDS) ?? root.querySelector(FOCUSABLE)
+  );
+}
+
+/**
+ * Every control of `root` that Tab can reach, in document order.
+ *
+ * @param {Element} root
+ * @returns {HTMLElement[]}
+ */
+export function focusables(root) {
+  return /** @type {HTMLElement[]} */ ([...root.querySelectorAll(FOCUSABLE)]).filter(
+    (el) => !el.closest("[hidden]"),
+  );
+}
+
+/**
+ * Submit `form` the way pressing Enter in one of its fields would in a plain page: through
+ * its first submit button, and not at all while that button is disabled.
+ *
+ * @param {HTMLFormElement} form
+ * @returns {boolean} whether the form was submitted
+ */
+export function submitImplicitly(form) {
+  const button = /** @type {HTMLButtonElement | null} */ (
+    form.querySelector("button[type=submit], input[type=submit]")
+  );
+  if (button?.disabled) return false;
+  if (button) form.requestSubmit(button);
+  else form.requestSubmit();
+  return true;
+}
+
+/**
+ * A form's keys: Enter in a field submits (Ctrl/Cmd+Enter in a text area), Escape cancels.
+ * Both are stopped here so the notebook around the widget never sees them.
+ *
+ * @param {KeyboardEvent} event
+ * @param {(() => void) | undefined} onCancel
+ */
+export function formKeyDown(event, onCancel) {
+  const target = /** @type {HTMLElement} */ (event.target);
+  const form = /** @type {HTMLFormElement | null} */ (event.currentTarget);
+  if (!form || event.isComposing) return;
+  if (event.key === "Escape" && onCancel) {
+    event.preventDefault();
+    event.stopPropagation();
+    onCancel();
+    return;
+  }
+  if (event.key !== "Enter" || event.altKey || event.shiftKey) return;
+  const tag = target.tagName;
+  const multiline = tag === "TEXTAREA";
+  const modified = event.ctrlKey || event.metaKey;
+  if (tag === "BUTTON" || tag === "A" || (multiline && !modified)) {
+    // A button's own Enter clicks it; a newline in a text area: keep them from the notebook.
+    event.stopPropagation();
+    return;
+  }
+  if (tag !== "INPUT" && tag !== "SELECT" && !multiline) return;
+  event.preventDefault();
+  event.stopPropagation();
+  submitImplicitly(form);
+}
+
+/**
+ * A dialog's keys: Escape closes it, Tab and Shift+Tab cycle inside it.
+ *
+ * @param {KeyboardEvent} event
+ * @param {HTMLElement} dialog
+ * @param {() => void} onClose
+ */
+export function dialogKeyDown(event, dialog, onClose) {
+  if (event.key === "Escape") {
+    event.preventDefault();
+    event.stopPropagation();
+    onClose();
+    return;
+  }
+  if (event.key !== "Tab") return;
+  event.stopPropagation();
+  const items = focusables(dialog);
+  if (items.length === 0) {
+    event.preventDefault();
+    return;
+  }
+  const first = items[0];
+  const last = items[items.length - 1];
+  const active = /** @type {Element | null} */ (dialog.ownerDocument.activeElement);
+  const inside = active !== null && dialog.contains(active);
+  if (event.shiftKey && (!inside || active === first)) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && (!inside || active === last)) {
+    event.preventDefault();
+    first.focus();
+  }
+}

@@ -1,0 +1,139 @@
+"""The composition root: a store and its blob store, opened from where they live.
+
+This is the one place that turns locations into backends (SPEC §8): a store location is
+``":memory:"``, the path of a store file, or a :class:`~registry_widget.store.Store`
+object; a blob location is a folder, an ``s3://bucket/prefix`` URL or a
+:class:`~registry_widget.files.blobs.BlobStore` object. Without one, a store's blobs live
+beside it: in ``<stem>.blobs/`` next to a store that has a file, in memory for one that has
+none. Server store locations (``postgresql://``) come here too when that backend exists.
+
+Within a process every client of one store file shares one store object, and every
+client of one store (or one blob folder) one blob store, so a change made by one is seen
+at once by the others.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry_widget.errors import ValidationError
+from registry_widget.files.blobs import PACK_LIMIT, BlobStore, FileBlobStore, MemoryBlobStore
+from registry_widget.store import JSONFileStore, MemoryStore, Store
+
+__all__ = [
+    "Backend",
+    "BlobLocation",
+    "Location",
+    "blobs_for",
+    "open_backend",
+    "open_blobs",
+    "open_store",
+]
+
+Location = str | os.PathLike[str] | Store
+"""Where a store lives: ``":memory:"``, a store file's path, or a store object."""
+BlobLocation = str | os.PathLike[str] | BlobStore
+"""Where blobs live: a folder's path, or a blob store object."""
+
+_stores: weakref.WeakValueDictionary[str, Store] = weakref.WeakValueDictionary()
+_beside: weakref.WeakKeyDictionary[Store, BlobStore] = weakref.WeakKeyDictionary()
+_folders: weakref.WeakValueDictionary[str, BlobStore] = weakref.WeakValueDictionary()
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A store (the documents) and the blob store holding its files' bytes."""
+
+    store: Store
+    blobs: BlobStore
+
+
+def open_backend(location: Location, *, blobs: BlobLocation | None = None) -> Backend:
+    """Open the store at ``location`` and its blob store (``blobs``, default beside it).
+
+    Raises
+    ------
+    ValidationError
+        If ``blobs`` is neither a folder path nor a blob store (nothing is opened).
+    """
+    given = None if blobs is None else open_blobs(blobs)
+    store = open_store(location)
+    if given is None:
+        return Backend(store, blobs_for(store))
+    # Small files are appended to a pack without a sync of their own: the store syncs it
+    # once before committing the transaction that refers to them.
+    store.before_commit(given.sync)
+    return Backend(store, given)
+
+
+def open_store(location: Location) -> Store:
+    """Return the store at ``location``.
+
+    ``":memory:"`` makes a new in-memory store; a :class:`Store` is returned as it is; a
+    path opens (or creates) a JSON file store. Every client of one file in a process gets
+    the same store object, so a change made by one is seen at once by the others.
+    """
+    if isinstance(location, Store):
+        return location
+    if location == ":memory:":
+        return MemoryStore()
+    key = str(Path(location).absolute().resolve())
+    with _lock:
+        store = _stores.get(key)
+        if store is None:
+            store = JSONFileStore(key)
+            _stores[key] = store
+        return store
+
+
+def blobs_for(store: Store) -> BlobStore:
+    """The blob store beside ``store``: ``<stem>.blobs/`` next to its file, else in memory."""
+    with _lock:
+        blobs = _beside.get(store)
+        if blobs is None:
+            where = getattr(store, "location", ":memory:")
+            if where == ":memory:":
+                blobs = MemoryBlobStore()
+            else:
+                path = Path(where)
+                blobs = _folder(path.with_name(path.stem + ".blobs"))
+            _beside[store] = blobs
+            store.before_commit(blobs.sync)
+        return blobs
+
+
+def open_blobs(blobs: BlobLocation) -> BlobStore:
+    """The blob store at ``blobs``: a folder (shared per process), an ``s3://`` URL or a store."""
+    if isinstance(blobs, BlobStore):
+        return blobs
+    if isinstance(blobs, str) and blobs.startswith("s3://"):
+        from registry_widget.files.s3 import S3BlobStore  # boto3 only when it is used
+
+        bucket = S3BlobStore(blobs)
+        bucket.check()
+        return bucket
+    if isinstance(blobs, (str, os.PathLike)):
+        text = os.fspath(blobs)
+        if isinstance(text, str) and text and "://" not in text:
+            with _lock:
+                return _folder(Path(text))
+    msg = (
+        f"blobs {blobs!r} is not a blob location; expected the path of a folder, an "
+        "'s3://bucket/prefix' URL or a BlobStore object (None: the folder beside the store)"
+    )
+    raise ValidationError(msg, field="blobs", value=blobs)
+
+
+def _folder(root: Path) -> BlobStore:
+    """The blob store in folder ``root``, shared by every client of it (hold ``_lock``)."""
+    key = str(root.absolute().resolve())
+    blobs = _folders.get(key)
+    if blobs is None:
+        blobs = FileBlobStore(root.absolute(), pack_limit=PACK_LIMIT)
+        _folders[key] = blobs
+    return blobs

@@ -1,0 +1,77 @@
+"""The widget's words for the library's common refusals, in one place.
+
+The library's messages are written for code (``registry.set_role('bob', 'member')``,
+``'/' (U+002F) at position 1``). A person in the widget reads instead what went wrong in
+plain words and which control fixes it, or who can use it. A refusal the library marks with
+a ``code`` (:attr:`registry_widget.errors.RegistryError.code`) is worded here from its facts;
+any other refusal keeps the library's message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from registry_widget.errors import RegistryError
+from registry_widget.permissions import same_user
+
+__all__ = ["in_words"]
+
+
+def _role(role: object) -> str:
+    return str(role).replace("_", " ")
+
+
+def _role_needed(facts: Mapping[str, object], user: str | None) -> str:
+    registry, needed, role = facts["registry"], _role(facts["needed"]), facts["role"]
+    me = user is not None and same_user(str(facts["user"]), user)
+    who = "You" if me else str(facts["user"])
+    theirs = ("you have" if me else "they have") + " no role there"
+    if role is not None:
+        theirs = f"{'your' if me else 'their'} role there is {_role(role)}"
+    fix = "give it to you" if me else "give it to them"
+    return (
+        f"{who} may not {facts['what']}: that needs the {needed} role on {registry}, and "
+        f"{theirs}. An admin of {registry} can {fix} in the registry's Settings, under Members."
+    )
+
+
+def _type_not_accepted(facts: Mapping[str, object], _user: str | None) -> str:
+    registry = facts["registry"]
+    accepted = facts["accepted"]
+    types = ", ".join(map(str, accepted)) if isinstance(accepted, list) and accepted else ""
+    accepts = f"it accepts {types}" if types else "it accepts no type yet"
+    return (
+        f"{registry} does not accept the type “{facts['type']}”; {accepts}. An admin of "
+        f"{registry} can add the type in the registry's Settings, under Accepted types."
+    )
+
+
+def _bad_character(facts: Mapping[str, object], _user: str | None) -> str:
+    rule = str(facts["rule"])
+    return (
+        f"The {facts['field']} “{facts['text']}” cannot contain “{facts['char']}”. "
+        f"{rule[:1].upper()}{rule[1:]}."
+    )
+
+
+_WORDS: dict[str, Callable[[Mapping[str, object], str | None], str]] = {
+    "role_needed": _role_needed,
+    "type_not_accepted": _type_not_accepted,
+    "bad_character": _bad_character,
+}
+
+
+def in_words(exc: RegistryError, user: str | None = None) -> str | None:
+    """Say a common refusal to the widget's user, or None when it has no words of its own.
+
+    Parameters
+    ----------
+    exc
+        The refusal.
+    user
+        The user the widget acts as: a refusal about them is said to "you".
+    """
+    say = _WORDS.get(exc.code) if exc.code is not None else None
+    if say is None or exc.params is None:
+        return None
+    return say(exc.params, user)

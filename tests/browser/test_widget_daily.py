@@ -1,0 +1,239 @@
+"""Daily use in real JupyterLab: aliases up front, words and layout at a laptop's width."""
+
+from __future__ import annotations
+
+import textwrap
+
+from playwright.sync_api import Locator, Page, expect
+
+from tests.browser.lab import Notebook
+
+STORE = textwrap.dedent(
+    """
+    import pathlib, registry_widget as rw
+    client = rw.Client({store!r}, user="ada")
+    files = pathlib.Path("files-{store}"); files.mkdir(exist_ok=True)
+    models = client.registry("Models")
+    models.add_protected_alias("production")
+    client.create_registry(
+        "Vision", description="Every **model** we ship. ![beacon](https://tracker.invalid/p.gif)")
+    models.create_collection("cat-resnet", type="model", tags=["vision"])
+    for i in range(30):
+        (files / f"w{{i}}.bin").write_bytes(bytes([i]) * 50)
+        art = client.log_artifact(
+            "cat-resnet", type="model", files={{"model.safetensors": files / f"w{{i}}.bin"}},
+            metadata={{"validation_accuracy": 0.8 + i / 200, "training_loss": 0.5 - i / 100,
+                      "learning_rate_schedule": "cosine-with-warmup", "epochs": 10 + i}},
+            tags=["nightly-candidate-build"])
+        client.link(art, "Models/cat-resnet",
+                    aliases={{3: ["production"], 29: ["staging"]}}.get(i, []))
+    for name in ("resnet-small", "vit-base", "convnext"):
+        models.create_collection(name, type="model")
+    (files / "raw.csv").write_text("a,b\\n1,2\\n")
+    client.log_artifact("cats-raw", type="dataset", files=files / "raw.csv", metadata={{"rows": 1}})
+    """
+)
+
+# Words split across two lines inside the widget (long identifiers such as digests may wrap).
+BROKEN_WORDS = """
+el => {
+  const broken = [];
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent;
+    for (const m of text.matchAll(/[^\\s]+/g)) {
+      if (m[0].length < 2 || m[0].length > 24) continue;
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+      if (tops.size > 1) broken.push(m[0]);
+    }
+  }
+  return broken;
+}
+"""
+
+
+def _open(page: Page, lab, name: str, route: str) -> tuple[Notebook, Locator]:
+    nb = Notebook(
+        page,
+        lab,
+        f"{name}.ipynb",
+        [STORE.format(store=f"{name}.json"), f"w = rw.RegistryWidget(client, route={route!r})\nw"],
+    ).open()
+    nb.run(0)
+    assert "Error" not in nb.output(0)
+    nb.run(1)
+    return nb, nb.cell(1).locator(".rw-app")
+
+
+def test_collection_page_shows_where_each_alias_is_and_offers_the_meaningful_one(page, lab):
+    _nb, widget = _open(page, lab, "daily-aliases", "Models/cat-resnet")
+    summary = widget.get_by_label("Aliases", exact=True)
+    # production is on page 2 of the versions (v3 of 30), and up front all the same.
+    expect(summary).to_contain_text("production → v3")
+    expect(summary).to_contain_text("staging → v29")
+    expect(widget.locator("tr[data-version='v3']")).to_have_count(0)
+    # The snippet uses the protected alias, not `latest`; the others are offered.
+    snippet = widget.locator(".rw-snippet code")
+    expect(snippet).to_contain_text('client.use("Models/cat-resnet:production")')
+    widget.locator(".rw-snippet-choices").get_by_role("button", name="staging").click()
+    expect(snippet).to_contain_text('client.use("Models/cat-resnet:staging")')
+    summary.get_by_role("link", name="production → v3").click()
+    expect(widget.locator(".rw-page-head h2")).to_have_text("Models/cat-resnet:v3")
+    # The version page holds its own actions; a protected alias's holder is not unlinked
+    # from the page by accident: its Unlink sits at the foot, behind a confirmation.
+    expect(widget.get_by_role("button", name="+ alias")).to_be_visible()
+    expect(widget.get_by_role("button", name="Edit description and tags")).to_be_visible()
+    widget.get_by_role("button", name="Edit description and tags").click()
+    form = widget.get_by_role("form", name="Edit the artifact version")
+    expect(form.get_by_label("Description")).to_be_focused()
+    page.keyboard.type("Best so far")
+    form.get_by_role("button", name="Save").click()
+    expect(widget.locator(".rw-toast")).to_contain_text("Saved the description and tags")
+    expect(widget.locator(".rw-facts")).to_contain_text("Best so far")
+    assert page.page_errors == []
+
+
+def test_descriptions_are_markdown_and_load_nothing_remote(page, lab):
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    _nb, widget = _open(page, lab, "daily-markdown", "")
+    card = widget.locator(".rw-card[data-registry='Vision']")
+    expect(card.locator(".rw-card-desc strong")).to_have_text("model")
+    beacon = card.get_by_role("link", name="image: beacon")
+    expect(beacon).to_have_attribute("href", "https://tracker.invalid/p.gif")
+    assert widget.locator("img").count() == 0
+    assert not [u for u in requested if "tracker.invalid" in u]
+    # The whole card opens the registry, not only its title.
+    box = card.bounding_box()
+    assert box is not None
+    card.click(position={"x": box["width"] - 12, "y": box["height"] - 8})  # a corner
+    expect(widget.locator(".rw-page-head h2")).to_have_text("Vision")
+    expect(widget.locator(".rw-desc strong")).to_have_text("model")
+    widget.locator(".rw-crumbs").get_by_role("link", name="Registries").click()
+    widget.locator(".rw-card[data-registry='Models']").click(position={"x": 12, "y": 40})
+    expect(widget.locator(".rw-page-head h2")).to_have_text("Models")
+    # A filter that matches nothing says how many there are.
+    widget.get_by_label("Filter collections").fill("nothing-like-this")
+    expect(widget.get_by_test_id("collection-count")).to_have_text("0 of 4 collections")
+    # After navigating, the header's search box no longer shows an old query.
+    search = widget.get_by_role(
+        "searchbox", name="Search registries, collections, tags and aliases"
+    )
+    search.fill("cat")
+    page.keyboard.press("Enter")
+    expect(widget.locator(".rw-results li").first).to_be_visible()
+    expect(search).to_have_value("cat")
+    widget.locator(".rw-results").get_by_role("link").first.click()
+    expect(search).to_have_value("")
+    assert page.page_errors == []
+
+
+def _check_layout(widget: Locator, where: str) -> None:
+    # One scroll: the widget's body is as tall as its content, with no scrollbar inside.
+    assert widget.locator(".rw-body").evaluate("b => b.scrollHeight <= b.clientHeight + 1"), where
+    assert widget.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), where
+    assert widget.evaluate(BROKEN_WORDS) == [], where
+
+
+def test_at_1024_px_with_the_file_browser_open_one_scroll_and_no_word_broken(
+    page, lab, screenshots
+):
+    page.set_viewport_size({"width": 1024, "height": 800})
+    _nb, widget = _open(page, lab, "daily-layout", "")
+    if not page.locator(".jp-FileBrowser").is_visible():
+        page.locator(".jp-SideBar.jp-mod-left [data-id='filebrowser']").click()
+    expect(page.locator(".jp-FileBrowser")).to_be_visible()
+    expect(widget.locator(".rw-card[data-registry='Models']")).to_be_visible()
+    _check_layout(widget, "registries")
+    widget.locator(".rw-card[data-registry='Models'] .rw-card-title").click()
+    expect(widget.get_by_role("link", name="cat-resnet")).to_be_visible()
+    _check_layout(widget, "registry")
+    widget.get_by_role("link", name="cat-resnet").click()
+    expect(widget.locator("tr[data-version='v29']")).to_be_visible()
+    _check_layout(widget, "collection")
+    widget.screenshot(path=str(screenshots / "layout-collection-1024.png"))
+    widget.get_by_role("link", name="v29", exact=True).click()
+    lineage = widget.locator(".rw-lineage")
+    expect(lineage).to_be_visible()
+    _check_layout(widget, "version")
+    widget.screenshot(path=str(screenshots / "layout-version-1024.png"))
+    # The lineage drawing fits its width.
+    assert lineage.evaluate(
+        "svg => svg.getBoundingClientRect().width <= svg.parentElement.clientWidth + 1"
+    )
+    assert page.page_errors == []
+
+
+def test_filter_sort_jump_and_pick_find_the_right_version(page, lab):
+    _nb, widget = _open(page, lab, "daily-find", "Models/cat-resnet")
+    rows = widget.locator("tr[data-version]")
+    expect(rows.first).to_have_attribute("data-version", "v29")
+    # Filter with the API's language in short: production's version alone.
+    widget.get_by_label("Filter versions").fill("alias:production")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-version", "v3")
+    expect(widget.get_by_test_id("version-count")).to_have_text("1 of 30 versions")
+    widget.get_by_label("Filter versions").fill("validation_accuracy>0.9")
+    expect(rows).to_have_count(9)  # 0.8 + i/200 > 0.9 for i = 21…29
+    widget.get_by_label("Filter versions").fill("")
+    expect(rows).to_have_count(25)
+    # Sort by a metric on the kernel, highest first; a second click flips the order.
+    widget.get_by_role("button", name="training_loss").click()
+    expect(rows.first).to_have_attribute("data-version", "v0")  # loss 0.5 - i/100
+    widget.get_by_role("button", name="training_loss ▾").click()
+    expect(rows.first).to_have_attribute("data-version", "v29")
+    # Jump to the last page (still sorted, lowest loss first: v4 … v0 there).
+    widget.get_by_label("Page number").fill("2")
+    page.keyboard.press("Enter")
+    expect(rows).to_have_count(5)
+    expect(rows.first).to_have_attribute("data-version", "v4")
+
+    # The link dialog finds v2 by number, shows its metrics, marks what is linked.
+    widget.get_by_role("button", name="Link a version").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("Search logged artifacts by name")).to_be_focused()
+    page.keyboard.type("v1")
+    pick = dialog.locator("[data-ref='cat-resnet:v1']")
+    expect(pick).to_contain_text("linked as v1")
+    expect(pick).to_contain_text("validation_accuracy")
+    dialog.get_by_label("Search logged artifacts by name").fill("zebra")
+    expect(dialog).to_contain_text("No “model” artifact version matches “zebra”")
+    expect(dialog).not_to_contain_text("log_artifact")
+    page.keyboard.press("Escape")
+
+    # Search: a path opens its page; artifact versions are found by name.
+    search = widget.get_by_role(
+        "searchbox", name="Search registries, collections, tags and aliases"
+    )
+    search.fill("Models/cat-resnet:production")
+    page.keyboard.press("Enter")
+    expect(widget.locator(".rw-page-head h2")).to_have_text("Models/cat-resnet:v3")
+    search.fill("cat-resnet:v7")
+    page.keyboard.press("Enter")
+    hit = widget.locator(".rw-artifact-results [data-ref='cat-resnet:v7']")
+    expect(hit).to_contain_text("linked as")
+    hit.get_by_role("link", name="Models/cat-resnet:v7").click()
+    expect(widget.locator(".rw-page-head h2")).to_have_text("Models/cat-resnet:v7")
+    assert page.page_errors == []
+
+
+def test_artifacts_page_shows_unlinked_versions_and_links_them(page, lab):
+    _nb, widget = _open(page, lab, "daily-artifacts", "")
+    widget.get_by_role("link", name="Artifacts").click()
+    widget.get_by_label("Filter artifact versions by name").fill("cats-raw")
+    row = widget.locator("tr[data-ref='cats-raw:v0']")
+    expect(row).to_contain_text("not linked")
+    expect(row).to_contain_text("rows")
+    row.get_by_role("button", name="Link cats-raw:v0").click()
+    dialog = page.get_by_role("dialog")
+    expect(
+        dialog.get_by_label("Collection (Registry/Collection; created if missing)")
+    ).to_be_focused()
+    page.keyboard.type("Datasets/cats")
+    page.keyboard.press("Enter")
+    expect(widget.locator(".rw-page-head h2")).to_have_text("Datasets/cats:v0")
+    expect(widget.locator(".rw-toast")).to_contain_text("Linked cats-raw:v0")
+    assert page.page_errors == []

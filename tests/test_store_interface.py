@@ -1,0 +1,195 @@
+"""The store interface the domain speaks: plain rows in and out, filters, paging in the store.
+
+Every test runs on both backends (memory and the JSON file); the file store is also
+reopened where what it answers must survive a reload.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import registry_widget as rw
+from registry_widget.filters import parse_filter
+from registry_widget.store import STORE_FORMAT, JSONFileStore, MemoryStore, Store
+
+PACKAGE = Path(rw.__file__).resolve().parent
+FIELDS = {"name": ("name",), "tag": ("tags",), "kind": ("kind",), "n": ("n",)}
+
+
+@pytest.fixture
+def store(backend: str, store_path: Path) -> Store:
+    made = JSONFileStore(store_path) if backend == "json" else MemoryStore()
+    with made.transaction() as txn:
+        txn.insert("meta", {"format": STORE_FORMAT})
+    return made
+
+
+def fill(store: Store, docs: list[dict[str, Any]], table: str = "things") -> list[int]:
+    with store.transaction() as txn:
+        return [txn.insert(table, doc) for doc in docs]
+
+
+def things(count: int = 12) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": f"Thing-{i}",
+            "n": i % 5,
+            "kind": "even" if i % 2 == 0 else "odd",
+            "tags": ["all", f"t{i % 3}"],
+        }
+        for i in range(count)
+    ]
+
+
+def test_rows_are_ids_with_the_stored_documents(store: Store) -> None:
+    docs = things(4)
+    ids = fill(store, docs)
+    assert store.get("things", ids[1]) == docs[1]
+    assert store.get("things", 999) is None
+    assert store.get_many("things", [ids[2], 999, ids[0]]) == [(ids[2], docs[2]), (ids[0], docs[0])]
+    assert store.find("things", kind="odd") == [(ids[1], docs[1]), (ids[3], docs[3])]
+    assert store.find_one("things", tags="t2") == (ids[2], docs[2])
+    assert store.find_one("things", tags="none") is None
+    assert store.count("things") == 4
+    assert store.count("things", kind="even") == 2
+    assert store.count("things", kind="even", tags="t0") == 1
+    # The stored document itself, not a copy: reading costs no copy.
+    row = store.get_many("things", [ids[0]])[0]
+    assert row[1] is store.get("things", ids[0])
+
+
+@pytest.mark.parametrize(
+    ("order", "limit", "offset"),
+    [
+        ((), None, 0),
+        (("id",), 3, 2),
+        (("-id",), 4, 0),
+        (("n", "id"), 5, 1),
+        (("-n", "-id"), 3, 3),
+        (("-n", "id"), 4, 2),
+        (("n", "-name"), None, 5),
+        (("-name",), 100, 0),
+        (("n",), 0, 0),
+    ],
+)
+def test_query_sorts_and_pages_like_sorting_every_match(
+    store: Store, order: tuple[str, ...], limit: int | None, offset: int
+) -> None:
+    ids = fill(store, things())
+    tree = parse_filter({"tag": "all", "n": {"$lt": 4}}, FIELDS)
+    matches = [(i, d) for i, d in zip(ids, things(), strict=True) if d["n"] < 4]
+    expected = list(matches)
+    for key in reversed(order):  # stable sorts, least significant key first
+        field = key.removeprefix("-")
+        expected.sort(
+            key=lambda row, f=field: row[0] if f == "id" else row[1][f],  # type: ignore[misc]
+            reverse=key.startswith("-"),
+        )
+    end = None if limit is None else offset + limit
+    assert (
+        store.query("things", tree, order=order, limit=limit, offset=offset)
+        == (expected[offset:end])
+    )
+
+
+def test_query_where_narrows_by_indexed_fields_any_of_a_list(store: Store) -> None:
+    ids = fill(store, things())
+    rows = store.query("things", where={"n": [1, 3], "kind": "odd"}, order=("id",))
+    assert [i for i, _ in rows] == [
+        i for i, d in zip(ids, things(), strict=True) if d["n"] in (1, 3) and d["kind"] == "odd"
+    ]
+    # An equality of the filter and one of ``where`` on the same field must both hold.
+    both = store.query("things", parse_filter({"kind": "even"}, FIELDS), where={"kind": "odd"})
+    assert both == []
+    assert store.query("things", where={"n": []}) == []
+
+
+def test_search_matches_normalised_text_in_strings_and_lists(store: Store) -> None:
+    docs = [
+        {"name": "Cat-ResNet", "tags": ["Vision"], "group": 1},
+        {"name": "dog", "tags": ["VISIONARY", "x"], "group": 2},
+        {"name": "bird", "tags": [], "group": 1},
+        {"name": "ÉCOLE", "tags": [3, None], "group": 1},
+    ]
+    ids = fill(store, docs)
+    assert [i for i, _ in store.search("things", "vision", ("name", "tags"))] == ids[:2]
+    assert [i for i, _ in store.search("things", "resnet", ("tags",))] == []
+    assert [i for i, _ in store.search("things", "école", ("name",))] == [ids[3]]
+    narrowed = store.search("things", "vision", ("tags",), where={"group": 2})
+    assert narrowed == [(ids[1], docs[1])]
+    assert len(store.search("things", "i", ("name", "tags"), limit=2)) == 2
+    assert store.search("things", "i", ("name",), limit=0) == []
+
+
+def history_entry(action: str, registry_id: int | None, link_id: int) -> dict[str, Any]:
+    return {"action": action, "registry_id": registry_id, "link_id": link_id}
+
+
+def test_history_is_newest_first_filtered_and_paged_in_the_store(store: Store) -> None:
+    entries = [
+        history_entry("link.create", 1, 7),
+        history_entry("alias.set", 1, 7),
+        history_entry("alias.remove", 2, 7),
+        history_entry("aliasing", 1, 7),
+        history_entry("user.add", None, 7),
+        history_entry("alias.set", 1, 8),
+    ]
+    ids = fill(store, entries, table="history")
+    newest = [ids[4], ids[3], ids[2], ids[1], ids[0]]
+    assert [i for i, _ in store.history("link_id", 7)] == newest
+    assert [i for i, _ in store.history("link_id", 7, limit=2, offset=1)] == newest[1:3]
+    assert [i for i, _ in store.history("link_id", 7, kinds=("alias",))] == [ids[2], ids[1]]
+    hidden = store.history("link_id", 7, registries={1})
+    assert [i for i, _ in hidden] == [ids[4], ids[3], ids[1], ids[0]]
+    paged = store.history("link_id", 7, kinds=("alias", "link"), registries={1}, offset=1)
+    assert [i for i, _ in paged] == [ids[0]]
+
+
+def test_referenced_digests_are_those_the_artifacts_name(store: Store) -> None:
+    fill(
+        store,
+        [
+            {"files": {"a": {"digest": "d1"}, "b": {"digest": "d2"}}},
+            {"files": {"c": {"digest": "d2"}}},
+            {"files": {}},
+        ],
+        table="artifacts",
+    )
+    assert store.referenced_digests() == {"d1", "d2"}
+    assert store.referenced_digests(["d2", "d3"]) == {"d2"}
+
+
+@pytest.mark.parametrize("op", ["update", "remove"])
+def test_a_missing_document_is_refused_as_not_found(
+    store: Store, op: str, backend: str, store_path: Path
+) -> None:
+    (keep,) = fill(store, [{"n": 1}])
+    missing = pytest.raises(rw.NotFoundError, match="no document 99 in table 'things'")
+    with missing, store.transaction() as txn:
+        txn.update("things", keep, {"n": 2})
+        if op == "update":
+            txn.update("things", 99, {"n": 3})
+        else:
+            txn.remove("things", 99)
+    assert store.query("things") == [(keep, {"n": 1})]
+    if backend == "json":
+        assert JSONFileStore(store_path).query("things") == [(keep, {"n": 1})]
+
+
+def test_tinydb_is_imported_only_inside_the_store() -> None:
+    importers = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(name.split(".")[0] == "tinydb" for name in names):
+                importers.append(path.relative_to(PACKAGE).as_posix())
+    assert importers
+    assert sorted({p for p in importers if not p.startswith("store/")}) == []

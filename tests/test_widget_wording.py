@@ -1,0 +1,112 @@
+"""The widget says the library's common refusals in words for people, in one place.
+
+The library's messages stay written for code (``registry.set_role(...)``); the widget's
+error envelope carries the refusal's ``code``, a message for the person at the widget that
+points to the control that fixes it (or who can use it), and the library's message as
+``detail``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import registry_widget as rw
+from registry_widget.widget.app import HANDLERS
+from registry_widget.widget.protocol import dispatch
+
+PYTHON_SPEAK = ("registry.", "client.", "U+", "['", "position")
+
+
+def reply(client: rw.Client, method: str, **params: Any) -> dict[str, Any]:
+    answer = dispatch(
+        HANDLERS, client, {"kind": "request", "id": "r", "method": method, "params": params}
+    )
+    json.dumps(answer, allow_nan=False)
+    return answer
+
+
+def refused(client: rw.Client, method: str, **params: Any) -> dict[str, Any]:
+    answer = reply(client, method, **params)
+    assert answer["ok"] is False, answer
+    return dict(answer["error"])
+
+
+def assert_plain(message: str) -> None:
+    for python in PYTHON_SPEAK:
+        assert python not in message, (python, message)
+
+
+@pytest.fixture
+def team(make_client: Callable[[str], rw.Client]) -> dict[str, rw.Client]:
+    ada = make_client("ada")
+    ada.add_user("bob", "member")
+    reg = ada.create_registry("Vision", artifact_types=["model", "eval"])
+    reg.add_member("bob", "member")
+    return {"ada": ada, "bob": make_client("bob")}
+
+
+def test_a_missing_role_is_said_to_the_user_with_who_can_change_it(
+    team: dict[str, rw.Client], store_state: Callable[[rw.Client], object]
+) -> None:
+    bob = team["bob"]
+    before = store_state(bob)
+    err = refused(bob, "registry.member.role", name="Vision", user="bob", role="admin")
+    assert (err["type"], err["code"]) == ("PermissionDeniedError", "role_needed")
+    assert err["message"] == (
+        "You may not manage the members of registry 'Vision': that needs the admin role on "
+        "Vision, and your role there is member. An admin of Vision can give it to you in the "
+        "registry's Settings, under Members."
+    )
+    assert_plain(err["message"])
+    # The library's message, for code, is unchanged and travels along.
+    with pytest.raises(rw.PermissionDeniedError) as caught:
+        bob.registry("Vision").set_role("bob", "admin")
+    assert err["detail"] == str(caught.value)
+    assert "registry.set_role('bob', 'admin')" in err["detail"]
+    assert store_state(bob) == before
+
+
+def test_a_type_the_registry_does_not_accept_points_to_its_settings(
+    team: dict[str, rw.Client],
+) -> None:
+    err = refused(team["bob"], "collection.create", registry="Vision", name="d", type="dataset")
+    assert (err["type"], err["code"], err["field"]) == (
+        "ValidationError",
+        "type_not_accepted",
+        "type",
+    )
+    assert err["message"] == (
+        "Vision does not accept the type “dataset”; it accepts model, eval. An admin of Vision "
+        "can add the type in the registry's Settings, under Accepted types."
+    )
+    assert_plain(err["message"])
+    assert "registry.add_artifact_type('dataset')" in err["detail"]
+
+
+def test_a_forbidden_character_is_named_as_typed(team: dict[str, rw.Client]) -> None:
+    ada = team["ada"]
+    err = refused(ada, "registry.create", name="a/b")
+    assert err["code"] == "bad_character"
+    assert err["message"].startswith("The registry name “a/b” cannot contain “/”. A registry name")
+    assert_plain(err["message"])
+    assert "'/' (U+002F) at position 1" in err["detail"]
+    # The same words as the field is typed.
+    check = reply(ada, "validate", field="registry_name", value="a/b")["result"]
+    assert check == {"ok": False, "message": err["message"]}
+    check = reply(ada, "validate", field="collection_name", value="x:y")["result"]
+    assert check["message"].startswith("The collection name “x:y” cannot contain “:”.")
+
+
+def test_a_refusal_without_words_of_its_own_keeps_the_librarys_message(
+    team: dict[str, rw.Client],
+) -> None:
+    err = refused(team["ada"], "registry.get", name="Nowhere")
+    assert err["type"] == "NotFoundError"
+    assert (err["code"], err["detail"]) == (None, None)
+    with pytest.raises(rw.NotFoundError) as caught:
+        team["ada"].registry("Nowhere")
+    assert err["message"] == str(caught.value)
