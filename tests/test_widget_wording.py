@@ -104,9 +104,34 @@ def test_a_forbidden_character_is_named_as_typed(team: dict[str, rw.Client]) -> 
 def test_a_refusal_without_words_of_its_own_keeps_the_librarys_message(
     team: dict[str, rw.Client],
 ) -> None:
-    err = refused(team["ada"], "registry.get", name="Nowhere")
-    assert err["type"] == "NotFoundError"
+    err = refused(team["ada"], "registry.create", name="Vision")
+    assert err["type"] == "ConflictError"
     assert (err["code"], err["detail"]) == (None, None)
-    with pytest.raises(rw.NotFoundError) as caught:
-        team["ada"].registry("Nowhere")
+    with pytest.raises(rw.ConflictError) as caught:
+        team["ada"].create_registry("Vision")
     assert err["message"] == str(caught.value)
+
+
+def test_what_is_not_there_is_said_with_what_is(team: dict[str, rw.Client], files) -> None:
+    ada = team["ada"]
+    for i in range(3):
+        v = ada.log_artifact("m", type="model", files=files("w.bin", b"%d" % i))
+        ada.link(v, "Vision/cats", aliases=["production"] if i == 1 else [])
+    err = refused(ada, "registry.get", name="Nowhere")
+    assert (err["type"], err["code"]) == ("NotFoundError", "not_found")
+    assert err["message"] == (
+        "There is no registry “Nowhere” you can see. Registries you can see: “Datasets”, “Models”, “Vision”."
+    )
+    assert "['Datasets', 'Models', 'Vision']" in err["detail"]
+    err = refused(ada, "collection.get", path="Vision/dogs")
+    assert err["message"] == "Vision has no collection “dogs”. It has “cats”."
+    err = refused(ada, "version.get", path="Vision/cats:v7")
+    assert err["message"] == (
+        "Vision/cats has no version “v7”. Its versions run from v0 to v2, and its aliases "
+        "are “latest”, “production”."
+    )
+    ada.registry("Vision").create_collection("empty", type="model")
+    err = refused(ada, "version.get", path="Vision/empty:latest")
+    assert err["message"] == "Vision/empty has no version “latest”: nothing is linked into it yet."
+    for message in (err["message"],):
+        assert_plain(message)

@@ -235,5 +235,12 @@ def resolve_selector(s: Session, coll_id: int, coll: Doc, reg: Doc, selector: ob
             if coll["next_index"]
             else f"{path} has no version {selector!r}: nothing is linked into it yet"
         )
-        raise NotFoundError(msg)
+        raise NotFoundError(msg).with_code(
+            "not_found",
+            kind="version",
+            name=selector,
+            within=path,
+            known=sorted(coll["aliases"]),
+            newest=coll["next_index"] - 1,
+        )
     return found[0]

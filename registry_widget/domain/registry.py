@@ -359,7 +359,9 @@ class Registry(Handle[Doc]):
         if found is None:
             names = [c["name"] for _, c in self._s.store.find("collections", registry_id=self._id)]
             msg = f"registry {reg['name']!r} has no collection {name!r}; it has {sorted(names)}"
-            raise NotFoundError(msg)
+            raise NotFoundError(msg).with_code(
+                "not_found", kind="collection", name=name, within=reg["name"], known=sorted(names)
+            )
         return Collection(self._s, found[0])
 
     def collections(self, filter: Mapping[str, Any] | None = None) -> list[Collection]:

@@ -190,7 +190,9 @@ class Session:
             )
             visible = [r["name"] for r in regs]
             msg = f"no registry named {name!r}; registries you can see: {visible}"
-            raise NotFoundError(msg)
+            raise NotFoundError(msg).with_code(
+                "not_found", kind="registry", name=name, within=None, known=visible
+            )
         return found
 
     def visible_registries(self) -> list[Row]:

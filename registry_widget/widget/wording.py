@@ -54,7 +54,36 @@ def _bad_character(facts: Mapping[str, object], _user: str | None) -> str:
     )
 
 
+def _listed(names: object, most: int = 8) -> str:
+    items = [f"“{n}”" for n in names] if isinstance(names, list) else []
+    if len(items) > most:
+        items = [*items[:most], f"and {len(items) - most} more"]
+    return ", ".join(items)
+
+
+def _not_found(facts: Mapping[str, object], _user: str | None) -> str:
+    kind, name, within, known = facts["kind"], facts["name"], facts["within"], facts["known"]
+    if kind == "registry":
+        there = _listed(known)
+        return f"There is no registry “{name}” you can see." + (
+            f" Registries you can see: {there}." if there else ""
+        )
+    if kind == "collection":
+        there = _listed(known)
+        return f"{within} has no collection “{name}”." + (
+            f" It has {there}." if there else " It has no collections yet."
+        )
+    newest = facts.get("newest")
+    if not isinstance(newest, int) or newest < 0:
+        return f"{within} has no version “{name}”: nothing is linked into it yet."
+    aliases = _listed(known)
+    return f"{within} has no version “{name}”. Its versions run from v0 to v{newest}" + (
+        f", and its aliases are {aliases}." if aliases else "."
+    )
+
+
 _WORDS: dict[str, Callable[[Mapping[str, object], str | None], str]] = {
+    "not_found": _not_found,
     "role_needed": _role_needed,
     "type_not_accepted": _type_not_accepted,
     "bad_character": _bad_character,
