@@ -135,3 +135,30 @@ def test_what_is_not_there_is_said_with_what_is(team: dict[str, rw.Client], file
     assert err["message"] == "Vision/empty has no version “latest”: nothing is linked into it yet."
     for message in (err["message"],):
         assert_plain(message)
+
+
+def test_membership_refusals_point_to_the_control_that_fixes_them(
+    team: dict[str, rw.Client],
+) -> None:
+    ada = team["ada"]
+    err = refused(ada, "registry.member.add", name="Vision", user="BOB", role="viewer")
+    assert (err["type"], err["code"]) == ("ConflictError", "already_member")
+    assert err["message"] == (
+        "bob is already a member of Vision as member; change their role in the Members "
+        "table instead."
+    )
+    assert "registry.set_role" in err["detail"]
+    err = refused(ada, "registry.member.add", name="Vision", user="zoe", role="viewer")
+    assert err["message"] == (
+        "“zoe” is not a user of this organization. An organization admin adds users on the "
+        "Organization page."
+    )
+    err = refused(ada, "registry.member.role", name="Vision", user="ada2", role="viewer")
+    assert err["code"] == "no_user"
+    ada.add_user("carol", "viewer")
+    err = refused(ada, "registry.member.role", name="Vision", user="carol", role="viewer")
+    assert err["message"] == "carol is not a member of Vision; add them with Add a member first."
+    err = refused(ada, "org.user.role", name="zoe", role="member")
+    assert err["code"] == "no_user"
+    for message in (err["message"],):
+        assert_plain(message)

@@ -185,7 +185,7 @@ class Client:
             found = self._s.user_doc(validate_user_name(name))
             if found is None:
                 msg = f"no user {name!r}; add them with client.add_user({name!r}, {role!r})"
-                raise NotFoundError(msg)
+                raise NotFoundError(msg).with_code("no_user", user=name)
             doc_id, doc = found
             admins = self._s.store.count("users", role="admin")
             if doc["role"] == "admin" and role != "admin" and admins == 1:

@@ -421,7 +421,7 @@ class Registry(Handle[Doc]):
                     f"{user!r} is not a user of this organisation; an organisation admin adds "
                     f"them first with client.add_user({user!r})"
                 )
-                raise NotFoundError(msg)
+                raise NotFoundError(msg).with_code("no_user", user=user)
             members = dict(reg["members"])
             spellings = member_keys(members, user)
             before = member_role(members, user)
@@ -430,10 +430,12 @@ class Registry(Handle[Doc]):
                     f"{spellings[0]!r} is already a member of {reg['name']!r} (role {before!r}); "
                     f"use registry.set_role({user!r}, {role!r})"
                 )
-                raise ConflictError(msg)
+                raise ConflictError(msg).with_code(
+                    "already_member", user=spellings[0], registry=reg["name"], role=before
+                )
             if not adding and before is None:
                 msg = f"{user!r} is not a member of {reg['name']!r}; use registry.add_member"
-                raise NotFoundError(msg)
+                raise NotFoundError(msg).with_code("not_member", user=user, registry=reg["name"])
             # One entry per user: an existing entry keeps its spelling, a new one takes the
             # spelling the organisation knows the user by.
             stored = spellings[0] if spellings else found[1]["name"]

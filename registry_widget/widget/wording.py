@@ -82,7 +82,30 @@ def _not_found(facts: Mapping[str, object], _user: str | None) -> str:
     )
 
 
+def _no_user(facts: Mapping[str, object], _user: str | None) -> str:
+    return (
+        f"“{facts['user']}” is not a user of this organization. An organization admin adds "
+        "users on the Organization page."
+    )
+
+
+def _already_member(facts: Mapping[str, object], _user: str | None) -> str:
+    return (
+        f"{facts['user']} is already a member of {facts['registry']} as "
+        f"{_role(facts['role'])}; change their role in the Members table instead."
+    )
+
+
+def _not_member(facts: Mapping[str, object], _user: str | None) -> str:
+    return (
+        f"{facts['user']} is not a member of {facts['registry']}; add them with Add a member first."
+    )
+
+
 _WORDS: dict[str, Callable[[Mapping[str, object], str | None], str]] = {
+    "no_user": _no_user,
+    "already_member": _already_member,
+    "not_member": _not_member,
     "not_found": _not_found,
     "role_needed": _role_needed,
     "type_not_accepted": _type_not_accepted,
