@@ -215,7 +215,8 @@ def test_members_add_change_remove(ada):
     assert result["members"][1]["effective_role"] == "viewer"
     err = refused(ada, "registry.member.add", name="Vision", user="zed", role="viewer")
     assert err["type"] == "NotFoundError"
-    assert "client.add_user('zed')" in err["message"]
+    assert "client.add_user('zed')" in err["detail"]  # the library's words, for code
+    assert "Organization page" in err["message"]
     assert ok(ada, "registry.member.remove", name="Vision", user="dave") == {"ok": True}
     members = ok(ada, "settings.get", name="Vision")["members"]
     assert [m["user"] for m in members] == ["ada"]
