@@ -9,8 +9,10 @@ from registry_widget.domain.client import Client, SearchHit, User
 from registry_widget.domain.collection import Collection
 from registry_widget.domain.garbage import GarbageReport
 from registry_widget.domain.history import HistoryEntry
+from registry_widget.domain.lineage import Lineage, LineageEdge, LineageNode
 from registry_widget.domain.link import Link
 from registry_widget.domain.registry import Member, Registry
+from registry_widget.domain.run import Run, RunSummary
 from registry_widget.errors import (
     ConflictError,
     NotFoundError,
@@ -30,6 +32,9 @@ __all__ = [
     "ConflictError",
     "GarbageReport",
     "HistoryEntry",
+    "Lineage",
+    "LineageEdge",
+    "LineageNode",
     "Link",
     "Member",
     "NotFoundError",
@@ -37,6 +42,8 @@ __all__ = [
     "Registry",
     "RegistryError",
     "RegistryWidget",
+    "Run",
+    "RunSummary",
     "SearchHit",
     "StorageError",
     "StoreCorruptedError",

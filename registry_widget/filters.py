@@ -7,7 +7,9 @@ A filter is a dictionary such as::
 
 The caller says which public fields it supports and where each one lives in its
 documents; when ``metadata`` is among them, ``metadata.<dotted.path>`` reaches into
-the nested metadata object (a bare ``metadata`` compares the whole object).
+the nested metadata object (a bare ``metadata`` compares the whole object). The same
+holds for every field named after one of :data:`OBJECT_FIELDS` (``config``,
+``run.summary``...).
 
 Operators
 ---------
@@ -73,6 +75,7 @@ __all__ = [
     "FIELD_OPERATORS",
     "LOGICAL_OPERATORS",
     "MATCH_ALL",
+    "OBJECT_FIELDS",
     "TESTS",
     "And",
     "Condition",
@@ -108,6 +111,9 @@ COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "$lte": operator.le,
 }
 """The ordering operators and the Python comparison each one applies."""
+OBJECT_FIELDS = ("metadata", "config", "summary")
+"""Fields holding a JSON object: ``metadata.<dotted.path>`` (or ``run.config.lr``) reaches
+into them when the caller supports the field itself."""
 _MAX_OPERAND_DEPTH = 32
 _MAX_FILTER_DEPTH = 32
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -332,18 +338,24 @@ def _sub_filters(key: str, condition: object, fields: Fields, depth: int) -> lis
     return [_parse(sub, fields, depth + 1) for sub in condition]
 
 
+def _is_object_field(name: str) -> bool:
+    """Whether the public field ``name`` holds a JSON object that dotted paths reach into."""
+    return name.rpartition(".")[2] in OBJECT_FIELDS
+
+
 def _resolve(name: str, fields: Fields) -> tuple[str, ...]:
     if name in fields:
         return tuple(fields[name])
-    head, dot, rest = name.partition(".")
-    if dot and head == "metadata" and "metadata" in fields:
-        segments = rest.split(".")
-        if "" in segments:
-            _fail(f"field {name!r} has an empty segment; write metadata.<key>.<key>", name)
-        return (*fields["metadata"], *segments)
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        head = ".".join(parts[:cut])
+        if head in fields and _is_object_field(head):
+            segments = parts[cut:]
+            if "" in segments:
+                _fail(f"field {name!r} has an empty segment; write {head}.<key>.<key>", name)
+            return (*fields[head], *segments)
     allowed = sorted(fields)
-    if "metadata" in fields:
-        allowed.append("metadata.<dotted.path>")
+    allowed.extend(f"{field}.<dotted.path>" for field in sorted(fields) if _is_object_field(field))
     _fail(f"field {name!r} is not supported; allowed fields: {', '.join(allowed)}", name)
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "validate_page",
     "validate_registry_name",
     "validate_role",
+    "validate_run_name",
     "validate_tag",
     "validate_tags",
     "validate_user_name",
@@ -670,3 +671,33 @@ def validate_page(limit: object = None, offset: object = 0) -> tuple[int | None,
             _fail(field, value, "is not a non-negative int", f"a {field} is an int >= 0 or None")
         checked.append(None if value is None else int(value))
     return checked[0], checked[1] or 0
+
+
+_RUN_NAME_RULE = (
+    f"a run name is 1-{MAX_NAME} characters, without control or {_TEXT_RULE}, and does "
+    "not start or end with whitespace"
+)
+
+
+def validate_run_name(name: object) -> str:
+    """Validate a run name and return it NFC-normalised.
+
+    Parameters
+    ----------
+    name
+        The raw value.
+
+    Returns
+    -------
+    str
+        The name, 1-128 characters, without control characters or leading/trailing
+        whitespace (several runs may share a name).
+
+    Raises
+    ------
+    ValidationError
+        If the name breaks one of those rules.
+    """
+    return _check_name(
+        name, field="run name", max_len=MAX_NAME, forbidden=_CONTROL_RE, rule=_RUN_NAME_RULE
+    )

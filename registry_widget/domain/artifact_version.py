@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +12,7 @@ from registry_widget.domain.garbage import referenced_digests
 from registry_widget.domain.handle import Handle, edits
 from registry_widget.domain.history import HistoryEntry, read_history
 from registry_widget.domain.reprs import ResultList, metadata_text, short, size_text
+from registry_widget.domain.run_query import version_run_fields
 from registry_widget.domain.session import Doc, Session, copy_json, now
 from registry_widget.errors import (
     ConflictError,
@@ -31,9 +32,12 @@ from registry_widget.names import (
 )
 from registry_widget.paths import parse_artifact_ref, version_index
 from registry_widget.permissions import Action, may_edit_artifact, require
+from registry_widget.store import Transaction
 
 if TYPE_CHECKING:
+    from registry_widget.domain.lineage import Lineage
     from registry_widget.domain.link import Link
+    from registry_widget.domain.run import Run
 
 __all__ = ["ARTIFACT_FIELDS", "ArtifactVersion", "find_artifact", "log_artifact"]
 
@@ -47,6 +51,7 @@ ARTIFACT_FIELDS = {
     "created_at": ("created_at",),
     "created_by": ("created_by",),
     "metadata": ("metadata",),
+    **version_run_fields("run_id"),
 }
 
 
@@ -59,10 +64,13 @@ def log_artifact(
     metadata: Mapping[str, Any] | None,
     description: str,
     tags: Iterable[str],
+    on_version: Callable[[Transaction, int], None] | None = None,
 ) -> int:
     """Store the files and record a new version of artifact ``name``; return its id.
 
     Content identical to the newest version of ``name`` returns that version's id.
+    ``on_version(txn, id)``, when given, runs in the same transaction once the version
+    is known (new or identical), so what it records commits with it or not at all.
     """
     name = validate_artifact_name(name)
     artifact_type = validate_artifact_type(artifact_type)
@@ -79,7 +87,14 @@ def log_artifact(
             manifest = artifacts.build_manifest(sources, s.blobs)
             digest = artifacts.manifest_digest(manifest)
             return _record_version(
-                s, name, artifact_type, sources, manifest, digest, meta, description, tag_list
+                s,
+                name,
+                artifact_type,
+                sources,
+                manifest,
+                digest,
+                (meta, description, tag_list),
+                on_version,
             )
         except BaseException:
             if added:
@@ -137,10 +152,10 @@ def _record_version(
     sources: Mapping[str, Path],
     manifest: artifacts.Manifest,
     digest: str,
-    meta: dict[str, Any],
-    description: str,
-    tag_list: list[str],
+    fields: tuple[dict[str, Any], str, list[str]],
+    on_version: Callable[[Transaction, int], None] | None,
 ) -> int:
+    meta, description, tag_list = fields
     with s.store.transaction() as txn:
         name_row = _check_type(s, name, artifact_type)
         if name_row is not None:
@@ -149,6 +164,8 @@ def _record_version(
             # Identical content returns the newest version, unless the user may not see it.
             if newest is not None and newest[1]["digest"] == digest and s.sees_artifact(newest[0]):
                 _warn_unapplied(newest[1], meta, description, tag_list)
+                if on_version is not None:
+                    on_version(txn, newest[0])
                 return newest[0]
             index = int(name_doc["next_index"])
             txn.update("artifact_names", name_id, {"next_index": index + 1})
@@ -179,6 +196,8 @@ def _record_version(
             after={"digest": digest},
             artifact_id=art_id,
         )
+        if on_version is not None:
+            on_version(txn, art_id)
     return art_id
 
 
@@ -387,6 +406,37 @@ class ArtifactVersion(Handle[Doc]):
             "links", where={"artifact_id": self._id, "registry_id": visible}, order=("id",)
         )
         return ResultList(Link(self._s, link_id) for link_id, _ in rows)
+
+    @property
+    def run(self) -> Run | None:
+        """The run that logged this version first (None: logged outside any run)."""
+        from registry_widget.domain.run import Run, producing_run
+
+        self._doc()
+        run_id = producing_run(self._s, self._id)
+        return None if run_id is None else Run(self._s, run_id)
+
+    def used_by(self) -> list[Run]:
+        """The runs that used this version as an input, in the order they first used it."""
+        from registry_widget.domain.run import Run, run_edge_ids
+
+        self._doc()
+        ids = run_edge_ids(self._s, kind="input", art_id=self._id)
+        return ResultList(Run(self._s, i) for i in ids)
+
+    def lineage(self, upstream: int = 2, downstream: int = 2) -> Lineage:
+        """The graph of runs and versions around this version, ``upstream``/``downstream`` steps.
+
+        One step follows one edge: upstream from a version to the run that produced it,
+        from a run to the versions it used; downstream from a version to the runs that
+        used it, from a run to the versions it produced. Each version is also joined to
+        the links that hold it in registries the user may see. Versions the user may not
+        see are left out, with their edges, and are not followed.
+        """
+        from registry_widget.domain.lineage import lineage
+
+        self._doc()
+        return lineage(self._s, self._id, upstream, downstream)
 
     def _require_edit(self, doc: Doc) -> None:
         s = self._s

@@ -24,6 +24,7 @@ from registry_widget.domain.link import LINK_FIELDS, Link, make_links
 from registry_widget.domain.linking import link_path, link_version
 from registry_widget.domain.registry import REGISTRY_FIELDS, Registry
 from registry_widget.domain.reprs import ResultList
+from registry_widget.domain.run import Run, list_runs, start_run
 from registry_widget.domain.schema import DOCUMENT_FIELDS, create_store_docs, registry_doc
 from registry_widget.domain.session import Session, now
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
@@ -42,7 +43,7 @@ from registry_widget.paths import parse_path
 from registry_widget.permissions import ORG_ROLES, Action, member_keys
 from registry_widget.store import Store, Transaction
 
-__all__ = ["Client", "SearchHit", "User"]
+__all__ = ["Client", "SearchHit", "User", "use_path"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,27 @@ class SearchHit:
     name: str
     field: str
     value: str
+
+
+def use_path(s: Session, path: str) -> Link:
+    """Resolve ``Registry/Collection:selector`` to a linked version the user may use."""
+    p = parse_path(path)
+    if p.collection is None:
+        msg = f"use() takes 'Registry/Collection:alias', not the registry path {path!r}"
+        raise ValidationError(msg, field="path", value=path)
+    with s.store.reading():
+        reg_id, reg = s.find_registry(p.registry)
+        found = s.find_collection(reg_id, p.collection)
+        if found is None:
+            Registry(s, reg_id).collection(p.collection)  # refuses, naming what exists
+            raise AssertionError  # pragma: no cover
+        coll_id, coll = found
+        s.require(reg, Action.USE, f"use versions from registry {reg['name']!r}")
+        state = s.store.state
+        link_id = resolve_selector(s, coll_id, coll, reg, p.selector or "latest")
+        link = s.store.get("links", link_id)
+        assert link is not None
+        return make_links(s, state, [(link_id, link, coll, reg)])[0]
 
 
 def _default_user() -> str:
@@ -383,24 +405,49 @@ class Client:
 
         Using needs at least the viewer role (restricted viewers may only look).
         """
-        p = parse_path(path)
-        if p.collection is None:
-            msg = f"use() takes 'Registry/Collection:alias', not the registry path {path!r}"
-            raise ValidationError(msg, field="path", value=path)
-        s = self._s
-        with s.store.reading():
-            reg_id, reg = s.find_registry(p.registry)
-            found = s.find_collection(reg_id, p.collection)
-            if found is None:
-                Registry(s, reg_id).collection(p.collection)  # refuses, naming what exists
-                raise AssertionError  # pragma: no cover
-            coll_id, coll = found
-            s.require(reg, Action.USE, f"use versions from registry {reg['name']!r}")
-            state = s.store.state
-            link_id = resolve_selector(s, coll_id, coll, reg, p.selector or "latest")
-            link = s.store.get("links", link_id)
-            assert link is not None
-            return make_links(s, state, [(link_id, link, coll, reg)])[0]
+        return use_path(self._s, path)
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        name: str,
+        *,
+        config: Mapping[str, Any] | None = None,
+        tags: Iterable[str] = (),
+    ) -> Run:
+        """Start a run: record what it uses and produces (organisation members and admins).
+
+        ``config`` (the run's settings: a JSON object under the rules of metadata) is
+        fixed at start. Use the run as a context manager so that it ends ``finished``, or
+        ``failed`` with the exception's text; a run whose process was killed reads as
+        ``crashed`` once its heartbeat is older than
+        :data:`~registry_widget.domain.run_query.HEARTBEAT_TIMEOUT`.
+        """
+        return Run(self._s, start_run(self._s, name, config, tags))
+
+    def runs(
+        self,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Run]:
+        """Runs, newest first, optionally filtered and paged.
+
+        Filter fields: ``name``, ``state``, ``tag``, ``created_at``, ``created_by``,
+        ``ended_at``, ``config.<dotted.path>`` and ``summary.<dotted.path>``.
+        """
+        return ResultList(Run(self._s, i) for i in list_runs(self._s, filter, limit, offset))
+
+    def run(self, id: str | int) -> Run:
+        """The run with this id (``run.id``)."""
+        text = str(id) if isinstance(id, (str, int)) and not isinstance(id, bool) else ""
+        if not text.isascii() or not text.isdigit():
+            msg = f"a run id is the number in run.id, such as '7', not {id!r}"
+            raise ValidationError(msg, field="id", value=id)
+        run = Run(self._s, int(text))
+        run._doc()  # refuses an id that names no run
+        return run
 
     def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:
         """Linked versions across every registry the user may see, newest first."""

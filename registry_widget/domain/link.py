@@ -10,6 +10,7 @@ from registry_widget.domain.handle import Handle
 from registry_widget.domain.history import HistoryEntry, read_history
 from registry_widget.domain.linking import link_path, remove_alias, set_alias, unlink
 from registry_widget.domain.reprs import ResultList, metadata_text, short
+from registry_widget.domain.run_query import version_run_fields
 from registry_widget.domain.session import Doc, Session, copy_json
 from registry_widget.errors import NotFoundError
 from registry_widget.names import validate_alias
@@ -30,12 +31,14 @@ LINK_FIELDS = {
     "created_at": ("created_at",),
     "created_by": ("created_by",),
     "metadata": ("metadata",),
+    **version_run_fields("artifact_id"),
 }
 """Filter fields of linked versions and where they live in a link document.
 
 ``name``, ``description``, ``tag``, ``type`` and ``metadata`` are the artifact version's
 (copied onto the link so that TinyDB can query links alone); ``alias``, ``created_at`` and
-``created_by`` are the link's own (when and by whom it was linked).
+``created_by`` are the link's own (when and by whom it was linked); ``run.<field>`` are
+those of the run that produced the version (``run.config.lr``).
 """
 
 

@@ -70,6 +70,20 @@ DOCUMENT_FIELDS: Fields = {
         "tags": _LIST,
     },
     "history": {"at": _STR, "user": _STR, "action": _STR, "target": _STR},
+    "runs": {
+        "name": _STR,
+        "state": _STR,
+        "config": _DICT,
+        "summary": _DICT,
+        "tags": _LIST,
+        "created_at": _STR,
+        "created_by": _STR,
+        "heartbeat_at": _STR,
+        "ended_at": (str, type(None)),
+        "error": (str, type(None)),
+        "origin": (str, type(None)),
+    },
+    "run_edges": {"run_id": _INT, "artifact_id": _INT, "kind": _STR},
 }
 
 CORE_REGISTRIES = (

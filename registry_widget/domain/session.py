@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from registry_widget.domain.run_query import resolve_version_runs
 from registry_widget.errors import ConflictError, NotFoundError, PermissionDeniedError
 from registry_widget.files.blobs import BlobStore
 from registry_widget.filters import Fields, Filter, parse_filter
@@ -83,7 +84,10 @@ class Session:
         User names compare like registry names (NFC, case-insensitive): ``{"created_by":
         "BOB"}`` finds what ``Bob`` created. Operands that name no user stay as given.
         """
-        return parse_filter(self._canonical_users(spec), fields)
+        tree = parse_filter(self._canonical_users(spec), fields)
+        # ``run.<field>`` conditions on versions are answered by querying the runs first.
+        self.store.refresh()
+        return resolve_version_runs(self.store, tree)
 
     def _canonical_users(self, spec: Any, depth: int = 0) -> Any:
         if depth > _MAX_FILTER_WALK or not isinstance(spec, Mapping):
@@ -94,7 +98,7 @@ class Session:
                 out[key] = [self._canonical_users(sub, depth + 1) for sub in condition]
             elif key == "$not":
                 out[key] = self._canonical_users(condition, depth + 1)
-            elif key == "created_by":
+            elif key in ("created_by", "run.created_by"):
                 out[key] = self._canonical_condition(condition, depth + 1)
             else:
                 out[key] = condition
@@ -354,5 +358,6 @@ class Session:
                 "collection_id": ids.get("collection_id"),
                 "link_id": ids.get("link_id"),
                 "artifact_id": ids.get("artifact_id"),
+                "run_id": ids.get("run_id"),
             },
         )
