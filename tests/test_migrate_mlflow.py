@@ -58,11 +58,21 @@ class MlflowRegistry:
         source: str | None = None,
         tags: dict[str, str] | None = None,
         description: str = "",
+        params: dict[str, str] | None = None,
+        metrics: dict[str, list[float]] | None = None,
     ) -> int:
-        """Log a run with ``files`` and register it as a new version of ``model``."""
+        """Log a run with ``files`` and register it as a new version of ``model``.
+
+        ``params`` and ``metrics`` (each metric's values in the order logged) go to the run.
+        """
         client = self.client()
         if files is not None:
-            run = client.create_run(self.experiment_id)
+            run = client.create_run(self.experiment_id, run_name=f"train-{model}")
+            for key, value in (params or {}).items():
+                client.log_param(run.info.run_id, key, value)
+            for key, values in (metrics or {}).items():
+                for step, value in enumerate(values):
+                    client.log_metric(run.info.run_id, key, value, step=step)
             local = self.root / "staging" / run.info.run_id
             for rel, content in files.items():
                 (local / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -109,6 +119,8 @@ def build_registry(root: Path) -> MlflowRegistry:
             {"weights.bin": bytes([n]) * 64, "config/params.json": f'{{"n": {n}}}'.encode()},
             tags={"candidate": "", "accuracy": f"0.9{n}"} if n == 4 else None,
             description=f"epoch {n * 10}",
+            params={"lr": f"1e-{n}", "arch": "resnet50", "epochs": str(n * 10)},
+            metrics={"acc": [0.5, 0.9 + n / 100], "val/loss": [1.0, 0.1 * n]},
         )
     reg.stage("cat-resnet", 1, "Archived")
     reg.stage("cat-resnet", 2, "Archived")
@@ -322,11 +334,41 @@ def test_summary_reads_well_and_escapes_html(migrated: Any) -> None:
     assert "&lt;script&gt;" in summary._repr_html_()
 
 
+def test_each_version_s_source_run_becomes_a_run_with_it_as_output(migrated: Any) -> None:
+    client, _, _ = migrated
+    cats = _by_mlflow_version(client.registry(REGISTRY).collection("cat-resnet"))
+    for n in range(1, 5):
+        version = cats[n].artifact
+        run = version.run
+        assert run is not None
+        assert run.name == "train-cat-resnet"
+        assert run.config == {"lr": 10.0**-n, "arch": "resnet50", "epochs": n * 10}
+        assert run.summary == {"acc": 0.9 + n / 100, "val/loss": 0.1 * n}  # the final values
+        assert run.state == "finished"
+        assert run.created_at <= run.ended_at  # type: ignore[operator]
+        assert run.created_by != ""
+        assert run.outputs == [version]
+        assert cats[n].metadata["mlflow"]["run_id"] is not None
+    # Filters reach the imported versions through their runs.
+    found = client.versions({"run.config.lr": {"$lt": 0.005}})
+    assert sorted(link.metadata["mlflow"]["version"] for link in found) == [3, 4]
+    assert len(client.runs({"config.arch": "resnet50"})) == 4
+    # A version registered without a run has none.
+    churn = _by_mlflow_version(client.registry(REGISTRY).collection("Churn Model (GBM)"))
+    assert churn[1].artifact.run is not None
+    assert churn[1].artifact.run.config == {}
+    history = churn[1].artifact.run.history()
+    assert [e.action for e in history] == ["run.output", "run.import"]
+    assert {e.user for e in history} == {"mia"}  # who imported it
+
+
 def test_second_run_changes_nothing(migrated: Any, source: MlflowRegistry) -> None:
     client, path, first = migrated
+    runs = client.runs()
     before = _store_bytes(path)
     second = from_mlflow(client, source.uri, progress=False)
     assert _store_bytes(path) == before
+    assert client.runs() == runs
     assert not second.changed
     assert (second.versions, second.aliases, second.collections) == ([], [], [])
     already = [s for s in second.skipped if "already imported" in s.reason]

@@ -117,13 +117,16 @@ def import_run(
     created_at: str,
     ended_at: str | None,
     created_by: str,
-    state: Literal["finished", "failed"],
+    state: Literal["running", "finished", "failed"],
+    error: str | None = None,
 ) -> int:
     """Record a run that happened elsewhere (an importer's), once per ``origin``.
 
     ``origin`` (e.g. ``"mlflow:<run id>"``) identifies the run at its source: importing
     it again returns the run recorded the first time. The run is recorded as it was,
-    with its own times and user; the history names who imported it.
+    with its own times and user (``created_by`` need not be a user of this store); the
+    history names who imported it. A ``running`` run's heartbeat is its last known time,
+    so it reads as ``crashed`` once that is old.
     """
     name = validate_run_name(name)
     conf = validate_metadata(config)
@@ -138,7 +141,11 @@ def import_run(
             return found[0]
         doc = _run_doc(name, conf, [], created_by, created_at)
         doc.update(
-            state=state, summary=summ, ended_at=ended_at, heartbeat_at=ended_at or created_at
+            state=state,
+            error=None if error is None else error[:_MAX_ERROR],
+            summary=summ,
+            ended_at=ended_at,
+            heartbeat_at=ended_at or created_at,
         )
         doc["origin"] = origin
         run_id = txn.insert("runs", doc)

@@ -16,7 +16,14 @@ from typing import Any
 
 from registry_widget.errors import ValidationError
 
-__all__ = ["MlflowSource", "SourceError", "SourceModel", "SourceVersion", "import_mlflow"]
+__all__ = [
+    "MlflowSource",
+    "SourceError",
+    "SourceModel",
+    "SourceRun",
+    "SourceVersion",
+    "import_mlflow",
+]
 
 _INSTALL_HINT = 'pip install "registry_widget[mlflow]"'
 _PAGE_SIZE = 100
@@ -44,6 +51,24 @@ class SourceVersion:
     def label(self) -> str:
         """How the version is named in a summary: ``"cat-resnet version 2"``."""
         return f"{self.model} version {self.version}"
+
+
+@dataclass(frozen=True)
+class SourceRun:
+    """The MLflow run that produced a model version, as read.
+
+    ``params`` are MLflow's strings; ``metrics`` the last value logged of each metric;
+    times are milliseconds since the epoch (``end_time`` None while it runs).
+    """
+
+    run_id: str
+    name: str
+    status: str
+    user: str
+    start_time: int | None
+    end_time: int | None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -156,6 +181,30 @@ class MlflowSource:
         ]
         # Oldest first: a model added later never takes a name an earlier one had.
         return sorted(models, key=lambda m: (m.creation_timestamp or 0, m.name))
+
+    def run(self, run_id: str) -> SourceRun:
+        """The run ``run_id`` with its params and final metrics.
+
+        Raises
+        ------
+        SourceError
+            When MLflow cannot deliver the run (deleted, or in another tracking store).
+        """
+        try:
+            run = self._client.get_run(run_id)
+        except self._mlflow.exceptions.MlflowException as exc:
+            raise SourceError(_short(str(exc))) from exc
+        info, data = run.info, run.data
+        return SourceRun(
+            run_id=str(info.run_id),
+            name=str(info.run_name or info.run_id),
+            status=str(info.status or ""),
+            user=str(info.user_id or ""),
+            start_time=info.start_time,
+            end_time=info.end_time,
+            params={str(k): str(v) for k, v in (data.params or {}).items()},
+            metrics={str(k): float(v) for k, v in (data.metrics or {}).items()},
+        )
 
     def download(self, version: SourceVersion, root: Path) -> dict[str, Path]:
         """Download the files of ``version`` under ``root``.

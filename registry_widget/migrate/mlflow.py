@@ -5,24 +5,35 @@ registry; each model version becomes an artifact version with the version's file
 in version order; MLflow aliases and legacy stages become aliases. Only the public
 registry_widget API is used, so every rule of the store applies to the import.
 
+Each model version's source run becomes a run of the store (params → config, final
+metrics → summary, its times, state and user) with the version as its output, so the
+imported registry has lineage from the start. Runs are recorded through the domain's run
+importer, which keeps one run per MLflow run id.
+
 Running the import again adds only what is new: a model version is recognised by the
-``mlflow.model_name`` and ``mlflow.version`` metadata of the versions already linked.
+``mlflow.model_name`` and ``mlflow.version`` metadata of the versions already linked, a
+run by its MLflow run id.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import tempfile
 import unicodedata
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from registry_widget.domain.run import add_edge, import_run
 from registry_widget.errors import NotFoundError, RegistryError, ValidationError
+from registry_widget.metadata import MAX_METADATA_INT, MAX_METADATA_KEYS, MIN_METADATA_INT
 from registry_widget.migrate._mlflow_source import (
     MlflowSource,
     SourceError,
     SourceModel,
+    SourceRun,
     SourceVersion,
 )
 from registry_widget.migrate.summary import (
@@ -31,6 +42,7 @@ from registry_widget.migrate.summary import (
     MigrationSummary,
     SkippedItem,
 )
+from registry_widget.names import validate_user_name
 
 if TYPE_CHECKING:
     from registry_widget import ArtifactVersion, Client, Collection, Link, Registry
@@ -45,6 +57,13 @@ _TAG = re.compile(r"^[-\w]+( +[-\w]+)*$")
 _RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$")
 _NOT_ARTIFACT_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 _MAX_NAME = 128
+_INT = re.compile(r"-?(0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+_RUN_STATES: dict[str, Literal["finished", "failed"]] = {
+    "FINISHED": "finished",
+    "FAILED": "failed",
+    "KILLED": "failed",
+}
 
 
 def from_mlflow(
@@ -230,6 +249,7 @@ class _Migration:
         self.claimed: dict[str, str] = {}  # collection key -> model that holds it
         self.used_artifacts: set[str] = set()  # artifact names (casefolded) in use
         self.manifests: dict[str, dict[str, str]] = {}  # link path -> its files' digests
+        self.runs: dict[str, SourceRun | None] = {}  # MLflow run id -> the run, if readable
         for collection in target.collections():
             for link in collection.versions():
                 origin = _mlflow_origin(link.metadata)
@@ -360,6 +380,7 @@ class _Migration:
         done = self.links.get((model.name, version.version))
         if done is not None:
             self._skip(version, f"already imported as {done.path}")
+            self._record_run(version, done.artifact)  # nothing to do unless it is new
             return done, False
         if version.status != "READY":
             self._skip(version, f"its MLflow status is {version.status}, not READY")
@@ -376,7 +397,9 @@ class _Migration:
             twin = self._twin(model, _manifest(files))
             if twin is not None:
                 self._skip(version, f"its files are those of {twin.path}, which stands for it")
+                self._record_run(version, twin.artifact)
                 return twin, False
+            self._source_run(version)  # read from MLflow before the store is locked
             step = "logging it"
             try:
                 # One commit for both: a version is imported whole or not at all.
@@ -391,6 +414,8 @@ class _Migration:
                     )
                     step = f"linking {logged.name}:{logged.version} into {collection.path}"
                     link = self.client.link(logged, collection.path)
+                    step = f"recording the MLflow run of {logged.name}:{logged.version}"
+                    self._record_run(version, logged)
             except RegistryError as exc:
                 self._skip(version, f"{step} was refused, so nothing was imported: {exc}")
                 return None, False
@@ -417,6 +442,64 @@ class _Migration:
             if self.manifests[link.path] == manifest:
                 return link
         return None
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def _source_run(self, version: SourceVersion) -> SourceRun | None:
+        """The MLflow run of ``version`` (read once), or None when it has none or is gone."""
+        run_id = version.run_id
+        if run_id is None:
+            return None
+        if run_id not in self.runs:
+            try:
+                self.runs[run_id] = self.source.run(run_id)
+            except SourceError as exc:
+                self.runs[run_id] = None
+                self.summary.skipped.append(
+                    SkippedItem("run", f"run {run_id} of {version.label}", f"unreadable: {exc}")
+                )
+        return self.runs[run_id]
+
+    def _record_run(self, version: SourceVersion, artifact: ArtifactVersion) -> None:
+        """Record the source run of ``version`` (once) with ``artifact`` as its output."""
+        run = self._source_run(version)
+        if run is None:
+            return
+        s = self.client._s
+        config = self._limited(run, "params", {k: _param(v) for k, v in run.params.items()})
+        summary = self._limited(
+            run, "metrics", {k: v for k, v in run.metrics.items() if math.isfinite(v)}
+        )
+        state: Literal["running", "finished", "failed"] = _RUN_STATES.get(run.status, "running")
+        try:
+            user = validate_user_name(run.user) if run.user else self.client.user
+        except ValidationError:
+            user = self.client.user
+        with s.store.transaction() as txn:
+            run_id = import_run(
+                s,
+                _run_name(run.name),
+                origin=f"mlflow:{run.run_id}",
+                config=config,
+                summary=summary,
+                created_at=_timestamp(run.start_time or version.creation_timestamp),
+                ended_at=None if run.end_time is None else _timestamp(run.end_time),
+                created_by=user,
+                state=state,
+                error=f"MLflow status {run.status}" if state == "failed" else None,
+            )
+            add_edge(s, txn, run_id, artifact._id, "output")
+
+    def _limited(self, run: SourceRun, what: str, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` cut to the first keys a run holds, with a note when some are left out."""
+        if len(values) <= MAX_METADATA_KEYS:
+            return values
+        kept = dict(sorted(values.items())[:MAX_METADATA_KEYS])
+        self.summary.notes.append(
+            f"run {run.run_id}: {len(values) - MAX_METADATA_KEYS} of its {len(values)} {what} "
+            f"were left out (a run holds at most {MAX_METADATA_KEYS})"
+        )
+        return kept
 
     def _skip(self, version: SourceVersion, reason: str) -> None:
         self.summary.skipped.append(SkippedItem("version", version.label, reason))
@@ -479,6 +562,33 @@ class _Migration:
                     )
                 )
         return wanted
+
+
+def _param(text: str) -> Any:
+    """An MLflow param (always a string) as a number when it is one: ``"1e-3"`` → 0.001."""
+    if _INT.fullmatch(text):
+        value = int(text)
+        return value if MIN_METADATA_INT <= value <= MAX_METADATA_INT else text
+    if _FLOAT.fullmatch(text):
+        number = float(text)
+        return number if math.isfinite(number) else text
+    return text
+
+
+def _run_name(name: str) -> str:
+    """An MLflow run name as a run name here: one line, at most 128 characters."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in name).split())
+    return text[:_MAX_NAME].strip() or "mlflow-run"
+
+
+def _timestamp(ms: int | None) -> str:
+    """Milliseconds since the epoch as the store's ISO-8601 UTC text (now, when unknown)."""
+    at = (
+        datetime.now(timezone.utc)
+        if ms is None
+        else datetime.fromtimestamp(ms / 1000, timezone.utc)
+    )
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _metadata(version: SourceVersion, model_tags: dict[str, str]) -> dict[str, Any]:
