@@ -12,10 +12,18 @@ from typing import TypedDict
 
 from registry_widget.domain.client import Client
 from registry_widget.domain.history import HistoryEntry
+from registry_widget.domain.run import Run
 from registry_widget.errors import ValidationError
 from registry_widget.paths import parse_path
 from registry_widget.widget.protocol import Params, handler
-from registry_widget.widget.views import JSON, AliasView, clip, collection_at, find_link
+from registry_widget.widget.views import (
+    JSON,
+    AliasView,
+    clip,
+    collection_at,
+    find_link,
+    run_route,
+)
 
 __all__ = ["HISTORY_KINDS", "flatten_metadata"]
 
@@ -56,6 +64,15 @@ class HistoryPage(TypedDict):
     kinds: list[str]
 
 
+class CompareRun(TypedDict):
+    """The run that produced a version: its page and its config, flattened."""
+
+    id: str
+    name: str
+    route: str
+    config: dict[str, JSON]
+
+
 class CompareVersion(TypedDict):
     """One version of a collection, side by side with the others."""
 
@@ -65,6 +82,7 @@ class CompareVersion(TypedDict):
     aliases: list[AliasView]
     created_at: str
     metadata: dict[str, JSON]
+    run: CompareRun | None
 
 
 class ComparePage(TypedDict):
@@ -241,6 +259,17 @@ def _aliases(names: Iterable[str], protected: set[str]) -> list[AliasView]:
     return [{"name": a, "protected": a in protected} for a in names]
 
 
+def _compare_run(run: Run | None) -> CompareRun | None:
+    if run is None:
+        return None
+    return {
+        "id": run.id,
+        "name": run.name,
+        "route": run_route(run.id),
+        "config": flatten_metadata(run.config),
+    }
+
+
 @handler("compare.get")
 def compare_get(client: Client, p: Params) -> ComparePage:
     """Return a collection's versions, oldest first, with flattened metadata and aliases."""
@@ -261,6 +290,7 @@ def compare_get(client: Client, p: Params) -> ComparePage:
                 "aliases": _aliases(link.aliases, protected),
                 "created_at": link.created_at,
                 "metadata": flatten_metadata(link.metadata),
+                "run": _compare_run(link.artifact.run),
             }
             for link in reversed(links)
         ],

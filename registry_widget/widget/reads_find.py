@@ -126,8 +126,27 @@ def _value(text: str) -> Any:
         return text
 
 
-def parse_query(text: str) -> dict[str, Any] | None:
+def _version_field(key: str) -> str:
+    return key if key.split(".", maxsplit=1)[0] in _WORDS.values() else f"metadata.{key}"
+
+
+def _version_word(token: str) -> dict[str, Any]:
+    needle = {"$regex": "(?i)" + re.escape(token)}
+    return {"$or": [{"name": needle}, {"tag": token}, {"alias": token}]}
+
+
+def parse_query(
+    text: str,
+    *,
+    words: dict[str, str] = _WORDS,
+    field: Callable[[str], str | dict[str, Any]] = _version_field,
+    word: Callable[[str], dict[str, Any]] = _version_word,
+) -> dict[str, Any] | None:
     """Turn what was typed in a versions filter into an API filter (None: everything).
+
+    Other pages read the same grammar over their own fields: ``words`` maps a ``word:``
+    to its field, ``field`` names the field of ``key>value`` (or ``{"$or": [fields]}``
+    for any of several), ``word`` makes the condition of a plain word.
 
     Raises
     ------
@@ -149,21 +168,24 @@ def parse_query(text: str) -> dict[str, Any] | None:
         return spec
     clauses: list[dict[str, Any]] = []
     for token in text.split():
-        word, colon, rest = token.partition(":")
-        if colon and word in _WORDS:
+        head, colon, rest = token.partition(":")
+        if colon and head in words:
             if not rest:
-                msg = f"{word}: needs a value, e.g. {word}:production"
+                msg = f"{head}: needs a value, e.g. {head}:production"
                 raise ValidationError(msg, field="query", value=text)
-            clauses.append({_WORDS[word]: rest})
+            clauses.append({words[head]: rest})
             continue
         condition = _CONDITION.match(token)
         if condition:
             key, op, raw = condition.groups()
-            field = key if key.split(".")[0] in _WORDS.values() else f"metadata.{key}"
-            clauses.append({field: {_OPS[op]: _value(raw)}})
+            where = field(key)
+            test = {_OPS[op]: _value(raw)}
+            if isinstance(where, str):
+                clauses.append({where: test})
+            else:
+                clauses.append({"$or": [{f: test} for f in where["$or"]]})
             continue
-        needle = {"$regex": "(?i)" + re.escape(token)}
-        clauses.append({"$or": [{"name": needle}, {"tag": token}, {"alias": token}]})
+        clauses.append(word(token))
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
