@@ -127,3 +127,25 @@ export function splitList(text) {
   }
   return out;
 }
+
+/**
+ * A duration in seconds as people say it: "0.4 s", "42 s", "3 min 5 s", "2 h 10 min", "3 d 4 h".
+ *
+ * @param {number | null | undefined} seconds
+ */
+export function formatDuration(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "–";
+  const s = Math.max(0, seconds);
+  if (s < 10) return `${Number(s.toFixed(1))} s`;
+  const whole = Math.round(s);
+  if (whole < 60) return `${whole} s`;
+  const [d, h, m, r] = [
+    Math.floor(whole / 86400),
+    Math.floor((whole % 86400) / 3600),
+    Math.floor((whole % 3600) / 60),
+    whole % 60,
+  ];
+  if (d > 0) return h ? `${d} d ${h} h` : `${d} d`;
+  if (h > 0) return m ? `${h} h ${m} min` : `${h} h`;
+  return r ? `${m} min ${r} s` : `${m} min`;
+}

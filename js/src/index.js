@@ -5,6 +5,7 @@ import { createRpc } from "./rpc.js";
 import { App } from "./views/app.js";
 import "./styles.css";
 import "./admin.css";
+import "./runs.css";
 
 const HEARTBEAT_MS = 10000;
 

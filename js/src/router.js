@@ -4,7 +4,7 @@
 //   "Models/cat-resnet"       a collection
 //   "Models/cat-resnet:v3"    a linked version (also an alias: "Models/cat-resnet:production")
 //   "?search=cat"             search results ("?" cannot occur in a registry name)
-//   "?settings=…", "?history=…", "?compare=…", "?org"   see tool-routes.js
+//   "?settings=…", "?history=…", "?compare=…", "?org", "?runs", "?run=…"   see tool-routes.js
 
 /**
  * @typedef {{page: "registries"}
@@ -67,6 +67,8 @@ export function formatRoute(r) {
     case "compare":
     case "org":
     case "artifacts":
+    case "runs":
+    case "run":
       return formatToolRoute(r);
     default:
       return "";
@@ -98,7 +100,9 @@ export function breadcrumbs(route) {
     r.page === "history" ||
     r.page === "compare" ||
     r.page === "org" ||
-    r.page === "artifacts"
+    r.page === "artifacts" ||
+    r.page === "runs" ||
+    r.page === "run"
   ) {
     return toolCrumbs(r, breadcrumbs);
   }

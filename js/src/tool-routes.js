@@ -5,6 +5,8 @@
 //   "?compare=Models/cats"          compare a collection's versions
 //   "?org"                          the organization's users
 //   "?artifacts"                    every logged artifact version, linked or not
+//   "?runs"                         every run
+//   "?run=7"                        one run (its id)
 // "?" cannot start a registry name, and the value is URI-encoded, so any name round-trips.
 
 /**
@@ -12,10 +14,12 @@
  *   | {page: "history", target: string}
  *   | {page: "compare", collection: string}
  *   | {page: "org"}
- *   | {page: "artifacts"}} ToolRoute
+ *   | {page: "artifacts"}
+ *   | {page: "runs"}
+ *   | {page: "run", id: string}} ToolRoute
  */
 
-const TOOLS = ["settings", "history", "compare"];
+const TOOLS = ["settings", "history", "compare", "run"];
 
 /**
  * Parse a tool route, or return null when `text` is not one.
@@ -26,6 +30,7 @@ const TOOLS = ["settings", "history", "compare"];
 export function parseToolRoute(text) {
   if (text === "?org") return { page: "org" };
   if (text === "?artifacts") return { page: "artifacts" };
+  if (text === "?runs") return { page: "runs" };
   const eq = text.indexOf("=");
   if (!text.startsWith("?") || eq < 0) return null;
   const tool = text.slice(1, eq);
@@ -33,6 +38,7 @@ export function parseToolRoute(text) {
   const value = decodeURIComponent(text.slice(eq + 1));
   if (tool === "settings") return { page: "settings", registry: value };
   if (tool === "history") return { page: "history", target: value };
+  if (tool === "run") return { page: "run", id: value };
   return { page: "compare", collection: value };
 }
 
@@ -51,6 +57,10 @@ export function formatToolRoute(r) {
       return `?compare=${encodeURIComponent(r.collection)}`;
     case "artifacts":
       return "?artifacts";
+    case "runs":
+      return "?runs";
+    case "run":
+      return `?run=${encodeURIComponent(r.id)}`;
     default:
       return "?org";
   }
@@ -62,6 +72,7 @@ export const settingsRoute = (registry) => formatToolRoute({ page: "settings", r
 export const historyRoute = (target) => formatToolRoute({ page: "history", target });
 /** @param {string} collection "Registry/Collection" */
 export const compareRoute = (collection) => formatToolRoute({ page: "compare", collection });
+export const RUNS_ROUTE = "?runs";
 
 /**
  * Breadcrumbs of a tool page, given the crumbs of the page it belongs to.
@@ -81,6 +92,14 @@ export function toolCrumbs(r, crumbsOf) {
       return [...crumbsOf(r.collection), { label: "Compare", route: here }];
     case "artifacts":
       return [...crumbsOf(""), { label: "Artifacts", route: here }];
+    case "runs":
+      return [...crumbsOf(""), { label: "Runs", route: here }];
+    case "run":
+      return [
+        ...crumbsOf(""),
+        { label: "Runs", route: RUNS_ROUTE },
+        { label: `#${r.id}`, route: here },
+      ];
     default:
       return [...crumbsOf(""), { label: "Organization", route: here }];
   }

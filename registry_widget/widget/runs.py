@@ -58,6 +58,7 @@ class RunPage(RunRow):
     """A run for its page: also its error text, tags, inputs and outputs."""
 
     error: str | None
+    heartbeat_at: str
     tags: list[str]
     inputs: list[VersionRef]
     outputs: list[VersionRef]
@@ -163,6 +164,7 @@ def run_view(run: Run) -> RunPage:
     return {
         **_row(run),
         "error": run.error,
+        "heartbeat_at": run.heartbeat_at,
         "tags": run.tags,
         "inputs": [_version_ref(a) for a in run.inputs],
         "outputs": [_version_ref(a) for a in run.outputs],

@@ -11,6 +11,7 @@ import { HistoryPage } from "./history.js";
 import { OrgPage } from "./org.js";
 import { RegistriesPage } from "./registries.js";
 import { RegistryPage } from "./registry.js";
+import { RunPage, RunsPage } from "./runs.js";
 import { SearchPage } from "./search.js";
 import { SettingsPage } from "./settings.js";
 import { VersionPage } from "./version.js";
@@ -39,6 +40,10 @@ function Page({ route }) {
       return html`<${OrgPage} />`;
     case "artifacts":
       return html`<${ArtifactsPage} />`;
+    case "runs":
+      return html`<${RunsPage} />`;
+    case "run":
+      return html`<${RunPage} key=${route} id=${r.id} />`;
     default:
       return html`<${RegistriesPage} />`;
   }

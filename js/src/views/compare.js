@@ -39,26 +39,53 @@ function Aliases({ aliases }) {
 function SideBySide({ picked }) {
   const [onlyDiff, setOnlyDiff] = useState(false);
   const rows = diffRows(picked);
-  const shown = onlyDiff ? rows.filter((r) => r.differs) : rows;
-  const differing = rows.filter((r) => r.differs).length;
+  // Each version's run config beside its metadata: the settings that made it.
+  const configRows = diffRows(picked.map((v) => ({ metadata: v.run?.config ?? {} })));
+  const anyRun = picked.some((v) => v.run);
+  const all = [...rows, ...configRows];
+  const differing = all.filter((r) => r.differs).length;
   return html`<div>
     <div class="rw-toolbar">
       <label class="rw-check"><input type="checkbox" checked=${onlyDiff}
         onChange=${(/** @type {any} */ e) => setOnlyDiff(e.currentTarget.checked)} /> Only differences</label>
-      <span class="rw-muted">${differing} of ${rows.length} key${rows.length === 1 ? "" : "s"} differ</span>
+      <span class="rw-muted">${differing} of ${all.length} key${all.length === 1 ? "" : "s"} differ</span>
     </div>
     ${
-      rows.length === 0
+      rows.length === 0 && !anyRun
         ? html`<p class="rw-muted">These versions have no metadata.</p>`
         : html`<div class="rw-table-wrap"><table class="rw-table rw-compare-table">
       <thead><tr><th>Metadata</th>${picked.map(
         (v) => html`<th key=${v.version} class="rw-compare-col">
           <${Link} route=${v.path}>${v.version}<//> <${Aliases} aliases=${v.aliases} /></th>`,
       )}</tr></thead>
-      <tbody>${shown.map(
-        (r) => html`<tr key=${r.key} class=${r.differs ? "rw-diff" : ""} data-key=${r.key}
+      <${DiffBody} rows=${rows} onlyDiff=${onlyDiff} />
+      ${
+        anyRun
+          ? html`<tbody class="rw-compare-run">
+            <tr class="rw-compare-group"><th scope="row">Run config</th>${picked.map(
+              (v) =>
+                html`<td key=${v.version} data-run=${v.run?.id ?? ""}>${
+                  v.run
+                    ? html`<${Link} route=${v.run.route}>${v.run.name} #${v.run.id}<//>`
+                    : html`<span class="rw-muted">no run</span>`
+                }</td>`,
+            )}</tr></tbody>
+            <${DiffBody} rows=${configRows} onlyDiff=${onlyDiff} prefix="config." />`
+          : null
+      }
+      </table></div>`
+    }
+  </div>`;
+}
+
+/** @param {{rows: {key: string, values: any[], differs: boolean}[], onlyDiff: boolean,
+ *   prefix?: string}} props */
+function DiffBody({ rows, onlyDiff, prefix = "" }) {
+  const shown = onlyDiff ? rows.filter((r) => r.differs) : rows;
+  return html`<tbody>${shown.map(
+    (r) => html`<tr key=${r.key} class=${r.differs ? "rw-diff" : ""} data-key=${prefix + r.key}
           data-differs=${r.differs ? "true" : "false"}>
-          <th scope="row" class="rw-mono">${r.key}</th>
+          <th scope="row" class="rw-mono">${prefix}${r.key}</th>
           ${r.values.map((value, i) => {
             const d = i === 0 ? "" : delta(value, r.values[0]);
             return html`<td key=${i} class="rw-compare-value">
@@ -66,9 +93,7 @@ function SideBySide({ picked }) {
               ${d ? html` <span class="rw-delta">${d}</span>` : null}</td>`;
           })}
         </tr>`,
-      )}</tbody></table></div>`
-    }
-  </div>`;
+  )}</tbody>`;
 }
 
 /** @param {{path: string}} props */

@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import { splitList } from "../format.js";
 import { html } from "../html.js";
+import { RUNS_ROUTE } from "../tool-routes.js";
 import {
   Chip,
   ErrorBox,
@@ -121,7 +122,7 @@ export function RegistriesPage() {
     <div class="rw-page-head">
       <h2>Registries</h2>
       ${loading ? html`<${Spinner} label="" />` : null}
-      ${html`<span class="rw-head-tools"><${Link} route="?artifacts">Artifacts<//>${
+      ${html`<span class="rw-head-tools"><${Link} route="?artifacts">Artifacts<//><${Link} route=${RUNS_ROUTE}>Runs<//>${
         data.can?.manage_users ? html`<${Link} route="?org">Organization<//>` : null
       }</span>`}
       ${

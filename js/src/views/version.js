@@ -28,6 +28,7 @@ import {
 } from "./common.js";
 import { TextField, useValidation } from "./fields.js";
 import { Lineage } from "./lineage.js";
+import { LineageGraph } from "./lineage-graph.js";
 
 /** @param {{art: any, onDone: () => void}} props */
 function EditArtifactForm({ art, onDone }) {
@@ -293,6 +294,8 @@ export function VersionPage({ path }) {
     <${Files} data=${data} />
     <${Pager} offset=${art.files.offset} limit=${art.files.limit} total=${art.files.total} onChange=${setFileOffset} />
     <h3 class="rw-section">Lineage</h3>
+    <${LineageGraph} path=${data.path} />
+    <h3 class="rw-section">Where it is linked</h3>
     <${Lineage} path=${data.path} />
     <h3 class="rw-section">Linked in</h3>
     <ul class="rw-links">${data.links.map(
