@@ -24,13 +24,14 @@ from registry_widget.domain.link import Link
 from registry_widget.domain.registry import Registry
 
 # Importing the handler modules registers their requests in HANDLERS, grouped by who may
-# call them: reads (anyone who may see), member changes, administration, insight, files.
-from registry_widget.widget import admin, files, insight, members, reads, reads_find
+# call them: reads (anyone who may see), member changes, administration, insight, files,
+# runs and lineage.
+from registry_widget.widget import admin, files, insight, members, reads, reads_find, runs
 from registry_widget.widget.protocol import HANDLERS, dispatch
 
 __all__ = ["RegistryWidget"]
 
-_HANDLER_MODULES = (reads, reads_find, members, admin, insight, files)
+_HANDLER_MODULES = (reads, reads_find, members, admin, insight, files, runs)
 
 _STATIC = Path(__file__).parent.parent / "static"
 if not (_STATIC / "widget.js").is_file():  # pragma: no cover - a broken checkout
