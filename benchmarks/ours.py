@@ -235,6 +235,85 @@ def fresh_reps(rec: Any, store: Path, args: Any) -> None:
     rec.add("peak_rss_mib", "MiB", rss, note="fresh process: open + read workload")
 
 
+def run_cycle(client: rw.Client, i: int, path: Path) -> Any:
+    """One run: start, use a version of the store, log and link its output, finish."""
+    with client.start_run("bench-run", config={"lr": 1e-3, "i": i}) as run:
+        run.use(f"{REGISTRY}/c{i % N_COLLECTIONS}:champion")
+        version = run.log_artifact(
+            f"run-output-{i % N_COLLECTIONS}", type="model", files=path, metadata={"i": i}
+        )
+        run.summary["acc"] = version_metadata(i)["acc"]
+        run.link(version, f"{REGISTRY}/c{i % N_COLLECTIONS}")
+    return run
+
+
+def build_runs(client: rw.Client, n: int) -> None:
+    """Fill the store with n finished runs, each using one of its versions, in batches."""
+    for start in range(0, n, CHUNK):
+        with client.batch():
+            for i in range(start, min(n, start + CHUNK)):
+                with client.start_run("background", config={"i": i}) as run:
+                    run.use(f"model-{i % N_COLLECTIONS}:v{i // N_COLLECTIONS}")
+        log(f"ours runs {min(n, start + CHUNK)}/{n}")
+    client.store.checkpoint()
+
+
+def chain(client: rw.Client, scratch: Path) -> rw.ArtifactVersion:
+    """A 3-hop chain, dataset → run → model → run → model; returns the last model."""
+    paths = write_files(scratch / "chain", 0, 3, "chain")
+    dataset = client.log_artifact("chain-data", type="dataset", files=paths[0])
+    with client.start_run("chain-train") as train:
+        train.use(dataset)
+        model = train.log_artifact("chain-model", type="model", files=paths[1])
+    with client.start_run("chain-tune") as tune:
+        tune.use(model)
+        tuned = tune.log_artifact("chain-tuned", type="model", files=paths[2])
+    shutil.rmtree(scratch / "chain")
+    return tuned
+
+
+def run_reps(rec: Any, base: Path, root: Path, args: Any) -> None:
+    """Runs at N: a durable run cycle, and the lineage of a 3-hop chain, on a copy."""
+    work = root / "runs"
+    shutil.copytree(base, work)
+    client = rw.Client(str(work / STORE), user=USER)
+    build_runs(client, args.n)
+    tuned = chain(client, root / "scratch")
+    nodes = len(tuned.lineage(upstream=4, downstream=0).nodes)
+    if nodes != 5:
+        rec.note(f"the lineage of the 3-hop chain has {nodes} nodes, not 5")
+    cycles, graphs = [], []
+    for r in range(args.repeat):
+        start = 2 * args.n + r * args.sample
+        paths = write_files(root / "scratch" / "runs", start, start + args.sample, "r")
+        ms, _ = per_op_ms(
+            lambda k, start=start, paths=paths: run_cycle(client, start + k, paths[k]),
+            args.sample,
+            args.budget,
+        )
+        cycles.append(ms)
+        shutil.rmtree(root / "scratch" / "runs")
+        ms, _ = per_op_ms(
+            lambda _k: tuned.lineage(upstream=4, downstream=0).nodes, args.page, args.budget
+        )
+        graphs.append(ms)
+    rec.add(
+        "run_cycle_durable",
+        "ms/op",
+        cycles,
+        note="start_run + use + log_artifact + summary + link + finish, durable",
+        runs=args.n,
+    )
+    rec.add(
+        "lineage_3hop",
+        "ms/op",
+        graphs,
+        note="lineage(upstream=4) of dataset → run → model → run → model",
+        runs=args.n,
+    )
+    shutil.rmtree(work)
+
+
 def main() -> None:
     args = parse_args(__doc__ or "")
     rec = recorder("registry_widget", args)
@@ -267,6 +346,7 @@ def main() -> None:
 
         read_reps(rec, store, args)
         fresh_reps(rec, store, args)
+        run_reps(rec, base, root, args)
     json.dump(rec.data, sys.stdout)
     print()
 

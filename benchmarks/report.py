@@ -25,6 +25,8 @@ OPS = (
     "log_artifact",
     "link_artifact",
     "collections",
+    "run_cycle_durable",
+    "lineage_3hop",
 )
 # Every figure our workload produces (the smoke test checks they are all there).
 OURS_OPS = (
@@ -40,6 +42,8 @@ OURS_OPS = (
     "import_s",
     "import_rss_mib",
     "peak_rss_mib",
+    "run_cycle_durable",
+    "lineage_3hop",
 )
 SHARED = (
     "log_link_durable",

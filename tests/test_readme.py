@@ -44,3 +44,20 @@ def test_missing_folder_message_quoted_in_the_readme_is_the_librarys(
     with pytest.raises(rw.NotFoundError) as info:
         client.log_artifact("cat-resnet", type="model", files="weights/")
     assert str(info.value) == quoted.group(1).replace(str(home), str(tmp_path))
+
+
+def test_runs_example_runs_as_copied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    section = README.read_text().split("## Runs and lineage", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert code is not None
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REGISTRY_WIDGET_USER", "ada")
+    namespace: dict[str, object] = {}
+    exec(compile(code.group(1), "README.md", "exec"), namespace)
+    trained = namespace["trained"]
+    assert trained.config == {"lr": 1e-3, "arch": "resnet50"}  # type: ignore[attr-defined]
+    assert [v.ref for v in trained.inputs] == ["cats:v0"]  # type: ignore[attr-defined]
+    assert trained.state == "finished"  # type: ignore[attr-defined]
+    graph = namespace["graph"]
+    kinds = sorted(node.kind for node in graph.nodes)  # type: ignore[attr-defined]
+    assert kinds == ["link", "link", "run", "version", "version"]

@@ -73,6 +73,8 @@ export const historyRoute = (target) => formatToolRoute({ page: "history", targe
 /** @param {string} collection "Registry/Collection" */
 export const compareRoute = (collection) => formatToolRoute({ page: "compare", collection });
 export const RUNS_ROUTE = "?runs";
+/** @param {string} id a run's id */
+export const runRoute = (id) => formatToolRoute({ page: "run", id });
 
 /**
  * Breadcrumbs of a tool page, given the crumbs of the page it belongs to.

@@ -24,7 +24,8 @@ from registry_widget.domain.link import Link
 from registry_widget.domain.registry import Registry
 
 # Importing the handler modules registers their requests in HANDLERS, grouped by who may
-# call them: reads (anyone who may see), member changes, administration, insight, files.
+# call them: reads (anyone who may see), member changes, administration, insight, files,
+# runs and lineage.
 from registry_widget.widget import admin, files, insight, members, reads, reads_find, runs
 from registry_widget.widget.protocol import HANDLERS, dispatch
 

@@ -16,14 +16,7 @@ from registry_widget.domain.run import Run
 from registry_widget.errors import ValidationError
 from registry_widget.paths import parse_path
 from registry_widget.widget.protocol import Params, handler
-from registry_widget.widget.views import (
-    JSON,
-    AliasView,
-    clip,
-    collection_at,
-    find_link,
-    run_route,
-)
+from registry_widget.widget.views import JSON, AliasView, clip, collection_at, find_link
 
 __all__ = ["HISTORY_KINDS", "flatten_metadata"]
 
@@ -65,11 +58,10 @@ class HistoryPage(TypedDict):
 
 
 class CompareRun(TypedDict):
-    """The run that produced a version: its page and its config, flattened."""
+    """The run that produced a version: its id, name and config, flattened."""
 
     id: str
     name: str
-    route: str
     config: dict[str, JSON]
 
 
@@ -265,7 +257,6 @@ def _compare_run(run: Run | None) -> CompareRun | None:
     return {
         "id": run.id,
         "name": run.name,
-        "route": run_route(run.id),
         "config": flatten_metadata(run.config),
     }
 

@@ -1,97 +1,113 @@
-"""Request handlers for runs and lineage: the runs page, a run's page, the lineage graph.
+"""Request handlers for runs and lineage: the Runs page, a run's page, a lineage graph.
 
-Every organisation user sees every run; what a run used or produced is shown only where
-the user may see that version. The domain leaves hidden versions out of every answer
-(:mod:`registry_widget.domain.lineage`, ``run.inputs``, ``run.outputs``), so these
-handlers only shape its answers: a node the user may not see is simply absent.
+Anyone in the organisation may ask these; the domain leaves out every version the user
+may not see (with its edges), so nothing hidden is ever put into an answer.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypedDict
 
 from registry_widget.domain.artifact_version import ArtifactVersion
 from registry_widget.domain.client import Client
 from registry_widget.domain.lineage import Lineage, LineageNode
+from registry_widget.domain.link import Link
 from registry_widget.domain.run import Run
 from registry_widget.errors import ValidationError
 from registry_widget.widget.insight import flatten_metadata
 from registry_widget.widget.protocol import Params, handler
 from registry_widget.widget.reads_find import parse_query
-from registry_widget.widget.views import JSON, MAX_COLUMNS, find_link, run_route
+from registry_widget.widget.views import JSON, find_link
 
-__all__ = ["graph_view", "parse_run_query", "run_view"]
+__all__ = ["graph_of", "run_query"]
 
-_MAX_STEPS = 10
-_MAX_FLAT = 100  # flattened config/summary keys sent per run
-_RUN_WORDS = {"state": "state", "name": "name", "by": "created_by", "tag": "tag"}
 _SORTS = ("created_at", "name", "state", "created_by", "duration")
+_MAX_SORTED = 10_000  # runs read to sort by a config or summary value
+_MAX_STEPS = 49  # the domain follows at most 50 steps; one more is asked to see beyond
+_MAX_COLUMNS = 6  # config and summary columns each: a table readable at a laptop's width
+_RUN_WORDS = {"state": "state", "name": "name", "by": "created_by", "tag": "tag"}
 
 
 class VersionRef(TypedDict):
-    """A version a run used or produced: its name, type and the page that shows it."""
+    """An artifact version a run used or produced, with where to open it."""
 
     ref: str
     type: str
-    route: str | None
-    links: list[str]
+    paths: list[str]
 
 
 class RunRow(TypedDict):
-    """A run as a row of the runs page."""
+    """One run in the Runs table."""
 
     id: str
     name: str
-    route: str
     state: str
     created_at: str
     created_by: str
     ended_at: str | None
-    duration: float
+    duration_s: float
+    tags: list[str]
     config: dict[str, JSON]
     summary: dict[str, JSON]
-
-
-class RunPage(RunRow):
-    """A run for its page: also its error text, tags, inputs and outputs."""
-
-    error: str | None
-    heartbeat_at: str
-    tags: list[str]
-    inputs: list[VersionRef]
-    outputs: list[VersionRef]
+    inputs: int
+    outputs: int
 
 
 class RunsPage(TypedDict):
-    """A page of runs, the config and summary keys shown as columns, and how many matched."""
+    """A page of runs, and the config and summary keys worth a column."""
 
     items: list[RunRow]
-    config_keys: list[str]
-    summary_keys: list[str]
     total: int
     all: int
     offset: int
     limit: int
-    sorts: list[str]
+    config_columns: list[str]
+    summary_columns: list[str]
+
+
+class RunDetail(TypedDict):
+    """A run's page: what it was, how it went, what it used and produced."""
+
+    id: str
+    name: str
+    state: str
+    error: str | None
+    created_at: str
+    created_by: str
+    ended_at: str | None
+    heartbeat_at: str
+    duration_s: float
+    tags: list[str]
+    config: dict[str, JSON]
+    summary: dict[str, JSON]
+    inputs: list[VersionRef]
+    outputs: list[VersionRef]
 
 
 class GraphNode(TypedDict):
-    """A node of the lineage graph, ready to draw: ``route`` is its page (None: none)."""
+    """A node of the lineage graph: a version, a run or a link, and what opens it.
+
+    ``target`` is a version's ``name:vM``, a run's id or a link's path; ``path`` is the
+    linked version whose page shows it (a version: where it is linked first, None when
+    linked nowhere the user may see; a run: None). ``sub`` is the line under its label
+    (a version's type, a run's state, a link's aliases), ``title`` its full description,
+    ``current`` whether it is the page the graph is drawn on.
+    """
 
     key: str
     kind: str
     label: str
+    depth: int
+    target: str
+    path: str | None
     sub: str
     title: str
-    depth: int
-    route: str | None
     current: bool
 
 
 class GraphEdge(TypedDict):
-    """An edge of the lineage graph, in the direction data flowed."""
+    """A directed edge of the lineage graph (``input``, ``output`` or ``link``)."""
 
     source: str
     target: str
@@ -99,7 +115,7 @@ class GraphEdge(TypedDict):
 
 
 class LineageGraph(TypedDict):
-    """The lineage of a linked version, and whether more lies beyond either end."""
+    """The lineage graph of one version, and whether more lies beyond either end."""
 
     root: str
     nodes: list[GraphNode]
@@ -110,15 +126,17 @@ class LineageGraph(TypedDict):
     more_downstream: bool
 
 
-# -- runs ---------------------------------------------------------------------------------
+def run_query(text: str) -> dict[str, Any] | None:
+    """A Runs page filter, in the grammar of the versions filter, over run fields.
 
+    ``state:failed by:ada name:train tag:x``, ``config.lr<0.01 summary.acc>=0.9``, a bare
+    ``lr<0.01`` for either config or summary, a plain word for the run's name or a tag,
+    or a JSON filter as ``client.runs`` takes it.
 
-def parse_run_query(text: str) -> dict[str, Any] | None:
-    """Turn what was typed in the runs filter into a run filter (None: every run).
-
-    The grammar of the versions filter: ``state:failed by:ada name:train tag:x``,
-    ``config.lr<0.01 summary.acc>=0.9``, a bare ``lr<0.01`` for either config or summary,
-    a plain word for the run's name or a tag, or a JSON filter as ``client.runs`` takes it.
+    Raises
+    ------
+    ValidationError
+        For JSON that is not an object, or an empty ``word:`` condition.
     """
 
     def field(key: str) -> dict[str, Any] | str:
@@ -128,223 +146,233 @@ def parse_run_query(text: str) -> dict[str, Any] | None:
         return {"$or": [f"config.{key}", f"summary.{key}"]}
 
     def word(token: str) -> dict[str, Any]:
-        needle = {"$regex": "(?i)" + re.escape(token)}
-        return {"$or": [{"name": needle}, {"tag": token}]}
+        return {"$or": [{"name": {"$regex": "(?i)" + re.escape(token)}}, {"tag": token}]}
 
     return parse_query(text, words=_RUN_WORDS, field=field, word=word)
 
 
-def _version_ref(art: ArtifactVersion) -> VersionRef:
-    links = [link.path for link in art.links()]
+def _version_ref(version: ArtifactVersion) -> VersionRef:
     return {
-        "ref": f"{art.name}:{art.version}",
-        "type": art.type,
-        "route": links[0] if links else None,
-        "links": links,
+        "ref": version.ref,
+        "type": version.type,
+        "paths": [link.path for link in version.links()],
     }
 
 
-def _row(run: Run) -> RunRow:
+def _run_row(run: Run) -> RunRow:
     return {
         "id": run.id,
         "name": run.name,
-        "route": run_route(run.id),
         "state": run.state,
         "created_at": run.created_at,
         "created_by": run.created_by,
         "ended_at": run.ended_at,
-        "duration": run.duration.total_seconds(),
-        "config": flatten_metadata(run.config, max_keys=_MAX_FLAT),
-        "summary": flatten_metadata(dict(run.summary), max_keys=_MAX_FLAT),
-    }
-
-
-def run_view(run: Run) -> RunPage:
-    """Describe a run for its page: state, config, summary, inputs and outputs."""
-    return {
-        **_row(run),
-        "error": run.error,
-        "heartbeat_at": run.heartbeat_at,
+        "duration_s": run.duration.total_seconds(),
         "tags": run.tags,
-        "inputs": [_version_ref(a) for a in run.inputs],
-        "outputs": [_version_ref(a) for a in run.outputs],
+        "config": flatten_metadata(run.config),
+        "summary": flatten_metadata(dict(run.summary)),
+        "inputs": len(run.inputs),
+        "outputs": len(run.outputs),
     }
 
 
-@handler("run.get")
-def run_get(client: Client, p: Params) -> RunPage:
-    """Return one run for its page (``id`` as in ``run.id``)."""
-    run_id = p.text("id")
-    p.done()
-    return run_view(client.run(run_id))
+def _sort_value(run: Run, sort: str) -> tuple[int, Any]:
+    """Where ``run`` goes when sorted by ``sort``; runs without the value go last."""
+    if sort == "duration":
+        return (0, run.duration.total_seconds())
+    if sort in _SORTS:
+        return (0, getattr(run, sort))
+    part, _, key = sort.partition(".")
+    values = run.config if part == "config" else dict(run.summary)
+    value: Any = values
+    for segment in key.split("."):
+        value = value.get(segment) if isinstance(value, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return (1, 0)
+    return (0, value) if isinstance(value, (int, float)) else (0, str(value))
 
 
-def _columns(rows: Iterable[dict[str, JSON]], first: str | None) -> list[str]:
-    """The keys shown as columns: the most common scalar ones, the sorted key first."""
-    counts: dict[str, int] = {}
-    for values in rows:
-        for key, value in values.items():
-            if value is not None:
-                counts[key] = counts.get(key, 0) + 1
-    keys = sorted(counts, key=lambda k: -counts[k])
+def _columns(values: list[dict[str, JSON]], first: str | None = None) -> list[str]:
+    """The keys worth a column: the most common first (the sorted key before them)."""
+    seen: dict[str, int] = {}
+    for flat in values:
+        for key in flat:
+            seen[key] = seen.get(key, 0) + 1
+    keys = sorted(seen, key=lambda k: -seen[k])
     if first is not None:
         keys = [first, *(k for k in keys if k != first)]
-    return keys[:MAX_COLUMNS]
-
-
-def _sort_value(sort: str) -> Callable[[RunRow], tuple[int, Any]]:
-    part, _, key = sort.partition(".")
-
-    def get(row: RunRow) -> tuple[int, Any]:
-        if part in ("config", "summary") and key:
-            value: Any = row["config" if part == "config" else "summary"].get(key)
-        else:
-            value = row.get(sort)
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            return (1, 0)  # absent or not comparable: after every value
-        return (0, value) if isinstance(value, (int, float)) else (0, str(value))
-
-    return get
-
-
-def _check_sort(sort: str) -> None:
-    part, dot, key = sort.partition(".")
-    if sort in _SORTS or (dot and key and part in ("config", "summary")):
-        return
-    msg = f"runs can be sorted by {', '.join(_SORTS)}, config.<key> or summary.<key>, not {sort!r}"
-    raise ValidationError(msg, field="sort", value=sort)
+    return keys[:_MAX_COLUMNS]
 
 
 @handler("runs.list")
 def runs_list(client: Client, p: Params) -> RunsPage:
-    """A page of runs, filtered (run filter or its short form) and sorted, newest first.
+    """Return a page of runs, filtered and sorted.
 
-    ``sort`` is ``""`` (newest first), a run field, ``config.<key>`` or ``summary.<key>``;
-    ``order`` is ``"desc"`` or ``"asc"``. Runs without the sorted value come last.
+    ``query`` is a JSON filter (``{"config.lr": {"$lt": 0.01}}``) or words of a run's name;
+    ``sort`` is ``created_at`` (default), ``name``, ``state``, ``created_by``,
+    ``duration``, ``config.<key>`` or ``summary.<key>``; ``order`` is ``desc`` (default)
+    or ``asc``, runs without the value last either way.
     """
     query = p.text("query", "")
-    sort = p.text("sort", "")
-    order = p.text("order", "desc")
+    sort = p.text("sort", "created_at") or "created_at"
+    descending = p.text("order", "desc")
     offset = p.integer("offset", 0, high=10**9)
-    limit = p.integer("limit", 25, low=1, high=100)
+    limit = p.integer("limit", 50, low=1, high=500)
     p.done()
-    if order not in ("asc", "desc"):
-        msg = f"order must be 'asc' or 'desc', not {order!r}"
-        raise ValidationError(msg, field="order", value=order)
-    if sort:
-        _check_sort(sort)
-    flt = parse_run_query(query)
-    everything = len(client.runs()) if flt is not None else None
-    if flt is None and not sort:
-        runs: Sequence[Run] = client.runs(limit=limit, offset=offset)
-        total = len(client.runs())
-        rows = [_row(r) for r in runs]
+    if descending not in ("asc", "desc"):
+        msg = f"runs.list: order must be 'asc' or 'desc', not {descending!r}"
+        raise ValidationError(msg, field="order", value=descending)
+    if sort not in _SORTS and not re.fullmatch(r"(config|summary)\.[^.]+(\.[^.]+)*", sort):
+        msg = (
+            f"runs.list: cannot sort by {sort!r}; sort by {', '.join(_SORTS)}, "
+            "config.<key> or summary.<key>"
+        )
+        raise ValidationError(msg, field="sort", value=sort)
+    flt = run_query(query)
+    if sort == "created_at":
+        found = client.runs(flt)
+        if descending == "asc":
+            found.reverse()
     else:
-        found = [_row(r) for r in client.runs(filter=flt)]
-        if sort:
-            get = _sort_value(sort)
-            present = [r for r in found if get(r)[0] == 0]
-            absent = [r for r in found if get(r)[0] == 1]
-            present.sort(key=get, reverse=order == "desc")
-            found = present + absent
-        elif order == "asc":
-            found = found[::-1]
-        total = len(found)
-        rows = found[offset : offset + limit]
+        found = client.runs(flt, limit=_MAX_SORTED)
+        present = [r for r in found if _sort_value(r, sort)[0] == 0]
+        absent = [r for r in found if _sort_value(r, sort)[0] == 1]
+        present.sort(key=lambda r: _sort_value(r, sort)[1], reverse=descending == "desc")
+        found = [*present, *absent]
+    rows = [_run_row(run) for run in found[offset : offset + limit]]
     part, _, key = sort.partition(".")
     return {
         "items": rows,
-        "config_keys": _columns((r["config"] for r in rows), key if part == "config" else None),
-        "summary_keys": _columns((r["summary"] for r in rows), key if part == "summary" else None),
-        "total": total,
-        "all": total if everything is None else everything,
+        "total": len(found),
+        "all": len(found) if flt is None else len(client.runs()),
         "offset": offset,
         "limit": limit,
-        "sorts": list(_SORTS),
+        "config_columns": _columns(
+            [row["config"] for row in rows], key if part == "config" else None
+        ),
+        "summary_columns": _columns(
+            [row["summary"] for row in rows], key if part == "summary" else None
+        ),
     }
 
 
-# -- lineage graph ------------------------------------------------------------------------
+@handler("run.get")
+def run_get(client: Client, p: Params) -> RunDetail:
+    """Return a run's page: config, summary, state, who, when, how long, inputs, outputs."""
+    run = client.run(p.text("id"))
+    p.done()
+    return {
+        "id": run.id,
+        "name": run.name,
+        "state": run.state,
+        "error": run.error,
+        "created_at": run.created_at,
+        "created_by": run.created_by,
+        "ended_at": run.ended_at,
+        "heartbeat_at": run.heartbeat_at,
+        "duration_s": run.duration.total_seconds(),
+        "tags": run.tags,
+        "config": flatten_metadata(run.config),
+        "summary": flatten_metadata(dict(run.summary)),
+        "inputs": [_version_ref(v) for v in run.inputs],
+        "outputs": [_version_ref(v) for v in run.outputs],
+    }
 
 
-def _node(node: LineageNode, routes: dict[str, str], current_path: str) -> GraphNode:
+def _target(node_ref: ArtifactVersion | Run | Link) -> str:
+    if isinstance(node_ref, ArtifactVersion):
+        return node_ref.ref
+    if isinstance(node_ref, Run):
+        return node_ref.id
+    return node_ref.path
+
+
+def _node(node: LineageNode, paths: dict[str, str], current: str | None) -> GraphNode:
     ref = node.ref
+    shown: GraphNode = {
+        "key": node.key,
+        "kind": node.kind,
+        "label": node.label,
+        "depth": node.depth,
+        "target": _target(ref),
+        "path": paths.get(node.key),
+        "sub": "",
+        "title": node.label,
+        "current": False,
+    }
     if isinstance(ref, Run):
         state = ref.state
-        return {
-            "key": node.key,
-            "kind": "run",
-            "label": node.label,
-            "sub": state,
-            "title": f"run {node.label} ({state}, by {ref.created_by})",
-            "depth": node.depth,
-            "route": run_route(ref.id),
-            "current": False,
-        }
-    if isinstance(ref, ArtifactVersion):
-        route = routes.get(node.key)
-        where = f"linked as {route}" if route else "not linked into any registry you can see"
-        return {
-            "key": node.key,
-            "kind": "version",
-            "label": node.label,
-            "sub": ref.type,
-            "title": f"{node.label} ({ref.type}), {where}",
-            "depth": node.depth,
-            "route": route,
-            "current": node.depth == 0,
-        }
-    path = ref.path
-    aliases = list(ref.aliases)
-    return {
-        "key": node.key,
-        "kind": "link",
-        "label": node.label,
-        "sub": ", ".join(aliases),
-        "title": path + (f" ({', '.join(aliases)})" if aliases else ""),
-        "depth": node.depth,
-        "route": path,
-        "current": path == current_path,
-    }
+        shown["sub"] = state
+        shown["title"] = f"run {node.label} ({state}, by {ref.created_by})"
+    elif isinstance(ref, ArtifactVersion):
+        where = paths.get(node.key)
+        linked = f"linked as {where}" if where else "not linked into a registry you can see"
+        shown["sub"] = ref.type
+        shown["title"] = f"{node.label} ({ref.type}), {linked}"
+        shown["current"] = node.depth == 0
+    else:
+        aliases = ", ".join(ref.aliases)
+        shown["sub"] = aliases
+        shown["title"] = ref.path + (f" ({aliases})" if aliases else "")
+        shown["current"] = ref.path == current
+    return shown
 
 
-def graph_view(graph: Lineage, upstream: int, downstream: int, current_path: str) -> LineageGraph:
-    """Shape a lineage graph for drawing, trimmed to ``upstream``/``downstream`` steps.
+def graph_of(
+    lineage: Lineage,
+    upstream: int | None = None,
+    downstream: int | None = None,
+    current: str | None = None,
+) -> LineageGraph:
+    """The lineage graph as the widget draws it, trimmed to ``upstream``/``downstream``.
 
-    ``graph`` was asked one step further each way, so whether more lies beyond an end is
-    known without a second query.
+    When ``lineage`` was asked one step further each way than it is trimmed to, whether
+    more lies beyond an end is known without a second query. ``current`` is the path of
+    the linked version whose page shows the graph.
     """
-    kept = [n for n in graph.nodes if -upstream <= n.depth <= downstream]
+    nodes = lineage.nodes
+    up = max((-n.depth for n in nodes), default=0) if upstream is None else upstream
+    down = max((n.depth for n in nodes), default=0) if downstream is None else downstream
+    kept = [n for n in nodes if -up <= n.depth <= down]
     keys = {n.key for n in kept}
-    edges = [e for e in graph.edges if e.source in keys and e.target in keys]
+    edges = [e for e in lineage.edges if e.source in keys and e.target in keys]
     # A version's page is where it is linked: the first link the graph joins it to.
-    routes: dict[str, str] = {}
-    for edge in edges:
-        if edge.kind == "link":
-            routes.setdefault(edge.source, graph.node(edge.target).ref.path)  # type: ignore[union-attr]
-    routes[graph.root] = current_path
+    paths: dict[str, str] = {}
+    for n in kept:
+        if isinstance(n.ref, Link):
+            paths[n.key] = n.ref.path
+    for e in edges:
+        if e.kind == "link":
+            paths.setdefault(e.source, paths[e.target])
+    if current is not None:
+        paths[lineage.root] = current
     return {
-        "root": graph.root,
-        "nodes": [_node(n, routes, current_path) for n in kept],
+        "root": lineage.root,
+        "nodes": [_node(n, paths, current) for n in kept],
         "edges": [{"source": e.source, "target": e.target, "kind": e.kind} for e in edges],
-        "upstream": upstream,
-        "downstream": downstream,
-        "more_upstream": any(n.depth < -upstream for n in graph.nodes),
-        "more_downstream": any(n.depth > downstream for n in graph.nodes),
+        "upstream": up,
+        "downstream": down,
+        "more_upstream": any(n.depth < -up for n in nodes),
+        "more_downstream": any(n.depth > down for n in nodes),
     }
 
 
 @handler("lineage.graph")
 def lineage_graph(client: Client, p: Params) -> LineageGraph:
-    """The lineage graph of a linked version: runs and versions up and downstream.
+    """Return the lineage graph of a version, named by ``ref`` (``name:vM``) or ``path``.
 
-    Upstream: the run that produced it and what that run used; downstream: the runs that
-    used it and what they produced; every version joined to where it is linked.
+    ``upstream`` and ``downstream`` are the steps followed each way (default 2).
     """
-    path = p.text("path")
+    ref = p.opt_text("ref")
+    path = p.opt_text("path")
     upstream = p.integer("upstream", 2, high=_MAX_STEPS)
     downstream = p.integer("downstream", 2, high=_MAX_STEPS)
     p.done()
-    link = find_link(client, path)
-    graph = link.artifact.lineage(upstream=upstream + 1, downstream=downstream + 1)
-    return graph_view(graph, upstream, downstream, link.path)
+    if (ref is None) == (path is None):
+        msg = "lineage.graph: give either 'ref' (name:vM) or 'path' (Registry/Collection:vN)"
+        raise ValidationError(msg, field="ref", value=ref)
+    link = None if path is None else find_link(client, path)
+    version = client.artifact(str(ref)) if link is None else link.artifact
+    # One step further each way tells whether there is more to show.
+    lineage = version.lineage(upstream=upstream + 1, downstream=downstream + 1)
+    return graph_of(lineage, upstream, downstream, None if link is None else link.path)

@@ -42,7 +42,6 @@ __all__ = [
     "page_of",
     "registry_settings",
     "registry_summary",
-    "run_route",
     "version_detail",
 ]
 
@@ -227,11 +226,6 @@ MAX_COLUMNS = 6
 _CELL_CHARS = 80
 _CLIP_CHARS = 2000
 _CLIP_ITEMS = 200
-
-
-def run_route(run_id: str) -> str:
-    """The widget route of a run's page (``?run=7``)."""
-    return f"?run={run_id}"
 
 
 def collection_at(client: Client, path: str) -> Collection:

@@ -5,6 +5,7 @@ import { numericKeys } from "../chart.js";
 import { delta, diffRows } from "../compare.js";
 import { formatValue } from "../format.js";
 import { html } from "../html.js";
+import { runRoute } from "../tool-routes.js";
 import { Chip, ErrorBox, Link, LockIcon, Spinner, useRequest } from "./common.js";
 import { MetricChart } from "./metric-chart.js";
 
@@ -66,7 +67,7 @@ function SideBySide({ picked }) {
               (v) =>
                 html`<td key=${v.version} data-run=${v.run?.id ?? ""}>${
                   v.run
-                    ? html`<${Link} route=${v.run.route}>${v.run.name} #${v.run.id}<//>`
+                    ? html`<${Link} route=${runRoute(v.run.id)}>${v.run.name} #${v.run.id}<//>`
                     : html`<span class="rw-muted">no run</span>`
                 }</td>`,
             )}</tr></tbody>

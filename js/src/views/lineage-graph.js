@@ -4,6 +4,7 @@
 import { useState } from "preact/hooks";
 import { layoutGraph } from "../graph-layout.js";
 import { html } from "../html.js";
+import { runRoute } from "../tool-routes.js";
 import { ErrorBox, Spinner, useApp, useRequest } from "./common.js";
 
 const SIZES = { nodeWidth: 168, nodeHeight: 40, colGap: 44, rowGap: 12 };
@@ -17,7 +18,9 @@ function Node({ node }) {
   const cls = `rw-graph-node rw-graph-${node.kind} ${node.kind === "run" ? `rw-run-${node.sub}` : ""} ${node.current ? "rw-graph-current" : ""}`;
   const body = html`<span class="rw-graph-label">${node.label}</span>
     <span class="rw-graph-sub">${node.sub || "\u00a0"}</span>`;
-  if (!node.route) {
+  // A run opens its page; a version or a link, the linked version's page.
+  const route = node.kind === "run" ? runRoute(node.target) : node.path;
+  if (!route) {
     return html`<div class=${cls} style=${style} title=${node.title} data-key=${node.key}
       data-kind=${node.kind} data-label=${node.label}>${body}</div>`;
   }
@@ -26,7 +29,7 @@ function Node({ node }) {
     aria-current=${node.current ? "page" : undefined}
     onClick=${(/** @type {Event} */ e) => {
       e.preventDefault();
-      navigate(node.route);
+      navigate(route);
     }}>${body}</a>`;
 }
 

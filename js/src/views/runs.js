@@ -3,6 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { formatAgo, formatDate, formatDuration, formatValue } from "../format.js";
 import { html } from "../html.js";
+import { runRoute } from "../tool-routes.js";
 import { Chip, ErrorBox, Link, Pager, Spinner, useRequest } from "./common.js";
 
 const PAGE = 25;
@@ -50,9 +51,9 @@ export function RunsPage() {
   }
   const page = runs.data;
   /** @type {string[]} */
-  const config = page?.config_keys ?? [];
+  const config = page?.config_columns ?? [];
   /** @type {string[]} */
-  const summary = page?.summary_keys ?? [];
+  const summary = page?.summary_columns ?? [];
   return html`<div class="rw-page rw-runs-page">
     <div class="rw-page-head"><h2>Runs</h2>
       ${runs.loading ? html`<${Spinner} label="" />` : null}</div>
@@ -100,12 +101,12 @@ export function RunsPage() {
           </tr></thead>
           <tbody>${page.items.map(
             (/** @type {any} */ r) => html`<tr key=${r.id} data-run=${r.id} data-name=${r.name}>
-              <td><${Link} route=${r.route}>${r.name}<//>
+              <td><${Link} route=${runRoute(r.id)}>${r.name}<//>
                 <span class="rw-muted rw-mono"> #${r.id}</span></td>
               <td><${RunState} state=${r.state} /></td>
               <td class="rw-nowrap" title=${formatDate(r.created_at)}>${formatAgo(r.created_at)}<br />
                 <span class="rw-muted">${r.created_by}</span></td>
-              <td class="rw-num rw-nowrap">${formatDuration(r.duration)}</td>
+              <td class="rw-num rw-nowrap">${formatDuration(r.duration_s)}</td>
               ${config.map((k) => html`<td class="rw-num" data-key=${`config.${k}`}>${formatValue(r.config[k])}</td>`)}
               ${summary.map((k) => html`<td class="rw-num" data-key=${`summary.${k}`}>${formatValue(r.summary[k])}</td>`)}
             </tr>`,
@@ -132,14 +133,14 @@ function Versions({ items, empty, label }) {
   return html`<ul class="rw-links rw-run-versions" aria-label=${label}>${items.map(
     (v) => html`<li key=${v.ref} data-ref=${v.ref}>
       ${
-        v.route
-          ? html`<${Link} route=${v.route} title=${v.links.join(", ")}>${v.ref}<//>`
+        v.paths.length
+          ? html`<${Link} route=${v.paths[0]} title=${v.paths.join(", ")}>${v.ref}<//>`
           : html`<span class="rw-mono">${v.ref}</span>`
       }
       <${Chip} kind="rw-type">${v.type}<//>
       ${
-        v.links.length
-          ? html`<span class="rw-muted"> linked as ${v.links.join(", ")}</span>`
+        v.paths.length
+          ? html`<span class="rw-muted"> linked as ${v.paths.join(", ")}</span>`
           : html`<span class="rw-muted"> not linked into a registry</span>`
       }</li>`,
   )}</ul>`;
@@ -181,7 +182,7 @@ export function RunPage({ id }) {
         <${Fact} label="Ended">${
           data.ended_at ? formatDate(data.ended_at) : html`<span class="rw-muted">not ended</span>`
         }<//>
-        <${Fact} label="Duration">${formatDuration(data.duration)}<//>
+        <${Fact} label="Duration">${formatDuration(data.duration_s)}<//>
         <${Fact} label="Tags">${
           data.tags.length
             ? data.tags.map((/** @type {string} */ t) => html`<${Chip}>${t}<//>`)
