@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 SOURCES = [ROOT / "js" / "src", ROOT / "tests" / "browser" / "test_widget_screens.py"]
 KEY = b"registry-widget-frontend"
-README_SHOTS = ("widget.png", "widget-dark.png", "compare.png")
+README_SHOTS = ("widget.png", "widget-dark.png", "compare.png", "lineage.png")
 
 
 def frontend_digest() -> str:

@@ -136,6 +136,7 @@ export function splitList(text) {
 export function formatDuration(seconds) {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "–";
   const s = Math.max(0, seconds);
+  if (s < 0.1) return "< 0.1 s";
   if (s < 10) return `${Number(s.toFixed(1))} s`;
   const whole = Math.round(s);
   if (whole < 60) return `${whole} s`;

@@ -28,45 +28,55 @@ const CHAIN = {
 };
 
 describe("graphColumns", () => {
-  it("orders columns by depth, a version's links just right of it, none empty", () => {
-    const cols = graphColumns(CHAIN.nodes, CHAIN.edges);
-    expect(Object.fromEntries(cols)).toEqual({
+  it("orders columns by depth; a version's links hang under it in its column", () => {
+    const { columns, leader } = graphColumns(CHAIN.nodes, CHAIN.edges);
+    expect(Object.fromEntries(columns)).toEqual({
       "version:1": 0,
-      "link:1": 1,
-      "run:1": 2,
-      "version:2": 3,
-      "link:2": 4,
-      "run:2": 5,
-      "version:3": 6,
-      "link:3": 7,
+      "link:1": 0,
+      "run:1": 1,
+      "version:2": 2,
+      "link:2": 2,
+      "run:2": 3,
+      "version:3": 4,
+      "link:3": 4,
+    });
+    expect(Object.fromEntries(leader)).toEqual({
+      "link:1": "version:1",
+      "link:2": "version:2",
+      "link:3": "version:3",
     });
   });
 
   it("gives a lone node the first column", () => {
-    expect([...graphColumns([{ key: "version:9", depth: 0 }], []).values()]).toEqual([0]);
+    expect([...graphColumns([{ key: "version:9", depth: 0 }], []).columns.values()]).toEqual([0]);
   });
 });
 
 describe("layoutGraph", () => {
-  const sizes = { nodeWidth: 100, nodeHeight: 30, colGap: 20, rowGap: 10 };
+  const sizes = { nodeWidth: 100, nodeHeight: 30, colGap: 20, rowGap: 10, indent: 10 };
 
-  it("draws a chain on one line, left to right, edges from right side to left side", () => {
+  it("draws a chain on one line, left to right, each link under its version", () => {
     const g = layoutGraph(CHAIN.nodes, CHAIN.edges, sizes);
     const at = Object.fromEntries(g.nodes.map((n) => [n.key, n]));
-    expect(g.columns).toBe(8);
-    expect(new Set(g.nodes.map((n) => n.y))).toEqual(new Set([0]));
-    expect(at["run:1"].x).toBe(2 * 120);
-    expect(g.width).toBe(8 * 100 + 7 * 20);
-    expect(g.height).toBe(30);
+    expect(g.columns).toBe(5);
+    for (const key of ["version:1", "run:1", "version:2", "run:2", "version:3"]) {
+      expect(at[key].y).toBe(0);
+    }
+    expect([at["version:1"].x, at["run:1"].x, at["version:2"].x]).toEqual([0, 120, 240]);
+    expect(at["link:2"]).toMatchObject({ x: 250, y: 40, width: 90, follows: true });
+    expect(g.width).toBe(5 * 100 + 4 * 20);
+    expect(g.height).toBe(70);
     const edge = g.edges.find((e) => e.source === "version:1" && e.target === "run:1");
-    expect(edge).toMatchObject({ x1: 100, y1: 15, x2: 240, y2: 15 });
+    expect(edge?.d).toBe("M100 15 C110 15 110 15 120 15");
+    const down = g.edges.find((e) => e.target === "link:2");
+    expect(down?.d).toBe("M245 30 L245 55 L250 55");
   });
 
   it("stacks the nodes of a column without overlap, near their neighbours", () => {
-    // one dataset used by 12 runs, each producing one model: 25 nodes
+    // one dataset used by 14 runs, each producing one model: 29 nodes
     const nodes = [{ key: "version:0", depth: 0 }];
     const edges = [];
-    for (let i = 1; i <= 12; i += 1) {
+    for (let i = 1; i <= 14; i += 1) {
       nodes.push({ key: `run:${i}`, depth: 1 }, { key: `version:${i}`, depth: 2 });
       edges.push(
         { source: "version:0", target: `run:${i}` },
@@ -77,12 +87,13 @@ describe("layoutGraph", () => {
     const runs = g.nodes.filter((n) => n.key.startsWith("run:")).map((n) => n.y);
     expect(runs).toEqual(runs.map((_, i) => i * 40));
     // each model sits level with the run that produced it
-    for (let i = 1; i <= 12; i += 1) {
+    for (let i = 1; i <= 14; i += 1) {
       const run = g.nodes.find((n) => n.key === `run:${i}`);
       const model = g.nodes.find((n) => n.key === `version:${i}`);
       expect(model?.y).toBe(run?.y);
     }
-    expect(g.height).toBe(11 * 40 + 30);
+    expect(g.height).toBe(13 * 40 + 30);
+    expect(g.width).toBe(3 * 100 + 2 * 20);
   });
 
   it("keeps the kernel's order among nodes with no placed neighbour", () => {
@@ -112,6 +123,7 @@ describe("run routes and durations", () => {
 
   it("says how long a run took", () => {
     expect(formatDuration(0.42)).toBe("0.4 s");
+    expect(formatDuration(0.0006)).toBe("< 0.1 s");
     expect(formatDuration(42)).toBe("42 s");
     expect(formatDuration(185)).toBe("3 min 5 s");
     expect(formatDuration(7800)).toBe("2 h 10 min");

@@ -39,6 +39,18 @@ STORE = textwrap.dedent(
     client.link(ds, "Datasets/cats", aliases=["train"])
     client.create_registry("Vision team", description="Models and evals of the vision team",
                            visibility="restricted", artifact_types=["model", "eval"])
+    # A chain of runs: dataset -> train-vit -> cat-vit -> quantize -> cat-vit-int8.
+    with client.start_run("train-vit", config={"lr": 3e-4, "arch": "vit-b16"}) as run:
+        run.use("Datasets/cats:train")
+        (files / "vit.bin").write_bytes(b"vit" * 1000)
+        vit = run.log_artifact("cat-vit", type="model", files=files / "vit.bin")
+        run.summary["accuracy"] = 0.93
+        run.link(vit, "Models/cat-vit", aliases=["staging"])
+    with client.start_run("quantize", config={"bits": 8}) as run:
+        run.use("Models/cat-vit:staging")
+        (files / "int8.bin").write_bytes(b"int8" * 500)
+        int8 = run.log_artifact("cat-vit-int8", type="model", files=files / "int8.bin")
+        run.link(int8, "Models/cat-vit", aliases=["production"])
     """
 )
 
@@ -127,6 +139,19 @@ def test_screenshots(page, lab, screenshots, theme, width):
         widget.get_by_role("link", name="v5", exact=True).click()
         expect(widget.get_by_text("model.safetensors")).to_be_visible()
         widget.screenshot(path=str(screenshots / f"version-{suffix}.png"))
+
+        # Lineage: the dataset, the run that trained cat-vit, where it is linked, and the
+        # run that used it with what that run produced.
+        widget.get_by_role(
+            "searchbox", name="Search registries, collections, tags and aliases"
+        ).fill("Models/cat-vit:v0")
+        page.keyboard.press("Enter")
+        graph = widget.locator(".rw-lineage-graph")
+        expect(graph.locator(".rw-graph-node[data-label='quantize']")).to_be_visible()
+        graph.scroll_into_view_if_needed()
+        shot = graph.screenshot(path=str(screenshots / f"lineage-graph-{suffix}.png"))
+        if readme and theme == "light":
+            docs_screenshots.refresh("lineage.png", shot)
 
         widget.get_by_role(
             "searchbox", name="Search registries, collections, tags and aliases"

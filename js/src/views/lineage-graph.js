@@ -1,20 +1,22 @@
 // The lineage graph of a linked version: the data and runs upstream, the runs and versions
 // downstream, and where each version is linked, left to right. The kernel sends the nodes
-// (only those the user may see) with their pages; this draws them.
+// (only those the user may see) with their pages; this draws them. Tab visits the nodes
+// column by column, top to bottom; Enter opens the one focused.
 import { useState } from "preact/hooks";
 import { layoutGraph } from "../graph-layout.js";
 import { html } from "../html.js";
 import { runRoute } from "../tool-routes.js";
 import { ErrorBox, Spinner, useApp, useRequest } from "./common.js";
 
-const SIZES = { nodeWidth: 168, nodeHeight: 40, colGap: 44, rowGap: 12 };
+// Five columns (a 3-hop chain) fit a notebook's output area beside JupyterLab's sidebar.
+const SIZES = { nodeWidth: 154, nodeHeight: 40, colGap: 34, rowGap: 10, indent: 16 };
 const PAD = 4;
 const STEP = 2;
 
 /** @param {{node: any}} props */
 function Node({ node }) {
   const { navigate } = useApp();
-  const style = `left:${node.x + PAD}px;top:${node.y + PAD}px;width:${SIZES.nodeWidth}px;height:${SIZES.nodeHeight}px`;
+  const style = `left:${node.x + PAD}px;top:${node.y + PAD}px;width:${node.width}px;height:${SIZES.nodeHeight}px`;
   const cls = `rw-graph-node rw-graph-${node.kind} ${node.kind === "run" ? `rw-run-${node.sub}` : ""} ${node.current ? "rw-graph-current" : ""}`;
   const body = html`<span class="rw-graph-label">${node.label}</span>
     <span class="rw-graph-sub">${node.sub || "\u00a0"}</span>`;
@@ -50,18 +52,15 @@ export function GraphDrawing({ data, label }) {
         <defs><marker id="rw-graph-arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7"
           markerHeight="7" orient="auto-start-reverse">
           <path d="M0 0 L8 4 L0 8 z" fill="currentColor" /></marker></defs>
-        ${edges.map((e) => {
-          const x1 = e.x1 + PAD;
-          const y1 = e.y1 + PAD;
-          const x2 = e.x2 + PAD - 2;
-          const y2 = e.y2 + PAD;
-          const mx = (x1 + x2) / 2;
-          return html`<path key=${`${e.source}>${e.target}`} class=${`rw-graph-edge rw-graph-edge-${e.kind}`}
-            data-source=${e.source} data-target=${e.target}
-            d=${`M${x1} ${y1} C${mx} ${y1} ${mx} ${y2} ${x2} ${y2}`} marker-end="url(#rw-graph-arrow)" />`;
-        })}
+        <g transform=${`translate(${PAD} ${PAD})`}>${edges.map(
+          (e) => html`<path key=${`${e.source}>${e.target}`}
+            class=${`rw-graph-edge rw-graph-edge-${e.kind}`} data-source=${e.source}
+            data-target=${e.target} d=${e.d} marker-end="url(#rw-graph-arrow)" />`,
+        )}</g>
       </svg>
-      ${nodes.map((n) => html`<${Node} key=${n.key} node=${n} />`)}
+      ${[...nodes]
+        .sort((a, b) => a.col - b.col || a.y - b.y)
+        .map((n) => html`<${Node} key=${n.key} node=${n} />`)}
     </div>
   </div>`;
 }

@@ -101,7 +101,7 @@ export function RunsPage() {
           </tr></thead>
           <tbody>${page.items.map(
             (/** @type {any} */ r) => html`<tr key=${r.id} data-run=${r.id} data-name=${r.name}>
-              <td><${Link} route=${runRoute(r.id)}>${r.name}<//>
+              <td class="rw-nowrap"><${Link} route=${runRoute(r.id)}>${r.name}<//>
                 <span class="rw-muted rw-mono"> #${r.id}</span></td>
               <td><${RunState} state=${r.state} /></td>
               <td class="rw-nowrap" title=${formatDate(r.created_at)}>${formatAgo(r.created_at)}<br />
@@ -177,8 +177,7 @@ export function RunPage({ id }) {
     }
     <table class="rw-facts">
       <tbody>
-        <${Fact} label="Started">${formatDate(data.created_at)} by ${data.created_by}
-          (${formatAgo(data.created_at)})<//>
+        <${Fact} label="Started">${`${formatDate(data.created_at)} by ${data.created_by} (${formatAgo(data.created_at)})`}<//>
         <${Fact} label="Ended">${
           data.ended_at ? formatDate(data.ended_at) : html`<span class="rw-muted">not ended</span>`
         }<//>
