@@ -220,6 +220,7 @@ def test_runs_and_lineage_screenshots(page, lab, screenshots, theme, width):
         widget.get_by_label("Outputs", exact=True).get_by_role("link").click()
         widget.locator(".rw-crumbs").get_by_role("link", name="cat-resnet").click()
         widget.get_by_role("link", name="Compare versions").click()
+        widget.get_by_label("Compare v0").check()
         table = widget.locator(".rw-compare-table")
         expect(table.locator("tr[data-key='config.lr']")).to_contain_text("0.0005")
         expect(table.locator("tr[data-key='config.lr']")).to_contain_text("0.003")
