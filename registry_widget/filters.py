@@ -66,7 +66,7 @@ from datetime import datetime, timezone
 from typing import Any, NoReturn, TypeAlias
 
 from registry_widget.errors import ValidationError
-from registry_widget.names import lone_surrogate
+from registry_widget.text import lone_surrogate
 
 __all__ = [
     "COMPARISONS",

@@ -16,7 +16,7 @@ from typing import Any
 from registry_widget.errors import ConflictError, NotFoundError, PermissionDeniedError
 from registry_widget.files.blobs import BlobStore
 from registry_widget.filters import Fields, Filter, parse_filter
-from registry_widget.names import lone_surrogate, normalize_key
+from registry_widget.names import normalize_key
 from registry_widget.permissions import (
     Action,
     allows,
@@ -28,6 +28,7 @@ from registry_widget.permissions import (
     same_user,
 )
 from registry_widget.store import Row, Store, Transaction
+from registry_widget.text import lone_surrogate
 
 __all__ = ["Doc", "Session", "copy_json", "now"]
 
