@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import registry_widget as rw
-from registry_widget.files import artifacts, blobpack
+from registry_widget.files import artifacts, blobpack, placing
 from registry_widget.files import blobs as blobs_module
 from registry_widget.files.blobs import MemoryBlobStore
 from registry_widget.store import JSONFileStore
@@ -275,7 +275,7 @@ def test_a_full_disk_while_downloading_is_a_storage_error(
             raise ENOSPC
         return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(artifacts, "os", module_with(os, open=open_full))
+    monkeypatch.setattr(placing, "os", module_with(os, open=open_full))
     with pytest.raises(rw.StorageError, match="No space left") as err:
         version.download(tmp_path / "out")
     assert "w.bin" in str(err.value)
