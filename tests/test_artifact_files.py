@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 import registry_widget as rw
-from registry_widget.files import artifacts, blobpack, placing
+from registry_widget.files import artifacts, blobpack, folder, placing
 from registry_widget.files import blobs as blobs_module
-from registry_widget.files.blobs import MemoryBlobStore
+from registry_widget.files.memory import MemoryBlobStore
 from registry_widget.store import JSONFileStore
 
 ENOSPC = OSError(errno.ENOSPC, "No space left on device")
@@ -256,7 +256,7 @@ def test_a_full_disk_while_writing_a_loose_blob_leaves_the_store_unchanged(
     def fsync(fd: int) -> None:
         raise ENOSPC
 
-    monkeypatch.setattr(blobs_module, "os", module_with(os, fsync=fsync))
+    monkeypatch.setattr(folder, "os", module_with(os, fsync=fsync))
     before = store_state(client)
     big = files("big.bin", os.urandom(100_000))
     with pytest.raises(rw.StorageError, match="No space left"):

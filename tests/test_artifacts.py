@@ -22,9 +22,6 @@ from registry_widget.errors import (
 )
 from registry_widget.files import artifacts
 from registry_widget.files.artifacts import (
-    BlobStore,
-    FileBlobStore,
-    MemoryBlobStore,
     VerifyReport,
     build_manifest,
     collect_files,
@@ -33,6 +30,9 @@ from registry_widget.files.artifacts import (
     manifest_size,
     verify,
 )
+from registry_widget.files.blobs import BlobStore
+from registry_widget.files.folder import FileBlobStore
+from registry_widget.files.memory import MemoryBlobStore
 from registry_widget.files.s3 import S3BlobStore
 
 BAD_RELPATHS = [

@@ -29,13 +29,7 @@ from registry_widget.errors import (
     ValidationError,
 )
 from registry_widget.files import placing
-from registry_widget.files.blobs import (
-    CHUNK_SIZE,
-    BlobStore,
-    FileBlobStore,
-    MemoryBlobStore,
-    check_digest,
-)
+from registry_widget.files.blobs import BlobStore, check_digest
 from registry_widget.files.placing import DIR_FLAGS, check_target, hash_stream
 from registry_widget.files.sources import (
     check_tree,
@@ -45,13 +39,9 @@ from registry_widget.files.sources import (
 )
 
 __all__ = [
-    "CHUNK_SIZE",
     "PROGRESS_THRESHOLD",
-    "BlobStore",
-    "FileBlobStore",
     "FileEntry",
     "Manifest",
-    "MemoryBlobStore",
     "ProgressBar",
     "ProgressFactory",
     "VerifyReport",
