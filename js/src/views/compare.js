@@ -5,7 +5,7 @@ import { numericKeys } from "../chart.js";
 import { delta, diffRows } from "../compare.js";
 import { formatValue } from "../format.js";
 import { html } from "../html.js";
-import { Chip, ErrorBox, Link, LockIcon, Spinner, useRequest } from "./common.js";
+import { Chip, ErrorBox, Link, LockIcon, PageHead, Spinner, useRequest } from "./common.js";
 import { MetricChart } from "./metric-chart.js";
 
 const CHARTS = 6;
@@ -94,10 +94,7 @@ export function ComparePage({ path }) {
   const keys = numericKeys(versions);
   const charted = allCharts ? keys : keys.slice(0, CHARTS);
   return html`<div class="rw-page rw-compare">
-    <div class="rw-page-head">
-      <h2>Compare versions of ${data.path}</h2>
-      ${loading ? html`<${Spinner} label="" />` : null}
-    </div>
+    <${PageHead} title=${`Compare versions of ${data.path}`} loading=${loading} />
     ${
       data.shown < data.total
         ? html`<p class="rw-muted">Showing the newest ${data.shown} of ${data.total} versions.</p>`
