@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Literal, TypedDict, TypeVar
+from typing import TypedDict, TypeVar
 
 from registry_widget.domain.artifact_version import ArtifactVersion
 from registry_widget.domain.client import Client
@@ -26,7 +26,6 @@ __all__ = [
     "ArtifactSummary",
     "CollectionDetail",
     "CollectionSummary",
-    "Done",
     "LinkRow",
     "Page",
     "RegistrySummary",
@@ -47,12 +46,6 @@ JSON = object
 """A JSON value as the domain stores it (metadata, history values): shown, never inspected."""
 
 _Row = TypeVar("_Row")
-
-
-class Done(TypedDict):
-    """The answer of a change: the page refetches what it shows when the store's revision moves."""
-
-    ok: Literal[True]
 
 
 class Page(TypedDict):
