@@ -28,7 +28,6 @@ from registry_widget.permissions import (
     same_user,
 )
 from registry_widget.store import Row, Store, Transaction
-from registry_widget.text import lone_surrogate
 
 __all__ = ["Doc", "Session", "copy_json", "now"]
 
@@ -52,9 +51,6 @@ def copy_json(value: Any) -> Any:
 
 
 _CONTAINERS = (dict, list)
-
-
-_MAX_FILTER_WALK = 64  # deeper filters are refused by their validation anyway
 
 
 class Session:
@@ -84,43 +80,9 @@ class Session:
         User names compare like registry names (NFC, case-insensitive): ``{"created_by":
         "BOB"}`` finds what ``Bob`` created. Operands that name no user stay as given.
         """
-        return parse_filter(self._canonical_users(spec), fields)
-
-    def _canonical_users(self, spec: Any, depth: int = 0) -> Any:
-        if depth > _MAX_FILTER_WALK or not isinstance(spec, Mapping):
-            return spec  # malformed: validation refuses it as it stands
-        out: dict[Any, Any] = {}
-        for key, condition in spec.items():
-            if key in ("$and", "$or") and isinstance(condition, list):
-                out[key] = [self._canonical_users(sub, depth + 1) for sub in condition]
-            elif key == "$not":
-                out[key] = self._canonical_users(condition, depth + 1)
-            elif key == "created_by":
-                out[key] = self._canonical_condition(condition, depth + 1)
-            else:
-                out[key] = condition
-        return out
-
-    def _canonical_condition(self, condition: Any, depth: int) -> Any:
-        if isinstance(condition, str):
-            return self._org_spelling(condition)
-        if depth > _MAX_FILTER_WALK or not isinstance(condition, Mapping):
-            return condition
-        out: dict[Any, Any] = {}
-        for op, operand in condition.items():
-            if op in ("$eq", "$ne") and isinstance(operand, str):
-                out[op] = self._org_spelling(operand)
-            elif op in ("$in", "$nin") and isinstance(operand, list):
-                out[op] = [self._org_spelling(v) if isinstance(v, str) else v for v in operand]
-            elif op == "$not":
-                out[op] = self._canonical_condition(operand, depth + 1)
-            else:
-                out[op] = operand
-        return out
+        return parse_filter(spec, fields, normalize={"created_by": self._org_spelling})
 
     def _org_spelling(self, name: str) -> str:
-        if lone_surrogate(name) is not None:
-            return name  # not a name: the filter's validation says so
         found = self.store.find_one("users", key=normalize_key(name))
         return name if found is None else str(found[1]["name"])
 
