@@ -597,7 +597,7 @@ def test_import_does_not_load_tqdm() -> None:
         capture_output=True,
         text=True,
         check=True,
-        cwd=Path(__file__).parents[1],
+        cwd=Path(__file__).parents[2],
     )
     assert out.stdout.strip() == "False"
 

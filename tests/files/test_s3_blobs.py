@@ -34,7 +34,7 @@ from tests.conftest import read_bucket, s3_client
 from tests.servers.swift import Swift
 
 MiB = 1024 * 1024
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def sha(data: bytes) -> str:

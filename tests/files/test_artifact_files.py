@@ -69,7 +69,7 @@ def test_deleting_keeps_blobs_and_collecting_removes_the_unreferenced(
     assert again.verify().ok
 
 
-# An object store keeps its own clock (tests/test_s3_blobs.py waits for real instead).
+# An object store keeps its own clock (tests/files/test_s3_blobs.py waits for real instead).
 @pytest.mark.parametrize("backend", ["json", "memory"], indirect=True)
 def test_an_old_unreferenced_blob_is_collected_unless_logged_again(
     client: rw.Client, files, monkeypatch: pytest.MonkeyPatch
