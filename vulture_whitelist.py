@@ -9,5 +9,5 @@ _ = SimpleNamespace()
 
 # TinyDB calls Table._update_table(updater); WorkingSetTable refuses every such write.
 _.updater
-# tests/test_widget.py stands in for the widget's send(content, buffers=None).
+# tests/widget/test_widget.py stands in for the widget's send(content, buffers=None).
 _.buffers

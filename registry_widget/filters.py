@@ -68,7 +68,7 @@ from datetime import datetime, timezone
 from typing import Any, NoReturn, TypeAlias
 
 from registry_widget.errors import ValidationError
-from registry_widget.names import lone_surrogate
+from registry_widget.text import lone_surrogate
 
 __all__ = [
     "COMPARISONS",
@@ -80,6 +80,7 @@ __all__ = [
     "And",
     "Condition",
     "Filter",
+    "Normalizers",
     "Not",
     "Or",
     "canon",
@@ -119,6 +120,8 @@ _MAX_FILTER_DEPTH = 32
 _TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 Fields = Mapping[str, tuple[str, ...]]
+Normalizers = Mapping[str, Callable[[str], str]]
+"""Public field name -> the function that spells a text operand as the documents do."""
 
 
 # -- the tree -------------------------------------------------------------------------------
@@ -192,7 +195,9 @@ MATCH_ALL: Filter = And(())
 """The filter every document matches."""
 
 
-def parse_filter(spec: Mapping[str, Any] | None, fields: Fields) -> Filter:
+def parse_filter(
+    spec: Mapping[str, Any] | None, fields: Fields, *, normalize: Normalizers | None = None
+) -> Filter:
     """Validate a MongoDB-style filter into the tree that stores compile.
 
     Parameters
@@ -202,6 +207,11 @@ def parse_filter(spec: Mapping[str, Any] | None, fields: Fields) -> Filter:
     fields
         The public field names the caller supports, each mapped to the path of keys
         where it lives in a document, e.g. ``{"tag": ("tags",)}``.
+    normalize
+        For fields whose text is compared in a canonical spelling: public field name ->
+        a function applied to each (validated) string operand of an equality on that field
+        (``$eq``, ``$ne``, ``$in``, ``$nin``, a plain value), e.g. a user name written in
+        any case -> the name as the organisation spells it.
 
     Returns
     -------
@@ -215,7 +225,7 @@ def parse_filter(spec: Mapping[str, Any] | None, fields: Fields) -> Filter:
     """
     if spec is None:
         return MATCH_ALL
-    return _parse(spec, fields, 0)
+    return _parse(spec, fields, normalize or {}, 0)
 
 
 def compile_predicate(
@@ -305,7 +315,7 @@ def _text(value: str, where: str) -> str:
     return value
 
 
-def _parse(spec: object, fields: Fields, depth: int) -> Filter:
+def _parse(spec: object, fields: Fields, normalize: Normalizers, depth: int) -> Filter:
     _check_depth(depth)
     if not isinstance(spec, Mapping):
         _fail(f"must be a dict, not {type(spec).__name__}", spec)
@@ -316,26 +326,29 @@ def _parse(spec: object, fields: Fields, depth: int) -> Filter:
         if not isinstance(key, str):
             _fail(f"keys are field names or {', '.join(LOGICAL_OPERATORS)}", key)
         if key in {"$and", "$or"}:
-            subs = _sub_filters(key, condition, fields, depth)
+            subs = _sub_filters(key, condition, fields, normalize, depth)
             parts.append(
                 _all(subs) if key == "$and" else (subs[0] if len(subs) == 1 else Or(tuple(subs)))
             )
         elif key == "$not":
-            parts.append(Not(_parse(condition, fields, depth + 1)))
+            parts.append(Not(_parse(condition, fields, normalize, depth + 1)))
         elif key.startswith("$"):
             where = "needs a field" if key in FIELD_OPERATORS else "is not supported"
             allowed = ", ".join(LOGICAL_OPERATORS)
             _fail(f"operator {key!r} {where} at this level; allowed here: {allowed}", key)
         else:
             field = _text(key, "field name")
-            parts.append(_field(_resolve(field, fields), field, condition, depth + 1))
+            path = _resolve(field, fields)
+            parts.append(_field(path, field, condition, normalize.get(field), depth + 1))
     return _all(parts)
 
 
-def _sub_filters(key: str, condition: object, fields: Fields, depth: int) -> list[Filter]:
+def _sub_filters(
+    key: str, condition: object, fields: Fields, normalize: Normalizers, depth: int
+) -> list[Filter]:
     if not isinstance(condition, (list, tuple)) or not condition:
         _fail(f"operator {key} needs a non-empty list of filters", condition)
-    return [_parse(sub, fields, depth + 1) for sub in condition]
+    return [_parse(sub, fields, normalize, depth + 1) for sub in condition]
 
 
 def _is_object_field(name: str) -> bool:
@@ -367,29 +380,34 @@ def _is_operator_dict(condition: object) -> bool:
     )
 
 
-def _field(path: tuple[str, ...], name: str, condition: object, depth: int) -> Filter:
+_Fix = Callable[[str], str] | None
+
+
+def _field(path: tuple[str, ...], name: str, condition: object, fix: _Fix, depth: int) -> Filter:
     _check_depth(depth)
     if not _is_operator_dict(condition):
-        return _operator(path, name, "$eq", condition, depth)
+        return _operator(path, name, "$eq", condition, fix, depth)
     assert isinstance(condition, Mapping)
     parts = []
     for op, operand in condition.items():
         if not (isinstance(op, str) and op.startswith("$")):
             _fail(f"on field {name!r} mixes operators and plain keys", dict(condition))
-        parts.append(_operator(path, name, op, operand, depth))
+        parts.append(_operator(path, name, op, operand, fix, depth))
     return _all(parts)
 
 
-def _operator(path: tuple[str, ...], name: str, op: str, operand: object, depth: int) -> Filter:
+def _operator(
+    path: tuple[str, ...], name: str, op: str, operand: object, fix: _Fix, depth: int
+) -> Filter:
     where = f"operator {op} on field {name!r}"
     if op == "$eq":
-        return Condition(path, "$eq", _canon_operand(operand, where))
+        return Condition(path, "$eq", _equal_to(operand, where, fix))
     if op == "$ne":
-        return Not(Condition(path, "$eq", _canon_operand(operand, where)))
+        return Not(Condition(path, "$eq", _equal_to(operand, where, fix)))
     if op in {"$in", "$nin"}:
         if not isinstance(operand, (list, tuple, set, frozenset)):
             _fail(f"{where} needs a list of values", operand)
-        keys = frozenset(_canon_operand(item, where) for item in operand)
+        keys = frozenset(_equal_to(item, where, fix) for item in operand)
         matches = Condition(path, "$in", keys)
         return matches if op == "$in" else Not(matches)
     if op in COMPARISONS:
@@ -413,9 +431,15 @@ def _operator(path: tuple[str, ...], name: str, op: str, operand: object, depth:
     if op == "$not":
         if not _is_operator_dict(operand):
             _fail(f"{where} needs an operator object such as {{'$gt': 3}}", operand)
-        return Not(_field(path, name, operand, depth + 1))
+        return Not(_field(path, name, operand, fix, depth + 1))
     allowed = ", ".join(FIELD_OPERATORS)
     _fail(f"operator {op!r} on field {name!r} is not supported; allowed: {allowed}", op)
+
+
+def _equal_to(operand: object, where: str, fix: _Fix) -> Any:
+    """The canonical operand of an equality, a string spelt by the field's ``fix``."""
+    value = _canon_operand(operand, where)
+    return fix(value) if fix is not None and isinstance(value, str) else value
 
 
 def _pattern(operand: object, where: str) -> re.Pattern[str]:

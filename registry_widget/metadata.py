@@ -3,7 +3,7 @@
 :func:`validate_metadata` returns a deep copy of the metadata that shares nothing with
 the caller's object, or raises :class:`~registry_widget.errors.ValidationError` naming
 the key path of the offending value (``metadata.scores[2]``), worded as in
-:mod:`registry_widget.names`.
+:mod:`registry_widget.text`.
 
 This module is pure: no I/O, no store access.
 """
@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from registry_widget.names import _fail
+from registry_widget.text import fail
 
 __all__ = ["MAX_METADATA_INT", "MIN_METADATA_INT", "validate_metadata"]
 
@@ -54,7 +54,7 @@ def _render(path: _Path) -> str:
 
 
 def _meta_fail(path: _Path, value: object, problem: str) -> NoReturn:
-    _fail(_render(path), value, problem, _METADATA_RULE)
+    fail(_render(path), value, problem, _METADATA_RULE)
 
 
 def validate_metadata(meta: object) -> dict[str, Any]:
@@ -131,7 +131,7 @@ def validate_metadata(meta: object) -> dict[str, Any]:
 def _metadata_key(key: object, path: _Path) -> str:
     if not isinstance(key, str):
         problem = f"is of type {type(key).__name__}; keys are strings"
-        _fail(_render(path) + " key", key, problem, _METADATA_RULE)
+        fail(_render(path) + " key", key, problem, _METADATA_RULE)
     return str(key)
 
 

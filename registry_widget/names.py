@@ -5,9 +5,10 @@ and returns the cleaned value, or raises :class:`~registry_widget.errors.Validat
 whose message names the field, shows the offending value, says what is wrong and what
 would be allowed. Names are NFC-normalised before they are checked and are returned
 NFC-normalised; :func:`normalize_key` gives the case-insensitive key under which
-registry, collection and user names must be unique. Paths and selectors are parsed in
-:mod:`registry_widget.paths`, metadata is checked in :mod:`registry_widget.metadata`;
-both word their messages with the helpers of this module.
+registry, collection and user names must be unique. The character checks every text field
+shares (control, invisible and bidirectional characters, lone surrogates) and the wording
+of a refusal are in :mod:`registry_widget.text`. Paths and selectors are parsed in
+:mod:`registry_widget.paths`, metadata is checked in :mod:`registry_widget.metadata`.
 
 This module is pure: no I/O, no store access.
 """
@@ -17,13 +18,24 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from typing import NoReturn
 
-from registry_widget.errors import ValidationError
+from registry_widget.text import (
+    CONTROL,
+    TEXT_RULE,
+    char,
+    check_visible,
+    fail,
+    lone_surrogate,
+    nfc_text,
+    refuse_surrogates,
+    require_str,
+)
 
 __all__ = [
     "is_reserved_alias",
     "known_artifact_type",
+    # Defined in registry_widget.text; named here too for the domain callers that import it
+    # from this module.
     "lone_surrogate",
     "normalize_key",
     "validate_alias",
@@ -47,54 +59,25 @@ MAX_NAME = 128
 MAX_DESCRIPTION = 65_536
 VISIBILITIES = ("organization", "restricted")
 
-# Control characters: Unicode category Cc (U+0000-U+001F, U+007F-U+009F) plus the
-# line and paragraph separators, which also break lines when displayed.
-_CONTROL = "\x00-\x1f\x7f-\x9f\u2028\u2029"
-_REGISTRY_FORBIDDEN = re.compile(rf"[/\\#?%:{_CONTROL}]")
-_NAME_FORBIDDEN = re.compile(rf"[/:{_CONTROL}]")
-_CONTROL_RE = re.compile(rf"[{_CONTROL}]")
-_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
-# Bidirectional controls (category Cf): they reorder what is displayed around them.
-_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-# Default_Ignorable_Code_Point (Unicode DerivedCoreProperties) that are not of category Cf,
-# plus U+2800 BRAILLE PATTERN BLANK: characters that draw nothing.
-_INVISIBLE_RANGES = (
-    (0x034F, 0x034F),  # combining grapheme joiner
-    (0x115F, 0x1160),  # Hangul choseong and jungseong fillers
-    (0x17B4, 0x17B5),  # Khmer inherent vowels
-    (0x180B, 0x180F),  # Mongolian free variation selectors and vowel separator
-    (0x2065, 0x2065),
-    (0x2800, 0x2800),  # braille pattern blank
-    (0x3164, 0x3164),  # Hangul filler
-    (0xFE00, 0xFE0F),  # variation selectors
-    (0xFFA0, 0xFFA0),  # halfwidth Hangul filler
-    (0xFFF0, 0xFFF8),
-    (0x1BCA0, 0x1BCA3),  # shorthand format controls
-    (0x1D173, 0x1D17A),  # musical symbol format controls
-    (0xE0000, 0xE0FFF),  # tags and variation selectors supplement
-)
-# Zero-width joiners and variation selectors have a visible job inside a word: joiners
-# between two visible characters (emoji sequences, Indic and Arabic scripts), variation
-# selectors right after a visible character (emoji or text presentation).
-_JOINERS = frozenset("\u200c\u200d")
-_SELECTORS_RANGES = ((0x180B, 0x180D), (0x180F, 0x180F), (0xFE00, 0xFE0F), (0xE0100, 0xE01EF))
+# Control characters (see registry_widget.text) are refused in every name.
+_REGISTRY_FORBIDDEN = re.compile(rf"[/\\#?%:{CONTROL}]")
+_NAME_FORBIDDEN = re.compile(rf"[/:{CONTROL}]")
 _ARTIFACT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _TAG = re.compile(r"[-\w]+( +[-\w]+)*")
 _TYPE = re.compile(r"[-\w.]+( [-\w.]+)*")
 _TYPE_CHAR = re.compile(r"[-\w. ]")
 _RESERVED_VERSION = re.compile(r"v[0-9]+")
 
-_TEXT_RULE = "invisible or bidirectional control characters"
 _REGISTRY_RULE = (
     f"a registry name is 1-{MAX_REGISTRY_NAME} characters, without / \\ # ? % :, control, "
-    f"{_TEXT_RULE}, and does not start or end with whitespace"
+    f"{TEXT_RULE}, and does not start or end with whitespace"
 )
 _COLLECTION_RULE = (
-    f"a collection name is 1-{MAX_NAME} characters, without / :, control, {_TEXT_RULE}, "
+    f"a collection name is 1-{MAX_NAME} characters, without / :, control, {TEXT_RULE}, "
     "and does not start or end with whitespace"
 )
 _USER_RULE = (
-    f"a user name is 1-{MAX_NAME} characters, without / :, control, {_TEXT_RULE}, "
+    f"a user name is 1-{MAX_NAME} characters, without / :, control, {TEXT_RULE}, "
     "and does not start or end with whitespace"
 )
 _ARTIFACT_NAME_RULE = (
@@ -103,46 +86,17 @@ _ARTIFACT_NAME_RULE = (
 _TYPE_RULE = (
     f"an artifact type is 1-{MAX_NAME} characters: words of letters, digits, _ . or - "
     "separated by single spaces (e.g. 'model', 'eval-set', 'onnx.v2'), without "
-    f"{_TEXT_RULE}"
+    f"{TEXT_RULE}"
 )
 _ALIAS_RULE = (
-    f"an alias is 1-{MAX_NAME} characters, without / :, control, {_TEXT_RULE}, does not "
+    f"an alias is 1-{MAX_NAME} characters, without / :, control, {TEXT_RULE}, does not "
     "start or end with whitespace, and is not 'latest' or v<digits>"
 )
 _TAG_RULE = (
     f"a tag is at most {MAX_NAME} characters: words of letters, digits, _ or -, "
     "separated by single or multiple spaces (e.g. 'baseline', 'fine-tuned v2'), without "
-    f"{_TEXT_RULE}"
+    f"{TEXT_RULE}"
 )
-
-
-def _show(value: object) -> str:
-    """Return ``repr(value)`` cut to about 60 characters for error messages."""
-    try:
-        text = repr(value[:80]) if isinstance(value, str) else repr(value)
-    except RecursionError:
-        text = f"<{type(value).__name__} nested too deeply to show>"
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _fail(
-    field: str, value: object, problem: str, rule: str, code: str | None = None, **params: object
-) -> NoReturn:
-    msg = f"{field} {_show(value)} {problem}; {rule}"
-    error = ValidationError(msg, field=field, value=value)
-    if code is not None:  # a common refusal: its facts, for an interface to word it
-        error.with_code(code, field=field, rule=rule, **params)
-    raise error
-
-
-def _char(ch: str) -> str:
-    return f"{ch!r} (U+{ord(ch):04X})"
-
-
-def _require_str(value: object, field: str, rule: str) -> str:
-    if not isinstance(value, str):
-        _fail(field, value, f"is of type {type(value).__name__}, not a string", rule)
-    return str(value)
 
 
 def _check_name(
@@ -155,87 +109,19 @@ def _check_name(
     strip: bool = True,
 ) -> str:
     """Check the common shape of names: NFC, length, forbidden characters, whitespace."""
-    text = _nfc_text(value, field, rule)
+    text = nfc_text(value, field, rule)
     if not text:
-        _fail(field, value, "is empty", rule)
+        fail(field, value, "is empty", rule)
     if len(text) > max_len:
-        _fail(field, value, f"is {len(text)} characters long (at most {max_len})", rule)
+        fail(field, value, f"is {len(text)} characters long (at most {max_len})", rule)
     bad = forbidden.search(text)
     if bad:
-        problem = f"contains {_char(bad.group())} at position {bad.start()}"
-        _fail(field, value, problem, rule, "bad_character", text=text, char=bad.group())
-    _check_visible(text, value, field, rule)
+        problem = f"contains {char(bad.group())} at position {bad.start()}"
+        fail(field, value, problem, rule, "bad_character", text=text, char=bad.group())
+    check_visible(text, value, field, rule)
     if strip and text.strip() != text:
-        _fail(field, value, "starts or ends with whitespace", rule)
+        fail(field, value, "starts or ends with whitespace", rule)
     return text
-
-
-def lone_surrogate(text: str) -> int | None:
-    """Return the position of the first lone surrogate in ``text``, or None.
-
-    A lone surrogate (U+D800-U+DFFF) is not a Unicode character: UTF-8 cannot encode it,
-    so no text that holds one can be stored, compared or displayed.
-    """
-    if text.isascii():
-        return None
-    bad = _SURROGATE_RE.search(text)
-    return None if bad is None else bad.start()
-
-
-def _nfc_text(value: object, field: str, rule: str) -> str:
-    """Return ``value`` NFC-normalised, refusing a non-string and lone surrogates."""
-    text = _require_str(value, field, rule)
-    _refuse_surrogates(text, value, field, rule)
-    return unicodedata.normalize("NFC", text)
-
-
-def _refuse_surrogates(text: str, value: object, field: str, rule: str) -> None:
-    at = lone_surrogate(text)
-    if at is not None:
-        problem = (
-            f"contains the lone surrogate U+{ord(text[at]):04X} at position {at}, "
-            "which is not a character (UTF-8 cannot encode it)"
-        )
-        _fail(field, value, problem, rule)
-
-
-def _in_ranges(code: int, ranges: tuple[tuple[int, int], ...]) -> bool:
-    return any(low <= code <= high for low, high in ranges)
-
-
-def _is_invisible(ch: str) -> bool:
-    """Tell whether ``ch`` draws nothing: a format character (Cf) or a default-ignorable."""
-    return unicodedata.category(ch) == "Cf" or _in_ranges(ord(ch), _INVISIBLE_RANGES)
-
-
-def _check_visible(text: str, value: object, field: str, rule: str) -> None:
-    """Refuse bidirectional controls and invisible characters (SPEC §10 "Text is text").
-
-    Zero-width (non-)joiners between two visible characters and variation selectors right
-    after a visible character are kept: emoji sequences and several scripts need them.
-    """
-    if text.isascii():
-        return
-    previous = ""  # "visible", "selector", "joiner" or "" (start of the text)
-    for i, ch in enumerate(text):
-        if not _is_invisible(ch):
-            previous = "visible"
-            continue
-        if previous == "visible" and _in_ranges(ord(ch), _SELECTORS_RANGES):
-            previous = "selector"
-            continue
-        if (
-            ch in _JOINERS
-            and previous in {"visible", "selector"}
-            and i + 1 < len(text)
-            and not _is_invisible(text[i + 1])
-        ):
-            previous = "joiner"
-            continue
-        name = unicodedata.name(ch, "")
-        shown = f"U+{ord(ch):04X}" + (f" {name}" if name else "")
-        kind = "bidirectional control" if ch in _BIDI else "invisible character"
-        _fail(field, value, f"contains the {kind} {shown} at position {i}", rule)
 
 
 def normalize_key(name: str) -> str:
@@ -254,7 +140,7 @@ def normalize_key(name: str) -> str:
         The name NFC-normalised, case-folded, and NFC-normalised again (case folding can
         produce decomposed sequences).
     """
-    text = _require_str(name, "name", "a name is a string")
+    text = require_str(name, "name", "a name is a string")
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
 
 
@@ -357,16 +243,16 @@ def validate_artifact_name(name: object) -> str:
         If the name breaks one of those rules.
     """
     field = "artifact name"
-    text = _require_str(name, field, _ARTIFACT_NAME_RULE)
+    text = require_str(name, field, _ARTIFACT_NAME_RULE)
     if not text:
-        _fail(field, name, "is empty", _ARTIFACT_NAME_RULE)
+        fail(field, name, "is empty", _ARTIFACT_NAME_RULE)
     if len(text) > MAX_NAME:
-        _fail(field, name, f"is {len(text)} characters long", _ARTIFACT_NAME_RULE)
+        fail(field, name, f"is {len(text)} characters long", _ARTIFACT_NAME_RULE)
     if not _ARTIFACT_NAME.fullmatch(text):
         bad = next(ch for ch in text if not _ARTIFACT_NAME.fullmatch(ch))
-        _fail(field, name, f"contains {_char(bad)}", _ARTIFACT_NAME_RULE)
+        fail(field, name, f"contains {char(bad)}", _ARTIFACT_NAME_RULE)
     if text in {".", ".."}:
-        _fail(field, name, "is a relative directory name", _ARTIFACT_NAME_RULE)
+        fail(field, name, "is a relative directory name", _ARTIFACT_NAME_RULE)
     return text
 
 
@@ -398,8 +284,8 @@ def _artifact_type(t: object, field: str) -> str:
     if not _TYPE.fullmatch(text):
         bad = next((i for i, ch in enumerate(text) if not _TYPE_CHAR.fullmatch(ch)), None)
         if bad is None:
-            _fail(field, t, "separates words with more than one space", _TYPE_RULE)
-        _fail(field, t, f"contains {_char(text[bad])} at position {bad}", _TYPE_RULE)
+            fail(field, t, "separates words with more than one space", _TYPE_RULE)
+        fail(field, t, f"contains {char(text[bad])} at position {bad}", _TYPE_RULE)
     return text
 
 
@@ -415,14 +301,14 @@ def known_artifact_type(t: object) -> str:
         If ``t`` is not a string or holds a lone surrogate.
     """
     rule = "an artifact type is a string naming a type"
-    return _nfc_text(t, "artifact type", rule)
+    return nfc_text(t, "artifact type", rule)
 
 
 def _refuse_lone_str(value: object, field: str, rule: str) -> Iterable[object]:
     if isinstance(value, (str, bytes)):
-        _fail(field, value, f"is a single string; pass a list such as [{value!r}]", rule)
+        fail(field, value, f"is a single string; pass a list such as [{value!r}]", rule)
     if isinstance(value, Mapping) or not isinstance(value, Iterable):
-        _fail(field, value, f"is of type {type(value).__name__}, not a list", rule)
+        fail(field, value, f"is of type {type(value).__name__}, not a list", rule)
     return value
 
 
@@ -450,7 +336,7 @@ def validate_artifact_types(types: object) -> list[str] | None:
     items = _refuse_lone_str(types, "artifact types", rule)
     result = _dedupe(_artifact_type(t, f"artifact types[{i}]") for i, t in enumerate(items))
     if not result:
-        _fail("artifact types", types, "is empty", rule)
+        fail("artifact types", types, "is empty", rule)
     return result
 
 
@@ -495,9 +381,9 @@ def validate_alias(alias: object) -> str:
     """
     text = _selector_shape(alias, "alias", _ALIAS_RULE)
     if text == "latest":
-        _fail("alias", alias, "is reserved: the system maintains it", _ALIAS_RULE)
+        fail("alias", alias, "is reserved: the system maintains it", _ALIAS_RULE)
     if _RESERVED_VERSION.fullmatch(text):
-        _fail("alias", alias, "is reserved: v<digits> names versions", _ALIAS_RULE)
+        fail("alias", alias, "is reserved: v<digits> names versions", _ALIAS_RULE)
     return text
 
 
@@ -527,12 +413,12 @@ def validate_tag(tag: object) -> str:
 
 
 def _tag(tag: object, field: str) -> str:
-    text = _nfc_text(tag, field, _TAG_RULE)
+    text = nfc_text(tag, field, _TAG_RULE)
     if len(text) > MAX_NAME:
-        _fail(field, tag, f"is {len(text)} characters long", _TAG_RULE)
-    _check_visible(text, tag, field, _TAG_RULE)
+        fail(field, tag, f"is {len(text)} characters long", _TAG_RULE)
+    check_visible(text, tag, field, _TAG_RULE)
     if not _TAG.fullmatch(text):
-        _fail(field, tag, "is not made of words separated by spaces", _TAG_RULE)
+        fail(field, tag, "is not made of words separated by spaces", _TAG_RULE)
     return text
 
 
@@ -583,12 +469,12 @@ def validate_description(text: object, *, field: str = "description") -> str:
         f"a {field} is a string of at most {MAX_DESCRIPTION:,} characters without NUL or "
         "lone surrogates"
     )
-    value = _require_str(text, field, rule)
+    value = require_str(text, field, rule)
     if len(value) > MAX_DESCRIPTION:
-        _fail(field, text, f"is {len(value):,} characters long", rule)
-    _refuse_surrogates(value, text, field, rule)
+        fail(field, text, f"is {len(value):,} characters long", rule)
+    refuse_surrogates(value, text, field, rule)
     if "\x00" in value:
-        _fail(field, text, f"contains NUL at position {value.index(chr(0))}", rule)
+        fail(field, text, f"contains NUL at position {value.index(chr(0))}", rule)
     return value
 
 
@@ -616,7 +502,7 @@ def validate_role(role: object, allowed: Sequence[str], *, field: str = "role") 
     """
     rule = "allowed: " + ", ".join(allowed)
     if not isinstance(role, str) or role not in allowed:
-        _fail(field, role, "is not a known role", rule)
+        fail(field, role, "is not a known role", rule)
     return str(role)
 
 
@@ -639,7 +525,7 @@ def validate_visibility(v: object) -> str:
         For any other value.
     """
     if not isinstance(v, str) or v not in VISIBILITIES:
-        _fail("visibility", v, "is not a visibility", "allowed: organization, restricted")
+        fail("visibility", v, "is not a visibility", "allowed: organization, restricted")
     return str(v)
 
 
@@ -668,7 +554,7 @@ def validate_page(limit: object = None, offset: object = 0) -> tuple[int | None,
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, int) or value < 0
         ):
-            _fail(field, value, "is not a non-negative int", f"a {field} is an int >= 0 or None")
+            fail(field, value, "is not a non-negative int", f"a {field} is an int >= 0 or None")
         checked.append(None if value is None else int(value))
     return checked[0], checked[1] or 0
 

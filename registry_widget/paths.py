@@ -3,7 +3,8 @@
 ``Registry[/Collection[:selector]]`` paths, ``name[:selector]`` artifact references,
 version selectors (``vN``, ``latest`` or an alias) and the relative POSIX paths of the
 files inside an artifact. Errors are :class:`~registry_widget.errors.ValidationError`
-worded as in :mod:`registry_widget.names`, whose name rules the parts of a path follow.
+worded as in :mod:`registry_widget.text`; the parts of a path follow the name rules of
+:mod:`registry_widget.names`.
 
 This module is pure: no I/O, no store access.
 """
@@ -16,18 +17,20 @@ from dataclasses import dataclass
 from registry_widget.errors import ValidationError
 from registry_widget.names import (
     _ALIAS_RULE,
-    _CONTROL_RE,
     _RESERVED_VERSION,
     MAX_NAME,
-    _char,
-    _fail,
-    _refuse_surrogates,
-    _require_str,
     _selector_shape,
-    _show,
     validate_artifact_name,
     validate_collection_name,
     validate_registry_name,
+)
+from registry_widget.text import (
+    CONTROL_RE,
+    char,
+    fail,
+    refuse_surrogates,
+    require_str,
+    show,
 )
 
 __all__ = [
@@ -104,10 +107,10 @@ def parse_path(path: object) -> ParsedPath:
     ValidationError
         If the path is not a string or one of its parts is invalid.
     """
-    text = _require_str(path, "path", _PATH_RULE)
+    text = require_str(path, "path", _PATH_RULE)
     registry, slash, rest = text.partition("/")
     if not slash and ":" in registry:
-        _fail("path", path, "has a selector but no collection", _PATH_RULE)
+        fail("path", path, "has a selector but no collection", _PATH_RULE)
     collection: str | None = None
     selector: str | None = None
     try:
@@ -120,7 +123,7 @@ def parse_path(path: object) -> ParsedPath:
             if colon:
                 selector = validate_selector(sel)
     except ValidationError as exc:
-        msg = f"path {_show(path)}: {exc}"
+        msg = f"path {show(path)}: {exc}"
         raise ValidationError(msg, field="path", value=path) from exc
     return ParsedPath(registry, collection, selector)
 
@@ -144,13 +147,13 @@ def parse_artifact_ref(ref: object) -> tuple[str, str | None]:
         If the reference is not a string or one of its parts is invalid.
     """
     rule = "an artifact reference is 'name', 'name:vN' or 'name:alias'"
-    text = _require_str(ref, "artifact reference", rule)
+    text = require_str(ref, "artifact reference", rule)
     name, colon, sel = text.partition(":")
     try:
         name = validate_artifact_name(name)
         selector = validate_selector(sel) if colon else None
     except ValidationError as exc:
-        msg = f"artifact reference {_show(ref)}: {exc}"
+        msg = f"artifact reference {show(ref)}: {exc}"
         raise ValidationError(msg, field="artifact reference", value=ref) from exc
     return name, selector
 
@@ -196,14 +199,14 @@ def version_index(selector: str) -> int | None:
         If the selector is ``v<digits>`` with a leading zero (``v03``): such names are
         reserved, so no alias can have them, and versions are written ``v3``.
     """
-    text = _require_str(selector, "selector", _SELECTOR_RULE)
+    text = require_str(selector, "selector", _SELECTOR_RULE)
     if not _RESERVED_VERSION.fullmatch(text):
         return None
     if len(text) > MAX_NAME:
-        _fail("selector", selector, f"is {len(text)} characters long", _SELECTOR_RULE)
+        fail("selector", selector, f"is {len(text)} characters long", _SELECTOR_RULE)
     if not _CANONICAL_VERSION.fullmatch(text):
         canonical = "v" + (text[1:].lstrip("0") or "0")
-        _fail("selector", selector, f"has a leading zero; write {canonical!r}", _SELECTOR_RULE)
+        fail("selector", selector, f"has a leading zero; write {canonical!r}", _SELECTOR_RULE)
     return int(text[1:])
 
 
@@ -227,25 +230,25 @@ def validate_relpath(path: object) -> str:
         ``..`` segment, a control character, or is empty or too long.
     """
     field, rule = "file path", _RELPATH_RULE
-    text = _require_str(path, field, rule)
+    text = require_str(path, field, rule)
     if not text:
-        _fail(field, path, "is empty", rule)
+        fail(field, path, "is empty", rule)
     if len(text) > MAX_RELPATH:
-        _fail(field, path, f"is {len(text)} characters long", rule)
-    bad = _CONTROL_RE.search(text)
+        fail(field, path, f"is {len(text)} characters long", rule)
+    bad = CONTROL_RE.search(text)
     if bad:
-        _fail(field, path, f"contains {_char(bad.group())} at position {bad.start()}", rule)
-    _refuse_surrogates(text, path, field, rule)
+        fail(field, path, f"contains {char(bad.group())} at position {bad.start()}", rule)
+    refuse_surrogates(text, path, field, rule)
     if "\\" in text:
-        _fail(field, path, "contains a backslash (a Windows separator)", rule)
+        fail(field, path, "contains a backslash (a Windows separator)", rule)
     if text.startswith("//"):
-        _fail(field, path, "is a UNC path", rule)
+        fail(field, path, "is a UNC path", rule)
     if text.startswith("/"):
-        _fail(field, path, "is absolute", rule)
+        fail(field, path, "is absolute", rule)
     if _DRIVE.match(text):
-        _fail(field, path, "starts with a drive letter", rule)
+        fail(field, path, "starts with a drive letter", rule)
     for segment in text.split("/"):
         if segment in {"", ".", ".."}:
             problem = f"has a {segment!r} segment" if segment else "has an empty segment"
-            _fail(field, path, problem, rule)
+            fail(field, path, problem, rule)
     return text

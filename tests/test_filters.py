@@ -297,6 +297,48 @@ def test_deeply_nested_operand_is_refused() -> None:
         compile_filter({"name": operand}, FIELDS)
 
 
+# -- normalised fields ------------------------------------------------------------------
+
+
+def _spelt(spec: Any) -> list[str]:
+    """Names matched with created_by operands spelt through a case-folding normaliser."""
+    seen: list[str] = []
+
+    def spell(text: str) -> str:
+        seen.append(text)
+        return "ada" if text.casefold() == "ada" else text
+
+    pred = parse_filter(spec, FIELDS, normalize={"created_by": spell}).matches
+    return [d["artifact_name"] for d in DOCS if pred(d)] + [f"seen:{t}" for t in seen]
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"created_by": "ADA"}, ["cat-resnet", "imagenet", "seen:ADA"]),
+        ({"created_by": {"$eq": "Ada"}}, ["cat-resnet", "imagenet", "seen:Ada"]),
+        ({"created_by": {"$ne": "ADA"}}, ["cat-vit", "bare", "seen:ADA"]),
+        ({"created_by": {"$in": ["ADA", 3]}}, ["cat-resnet", "imagenet", "seen:ADA"]),
+        ({"created_by": {"$nin": ["aDa"]}}, ["cat-vit", "bare", "seen:aDa"]),
+        ({"created_by": {"$not": {"$eq": "ADA"}}}, ["cat-vit", "bare", "seen:ADA"]),
+        ({"$or": [{"$not": {"created_by": "ADA"}}]}, ["cat-vit", "bare", "seen:ADA"]),
+        # Only equalities are spelt: patterns, orderings and other fields are left as given.
+        ({"created_by": {"$regex": "^A"}}, []),
+        ({"created_by": {"$gt": "ADA"}}, ["cat-resnet", "cat-vit", "imagenet"]),
+        ({"description": "ADA"}, []),
+    ],
+)
+def test_a_field_normaliser_spells_the_operands_of_equalities(
+    spec: dict[str, Any], expected: list[str]
+) -> None:
+    assert _spelt(spec) == expected
+
+
+def test_a_field_normaliser_sees_only_validated_text() -> None:
+    with pytest.raises(ValidationError, match="lone surrogate"):
+        _spelt({"created_by": "\ud800"})
+
+
 # -- hashing and TinyDB -----------------------------------------------------------------
 
 SPECS: list[Any] = [

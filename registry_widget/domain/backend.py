@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry_widget.errors import ValidationError
-from registry_widget.files.blobs import PACK_LIMIT, BlobStore, FileBlobStore, MemoryBlobStore
+from registry_widget.files.blobs import BlobStore
+from registry_widget.files.folder import PACK_LIMIT, FileBlobStore
+from registry_widget.files.memory import MemoryBlobStore
 from registry_widget.store import JSONFileStore, MemoryStore, Store
 
 __all__ = [

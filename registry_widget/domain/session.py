@@ -17,7 +17,7 @@ from registry_widget.domain.run_query import resolve_version_runs
 from registry_widget.errors import ConflictError, NotFoundError, PermissionDeniedError
 from registry_widget.files.blobs import BlobStore
 from registry_widget.filters import Fields, Filter, parse_filter
-from registry_widget.names import lone_surrogate, normalize_key
+from registry_widget.names import normalize_key
 from registry_widget.permissions import (
     Action,
     allows,
@@ -54,9 +54,6 @@ def copy_json(value: Any) -> Any:
 _CONTAINERS = (dict, list)
 
 
-_MAX_FILTER_WALK = 64  # deeper filters are refused by their validation anyway
-
-
 class Session:
     """One user's view of one store.
 
@@ -84,46 +81,13 @@ class Session:
         User names compare like registry names (NFC, case-insensitive): ``{"created_by":
         "BOB"}`` finds what ``Bob`` created. Operands that name no user stay as given.
         """
-        tree = parse_filter(self._canonical_users(spec), fields)
+        fix = {"created_by": self._org_spelling, "run.created_by": self._org_spelling}
+        tree = parse_filter(spec, fields, normalize=fix)
         # ``run.<field>`` conditions on versions are answered by querying the runs first.
         self.store.refresh()
         return resolve_version_runs(self.store, tree)
 
-    def _canonical_users(self, spec: Any, depth: int = 0) -> Any:
-        if depth > _MAX_FILTER_WALK or not isinstance(spec, Mapping):
-            return spec  # malformed: validation refuses it as it stands
-        out: dict[Any, Any] = {}
-        for key, condition in spec.items():
-            if key in ("$and", "$or") and isinstance(condition, list):
-                out[key] = [self._canonical_users(sub, depth + 1) for sub in condition]
-            elif key == "$not":
-                out[key] = self._canonical_users(condition, depth + 1)
-            elif key in ("created_by", "run.created_by"):
-                out[key] = self._canonical_condition(condition, depth + 1)
-            else:
-                out[key] = condition
-        return out
-
-    def _canonical_condition(self, condition: Any, depth: int) -> Any:
-        if isinstance(condition, str):
-            return self._org_spelling(condition)
-        if depth > _MAX_FILTER_WALK or not isinstance(condition, Mapping):
-            return condition
-        out: dict[Any, Any] = {}
-        for op, operand in condition.items():
-            if op in ("$eq", "$ne") and isinstance(operand, str):
-                out[op] = self._org_spelling(operand)
-            elif op in ("$in", "$nin") and isinstance(operand, list):
-                out[op] = [self._org_spelling(v) if isinstance(v, str) else v for v in operand]
-            elif op == "$not":
-                out[op] = self._canonical_condition(operand, depth + 1)
-            else:
-                out[op] = operand
-        return out
-
     def _org_spelling(self, name: str) -> str:
-        if lone_surrogate(name) is not None:
-            return name  # not a name: the filter's validation says so
         found = self.store.find_one("users", key=normalize_key(name))
         return name if found is None else str(found[1]["name"])
 

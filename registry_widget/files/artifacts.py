@@ -2,17 +2,17 @@
 
 An artifact version's files are described by a *manifest*, a mapping from relative POSIX
 path to ``{"digest": sha256 hex, "size": bytes}``; the bytes themselves live in a
-:class:`~registry_widget.files.blobs.BlobStore` under their digest. This module knows nothing
-of registries, users or the document store.
+:class:`~registry_widget.files.blobs.BlobStore` under their digest. A download writes through
+:mod:`registry_widget.files.placing`, which keeps every file inside the target folder. This
+module knows nothing of registries, users or the document store.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
-import secrets
-import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -26,16 +26,11 @@ from registry_widget.errors import (
     NotFoundError,
     RegistryError,
     StorageError,
-    StoreCorruptedError,
     ValidationError,
 )
-from registry_widget.files.blobs import (
-    CHUNK_SIZE,
-    BlobStore,
-    FileBlobStore,
-    MemoryBlobStore,
-    check_digest,
-)
+from registry_widget.files import placing
+from registry_widget.files.blobs import BlobStore, check_digest
+from registry_widget.files.placing import DIR_FLAGS, check_target, hash_stream
 from registry_widget.files.sources import (
     check_tree,
     collect_files,
@@ -44,13 +39,9 @@ from registry_widget.files.sources import (
 )
 
 __all__ = [
-    "CHUNK_SIZE",
     "PROGRESS_THRESHOLD",
-    "BlobStore",
-    "FileBlobStore",
     "FileEntry",
     "Manifest",
-    "MemoryBlobStore",
     "ProgressBar",
     "ProgressFactory",
     "VerifyReport",
@@ -231,164 +222,6 @@ def manifest_size(manifest: Mapping[str, FileEntry]) -> int:
 # ----------------------------------------------------------------------- download
 
 
-def _refuse_target(rel: str, root: Path, why: str) -> ValidationError:
-    msg = f"cannot write file {rel!r} under {str(root)!r}: {why}; nothing was written for it"
-    return ValidationError(msg, field="path", value=rel)
-
-
-def _target(real_root: Path, rel: str) -> Path:
-    """Return the file to write for ``rel``, after checking that it stays in ``real_root``."""
-    parts = validate_relpath(rel).split("/")
-    current = real_root
-    for part in parts[:-1]:
-        current = current / part
-        if current.is_symlink() and not current.resolve().is_relative_to(real_root):
-            why = f"folder {str(current)!r} is a symbolic link to {str(current.resolve())!r}"
-            raise _refuse_target(rel, real_root, why)
-        if current.exists() and not current.is_dir():
-            raise _refuse_target(rel, real_root, f"{str(current)!r} is not a folder")
-    final = current / parts[-1]
-    if final.is_symlink():
-        raise _refuse_target(rel, real_root, f"{str(final)!r} is a symbolic link")
-    if final.exists() and not final.is_file():
-        raise _refuse_target(rel, real_root, f"{str(final)!r} exists and is not a file")
-    resolved = final.resolve()
-    if not resolved.is_relative_to(real_root):
-        raise _refuse_target(rel, real_root, f"it leads to {str(resolved)!r}, outside")
-    return resolved
-
-
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-
-
-def _inside(fd: int, root: os.stat_result) -> bool:
-    """Whether the folder open as ``fd`` is ``root`` or below it (walking up by ``..``)."""
-    current = os.dup(fd)
-    try:
-        for _ in range(4096):
-            here = os.fstat(current)
-            if (here.st_dev, here.st_ino) == (root.st_dev, root.st_ino):
-                return True
-            parent = os.open("..", _DIR_FLAGS, dir_fd=current)
-            up = os.fstat(parent)
-            os.close(current)
-            current = parent
-            if (up.st_dev, up.st_ino) == (here.st_dev, here.st_ino):
-                return False  # reached the top of the file system
-        return False
-    finally:
-        os.close(current)
-
-
-def _enter(fd: int, part: str, rel: str, real_root: Path, root: os.stat_result) -> int:
-    """Open the sub-folder ``part`` of the folder ``fd`` (created if missing), inside root.
-
-    The folder is opened relative to ``fd`` without following a symbolic link; a link is
-    followed only when the folder it leads to is inside the root, checked on the folder
-    actually opened, so that swapping a folder for a link meanwhile cannot lead outside.
-    """
-    with contextlib.suppress(FileExistsError):
-        os.mkdir(part, 0o777, dir_fd=fd)
-    try:
-        return os.open(part, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fd)
-    except OSError:
-        info = os.stat(part, dir_fd=fd, follow_symlinks=False)
-        if not stat.S_ISLNK(info.st_mode):
-            raise _refuse_target(rel, real_root, f"{part!r} on its way is not a folder") from None
-    linked = os.open(part, _DIR_FLAGS, dir_fd=fd)
-    if not _inside(linked, root):
-        os.close(linked)
-        why = f"folder {part!r} on its way is a symbolic link leading outside"
-        raise _refuse_target(rel, real_root, why)
-    return linked
-
-
-def _same_content(
-    parent: int, name: str, entry: FileEntry, update: Callable[[int], object]
-) -> bool:
-    try:
-        fd = os.open(name, _READ_FLAGS, dir_fd=parent)
-    except OSError:
-        return False
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_size != entry["size"]:
-            return False
-        return _hash_stream(fh, update) == (entry["digest"], entry["size"])
-
-
-def _place(
-    rel: str,
-    entry: FileEntry,
-    blobs: BlobStore,
-    real_root: Path,
-    root_fd: int,
-    update: Callable[[int], object],
-) -> None:
-    """Write one file of a download, unless an identical copy is already there.
-
-    Every folder on the way is opened relative to the one before it, and the file is
-    created in the last one, so nothing reaches outside the root whatever changes there
-    meanwhile; the file is written to a new temporary file and renamed into place.
-    """
-    parts = rel.split("/")
-    root = os.fstat(root_fd)
-    parent = os.dup(root_fd)
-    try:
-        for part in parts[:-1]:
-            inner = _enter(parent, part, rel, real_root, root)
-            os.close(parent)
-            parent = inner
-        _write_file(rel, parts[-1], entry, blobs, real_root, parent, update)
-    finally:
-        os.close(parent)
-
-
-def _write_file(
-    rel: str,
-    name: str,
-    entry: FileEntry,
-    blobs: BlobStore,
-    real_root: Path,
-    parent: int,
-    update: Callable[[int], object],
-) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        info = os.stat(name, dir_fd=parent, follow_symlinks=False)
-        if stat.S_ISLNK(info.st_mode):
-            raise _refuse_target(rel, real_root, f"{rel!r} is a symbolic link")
-        if not stat.S_ISREG(info.st_mode):
-            raise _refuse_target(rel, real_root, f"{rel!r} exists and is not a file")
-        if _same_content(parent, name, entry, update):
-            return
-    tmp = f".tmp-{secrets.token_hex(16)}.part"
-    with _open_blob(blobs, rel, entry) as src:
-        fd = os.open(tmp, _CREATE_FLAGS, 0o666, dir_fd=parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                hasher = hashlib.sha256()
-                size = 0
-                while chunk := src.read(CHUNK_SIZE):
-                    hasher.update(chunk)
-                    fh.write(chunk)
-                    size += len(chunk)
-                    update(len(chunk))
-            if (hasher.hexdigest(), size) != (entry["digest"], entry["size"]):
-                msg = (
-                    f"blob {entry['digest']} of file {rel!r} is corrupted: its content has "
-                    f"sha256 {hasher.hexdigest()} and {size} bytes, not {entry['size']}; "
-                    "the file was not written"
-                )
-                raise StoreCorruptedError(msg)
-            os.rename(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp, dir_fd=parent)
-            raise
-
-
 def _open_blob(blobs: BlobStore, rel: str, entry: FileEntry) -> contextlib.closing[BinaryIO]:
     try:
         return contextlib.closing(blobs.open(entry["digest"]))
@@ -460,8 +293,8 @@ def download(
     try:
         real_root = root.resolve()
         for rel in sorted(manifest):
-            _target(real_root, rel)
-        root_fd = os.open(real_root, _DIR_FLAGS)
+            check_target(real_root, rel)
+        root_fd = os.open(real_root, DIR_FLAGS)
     except OSError as exc:  # the folder changed while it was checked
         raise StorageError.from_os_error(exc, f"check the folder {str(root)!r}") from exc
     try:
@@ -474,7 +307,10 @@ def download(
 
             def place(rel: str) -> None:
                 try:
-                    _place(rel, manifest[rel], blobs, real_root, root_fd, counted)
+                    entry = manifest[rel]
+                    content = (entry["digest"], entry["size"])
+                    opener = functools.partial(_open_blob, blobs, rel, entry)
+                    placing.place(rel, content, opener, real_root, root_fd, counted)
                 except RegistryError:
                     raise
                 except OSError as exc:
@@ -562,16 +398,6 @@ class VerifyReport:
         return "; ".join(parts)
 
 
-def _hash_stream(src: BinaryIO, update: Callable[[int], object]) -> tuple[str, int]:
-    hasher = hashlib.sha256()
-    size = 0
-    while chunk := src.read(CHUNK_SIZE):
-        hasher.update(chunk)
-        size += len(chunk)
-        update(len(chunk))
-    return hasher.hexdigest(), size
-
-
 def _check_copy(
     real_root: Path, rel: str, update: Callable[[int], object]
 ) -> tuple[str, int] | None:
@@ -582,7 +408,7 @@ def _check_copy(
     if path.is_symlink() or not path.is_file() or not path.resolve().is_relative_to(real_root):
         return "", -1
     with path.open("rb") as src:
-        return _hash_stream(src, update)
+        return hash_stream(src, update)
 
 
 def _extra(real_root: Path, manifest: Mapping[str, FileEntry]) -> list[str]:
@@ -644,7 +470,7 @@ def verify(
                 found = seen[entry["digest"]]
             elif blobs.has(entry["digest"]):
                 with contextlib.closing(blobs.open(entry["digest"])) as src:
-                    found = seen[entry["digest"]] = _hash_stream(src, update)
+                    found = seen[entry["digest"]] = hash_stream(src, update)
             else:
                 found = seen[entry["digest"]] = None
             if found is None:

@@ -12,14 +12,11 @@ page refetches what it shows when the store's revision moves.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Literal, TypedDict
 
 from registry_widget.domain.client import Client
-from registry_widget.domain.registry import Registry
 from registry_widget.errors import ValidationError
-from registry_widget.widget.protocol import Params, handler
-from registry_widget.widget.views import Done
+from registry_widget.widget.protocol import Done, Params, change_handler, handler
 
 __all__ = ["Renamed"]
 
@@ -61,48 +58,46 @@ def registry_delete(client: Client, p: Params) -> Done:
     return {"ok": True}
 
 
-def _registry_change(name: str, param: str, call: Callable[[Registry, str], None]) -> None:
-    """Register the handler of a request that changes one setting of a registry."""
-
-    def handle(client: Client, p: Params) -> Done:
-        registry = p.text("name")
-        value = p.text(param)
-        p.done()
-        call(client.registry(registry), value)
-        return {"ok": True}
-
-    handle.__doc__ = f"{name}: change one setting of a registry."
-    handle.__qualname__ = f"handle[{name}]"
-    handler(name)(handle)
+@change_handler("registry.type.add", "name", "type")
+def type_add(client: Client, name: str, type_: str) -> None:
+    """Let a registry accept one more artifact type."""
+    client.registry(name).add_artifact_type(type_)
 
 
-_registry_change("registry.type.add", "type", Registry.add_artifact_type)
-_registry_change("registry.type.remove", "type", Registry.remove_artifact_type)
-_registry_change("registry.protected.add", "alias", Registry.add_protected_alias)
-_registry_change("registry.protected.remove", "alias", Registry.remove_protected_alias)
-_registry_change("registry.member.remove", "user", Registry.remove_member)
+@change_handler("registry.type.remove", "name", "type")
+def type_remove(client: Client, name: str, type_: str) -> None:
+    """Stop a registry accepting an artifact type, while no collection uses it."""
+    client.registry(name).remove_artifact_type(type_)
 
 
-@handler("registry.member.add")
-def member_add(client: Client, p: Params) -> Done:
+@change_handler("registry.protected.add", "name", "alias")
+def protected_add(client: Client, name: str, alias: str) -> None:
+    """Protect an alias in a registry: only its admins may then set, move or remove it."""
+    client.registry(name).add_protected_alias(alias)
+
+
+@change_handler("registry.protected.remove", "name", "alias")
+def protected_remove(client: Client, name: str, alias: str) -> None:
+    """Stop protecting an alias in a registry."""
+    client.registry(name).remove_protected_alias(alias)
+
+
+@change_handler("registry.member.add", "name", "user", "role")
+def member_add(client: Client, name: str, user: str, role: str) -> None:
     """Give an organisation user a role in a registry."""
-    name = p.text("name")
-    user = p.text("user")
-    role = p.text("role")
-    p.done()
     client.registry(name).add_member(user, role)
-    return {"ok": True}
 
 
-@handler("registry.member.role")
-def member_role(client: Client, p: Params) -> Done:
+@change_handler("registry.member.role", "name", "user", "role")
+def member_role(client: Client, name: str, user: str, role: str) -> None:
     """Change a member's registry role."""
-    name = p.text("name")
-    user = p.text("user")
-    role = p.text("role")
-    p.done()
     client.registry(name).set_role(user, role)
-    return {"ok": True}
+
+
+@change_handler("registry.member.remove", "name", "user")
+def member_remove(client: Client, name: str, user: str) -> None:
+    """Take a member's registry role away."""
+    client.registry(name).remove_member(user)
 
 
 @handler("org.user.add")
@@ -115,20 +110,13 @@ def org_user_add(client: Client, p: Params) -> Done:
     return {"ok": True}
 
 
-@handler("org.user.role")
-def org_user_role(client: Client, p: Params) -> Done:
+@change_handler("org.user.role", "name", "role")
+def org_user_role(client: Client, name: str, role: str) -> None:
     """Change a user's organisation role (organisation admins)."""
-    name = p.text("name")
-    role = p.text("role")
-    p.done()
     client.set_user_role(name, role)
-    return {"ok": True}
 
 
-@handler("org.user.remove")
-def org_user_remove(client: Client, p: Params) -> Done:
+@change_handler("org.user.remove", "name")
+def org_user_remove(client: Client, name: str) -> None:
     """Remove a user from the organisation, with their registry roles (organisation admins)."""
-    name = p.text("name")
-    p.done()
     client.remove_user(name)
-    return {"ok": True}

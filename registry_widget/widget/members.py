@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Literal, TypedDict
 
 from registry_widget.domain.client import Client
-from registry_widget.widget.protocol import Params, handler
-from registry_widget.widget.views import Done, collection_at, find_link
+from registry_widget.widget.protocol import Done, Params, change_handler, handler
+from registry_widget.widget.views import collection_at, find_link
 
 __all__ = ["Created", "Linked"]
 
@@ -124,24 +124,16 @@ def link_delete(client: Client, p: Params) -> Unlinked:
     return {"ok": True, "collection": collection}
 
 
-@handler("alias.set")
-def alias_set(client: Client, p: Params) -> Done:
+@change_handler("alias.set", "path", "alias")
+def alias_set(client: Client, path: str, alias: str) -> None:
     """Set an alias on a linked version, moving it if another version holds it."""
-    path = p.text("path")
-    alias = p.text("alias")
-    p.done()
     find_link(client, path).set_alias(alias)
-    return {"ok": True}
 
 
-@handler("alias.remove")
-def alias_remove(client: Client, p: Params) -> Done:
+@change_handler("alias.remove", "path", "alias")
+def alias_remove(client: Client, path: str, alias: str) -> None:
     """Remove an alias from a linked version."""
-    path = p.text("path")
-    alias = p.text("alias")
-    p.done()
     find_link(client, path).remove_alias(alias)
-    return {"ok": True}
 
 
 @handler("artifact.update")

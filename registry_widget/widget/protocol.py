@@ -14,10 +14,11 @@ the same call made from a notebook cell.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
 
 from registry_widget.errors import RegistryError, ValidationError
 from registry_widget.widget.wording import in_words
@@ -25,7 +26,16 @@ from registry_widget.widget.wording import in_words
 if TYPE_CHECKING:
     from registry_widget.domain.client import Client
 
-__all__ = ["HANDLERS", "Handler", "Params", "dispatch", "error_envelope", "handler"]
+__all__ = [
+    "HANDLERS",
+    "Done",
+    "Handler",
+    "Params",
+    "change_handler",
+    "dispatch",
+    "error_envelope",
+    "handler",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -37,6 +47,12 @@ HANDLERS: dict[str, Handler] = {}
 
 _T = TypeVar("_T")
 _H = TypeVar("_H", bound=Handler)
+
+
+class Done(TypedDict):
+    """The answer of a change: the page refetches what it shows when the store's revision moves."""
+
+    ok: Literal[True]
 
 
 def handler(name: str, registry: dict[str, Handler] = HANDLERS) -> Callable[[_H], _H]:
@@ -67,6 +83,34 @@ def handler(name: str, registry: dict[str, Handler] = HANDLERS) -> Callable[[_H]
             raise ValueError(msg)
         registry[name] = fn
         return fn
+
+    return register
+
+
+def change_handler(name: str, *params: str) -> Callable[[Callable[..., object]], Handler]:
+    """Register a change that takes required text parameters and answers :class:`Done`.
+
+    The decorated function takes the client and the values of ``params``, in the order
+    named, and makes the change through the domain; the handler reads them (refusing a
+    missing, malformed or unknown parameter) and answers ``ok``.
+
+    Parameters
+    ----------
+    name
+        The request method name (``"alias.set"``).
+    params
+        The names of the request's text parameters.
+    """
+
+    def register(fn: Callable[..., object]) -> Handler:
+        @functools.wraps(fn)
+        def handle(client: Client, p: Params) -> Done:
+            values = [p.text(param) for param in params]
+            p.done()
+            fn(client, *values)
+            return {"ok": True}
+
+        return handler(name)(handle)
 
     return register
 

@@ -28,13 +28,13 @@ from registry_widget.widget.can import (
     registry_can,
 )
 from registry_widget.widget.protocol import Params, handler
+from registry_widget.widget.settings_view import RegistrySettings, registry_settings
+from registry_widget.widget.version_view import VersionDetail, version_detail
 from registry_widget.widget.views import (
     CollectionDetail,
     LinkRow,
     Page,
-    RegistrySettings,
     RegistrySummary,
-    VersionDetail,
     collection_at,
     collection_detail,
     collection_summary,
@@ -42,9 +42,7 @@ from registry_widget.widget.views import (
     link_row,
     metadata_columns,
     page_of,
-    registry_settings,
     registry_summary,
-    version_detail,
 )
 from registry_widget.widget.wording import in_words
 

@@ -2,13 +2,16 @@
 
 Each builder returns a TypedDict, so the shape of every answer is written down once, next to
 the code that fills it, and ``mypy --strict`` checks both the domain calls and the answers.
+This module holds the shapes several pages share (registries, collections, rows of linked
+versions, pages of rows); the version page is built in :mod:`.version_view` and a
+registry's settings page in :mod:`.settings_view`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Literal, TypedDict, TypeVar
+from typing import TypedDict, TypeVar
 
 from registry_widget.domain.artifact_version import ArtifactVersion
 from registry_widget.domain.client import Client
@@ -17,20 +20,16 @@ from registry_widget.domain.link import Link
 from registry_widget.domain.registry import Registry
 from registry_widget.errors import ValidationError
 from registry_widget.paths import parse_path
-from registry_widget.permissions import REGISTRY_ROLES, same_user
-from registry_widget.widget.can import SettingsCan, settings_can
 
 __all__ = [
     "AliasView",
     "ArtifactSummary",
     "CollectionDetail",
     "CollectionSummary",
-    "Done",
     "LinkRow",
     "Page",
-    "RegistrySettings",
     "RegistrySummary",
-    "VersionDetail",
+    "alias_views",
     "artifact_summary",
     "clip",
     "collection_at",
@@ -40,21 +39,13 @@ __all__ = [
     "link_row",
     "metadata_columns",
     "page_of",
-    "registry_settings",
     "registry_summary",
-    "version_detail",
 ]
 
 JSON = object
 """A JSON value as the domain stores it (metadata, history values): shown, never inspected."""
 
 _Row = TypeVar("_Row")
-
-
-class Done(TypedDict):
-    """The answer of a change: the page refetches what it shows when the store's revision moves."""
-
-    ok: Literal[True]
 
 
 class Page(TypedDict):
@@ -142,82 +133,6 @@ class ArtifactSummary(TypedDict):
     tags: list[str]
     created_at: str
     created_by: str
-
-
-class FileRow(TypedDict):
-    """One file of an artifact version."""
-
-    path: str
-    size: int
-    digest: str
-
-
-class ArtifactDetail(TypedDict):
-    """The artifact version behind a linked version, for the version page."""
-
-    ref: str
-    type: str
-    digest: str
-    size: int
-    description: str
-    tags: list[str]
-    created_at: str
-    created_by: str
-    metadata: JSON
-    metadata_truncated: bool
-    files: Page
-
-
-class OtherLink(TypedDict):
-    """Another place the same artifact version is linked."""
-
-    path: str
-    aliases: list[AliasView]
-
-
-class VersionDetail(TypedDict):
-    """A linked version for its page."""
-
-    path: str
-    collection_path: str
-    version: str
-    index: int
-    aliases: list[AliasView]
-    created_at: str
-    created_by: str
-    artifact: ArtifactDetail
-    links: list[OtherLink]
-
-
-class TypeRow(TypedDict):
-    """An accepted artifact type of a registry and the collections using it."""
-
-    name: str
-    used_by: list[str]
-    fixed: bool
-
-
-class MemberRow(TypedDict):
-    """A member of a registry on its settings page."""
-
-    user: str
-    role: str
-    effective_role: str | None
-    you: bool
-
-
-class RegistrySettings(TypedDict):
-    """A registry's settings page: types, members and the roles they may get."""
-
-    registry: RegistrySummary
-    user: str
-    role: str
-    org_role: str
-    can: SettingsCan
-    types: list[TypeRow] | None
-    members: list[MemberRow]
-    candidates: list[str]
-    roles: list[str]
 
 
 MAX_COLUMNS = 6
@@ -335,7 +250,8 @@ def _cell(value: object) -> object:
     return value if _scalar(value) else None
 
 
-def _aliases(link: Link, protected: set[str]) -> list[AliasView]:
+def alias_views(link: Link, protected: set[str]) -> list[AliasView]:
+    """The aliases of a linked version, each marked protected or not."""
     return [{"name": a, "protected": a in protected} for a in link.aliases]
 
 
@@ -347,7 +263,7 @@ def link_row(link: Link, protected: set[str], keys: Sequence[str]) -> LinkRow:
         "path": link.path,
         "index": link.index,
         "version": link.version,
-        "aliases": _aliases(link, protected),
+        "aliases": alias_views(link, protected),
         "artifact": f"{art.name}:{art.version}",
         "tags": list(art.tags),
         "created_at": link.created_at,
@@ -393,88 +309,3 @@ def clip(value: JSON, state: dict[str, bool]) -> JSON:
             state["clipped"] = True
         return [clip(v, state) for v in value[:_CLIP_ITEMS]]
     return value
-
-
-def version_detail(link: Link, file_offset: int, file_limit: int) -> VersionDetail:
-    """Describe a linked version for its page: facts, metadata, a page of files, other links."""
-    art = link.artifact
-    coll = link.collection
-    protected = set(coll.registry.protected_aliases)
-    files: list[FileRow] = [
-        {"path": path, "size": int(entry["size"]), "digest": str(entry["digest"])}
-        for path, entry in sorted(art.files.items())
-    ]
-    state = {"clipped": False}
-    metadata = clip(art.metadata, state)
-    return {
-        "path": link.path,
-        "collection_path": coll.path,
-        "version": link.version,
-        "index": link.index,
-        "aliases": _aliases(link, protected),
-        "created_at": link.created_at,
-        "created_by": link.created_by,
-        "artifact": {
-            "ref": f"{art.name}:{art.version}",
-            "type": art.type,
-            "digest": art.digest,
-            "size": art.size,
-            "description": art.description,
-            "tags": list(art.tags),
-            "created_at": art.created_at,
-            "created_by": art.created_by,
-            "metadata": metadata,
-            "metadata_truncated": state["clipped"],
-            "files": page_of(files, file_offset, file_limit),
-        },
-        "links": [
-            {
-                "path": other.path,
-                "aliases": _aliases(other, set(other.collection.registry.protected_aliases)),
-            }
-            for other in art.links()
-        ],
-    }
-
-
-def registry_settings(client: Client, reg: Registry) -> RegistrySettings:
-    """Describe a registry's settings page: its types (and who uses them), members, roles.
-
-    The core registries' preconfigured types are marked ``fixed``: they can never be removed.
-    """
-    role = reg.role
-    used: dict[str, list[str]] = {}
-    for coll in reg.collections():
-        used.setdefault(coll.type, []).append(coll.name)
-    types = reg.artifact_types
-    fixed = set(reg.preconfigured_types)
-    members: list[MemberRow] = [
-        {
-            "user": m.user,
-            "role": m.role,
-            "effective_role": m.effective_role,
-            "you": same_user(m.user, client.user),
-        }
-        for m in reg.members()
-    ]
-    can = settings_can(reg)
-    return {
-        "registry": registry_summary(reg),
-        "user": client.user,
-        "role": role,
-        "org_role": client.org_role,
-        "can": can,
-        "types": None
-        if types is None
-        else [{"name": t, "used_by": sorted(used.get(t, [])), "fixed": t in fixed} for t in types],
-        "members": members,
-        "candidates": sorted(
-            u.name
-            for u in client.users()
-            if not same_user(u.name, client.user)
-            and not any(same_user(u.name, m["user"]) for m in members)
-        )
-        if can["admin"]
-        else [],
-        "roles": list(REGISTRY_ROLES),
-    }

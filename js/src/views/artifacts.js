@@ -9,6 +9,7 @@ import {
   ErrorBox,
   Form,
   Link,
+  PageHead,
   Pager,
   Spinner,
   useAction,
@@ -80,8 +81,7 @@ export function ArtifactsPage() {
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (!data) return html`<${Spinner} label="Loading artifact versions…" />`;
   return html`<div class="rw-page">
-    <div class="rw-page-head"><h2>Artifact versions</h2>
-      ${loading ? html`<${Spinner} label="" />` : null}</div>
+    <${PageHead} title="Artifact versions" loading=${loading} />
     <p class="rw-muted">Everything logged with client.log_artifact, newest first — also what is
       not linked into any collection yet.</p>
     <div class="rw-toolbar">

@@ -10,6 +10,7 @@ import {
   Form,
   Link,
   LockIcon,
+  PageHead,
   Pager,
   Snippet,
   Spinner,
@@ -162,20 +163,18 @@ export function CollectionPage({ path }) {
   const page = versions.data;
   const keys = page?.metadata_keys ?? [];
   return html`<div class="rw-page">
-    <div class="rw-page-head">
-      <h2>${coll.name}</h2>
-      <${Chip} kind="rw-type">${coll.type}<//>
-      ${info.loading || versions.loading ? html`<${Spinner} label="" />` : null}
-      <span class="rw-head-tools">
-        <${Link} route=${historyRoute(coll.path)}>History<//>
-        ${coll.count >= 2 ? html`<${Link} route=${compareRoute(coll.path)}>Compare versions<//>` : null}
-      </span>
-      ${
+    <${PageHead}
+      title=${coll.name}
+      loading=${info.loading || versions.loading}
+      tools=${html`<${Link} route=${historyRoute(coll.path)}>History<//>
+        ${coll.count >= 2 ? html`<${Link} route=${compareRoute(coll.path)}>Compare versions<//>` : null}`}
+      action=${
         can.link
           ? html`<button class="rw-btn rw-btn-primary" onClick=${() => setLinking(true)}>Link a version</button>`
           : null
-      }
-    </div>
+      }>
+      <${Chip} kind="rw-type">${coll.type}<//>
+    <//>
     <div class="rw-meta-line">${coll.tags.map((/** @type {string} */ t) => html`<${Chip}>${t}<//>`)}
       <span class="rw-muted">${coll.count} version${coll.count === 1 ? "" : "s"} · created by${" "}
         ${coll.created_by} ${formatAgo(coll.created_at)} · your role: ${coll.role}</span></div>

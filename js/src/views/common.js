@@ -96,6 +96,22 @@ export function Chip({ children, kind = "", title }) {
   return html`<span class=${`rw-chip ${kind}`} title=${title}>${children}</span>`;
 }
 
+/**
+ * The head of a page: its title, the chips beside it, a spinner while it refreshes, links to
+ * the page's tools, and its main action, in that order on every page.
+ *
+ * @param {{title: any, loading?: boolean, tools?: any, action?: any, children?: any}} props
+ */
+export function PageHead({ title, loading = false, tools = null, action = null, children }) {
+  return html`<div class="rw-page-head">
+    <h2>${title}</h2>
+    ${children}
+    ${loading ? html`<${Spinner} label="" />` : null}
+    ${tools ? html`<span class="rw-head-tools">${tools}</span>` : null}
+    ${action}
+  </div>`;
+}
+
 /** @param {{route: string, children: any, title?: string}} props */
 export function Link({ route, children, title }) {
   const { navigate } = useApp();

@@ -6,7 +6,7 @@ import { delta, diffRows } from "../compare.js";
 import { formatValue } from "../format.js";
 import { html } from "../html.js";
 import { runRoute } from "../tool-routes.js";
-import { Chip, ErrorBox, Link, LockIcon, Spinner, useRequest } from "./common.js";
+import { Chip, ErrorBox, Link, LockIcon, PageHead, Spinner, useRequest } from "./common.js";
 import { MetricChart } from "./metric-chart.js";
 
 const CHARTS = 6;
@@ -120,10 +120,7 @@ export function ComparePage({ path }) {
   const keys = numericKeys(versions);
   const charted = allCharts ? keys : keys.slice(0, CHARTS);
   return html`<div class="rw-page rw-compare">
-    <div class="rw-page-head">
-      <h2>Compare versions of ${data.path}</h2>
-      ${loading ? html`<${Spinner} label="" />` : null}
-    </div>
+    <${PageHead} title=${`Compare versions of ${data.path}`} loading=${loading} />
     ${
       data.shown < data.total
         ? html`<p class="rw-muted">Showing the newest ${data.shown} of ${data.total} versions.</p>`

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { formatAgo, formatDate } from "../format.js";
 import { html } from "../html.js";
-import { ErrorBox, Link, Pager, Spinner, useRequest } from "./common.js";
+import { ErrorBox, Link, PageHead, Pager, useRequest } from "./common.js";
 
 const PAGE = 25;
 
@@ -69,10 +69,7 @@ export function HistoryPage({ target }) {
   });
   const kinds = data?.kinds ?? Object.keys(KIND_LABELS);
   return html`<div class="rw-page rw-history">
-    <div class="rw-page-head">
-      <h2>History of ${target}</h2>
-      ${loading ? html`<${Spinner} label="" />` : null}
-    </div>
+    <${PageHead} title=${`History of ${target}`} loading=${loading} />
     <div class="rw-toolbar">
       <label class="rw-check">Kind of change${" "}
         <select aria-label="Kind of change" value=${kind}

@@ -9,6 +9,7 @@ import {
   Form,
   Link,
   Markdown,
+  PageHead,
   Pager,
   Snippet,
   Spinner,
@@ -106,22 +107,20 @@ export function RegistryPage({ name }) {
   const page = data.collections;
   const firstPath = page.items[0]?.path ?? `${reg.name}/<collection>`;
   return html`<div class="rw-page">
-    <div class="rw-page-head">
-      <h2>${reg.name}</h2>
-      <${Chip} kind=${`rw-badge rw-vis-${reg.visibility}`}>${reg.visibility}<//>
-      <${Chip} kind="rw-badge">${reg.kind}<//>
-      ${loading ? html`<${Spinner} label="" />` : null}
-      <span class="rw-head-tools">
-        <${Link} route=${historyRoute(reg.name)}>History<//>
-        <${Link} route=${settingsRoute(reg.name)}>${reg.can?.administer ? "Settings" : "Members and settings"}<//>
-      </span>
-      ${
+    <${PageHead}
+      title=${reg.name}
+      loading=${loading}
+      tools=${html`<${Link} route=${historyRoute(reg.name)}>History<//>
+        <${Link} route=${settingsRoute(reg.name)}>${reg.can?.administer ? "Settings" : "Members and settings"}<//>`}
+      action=${
         reg.can?.create_collection
           ? html`<button class="rw-btn rw-btn-primary" onClick=${openCreate} disabled=${creating}>
         Create collection</button>`
           : null
-      }
-    </div>
+      }>
+      <${Chip} kind=${`rw-badge rw-vis-${reg.visibility}`}>${reg.visibility}<//>
+      <${Chip} kind="rw-badge">${reg.kind}<//>
+    <//>
     <${Markdown} class="rw-desc" text=${reg.description} />
     <div class="rw-meta-line">
       Accepts: ${

@@ -11,6 +11,7 @@ import {
   Form,
   LockIcon,
   Markdown,
+  PageHead,
   Spinner,
   useAction,
   useApp,
@@ -404,12 +405,10 @@ export function SettingsPage({ name }) {
   const s = data;
   const reg = s.registry;
   return html`<div class="rw-page rw-settings">
-    <div class="rw-page-head">
-      <h2>Settings of ${reg.name}</h2>
+    <${PageHead} title=${`Settings of ${reg.name}`} loading=${loading}>
       <${Chip} kind=${`rw-badge rw-vis-${reg.visibility}`}>${reg.visibility}<//>
       <${Chip} kind="rw-badge">${reg.kind}<//>
-      ${loading ? html`<${Spinner} label="" />` : null}
-    </div>
+    <//>
     ${
       s.can.admin
         ? null

@@ -18,6 +18,7 @@ import {
   Form,
   Link,
   LockIcon,
+  PageHead,
   Pager,
   Snippet,
   Spinner,
@@ -260,15 +261,15 @@ export function VersionPage({ path }) {
   if (!data) return html`<${Spinner} label="Loading version…" />`;
   const art = data.artifact;
   return html`<div class="rw-page">
-    <div class="rw-page-head">
-      <h2>${data.collection_path}:${data.version}</h2>
+    <${PageHead}
+      title=${`${data.collection_path}:${data.version}`}
+      loading=${loading}
+      tools=${html`<${Link} route=${historyRoute(data.path)}>History<//>`}>
       ${(data.can?.set_alias ? [] : data.aliases).map(
         (a) => html`<${Chip} kind=${`rw-alias ${a.protected ? "rw-protected" : ""}`}>
         ${a.protected ? html`<${LockIcon} />` : null}${a.name}<//>`,
       )}
-      ${loading ? html`<${Spinner} label="" />` : null}
-      <span class="rw-head-tools"><${Link} route=${historyRoute(data.path)}>History<//></span>
-    </div>
+    <//>
     <${VersionActions} data=${data} />
     <table class="rw-facts">
       <tbody>

@@ -484,4 +484,4 @@ def test_importing_the_package_does_not_import_mlflow() -> None:
         "import sys, registry_widget; "
         "assert 'mlflow' not in sys.modules and 'registry_widget.migrate' not in sys.modules"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])

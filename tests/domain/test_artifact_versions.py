@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import registry_widget as rw
-from registry_widget.files.blobs import PACK_LIMIT, FileBlobStore
+from registry_widget.files.folder import PACK_LIMIT, FileBlobStore
 
 
 def test_files_go_into_a_content_addressed_folder_beside_the_store(store_path: Path, files) -> None:

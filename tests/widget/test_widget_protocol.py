@@ -10,7 +10,7 @@ import pytest
 from registry_widget.widget import app
 from registry_widget.widget.protocol import HANDLERS, Handler, Params, handler
 
-JS_SRC = Path(__file__).parent.parent / "js" / "src"
+JS_SRC = Path(__file__).resolve().parents[2] / "js" / "src"
 
 
 def _answer(_client: object, p: Params) -> dict[str, object]:

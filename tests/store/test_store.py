@@ -16,7 +16,7 @@ import registry_widget as rw
 from registry_widget.domain.backend import open_store
 from registry_widget.store import JSONFileStore, MemoryStore
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MakeClient = Callable[..., rw.Client]
 
 

@@ -22,9 +22,6 @@ from registry_widget.errors import (
 )
 from registry_widget.files import artifacts
 from registry_widget.files.artifacts import (
-    BlobStore,
-    FileBlobStore,
-    MemoryBlobStore,
     VerifyReport,
     build_manifest,
     collect_files,
@@ -33,6 +30,9 @@ from registry_widget.files.artifacts import (
     manifest_size,
     verify,
 )
+from registry_widget.files.blobs import BlobStore
+from registry_widget.files.folder import FileBlobStore
+from registry_widget.files.memory import MemoryBlobStore
 from registry_widget.files.s3 import S3BlobStore
 
 BAD_RELPATHS = [
@@ -597,7 +597,7 @@ def test_import_does_not_load_tqdm() -> None:
         capture_output=True,
         text=True,
         check=True,
-        cwd=Path(__file__).parents[1],
+        cwd=Path(__file__).parents[2],
     )
     assert out.stdout.strip() == "False"
 

@@ -18,7 +18,7 @@ import registry_widget as rw
 
 LIMIT = 64 * 1024
 CODE_TRAITS = ("_esm", "_css")
-RESULTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+RESULTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 # route -> the requests its page makes when it is first shown
 FIRST_REQUESTS: dict[str, list[tuple[str, dict[str, Any]]]] = {

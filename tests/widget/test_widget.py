@@ -16,7 +16,7 @@ import pytest
 
 import registry_widget as rw
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 _CODE_TRAITS = {"_esm", "_css"}
 
 

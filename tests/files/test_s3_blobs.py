@@ -28,13 +28,13 @@ from botocore.config import Config
 import registry_widget as rw
 from registry_widget.domain.backend import open_blobs
 from registry_widget.files.artifacts import build_manifest, download, verify
-from registry_widget.files.blobs import FileBlobStore
+from registry_widget.files.folder import FileBlobStore
 from registry_widget.files.s3 import S3BlobStore, parse_s3_url
 from tests.conftest import read_bucket, s3_client
 from tests.servers.swift import Swift
 
 MiB = 1024 * 1024
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def sha(data: bytes) -> str:

@@ -15,7 +15,7 @@ import registry_widget as rw
 from registry_widget.errors import StoreCorruptedError
 from registry_widget.files.artifacts import build_manifest, download, verify
 from registry_widget.files.blobpack import HEADER, PACK_NAME, BlobPack
-from registry_widget.files.blobs import PACK_LIMIT, FileBlobStore
+from registry_widget.files.folder import PACK_LIMIT, FileBlobStore
 
 
 def sha(data: bytes) -> str:
@@ -194,7 +194,7 @@ def test_a_crash_between_pack_and_journal_leaves_no_version(store_path: Path, fi
     client = rw.Client(store_path, user="ada")
     client.log_artifact("dog", type="model", files=files("d.bin", b"dog"))
     src = files("c.bin", b"cat bytes")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.run(
         [sys.executable, "-c", CRASH, str(store_path), str(src)], env=env, check=False
     )

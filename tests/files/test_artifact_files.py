@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 import registry_widget as rw
-from registry_widget.files import artifacts, blobpack
+from registry_widget.files import artifacts, blobpack, folder, placing
 from registry_widget.files import blobs as blobs_module
-from registry_widget.files.blobs import MemoryBlobStore
+from registry_widget.files.memory import MemoryBlobStore
 from registry_widget.store import JSONFileStore
 
 ENOSPC = OSError(errno.ENOSPC, "No space left on device")
@@ -69,7 +69,7 @@ def test_deleting_keeps_blobs_and_collecting_removes_the_unreferenced(
     assert again.verify().ok
 
 
-# An object store keeps its own clock (tests/test_s3_blobs.py waits for real instead).
+# An object store keeps its own clock (tests/files/test_s3_blobs.py waits for real instead).
 @pytest.mark.parametrize("backend", ["json", "memory"], indirect=True)
 def test_an_old_unreferenced_blob_is_collected_unless_logged_again(
     client: rw.Client, files, monkeypatch: pytest.MonkeyPatch
@@ -256,7 +256,7 @@ def test_a_full_disk_while_writing_a_loose_blob_leaves_the_store_unchanged(
     def fsync(fd: int) -> None:
         raise ENOSPC
 
-    monkeypatch.setattr(blobs_module, "os", module_with(os, fsync=fsync))
+    monkeypatch.setattr(folder, "os", module_with(os, fsync=fsync))
     before = store_state(client)
     big = files("big.bin", os.urandom(100_000))
     with pytest.raises(rw.StorageError, match="No space left"):
@@ -275,7 +275,7 @@ def test_a_full_disk_while_downloading_is_a_storage_error(
             raise ENOSPC
         return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(artifacts, "os", module_with(os, open=open_full))
+    monkeypatch.setattr(placing, "os", module_with(os, open=open_full))
     with pytest.raises(rw.StorageError, match="No space left") as err:
         version.download(tmp_path / "out")
     assert "w.bin" in str(err.value)
