@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from registry_widget.text import (
     CONTROL,
+    CONTROL_RE,
     TEXT_RULE,
     char,
     check_visible,
@@ -560,7 +561,7 @@ def validate_page(limit: object = None, offset: object = 0) -> tuple[int | None,
 
 
 _RUN_NAME_RULE = (
-    f"a run name is 1-{MAX_NAME} characters, without control or {_TEXT_RULE}, and does "
+    f"a run name is 1-{MAX_NAME} characters, without control or {TEXT_RULE}, and does "
     "not start or end with whitespace"
 )
 
@@ -585,5 +586,5 @@ def validate_run_name(name: object) -> str:
         If the name breaks one of those rules.
     """
     return _check_name(
-        name, field="run name", max_len=MAX_NAME, forbidden=_CONTROL_RE, rule=_RUN_NAME_RULE
+        name, field="run name", max_len=MAX_NAME, forbidden=CONTROL_RE, rule=_RUN_NAME_RULE
     )
