@@ -120,13 +120,18 @@ def test_the_widget_never_touches_a_store_or_the_files() -> None:
     assert touching == []
 
 
+# Recording a run as it happened elsewhere (its own times, user and state) is an
+# importer's need the public API does not offer; the run module is the one seam allowed.
+IMPORTER_SEAMS = {"registry_widget.domain.run"}
+
+
 def test_the_importers_use_only_the_public_api_and_the_leaves() -> None:
     beyond = sorted(
         f"{module} -> {target}"
         for module, targets in IMPORTS.items()
         if _wing(module) == "migrate"
         for target in targets
-        if _wing(target) not in {"migrate", "package", "leaf"}
+        if _wing(target) not in {"migrate", "package", "leaf"} and target not in IMPORTER_SEAMS
     )
     assert beyond == []
 
