@@ -18,12 +18,16 @@ import registry_widget as rw
 PACKAGE = Path(rw.__file__).resolve().parent
 
 # The domain's handle classes navigate to each other (a registry's collections, a
-# collection's registry, a link's artifact version and its links): the one cycle allowed.
+# collection's registry, a link's artifact version and its links, a version's run and
+# lineage, a run's inputs and outputs, a run using a path): the one cycle allowed.
 HANDLE_MODULES = {
     "registry_widget.domain.artifact_version",
     "registry_widget.domain.collection",
+    "registry_widget.domain.lineage",
     "registry_widget.domain.link",
     "registry_widget.domain.registry",
+    "registry_widget.domain.run",
+    "registry_widget.domain.using",
 }
 
 

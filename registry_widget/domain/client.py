@@ -18,7 +18,6 @@ from registry_widget.domain.artifact_version import (
     log_artifact,
 )
 from registry_widget.domain.backend import BlobLocation, Location, open_backend
-from registry_widget.domain.collection import resolve_selector
 from registry_widget.domain.garbage import DEFAULT_MIN_AGE, GarbageReport, collect_garbage
 from registry_widget.domain.link import LINK_FIELDS, Link, make_links
 from registry_widget.domain.linking import link_path, link_version
@@ -27,6 +26,7 @@ from registry_widget.domain.reprs import ResultList
 from registry_widget.domain.run import Run, list_runs, start_run
 from registry_widget.domain.schema import DOCUMENT_FIELDS, create_store_docs, registry_doc
 from registry_widget.domain.session import Session, now
+from registry_widget.domain.using import use_path
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
 from registry_widget.names import (
     lone_surrogate,
@@ -39,11 +39,10 @@ from registry_widget.names import (
     validate_user_name,
     validate_visibility,
 )
-from registry_widget.paths import parse_path
-from registry_widget.permissions import ORG_ROLES, Action, member_keys
+from registry_widget.permissions import ORG_ROLES, member_keys
 from registry_widget.store import Store, Transaction
 
-__all__ = ["Client", "SearchHit", "User", "use_path"]
+__all__ = ["Client", "SearchHit", "User"]
 
 
 @dataclass(frozen=True)
@@ -68,27 +67,6 @@ class SearchHit:
     name: str
     field: str
     value: str
-
-
-def use_path(s: Session, path: str) -> Link:
-    """Resolve ``Registry/Collection:selector`` to a linked version the user may use."""
-    p = parse_path(path)
-    if p.collection is None:
-        msg = f"use() takes 'Registry/Collection:alias', not the registry path {path!r}"
-        raise ValidationError(msg, field="path", value=path)
-    with s.store.reading():
-        reg_id, reg = s.find_registry(p.registry)
-        found = s.find_collection(reg_id, p.collection)
-        if found is None:
-            Registry(s, reg_id).collection(p.collection)  # refuses, naming what exists
-            raise AssertionError  # pragma: no cover
-        coll_id, coll = found
-        s.require(reg, Action.USE, f"use versions from registry {reg['name']!r}")
-        state = s.store.state
-        link_id = resolve_selector(s, coll_id, coll, reg, p.selector or "latest")
-        link = s.store.get("links", link_id)
-        assert link is not None
-        return make_links(s, state, [(link_id, link, coll, reg)])[0]
 
 
 def _default_user() -> str:

@@ -458,8 +458,8 @@ class Run(Handle[Doc]):
         ``ArtifactVersion`` is taken as it is. Using the same version twice records one
         input.
         """
-        from registry_widget.domain.client import use_path
         from registry_widget.domain.link import Link
+        from registry_widget.domain.using import use_path
 
         s = self._s
         with s.store.transaction() as txn:
