@@ -12,6 +12,7 @@ from registry_widget.domain.garbage import referenced_digests
 from registry_widget.domain.handle import Handle, edits
 from registry_widget.domain.history import HistoryEntry, read_history
 from registry_widget.domain.reprs import ResultList, metadata_text, short, size_text
+from registry_widget.domain.retry import retried
 from registry_widget.domain.session import Doc, Session, copy_json, now
 from registry_widget.errors import (
     ConflictError,
@@ -130,6 +131,7 @@ def _ensure_blobs(s: Session, sources: Mapping[str, Path], manifest: artifacts.M
             raise ConflictError(msg) from None
 
 
+@retried
 def _record_version(
     s: Session,
     name: str,
@@ -348,6 +350,7 @@ class ArtifactVersion(Handle[Doc]):
         """Its tags."""
         return list(self._doc()["tags"])
 
+    @retried
     def update(
         self, *, description: str | None = None, tags: Iterable[str] | None = None
     ) -> ArtifactVersion:
@@ -464,6 +467,7 @@ class ArtifactVersion(Handle[Doc]):
         doc = self._require_download()
         return artifacts.verify(doc["files"], self._s.blobs, None if root is None else Path(root))
 
+    @retried
     def delete(self) -> None:
         """Delete this version (its creator or org admins); refused while it is linked.
 

@@ -24,9 +24,15 @@ from registry_widget.domain.link import LINK_FIELDS, Link, make_links
 from registry_widget.domain.linking import link_path, link_version
 from registry_widget.domain.registry import REGISTRY_FIELDS, Registry
 from registry_widget.domain.reprs import ResultList
+from registry_widget.domain.retry import retried
 from registry_widget.domain.schema import DOCUMENT_FIELDS, create_store_docs, registry_doc
 from registry_widget.domain.session import Session, now
-from registry_widget.errors import ConflictError, NotFoundError, ValidationError
+from registry_widget.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from registry_widget.names import (
     lone_surrogate,
     normalize_key,
@@ -39,7 +45,7 @@ from registry_widget.names import (
     validate_visibility,
 )
 from registry_widget.paths import parse_path
-from registry_widget.permissions import ORG_ROLES, Action, member_keys
+from registry_widget.permissions import ORG_ROLES, Action, member_keys, same_user
 from registry_widget.store import Store, Transaction
 
 __all__ = ["Client", "SearchHit", "User"]
@@ -101,8 +107,20 @@ class Client:
         blobs: BlobLocation | None = None,
         user: str | None = None,
     ) -> None:
-        name = validate_user_name(user if user is not None else _default_user())
+        asked = None if user is None else validate_user_name(user)
+        name = asked if asked is not None else validate_user_name(_default_user())
         backend = open_backend(location, blobs=blobs)
+        login = backend.store.login
+        if login is not None:
+            # On a server store the database login is the user: nobody acts as another.
+            if asked is not None and not same_user(asked, login):
+                msg = (
+                    f"this connection is logged in to the database as {login!r}, so it acts "
+                    f"as {login!r} and cannot act as user {asked!r}; connect as the login "
+                    f"{asked!r} instead (user= may only name the login itself)"
+                )
+                raise PermissionDeniedError(msg).with_code("not_the_login", user=asked, login=login)
+            name = validate_user_name(login)
         backend.store.expect_fields(DOCUMENT_FIELDS)
         self._s = Session(backend.store, backend.blobs, name)
         self._bootstrap()
@@ -113,6 +131,7 @@ class Client:
         if known is not None:
             self._s.user = str(known[1]["name"])
 
+    @retried
     def _bootstrap(self) -> None:
         store = self._s.store
         store.refresh()
@@ -164,6 +183,7 @@ class Client:
         rows = self._s.store.query("users", order=("key",))
         return ResultList(User(d["name"], d["role"], d["created_at"]) for _, d in rows)
 
+    @retried
     def add_user(self, name: str, role: str = "member") -> User:
         """Add a user to the organisation (organisation admins)."""
         name = validate_user_name(name)
@@ -177,6 +197,7 @@ class Client:
             self._insert_user(txn, name, role)
         return next(u for u in self.users() if u.name == name)
 
+    @retried
     def set_user_role(self, name: str, role: str) -> None:
         """Change a user's organisation role (organisation admins)."""
         role = validate_role(role, ORG_ROLES)
@@ -201,6 +222,7 @@ class Client:
                     after={"role": role},
                 )
 
+    @retried
     def remove_user(self, name: str) -> None:
         """Remove a user from the organisation, with their registry roles (organisation admins).
 
@@ -257,6 +279,7 @@ class Client:
         """The registry named ``name`` (case-insensitively)."""
         return Registry(self._s, self._s.find_registry(validate_registry_name(name))[0])
 
+    @retried
     def create_registry(
         self,
         name: str,

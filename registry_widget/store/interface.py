@@ -257,3 +257,10 @@ class Store(ABC):
     def blob_location(self) -> str | None:
         """Where the store's blobs live, as recorded in the store (None: not recorded)."""
         return None
+
+    def record_blob_location(self, location: str) -> str:
+        """Record where the store's blobs live unless a location is; return the recorded one.
+
+        Stores whose blobs live beside them record nothing.
+        """
+        return location

@@ -106,7 +106,9 @@ class Postgres:
         ]
         result = subprocess.run(_as_server_user(cmd), capture_output=True, check=False)
         if result.returncode != 0:
-            msg = f"PostgreSQL did not start: {result.stderr.decode(errors='replace')}\n{self.log()}"
+            msg = (
+                f"PostgreSQL did not start: {result.stderr.decode(errors='replace')}\n{self.log()}"
+            )
             raise RuntimeError(msg)
 
     def halt(self, mode: str = "fast") -> None:

@@ -1,0 +1,673 @@
+"""The PostgreSQL store: the store interface answered by SQL on a shared server.
+
+Design
+------
+- **Schema.** One SQL table per store table (:mod:`~registry_widget.store.postgres_schema`):
+  identity ids, the document as ``json`` (read back exactly as written), a generated
+  ``jsonb`` copy for queries, and real generated columns for what lookups, constraints and
+  row-level security need. Created by the first login to open an empty schema, through
+  numbered migrations under an advisory lock.
+- **Privileges.** The tables belong to the login that created them (the first
+  organisation admin). ``meta``, ``users`` and ``schema_version`` are readable by every
+  login that can use the schema, so that an unknown login is told how to be added; an
+  organisation admin's ``add_user`` grants the named login the table privileges it needs
+  (with grant option for admins). Row-level security comes on top of these columns.
+- **Identity.** The acting user is the login (``current_user``, :attr:`login`).
+- **Reads** go to the server each time (no replica: memory does not grow with the store).
+  :meth:`refresh` compares the server's transaction snapshot with the last one seen: when
+  nothing was committed anywhere since, :attr:`state` stays, so cached documents stay
+  valid; inside :meth:`reading` only the first refresh asks.
+- **Writes.** :meth:`transaction` is one READ COMMITTED transaction on the store's
+  connection. Rows that hold counters and alias maps (collections, links, artifact names)
+  are read ``FOR UPDATE`` inside a transaction, registries and users ``FOR SHARE``: the
+  domain's read-then-update of a collection's ``next_index`` is then a row-locked counter,
+  gap-free under concurrent writers, while writers of different collections never wait
+  for each other. Deadlocks, serialisation failures and unique violations raise
+  :class:`~registry_widget.errors.ConcurrentChangeError`, which the domain answers by
+  running the call again (:func:`registry_widget.domain.retry.retried`).
+- **Failures.** A lost connection is re-opened by the next call; one lost inside a
+  transaction raises :class:`~registry_widget.errors.StoreUnavailableError` (nothing is
+  acknowledged that was not committed).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import errors as pgerrors
+from psycopg import sql as pgsql
+from psycopg.types.json import Json, Jsonb
+
+from registry_widget.errors import (
+    ConcurrentChangeError,
+    DatabaseError,
+    NotFoundError,
+    PermissionDeniedError,
+    StoreCorruptedError,
+    StoreUnavailableError,
+)
+from registry_widget.filters import MATCH_ALL, Filter
+from registry_widget.names import normalize_key
+from registry_widget.store.interface import STORE_FORMAT, Doc, Fields, Row, Store, Transaction
+from registry_widget.store.postgres_schema import LOCK_KEY, MIGRATIONS, SCHEMA_VERSION, TABLES
+from registry_widget.store.postgres_sql import compile_filter, equalities, order_by
+
+__all__ = ["PostgresStore", "is_postgres_url"]
+
+_LOCK_ON_READ = {
+    "collections": " FOR UPDATE",
+    "links": " FOR UPDATE",
+    "artifact_names": " FOR UPDATE",
+    "registries": " FOR SHARE",
+    "users": " FOR SHARE",
+}
+_TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_KINDS = {
+    str: "jsonb_typeof(data -> %s::text) = 'string'",
+    int: "(jsonb_typeof(data -> %s::text) = 'number' AND data ->> %s::text ~ '^-?[0-9]+$')",
+    float: "jsonb_typeof(data -> %s::text) = 'number'",
+    bool: "jsonb_typeof(data -> %s::text) = 'boolean'",
+    list: "jsonb_typeof(data -> %s::text) = 'array'",
+    dict: "jsonb_typeof(data -> %s::text) = 'object'",
+    type(None): "jsonb_typeof(data -> %s::text) = 'null'",
+}
+
+
+def is_postgres_url(location: object) -> bool:
+    """Whether ``location`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+def _fold(doc: Doc) -> Doc:
+    """The normalised keys of the document's text fields and lists of texts, for search."""
+    out: Doc = {}
+    for field, value in doc.items():
+        if isinstance(value, str):
+            out[field] = normalize_key(value)
+        elif isinstance(value, list):
+            out[field] = [normalize_key(v) for v in value if isinstance(v, str)]
+    return out
+
+
+class PostgresTransaction(Transaction):
+    """The changes of one SQL transaction; rows it locked are remembered as they stand."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+        self.locked: dict[tuple[str, int], Doc] = {}
+        self.changed = False
+
+    def insert(self, table: str, doc: Doc) -> int:
+        store = self._store
+        name = store._table(table, create=True)
+        if table == "users":
+            store._admit_login(str(doc["name"]), str(doc.get("role")))
+        (doc_id,) = store._one(
+            pgsql.SQL("INSERT INTO {} (doc, folded) VALUES (%s, %s) RETURNING id").format(name),
+            [Json(doc), Jsonb(_fold(doc))],
+        )
+        self.locked[(table, doc_id)] = dict(doc)
+        self._touch()
+        return int(doc_id)
+
+    def update(self, table: str, doc_id: int, fields: Doc) -> None:
+        store = self._store
+        name = store._table(table)
+        before = self.locked.get((table, doc_id))
+        if before is None:
+            found = store._one(
+                pgsql.SQL("SELECT doc FROM {} WHERE id = %s FOR UPDATE").format(name), [doc_id]
+            )
+            if found is None:
+                _missing(table, doc_id)
+            before = found[0]
+        after = {**before, **fields}
+        store._run(
+            pgsql.SQL("UPDATE {} SET doc = %s, folded = %s WHERE id = %s").format(name),
+            [Json(after), Jsonb(_fold(after)), doc_id],
+        )
+        self.locked[(table, doc_id)] = after
+        self._touch()
+
+    def remove(self, table: str, doc_id: int) -> None:
+        store = self._store
+        found = store._one(
+            pgsql.SQL("DELETE FROM {} WHERE id = %s RETURNING id").format(store._table(table)),
+            [doc_id],
+        )
+        if found is None:
+            _missing(table, doc_id)
+        self.locked.pop((table, doc_id), None)
+        self._touch()
+
+    def _touch(self) -> None:
+        self.changed = True
+        self._store._state += 1
+
+
+def _missing(table: str, doc_id: int) -> None:
+    msg = f"no document {doc_id} in table {table!r} (it was removed, or never existed)"
+    raise NotFoundError(msg)
+
+
+class PostgresStore(Store):
+    """A registry store in a PostgreSQL database (see the module's design notes).
+
+    Parameters
+    ----------
+    conninfo
+        A libpq connection string or URL (``postgresql://user@host:port/db?options=…``);
+        ``PG*`` variables and ``~/.pgpass`` fill in what it leaves out, as for psql.
+
+    Raises
+    ------
+    StoreUnavailableError
+        If the server cannot be reached or refuses the login.
+    """
+
+    def __init__(self, conninfo: str) -> None:
+        self.location = _redact(conninfo)
+        self._conninfo = conninfo
+        self._lock = threading.RLock()
+        self._conn: psycopg.Connection[Any] | None = None
+        self._txn: PostgresTransaction | None = None
+        self._depth = 0
+        self._state = 0
+        self._revision = 0
+        self._snapshot = ""
+        self._reading = threading.local()
+        self._subscribers: list[Callable[[], None]] = []
+        self._commit_hooks: list[Callable[[], None]] = []
+        self._fields: Fields = {}
+        self._tables: set[str] = set()
+        row = self._one("SELECT current_user, current_schema()", [])
+        assert row is not None
+        self.login = str(row[0])
+        if row[1] is None:
+            msg = (
+                f"the PostgreSQL database {self.location} has no schema to create the "
+                "registry's tables in (none of the search_path exists); create one, or "
+                "connect with ?options=-csearch_path%3D<schema>"
+            )
+            raise DatabaseError(msg)
+        self.schema = str(row[1])
+        self._migrate()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.location!r})"
+
+    # -- the connection ------------------------------------------------------------------
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        conn = self._conn
+        if conn is not None and not conn.closed and not conn.broken:
+            return conn
+        if self._txn is not None:
+            msg = (
+                f"the connection to the PostgreSQL server {self.location} was lost during a "
+                "change; the change was not committed"
+            )
+            raise StoreUnavailableError(msg)
+        try:
+            conn = psycopg.connect(self._conninfo, autocommit=True)
+        except psycopg.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            msg = f"cannot connect to the PostgreSQL server {self.location}: {reason}"
+            raise StoreUnavailableError(msg) from None
+        self._conn = conn
+        return conn
+
+    def _run(self, query: Any, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement and return its rows; a read outside a transaction that meets
+        a lost connection is run once more on a new one.
+        """
+        with self._lock:
+            for attempt in (0, 1):
+                conn = self._connection()
+                try:
+                    cur = conn.execute(query, params)
+                    return cur.fetchall() if cur.description is not None else []
+                except psycopg.OperationalError as exc:
+                    if self._txn is None and attempt == 0 and conn.broken:
+                        continue
+                    raise self._error(exc) from None
+                except psycopg.Error as exc:
+                    raise self._error(exc) from None
+            raise AssertionError  # pragma: no cover
+
+    def _one(self, query: Any, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        rows = self._run(query, params)
+        return rows[0] if rows else None
+
+    def _error(self, exc: psycopg.Error) -> Exception:
+        """The library's error for a server's refusal."""
+        reason = (exc.diag.message_primary if exc.diag else None) or str(exc).strip()
+        if isinstance(
+            exc,
+            (pgerrors.SerializationFailure, pgerrors.DeadlockDetected, pgerrors.UniqueViolation),
+        ):
+            msg = (
+                "the change collided with one committed at the same time by someone else "
+                f"({reason}); it was not applied, and running it again will apply it to the "
+                "new state"
+            )
+            return ConcurrentChangeError(msg)
+        if isinstance(exc, pgerrors.InsufficientPrivilege):
+            msg = (
+                f"the PostgreSQL login {self.login!r} may not do this in {self.location}: "
+                f"{reason}. An organisation admin gives access with client.add_user(...)"
+            )
+            return PermissionDeniedError(msg)
+        if isinstance(exc, psycopg.OperationalError):
+            if self._txn is not None:
+                outcome = "the change being made was not committed"
+            else:
+                outcome = "nothing was changed"
+            msg = f"the connection to the PostgreSQL server {self.location} failed ({reason}); {outcome}"
+            return StoreUnavailableError(msg)
+        msg = f"the PostgreSQL server {self.location} refused a statement: {reason}; nothing was changed"
+        return DatabaseError(msg)
+
+    def close(self) -> None:
+        """Close the connection (a later call opens a new one)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # -- the schema -------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        """Bring the schema to :data:`SCHEMA_VERSION`, under the advisory lock."""
+        version = self._schema_version()
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            msg = (
+                f"the registry store {self.location} has schema version {version}, newer than "
+                f"this registry_widget knows ({SCHEMA_VERSION}); upgrade registry_widget"
+            )
+            raise StoreCorruptedError(msg)
+        with self.transaction():
+            self._run("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+            version = self._schema_version()
+            for number in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[number - 1]:
+                    self._run(statement)
+                self._run("INSERT INTO schema_version (version) VALUES (%s)", [number])
+            if version == 0:
+                for table in ("schema_version", "settings", "meta", "users"):
+                    self._run(f"GRANT SELECT ON {table} TO PUBLIC")
+        self._tables.clear()
+
+    def _schema_version(self) -> int:
+        found = self._one("SELECT to_regclass('schema_version')", [])
+        if found is None or found[0] is None:
+            return 0
+        row = self._one("SELECT max(version) FROM schema_version", [])
+        return int(row[0]) if row is not None and row[0] is not None else 0
+
+    def _table(self, table: str, *, create: bool = False) -> pgsql.Identifier:
+        """The SQL name of ``table``; a table the schema lacks is made on first insert."""
+        if table not in self._tables:
+            if not _TABLE_NAME.fullmatch(table):
+                msg = f"table names are lower-case identifiers, not {table!r}"
+                raise ValueError(msg)
+            if table not in TABLES and create:
+                columns = (
+                    "id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, doc json NOT NULL, "
+                    "data jsonb GENERATED ALWAYS AS (doc::jsonb) STORED, folded jsonb"
+                )
+                self._run(
+                    pgsql.SQL("CREATE TABLE IF NOT EXISTS {} (" + columns + ")").format(
+                        pgsql.Identifier(table)
+                    )
+                )
+            if table in TABLES or create or self._exists(table):
+                self._tables.add(table)
+        return pgsql.Identifier(table)
+
+    def _exists(self, table: str) -> bool:
+        found = self._one("SELECT to_regclass(%s)", [table])
+        return found is not None and found[0] is not None
+
+    def _known(self, table: str) -> bool:
+        self._table(table)
+        return table in self._tables
+
+    # -- identity -----------------------------------------------------------------------------
+
+    def _admit_login(self, name: str, role: str) -> None:
+        """Give the login ``name`` the privileges of a user; refuse a name without a login."""
+        found = self._one("SELECT rolname FROM pg_roles WHERE rolname = %s AND rolcanlogin", [name])
+        if found is None:
+            quoted = pgsql.Identifier(name).as_string(None)
+            msg = (
+                f"user {name!r} has no login on the PostgreSQL server of {self.location}; on "
+                f"a server store every user is a database login. Create it first (as a role "
+                f"that may create roles): CREATE ROLE {quoted} LOGIN PASSWORD '...'; then "
+                "add the user again"
+            )
+            raise NotFoundError(msg).with_code("no_login", name=name)
+        if name == self.login:
+            return
+        login = pgsql.Identifier(name)
+        grant = " WITH GRANT OPTION" if role == "admin" else ""
+        schema = pgsql.Identifier(self.schema)
+        self._run(pgsql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, login))
+        self._run(
+            pgsql.SQL(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}" + grant
+            ).format(schema, login)
+        )
+        self._run(
+            pgsql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}" + grant).format(
+                schema, login
+            )
+        )
+
+    def blob_location(self) -> str | None:
+        row = self._one("SELECT value FROM settings WHERE name = 'blobs'", [])
+        return None if row is None else str(row[0])
+
+    def record_blob_location(self, location: str) -> str:
+        """Record where the store's blobs live, unless already recorded; the recorded one."""
+        self._run(
+            "INSERT INTO settings (name, value) VALUES ('blobs', %s) ON CONFLICT DO NOTHING",
+            [location],
+        )
+        recorded = self.blob_location()
+        assert recorded is not None
+        return recorded
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _lock_clause(self, table: str) -> str:
+        return _LOCK_ON_READ.get(table, "") if self._txn is not None else ""
+
+    def _remember(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        txn = self._txn
+        if txn is not None and _LOCK_ON_READ.get(table) == " FOR UPDATE":
+            for doc_id, doc in rows:
+                txn.locked[(table, doc_id)] = doc
+
+    def _select(self, table: str, where: str, params: Sequence[Any], tail: str = "") -> list[Row]:
+        if not self._known(table):
+            return []
+        rest = " WHERE " + where + tail + self._lock_clause(table)
+        rows = self._run(_on(table, "SELECT id, doc FROM ", rest), params)
+        self._remember(table, rows)
+        return [(int(i), d) for i, d in rows]
+
+    def get(self, table: str, doc_id: int) -> Doc | None:
+        rows = self._select(table, "id = %s", [doc_id])
+        return rows[0][1] if rows else None
+
+    def get_many(self, table: str, ids: Iterable[int]) -> list[Row]:
+        wanted = list(ids)
+        if not wanted:
+            return []
+        found = dict(self._select(table, "id = ANY(%s)", [wanted]))
+        return [(i, found[i]) for i in wanted if i in found]
+
+    def find(self, table: str, **equal: Any) -> list[Row]:
+        where, params = self._equal(table, equal)
+        return self._select(table, where, params, " ORDER BY id")
+
+    def find_one(self, table: str, **equal: Any) -> Row | None:
+        where, params = self._equal(table, equal)
+        rows = self._select(table, where, params, " ORDER BY id LIMIT 1")
+        return rows[0] if rows else None
+
+    def find_ids(self, table: str, **equal: Any) -> list[int]:
+        return [i for i, _ in self.find(table, **equal)]
+
+    def _equal(self, table: str, equal: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        if not equal:
+            msg = "find() needs at least one field=value"
+            raise TypeError(msg)
+        return equalities(table, equal)
+
+    def count(self, table: str, **equal: Any) -> int:
+        if not self._known(table):
+            return 0
+        where, params = equalities(table, equal)
+        row = self._one(_on(table, "SELECT count(*) FROM ", " WHERE " + where), params)
+        return int(row[0]) if row is not None else 0
+
+    def query(
+        self,
+        table: str,
+        filter: Filter = MATCH_ALL,
+        *,
+        where: Mapping[str, Any] | None = None,
+        order: Sequence[str] = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Row]:
+        (cond, cond_params), exact = compile_filter(filter)
+        narrow, narrow_params = equalities(table, where or {})
+        sql = f"({narrow}) AND ({cond})"
+        params = [*narrow_params, *cond_params]
+        keys, key_params = order_by(table, order)
+        tail = f" ORDER BY {keys}"
+        if exact:
+            if limit is not None:
+                tail += f" LIMIT {int(limit)}"
+            if offset:
+                tail += f" OFFSET {int(offset)}"
+            return self._select(table, sql, [*params, *key_params], tail)
+        # Finished in Python: the narrowed rows, sorted by the store, then filtered and paged.
+        rows = [row for row in self._select(table, sql, [*params, *key_params], tail)]
+        matched = [row for row in rows if filter.matches(row[1])]
+        end = None if limit is None else offset + limit
+        return matched[offset:end]
+
+    def search(
+        self,
+        table: str,
+        text: str,
+        fields: Sequence[str],
+        *,
+        where: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> list[Row]:
+        if (limit is not None and limit <= 0) or not fields:
+            return []
+        narrow, params = equalities(table, where or {})
+        tests = []
+        for field in fields:
+            value = "(folded -> %s::text)"
+            tests.append(
+                f"(CASE jsonb_typeof({value}) WHEN 'string' THEN strpos({value} #>> '{{}}', %s) > 0 "
+                f"WHEN 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements_text({value}) AS el "
+                "WHERE strpos(el, %s) > 0) ELSE false END)"
+            )
+            params.extend([field, field, text, field, text])
+        tail = " ORDER BY id" + ("" if limit is None else f" LIMIT {int(limit)}")
+        return self._select(table, f"({narrow}) AND ({' OR '.join(tests)})", params, tail)
+
+    def history(
+        self,
+        field: str,
+        value: int,
+        *,
+        kinds: Sequence[str] | None = None,
+        registries: Container[int] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Row]:
+        where, params = equalities("history", {field: value})
+        if kinds is not None:
+            where += " AND (action = ANY(%s) OR starts_with(action, ANY(%s)))"
+            params.extend([list(kinds), [f"{kind}." for kind in kinds]])
+        if registries is not None:
+            ids = [int(i) for i in registries] if isinstance(registries, Iterable) else None
+            if ids is not None:
+                where += " AND (registry_id IS NULL OR registry_id = ANY(%s))"
+                params.append(ids)
+        tail = " ORDER BY id DESC" + ("" if limit is None else f" LIMIT {int(limit)}")
+        if offset:
+            tail += f" OFFSET {int(offset)}"
+        return self._select("history", where, params, tail)
+
+    def referenced_digests(self, among: Collection[str] | None = None) -> set[str]:
+        query = (
+            "SELECT DISTINCT f.value ->> 'digest' FROM artifacts, "
+            "jsonb_each(artifacts.data -> 'files') AS f"
+        )
+        params: list[Any] = []
+        if among is not None:
+            query += " WHERE f.value ->> 'digest' = ANY(%s)"
+            params.append(list(among))
+        return {str(digest) for (digest,) in self._run(query, params)}
+
+    # -- freshness ----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        if self._txn is not None or getattr(self._reading, "fresh", False):
+            return
+        row = self._one("SELECT pg_current_snapshot()::text", [])
+        snapshot = "" if row is None else str(row[0])
+        with self._lock:
+            if snapshot != self._snapshot:
+                self._snapshot = snapshot
+                self._state += 1
+                self._revision += 1
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        local = self._reading
+        if getattr(local, "fresh", False):
+            yield
+            return
+        self.refresh()
+        local.fresh = True
+        try:
+            yield
+        finally:
+            local.fresh = False
+
+    @property
+    def state(self) -> int:
+        return self._state
+
+    @property
+    def revision(self) -> int:
+        self.refresh()
+        return self._revision
+
+    def expect_fields(self, fields: Fields) -> None:
+        if fields == self._fields:
+            return
+        for table, expected in fields.items():
+            if not self._known(table) or not expected:
+                continue
+            tests = []
+            params: list[Any] = []
+            for field, kinds in expected.items():
+                ok = " OR ".join(_KINDS[kind] for kind in kinds)
+                tests.append(f"NOT (data ? %s::text AND ({ok}))")
+                params.append(field)
+                for kind in kinds:
+                    params.extend([field] * _KINDS[kind].count("%s"))
+            rest = " WHERE " + " OR ".join(tests) + " LIMIT 1"
+            rows = self._run(_on(table, "SELECT id, doc FROM ", rest), params)
+            if rows:
+                doc_id, doc = rows[0]
+                problem = _misshapen(table, int(doc_id), doc, expected)
+                msg = f"the store {self.location} holds {problem}; it was left untouched"
+                raise StoreCorruptedError(msg)
+        self._fields = fields
+
+    def is_initialized(self) -> bool:
+        rows = self._select("meta", "true", [], " ORDER BY id LIMIT 1")
+        meta = rows[0][1] if rows else None
+        return meta is not None and meta.get("format") == STORE_FORMAT
+
+    # -- writing ------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresTransaction]:
+        with self._lock:
+            if self._txn is not None:
+                self._depth += 1
+                try:
+                    yield self._txn
+                finally:
+                    self._depth -= 1
+                return
+            conn = self._connection()
+            txn = PostgresTransaction(self)
+            self._run("BEGIN")
+            self._txn = txn
+            try:
+                yield txn
+                if txn.changed:
+                    for hook in self._commit_hooks:
+                        hook()
+                self._run("COMMIT")
+            except BaseException:
+                self._rollback(conn)
+                raise
+            finally:
+                self._txn = None
+                self._state += 1
+            if txn.changed:
+                self._revision += 1
+                for callback in list(self._subscribers):
+                    callback()
+
+    def _rollback(self, conn: psycopg.Connection[Any]) -> None:
+        if conn.closed or conn.broken:
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except psycopg.Error:
+            conn.close()
+
+    def in_transaction(self) -> bool:
+        return self._txn is not None
+
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def before_commit(self, callback: Callable[[], None]) -> None:
+        if callback not in self._commit_hooks:
+            self._commit_hooks.append(callback)
+
+
+def _on(table: str, head: str, rest: str) -> pgsql.Composed:
+    """``head`` + the quoted table name + ``rest``: SQL text around one table."""
+    return pgsql.SQL(head) + pgsql.Identifier(table) + pgsql.SQL(rest)  # type: ignore[arg-type]
+
+
+def _misshapen(table: str, doc_id: int, doc: Doc, fields: Mapping[str, tuple[type, ...]]) -> str:
+    for field, kinds in fields.items():
+        if field not in doc:
+            return f"document {doc_id} of table {table!r} without its field {field!r}"
+        if not isinstance(doc[field], kinds):
+            allowed = " or ".join(k.__name__ for k in kinds)
+            return (
+                f"document {doc_id} of table {table!r} whose field {field!r} is "
+                f"{doc[field]!r}, not {allowed}"
+            )
+    return f"document {doc_id} of table {table!r}, which is misshapen"
+
+
+def _redact(conninfo: str) -> str:
+    """The connection string without its password, for messages."""
+    return re.sub(
+        r"(://[^:/@]*:)[^@]*@", r"\1***@", re.sub(r"password=\S+", "password=***", conninfo)
+    )
