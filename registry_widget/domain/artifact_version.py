@@ -222,7 +222,7 @@ def _newest(s: Session, name: str, *, visible: bool = True) -> tuple[int, Doc] |
 def artifact_id(s: Session, version: ArtifactVersion | str) -> int:
     """The id of ``version``: an :class:`ArtifactVersion` of this store or a ``name:vM`` ref."""
     if isinstance(version, ArtifactVersion):
-        if version._s.store is not s.store:
+        if version._s.store.identity != s.store.identity:
             msg = "that artifact version belongs to another store"
             raise ValidationError(msg, field="version", value=version)
         return version._id

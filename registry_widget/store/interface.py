@@ -19,7 +19,15 @@ document they read: they pass new values to :meth:`Transaction.update`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Container,
+    Hashable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -78,6 +86,15 @@ class Store(ABC):
     login: str | None = None
     """The database login the store acts as, for stores where it is the identity (a
     server store); None where the caller names its user."""
+
+    @property
+    def identity(self) -> Hashable:
+        """What makes two store objects one store: by default the object itself.
+
+        Clients of a server store connected as different logins hold different store
+        objects of the same store.
+        """
+        return id(self)
 
     # -- reading -----------------------------------------------------------------------
 

@@ -34,7 +34,16 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Container,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import contextmanager
 from typing import Any
 
@@ -179,7 +188,7 @@ class PostgresStore(Store):
         self._depth = 0
         self._state = 0
         self._revision = 0
-        self._snapshot = ""
+        self._seen = -1  # the ``changes`` sequence as last seen
         self._reading = threading.local()
         self._subscribers: list[Callable[[], None]] = []
         self._commit_hooks: list[Callable[[], None]] = []
@@ -196,10 +205,17 @@ class PostgresStore(Store):
             )
             raise DatabaseError(msg)
         self.schema = str(row[1])
+        info = self._connection().info
+        self._identity = ("postgresql", info.host, info.port, info.dbname, self.schema)
         self._migrate()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.location!r})"
+
+    @property
+    def identity(self) -> Hashable:
+        """The server, database and schema: one store, whichever login connects."""
+        return self._identity
 
     # -- the connection ------------------------------------------------------------------
 
@@ -303,6 +319,7 @@ class PostgresStore(Store):
             if version == 0:
                 for table in ("schema_version", "settings", "meta", "users"):
                     self._run(f"GRANT SELECT ON {table} TO PUBLIC")
+                self._run("GRANT SELECT, USAGE ON SEQUENCE changes TO PUBLIC")
         self._tables.clear()
 
     def _schema_version(self) -> int:
@@ -336,6 +353,10 @@ class PostgresStore(Store):
         found = self._one("SELECT to_regclass(%s)", [table])
         return found is not None and found[0] is not None
 
+    def _readable(self, table: str) -> bool:
+        row = self._one("SELECT has_table_privilege(%s, 'SELECT')", [table])
+        return row is not None and bool(row[0])
+
     def _known(self, table: str) -> bool:
         self._table(table)
         return table in self._tables
@@ -344,7 +365,15 @@ class PostgresStore(Store):
 
     def _admit_login(self, name: str, role: str) -> None:
         """Give the login ``name`` the privileges of a user; refuse a name without a login."""
-        found = self._one("SELECT rolname FROM pg_roles WHERE rolname = %s AND rolcanlogin", [name])
+        # User names compare case-insensitively (NFC, case-folded); logins exactly. The
+        # login is the one spelt as the name, else the one login of the same key.
+        rows = self._run(
+            "SELECT rolname FROM pg_roles WHERE rolcanlogin AND lower(rolname) = lower(%s)",
+            [name],
+        )
+        names = [str(r[0]) for r in rows]
+        same = [r for r in names if normalize_key(r) == normalize_key(name)]
+        found = name if name in names else same[0] if len(same) == 1 else None
         if found is None:
             quoted = pgsql.Identifier(name).as_string(None)
             msg = (
@@ -354,9 +383,9 @@ class PostgresStore(Store):
                 "add the user again"
             )
             raise NotFoundError(msg).with_code("no_login", name=name)
-        if name == self.login:
+        if found == self.login:
             return
-        login = pgsql.Identifier(name)
+        login = pgsql.Identifier(found)
         grant = " WITH GRANT OPTION" if role == "admin" else ""
         schema = pgsql.Identifier(self.schema)
         self._run(pgsql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, login))
@@ -504,7 +533,10 @@ class PostgresStore(Store):
     ) -> list[Row]:
         where, params = equalities("history", {field: value})
         if kinds is not None:
-            where += " AND (action = ANY(%s) OR starts_with(action, ANY(%s)))"
+            where += (
+                " AND (action = ANY(%s) OR EXISTS (SELECT 1 FROM unnest(%s::text[]) AS p"
+                " WHERE starts_with(action, p)))"
+            )
             params.extend([list(kinds), [f"{kind}." for kind in kinds]])
         if registries is not None:
             ids = [int(i) for i in registries] if isinstance(registries, Iterable) else None
@@ -532,11 +564,11 @@ class PostgresStore(Store):
     def refresh(self) -> None:
         if self._txn is not None or getattr(self._reading, "fresh", False):
             return
-        row = self._one("SELECT pg_current_snapshot()::text", [])
-        snapshot = "" if row is None else str(row[0])
+        row = self._one("SELECT last_value, is_called FROM changes", [])
+        seen = -1 if row is None else int(row[0]) if row[1] else 0
         with self._lock:
-            if snapshot != self._snapshot:
-                self._snapshot = snapshot
+            if seen != self._seen:
+                self._seen = seen
                 self._state += 1
                 self._revision += 1
 
@@ -566,8 +598,8 @@ class PostgresStore(Store):
         if fields == self._fields:
             return
         for table, expected in fields.items():
-            if not self._known(table) or not expected:
-                continue
+            if not self._known(table) or not expected or not self._readable(table):
+                continue  # a login not yet given access is told so by the domain
             tests = []
             params: list[Any] = []
             for field, kinds in expected.items():
@@ -619,9 +651,24 @@ class PostgresStore(Store):
                 self._txn = None
                 self._state += 1
             if txn.changed:
+                self._announce()
                 self._revision += 1
                 for callback in list(self._subscribers):
                     callback()
+
+    def _announce(self) -> None:
+        """Count a commit in ``changes``, after it, so that every reader refreshes.
+
+        After, not before: a reader that sees the new number sees the commit too, so no
+        cache made before the commit outlives it. (A process killed between its commit
+        and this leaves readers' caches to the next commit anyone makes.)
+        """
+        try:
+            row = self._one("SELECT nextval('changes')", [])
+        except StoreUnavailableError:
+            return  # committed; readers see it with the next commit counted
+        if row is not None and int(row[0]) == self._seen + 1:
+            self._seen = int(row[0])  # nobody else committed meanwhile: nothing to reload
 
     def _rollback(self, conn: psycopg.Connection[Any]) -> None:
         if conn.closed or conn.broken:

@@ -16,7 +16,8 @@ is the key set of the collection's ``aliases`` object (a ``jsonb`` object has un
 
 Migrations run in one transaction under ``pg_advisory_xact_lock``; the version reached is
 recorded in ``schema_version``. ``settings`` holds what the store records about itself
-(``blobs``: where its files' bytes live, recorded at creation). Add a migration by appending to :data:`MIGRATIONS`; never
+(``blobs``: where its files' bytes live, recorded at creation); the ``changes`` sequence
+counts commits, so a client learns with one cheap read whether anything changed. Add a migration by appending to :data:`MIGRATIONS`; never
 change one that was released.
 """
 
@@ -144,6 +145,7 @@ def _version_1() -> list[str]:
         "CREATE TABLE schema_version ("
         "version integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
         "CREATE TABLE settings (name text PRIMARY KEY, value text NOT NULL)",
+        "CREATE SEQUENCE changes",
     ]
     for table in _CREATE_ORDER:
         columns = ",\n  ".join((*_COMMON, *_COLUMNS[table]))
