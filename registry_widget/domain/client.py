@@ -102,8 +102,9 @@ class Client:
         Who acts. Default: ``$REGISTRY_WIDGET_USER``, else the OS login name; on a
         PostgreSQL store always the database login, which ``user`` may only repeat. The
         first user to open a new store becomes its organisation admin; anyone else must
-        have been added with :meth:`add_user` (on PostgreSQL: an existing login). User names compare like registry names: the
-        client acts under the spelling the organisation knows (``bob`` opens as ``Bob``).
+        have been added with :meth:`add_user` (on PostgreSQL: an existing login). User
+        names compare like registry names: the client acts under the spelling the
+        organisation knows (``bob`` opens as ``Bob``).
     """
 
     def __init__(

@@ -59,6 +59,7 @@ from registry_widget.errors import (
     PermissionDeniedError,
     StoreCorruptedError,
     StoreUnavailableError,
+    ValidationError,
 )
 from registry_widget.filters import MATCH_ALL, Filter
 from registry_widget.names import normalize_key
@@ -278,6 +279,13 @@ class PostgresStore(Store):
                 "new state"
             )
             return ConcurrentChangeError(msg)
+        if isinstance(exc, pgerrors.UntranslatableCharacter):
+            msg = (
+                f"a PostgreSQL store cannot hold this text ({reason}): the character U+0000 "
+                "(NUL) is not allowed in metadata, names or any other stored text there; "
+                "nothing was changed"
+            )
+            return ValidationError(msg)
         if isinstance(exc, pgerrors.InsufficientPrivilege):
             msg = (
                 f"the PostgreSQL login {self.login!r} may not do this in {self.location}: "
