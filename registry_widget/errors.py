@@ -10,13 +10,16 @@ from __future__ import annotations
 from typing import TypeVar
 
 __all__ = [
+    "ConcurrentChangeError",
     "ConflictError",
+    "DatabaseError",
     "NotFoundError",
     "PermissionDeniedError",
     "RegistryError",
     "StorageError",
     "StoreCorruptedError",
     "StoreLockedError",
+    "StoreUnavailableError",
     "StoreWriteError",
     "ValidationError",
 ]
@@ -77,6 +80,14 @@ class ConflictError(RegistryError):
     """The request contradicts the current state (a duplicate name, a linked version…)."""
 
 
+class ConcurrentChangeError(ConflictError):
+    """A change collided with one committed concurrently by someone else (a server store).
+
+    The library runs the call again by itself; this is raised only when that kept
+    colliding, or inside ``client.batch()``, whose block cannot be run again.
+    """
+
+
 class StoreCorruptedError(RegistryError):
     """The store file cannot be read as a registry store; it is left untouched."""
 
@@ -103,3 +114,17 @@ class StoreLockedError(RegistryError):
 
 class StoreWriteError(StorageError):
     """The store's files could not be written (a full disk…); nothing was changed."""
+
+
+class DatabaseError(RegistryError):
+    """The database server refused a statement for a reason the library does not expect.
+
+    The message names the server's reason; the call changed nothing.
+    """
+
+
+class StoreUnavailableError(DatabaseError):
+    """The database server cannot be reached, or the connection to it was lost.
+
+    The message says whether the change being made may have been committed.
+    """

@@ -1,4 +1,9 @@
-"""Fixtures shared by the whole suite: every library test runs on both store backends."""
+"""Fixtures shared by the whole suite: every library test runs on every store backend.
+
+The backends are ``memory``, ``json`` (the TinyDB file) and ``postgres``: a fresh schema per
+test in a throwaway PostgreSQL server that the run starts on loopback (``make pg-deps``
+installs it; without it the PostgreSQL cases fail, they never skip).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import copy
 import os
 import resource
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +20,9 @@ import pytest
 
 import registry_widget as rw
 from registry_widget.files.s3 import S3BlobStore
+from registry_widget.names import normalize_key
 from registry_widget.store import MemoryStore
+from tests.servers import postgres as postgres_server
 from tests.servers import swift as swift_server
 
 MakeClient = Callable[..., rw.Client]
@@ -34,7 +42,11 @@ def pytest_configure() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
-@pytest.fixture(params=["json", "memory"])
+BACKENDS = ["json", "memory", "postgres"]
+"""Every store backend; behavioural tests run on each."""
+
+
+@pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     """The store implementation under test.
 
@@ -42,6 +54,109 @@ def backend(request: pytest.FixtureRequest) -> str:
     ``"s3"``: a JSON store whose blobs are in the test object store (Swift).
     """
     return str(request.param)
+
+
+PG_DATABASE = "rw_tests"
+PG_LOGINS = (
+    "ada", "bob", "carol", "dave", "eve", "mia", "val", "u", "rv", "radm", "vic", "tm", "tv",
+    "newbie", "cy", "mallory", "out",
+)  # fmt: skip
+"""Logins made at the start: the users the tests add (a server store's users are logins)."""
+
+
+class PgCluster:
+    """The run's PostgreSQL server with the test database and logins (see ``postgres``)."""
+
+    def __init__(self, server: postgres_server.Postgres) -> None:
+        import psycopg
+
+        self.server = server
+        self.admin = psycopg.connect(server.url(), autocommit=True)
+        self.admin.execute(f"CREATE DATABASE {PG_DATABASE}")
+        self.db = psycopg.connect(server.url(database=PG_DATABASE), autocommit=True)
+        self.logins: set[str] = set()
+        for name in PG_LOGINS:
+            self.login(name)
+
+    def login(self, name: str) -> str:
+        """The login for user ``name`` (its normalised key), made if missing."""
+        from psycopg import sql
+
+        key = normalize_key(name)
+        if key not in self.logins:
+            exists = self.admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [key])
+            if exists.fetchone() is None:
+                self.admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(key)))
+            self.logins.add(key)
+        return key
+
+    def new_schema(self) -> str:
+        """A fresh schema every login may create tables in, as a new database's would be."""
+        from psycopg import sql
+
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        ident = sql.Identifier(name)
+        self.db.execute(sql.SQL("CREATE SCHEMA {}").format(ident))
+        self.db.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO PUBLIC").format(ident))
+        return name
+
+    def drop_schema(self, name: str) -> None:
+        from psycopg import sql
+
+        self.db.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+
+    def url(self, user: str, schema: str) -> str:
+        """The URL of the test database as login ``user`` with ``schema`` first in its path."""
+        login = urllib.parse.quote(self.login(user), safe="")
+        server = self.server
+        return (
+            f"postgresql://{login}@{server.host}:{server.port}/{PG_DATABASE}"
+            f"?options=-csearch_path%3D{schema}"
+        )
+
+    def close(self) -> None:
+        self.db.close()
+        self.admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PgCluster]:
+    """One PostgreSQL server for the run's behavioural tests, stopped at the end.
+
+    ``fsync`` is off here: these tests are about logic, and a server that syncs would only
+    make them slower. The durability tests (tests/test_postgres_store.py) start their own
+    server with ``fsync`` on. Without PostgreSQL installed (``make pg-deps``) these cases
+    fail with how to install it.
+    """
+    if not postgres_server.available():
+        pytest.fail(f"PostgreSQL is missing from {postgres_server.BIN}: run `make pg-deps`")
+    server = postgres_server.start(fsync=False)
+    try:
+        cluster = PgCluster(server)
+        try:
+            yield cluster
+        finally:
+            cluster.close()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_schema(postgres: PgCluster) -> Iterator[str]:
+    """A fresh schema in the test database, dropped after the test."""
+    name = postgres.new_schema()
+    yield name
+    _close_postgres_stores()
+    postgres.drop_schema(name)
+
+
+def _close_postgres_stores() -> None:
+    """Close the connections of the stores the test opened, so its schema can be dropped."""
+    from registry_widget.domain import backend as composition
+
+    for key, store in list(composition._stores.items()):
+        if key.startswith("postgresql://"):
+            store.close()
 
 
 S3_BUCKET = "rw-tests"
@@ -149,6 +264,8 @@ def read_state(client: rw.Client) -> object:
     store = client.store
     path = getattr(store, "path", None)
     blobs = client._s.blobs
+    if store.login is not None:
+        return read_postgres(store), read_blob_folder(Path(str(store.blob_location())))
     if isinstance(blobs, S3BlobStore):
         return read_store(Path(path)), read_bucket(blobs)
     if path is not None:
@@ -160,6 +277,20 @@ def read_state(client: rw.Client) -> object:
     # A read may create an empty table in memory; an empty table and none hold the same.
     tables = {name: docs for name, docs in store._dump().items() if docs}
     return copy.deepcopy(tables), contents
+
+
+def read_postgres(store: object) -> object:
+    """Every row of a PostgreSQL store's tables, in id order, documents as stored."""
+    from registry_widget.store.postgres import PostgresStore
+    from registry_widget.store.postgres_schema import TABLES
+
+    assert isinstance(store, PostgresStore)
+    tables = {}
+    for table in (*TABLES, "settings", "schema_version"):
+        key = "name" if table == "settings" else "version" if table == "schema_version" else "id"
+        rows = store._run(f"SELECT * FROM {table} ORDER BY {key}")
+        tables[table] = [tuple(map(repr, row)) for row in rows]
+    return tables
 
 
 @pytest.fixture
@@ -176,10 +307,25 @@ def store_bytes() -> Callable[[Path], bytes]:
 
 @pytest.fixture
 def make_client(backend: str, store_path: Path, request: pytest.FixtureRequest) -> MakeClient:
-    """Clients of one store, as any user: ``make_client("bob")``."""
+    """Clients of one store, as any user: ``make_client("bob")``.
+
+    On PostgreSQL each user connects as a login of the same name (its normalised key), to
+    a fresh schema; the first client records the blob folder, later ones use the recorded.
+    """
     memory = MemoryStore()
     # "s3": a JSON store whose blobs are in the test object store (modules opt in).
     blobs = request.getfixturevalue("s3_url") if backend == "s3" else None
+    if backend == "postgres":
+        cluster: PgCluster = request.getfixturevalue("postgres")
+        schema: str = request.getfixturevalue("pg_schema")
+        folder = store_path.with_name("registry.blobs")
+
+        def connect(user: str = "ada") -> rw.Client:
+            url = cluster.url(user, schema)
+            first = not folder.exists()
+            return rw.Client(url, user=user, blobs=folder if first else None)
+
+        return connect
 
     def make(user: str = "ada") -> rw.Client:
         if backend == "memory":

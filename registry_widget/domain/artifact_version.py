@@ -12,6 +12,7 @@ from registry_widget.domain.garbage import referenced_digests
 from registry_widget.domain.handle import Handle, edits
 from registry_widget.domain.history import HistoryEntry, read_history
 from registry_widget.domain.reprs import ResultList, metadata_text, short, size_text
+from registry_widget.domain.retry import retried
 from registry_widget.domain.run_query import version_run_fields
 from registry_widget.domain.session import Doc, Session, copy_json, now
 from registry_widget.errors import (
@@ -145,6 +146,7 @@ def _ensure_blobs(s: Session, sources: Mapping[str, Path], manifest: artifacts.M
             raise ConflictError(msg) from None
 
 
+@retried
 def _record_version(
     s: Session,
     name: str,
@@ -239,7 +241,7 @@ def _newest(s: Session, name: str, *, visible: bool = True) -> tuple[int, Doc] |
 def artifact_id(s: Session, version: ArtifactVersion | str) -> int:
     """The id of ``version``: an :class:`ArtifactVersion` of this store or a ``name:vM`` ref."""
     if isinstance(version, ArtifactVersion):
-        if version._s.store is not s.store:
+        if version._s.store.identity != s.store.identity:
             msg = "that artifact version belongs to another store"
             raise ValidationError(msg, field="version", value=version)
         return version._id
@@ -367,6 +369,7 @@ class ArtifactVersion(Handle[Doc]):
         """Its tags."""
         return list(self._doc()["tags"])
 
+    @retried
     def update(
         self, *, description: str | None = None, tags: Iterable[str] | None = None
     ) -> ArtifactVersion:
@@ -514,6 +517,7 @@ class ArtifactVersion(Handle[Doc]):
         doc = self._require_download()
         return artifacts.verify(doc["files"], self._s.blobs, None if root is None else Path(root))
 
+    @retried
     def delete(self) -> None:
         """Delete this version (its creator or org admins); refused while it is linked.
 

@@ -5,7 +5,9 @@ This is the one place that turns locations into backends (SPEC §8): a store loc
 object; a blob location is a folder, an ``s3://bucket/prefix`` URL or a
 :class:`~registry_widget.files.blobs.BlobStore` object. Without one, a store's blobs live
 beside it: in ``<stem>.blobs/`` next to a store that has a file, in memory for one that has
-none. Server store locations (``postgresql://``) come here too when that backend exists.
+none. A ``postgresql://`` (or ``postgres://``) URL opens the PostgreSQL store
+(:mod:`registry_widget.store.postgres`, psycopg imported only then); such a store
+records its blob location when it is created, and later clients use the recorded one.
 
 Within a process every client of one store file shares one store object, and every
 client of one store (or one blob folder) one blob store, so a change made by one is seen
@@ -58,13 +60,20 @@ class Backend:
 def open_backend(location: Location, *, blobs: BlobLocation | None = None) -> Backend:
     """Open the store at ``location`` and its blob store (``blobs``, default beside it).
 
+    A server store keeps the blob location it was first given (a folder's absolute path or
+    an ``s3://`` URL): later clients need not name it, and one given later is used by that
+    client only.
+
     Raises
     ------
     ValidationError
-        If ``blobs`` is neither a folder path nor a blob store (nothing is opened).
+        If ``blobs`` is neither a folder path nor a blob store (nothing is opened), or a
+        server store has no recorded blob location and none is given.
     """
     given = None if blobs is None else open_blobs(blobs)
     store = open_store(location)
+    if store.login is not None:
+        given = _server_blobs(store, blobs, given)
     if given is None:
         return Backend(store, blobs_for(store))
     # Small files are appended to a pack without a sync of their own: the store syncs it
@@ -73,17 +82,46 @@ def open_backend(location: Location, *, blobs: BlobLocation | None = None) -> Ba
     return Backend(store, given)
 
 
+def _server_blobs(store: Store, blobs: BlobLocation | None, given: BlobStore | None) -> BlobStore:
+    """The blob store of a server store: the one given (recorded if none is), else the recorded."""
+    recorded = store.blob_location()
+    if recorded is None:
+        if given is None:
+            msg = (
+                f"the registry store {store!r} records no blob location yet: give one when "
+                "creating it, e.g. Client(url, blobs='s3://bucket/prefix') or a folder every "
+                "client can reach"
+            )
+            raise ValidationError(msg, field="blobs", value=None)
+        if isinstance(blobs, (str, os.PathLike)):
+            text = os.fspath(blobs)
+            where = text if "://" in str(text) else str(Path(str(text)).absolute())
+            store.record_blob_location(str(where))
+        return given
+    return given if given is not None else open_blobs(recorded)
+
+
 def open_store(location: Location) -> Store:
     """Return the store at ``location``.
 
     ``":memory:"`` makes a new in-memory store; a :class:`Store` is returned as it is; a
-    path opens (or creates) a JSON file store. Every client of one file in a process gets
-    the same store object, so a change made by one is seen at once by the others.
+    ``postgresql://`` URL opens the PostgreSQL store, one per URL in a process; a path
+    opens (or creates) a JSON file store. Every client of one file in a process gets the
+    same store object, so a change made by one is seen at once by the others.
     """
     if isinstance(location, Store):
         return location
     if location == ":memory:":
         return MemoryStore()
+    if isinstance(location, str) and location.startswith(("postgresql://", "postgres://")):
+        from registry_widget.store.postgres import PostgresStore  # psycopg only when used
+
+        with _lock:
+            store = _stores.get(location)
+            if store is None:
+                store = PostgresStore(location)
+                _stores[location] = store
+            return store
     key = str(Path(location).absolute().resolve())
     with _lock:
         store = _stores.get(key)

@@ -23,11 +23,17 @@ from registry_widget.domain.link import LINK_FIELDS, Link, make_links
 from registry_widget.domain.linking import link_path, link_version
 from registry_widget.domain.registry import REGISTRY_FIELDS, Registry
 from registry_widget.domain.reprs import ResultList
+from registry_widget.domain.retry import retried
 from registry_widget.domain.run import Run, list_runs, start_run
 from registry_widget.domain.schema import DOCUMENT_FIELDS, create_store_docs, registry_doc
 from registry_widget.domain.session import Session, now
 from registry_widget.domain.using import use_path
-from registry_widget.errors import ConflictError, NotFoundError, ValidationError
+from registry_widget.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from registry_widget.names import (
     lone_surrogate,
     normalize_key,
@@ -39,7 +45,7 @@ from registry_widget.names import (
     validate_user_name,
     validate_visibility,
 )
-from registry_widget.permissions import ORG_ROLES, member_keys
+from registry_widget.permissions import ORG_ROLES, member_keys, same_user
 from registry_widget.store import Store, Transaction
 
 __all__ = ["Client", "SearchHit", "User"]
@@ -79,19 +85,26 @@ class Client:
     Parameters
     ----------
     location
-        The store file (created when missing), ``":memory:"`` for a throw-away store, or a
+        The store file (created when missing), ``":memory:"`` for a throw-away store, a
+        ``"postgresql://…"`` URL of a team's PostgreSQL database (libpq URL; ``PG*``
+        variables and ``~/.pgpass`` honoured; needs the ``postgres`` extra), or a
         :class:`~registry_widget.store.Store`. Clients of one file in one process share it.
     blobs
         Where the artifact files' bytes live: a folder (created when missing), an
         ``"s3://bucket/prefix"`` URL (endpoint and credentials from the standard AWS
         variables and profiles, e.g. ``AWS_ENDPOINT_URL``) or a
         :class:`~registry_widget.files.blobs.BlobStore`. Default: the folder
-        ``<stem>.blobs/`` beside a store file, in memory for a store without one.
+        ``<stem>.blobs/`` beside a store file, in memory for a store without one. A
+        PostgreSQL store records the location it is created with (a folder every client
+        can reach, or an ``s3://`` URL) and later clients use it; creating one without
+        ``blobs`` is refused.
     user
-        Who acts. Default: ``$REGISTRY_WIDGET_USER``, else the OS login name. The first
-        user to open a new store becomes its organisation admin; anyone else must have
-        been added with :meth:`add_user`. User names compare like registry names: the
-        client acts under the spelling the organisation knows (``bob`` opens as ``Bob``).
+        Who acts. Default: ``$REGISTRY_WIDGET_USER``, else the OS login name; on a
+        PostgreSQL store always the database login, which ``user`` may only repeat. The
+        first user to open a new store becomes its organisation admin; anyone else must
+        have been added with :meth:`add_user` (on PostgreSQL: an existing login). User
+        names compare like registry names: the client acts under the spelling the
+        organisation knows (``bob`` opens as ``Bob``).
     """
 
     def __init__(
@@ -101,8 +114,20 @@ class Client:
         blobs: BlobLocation | None = None,
         user: str | None = None,
     ) -> None:
-        name = validate_user_name(user if user is not None else _default_user())
+        asked = None if user is None else validate_user_name(user)
+        name = asked if asked is not None else validate_user_name(_default_user())
         backend = open_backend(location, blobs=blobs)
+        login = backend.store.login
+        if login is not None:
+            # On a server store the database login is the user: nobody acts as another.
+            if asked is not None and not same_user(asked, login):
+                msg = (
+                    f"this connection is logged in to the database as {login!r}, so it acts "
+                    f"as {login!r} and cannot act as user {asked!r}; connect as the login "
+                    f"{asked!r} instead (user= may only name the login itself)"
+                )
+                raise PermissionDeniedError(msg).with_code("not_the_login", user=asked, login=login)
+            name = validate_user_name(login)
         backend.store.expect_fields(DOCUMENT_FIELDS)
         self._s = Session(backend.store, backend.blobs, name)
         self._bootstrap()
@@ -113,6 +138,7 @@ class Client:
         if known is not None:
             self._s.user = str(known[1]["name"])
 
+    @retried
     def _bootstrap(self) -> None:
         store = self._s.store
         store.refresh()
@@ -164,6 +190,7 @@ class Client:
         rows = self._s.store.query("users", order=("key",))
         return ResultList(User(d["name"], d["role"], d["created_at"]) for _, d in rows)
 
+    @retried
     def add_user(self, name: str, role: str = "member") -> User:
         """Add a user to the organisation (organisation admins)."""
         name = validate_user_name(name)
@@ -177,6 +204,7 @@ class Client:
             self._insert_user(txn, name, role)
         return next(u for u in self.users() if u.name == name)
 
+    @retried
     def set_user_role(self, name: str, role: str) -> None:
         """Change a user's organisation role (organisation admins)."""
         role = validate_role(role, ORG_ROLES)
@@ -201,6 +229,7 @@ class Client:
                     after={"role": role},
                 )
 
+    @retried
     def remove_user(self, name: str) -> None:
         """Remove a user from the organisation, with their registry roles (organisation admins).
 
@@ -257,6 +286,7 @@ class Client:
         """The registry named ``name`` (case-insensitively)."""
         return Registry(self._s, self._s.find_registry(validate_registry_name(name))[0])
 
+    @retried
     def create_registry(
         self,
         name: str,

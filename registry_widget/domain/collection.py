@@ -10,6 +10,7 @@ from registry_widget.domain.handle import Handle, edits
 from registry_widget.domain.history import HistoryEntry, read_history
 from registry_widget.domain.linking import LATEST, alias_action, link_version, unlink
 from registry_widget.domain.reprs import short
+from registry_widget.domain.retry import retried
 from registry_widget.domain.session import Doc, Session, now
 from registry_widget.errors import NotFoundError
 from registry_widget.names import validate_page
@@ -101,6 +102,7 @@ class Collection(Handle[tuple[Doc, Doc]]):
         """When it, its links or its aliases last changed (ISO-8601, UTC)."""
         return str(self._doc()["updated_at"])
 
+    @retried
     def update(
         self, *, description: str | None = None, tags: Iterable[str] | None = None
     ) -> Collection:
@@ -175,6 +177,7 @@ class Collection(Handle[tuple[Doc, Doc]]):
             self._s, link_version(self._s, artifact_id(self._s, version), self.path, aliases)
         )
 
+    @retried
     def delete(self) -> None:
         """Delete the collection and its links (members); artifact versions stay.
 
@@ -204,6 +207,7 @@ class Collection(Handle[tuple[Doc, Doc]]):
                 collection_id=self._id,
             )
 
+    @retried
     def unlink(self, selector: str) -> None:
         """Unlink the version ``"vN"`` or the one holding an alias (members)."""
         with self._s.store.transaction() as txn:

@@ -14,6 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
+from registry_widget.domain.retry import retried
 from registry_widget.domain.session import Session
 from registry_widget.errors import ValidationError
 
@@ -77,6 +78,7 @@ def referenced_digests(s: Session, among: Collection[str] | None = None) -> set[
     return s.store.referenced_digests(among)
 
 
+@retried
 def collect_garbage(s: Session, min_age: object = DEFAULT_MIN_AGE) -> GarbageReport:
     """Remove the blobs no version refers to, last stored longer than ``min_age`` ago.
 

@@ -66,12 +66,12 @@ class Handle(Generic[T]):
         return (
             type(other) is type(self)
             and isinstance(other, Handle)
-            and other._s.store is self._s.store
+            and other._s.store.identity == self._s.store.identity
             and other._id == self._id
         )
 
     def __hash__(self) -> int:
-        return hash((id(self._s.store), type(self).__name__, self._id))
+        return hash((self._s.store.identity, type(self).__name__, self._id))
 
     def _repr_fields_(self) -> dict[str, str]:
         """Labelled short texts for the notebook's table display (see ``reprs``)."""

@@ -10,6 +10,7 @@ from registry_widget.domain.handle import Handle
 from registry_widget.domain.history import HistoryEntry, read_history
 from registry_widget.domain.linking import link_path, remove_alias, set_alias, unlink
 from registry_widget.domain.reprs import ResultList, metadata_text, short
+from registry_widget.domain.retry import retried
 from registry_widget.domain.run_query import version_run_fields
 from registry_widget.domain.session import Doc, Session, copy_json
 from registry_widget.errors import NotFoundError
@@ -141,6 +142,7 @@ class Link(Handle[tuple[Doc, Doc, Doc]]):
 
         return Registry(self._s, self._doc()["registry_id"])
 
+    @retried
     def set_alias(self, alias: str) -> Link:
         """Set ``alias`` here, moving it from the version of this collection that holds it."""
         alias = validate_alias(alias)
@@ -148,6 +150,7 @@ class Link(Handle[tuple[Doc, Doc, Doc]]):
             set_alias(self._s, txn, self._id, alias)
         return self
 
+    @retried
     def remove_alias(self, alias: str) -> Link:
         """Remove ``alias`` from this version."""
         alias = validate_alias(alias)
@@ -155,6 +158,7 @@ class Link(Handle[tuple[Doc, Doc, Doc]]):
             remove_alias(self._s, txn, self._id, alias)
         return self
 
+    @retried
     def unlink(self) -> None:
         """Remove this link; the artifact version stays (members)."""
         with self._s.store.transaction() as txn:

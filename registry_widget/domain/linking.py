@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from registry_widget.domain.retry import retried
 from registry_widget.domain.session import Doc, Session, now
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
 from registry_widget.names import normalize_key, validate_alias
@@ -257,6 +258,7 @@ def create_collection_doc(
     return coll_id
 
 
+@retried
 def link_version(s: Session, art_id: int, path: str, aliases: Iterable[str]) -> int:
     """Link artifact version ``art_id`` into the collection at ``path`` (created if missing).
 

@@ -10,6 +10,7 @@ from registry_widget.domain.handle import Handle
 from registry_widget.domain.history import HistoryEntry, read_history
 from registry_widget.domain.linking import check_not_confusable
 from registry_widget.domain.reprs import ResultList, short
+from registry_widget.domain.retry import retried
 from registry_widget.domain.session import Doc, now
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
 from registry_widget.names import (
@@ -147,6 +148,7 @@ class Registry(Handle[Doc]):
 
     # -- changes to the registry ---------------------------------------------------------------
 
+    @retried
     def update(
         self,
         *,
@@ -209,6 +211,7 @@ class Registry(Handle[Doc]):
                     )
         return self
 
+    @retried
     def delete(self) -> None:
         """Delete the registry with its collections and links (admins; custom only).
 
@@ -230,6 +233,7 @@ class Registry(Handle[Doc]):
 
     # -- accepted types -------------------------------------------------------------------------
 
+    @retried
     def add_artifact_type(self, artifact_type: str) -> None:
         """Accept one more artifact type (admins)."""
         t = validate_artifact_type(artifact_type)
@@ -254,6 +258,7 @@ class Registry(Handle[Doc]):
                 registry_id=self._id,
             )
 
+    @retried
     def remove_artifact_type(self, artifact_type: str) -> None:
         """Stop accepting a type (admins), while no collection uses it.
 
@@ -306,6 +311,7 @@ class Registry(Handle[Doc]):
 
     # -- collections ---------------------------------------------------------------------------
 
+    @retried
     def create_collection(
         self,
         name: str,
@@ -408,6 +414,7 @@ class Registry(Handle[Doc]):
         """Change a member's registry role (admins)."""
         self._set_member(user, role, adding=False)
 
+    @retried
     def _set_member(self, user: str, role: str, *, adding: bool) -> None:
         user = validate_user_name(user)
         role = validate_role(role, REGISTRY_ROLES)
@@ -454,6 +461,7 @@ class Registry(Handle[Doc]):
                 registry_id=self._id,
             )
 
+    @retried
     def remove_member(self, user: str) -> None:
         """Take a user's registry role away (admins)."""
         user = validate_user_name(user)
@@ -478,6 +486,7 @@ class Registry(Handle[Doc]):
 
     # -- protected aliases -----------------------------------------------------------------------
 
+    @retried
     def add_protected_alias(self, alias: str) -> None:
         """Make ``alias`` protected: only admins may then set, move or remove it."""
         alias = validate_alias(alias)
@@ -518,6 +527,7 @@ class Registry(Handle[Doc]):
                     )
                     raise ConflictError(msg)
 
+    @retried
     def remove_protected_alias(self, alias: str) -> None:
         """Stop protecting ``alias`` (admins)."""
         if not isinstance(alias, str):

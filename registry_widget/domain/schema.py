@@ -12,7 +12,7 @@ from typing import Any
 from registry_widget.domain.session import now
 from registry_widget.names import normalize_key
 from registry_widget.store import STORE_FORMAT, Transaction
-from registry_widget.store.base import Fields
+from registry_widget.store.interface import Fields
 
 __all__ = ["CORE_REGISTRIES", "DOCUMENT_FIELDS", "create_store_docs", "registry_doc"]
 

@@ -1,18 +1,11 @@
-"""The store interface: documents by id in named tables, transactions, change notification.
+"""The working-set stores: the store interface over TinyDB tables in memory.
 
-The interface speaks plain dictionaries and filter trees, so that a database can answer
-it: rows are ``(id, document)`` pairs; lookups go by id (:meth:`Store.get`,
-:meth:`Store.get_many`) or by equality on indexed fields (:meth:`Store.find`,
-:meth:`Store.count`); :meth:`Store.query` takes a validated filter
-(:func:`registry_widget.filters.parse_filter`), which each backend compiles into its own
-query language, and sorts and pages in the store; :meth:`Store.search`,
-:meth:`Store.history` and :meth:`Store.referenced_digests` answer the text search, the
-history pages and garbage collection. Writes go through :meth:`Store.transaction`.
-
-The implementations here keep the working set in TinyDB tables over an in-memory storage
+The interface is :class:`~registry_widget.store.interface.Store`. The implementations
+here keep the working set in TinyDB tables over an in-memory storage
 (:class:`~registry_widget.store.table.WorkingSet`), with hash indexes on the fields
 looked up, and differ only in how committed changes become durable and how changes made
-by other processes are picked up (:meth:`Store._refresh_locked`, :meth:`Store._persist`).
+by other processes are picked up (:meth:`WorkingSetStore._refresh_locked`,
+:meth:`WorkingSetStore._persist`).
 
 Documents are plain JSON values. Callers never mutate a document they read in place:
 they pass new values to :meth:`Transaction.update`, which is what makes rollback exact.
@@ -26,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 import threading
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -38,21 +31,19 @@ from registry_widget.errors import NotFoundError, StoreCorruptedError
 from registry_widget.filters import MATCH_ALL, Filter, index_equalities
 from registry_widget.names import normalize_key
 from registry_widget.store.index import HashIndex
+from registry_widget.store.interface import ID, STORE_FORMAT, Doc, Fields, Row, Store, Transaction
 from registry_widget.store.query import compile_query
 from registry_widget.store.table import Tables, WorkingSet, WorkingSetTable
 
-__all__ = ["ID", "STORE_FORMAT", "Change", "Fields", "Row", "Store", "Transaction"]
-
-STORE_FORMAT = "registry_widget"
-"""The marker in the ``meta`` table that identifies a registry store."""
-
-Doc = dict[str, Any]
-Row = tuple[int, Doc]
-"""A document with its id: ``(id, document)``. The document is the stored one, not a copy."""
-ID = "id"
-"""The sort key of :meth:`Store.query` naming the row's id (no document has this field)."""
-Fields = Mapping[str, Mapping[str, tuple[type, ...]]]
-"""The fields every document of a table must hold, by table, with the types allowed."""
+__all__ = [
+    "ID",
+    "STORE_FORMAT",
+    "Change",
+    "Fields",
+    "Row",
+    "WorkingSetStore",
+    "WorkingSetTransaction",
+]
 
 
 @dataclass(frozen=True)
@@ -72,10 +63,10 @@ class Change:
     fields: Doc | None = None
 
 
-class Transaction:
+class WorkingSetTransaction(Transaction):
     """The write half of the store: changes recorded so they can be undone or persisted."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: WorkingSetStore) -> None:
         self._store = store
         self.changes: list[Change] = []
 
@@ -122,7 +113,7 @@ class Transaction:
         self.changes.clear()
 
 
-class Store(ABC):
+class WorkingSetStore(Store):
     """TinyDB tables in memory plus a durability strategy.
 
     Reads go through :meth:`get`, :meth:`find`, :meth:`query` and their kin after
@@ -137,7 +128,7 @@ class Store(ABC):
         self._db.table_class = WorkingSetTable
         self._storage = cast("WorkingSet", self._db.storage)
         self._thread_lock = threading.RLock()
-        self._txn: Transaction | None = None
+        self._txn: WorkingSetTransaction | None = None
         self._depth = 0
         self._revision = 0
         self._subscribers: list[Callable[[], None]] = []
@@ -500,7 +491,7 @@ class Store(ABC):
     # -- writing -----------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def transaction(self) -> Iterator[WorkingSetTransaction]:
         """Run a block of changes atomically: all are committed durably, or none.
 
         Nested transactions join the outermost one, which commits at its end.
@@ -515,7 +506,7 @@ class Store(ABC):
                 return
             with self._process_lock():
                 self._refresh_locked()
-                txn = Transaction(self)
+                txn = WorkingSetTransaction(self)
                 self._txn = txn
                 try:
                     yield txn
@@ -561,12 +552,6 @@ class Store(ABC):
         for callback in list(self._subscribers):
             callback()
 
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Release resources held by the store (nothing by default)."""
-
-    def checkpoint(self) -> None:  # noqa: B027 - optional hook
-        """Write every committed change into the store's main file (nothing by default)."""
-
     # -- the durability strategy ---------------------------------------------------------
 
     def _process_lock(self) -> AbstractContextManager[object]:
@@ -577,17 +562,17 @@ class Store(ABC):
         """A check without locks that nothing changed since the last refresh (False: unsure)."""
         return False
 
-    def _refresh_unlocked(self) -> None:  # noqa: B027 - optional hook
+    def _refresh_unlocked(self) -> None:
         """Refresh without the process lock, for reads (nothing to do by default)."""
 
-    def _refresh_locked(self) -> None:  # noqa: B027 - optional hook
+    def _refresh_locked(self) -> None:
         """Refresh while holding the process lock, before a transaction."""
 
     @abstractmethod
     def _persist(self, changes: list[Change]) -> None:
         """Make the committed ``changes`` durable; raise to abort the transaction."""
 
-    def _after_commit(self) -> None:  # noqa: B027 - optional hook
+    def _after_commit(self) -> None:
         """Upkeep after a durable commit, still under the process lock (nothing by default).
 
         The commit stands whatever happens here: it must not raise for a failure that a

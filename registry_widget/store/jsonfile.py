@@ -64,7 +64,7 @@ from registry_widget.errors import (
     StoreWriteError,
     ValidationError,
 )
-from registry_widget.store.base import STORE_FORMAT, Change, Store
+from registry_widget.store.base import STORE_FORMAT, Change, WorkingSetStore
 from registry_widget.store.journal import (
     encode_header,
     encode_record,
@@ -120,7 +120,7 @@ def check_layout(tables: Tables, path: Path) -> Tables:
     return tables
 
 
-class JSONFileStore(Store):
+class JSONFileStore(WorkingSetStore):
     """TinyDB documents in the JSON file ``path`` and its journal, durable and shared.
 
     Parameters

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from registry_widget.store.base import Change, Store
+from registry_widget.store.base import Change, WorkingSetStore
 
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(Store):
+class MemoryStore(WorkingSetStore):
     """TinyDB in memory; commits are atomic and isolated but not durable."""
 
     location = ":memory:"

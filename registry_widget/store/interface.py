@@ -1,0 +1,283 @@
+"""The store interface: documents by id in named tables, transactions, change notification.
+
+The interface speaks plain dictionaries and filter trees, so that a database can answer
+it: rows are ``(id, document)`` pairs; lookups go by id (:meth:`Store.get`,
+:meth:`Store.get_many`) or by equality on indexed fields (:meth:`Store.find`,
+:meth:`Store.count`); :meth:`Store.query` takes a validated filter
+(:func:`registry_widget.filters.parse_filter`), which each backend compiles into its own
+query language, and sorts and pages in the store; :meth:`Store.search`,
+:meth:`Store.history` and :meth:`Store.referenced_digests` answer the text search, the
+history pages and garbage collection. Writes go through :meth:`Store.transaction`.
+
+Two families implement it: the TinyDB working set in memory
+(:class:`~registry_widget.store.base.WorkingSetStore`: the memory and file stores) and the
+PostgreSQL server store (:mod:`registry_widget.store.postgres`), which answers every call
+with SQL and keeps no replica. Documents are plain JSON values; callers never mutate a
+document they read: they pass new values to :meth:`Transaction.update`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import (
+    Callable,
+    Collection,
+    Container,
+    Hashable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from contextlib import AbstractContextManager
+from typing import Any
+
+from registry_widget.filters import MATCH_ALL, Filter
+
+__all__ = ["ID", "STORE_FORMAT", "Doc", "Fields", "Row", "Store", "Transaction"]
+
+STORE_FORMAT = "registry_widget"
+"""The marker in the ``meta`` table that identifies a registry store."""
+
+Doc = dict[str, Any]
+Row = tuple[int, Doc]
+"""A document with its id: ``(id, document)``. Never change the document."""
+ID = "id"
+"""The sort key of :meth:`Store.query` naming the row's id (no document has this field)."""
+Fields = Mapping[str, Mapping[str, tuple[type, ...]]]
+"""The fields every document of a table must hold, by table, with the types allowed."""
+
+
+class Transaction(ABC):
+    """The write half of the store, valid inside :meth:`Store.transaction`."""
+
+    @abstractmethod
+    def insert(self, table: str, doc: Doc) -> int:
+        """Insert ``doc`` into ``table`` and return its document id (never one reused)."""
+
+    @abstractmethod
+    def update(self, table: str, doc_id: int, fields: Doc) -> None:
+        """Set ``fields`` on document ``doc_id`` of ``table`` (a shallow merge).
+
+        Raises
+        ------
+        NotFoundError
+            If there is no such document.
+        """
+
+    @abstractmethod
+    def remove(self, table: str, doc_id: int) -> None:
+        """Remove document ``doc_id`` from ``table``.
+
+        Raises
+        ------
+        NotFoundError
+            If there is no such document.
+        """
+
+
+class Store(ABC):
+    """Documents by id in named tables; what the domain reads and writes through.
+
+    Reads (:meth:`get`, :meth:`find`, :meth:`query`…) answer from what the store last
+    saw: call :meth:`refresh`, or read inside :meth:`reading`, to see what other processes
+    committed. Writes go through :meth:`transaction`.
+    """
+
+    login: str | None = None
+    """The database login the store acts as, for stores where it is the identity (a
+    server store); None where the caller names its user."""
+
+    @property
+    def identity(self) -> Hashable:
+        """What makes two store objects one store: by default the object itself.
+
+        Clients of a server store connected as different logins hold different store
+        objects of the same store.
+        """
+        return id(self)
+
+    # -- reading -----------------------------------------------------------------------
+
+    @abstractmethod
+    def get(self, table: str, doc_id: int) -> Doc | None:
+        """Document ``doc_id`` of ``table`` (never change it), or None."""
+
+    @abstractmethod
+    def get_many(self, table: str, ids: Iterable[int]) -> list[Row]:
+        """The rows of ``table`` with these ids, in the order given; missing ids are skipped."""
+
+    def find(self, table: str, **equal: Any) -> list[Row]:
+        """The rows of ``table`` whose fields equal (or, for lists, contain) the values.
+
+        ``store.find("links", collection_id=3, index=0)``. Values are strings, numbers,
+        booleans or None. Rows come in insertion (id) order.
+        """
+        return self.get_many(table, self.find_ids(table, **equal))
+
+    def find_one(self, table: str, **equal: Any) -> Row | None:
+        """The first row :meth:`find` would return, or None."""
+        rows = self.find(table, **equal)
+        return rows[0] if rows else None
+
+    @abstractmethod
+    def find_ids(self, table: str, **equal: Any) -> list[int]:
+        """The ids of the rows :meth:`find` would return."""
+
+    @abstractmethod
+    def count(self, table: str, **equal: Any) -> int:
+        """How many rows :meth:`find` would return; without fields, the size of ``table``."""
+
+    @abstractmethod
+    def query(
+        self,
+        table: str,
+        filter: Filter = MATCH_ALL,
+        *,
+        where: Mapping[str, Any] | None = None,
+        order: Sequence[str] = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Row]:
+        """The rows of ``table`` matching ``filter`` and ``where``, sorted and paged.
+
+        Parameters
+        ----------
+        table
+            The table's name.
+        filter
+            A validated filter (:func:`registry_widget.filters.parse_filter`); the store
+            compiles it into its own query language.
+        where
+            Equalities on indexed fields, all of which must hold, as for :meth:`find`;
+            a list, tuple or set of values means "any of them" (``registry_id=[1, 3]``).
+        order
+            Sort keys, each a document field or ``"id"`` (the row's id), prefixed with
+            ``-`` for descending: ``("-created_at", "-id")``. Without keys the rows come
+            in the order of the store. Equal keys keep id order.
+        limit, offset
+            The page: at most ``limit`` rows (None: all) after skipping ``offset``.
+        """
+
+    @abstractmethod
+    def search(
+        self,
+        table: str,
+        text: str,
+        fields: Sequence[str],
+        *,
+        where: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> list[Row]:
+        """Rows of ``table`` where one of ``fields`` contains ``text``, in id order.
+
+        A field matches when its value, or an element of its list value, is a string
+        whose normalised key (:func:`registry_widget.names.normalize_key`: case-folded,
+        NFC) contains ``text``, which must itself be a normalised key. ``where`` narrows
+        the rows as for :meth:`query`; at most ``limit`` rows are returned (None: all).
+        """
+
+    @abstractmethod
+    def history(
+        self,
+        field: str,
+        value: int,
+        *,
+        kinds: Sequence[str] | None = None,
+        registries: Container[int] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Row]:
+        """Rows of the ``history`` table whose ``field`` is ``value``, newest first.
+
+        ``kinds`` keeps only entries whose ``action`` is one of them or starts with one
+        of them and a dot (``"alias"`` keeps ``"alias.set"``). ``registries``, when given,
+        keeps only entries about no registry or about one of these. Paged by ``limit``
+        (None: all) and ``offset``.
+        """
+
+    @abstractmethod
+    def referenced_digests(self, among: Collection[str] | None = None) -> set[str]:
+        """The blob digests named by the ``files`` of the ``artifacts`` documents.
+
+        Only those in ``among``, if given. What garbage collection must keep.
+        """
+
+    @abstractmethod
+    def refresh(self) -> None:
+        """Bring what the store answers up to date with what others committed."""
+
+    @abstractmethod
+    def reading(self) -> AbstractContextManager[None]:
+        """Refresh once, then treat what was seen as current until the block ends."""
+
+    @abstractmethod
+    def expect_fields(self, fields: Fields) -> None:
+        """Refuse, as damage, documents without these fields of these types.
+
+        Raises
+        ------
+        StoreCorruptedError
+            If a stored document lacks a field or holds one of another type.
+        """
+
+    @abstractmethod
+    def is_initialized(self) -> bool:
+        """Whether the store holds a registry store (its ``meta`` marker)."""
+
+    @property
+    @abstractmethod
+    def state(self) -> int:
+        """A number that changes whenever what the store answers may have changed.
+
+        For caching what was derived from the store; does not refresh.
+        """
+
+    @property
+    @abstractmethod
+    def revision(self) -> int:
+        """A number that grows whenever the store changes (a commit here or elsewhere)."""
+
+    # -- writing -----------------------------------------------------------------------
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """Run a block of changes atomically: all are committed durably, or none.
+
+        Nested transactions join the outermost one, which commits at its end. A server
+        store may refuse a commit that collided with a concurrent one with
+        :class:`~registry_widget.errors.ConcurrentChangeError`; the block is then to be run
+        again (see :func:`registry_widget.domain.retry.retried`).
+        """
+
+    @abstractmethod
+    def in_transaction(self) -> bool:
+        """Whether the calling code runs inside a transaction."""
+
+    @abstractmethod
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` after every commit made in this process; return an unsubscriber."""
+
+    @abstractmethod
+    def before_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` before every transaction's changes are made durable.
+
+        For what the changes depend on, such as blob bytes that must be on disk before a
+        document refers to them; an exception aborts (rolls back) the transaction.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources held by the store (nothing by default)."""
+
+    def checkpoint(self) -> None:  # noqa: B027 - optional hook
+        """Write every committed change into the store's main file (nothing by default)."""
+
+    def blob_location(self) -> str | None:
+        """Where the store's blobs live, as recorded in the store (None: not recorded)."""
+        return None
+
+    def record_blob_location(self, location: str) -> str:
+        """Record where the store's blobs live unless a location is; return the recorded one.
+
+        Stores whose blobs live beside them record nothing.
+        """
+        return location

@@ -1,0 +1,559 @@
+"""The PostgreSQL store: the store interface answered by SQL on a shared server.
+
+Design
+------
+- **Schema.** One SQL table per store table (:mod:`~registry_widget.store.postgres_schema`):
+  identity ids, the document as ``json`` (read back exactly as written), a generated
+  ``jsonb`` copy for queries, and real generated columns for what lookups, constraints and
+  row-level security need. Created by the first login to open an empty schema, through
+  numbered migrations under an advisory lock.
+- **Privileges.** The tables belong to the login that created them (the first
+  organisation admin). ``meta``, ``users`` and ``schema_version`` are readable by every
+  login that can use the schema, so that an unknown login is told how to be added; an
+  organisation admin's ``add_user`` grants the named login the table privileges it needs
+  (with grant option for admins). Row-level security comes on top of these columns.
+- **Identity.** The acting user is the login (``current_user``, :attr:`login`).
+- **Reads** go to the server each time (no replica: memory does not grow with the store).
+  :meth:`refresh` compares the server's transaction snapshot with the last one seen: when
+  nothing was committed anywhere since, :attr:`state` stays, so cached documents stay
+  valid; inside :meth:`reading` only the first refresh asks.
+- **Writes.** :meth:`transaction` is one READ COMMITTED transaction on the store's
+  connection. Rows that hold counters and alias maps (collections, links, artifact names)
+  are read ``FOR UPDATE`` inside a transaction, registries and users ``FOR SHARE``: the
+  domain's read-then-update of a collection's ``next_index`` is then a row-locked counter,
+  gap-free under concurrent writers, while writers of different collections never wait
+  for each other. Deadlocks, serialisation failures and unique violations raise
+  :class:`~registry_widget.errors.ConcurrentChangeError`, which the domain answers by
+  running the call again (:func:`registry_widget.domain.retry.retried`).
+- **Failures.** A lost connection is re-opened by the next call; one lost inside a
+  transaction raises :class:`~registry_widget.errors.StoreUnavailableError` (nothing is
+  acknowledged that was not committed).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import (
+    Callable,
+    Collection,
+    Container,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import psycopg
+from psycopg import sql as pgsql
+from psycopg.types.json import Json, Jsonb
+
+from registry_widget.errors import (
+    DatabaseError,
+    NotFoundError,
+    StoreCorruptedError,
+    StoreUnavailableError,
+)
+from registry_widget.filters import MATCH_ALL, Filter
+from registry_widget.names import normalize_key
+from registry_widget.store.interface import STORE_FORMAT, Doc, Fields, Row, Store, Transaction
+from registry_widget.store.postgres_connection import PostgresConnection
+from registry_widget.store.postgres_schema import LOCK_KEY, MIGRATIONS, SCHEMA_VERSION
+from registry_widget.store.postgres_sql import compile_filter, equalities, order_by
+
+__all__ = ["PostgresStore", "is_postgres_url"]
+
+_LOCK_ON_READ = {
+    "collections": " FOR UPDATE",
+    "links": " FOR UPDATE",
+    "artifact_names": " FOR UPDATE",
+    "registries": " FOR SHARE",
+    "users": " FOR SHARE",
+}
+_KINDS = {
+    str: "jsonb_typeof(data -> %s::text) = 'string'",
+    int: "(jsonb_typeof(data -> %s::text) = 'number' AND data ->> %s::text ~ '^-?[0-9]+$')",
+    float: "jsonb_typeof(data -> %s::text) = 'number'",
+    bool: "jsonb_typeof(data -> %s::text) = 'boolean'",
+    list: "jsonb_typeof(data -> %s::text) = 'array'",
+    dict: "jsonb_typeof(data -> %s::text) = 'object'",
+    type(None): "jsonb_typeof(data -> %s::text) = 'null'",
+}
+
+
+def is_postgres_url(location: object) -> bool:
+    """Whether ``location`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+def _fold(doc: Doc) -> Doc:
+    """The normalised keys of the document's text fields and lists of texts, for search."""
+    out: Doc = {}
+    for field, value in doc.items():
+        if isinstance(value, str):
+            out[field] = normalize_key(value)
+        elif isinstance(value, list):
+            out[field] = [normalize_key(v) for v in value if isinstance(v, str)]
+    return out
+
+
+class PostgresTransaction(Transaction):
+    """The changes of one SQL transaction; rows it locked are remembered as they stand."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+        self.locked: dict[tuple[str, int], Doc] = {}
+        self.changed = False
+
+    def insert(self, table: str, doc: Doc) -> int:
+        """Insert ``doc`` and return its id (an identity: never reused)."""
+        store = self._store
+        name = store._table(table, create=True)
+        if table == "users":
+            store._admit_login(str(doc["name"]), str(doc.get("role")))
+        ((doc_id,),) = store._run(
+            pgsql.SQL("INSERT INTO {} (doc, folded) VALUES (%s, %s) RETURNING id").format(name),
+            [Json(doc), Jsonb(_fold(doc))],
+        )
+        self.locked[(table, doc_id)] = dict(doc)
+        self._touch()
+        return int(doc_id)
+
+    def update(self, table: str, doc_id: int, fields: Doc) -> None:
+        """Set ``fields`` on the locked row (a shallow merge on its current document)."""
+        store = self._store
+        name = store._table(table)
+        before = self.locked.get((table, doc_id))
+        if before is None:
+            found = store._one(
+                pgsql.SQL("SELECT doc FROM {} WHERE id = %s FOR UPDATE").format(name), [doc_id]
+            )
+            if found is None:
+                _missing(table, doc_id)
+            before = found[0]
+        after = {**before, **fields}
+        store._run(
+            pgsql.SQL("UPDATE {} SET doc = %s, folded = %s WHERE id = %s").format(name),
+            [Json(after), Jsonb(_fold(after)), doc_id],
+        )
+        self.locked[(table, doc_id)] = after
+        self._touch()
+
+    def remove(self, table: str, doc_id: int) -> None:
+        """Remove the row."""
+        store = self._store
+        found = store._one(
+            pgsql.SQL("DELETE FROM {} WHERE id = %s RETURNING id").format(store._table(table)),
+            [doc_id],
+        )
+        if found is None:
+            _missing(table, doc_id)
+        self.locked.pop((table, doc_id), None)
+        self._touch()
+
+    def _touch(self) -> None:
+        self.changed = True
+        self._store._state += 1
+
+
+def _missing(table: str, doc_id: int) -> NoReturn:
+    msg = f"no document {doc_id} in table {table!r} (it was removed, or never existed)"
+    raise NotFoundError(msg)
+
+
+class PostgresStore(PostgresConnection, Store):
+    """A registry store in a PostgreSQL database (see the module's design notes).
+
+    Parameters
+    ----------
+    conninfo
+        A libpq connection string or URL (``postgresql://user@host:port/db?options=…``);
+        ``PG*`` variables and ``~/.pgpass`` fill in what it leaves out, as for psql.
+
+    Raises
+    ------
+    StoreUnavailableError
+        If the server cannot be reached or refuses the login.
+    """
+
+    _txn: PostgresTransaction | None
+
+    def __init__(self, conninfo: str) -> None:
+        PostgresConnection.__init__(self, conninfo)
+        self._depth = 0
+        self._state = 0
+        self._revision = 0
+        self._seen = -1  # the ``changes`` sequence as last seen
+        self._reading = threading.local()
+        self._subscribers: list[Callable[[], None]] = []
+        self._commit_hooks: list[Callable[[], None]] = []
+        self._fields: Fields = {}
+        row = self._one("SELECT current_user, current_schema()", [])
+        assert row is not None
+        self.login = str(row[0])
+        if row[1] is None:
+            msg = (
+                f"the PostgreSQL database {self.location} has no schema to create the "
+                "registry's tables in (none of the search_path exists); create one, or "
+                "connect with ?options=-csearch_path%3D<schema>"
+            )
+            raise DatabaseError(msg)
+        self.schema = str(row[1])
+        info = self._connection().info
+        self._identity = ("postgresql", info.host, info.port, info.dbname, self.schema)
+        self._migrate()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.location!r})"
+
+    @property
+    def identity(self) -> Hashable:
+        """The server, database and schema: one store, whichever login connects."""
+        return self._identity
+
+    # -- the schema -------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        """Bring the schema to :data:`SCHEMA_VERSION`, under the advisory lock."""
+        version = self._schema_version()
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            msg = (
+                f"the registry store {self.location} has schema version {version}, newer than "
+                f"this registry_widget knows ({SCHEMA_VERSION}); upgrade registry_widget"
+            )
+            raise StoreCorruptedError(msg)
+        with self.transaction():
+            self._run("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+            version = self._schema_version()
+            for number in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[number - 1]:
+                    self._run(statement)
+                self._run("INSERT INTO schema_version (version) VALUES (%s)", [number])
+            if version == 0:
+                for table in ("schema_version", "settings", "meta", "users"):
+                    self._run(f"GRANT SELECT ON {table} TO PUBLIC")
+                self._run("GRANT SELECT, USAGE ON SEQUENCE changes TO PUBLIC")
+        self._tables.clear()
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _lock_clause(self, table: str) -> str:
+        return _LOCK_ON_READ.get(table, "") if self._txn is not None else ""
+
+    def _remember(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        txn = self._txn
+        if txn is not None and _LOCK_ON_READ.get(table) == " FOR UPDATE":
+            for doc_id, doc in rows:
+                txn.locked[(table, doc_id)] = doc
+
+    def _select(self, table: str, where: str, params: Sequence[Any], tail: str = "") -> list[Row]:
+        if not self._known(table):
+            return []
+        rest = " WHERE " + where + tail + self._lock_clause(table)
+        rows = self._run(_on(table, "SELECT id, doc FROM ", rest), params)
+        self._remember(table, rows)
+        return [(int(i), d) for i, d in rows]
+
+    def get(self, table: str, doc_id: int) -> Doc | None:
+        """Document ``doc_id`` of ``table``, or None (locked in a transaction, see above)."""
+        rows = self._select(table, "id = %s", [doc_id])
+        return rows[0][1] if rows else None
+
+    def get_many(self, table: str, ids: Iterable[int]) -> list[Row]:
+        """The rows of ``table`` with these ids, in the order given; missing ids skipped."""
+        wanted = list(ids)
+        if not wanted:
+            return []
+        found = dict(self._select(table, "id = ANY(%s)", [wanted]))
+        return [(i, found[i]) for i in wanted if i in found]
+
+    def find(self, table: str, **equal: Any) -> list[Row]:
+        """The rows whose fields equal (or, for lists, contain) the values, in id order."""
+        where, params = self._equal(table, equal)
+        return self._select(table, where, params, " ORDER BY id")
+
+    def find_one(self, table: str, **equal: Any) -> Row | None:
+        """The first row :meth:`find` would return, or None."""
+        where, params = self._equal(table, equal)
+        rows = self._select(table, where, params, " ORDER BY id LIMIT 1")
+        return rows[0] if rows else None
+
+    def find_ids(self, table: str, **equal: Any) -> list[int]:
+        """The ids of the rows :meth:`find` would return."""
+        return [i for i, _ in self.find(table, **equal)]
+
+    def _equal(self, table: str, equal: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        if not equal:
+            msg = "find() needs at least one field=value"
+            raise TypeError(msg)
+        return equalities(table, equal)
+
+    def count(self, table: str, **equal: Any) -> int:
+        """How many rows :meth:`find` would return; without fields, the size of ``table``."""
+        if not self._known(table):
+            return 0
+        where, params = equalities(table, equal)
+        row = self._one(_on(table, "SELECT count(*) FROM ", " WHERE " + where), params)
+        return int(row[0]) if row is not None else 0
+
+    def query(
+        self,
+        table: str,
+        filter: Filter = MATCH_ALL,
+        *,
+        where: Mapping[str, Any] | None = None,
+        order: Sequence[str] = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Row]:
+        """The matching rows, sorted and paged in SQL (in Python after an inexact filter)."""
+        (cond, cond_params), exact = compile_filter(filter)
+        narrow, narrow_params = equalities(table, where or {})
+        sql = f"({narrow}) AND ({cond})"
+        params = [*narrow_params, *cond_params]
+        keys, key_params = order_by(table, order)
+        tail = f" ORDER BY {keys}"
+        if exact:
+            if limit is not None:
+                tail += f" LIMIT {int(limit)}"
+            if offset:
+                tail += f" OFFSET {int(offset)}"
+            return self._select(table, sql, [*params, *key_params], tail)
+        # Finished in Python: the narrowed rows, sorted by the store, then filtered and paged.
+        rows = self._select(table, sql, [*params, *key_params], tail)
+        matched = [row for row in rows if filter.matches(row[1])]
+        end = None if limit is None else offset + limit
+        return matched[offset:end]
+
+    def search(
+        self,
+        table: str,
+        text: str,
+        fields: Sequence[str],
+        *,
+        where: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> list[Row]:
+        """Rows where a field's normalised text (kept in ``folded``) contains ``text``."""
+        if (limit is not None and limit <= 0) or not fields:
+            return []
+        narrow, params = equalities(table, where or {})
+        tests = []
+        for field in fields:
+            value = "(folded -> %s::text)"
+            tests.append(
+                f"(CASE jsonb_typeof({value}) WHEN 'string' THEN "
+                f"strpos({value} #>> '{{}}', %s) > 0 "
+                f"WHEN 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements_text({value}) AS el "
+                "WHERE strpos(el, %s) > 0) ELSE false END)"
+            )
+            params.extend([field, field, text, field, text])
+        tail = " ORDER BY id" + ("" if limit is None else f" LIMIT {int(limit)}")
+        return self._select(table, f"({narrow}) AND ({' OR '.join(tests)})", params, tail)
+
+    def history(
+        self,
+        field: str,
+        value: int,
+        *,
+        kinds: Sequence[str] | None = None,
+        registries: Container[int] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Row]:
+        """History rows about ``field = value``, newest first, filtered and paged in SQL."""
+        where, params = equalities("history", {field: value})
+        if kinds is not None:
+            where += (
+                " AND (action = ANY(%s) OR EXISTS (SELECT 1 FROM unnest(%s::text[]) AS p"
+                " WHERE starts_with(action, p)))"
+            )
+            params.extend([list(kinds), [f"{kind}." for kind in kinds]])
+        if registries is not None:
+            ids = [int(i) for i in registries] if isinstance(registries, Iterable) else None
+            if ids is not None:
+                where += " AND (registry_id IS NULL OR registry_id = ANY(%s))"
+                params.append(ids)
+        tail = " ORDER BY id DESC" + ("" if limit is None else f" LIMIT {int(limit)}")
+        if offset:
+            tail += f" OFFSET {int(offset)}"
+        return self._select("history", where, params, tail)
+
+    def referenced_digests(self, among: Collection[str] | None = None) -> set[str]:
+        """The blob digests the versions' manifests name (only those in ``among``)."""
+        query = (
+            "SELECT DISTINCT f.value ->> 'digest' FROM artifacts, "
+            "jsonb_each(artifacts.data -> 'files') AS f"
+        )
+        params: list[Any] = []
+        if among is not None:
+            query += " WHERE f.value ->> 'digest' = ANY(%s)"
+            params.append(list(among))
+        return {str(digest) for (digest,) in self._run(query, params)}
+
+    # -- freshness ----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Look whether anyone committed since (one read of ``changes``); if so, move on."""
+        if self._txn is not None or getattr(self._reading, "fresh", False):
+            return
+        row = self._one("SELECT last_value, is_called FROM changes", [])
+        seen = -1 if row is None else int(row[0]) if row[1] else 0
+        with self._lock:
+            if seen != self._seen:
+                self._seen = seen
+                self._state += 1
+                self._revision += 1
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Refresh once, then treat what was seen as current until the block ends."""
+        local = self._reading
+        if getattr(local, "fresh", False):
+            yield
+            return
+        self.refresh()
+        local.fresh = True
+        try:
+            yield
+        finally:
+            local.fresh = False
+
+    @property
+    def state(self) -> int:
+        """Changes whenever a commit here or elsewhere may have changed what is read."""
+        return self._state
+
+    @property
+    def revision(self) -> int:
+        """Grows with every commit seen, here or by anyone else."""
+        self.refresh()
+        return self._revision
+
+    def expect_fields(self, fields: Fields) -> None:
+        """Refuse, as damage, a table holding a document without these fields."""
+        if fields == self._fields:
+            return
+        for table, expected in fields.items():
+            if not self._known(table) or not expected or not self._readable(table):
+                continue  # a login not yet given access is told so by the domain
+            tests = []
+            params: list[Any] = []
+            for field, kinds in expected.items():
+                ok = " OR ".join(_KINDS[kind] for kind in kinds)
+                tests.append(f"NOT (data ? %s::text AND ({ok}))")
+                params.append(field)
+                for kind in kinds:
+                    params.extend([field] * _KINDS[kind].count("%s"))
+            rest = " WHERE " + " OR ".join(tests) + " LIMIT 1"
+            rows = self._run(_on(table, "SELECT id, doc FROM ", rest), params)
+            if rows:
+                doc_id, doc = rows[0]
+                problem = _misshapen(table, int(doc_id), doc, expected)
+                msg = f"the store {self.location} holds {problem}; it was left untouched"
+                raise StoreCorruptedError(msg)
+        self._fields = fields
+
+    def is_initialized(self) -> bool:
+        """Whether the store holds its ``meta`` marker."""
+        rows = self._select("meta", "true", [], " ORDER BY id LIMIT 1")
+        meta = rows[0][1] if rows else None
+        return meta is not None and meta.get("format") == STORE_FORMAT
+
+    # -- writing ------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresTransaction]:
+        """One SQL transaction (READ COMMITTED); nested blocks join the outermost."""
+        with self._lock:
+            if self._txn is not None:
+                self._depth += 1
+                try:
+                    yield self._txn
+                finally:
+                    self._depth -= 1
+                return
+            conn = self._connection()
+            txn = PostgresTransaction(self)
+            self._run("BEGIN")
+            self._txn = txn
+            try:
+                yield txn
+                if txn.changed:
+                    for hook in self._commit_hooks:
+                        hook()
+                self._run("COMMIT")
+            except BaseException:
+                self._rollback(conn)
+                raise
+            finally:
+                self._txn = None
+                self._state += 1
+            if txn.changed:
+                self._announce()
+                self._revision += 1
+                for callback in list(self._subscribers):
+                    callback()
+
+    def _announce(self) -> None:
+        """Count a commit in ``changes``, after it, so that every reader refreshes.
+
+        After, not before: a reader that sees the new number sees the commit too, so no
+        cache made before the commit outlives it. (A process killed between its commit
+        and this leaves readers' caches to the next commit anyone makes.)
+        """
+        try:
+            row = self._one("SELECT nextval('changes')", [])
+        except StoreUnavailableError:
+            return  # committed; readers see it with the next commit counted
+        if row is not None and int(row[0]) == self._seen + 1:
+            self._seen = int(row[0])  # nobody else committed meanwhile: nothing to reload
+
+    def _rollback(self, conn: psycopg.Connection[Any]) -> None:
+        if conn.closed or conn.broken:
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except psycopg.Error:
+            conn.close()
+
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open on this store."""
+        return self._txn is not None
+
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` after every commit made through this store object."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def before_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` before every commit; an exception rolls it back."""
+        if callback not in self._commit_hooks:
+            self._commit_hooks.append(callback)
+
+
+def _on(table: str, head: str, rest: str) -> pgsql.Composed:
+    """``head`` + the quoted table name + ``rest``: SQL text around one table."""
+    return pgsql.SQL(head) + pgsql.Identifier(table) + pgsql.SQL(rest)
+
+
+def _misshapen(table: str, doc_id: int, doc: Doc, fields: Mapping[str, tuple[type, ...]]) -> str:
+    for field, kinds in fields.items():
+        if field not in doc:
+            return f"document {doc_id} of table {table!r} without its field {field!r}"
+        if not isinstance(doc[field], kinds):
+            allowed = " or ".join(k.__name__ for k in kinds)
+            return (
+                f"document {doc_id} of table {table!r} whose field {field!r} is "
+                f"{doc[field]!r}, not {allowed}"
+            )
+    return f"document {doc_id} of table {table!r}, which is misshapen"
