@@ -36,6 +36,8 @@ TABLES = (
     "artifact_names",
     "artifacts",
     "history",
+    "runs",
+    "run_edges",
 )
 """The store's tables, in the order they are created."""
 
@@ -103,6 +105,7 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
         _int("index", "number"),
         _text("type"),
         _text("digest"),
+        _int("run_id"),
         "UNIQUE (name, number)",
     ),
     "history": (
@@ -113,6 +116,23 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
         _int("collection_id"),
         _int("link_id"),
         _int("artifact_id"),
+        _int("run_id"),
+    ),
+    "runs": (
+        _text("name"),
+        _text("state"),
+        _text("created_by"),
+        _text("heartbeat_at"),
+        _text("origin"),
+        "UNIQUE (origin)",
+    ),
+    "run_edges": (
+        _int("run_id"),
+        _int("artifact_id"),
+        _text("kind"),
+        "UNIQUE (run_id, artifact_id, kind)",
+        "FOREIGN KEY (run_id) REFERENCES runs (id) DEFERRABLE INITIALLY DEFERRED",
+        "FOREIGN KEY (artifact_id) REFERENCES artifacts (id) DEFERRABLE INITIALLY DEFERRED",
     ),
 }
 
@@ -125,6 +145,8 @@ _CREATE_ORDER = (
     "artifacts",
     "links",
     "history",
+    "runs",
+    "run_edges",
 )
 
 _INDEXES = (
@@ -136,6 +158,9 @@ _INDEXES = (
     "CREATE INDEX ON history (collection_id)",
     "CREATE INDEX ON history (link_id)",
     "CREATE INDEX ON history (artifact_id)",
+    "CREATE INDEX ON history (run_id)",
+    "CREATE INDEX ON artifacts (run_id)",
+    "CREATE INDEX ON run_edges (artifact_id)",
     *(f"CREATE INDEX ON {table} USING gin (data jsonb_path_ops)" for table in TABLES),
 )
 
