@@ -175,18 +175,26 @@ def store_bytes() -> Callable[[Path], bytes]:
 
 
 @pytest.fixture
-def make_client(backend: str, store_path: Path, request: pytest.FixtureRequest) -> MakeClient:
-    """Clients of one store, as any user: ``make_client("bob")``."""
+def make_client(
+    backend: str, store_path: Path, request: pytest.FixtureRequest
+) -> Iterator[MakeClient]:
+    """Clients of one store, as any user: ``make_client("bob")``; closed at teardown."""
     memory = MemoryStore()
     # "s3": a JSON store whose blobs are in the test object store (modules opt in).
     blobs = request.getfixturevalue("s3_url") if backend == "s3" else None
+    made: list[rw.Client] = []
 
     def make(user: str = "ada") -> rw.Client:
         if backend == "memory":
-            return rw.Client(memory, user=user)
-        return rw.Client(store_path, user=user, blobs=blobs)
+            client = rw.Client(memory, user=user)
+        else:
+            client = rw.Client(store_path, user=user, blobs=blobs)
+        made.append(client)
+        return client
 
-    return make
+    yield make
+    for client in made:
+        client.close()
 
 
 @pytest.fixture

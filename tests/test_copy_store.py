@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +20,21 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(params=["memory", "json"])
-def make_source(request: pytest.FixtureRequest, tmp_path: Path) -> MakeClient:
+def make_source(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeClient]:
     """Clients of the source store: in memory, or a JSON file with its blob folder."""
     memory = MemoryStore()
     path = tmp_path / "source" / "registry.json"
     path.parent.mkdir()
+    made: list[rw.Client] = []
 
     def make(user: str = "ada") -> rw.Client:
-        if request.param == "memory":
-            return rw.Client(memory, user=user)
-        return rw.Client(path, user=user)
+        client = rw.Client(memory if request.param == "memory" else path, user=user)
+        made.append(client)
+        return client
 
-    return make
+    yield make
+    for client in made:
+        client.close()
 
 
 BIG = bytes(range(256)) * 400  # 100 KiB: a blob of its own, not in a pack

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import getpass
 import os
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from types import TracebackType
 from typing import Any
 
 from registry_widget.domain.artifact_version import (
@@ -17,7 +19,7 @@ from registry_widget.domain.artifact_version import (
     find_artifact,
     log_artifact,
 )
-from registry_widget.domain.backend import BlobLocation, Location, open_backend
+from registry_widget.domain.backend import BlobLocation, Location, close_backend, open_backend
 from registry_widget.domain.collection import resolve_selector
 from registry_widget.domain.garbage import DEFAULT_MIN_AGE, GarbageReport, collect_garbage
 from registry_widget.domain.link import LINK_FIELDS, Link, make_links
@@ -103,10 +105,16 @@ class Client:
     ) -> None:
         name = validate_user_name(user if user is not None else _default_user())
         backend = open_backend(location, blobs=blobs)
-        backend.store.expect_fields(DOCUMENT_FIELDS)
-        self._s = Session(backend.store, backend.blobs, name)
-        self._bootstrap()
-        self._s.org_role()  # refuse an unknown user now, with how to be added
+        try:
+            backend.store.expect_fields(DOCUMENT_FIELDS)
+            self._s = Session(backend.store, backend.blobs, name)
+            self._bootstrap()
+            self._s.org_role()  # refuse an unknown user now, with how to be added
+        except BaseException:
+            close_backend(backend)
+            raise
+        # Released by close(), or when the client is garbage-collected unclosed.
+        self._release = weakref.finalize(self, close_backend, backend)
         # One user, one name: act under the spelling the organisation knows, so that
         # creators, members and history all record the same name.
         known = self._s.user_doc()
@@ -138,8 +146,32 @@ class Client:
         self._s.record(txn, "user.add", name, after={"role": role})
 
     def __repr__(self) -> str:
+        if self._s.closed:
+            return f"<Client user={self._s.user!r} (closed)>"
         where = getattr(self._s.store, "location", repr(self._s.store))
         return f"Client({where!r}, user={self.user!r})"
+
+    def close(self) -> None:
+        """Release the store's files and locks and the object store's connections now.
+
+        Clients of one store file in a process share them: they are released when the
+        last of those clients is closed. A closed client (and every registry, collection
+        or version it handed out) refuses further calls; closing it again does nothing.
+        ``with rw.Client(...) as client:`` closes the client at the end of the block.
+        """
+        self._s.close()
+        self._release()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     @property
     def store(self) -> Store:

@@ -181,6 +181,7 @@ class S3BlobStore(BlobStore):
         self.part_size = part_size
         self.max_workers = max_workers
         self.parallel_reads = max_workers
+        self._owns_client = client is None
         self._client = client if client is not None else _make_client(max_attempts, max_workers)
         self.endpoint = str(self._client.meta.endpoint_url)
         self._lock = threading.Lock()
@@ -189,6 +190,15 @@ class S3BlobStore(BlobStore):
 
     def __repr__(self) -> str:
         return f"S3BlobStore({self.url!r}, endpoint={self.endpoint!r})"
+
+    def close(self) -> None:
+        """Close the connections of the S3 client this store made (not of one passed in).
+
+        Requests made afterwards open new connections.
+        """
+        if self._owns_client:
+            with contextlib.suppress(Exception):
+                self._client.close()
 
     # -- keys and errors -----------------------------------------------------------------
 

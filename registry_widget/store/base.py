@@ -142,6 +142,7 @@ class Store(ABC):
         self._revision = 0
         self._subscribers: list[Callable[[], None]] = []
         self._commit_hooks: list[Callable[[], None]] = []
+        self._hook_users: dict[Callable[[], None], int] = {}
         self._indexes: dict[str, dict[str, HashIndex]] = {}
         self._next_ids: dict[str, int] = {}
         self._reading = threading.local()
@@ -548,14 +549,34 @@ class Store(ABC):
 
         return unsubscribe
 
-    def before_commit(self, callback: Callable[[], None]) -> None:
+    def before_commit(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback()`` before every transaction's changes are made durable.
 
         For what the changes depend on, such as blob bytes that must be on disk before a
-        document refers to them; an exception aborts (rolls back) the transaction.
+        document refers to them; an exception aborts (rolls back) the transaction. A
+        callback given several times is called once. Returns a function that takes this
+        registration back (the callback stays while other registrations of it do).
         """
-        if callback not in self._commit_hooks:
+        users = self._hook_users.get(callback, 0)
+        if not users:
             self._commit_hooks.append(callback)
+        self._hook_users[callback] = users + 1
+        taken_back = False
+
+        def take_back() -> None:
+            nonlocal taken_back
+            if taken_back:
+                return
+            taken_back = True
+            left = self._hook_users.get(callback, 0) - 1
+            if left > 0:
+                self._hook_users[callback] = left
+                return
+            self._hook_users.pop(callback, None)
+            if callback in self._commit_hooks:
+                self._commit_hooks.remove(callback)
+
+        return take_back
 
     def _notify(self) -> None:
         for callback in list(self._subscribers):
