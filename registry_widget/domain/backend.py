@@ -34,6 +34,7 @@ __all__ = [
     "Location",
     "blobs_for",
     "close_backend",
+    "collected",
     "open_backend",
     "open_blobs",
     "open_store",
@@ -48,6 +49,7 @@ _stores: weakref.WeakValueDictionary[str, Store] = weakref.WeakValueDictionary()
 _beside: weakref.WeakKeyDictionary[Store, BlobStore] = weakref.WeakKeyDictionary()
 _folders: weakref.WeakValueDictionary[str, BlobStore] = weakref.WeakValueDictionary()
 _users: weakref.WeakKeyDictionary[Store | BlobStore, int] = weakref.WeakKeyDictionary()
+_pending: list[Backend] = []  # of clients collected unclosed, to close (see collected)
 _lock = threading.Lock()
 
 
@@ -75,6 +77,7 @@ def open_backend(location: Location, *, blobs: BlobLocation | None = None) -> Ba
     ValidationError
         If ``blobs`` is neither a folder path nor a blob store (nothing is opened).
     """
+    _drain()
     given = None if blobs is None else open_blobs(blobs)
     owned: list[Store | BlobStore] = []
     if blobs is not None and not isinstance(blobs, BlobStore):
@@ -108,6 +111,29 @@ def close_backend(backend: Backend) -> None:
     if backend.unhook is not None:
         backend.unhook()
     _release(backend.owned)
+    _drain()
+
+
+def collected(backend: Backend) -> None:
+    """Close ``backend`` of a client garbage-collected unclosed, soon and safely.
+
+    The collector may run while this thread holds the lock that counting takes (a
+    finalizer runs wherever an object happens to be freed), so the backend is closed at
+    the next :func:`open_backend` or :func:`close_backend`, not here.
+    """
+    _pending.append(backend)
+
+
+def _drain() -> None:
+    """Close the backends of clients collected unclosed."""
+    while _pending:
+        try:
+            backend = _pending.pop()
+        except IndexError:  # another thread took the last one
+            return
+        if backend.unhook is not None:
+            backend.unhook()
+        _release(backend.owned)
 
 
 def _use(obj: Store | BlobStore | None) -> Store | BlobStore:

@@ -19,7 +19,13 @@ from registry_widget.domain.artifact_version import (
     find_artifact,
     log_artifact,
 )
-from registry_widget.domain.backend import BlobLocation, Location, close_backend, open_backend
+from registry_widget.domain.backend import (
+    BlobLocation,
+    Location,
+    close_backend,
+    collected,
+    open_backend,
+)
 from registry_widget.domain.collection import resolve_selector
 from registry_widget.domain.garbage import DEFAULT_MIN_AGE, GarbageReport, collect_garbage
 from registry_widget.domain.link import LINK_FIELDS, Link, make_links
@@ -113,8 +119,9 @@ class Client:
         except BaseException:
             close_backend(backend)
             raise
-        # Released by close(), or when the client is garbage-collected unclosed.
-        self._release = weakref.finalize(self, close_backend, backend)
+        # Released by close(), or soon after the client and every registry, collection
+        # or version it handed out (which share its session) are collected unclosed.
+        self._release = weakref.finalize(self._s, collected, backend)
         # One user, one name: act under the spelling the organisation knows, so that
         # creators, members and history all record the same name.
         known = self._s.user_doc()
@@ -160,7 +167,9 @@ class Client:
         ``with rw.Client(...) as client:`` closes the client at the end of the block.
         """
         self._s.close()
-        self._release()
+        unclosed = self._release.detach()
+        if unclosed is not None:
+            close_backend(unclosed[2][0])
 
     def __enter__(self) -> Client:
         return self
