@@ -108,3 +108,36 @@ def test_s3_blob_store_clients_open_and_close_within_256_descriptors(
     done = _run_many("s3", 300, True, tmp_path, s3_url)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["opened", "300"]
+
+
+_COLLECTED_UNDER_LOCK = """
+import gc, os, sys
+from pathlib import Path
+import registry_widget as rw
+from registry_widget.domain import backend
+
+root = Path(sys.argv[1])
+client = rw.Client(root / "a.json", user="ada")
+with backend._lock:  # as when the collector runs inside open_store or blobs_for
+    del client
+    gc.collect()
+fds = len(os.listdir("/proc/self/fd"))
+rw.Client(root / "b.json", user="ada").close()  # the next open releases the first store
+print(fds - len(os.listdir("/proc/self/fd")), flush=True)
+"""
+
+
+def test_a_client_collected_unclosed_is_released_by_the_next_open_without_deadlock(
+    tmp_path: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _COLLECTED_UNDER_LOCK, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout) >= 1  # the first store's descriptors were released
