@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import os
-import resource
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,20 +17,6 @@ from registry_widget.store import MemoryStore
 from tests.servers import swift as swift_server
 
 MakeClient = Callable[..., rw.Client]
-
-
-def pytest_configure() -> None:
-    """Let the run hold as many files open as the machine allows a process.
-
-    The suite opens thousands of stores, blob stores and object-store connections, and a
-    closed-over store's descriptors are released only when the garbage collector reaches
-    it; a normal user's default soft limit (often 1024) is then too low, while root's is
-    not. The hard limit is the machine's, so this changes nothing a user could not.
-    """
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = 20000 if hard == resource.RLIM_INFINITY else min(hard, 20000)
-    if soft != resource.RLIM_INFINITY and soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
 @pytest.fixture(params=["json", "memory"])
