@@ -7,6 +7,7 @@ from typing import Any
 from registry_widget.domain.artifact_version import ArtifactVersion
 from registry_widget.domain.client import Client, SearchHit, User
 from registry_widget.domain.collection import Collection
+from registry_widget.domain.copy import CopyReport, copy_store
 from registry_widget.domain.garbage import GarbageReport
 from registry_widget.domain.history import HistoryEntry
 from registry_widget.domain.lineage import Lineage, LineageEdge, LineageNode
@@ -30,6 +31,7 @@ __all__ = [
     "Client",
     "Collection",
     "ConflictError",
+    "CopyReport",
     "GarbageReport",
     "HistoryEntry",
     "Lineage",
@@ -51,6 +53,7 @@ __all__ = [
     "StoreWriteError",
     "User",
     "ValidationError",
+    "copy_store",
 ]
 
 

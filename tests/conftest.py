@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import os
-import resource
 import time
 import urllib.parse
 import uuid
@@ -26,20 +25,6 @@ from tests.servers import postgres as postgres_server
 from tests.servers import swift as swift_server
 
 MakeClient = Callable[..., rw.Client]
-
-
-def pytest_configure() -> None:
-    """Let the run hold as many files open as the machine allows a process.
-
-    The suite opens thousands of stores, blob stores and object-store connections, and a
-    closed-over store's descriptors are released only when the garbage collector reaches
-    it; a normal user's default soft limit (often 1024) is then too low, while root's is
-    not. The hard limit is the machine's, so this changes nothing a user could not.
-    """
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = 20000 if hard == resource.RLIM_INFINITY else min(hard, 20000)
-    if soft != resource.RLIM_INFINITY and soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
 BACKENDS = ["json", "memory", "postgres"]
@@ -306,8 +291,10 @@ def store_bytes() -> Callable[[Path], bytes]:
 
 
 @pytest.fixture
-def make_client(backend: str, store_path: Path, request: pytest.FixtureRequest) -> MakeClient:
-    """Clients of one store, as any user: ``make_client("bob")``.
+def make_client(
+    backend: str, store_path: Path, request: pytest.FixtureRequest
+) -> Iterator[MakeClient]:
+    """Clients of one store, as any user: ``make_client("bob")``; closed at teardown.
 
     On PostgreSQL each user connects as a login of the same name (its normalised key), to
     a fresh schema; the first client records the blob folder, later ones use the recorded.
@@ -315,24 +302,27 @@ def make_client(backend: str, store_path: Path, request: pytest.FixtureRequest) 
     memory = MemoryStore()
     # "s3": a JSON store whose blobs are in the test object store (modules opt in).
     blobs = request.getfixturevalue("s3_url") if backend == "s3" else None
+    made: list[rw.Client] = []
     if backend == "postgres":
         cluster: PgCluster = request.getfixturevalue("postgres")
         schema: str = request.getfixturevalue("pg_schema")
         folder = store_path.with_name("registry.blobs")
 
-        def connect(user: str = "ada") -> rw.Client:
-            url = cluster.url(user, schema)
-            first = not folder.exists()
-            return rw.Client(url, user=user, blobs=folder if first else None)
-
-        return connect
-
     def make(user: str = "ada") -> rw.Client:
         if backend == "memory":
-            return rw.Client(memory, user=user)
-        return rw.Client(store_path, user=user, blobs=blobs)
+            client = rw.Client(memory, user=user)
+        elif backend == "postgres":
+            first = not folder.exists()
+            url = cluster.url(user, schema)
+            client = rw.Client(url, user=user, blobs=folder if first else None)
+        else:
+            client = rw.Client(store_path, user=user, blobs=blobs)
+        made.append(client)
+        return client
 
-    return make
+    yield make
+    for client in made:
+        client.close()
 
 
 @pytest.fixture

@@ -11,7 +11,10 @@ records its blob location when it is created, and later clients use the recorded
 
 Within a process every client of one store file shares one store object, and every
 client of one store (or one blob folder) one blob store, so a change made by one is seen
-at once by the others.
+at once by the others. What is opened here from a location is counted per backend that
+uses it and closed (its files, locks and connections released) when the last backend
+using it is closed (:func:`close_backend`); store and blob store objects passed in
+belong to the caller and are never closed here.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from registry_widget.errors import ValidationError
@@ -33,6 +37,8 @@ __all__ = [
     "BlobLocation",
     "Location",
     "blobs_for",
+    "close_backend",
+    "collected",
     "open_backend",
     "open_blobs",
     "open_store",
@@ -46,15 +52,23 @@ BlobLocation = str | os.PathLike[str] | BlobStore
 _stores: weakref.WeakValueDictionary[str, Store] = weakref.WeakValueDictionary()
 _beside: weakref.WeakKeyDictionary[Store, BlobStore] = weakref.WeakKeyDictionary()
 _folders: weakref.WeakValueDictionary[str, BlobStore] = weakref.WeakValueDictionary()
+_users: weakref.WeakKeyDictionary[Store | BlobStore, int] = weakref.WeakKeyDictionary()
+_pending: list[Backend] = []  # of clients collected unclosed, to close (see collected)
 _lock = threading.Lock()
 
 
 @dataclass(frozen=True)
 class Backend:
-    """A store (the documents) and the blob store holding its files' bytes."""
+    """A store (the documents) and the blob store holding its files' bytes.
+
+    ``owned`` are the objects opened for it from locations, which :func:`close_backend`
+    releases; ``unhook`` takes the blob store's sync off the store's commits.
+    """
 
     store: Store
     blobs: BlobStore
+    owned: tuple[Store | BlobStore, ...] = field(default=(), repr=False)
+    unhook: Callable[[], None] | None = field(default=None, repr=False)
 
 
 def open_backend(location: Location, *, blobs: BlobLocation | None = None) -> Backend:
@@ -64,22 +78,108 @@ def open_backend(location: Location, *, blobs: BlobLocation | None = None) -> Ba
     an ``s3://`` URL): later clients need not name it, and one given later is used by that
     client only.
 
+    Close it with :func:`close_backend` to release its files and connections at once.
+
     Raises
     ------
     ValidationError
         If ``blobs`` is neither a folder path nor a blob store (nothing is opened), or a
         server store has no recorded blob location and none is given.
     """
+    _drain()
     given = None if blobs is None else open_blobs(blobs)
-    store = open_store(location)
+    owned: list[Store | BlobStore] = []
+    if blobs is not None and not isinstance(blobs, BlobStore):
+        owned.append(_use(given))
+    try:
+        store = open_store(location)
+    except BaseException:
+        _release(owned)
+        raise
+    if not isinstance(location, Store):
+        owned.append(_use(store))
     if store.login is not None:
-        given = _server_blobs(store, blobs, given)
+        try:
+            server = _server_blobs(store, blobs, given)
+        except BaseException:
+            _release(owned)
+            raise
+        if given is None:
+            owned.append(_use(server))
+        given = server
     if given is None:
-        return Backend(store, blobs_for(store))
+        beside = blobs_for(store)
+        if not isinstance(location, Store):
+            owned.append(_use(beside))
+        return Backend(store, beside, tuple(owned))
     # Small files are appended to a pack without a sync of their own: the store syncs it
     # once before committing the transaction that refers to them.
-    store.before_commit(given.sync)
-    return Backend(store, given)
+    unhook = store.before_commit(given.sync)
+    return Backend(store, given, tuple(owned), unhook)
+
+
+def close_backend(backend: Backend) -> None:
+    """Release what :func:`open_backend` opened for ``backend``.
+
+    A store or blob store shared with other open backends (the clients of one file in a
+    process) stays open until the last of them is closed; then it is closed (its files,
+    locks and connections released) and the next client opens it afresh. Closing a
+    backend twice releases nothing more.
+    """
+    if backend.unhook is not None:
+        backend.unhook()
+    _release(backend.owned)
+    _drain()
+
+
+def collected(backend: Backend) -> None:
+    """Close ``backend`` of a client garbage-collected unclosed, soon and safely.
+
+    The collector may run while this thread holds the lock that counting takes (a
+    finalizer runs wherever an object happens to be freed), so the backend is closed at
+    the next :func:`open_backend` or :func:`close_backend`, not here.
+    """
+    _pending.append(backend)
+
+
+def _drain() -> None:
+    """Close the backends of clients collected unclosed."""
+    while _pending:
+        try:
+            backend = _pending.pop()
+        except IndexError:  # another thread took the last one
+            return
+        if backend.unhook is not None:
+            backend.unhook()
+        _release(backend.owned)
+
+
+def _use(obj: Store | BlobStore | None) -> Store | BlobStore:
+    """Count one more backend using ``obj`` (opened here)."""
+    assert obj is not None
+    with _lock:
+        _users[obj] = _users.get(obj, 0) + 1
+    return obj
+
+
+def _release(owned: list[Store | BlobStore] | tuple[Store | BlobStore, ...]) -> None:
+    """Count one backend fewer using each of ``owned``; close those nobody uses now."""
+    last: list[Store | BlobStore] = []
+    with _lock:
+        for obj in owned:
+            count = _users.get(obj, 0) - 1
+            if count > 0:
+                _users[obj] = count
+                continue
+            _users.pop(obj, None)
+            for shared in (_stores, _folders):
+                for key in [k for k, v in shared.items() if v is obj]:
+                    del shared[key]
+            if isinstance(obj, Store):
+                _beside.pop(obj, None)
+            last.append(obj)
+    for obj in last:
+        obj.close()
 
 
 def _server_blobs(store: Store, blobs: BlobLocation | None, given: BlobStore | None) -> BlobStore:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +18,13 @@ from registry_widget.domain.artifact_version import (
     find_artifact,
     log_artifact,
 )
-from registry_widget.domain.backend import BlobLocation, Location, open_backend
+from registry_widget.domain.backend import (
+    BlobLocation,
+    Location,
+    close_backend,
+    collected,
+    open_backend,
+)
 from registry_widget.domain.garbage import DEFAULT_MIN_AGE, GarbageReport, collect_garbage
 from registry_widget.domain.link import LINK_FIELDS, Link, make_links
 from registry_widget.domain.linking import link_path, link_version
@@ -118,20 +125,29 @@ class Client:
         name = asked if asked is not None else validate_user_name(_default_user())
         backend = open_backend(location, blobs=blobs)
         login = backend.store.login
-        if login is not None:
-            # On a server store the database login is the user: nobody acts as another.
-            if asked is not None and not same_user(asked, login):
-                msg = (
-                    f"this connection is logged in to the database as {login!r}, so it acts "
-                    f"as {login!r} and cannot act as user {asked!r}; connect as the login "
-                    f"{asked!r} instead (user= may only name the login itself)"
-                )
-                raise PermissionDeniedError(msg).with_code("not_the_login", user=asked, login=login)
-            name = validate_user_name(login)
-        backend.store.expect_fields(DOCUMENT_FIELDS)
-        self._s = Session(backend.store, backend.blobs, name)
-        self._bootstrap()
-        self._s.org_role()  # refuse an unknown user now, with how to be added
+        try:
+            if login is not None:
+                # On a server store the database login is the user: nobody acts as another.
+                if asked is not None and not same_user(asked, login):
+                    msg = (
+                        f"this connection is logged in to the database as {login!r}, so it "
+                        f"acts as {login!r} and cannot act as user {asked!r}; connect as the "
+                        f"login {asked!r} instead (user= may only name the login itself)"
+                    )
+                    raise PermissionDeniedError(msg).with_code(
+                        "not_the_login", user=asked, login=login
+                    )
+                name = validate_user_name(login)
+            backend.store.expect_fields(DOCUMENT_FIELDS)
+            self._s = Session(backend.store, backend.blobs, name)
+            self._bootstrap()
+            self._s.org_role()  # refuse an unknown user now, with how to be added
+        except BaseException:
+            close_backend(backend)
+            raise
+        # Released by close(), or soon after the client and every registry, collection
+        # or version it handed out (which share its session) are collected unclosed.
+        self._release = weakref.finalize(self._s, collected, backend)
         # One user, one name: act under the spelling the organisation knows, so that
         # creators, members and history all record the same name.
         known = self._s.user_doc()
@@ -164,8 +180,29 @@ class Client:
         self._s.record(txn, "user.add", name, after={"role": role})
 
     def __repr__(self) -> str:
+        if self._s.closed:
+            return f"<Client user={self._s.user!r} (closed)>"
         where = getattr(self._s.store, "location", repr(self._s.store))
         return f"Client({where!r}, user={self.user!r})"
+
+    def close(self) -> None:
+        """Release the store's files and locks and the object store's connections now.
+
+        Clients of one store file in a process share them: they are released when the
+        last of those clients is closed. A closed client (and every registry, collection
+        or version it handed out) refuses further calls; closing it again does nothing.
+        ``with rw.Client(...) as client:`` closes the client at the end of the block.
+        """
+        self._s.close()
+        unclosed = self._release.detach()
+        if unclosed is not None:
+            close_backend(unclosed[2][0])
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     @property
     def store(self) -> Store:

@@ -23,8 +23,10 @@ __all__ = [
     "check_accepts",
     "check_collection_type",
     "check_not_confusable",
+    "insert_link",
     "link_path",
     "move_latest",
+    "place_alias",
     "remove_alias",
     "set_alias",
     "unlink",
@@ -93,6 +95,17 @@ def _put_alias(
         aliases[alias] = index
     txn.update("collections", coll_id, {"aliases": aliases})
     return previous
+
+
+def place_alias(s: Session, txn: Transaction, link_id: int, alias: str) -> None:
+    """Put ``alias`` on link ``link_id`` as it stands, with no checks and no history.
+
+    For copying a store, whose aliases were checked where they were set and whose
+    history is copied with them.
+    """
+    link = s.store.get("links", link_id)
+    assert link is not None
+    _put_alias(s, txn, link["collection_id"], alias, link_id, link["index"])
 
 
 def alias_action(protected: Iterable[str], aliases: Iterable[str]) -> Action:
@@ -290,13 +303,13 @@ def link_version(s: Session, art_id: int, path: str, aliases: Iterable[str]) -> 
         if existing:
             link_id = existing[0]
         else:
-            link_id = _insert_link(s, txn, reg_id, reg, coll_id, art_id, art)
+            link_id = insert_link(s, txn, reg_id, reg, coll_id, art_id, art)
         for alias in alias_list:
             set_alias(s, txn, link_id, alias)
     return link_id
 
 
-def _insert_link(
+def insert_link(
     s: Session,
     txn: Transaction,
     reg_id: int,
@@ -304,11 +317,32 @@ def _insert_link(
     coll_id: int,
     art_id: int,
     art: Doc,
+    *,
+    index: int | None = None,
+    created: tuple[str, str] | None = None,
 ) -> int:
+    """Insert a link to artifact version ``art_id`` into collection ``coll_id``; return its id.
+
+    The one place links are numbered. A new link takes its collection's next number;
+    copying a store passes the ``index`` the link had there (numbers kept exactly, gaps
+    included) and its ``(created_at, created_by)``, and records no history of its own
+    (the copied history says who linked it and when). The collection's next number stays
+    above every number handed out, so none is ever reused.
+
+    Raises
+    ------
+    ConflictError
+        If another link of the collection already has number ``index``.
+    """
     coll = s.store.get("collections", coll_id)
     assert coll is not None
-    index = int(coll["next_index"])
-    at = now()
+    next_index = int(coll["next_index"])
+    if index is None:
+        index = next_index
+    elif s.link_at(coll_id, index) is not None:
+        msg = f"{link_path(reg, coll, index)} already exists; a link number is never reused"
+        raise ConflictError(msg)
+    at, by = created if created is not None else (now(), s.user)
     link_id = txn.insert(
         "links",
         {
@@ -318,7 +352,7 @@ def _insert_link(
             "artifact_id": art_id,
             "aliases": [],
             "created_at": at,
-            "created_by": s.user,
+            "created_by": by,
             "artifact_name": art["name"],
             "artifact_index": art["index"],
             "type": art["type"],
@@ -327,17 +361,18 @@ def _insert_link(
             "metadata": art["metadata"],
         },
     )
-    txn.update("collections", coll_id, {"next_index": index + 1, "updated_at": at})
+    txn.update("collections", coll_id, {"next_index": max(next_index, index + 1), "updated_at": at})
     move_latest(s, txn, coll_id)
-    path = link_path(reg, coll, index)
-    s.record(
-        txn,
-        "link.create",
-        path,
-        after=f"{art['name']}:v{art['index']}",
-        registry_id=reg_id,
-        collection_id=coll_id,
-        link_id=link_id,
-        artifact_id=art_id,
-    )
+    if created is None:
+        path = link_path(reg, coll, index)
+        s.record(
+            txn,
+            "link.create",
+            path,
+            after=f"{art['name']}:v{art['index']}",
+            registry_id=reg_id,
+            collection_id=coll_id,
+            link_id=link_id,
+            artifact_id=art_id,
+        )
     return link_id

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, cast
 
 from registry_widget.domain.run_query import resolve_version_runs
-from registry_widget.errors import ConflictError, NotFoundError, PermissionDeniedError
+from registry_widget.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    StorageError,
+)
 from registry_widget.files.blobs import BlobStore
 from registry_widget.filters import Fields, Filter, parse_filter
 from registry_widget.names import normalize_key
@@ -54,6 +59,20 @@ def copy_json(value: Any) -> Any:
 _CONTAINERS = (dict, list)
 
 
+class _Closed:
+    """Stands for the store and blobs of a closed client: every use is refused."""
+
+    def __init__(self, user: str) -> None:
+        self._user = user
+
+    def __getattr__(self, name: str) -> Any:
+        msg = (
+            f"this client of {self._user!r} was closed, with the registries, collections "
+            "and versions it handed out; open a new rw.Client to go on"
+        )
+        raise StorageError(msg)
+
+
 class Session:
     """One user's view of one store.
 
@@ -67,6 +86,14 @@ class Session:
         self.user = user
         self.user_key = normalize_key(user)
         self._role: tuple[int, str] = (-1, "")  # (store state, organisation role)
+        self.closed = False
+
+    def close(self) -> None:
+        """Refuse every later use of the store and blobs through this session."""
+        if not self.closed:
+            self.closed = True
+            self.store = cast("Store", _Closed(self.user))
+            self.blobs = cast("BlobStore", _Closed(self.user))
 
     # -- users -------------------------------------------------------------------------
 

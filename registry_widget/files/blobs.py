@@ -263,6 +263,12 @@ class BlobStore(ABC):
         for digest in added.digests - set(keep):
             self.remove(digest)
 
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the files and connections the store holds (nothing by default).
+
+        A closed store opens what it needs again if it is used after all.
+        """
+
     def sync(self) -> None:  # noqa: B027 - optional hook
         """Make every blob added so far durable.
 

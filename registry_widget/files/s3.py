@@ -9,10 +9,15 @@ addressing is path-style, which every S3-compatible store answers.
 - Uploads are conditional (``If-None-Match: *``): a stored object is never written
   over, and a 412 means another uploader stored the same content first. (Swift checks
   the condition when a PUT begins, so uploads that overlap may both succeed; the key is
-  the content's digest, so they write the same bytes.) Files up to
-  :data:`MULTIPART_THRESHOLD` are read once, hashed and sent in one request; larger
-  files are hashed first (a blob already there costs no upload) and then sent in parts,
-  hashed again on the way, and the upload is completed only if the digests agree.
+  the content's digest, so they write the same bytes.) Every file is read once. Files
+  up to :data:`MULTIPART_THRESHOLD` are hashed and sent in one request. Larger files
+  are sent in parts to a staging key (``prefix/uploads/<random>``) while they are hashed;
+  once the digest is known, a blob already there costs no more (the staged upload is
+  aborted), else the staged object is copied inside the store, part by part
+  (UploadPartCopy, which has no 5 GiB limit), to the content address, completed there
+  with ``If-None-Match: *``, and deleted. A file whose digest is known beforehand
+  (:meth:`S3BlobStore.put_file`) goes to its content address directly, hashed on the
+  way, and is completed only if the digests agree.
 - Many files are uploaded by a bounded pool of threads (:data:`MAX_WORKERS`).
 - Downloads stream the object; :func:`~registry_widget.files.artifacts.download` hashes
   what it writes and refuses a mismatch with ``StoreCorruptedError``.
@@ -21,8 +26,8 @@ addressing is path-style, which every S3-compatible store answers.
   :class:`~registry_widget.errors.RegistryError` naming the endpoint, bucket and cause.
 - Garbage collection sees each object's size and last-modified time in one listing;
   storing a blob again writes a small marker ``prefix/touched/<digest>`` whose time makes
-  the blob young again. Unfinished multipart uploads (a killed client) older than the
-  grace period are aborted.
+  the blob young again. Unfinished multipart uploads and staged objects (a killed
+  client) older than the grace period are removed.
 
 Requires the ``s3`` extra (``pip install registry_widget[s3]``), which brings boto3.
 """
@@ -35,6 +40,7 @@ import io
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -42,7 +48,6 @@ from typing import Any, BinaryIO, NoReturn
 from urllib.parse import urlsplit
 
 from registry_widget.errors import (
-    ConflictError,
     NotFoundError,
     PermissionDeniedError,
     RegistryError,
@@ -59,6 +64,12 @@ MULTIPART_THRESHOLD = 16 * 1024 * 1024
 
 PART_SIZE = 8 * 1024 * 1024
 """The size of each part of a multipart upload (8 MiB; S3's minimum is 5 MiB)."""
+
+MAX_PARTS = 10_000
+"""S3's limit on the parts of one upload: larger files get larger parts."""
+
+STAGING = "uploads"
+"""Large files whose digest is not known yet are staged under ``prefix/uploads/``."""
 
 MAX_WORKERS = 16
 """At most this many requests of one call are in flight at once."""
@@ -170,6 +181,7 @@ class S3BlobStore(BlobStore):
         self.part_size = part_size
         self.max_workers = max_workers
         self.parallel_reads = max_workers
+        self._owns_client = client is None
         self._client = client if client is not None else _make_client(max_attempts, max_workers)
         self.endpoint = str(self._client.meta.endpoint_url)
         self._lock = threading.Lock()
@@ -178,6 +190,15 @@ class S3BlobStore(BlobStore):
 
     def __repr__(self) -> str:
         return f"S3BlobStore({self.url!r}, endpoint={self.endpoint!r})"
+
+    def close(self) -> None:
+        """Close the connections of the S3 client this store made (not of one passed in).
+
+        Requests made afterwards open new connections.
+        """
+        if self._owns_client:
+            with contextlib.suppress(Exception):
+                self._client.close()
 
     # -- keys and errors -----------------------------------------------------------------
 
@@ -365,20 +386,27 @@ class S3BlobStore(BlobStore):
         yield from sorted(listed)
 
     def collect_leftovers(self, older_than: float) -> int:
-        """Abort multipart uploads begun before ``older_than`` (epoch seconds); return how many.
+        """Remove uploads begun before ``older_than`` (epoch seconds); return how many.
 
-        A client killed during an upload leaves its parts behind, invisible as a blob.
+        A client killed during an upload leaves its parts (an unfinished multipart
+        upload) or a staged object behind, invisible as a blob.
         """
         aborted = 0
         with self._request("list unfinished multipart uploads"):
             pages = self._client.get_paginator("list_multipart_uploads")
-            for page in pages.paginate(Bucket=self.bucket, Prefix=f"{self._base}sha256/"):
-                for upload in page.get("Uploads", []):
-                    if _age(upload["Initiated"]) < older_than:
-                        self._client.abort_multipart_upload(
-                            Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
-                        )
-                        aborted += 1
+            for prefix in (f"{self._base}sha256/", f"{self._base}{STAGING}/"):
+                for page in pages.paginate(Bucket=self.bucket, Prefix=prefix):
+                    for upload in page.get("Uploads", []):
+                        if _age(upload["Initiated"]) < older_than:
+                            self._client.abort_multipart_upload(
+                                Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                            )
+                            aborted += 1
+        for obj in self._list(f"{self._base}{STAGING}/"):
+            if _age(obj["LastModified"]) < older_than:
+                with self._request(f"remove the staged upload {obj['Key']!r}"):
+                    self._client.delete_object(Bucket=self.bucket, Key=obj["Key"])
+                aborted += 1
         return aborted
 
     # -- uploads ---------------------------------------------------------------------------
@@ -388,7 +416,7 @@ class S3BlobStore(BlobStore):
         if self.has(digest):
             self.touch(digest)
             return
-        self._upload(Path(src), digest, self._added(), None, hashed=None)
+        self._upload(Path(src), digest, self._added(), None)
 
     def ingest(self, src: Path, *, on_read: OnRead | None = None) -> tuple[str, int]:
         """Hash ``src`` and upload it unless its blob is there; see :meth:`BlobStore.ingest`.
@@ -447,21 +475,100 @@ class S3BlobStore(BlobStore):
                 digest = hashlib.sha256(data).hexdigest()
                 self._put(digest, data, added)
                 return digest, len(data)
-            hasher = hashlib.sha256()
-            size = 0
-            for chunk in _blobs.read_chunks(src, on_read):
-                hasher.update(chunk)
-                size += len(chunk)
+            return self._staged_upload(src, size, added, on_read)
         except RegistryError:
             raise
         except OSError as exc:
             raise StorageError.from_os_error(exc, f"read file {str(src)!r}") from exc
-        digest = hasher.hexdigest()
-        if self.has(digest):
-            self.touch(digest)
-        else:
-            self._upload(src, digest, added, on_read=None, hashed=size)
-        return digest, size
+
+    def _part_size(self, size: int) -> int:
+        """The part size for an object of ``size`` bytes: within S3's 10,000 parts."""
+        return max(self.part_size, -(-size // MAX_PARTS))
+
+    def _staged_upload(
+        self, src: Path, size: int, added: Added | None, on_read: OnRead | None
+    ) -> tuple[str, int]:
+        """Upload a large file in one pass over it; return its ``(digest, size)``.
+
+        Its parts go to a staging key while it is hashed; then the blob is either found
+        already stored (the staged upload is dropped) or copied, inside the object store,
+        to its content address (:meth:`_copy_into_place`). The staged object is removed
+        whatever happens; one a killed client leaves is collected as a leftover.
+        """
+        staging = f"{self._base}{STAGING}/{uuid.uuid4().hex}"
+        with self._request(f"begin the upload of {str(src)!r}"):
+            upload_id = self._client.create_multipart_upload(
+                Bucket=self.bucket, Key=staging, ContentType="application/octet-stream"
+            )["UploadId"]
+        bar = _bar(size, f"uploading {src.name}")
+        completed = False
+        try:
+            parts, digest = self._send_parts(
+                src, staging, upload_id, f"file {str(src)!r}", on_read, bar, size
+            )
+            if self.has(digest):  # stored before: the staged bytes are not needed
+                self.touch(digest)
+                return digest, size
+            with self._request(f"complete the staged upload of {str(src)!r}"):
+                self._client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=staging,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": parts},
+                )
+            completed = True
+            self._copy_into_place(staging, digest, size, added)
+            return digest, size
+        finally:
+            with contextlib.suppress(Exception):
+                if completed:
+                    self._client.delete_object(Bucket=self.bucket, Key=staging)
+                else:
+                    self._client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=staging, UploadId=upload_id
+                    )
+            if bar is not None:
+                bar.close()
+
+    def _copy_into_place(self, staging: str, digest: str, size: int, added: Added | None) -> None:
+        """Copy the staged object to blob ``digest``'s key, never over a stored object.
+
+        A multipart upload whose parts are ranges of the staged object (UploadPartCopy):
+        CopyObject stops at 5 GiB, parts do not, and the bytes never leave the store. It
+        is completed with ``If-None-Match: *`` like any upload (:meth:`_complete`).
+        """
+        key = self.key(digest)
+        with self._request(f"begin the copy of blob {digest}"):
+            upload_id = self._client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, ContentType="application/octet-stream"
+            )["UploadId"]
+        step = self._part_size(size)
+        ranges = [(start, min(start + step, size) - 1) for start in range(0, size, step)]
+
+        def copy(number: int, first: int, last: int) -> dict[str, Any]:
+            with self._request(f"copy part {number} of blob {digest}"):
+                result = self._client.upload_part_copy(
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    CopySource={"Bucket": self.bucket, "Key": staging},
+                    CopySourceRange=f"bytes={first}-{last}",
+                )
+            return {"PartNumber": number, "ETag": result["CopyPartResult"]["ETag"]}
+
+        try:
+            with ThreadPoolExecutor(max(1, min(4, self.max_workers))) as pool:
+                futures = [
+                    pool.submit(copy, number, first, last)
+                    for number, (first, last) in enumerate(ranges, 1)
+                ]
+                parts = [f.result() for f in futures]
+            self._complete(key, upload_id, parts, digest, added)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            raise
 
     def _put(self, digest: str, data: bytes, added: Added | None) -> None:
         """Store ``data`` under ``digest`` unless there; a 412 means another stored it.
@@ -498,18 +605,17 @@ class S3BlobStore(BlobStore):
         digest: str,
         added: Added | None,
         on_read: OnRead | None,
-        *,
-        hashed: int | None,
     ) -> None:
-        """Upload ``src``, which must hash to ``digest``; in parts above the threshold."""
-        if hashed is not None:
-            size = hashed
-        else:
-            try:
-                size = src.stat().st_size
-            except FileNotFoundError:
-                msg = f"file {str(src)!r} does not exist"
-                raise NotFoundError(msg) from None
+        """Upload ``src``, which must hash to ``digest``; in parts above the threshold.
+
+        Read once: the parts are sent to the content address as they are hashed, and the
+        upload is completed only if the digests agree.
+        """
+        try:
+            size = src.stat().st_size
+        except FileNotFoundError:
+            msg = f"file {str(src)!r} does not exist"
+            raise NotFoundError(msg) from None
         if size <= self.multipart_threshold:
             data = b"".join(_blobs.read_chunks(src, on_read))
             actual = hashlib.sha256(data).hexdigest()
@@ -524,15 +630,11 @@ class S3BlobStore(BlobStore):
             )["UploadId"]
         bar = _bar(size, f"uploading {src.name}")
         try:
-            parts, actual = self._send_parts(src, key, upload_id, digest, on_read, bar)
-            if actual != digest and hashed is None:
-                raise _mismatch(src, digest, actual)
+            parts, actual = self._send_parts(
+                src, key, upload_id, f"blob {digest}", on_read, bar, size
+            )
             if actual != digest:
-                msg = (
-                    f"file {str(src)!r} changed while it was being uploaded (sha256 "
-                    f"{actual}, not {digest}); log it again once nothing is writing to it"
-                )
-                raise ConflictError(msg)
+                raise _mismatch(src, digest, actual)
             self._complete(key, upload_id, parts, digest, added)
         except BaseException:
             with contextlib.suppress(Exception):
@@ -547,20 +649,23 @@ class S3BlobStore(BlobStore):
         src: Path,
         key: str,
         upload_id: str,
-        digest: str,
+        what: str,
         on_read: OnRead | None,
         bar: Any,
+        size: int,
     ) -> tuple[list[dict[str, Any]], str]:
         """Read ``src`` once, hashing it, and upload its parts a few at a time.
 
-        Returns the parts and the sha256 of what was sent.
+        Returns the parts and the sha256 of what was sent. ``what`` names the upload in
+        messages; ``size`` is the file's size, which sets the part size.
         """
+        part_size = self._part_size(size)
         hasher = hashlib.sha256()
         parts: list[Future[dict[str, Any]]] = []
         buffer = bytearray()
 
         def send(number: int, body: bytes) -> dict[str, Any]:
-            with self._request(f"upload part {number} of blob {digest}"):
+            with self._request(f"upload part {number} of {what}"):
                 etag = self._client.upload_part(
                     Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
                 )["ETag"]
@@ -574,9 +679,9 @@ class S3BlobStore(BlobStore):
                 for chunk in _blobs.read_chunks(src, on_read):
                     hasher.update(chunk)
                     buffer += chunk
-                    while len(buffer) >= self.part_size:
-                        body = bytes(buffer[: self.part_size])
-                        del buffer[: self.part_size]
+                    while len(buffer) >= part_size:
+                        body = bytes(buffer[:part_size])
+                        del buffer[:part_size]
                         parts.append(pool.submit(send, len(parts) + 1, body))
                         if len(parts) >= in_flight:  # bound the memory held by parts
                             parts[-in_flight].result()

@@ -31,7 +31,16 @@ from registry_widget.errors import NotFoundError, StoreCorruptedError
 from registry_widget.filters import MATCH_ALL, Filter, index_equalities
 from registry_widget.names import normalize_key
 from registry_widget.store.index import HashIndex
-from registry_widget.store.interface import ID, STORE_FORMAT, Doc, Fields, Row, Store, Transaction
+from registry_widget.store.interface import (
+    ID,
+    STORE_FORMAT,
+    CommitHooks,
+    Doc,
+    Fields,
+    Row,
+    Store,
+    Transaction,
+)
 from registry_widget.store.query import compile_query
 from registry_widget.store.table import Tables, WorkingSet, WorkingSetTable
 
@@ -132,7 +141,7 @@ class WorkingSetStore(Store):
         self._depth = 0
         self._revision = 0
         self._subscribers: list[Callable[[], None]] = []
-        self._commit_hooks: list[Callable[[], None]] = []
+        self._commit_hooks = CommitHooks()
         self._indexes: dict[str, dict[str, HashIndex]] = {}
         self._next_ids: dict[str, int] = {}
         self._reading = threading.local()
@@ -539,14 +548,9 @@ class WorkingSetStore(Store):
 
         return unsubscribe
 
-    def before_commit(self, callback: Callable[[], None]) -> None:
-        """Call ``callback()`` before every transaction's changes are made durable.
-
-        For what the changes depend on, such as blob bytes that must be on disk before a
-        document refers to them; an exception aborts (rolls back) the transaction.
-        """
-        if callback not in self._commit_hooks:
-            self._commit_hooks.append(callback)
+    def before_commit(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` before every commit (see :meth:`Store.before_commit`)."""
+        return self._commit_hooks.add(callback)
 
     def _notify(self) -> None:
         for callback in list(self._subscribers):

@@ -25,6 +25,7 @@ from collections.abc import (
     Container,
     Hashable,
     Iterable,
+    Iterator,
     Mapping,
     Sequence,
 )
@@ -33,7 +34,7 @@ from typing import Any
 
 from registry_widget.filters import MATCH_ALL, Filter
 
-__all__ = ["ID", "STORE_FORMAT", "Doc", "Fields", "Row", "Store", "Transaction"]
+__all__ = ["ID", "STORE_FORMAT", "CommitHooks", "Doc", "Fields", "Row", "Store", "Transaction"]
 
 STORE_FORMAT = "registry_widget"
 """The marker in the ``meta`` table that identifies a registry store."""
@@ -258,11 +259,13 @@ class Store(ABC):
         """Call ``callback()`` after every commit made in this process; return an unsubscriber."""
 
     @abstractmethod
-    def before_commit(self, callback: Callable[[], None]) -> None:
+    def before_commit(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback()`` before every transaction's changes are made durable.
 
         For what the changes depend on, such as blob bytes that must be on disk before a
-        document refers to them; an exception aborts (rolls back) the transaction.
+        document refers to them; an exception aborts (rolls back) the transaction. A
+        callback given several times is called once. Returns a function that takes this
+        registration back (the callback stays while other registrations of it do).
         """
 
     def close(self) -> None:  # noqa: B027 - optional hook
@@ -281,3 +284,31 @@ class Store(ABC):
         Stores whose blobs live beside them record nothing.
         """
         return location
+
+
+class CommitHooks:
+    """The callbacks a store runs before each commit, counted per registration."""
+
+    def __init__(self) -> None:
+        self._users: dict[Callable[[], None], int] = {}
+
+    def __iter__(self) -> Iterator[Callable[[], None]]:
+        return iter(list(self._users))
+
+    def add(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Register ``callback`` once more; return what takes this registration back."""
+        self._users[callback] = self._users.get(callback, 0) + 1
+        taken_back = False
+
+        def take_back() -> None:
+            nonlocal taken_back
+            if taken_back:
+                return
+            taken_back = True
+            left = self._users.get(callback, 0) - 1
+            if left > 0:
+                self._users[callback] = left
+            else:
+                self._users.pop(callback, None)
+
+        return take_back

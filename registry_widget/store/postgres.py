@@ -58,7 +58,15 @@ from registry_widget.errors import (
 )
 from registry_widget.filters import MATCH_ALL, Filter
 from registry_widget.names import normalize_key
-from registry_widget.store.interface import STORE_FORMAT, Doc, Fields, Row, Store, Transaction
+from registry_widget.store.interface import (
+    STORE_FORMAT,
+    CommitHooks,
+    Doc,
+    Fields,
+    Row,
+    Store,
+    Transaction,
+)
 from registry_widget.store.postgres_connection import PostgresConnection
 from registry_widget.store.postgres_schema import LOCK_KEY, MIGRATIONS, SCHEMA_VERSION
 from registry_widget.store.postgres_sql import compile_filter, equalities, order_by
@@ -188,7 +196,7 @@ class PostgresStore(PostgresConnection, Store):
         self._seen = -1  # the ``changes`` sequence as last seen
         self._reading = threading.local()
         self._subscribers: list[Callable[[], None]] = []
-        self._commit_hooks: list[Callable[[], None]] = []
+        self._commit_hooks = CommitHooks()
         self._fields: Fields = {}
         row = self._one("SELECT current_user, current_schema()", [])
         assert row is not None
@@ -535,10 +543,9 @@ class PostgresStore(PostgresConnection, Store):
 
         return unsubscribe
 
-    def before_commit(self, callback: Callable[[], None]) -> None:
+    def before_commit(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback()`` before every commit; an exception rolls it back."""
-        if callback not in self._commit_hooks:
-            self._commit_hooks.append(callback)
+        return self._commit_hooks.add(callback)
 
 
 def _on(table: str, head: str, rest: str) -> pgsql.Composed:

@@ -339,9 +339,152 @@ def test_large_files_are_uploaded_in_parts_and_read_back_whole(s3_url: str, tmp_
         store.put_file(other, sha(b"something else"))
     assert not store.has(sha(b"something else"))
     assert uploads(store) == []
-    # The same content again costs a hash, not an upload.
-    store._client.create_multipart_upload = None
+    # The same content again is read once more, and the stored object is left as it is:
+    # the staged upload is dropped once its digest is found stored.
+    key = store.key(digest)
+    before = store._client.head_object(Bucket=store.bucket, Key=key)
     assert store.ingest(tmp_path / "big.bin") == (digest, len(data))
+    after = store._client.head_object(Bucket=store.bucket, Key=key)
+    assert (after["ETag"], after["LastModified"]) == (before["ETag"], before["LastModified"])
+    assert uploads(store) == []
+    assert not [k for k in objects(store) if "/uploads/" in k]
+
+
+class _CountingReads:
+    """Counts the passes over one file (opened and read from) and the bytes read."""
+
+    def __init__(self, target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.passes = 0
+        self.bytes = 0
+        real_open = Path.open
+        counter = self
+
+        class Counted:
+            def __init__(self, fh: Any) -> None:
+                self._fh = fh
+                self._read = False
+
+            def read(self, n: int = -1) -> bytes:
+                data = self._fh.read(n)
+                if data and not self._read:
+                    self._read = True
+                    counter.passes += 1
+                counter.bytes += len(data)
+                return bytes(data)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._fh, name)
+
+            def __enter__(self) -> Counted:
+                return self
+
+            def __exit__(self, *exc: object) -> None:
+                self._fh.close()
+
+        def counting_open(path: Path, *args: Any, **kwargs: Any) -> Any:
+            fh = real_open(path, *args, **kwargs)
+            if Path(path).resolve() != target.resolve():
+                return fh
+            return Counted(fh)
+
+        monkeypatch.setattr(Path, "open", counting_open)
+
+
+def test_a_large_file_is_read_once_while_it_is_hashed_and_uploaded(
+    s3_url: str, tmp_path: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = S3BlobStore(s3_url, multipart_threshold=6 * MiB, part_size=5 * MiB)
+    data = os.urandom(12 * MiB + 3)
+    big = write(tmp_path / "big.bin", data)
+    client = rw.Client(store_path, blobs=store, user="ada")
+    reads = _CountingReads(big, monkeypatch)
+    version = client.log_artifact("big", type="model", files=big)
+    assert (reads.passes, reads.bytes) == (1, len(data))
+    assert version.files["big.bin"]["digest"] == sha(data)
+    assert uploads(store) == []
+    assert sorted(objects(store)) == [store.key(sha(data))]  # nothing staged is left
+    head = store._client.head_object(Bucket=store.bucket, Key=store.key(sha(data)))
+    assert head["ETag"].strip('"').endswith("-3")  # copied in the parts it was sent in
+    with store.open(sha(data)) as fh:
+        assert fh.read() == data
+
+
+def test_a_staged_upload_never_overwrites_a_stored_object(s3_url: str, tmp_path: Path) -> None:
+    data = os.urandom(7 * MiB)
+    src = write(tmp_path / "same.bin", data)
+    first = S3BlobStore(s3_url, multipart_threshold=6 * MiB, part_size=5 * MiB)
+    digest, _ = first.ingest(src)
+    key = first.key(digest)
+    head = first._client.head_object(Bucket=first.bucket, Key=key)
+    # Uploaders that do not see it stored (as if it were stored just after they
+    # looked) complete their copy conditionally: 412, dropped, nothing written over.
+    racers = [S3BlobStore(s3_url, multipart_threshold=6 * MiB, part_size=5 * MiB) for _ in range(4)]
+    for racer in racers:
+        racer.has = lambda digest: False  # type: ignore[method-assign]
+    barrier = threading.Barrier(len(racers))
+    results: list[object] = []
+
+    def upload(store: S3BlobStore) -> None:
+        barrier.wait()
+        with store.recording() as added:
+            results.append(store.ingest(src))
+        results.append(set(added.digests))
+
+    threads = [threading.Thread(target=upload, args=(r,)) for r in racers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count((digest, len(data))) == 4
+    assert results.count(set()) == 4  # none of them stored it: a refusal keeps it
+    again = first._client.head_object(Bucket=first.bucket, Key=key)
+    assert (again["ETag"], again["LastModified"]) == (head["ETag"], head["LastModified"])
+    assert uploads(first) == []
+    assert sorted(k for k in objects(first) if "/sha256/" in k or "/uploads/" in k) == [key]
+    with first.open(digest) as fh:
+        assert fh.read() == data
+
+
+def test_a_failure_while_placing_a_staged_upload_commits_nothing_and_gc_collects_it(
+    s3_url: str, tmp_path: Path, store_path: Path
+) -> None:
+    store = S3BlobStore(s3_url, multipart_threshold=6 * MiB, part_size=5 * MiB)
+    client = rw.Client(store_path, blobs=store, user="ada")
+    data = os.urandom(11 * MiB)
+    big = write(tmp_path / "big.bin", data)
+    real_copy, real_delete = store._client.upload_part_copy, store._client.delete_object
+    calls: list[int] = []
+
+    def upload_part_copy(**kwargs: Any) -> Any:
+        calls.append(kwargs["PartNumber"])
+        if kwargs["PartNumber"] == 2:
+            msg = "the connection broke"
+            raise ConnectionError(msg)
+        return real_copy(**kwargs)
+
+    def delete_object(**kwargs: Any) -> Any:
+        if "/uploads/" in kwargs["Key"]:  # as if the client died before cleaning up
+            msg = "the client died"
+            raise ConnectionError(msg)
+        return real_delete(**kwargs)
+
+    store._client.upload_part_copy = upload_part_copy
+    store._client.delete_object = delete_object
+    with pytest.raises(rw.StorageError, match="copy part 2"):
+        client.log_artifact("big", type="model", files=big)
+    assert 2 in calls
+    with pytest.raises(rw.NotFoundError):
+        client.artifact("big")
+    assert not store.has(sha(data))
+    assert uploads(store) == []  # the copy to the content address was aborted
+    staged = [k for k in objects(store) if "/uploads/" in k]
+    assert len(staged) == 1
+    store._client.delete_object = real_delete
+    report = client.collect_garbage(timedelta(hours=1))
+    assert [k for k in objects(store) if "/uploads/" in k] == staged  # young: kept
+    report = client.collect_garbage(min_age=0)
+    assert report.removed == 0
+    assert objects(store) == {}
 
 
 def test_a_large_file_changed_during_its_upload_leaves_nothing(

@@ -1,0 +1,346 @@
+"""rw.copy_store: everything copied between backends, numbers kept, safe to re-run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import registry_widget as rw
+from registry_widget.store import MemoryStore
+from tests.conftest import MakeClient
+
+
+@pytest.fixture(params=["json", "memory", "s3"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The destination: every store and blob backend (a JSON store with S3 blobs too)."""
+    return str(request.param)
+
+
+@pytest.fixture(params=["memory", "json"])
+def make_source(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeClient]:
+    """Clients of the source store: in memory, or a JSON file with its blob folder."""
+    memory = MemoryStore()
+    path = tmp_path / "source" / "registry.json"
+    path.parent.mkdir()
+    made: list[rw.Client] = []
+
+    def make(user: str = "ada") -> rw.Client:
+        client = rw.Client(memory if request.param == "memory" else path, user=user)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+BIG = bytes(range(256)) * 400  # 100 KiB: a blob of its own, not in a pack
+
+
+def populate(make: MakeClient, tmp_path: Path) -> dict[str, bytes]:
+    """A source store with every kind of object; returns the logged files' bytes."""
+    ada = make("ada")
+    ada.add_user("bob", "member")
+    ada.add_user("carol", "viewer")
+    contents: dict[str, bytes] = {}
+
+    def write(rel: str, data: bytes) -> Path:
+        path = tmp_path / "src-files" / f"f{len(contents)}" / rel
+        path.parent.mkdir(parents=True)
+        path.write_bytes(data)
+        contents[rel + str(len(contents))] = data
+        return path
+
+    models = ada.registry("Models")
+    models.add_protected_alias("production")
+    models.add_artifact_type("checkpoint")
+    cats = [
+        ada.log_artifact(
+            "cat",
+            type="model",
+            files={
+                "weights.bin": write("weights.bin", BIG + bytes([i])),
+                "cfg.json": write("c", b"{}"),
+            },
+            metadata={"acc": 0.9 + i / 100},
+            tags=[f"t{i}"],
+        )
+        for i in range(4)
+    ]
+    ada.link(cats[0], "Models/cat", aliases=["production"])
+    ada.link(cats[1], "Models/cat")
+    ada.link(cats[2], "Models/cat", aliases=["staging"])
+    ada.link(cats[3], "Models/cat")
+    models.collection("cat").update(description="# Cats\nthe cat models", tags=["vision"])
+    ada.use("Models/cat:v1").unlink()  # a gap in the numbers
+    ada.use("Models/cat:v3").unlink()  # the newest number is never reused
+    cats[3].delete()  # a gap in the version numbers: cat:v3 is gone, cat:v4 comes next
+    vision = ada.create_registry(
+        "Vision", description="restricted work", artifact_types=["dataset"]
+    )
+    vision.update(visibility="restricted")
+    vision.add_member("bob", "member")
+    data = ada.log_artifact("faces", type="dataset", files=write("faces.csv", b"a,b\n1,2\n"))
+    bob = make("bob")
+    bob.link(bob.artifact("faces:v0"), "Vision/faces", aliases=["golden"])
+    scratch = ada.create_registry("Scratch")
+    ada.link(data, "Scratch/tmp")
+    scratch.delete()  # its history is readable nowhere any more
+    return contents
+
+
+def view(client: rw.Client) -> dict[str, Any]:
+    """What a store holds, through the public API, with no ids."""
+    regs = {}
+    for reg in client.registries():
+        colls = {}
+        for coll in reg.collections():
+            colls[coll.name] = {
+                "type": coll.type,
+                "description": coll.description,
+                "tags": coll.tags,
+                "aliases": coll.aliases,
+                "versions": [
+                    (
+                        link.index,
+                        link.artifact.version,
+                        link.artifact.name,
+                        sorted(link.aliases),
+                        [
+                            (h.at, h.user, h.action, h.target, h.before, h.after)
+                            for h in link.history()
+                        ],
+                    )
+                    for link in coll.versions()
+                ],
+                "history": [(h.at, h.user, h.action, h.target) for h in coll.history()],
+            }
+        regs[reg.name] = {
+            "kind": reg.kind,
+            "description": reg.description,
+            "visibility": reg.visibility,
+            "types": reg.artifact_types,
+            "protected": reg.protected_aliases,
+            "members": sorted((m.user, m.role) for m in reg.members()),
+            "collections": colls,
+            "history": [
+                (h.at, h.user, h.action, h.target, h.before, h.after) for h in reg.history()
+            ],
+        }
+    arts = {
+        f"{a.name}:{a.version}": (
+            a.type,
+            a.digest,
+            a.files,
+            a.metadata,
+            a.description,
+            a.tags,
+            a.created_at,
+            a.created_by,
+            [(h.at, h.user, h.action, h.target) for h in a.history()],
+        )
+        for a in client.artifacts()
+    }
+    users = sorted((u.name, u.role) for u in client.users())  # the admins were made apart
+    return {"registries": regs, "artifacts": arts, "users": users}
+
+
+@pytest.fixture
+def copied(
+    make_source: MakeClient, make_client: MakeClient, tmp_path: Path
+) -> tuple[rw.Client, rw.Client, rw.CopyReport]:
+    populate(make_source, tmp_path)
+    src, dst = make_source("ada"), make_client("ada")
+    return src, dst, rw.copy_store(src, dst)
+
+
+def test_copies_everything_with_numbers_history_and_files(
+    copied: tuple[rw.Client, rw.Client, rw.CopyReport], tmp_path: Path
+) -> None:
+    src, dst, report = copied
+    assert view(dst) == view(src)
+    assert report.copied["versions"] == 4
+    assert report.copied["links"] == 3
+    assert report.copied["users"] == 2  # bob and carol; ada is the destination's admin
+    assert report.bytes > 3 * len(BIG)
+    # Numbers with their gaps, and the next ones, are those of the source.
+    cat = dst.registry("Models").collection("cat")
+    assert [v.index for v in cat.versions()] == [2, 0]
+    assert cat.aliases == {"production": "v0", "staging": "v2", "latest": "v2"}
+    assert dst.log_artifact("cat", type="model", files=_one(tmp_path, b"new")).version == "v4"
+    assert dst.link("cat:v4", "Models/cat").index == 4
+    # Every file is byte-identical when downloaded from the destination.
+    for art in src.artifacts():
+        a = art.download(tmp_path / "from-src" / art.name / art.version)
+        b = dst.artifact(f"{art.name}:{art.version}").download(
+            tmp_path / "from-dst" / art.name / art.version
+        )
+        for rel in art.files:
+            assert (b / rel).read_bytes() == (a / rel).read_bytes()
+
+
+def test_restricted_registries_keep_their_members_and_stay_hidden(
+    copied: tuple[rw.Client, rw.Client, rw.CopyReport], make_client: MakeClient
+) -> None:
+    _, dst, _ = copied
+    bob, carol = make_client("bob"), make_client("carol")
+    assert bob.use("Vision/faces:golden").artifact.name == "faces"
+    assert "Vision" in [r.name for r in bob.registries()]
+    assert "Vision" not in [r.name for r in carol.registries()]
+    with pytest.raises(rw.NotFoundError):
+        carol.registry("Vision")
+    with pytest.raises(rw.PermissionDeniedError):  # protected alias: admins only
+        bob.use("Models/cat:v2").set_alias("production")
+    assert "Scratch" not in [r.name for r in dst.registries()]
+
+
+def test_a_second_run_copies_nothing_and_changes_nothing(
+    copied: tuple[rw.Client, rw.Client, rw.CopyReport],
+    store_state: Callable[[rw.Client], object],
+) -> None:
+    src, dst, _ = copied
+    before = store_state(dst)
+    report = rw.copy_store(src, dst)
+    assert report.objects == 0
+    assert report.bytes == 0
+    assert store_state(dst) == before
+
+
+def test_a_later_run_copies_only_what_is_new(
+    copied: tuple[rw.Client, rw.Client, rw.CopyReport], tmp_path: Path
+) -> None:
+    src, dst, _ = copied
+    new = src.log_artifact("cat", type="model", files=_one(tmp_path, b"fresh"))
+    src.link(new, "Models/cat", aliases=["candidate"])
+    src.add_user("dan", "viewer")
+    report = rw.copy_store(src, dst)
+    assert report.copied["versions"] == 1
+    assert report.copied["links"] == 1
+    assert report.copied["users"] == 1
+    assert report.copied["registries"] == 0
+    assert view(dst) == view(src)
+    assert dst.use("Models/cat:latest").index == 4
+
+
+def test_a_conflicting_destination_is_refused_and_left_unchanged(
+    make_source: MakeClient,
+    make_client: MakeClient,
+    tmp_path: Path,
+    store_state: Callable[[rw.Client], object],
+) -> None:
+    populate(make_source, tmp_path)
+    src, dst = make_source("ada"), make_client("ada")
+    dst.create_registry("Vision", description="something else")
+    before = store_state(dst)
+    with pytest.raises(rw.ConflictError, match=r"'Vision'.*description"):
+        rw.copy_store(src, dst)
+    assert store_state(dst) == before
+
+
+def test_a_version_with_other_files_is_refused(
+    make_source: MakeClient,
+    make_client: MakeClient,
+    tmp_path: Path,
+    store_state: Callable[[rw.Client], object],
+) -> None:
+    populate(make_source, tmp_path)
+    src, dst = make_source("ada"), make_client("ada")
+    dst.log_artifact("cat", type="model", files=_one(tmp_path, b"not the source's cat"))
+    before = store_state(dst)
+    with pytest.raises(rw.ConflictError, match=r"cat:v0.*digest"):
+        rw.copy_store(src, dst)
+    assert store_state(dst) == before
+
+
+def test_an_interrupted_copy_is_finished_by_running_it_again(
+    make_source: MakeClient, make_client: MakeClient, tmp_path: Path
+) -> None:
+    populate(make_source, tmp_path)
+    src, dst = make_source("ada"), make_client("ada")
+    commits = 0
+
+    def crash_after_three() -> None:
+        nonlocal commits
+        commits += 1
+        if commits == 3:
+            msg = "the process died"
+            raise RuntimeError(msg)
+
+    unsubscribe = dst.subscribe(crash_after_three)
+    with pytest.raises(RuntimeError, match="died"):
+        rw.copy_store(src, dst)
+    unsubscribe()
+    assert commits == 3
+    partial = dst.artifacts()  # whole objects only: every version's files are there
+    for art in partial:
+        assert art.verify(), art
+    report = rw.copy_store(src, dst)
+    assert report.objects > 0
+    assert view(dst) == view(src)
+    assert rw.copy_store(src, dst).objects == 0
+
+
+def test_a_failing_file_copy_commits_no_version_and_a_rerun_finishes(
+    make_source: MakeClient,
+    make_client: MakeClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    populate(make_source, tmp_path)
+    src, dst = make_source("ada"), make_client("ada")
+    blobs = src._s.blobs
+    real_open, real_hint = blobs.open, blobs.path_hint
+    broken = src.artifact("cat:v2").files["weights.bin"]["digest"]
+
+    def failing_open(digest: str) -> Any:
+        if digest == broken:
+            raise rw.StorageError("the disk went away")
+        return real_open(digest)
+
+    def no_hint(digest: str) -> Path | None:
+        return None if digest == broken else real_hint(digest)
+
+    monkeypatch.setattr(blobs, "open", failing_open)
+    monkeypatch.setattr(blobs, "path_hint", no_hint)
+    with pytest.raises(rw.StorageError, match="went away"):
+        rw.copy_store(src, dst)
+    with pytest.raises(rw.NotFoundError):
+        dst.artifact("cat:v2")
+    monkeypatch.undo()
+    rw.copy_store(src, dst)
+    assert view(dst) == view(src)
+    assert dst.artifact("cat:v2").verify()
+
+
+def test_both_clients_must_be_organisation_admins(
+    make_source: MakeClient,
+    make_client: MakeClient,
+    tmp_path: Path,
+    store_state: Callable[[rw.Client], object],
+) -> None:
+    populate(make_source, tmp_path)
+    dst = make_client("ada")
+    dst.add_user("bob", "member")
+    before = store_state(dst)
+    with pytest.raises(rw.PermissionDeniedError, match=r"'bob'.*admin"):
+        rw.copy_store(make_source("bob"), dst)
+    with pytest.raises(rw.PermissionDeniedError, match=r"'bob'.*admin"):
+        rw.copy_store(make_source("ada"), make_client("bob"))
+    assert store_state(dst) == before
+
+
+def test_a_store_is_not_copied_into_itself(make_client: MakeClient) -> None:
+    client = make_client("ada")
+    with pytest.raises(rw.ValidationError, match="two different stores"):
+        rw.copy_store(client, make_client("ada"))
+
+
+def _one(tmp_path: Path, data: bytes) -> Path:
+    folder = tmp_path / f"one-{data.hex()[:16]}"
+    folder.mkdir()
+    path = folder / "model.bin"
+    path.write_bytes(data)
+    return path
