@@ -44,7 +44,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 PG_DATABASE = "rw_tests"
 PG_LOGINS = (
     "ada", "bob", "carol", "dave", "eve", "mia", "val", "u", "rv", "radm", "vic", "tm", "tv",
-    "newbie", "cy", "mallory", "out", "ov",
+    "newbie", "cy", "mallory", "out", "ov", "dan",
 )  # fmt: skip
 """Logins made at the start: the users the tests add (a server store's users are logins)."""
 

@@ -13,7 +13,7 @@ from registry_widget.store import MemoryStore
 from tests.conftest import MakeClient
 
 
-@pytest.fixture(params=["json", "memory", "s3"])
+@pytest.fixture(params=["json", "memory", "postgres", "s3"])
 def backend(request: pytest.FixtureRequest) -> str:
     """The destination: every store and blob backend (a JSON store with S3 blobs too)."""
     return str(request.param)
