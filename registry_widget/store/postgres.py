@@ -28,6 +28,12 @@ Design
 - **Failures.** A lost connection is re-opened by the next call; one lost inside a
   transaction raises :class:`~registry_widget.errors.StoreUnavailableError` (nothing is
   acknowledged that was not committed).
+- **Live.** While anything is subscribed (an open widget), a second connection listens
+  for the ``NOTIFY`` every commit sends (:mod:`~registry_widget.store.postgres_live`):
+  subscribers are told of commits made anywhere within milliseconds, :attr:`revision`
+  counts them without asking the server, and nothing is sent to the server while nothing
+  changes. :attr:`connection_state` says ``"reconnecting"`` while that connection is
+  lost; once back, subscribers are told that everything may have changed.
 """
 
 from __future__ import annotations
@@ -63,7 +69,14 @@ from registry_widget.errors import (
 from registry_widget.filters import MATCH_ALL, Filter
 from registry_widget.names import normalize_key
 from registry_widget.store.interface import STORE_FORMAT, Doc, Fields, Row, Store, Transaction
-from registry_widget.store.postgres_schema import LOCK_KEY, MIGRATIONS, SCHEMA_VERSION, TABLES
+from registry_widget.store.postgres_live import CONNECTED, Listener
+from registry_widget.store.postgres_schema import (
+    LOCK_KEY,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    TABLES,
+    notify_trigger,
+)
 from registry_widget.store.postgres_sql import compile_filter, equalities, order_by
 
 __all__ = ["PostgresStore", "is_postgres_url"]
@@ -191,6 +204,8 @@ class PostgresStore(Store):
         self._seen = -1  # the ``changes`` sequence as last seen
         self._reading = threading.local()
         self._subscribers: list[Callable[[], None]] = []
+        self._listener: Listener | None = None
+        self._heard = 0  # commits heard of from elsewhere; written by the listener only
         self._commit_hooks: list[Callable[[], None]] = []
         self._fields: Fields = {}
         self._tables: set[str] = set()
@@ -290,7 +305,8 @@ class PostgresStore(Store):
         return DatabaseError(msg)
 
     def close(self) -> None:
-        """Close the connection (a later call opens a new one)."""
+        """Close the connection and stop listening (a later call opens a new one)."""
+        self._stop_listening()
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
@@ -345,6 +361,7 @@ class PostgresStore(Store):
                         pgsql.Identifier(table)
                     )
                 )
+                self._run(notify_trigger(table))
             if table in TABLES or create or self._exists(table):
                 self._tables.add(table)
         return pgsql.Identifier(table)
@@ -587,12 +604,20 @@ class PostgresStore(Store):
 
     @property
     def state(self) -> int:
-        return self._state
+        return self._state + self._heard
 
     @property
     def revision(self) -> int:
-        self.refresh()
-        return self._revision
+        """Counts commits; while a listener runs, without asking the server."""
+        if self._listener is None:
+            self.refresh()
+        return self._revision + self._heard
+
+    @property
+    def connection_state(self) -> str:
+        """``"connected"``, or ``"reconnecting"`` while the listening connection is lost."""
+        listener = self._listener
+        return CONNECTED if listener is None else listener.state
 
     def expect_fields(self, fields: Fields) -> None:
         if fields == self._fields:
@@ -682,13 +707,46 @@ class PostgresStore(Store):
         return self._txn is not None
 
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
-        self._subscribers.append(callback)
+        """Call ``callback()`` after every commit made anywhere, and when
+        :attr:`connection_state` changes; the first subscriber starts the listener.
+
+        Commits of this process are reported from the committing thread, others from the
+        listener's thread.
+        """
+        with self._lock:
+            self._subscribers.append(callback)
+            if self._listener is None:
+                self._listener = Listener(
+                    self._conninfo, self.schema, self._heard_of, self._own_pid
+                )
+                self._listener.start()
 
         def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+                last = not self._subscribers
+            if last:
+                self._stop_listening()
 
         return unsubscribe
+
+    def _own_pid(self) -> int | None:
+        conn = self._conn
+        return None if conn is None or conn.closed else conn.info.backend_pid
+
+    def _heard_of(self, changed: bool) -> None:
+        """The listener heard of a commit made elsewhere (``changed``) or a state change."""
+        if changed:
+            self._heard += 1
+        for callback in list(self._subscribers):
+            callback()
+
+    def _stop_listening(self) -> None:
+        with self._lock:
+            listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.stop()
 
     def before_commit(self, callback: Callable[[], None]) -> None:
         if callback not in self._commit_hooks:
