@@ -320,7 +320,13 @@ def test_a_server_restart_shows_reconnecting_then_reads_again(
     widget = rw.RegistryWidget(client)
     try:
         assert widget.connection == "connected"
+        _other_connection_commits(own_server.url(), "Text")
+        assert wait_for(lambda: widget.revision == 1, timeout=1)
+        # The frontend reads again (refreshing the store) ... and that is no new change.
+        message = {"kind": "request", "id": "1", "method": "registries.list", "params": {}}
+        assert widget.handle_request(message)["ok"]
         before = widget.revision
+        heard.calls.clear()
         own_server.halt()
         assert wait_for(lambda: client.connection_state == "reconnecting", timeout=10)
         assert widget.connection == "reconnecting"
@@ -342,6 +348,11 @@ def test_a_server_restart_shows_reconnecting_then_reads_again(
         widget.close()
         unsubscribe()
         client.store.close()
+
+
+def _other_connection_commits(url: str, registry: str) -> None:
+    proc = child(url, f"client.create_registry({registry!r})")
+    assert proc.wait(timeout=60) == 0
 
 
 def test_a_change_by_another_process_reaches_the_open_widget(

@@ -593,7 +593,8 @@ class PostgresStore(Store):
             if seen != self._seen:
                 self._seen = seen
                 self._state += 1
-                self._revision += 1
+                if self._listener is None:  # else it counts the same commits as it hears them
+                    self._revision += 1
 
     @contextmanager
     def reading(self) -> Iterator[None]:

@@ -183,12 +183,12 @@ export function App({ model, invoke, busy }) {
       ${gone ? html`<div class="rw-error rw-gone" role="alert"><strong>Disconnected:</strong> ${KERNEL_GONE}</div>` : null}
       ${
         reconnecting
-          ? html`<div class="rw-reconnecting" role="status" aria-live="polite">
+          ? html`<div class="rw-reconnecting" key="reconnecting" role="status" aria-live="polite">
               <${Spinner} label="Reconnecting…" /> <span>${SERVER_RECONNECTING}</span>
             </div>`
           : null
       }
-      <div class=${reconnecting ? "rw-body rw-stale" : "rw-body"}><${Page} route=${route} /></div>
+      <div class=${reconnecting ? "rw-body rw-stale" : "rw-body"} key="body"><${Page} route=${route} /></div>
       <div class="rw-toasts" role="status" aria-live="polite">
         ${toasts.map((t) => html`<div class="rw-toast" key=${t.id}>${t.text}</div>`)}
       </div>
