@@ -53,7 +53,8 @@ def pg_store(client: rw.Client) -> PostgresStore:
 
 def listener_pid(store: PostgresStore) -> int:
     listener = store._listener
-    assert listener is not None and listener.backend_pid is not None
+    assert listener is not None
+    assert listener.backend_pid is not None
     return listener.backend_pid
 
 
@@ -112,7 +113,8 @@ def test_a_commit_in_another_process_is_heard_within_a_second(
         "    t0 = time.monotonic(); client.create_registry(f'R{i}'); t1 = time.monotonic()\n"
         "    print(t0, t1, flush=True)\n",
     )
-    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stdin is not None
+    assert proc.stdout is not None
     try:
         assert proc.stdout.readline().strip() == "ready"
         since_return: list[float] = []
@@ -177,12 +179,12 @@ def test_one_notification_per_commit_and_none_for_a_rollback(ada: rw.Client) -> 
         def pending() -> list[psycopg.Notify]:
             return list(listen.notifies(timeout=0.3))
 
-        class Abort(Exception):
+        class AbortError(Exception):
             pass
 
-        with pytest.raises(Abort), store.transaction() as txn:
+        with pytest.raises(AbortError), store.transaction() as txn:
             txn.insert("history", {"action": "test", "at": "never"})
-            raise Abort
+            raise AbortError
         assert pending() == []
         with store.transaction() as txn:
             for n in range(3):
@@ -250,18 +252,20 @@ def test_nothing_is_sent_to_the_server_while_nothing_changes(
     assert seen
 
 
-def test_the_listener_runs_only_while_someone_subscribes(ada: rw.Client, postgres: PgCluster) -> None:
+def test_the_listener_runs_only_while_someone_subscribes(
+    ada: rw.Client, postgres: PgCluster
+) -> None:
     store = pg_store(ada)
 
     def listening() -> int:
         row = postgres.admin.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'LISTEN %%' "
-            "AND query LIKE %s",
+            "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'LISTEN %%' AND query LIKE %s",
             [f"%{store.schema}%"],
         ).fetchone()
         return int(row[0]) if row is not None else 0
 
-    assert store._listener is None and listening() == 0
+    assert store._listener is None
+    assert listening() == 0
     first = ada.subscribe(lambda: None)
     second = ada.subscribe(lambda: None)
     assert listening() == 1

@@ -263,8 +263,10 @@ class Store(ABC):
 
     @property
     def connection_state(self) -> str:
-        """``"connected"``, or ``"reconnecting"`` while a server store cannot hear of
-        changes made elsewhere (its connection was lost); a local store is always connected.
+        """``"connected"``, or ``"reconnecting"`` while a server store lost its server.
+
+        While reconnecting, a server store cannot hear of changes made elsewhere; a local
+        store is always connected.
         """
         return "connected"
 

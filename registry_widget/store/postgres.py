@@ -714,10 +714,10 @@ class PostgresStore(Store):
         return self._txn is not None
 
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback()`` after every commit made anywhere, and when
-        :attr:`connection_state` changes; the first subscriber starts the listener.
+        """Call ``callback()`` after every commit made anywhere and on connection changes.
 
-        Commits of this process are reported from the committing thread, others from the
+        The first subscriber starts the listener; :attr:`connection_state` says whether it
+        is connected. Commits of this process are reported from the committing thread, others from the
         listener's thread.
         """
         with self._lock:

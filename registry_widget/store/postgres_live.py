@@ -30,6 +30,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql as pgsql
+from psycopg.conninfo import make_conninfo
 
 __all__ = ["CONNECTED", "FIRST_DELAY", "MAX_DELAY", "RECONNECTING", "Listener"]
 
@@ -119,7 +120,8 @@ class Listener:
     # -- the thread -------------------------------------------------------------------------
 
     def _connect(self) -> None:
-        conn = psycopg.connect(self._conninfo, autocommit=True, **_KEEPALIVES)
+        conninfo = make_conninfo(self._conninfo, **_KEEPALIVES)
+        conn = psycopg.connect(conninfo, autocommit=True)
         try:
             conn.execute(pgsql.SQL("LISTEN {}").format(pgsql.Identifier(self._channel)))
         except psycopg.Error:

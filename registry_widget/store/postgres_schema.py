@@ -30,7 +30,14 @@ open widgets too.
 
 from __future__ import annotations
 
-__all__ = ["LOCK_KEY", "MIGRATIONS", "NOTIFY_FUNCTION", "SCHEMA_VERSION", "TABLES", "notify_trigger"]
+__all__ = [
+    "LOCK_KEY",
+    "MIGRATIONS",
+    "NOTIFY_FUNCTION",
+    "SCHEMA_VERSION",
+    "TABLES",
+    "notify_trigger",
+]
 
 LOCK_KEY = 0x7277_5F73_6368  # "rw_sch": the advisory lock serialising migrations
 
@@ -161,8 +168,8 @@ NOTIFY_FUNCTION = (
 def notify_trigger(table: str) -> str:
     """The statement that makes every write to ``table`` announce its commit."""
     return (
-        f'CREATE OR REPLACE TRIGGER notify_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON "{table}" '
-        "FOR EACH STATEMENT EXECUTE FUNCTION notify_change()"
+        "CREATE OR REPLACE TRIGGER notify_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+        f'ON "{table}" FOR EACH STATEMENT EXECUTE FUNCTION notify_change()'
     )
 
 

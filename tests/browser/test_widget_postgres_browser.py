@@ -80,9 +80,7 @@ def test_changes_from_another_process_and_reconnection_show_in_the_widget(
         again.create_registry("WhileAway")
         again.store.close()
         expect(banner).to_have_count(0, timeout=15_000)
-        expect(widget.locator(".rw-card[data-registry='WhileAway']")).to_be_visible(
-            timeout=5_000
-        )
+        expect(widget.locator(".rw-card[data-registry='WhileAway']")).to_be_visible(timeout=5_000)
         expect(widget.locator(".rw-body")).to_have_class("rw-body")
         widget.screenshot(path=str(screenshots / f"postgres-reconnected-{theme}.png"))
         assert page.page_errors == []
