@@ -54,7 +54,9 @@ class RegistryWidget(anywidget.AnyWidget):
     route
         The page to open first, e.g. ``"Models/cat-resnet"`` (see :meth:`open`).
     poll_interval
-        Seconds between checks for changes made by other processes while a view is open.
+        Seconds between checks for changes made by other processes while a view is open
+        (a PostgreSQL store is told of them as they are committed; its check asks nothing
+        of the server).
 
     Examples
     --------
