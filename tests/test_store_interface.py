@@ -7,6 +7,7 @@ is also reopened where what it answers must survive a reload.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +22,19 @@ FIELDS = {"name": ("name",), "tag": ("tags",), "kind": ("kind",), "n": ("n",)}
 
 
 @pytest.fixture
-def store(backend: str, store_path: Path, request: pytest.FixtureRequest) -> Store:
+def store(backend: str, store_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
     made: Store
     if backend == "postgres":
         from registry_widget.store.postgres import PostgresStore
 
         cluster = request.getfixturevalue("postgres")
         made = PostgresStore(cluster.url("ada", request.getfixturevalue("pg_schema")))
-        request.addfinalizer(made.close)
     else:
         made = JSONFileStore(store_path) if backend == "json" else MemoryStore()
     with made.transaction() as txn:
         txn.insert("meta", {"format": STORE_FORMAT})
-    return made
+    yield made
+    made.close()
 
 
 def fill(store: Store, docs: list[dict[str, Any]], table: str = "things") -> list[int]:
@@ -65,9 +66,15 @@ def test_rows_are_ids_with_the_stored_documents(store: Store) -> None:
     assert store.count("things") == 4
     assert store.count("things", kind="even") == 2
     assert store.count("things", kind="even", tags="t0") == 1
+
+
+# A server store reads documents from the server: the rows it returns are fresh values.
+@pytest.mark.parametrize("backend", ["json", "memory"], indirect=True)
+def test_a_working_set_returns_the_stored_document_not_a_copy(store: Store) -> None:
+    (doc_id,) = fill(store, things(1))
     # The stored document itself, not a copy: reading costs no copy.
-    row = store.get_many("things", [ids[0]])[0]
-    assert row[1] is store.get("things", ids[0])
+    row = store.get_many("things", [doc_id])[0]
+    assert row[1] is store.get("things", doc_id)
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,6 @@ Design
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import (
     Callable,
@@ -51,32 +50,24 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import psycopg
-from psycopg import errors as pgerrors
 from psycopg import sql as pgsql
 from psycopg.types.json import Json, Jsonb
 
 from registry_widget.errors import (
-    ConcurrentChangeError,
     DatabaseError,
     NotFoundError,
-    PermissionDeniedError,
     StoreCorruptedError,
     StoreUnavailableError,
 )
 from registry_widget.filters import MATCH_ALL, Filter
 from registry_widget.names import normalize_key
 from registry_widget.store.interface import STORE_FORMAT, Doc, Fields, Row, Store, Transaction
+from registry_widget.store.postgres_connection import PostgresConnection
 from registry_widget.store.postgres_live import CONNECTED, Listener
-from registry_widget.store.postgres_schema import (
-    LOCK_KEY,
-    MIGRATIONS,
-    SCHEMA_VERSION,
-    TABLES,
-    notify_trigger,
-)
+from registry_widget.store.postgres_schema import LOCK_KEY, MIGRATIONS, SCHEMA_VERSION
 from registry_widget.store.postgres_sql import compile_filter, equalities, order_by
 
 __all__ = ["PostgresStore", "is_postgres_url"]
@@ -88,7 +79,6 @@ _LOCK_ON_READ = {
     "registries": " FOR SHARE",
     "users": " FOR SHARE",
 }
-_TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _KINDS = {
     str: "jsonb_typeof(data -> %s::text) = 'string'",
     int: "(jsonb_typeof(data -> %s::text) = 'number' AND data ->> %s::text ~ '^-?[0-9]+$')",
@@ -125,11 +115,12 @@ class PostgresTransaction(Transaction):
         self.changed = False
 
     def insert(self, table: str, doc: Doc) -> int:
+        """Insert ``doc`` and return its id (an identity: never reused)."""
         store = self._store
         name = store._table(table, create=True)
         if table == "users":
             store._admit_login(str(doc["name"]), str(doc.get("role")))
-        (doc_id,) = store._one(
+        ((doc_id,),) = store._run(
             pgsql.SQL("INSERT INTO {} (doc, folded) VALUES (%s, %s) RETURNING id").format(name),
             [Json(doc), Jsonb(_fold(doc))],
         )
@@ -138,6 +129,7 @@ class PostgresTransaction(Transaction):
         return int(doc_id)
 
     def update(self, table: str, doc_id: int, fields: Doc) -> None:
+        """Set ``fields`` on the locked row (a shallow merge on its current document)."""
         store = self._store
         name = store._table(table)
         before = self.locked.get((table, doc_id))
@@ -157,6 +149,7 @@ class PostgresTransaction(Transaction):
         self._touch()
 
     def remove(self, table: str, doc_id: int) -> None:
+        """Remove the row."""
         store = self._store
         found = store._one(
             pgsql.SQL("DELETE FROM {} WHERE id = %s RETURNING id").format(store._table(table)),
@@ -172,12 +165,12 @@ class PostgresTransaction(Transaction):
         self._store._state += 1
 
 
-def _missing(table: str, doc_id: int) -> None:
+def _missing(table: str, doc_id: int) -> NoReturn:
     msg = f"no document {doc_id} in table {table!r} (it was removed, or never existed)"
     raise NotFoundError(msg)
 
 
-class PostgresStore(Store):
+class PostgresStore(PostgresConnection, Store):
     """A registry store in a PostgreSQL database (see the module's design notes).
 
     Parameters
@@ -192,12 +185,10 @@ class PostgresStore(Store):
         If the server cannot be reached or refuses the login.
     """
 
+    _txn: PostgresTransaction | None
+
     def __init__(self, conninfo: str) -> None:
-        self.location = _redact(conninfo)
-        self._conninfo = conninfo
-        self._lock = threading.RLock()
-        self._conn: psycopg.Connection[Any] | None = None
-        self._txn: PostgresTransaction | None = None
+        PostgresConnection.__init__(self, conninfo)
         self._depth = 0
         self._state = 0
         self._revision = 0
@@ -208,7 +199,6 @@ class PostgresStore(Store):
         self._heard = 0  # commits heard of from elsewhere; written by the listener only
         self._commit_hooks: list[Callable[[], None]] = []
         self._fields: Fields = {}
-        self._tables: set[str] = set()
         row = self._one("SELECT current_user, current_schema()", [])
         assert row is not None
         self.login = str(row[0])
@@ -231,86 +221,6 @@ class PostgresStore(Store):
     def identity(self) -> Hashable:
         """The server, database and schema: one store, whichever login connects."""
         return self._identity
-
-    # -- the connection ------------------------------------------------------------------
-
-    def _connection(self) -> psycopg.Connection[Any]:
-        conn = self._conn
-        if conn is not None and not conn.closed and not conn.broken:
-            return conn
-        if self._txn is not None:
-            msg = (
-                f"the connection to the PostgreSQL server {self.location} was lost during a "
-                "change; the change was not committed"
-            )
-            raise StoreUnavailableError(msg)
-        try:
-            conn = psycopg.connect(self._conninfo, autocommit=True)
-        except psycopg.OperationalError as exc:
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            msg = f"cannot connect to the PostgreSQL server {self.location}: {reason}"
-            raise StoreUnavailableError(msg) from None
-        self._conn = conn
-        return conn
-
-    def _run(self, query: Any, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run one statement and return its rows; a read outside a transaction that meets
-        a lost connection is run once more on a new one.
-        """
-        with self._lock:
-            for attempt in (0, 1):
-                conn = self._connection()
-                try:
-                    cur = conn.execute(query, params)
-                    return cur.fetchall() if cur.description is not None else []
-                except psycopg.OperationalError as exc:
-                    if self._txn is None and attempt == 0 and conn.broken:
-                        continue
-                    raise self._error(exc) from None
-                except psycopg.Error as exc:
-                    raise self._error(exc) from None
-            raise AssertionError  # pragma: no cover
-
-    def _one(self, query: Any, params: Sequence[Any]) -> tuple[Any, ...] | None:
-        rows = self._run(query, params)
-        return rows[0] if rows else None
-
-    def _error(self, exc: psycopg.Error) -> Exception:
-        """The library's error for a server's refusal."""
-        reason = (exc.diag.message_primary if exc.diag else None) or str(exc).strip()
-        if isinstance(
-            exc,
-            (pgerrors.SerializationFailure, pgerrors.DeadlockDetected, pgerrors.UniqueViolation),
-        ):
-            msg = (
-                "the change collided with one committed at the same time by someone else "
-                f"({reason}); it was not applied, and running it again will apply it to the "
-                "new state"
-            )
-            return ConcurrentChangeError(msg)
-        if isinstance(exc, pgerrors.InsufficientPrivilege):
-            msg = (
-                f"the PostgreSQL login {self.login!r} may not do this in {self.location}: "
-                f"{reason}. An organisation admin gives access with client.add_user(...)"
-            )
-            return PermissionDeniedError(msg)
-        if isinstance(exc, psycopg.OperationalError):
-            if self._txn is not None:
-                outcome = "the change being made was not committed"
-            else:
-                outcome = "nothing was changed"
-            msg = f"the connection to the PostgreSQL server {self.location} failed ({reason}); {outcome}"
-            return StoreUnavailableError(msg)
-        msg = f"the PostgreSQL server {self.location} refused a statement: {reason}; nothing was changed"
-        return DatabaseError(msg)
-
-    def close(self) -> None:
-        """Close the connection and stop listening (a later call opens a new one)."""
-        self._stop_listening()
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
 
     # -- the schema -------------------------------------------------------------------------
 
@@ -338,105 +248,6 @@ class PostgresStore(Store):
                 self._run("GRANT SELECT, USAGE ON SEQUENCE changes TO PUBLIC")
         self._tables.clear()
 
-    def _schema_version(self) -> int:
-        # A query of pg_class, not to_regclass(): it sees what a migration committed while
-        # this one waited for the lock (the catalog caches may not yet).
-        found = self._one(
-            "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.relname = 'schema_version' AND n.nspname = current_schema()",
-            [],
-        )
-        if found is None:
-            return 0
-        row = self._one("SELECT max(version) FROM schema_version", [])
-        return int(row[0]) if row is not None and row[0] is not None else 0
-
-    def _table(self, table: str, *, create: bool = False) -> pgsql.Identifier:
-        """The SQL name of ``table``; a table the schema lacks is made on first insert."""
-        if table not in self._tables:
-            if not _TABLE_NAME.fullmatch(table):
-                msg = f"table names are lower-case identifiers, not {table!r}"
-                raise ValueError(msg)
-            if table not in TABLES and create:
-                columns = (
-                    "id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, doc json NOT NULL, "
-                    "data jsonb GENERATED ALWAYS AS (doc::jsonb) STORED, folded jsonb"
-                )
-                self._run(
-                    pgsql.SQL("CREATE TABLE IF NOT EXISTS {} (" + columns + ")").format(
-                        pgsql.Identifier(table)
-                    )
-                )
-                self._run(notify_trigger(table))
-            if table in TABLES or create or self._exists(table):
-                self._tables.add(table)
-        return pgsql.Identifier(table)
-
-    def _exists(self, table: str) -> bool:
-        found = self._one("SELECT to_regclass(%s)", [table])
-        return found is not None and found[0] is not None
-
-    def _readable(self, table: str) -> bool:
-        row = self._one("SELECT has_table_privilege(%s, 'SELECT')", [table])
-        return row is not None and bool(row[0])
-
-    def _known(self, table: str) -> bool:
-        self._table(table)
-        return table in self._tables
-
-    # -- identity -----------------------------------------------------------------------------
-
-    def _admit_login(self, name: str, role: str) -> None:
-        """Give the login ``name`` the privileges of a user; refuse a name without a login."""
-        # User names compare case-insensitively (NFC, case-folded); logins exactly. The
-        # login is the one spelt as the name, else the one login of the same key.
-        rows = self._run(
-            "SELECT rolname FROM pg_roles WHERE rolcanlogin AND lower(rolname) = lower(%s)",
-            [name],
-        )
-        names = [str(r[0]) for r in rows]
-        same = [r for r in names if normalize_key(r) == normalize_key(name)]
-        found = name if name in names else same[0] if len(same) == 1 else None
-        if found is None:
-            quoted = pgsql.Identifier(name).as_string(None)
-            msg = (
-                f"user {name!r} has no login on the PostgreSQL server of {self.location}; on "
-                f"a server store every user is a database login. Create it first (as a role "
-                f"that may create roles): CREATE ROLE {quoted} LOGIN PASSWORD '...'; then "
-                "add the user again"
-            )
-            raise NotFoundError(msg).with_code("no_login", name=name)
-        if found == self.login:
-            return
-        login = pgsql.Identifier(found)
-        grant = " WITH GRANT OPTION" if role == "admin" else ""
-        schema = pgsql.Identifier(self.schema)
-        self._run(pgsql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, login))
-        self._run(
-            pgsql.SQL(
-                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}" + grant
-            ).format(schema, login)
-        )
-        self._run(
-            pgsql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}" + grant).format(
-                schema, login
-            )
-        )
-
-    def blob_location(self) -> str | None:
-        row = self._one("SELECT value FROM settings WHERE name = 'blobs'", [])
-        return None if row is None else str(row[0])
-
-    def record_blob_location(self, location: str) -> str:
-        """Record where the store's blobs live, unless already recorded; the recorded one."""
-        self._run(
-            "INSERT INTO settings (name, value) VALUES ('blobs', %s) ON CONFLICT DO NOTHING",
-            [location],
-        )
-        recorded = self.blob_location()
-        assert recorded is not None
-        return recorded
-
     # -- reading ------------------------------------------------------------------------------
 
     def _lock_clause(self, table: str) -> str:
@@ -457,10 +268,12 @@ class PostgresStore(Store):
         return [(int(i), d) for i, d in rows]
 
     def get(self, table: str, doc_id: int) -> Doc | None:
+        """Document ``doc_id`` of ``table``, or None (locked in a transaction, see above)."""
         rows = self._select(table, "id = %s", [doc_id])
         return rows[0][1] if rows else None
 
     def get_many(self, table: str, ids: Iterable[int]) -> list[Row]:
+        """The rows of ``table`` with these ids, in the order given; missing ids skipped."""
         wanted = list(ids)
         if not wanted:
             return []
@@ -468,15 +281,18 @@ class PostgresStore(Store):
         return [(i, found[i]) for i in wanted if i in found]
 
     def find(self, table: str, **equal: Any) -> list[Row]:
+        """The rows whose fields equal (or, for lists, contain) the values, in id order."""
         where, params = self._equal(table, equal)
         return self._select(table, where, params, " ORDER BY id")
 
     def find_one(self, table: str, **equal: Any) -> Row | None:
+        """The first row :meth:`find` would return, or None."""
         where, params = self._equal(table, equal)
         rows = self._select(table, where, params, " ORDER BY id LIMIT 1")
         return rows[0] if rows else None
 
     def find_ids(self, table: str, **equal: Any) -> list[int]:
+        """The ids of the rows :meth:`find` would return."""
         return [i for i, _ in self.find(table, **equal)]
 
     def _equal(self, table: str, equal: Mapping[str, Any]) -> tuple[str, list[Any]]:
@@ -486,6 +302,7 @@ class PostgresStore(Store):
         return equalities(table, equal)
 
     def count(self, table: str, **equal: Any) -> int:
+        """How many rows :meth:`find` would return; without fields, the size of ``table``."""
         if not self._known(table):
             return 0
         where, params = equalities(table, equal)
@@ -502,6 +319,7 @@ class PostgresStore(Store):
         limit: int | None = None,
         offset: int = 0,
     ) -> list[Row]:
+        """The matching rows, sorted and paged in SQL (in Python after an inexact filter)."""
         (cond, cond_params), exact = compile_filter(filter)
         narrow, narrow_params = equalities(table, where or {})
         sql = f"({narrow}) AND ({cond})"
@@ -515,7 +333,7 @@ class PostgresStore(Store):
                 tail += f" OFFSET {int(offset)}"
             return self._select(table, sql, [*params, *key_params], tail)
         # Finished in Python: the narrowed rows, sorted by the store, then filtered and paged.
-        rows = [row for row in self._select(table, sql, [*params, *key_params], tail)]
+        rows = self._select(table, sql, [*params, *key_params], tail)
         matched = [row for row in rows if filter.matches(row[1])]
         end = None if limit is None else offset + limit
         return matched[offset:end]
@@ -529,6 +347,7 @@ class PostgresStore(Store):
         where: Mapping[str, Any] | None = None,
         limit: int | None = None,
     ) -> list[Row]:
+        """Rows where a field's normalised text (kept in ``folded``) contains ``text``."""
         if (limit is not None and limit <= 0) or not fields:
             return []
         narrow, params = equalities(table, where or {})
@@ -536,7 +355,8 @@ class PostgresStore(Store):
         for field in fields:
             value = "(folded -> %s::text)"
             tests.append(
-                f"(CASE jsonb_typeof({value}) WHEN 'string' THEN strpos({value} #>> '{{}}', %s) > 0 "
+                f"(CASE jsonb_typeof({value}) WHEN 'string' THEN "
+                f"strpos({value} #>> '{{}}', %s) > 0 "
                 f"WHEN 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements_text({value}) AS el "
                 "WHERE strpos(el, %s) > 0) ELSE false END)"
             )
@@ -554,6 +374,7 @@ class PostgresStore(Store):
         limit: int | None = None,
         offset: int = 0,
     ) -> list[Row]:
+        """History rows about ``field = value``, newest first, filtered and paged in SQL."""
         where, params = equalities("history", {field: value})
         if kinds is not None:
             where += (
@@ -572,6 +393,7 @@ class PostgresStore(Store):
         return self._select("history", where, params, tail)
 
     def referenced_digests(self, among: Collection[str] | None = None) -> set[str]:
+        """The blob digests the versions' manifests name (only those in ``among``)."""
         query = (
             "SELECT DISTINCT f.value ->> 'digest' FROM artifacts, "
             "jsonb_each(artifacts.data -> 'files') AS f"
@@ -585,6 +407,7 @@ class PostgresStore(Store):
     # -- freshness ----------------------------------------------------------------------------
 
     def refresh(self) -> None:
+        """Look whether anyone committed since (one read of ``changes``); if so, move on."""
         if self._txn is not None or getattr(self._reading, "fresh", False):
             return
         row = self._one("SELECT last_value, is_called FROM changes", [])
@@ -598,6 +421,7 @@ class PostgresStore(Store):
 
     @contextmanager
     def reading(self) -> Iterator[None]:
+        """Refresh once, then treat what was seen as current until the block ends."""
         local = self._reading
         if getattr(local, "fresh", False):
             yield
@@ -611,11 +435,15 @@ class PostgresStore(Store):
 
     @property
     def state(self) -> int:
+        """Changes whenever a commit here or elsewhere may have changed what is read."""
         return self._state + self._heard
 
     @property
     def revision(self) -> int:
-        """Counts commits; while a listener runs, without asking the server."""
+        """Grows with every commit seen, here or by anyone else.
+
+        While a listener runs (someone subscribed), without asking the server.
+        """
         if self._listener is None:
             self.refresh()
         return self._revision + self._heard
@@ -627,6 +455,7 @@ class PostgresStore(Store):
         return CONNECTED if listener is None else listener.state
 
     def expect_fields(self, fields: Fields) -> None:
+        """Refuse, as damage, a table holding a document without these fields."""
         if fields == self._fields:
             return
         for table, expected in fields.items():
@@ -650,6 +479,7 @@ class PostgresStore(Store):
         self._fields = fields
 
     def is_initialized(self) -> bool:
+        """Whether the store holds its ``meta`` marker."""
         rows = self._select("meta", "true", [], " ORDER BY id LIMIT 1")
         meta = rows[0][1] if rows else None
         return meta is not None and meta.get("format") == STORE_FORMAT
@@ -658,6 +488,7 @@ class PostgresStore(Store):
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresTransaction]:
+        """One SQL transaction (READ COMMITTED); nested blocks join the outermost."""
         with self._lock:
             if self._txn is not None:
                 self._depth += 1
@@ -711,14 +542,15 @@ class PostgresStore(Store):
             conn.close()
 
     def in_transaction(self) -> bool:
+        """Whether a transaction is open on this store."""
         return self._txn is not None
 
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback()`` after every commit made anywhere and on connection changes.
 
         The first subscriber starts the listener; :attr:`connection_state` says whether it
-        is connected. Commits of this process are reported from the committing thread, others from the
-        listener's thread.
+        is connected. Commits made through this store object are reported from the
+        committing thread, others from the listener's thread.
         """
         with self._lock:
             self._subscribers.append(callback)
@@ -755,14 +587,20 @@ class PostgresStore(Store):
         if listener is not None:
             listener.stop()
 
+    def close(self) -> None:
+        """Stop listening and close the connection (a later call opens a new one)."""
+        self._stop_listening()
+        super().close()
+
     def before_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` before every commit; an exception rolls it back."""
         if callback not in self._commit_hooks:
             self._commit_hooks.append(callback)
 
 
 def _on(table: str, head: str, rest: str) -> pgsql.Composed:
     """``head`` + the quoted table name + ``rest``: SQL text around one table."""
-    return pgsql.SQL(head) + pgsql.Identifier(table) + pgsql.SQL(rest)  # type: ignore[arg-type]
+    return pgsql.SQL(head) + pgsql.Identifier(table) + pgsql.SQL(rest)
 
 
 def _misshapen(table: str, doc_id: int, doc: Doc, fields: Mapping[str, tuple[type, ...]]) -> str:
@@ -776,10 +614,3 @@ def _misshapen(table: str, doc_id: int, doc: Doc, fields: Mapping[str, tuple[typ
                 f"{doc[field]!r}, not {allowed}"
             )
     return f"document {doc_id} of table {table!r}, which is misshapen"
-
-
-def _redact(conninfo: str) -> str:
-    """The connection string without its password, for messages."""
-    return re.sub(
-        r"(://[^:/@]*:)[^@]*@", r"\1***@", re.sub(r"password=\S+", "password=***", conninfo)
-    )
