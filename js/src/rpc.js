@@ -13,6 +13,12 @@ export const KERNEL_GONE =
   "This widget lost its kernel (it was restarted or shut down), so it cannot load or change " +
   "anything. Re-run the cell that displays it to get a working widget.";
 
+// What a person needs to know while the store's server cannot be reached (the widget's
+// "connection" trait is "reconnecting"): changes made elsewhere are not shown meanwhile.
+export const SERVER_RECONNECTING =
+  "The registry's server cannot be reached, so changes made elsewhere are not shown. " +
+  "This page refreshes by itself when the connection is back.";
+
 /** The model event the widget manager sends when the kernel behind a widget goes away. */
 export const COMM_GONE = "comm_live_update";
 

@@ -588,6 +588,16 @@ class Client:
         """Call ``callback()`` after every commit this process makes to the store.
 
         Returns a function that unsubscribes. Changes by other processes are seen through
-        :attr:`revision`.
+        :attr:`revision`; on a PostgreSQL store the callback also hears of them as they are
+        committed (from another thread), and of changes of :attr:`connection_state`.
         """
         return self._s.store.subscribe(callback)
+
+    @property
+    def connection_state(self) -> str:
+        """``"connected"``, or ``"reconnecting"`` while a server store has lost its server.
+
+        While reconnecting, changes made elsewhere go unheard; once connected again,
+        subscribers are told to read everything again.
+        """
+        return self._s.store.connection_state

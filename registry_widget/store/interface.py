@@ -256,7 +256,20 @@ class Store(ABC):
 
     @abstractmethod
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback()`` after every commit made in this process; return an unsubscriber."""
+        """Call ``callback()`` after every commit made in this process; return an unsubscriber.
+
+        A server store also calls it, from another thread, after commits made elsewhere
+        and when :attr:`connection_state` changes.
+        """
+
+    @property
+    def connection_state(self) -> str:
+        """``"connected"``, or ``"reconnecting"`` while a server store lost its server.
+
+        While reconnecting, a server store cannot hear of changes made elsewhere; a local
+        store is always connected.
+        """
+        return "connected"
 
     @abstractmethod
     def before_commit(self, callback: Callable[[], None]) -> Callable[[], None]:

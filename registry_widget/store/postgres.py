@@ -28,6 +28,12 @@ Design
 - **Failures.** A lost connection is re-opened by the next call; one lost inside a
   transaction raises :class:`~registry_widget.errors.StoreUnavailableError` (nothing is
   acknowledged that was not committed).
+- **Live.** While anything is subscribed (an open widget), a second connection listens
+  for the ``NOTIFY`` every commit sends (:mod:`~registry_widget.store.postgres_live`):
+  subscribers are told of commits made anywhere within milliseconds, :attr:`revision`
+  counts them without asking the server, and nothing is sent to the server while nothing
+  changes. :attr:`connection_state` says ``"reconnecting"`` while that connection is
+  lost; once back, subscribers are told that everything may have changed.
 """
 
 from __future__ import annotations
@@ -68,6 +74,7 @@ from registry_widget.store.interface import (
     Transaction,
 )
 from registry_widget.store.postgres_connection import PostgresConnection
+from registry_widget.store.postgres_live import CONNECTED, Listener
 from registry_widget.store.postgres_schema import LOCK_KEY, MIGRATIONS, SCHEMA_VERSION
 from registry_widget.store.postgres_sql import compile_filter, equalities, order_by
 
@@ -196,6 +203,8 @@ class PostgresStore(PostgresConnection, Store):
         self._seen = -1  # the ``changes`` sequence as last seen
         self._reading = threading.local()
         self._subscribers: list[Callable[[], None]] = []
+        self._listener: Listener | None = None
+        self._heard = 0  # commits heard of from elsewhere; written by the listener only
         self._commit_hooks = CommitHooks()
         self._fields: Fields = {}
         row = self._one("SELECT current_user, current_schema()", [])
@@ -415,7 +424,8 @@ class PostgresStore(PostgresConnection, Store):
             if seen != self._seen:
                 self._seen = seen
                 self._state += 1
-                self._revision += 1
+                if self._listener is None:  # else it counts the same commits as it hears them
+                    self._revision += 1
 
     @contextmanager
     def reading(self) -> Iterator[None]:
@@ -434,13 +444,23 @@ class PostgresStore(PostgresConnection, Store):
     @property
     def state(self) -> int:
         """Changes whenever a commit here or elsewhere may have changed what is read."""
-        return self._state
+        return self._state + self._heard
 
     @property
     def revision(self) -> int:
-        """Grows with every commit seen, here or by anyone else."""
-        self.refresh()
-        return self._revision
+        """Grows with every commit seen, here or by anyone else.
+
+        While a listener runs (someone subscribed), without asking the server.
+        """
+        if self._listener is None:
+            self.refresh()
+        return self._revision + self._heard
+
+    @property
+    def connection_state(self) -> str:
+        """``"connected"``, or ``"reconnecting"`` while the listening connection is lost."""
+        listener = self._listener
+        return CONNECTED if listener is None else listener.state
 
     def expect_fields(self, fields: Fields) -> None:
         """Refuse, as damage, a table holding a document without these fields."""
@@ -534,14 +554,51 @@ class PostgresStore(PostgresConnection, Store):
         return self._txn is not None
 
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback()`` after every commit made through this store object."""
-        self._subscribers.append(callback)
+        """Call ``callback()`` after every commit made anywhere and on connection changes.
+
+        The first subscriber starts the listener; :attr:`connection_state` says whether it
+        is connected. Commits made through this store object are reported from the
+        committing thread, others from the listener's thread.
+        """
+        with self._lock:
+            self._subscribers.append(callback)
+            if self._listener is None:
+                self._listener = Listener(
+                    self._conninfo, self.schema, self._heard_of, self._own_pid
+                )
+                self._listener.start()
 
         def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+                last = not self._subscribers
+            if last:
+                self._stop_listening()
 
         return unsubscribe
+
+    def _own_pid(self) -> int | None:
+        conn = self._conn
+        return None if conn is None or conn.closed else conn.info.backend_pid
+
+    def _heard_of(self, changed: bool) -> None:
+        """The listener heard of a commit made elsewhere (``changed``) or a state change."""
+        if changed:
+            self._heard += 1
+        for callback in list(self._subscribers):
+            callback()
+
+    def _stop_listening(self) -> None:
+        with self._lock:
+            listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.stop()
+
+    def close(self) -> None:
+        """Stop listening and close the connection (a later call opens a new one)."""
+        self._stop_listening()
+        super().close()
 
     def before_commit(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback()`` before every commit; an exception rolls it back."""

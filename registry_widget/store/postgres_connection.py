@@ -25,7 +25,7 @@ from registry_widget.errors import (
     ValidationError,
 )
 from registry_widget.names import normalize_key
-from registry_widget.store.postgres_schema import TABLES
+from registry_widget.store.postgres_schema import TABLES, notify_trigger
 
 __all__ = ["PostgresConnection", "redact"]
 
@@ -172,6 +172,7 @@ class PostgresConnection:
                         pgsql.Identifier(table)
                     )
                 )
+                self._run(notify_trigger(table))
             if table in TABLES or create or self._exists(table):
                 self._tables.add(table)
         return pgsql.Identifier(table)

@@ -19,11 +19,25 @@ recorded in ``schema_version``. ``settings`` holds what the store records about 
 (``blobs``: where its files' bytes live, recorded at creation); the ``changes`` sequence
 counts commits, so a client learns with one cheap read whether anything changed. Add a
 migration by appending to :data:`MIGRATIONS`; never change one that was released.
+
+Every store table has a statement trigger that sends ``NOTIFY`` on the channel named like
+the schema (:func:`notify_trigger`), in the writing transaction: PostgreSQL delivers it
+to every listening session when, and only when, that transaction commits, one per
+transaction however many rows it wrote. A trigger rather than the library's own commits,
+so that a change made with plain SQL (an administrator's fix in psql, a migration) reaches
+open widgets too.
 """
 
 from __future__ import annotations
 
-__all__ = ["LOCK_KEY", "MIGRATIONS", "SCHEMA_VERSION", "TABLES"]
+__all__ = [
+    "LOCK_KEY",
+    "MIGRATIONS",
+    "NOTIFY_FUNCTION",
+    "SCHEMA_VERSION",
+    "TABLES",
+    "notify_trigger",
+]
 
 LOCK_KEY = 0x7277_5F73_6368  # "rw_sch": the advisory lock serialising migrations
 
@@ -165,6 +179,25 @@ _INDEXES = (
 )
 
 
+NOTIFY_FUNCTION = (
+    "CREATE FUNCTION notify_change() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  PERFORM pg_notify(TG_TABLE_SCHEMA, '');\n"
+    "  RETURN NULL;\n"
+    "END\n"
+    "$$"
+)
+"""The trigger function announcing a change on the channel named like the table's schema."""
+
+
+def notify_trigger(table: str) -> str:
+    """The statement that makes every write to ``table`` announce its commit."""
+    return (
+        "CREATE OR REPLACE TRIGGER notify_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+        f'ON "{table}" FOR EACH STATEMENT EXECUTE FUNCTION notify_change()'
+    )
+
+
 def _version_1() -> list[str]:
     statements = [
         "CREATE TABLE schema_version ("
@@ -176,6 +209,8 @@ def _version_1() -> list[str]:
         columns = ",\n  ".join((*_COMMON, *_COLUMNS[table]))
         statements.append(f"CREATE TABLE {table} (\n  {columns}\n)")
     statements.extend(_INDEXES)
+    statements.append(NOTIFY_FUNCTION)
+    statements.extend(notify_trigger(table) for table in _CREATE_ORDER)
     return statements
 
 

@@ -55,7 +55,9 @@ class RegistryWidget(anywidget.AnyWidget):
     route
         The page to open first, e.g. ``"Models/cat-resnet"`` (see :meth:`open`).
     poll_interval
-        Seconds between checks for changes made by other processes while a view is open.
+        Seconds between checks for changes made by other processes while a view is open
+        (a PostgreSQL store is told of them as they are committed; its check asks nothing
+        of the server).
 
     Examples
     --------
@@ -78,18 +80,24 @@ class RegistryWidget(anywidget.AnyWidget):
     user = traitlets.Unicode("", read_only=True).tag(sync=True)
     """The user the widget acts as (the client's user)."""
 
+    connection = traitlets.Unicode("connected", read_only=True).tag(sync=True)
+    """The store's :attr:`~registry_widget.Client.connection_state`: ``"reconnecting"``
+    while a server store has lost its server (the frontend says so over what it shows)."""
+
     def __init__(self, client: Client, *, route: str = "", poll_interval: float = 1.0) -> None:
         super().__init__(route=route)
         self._client = client
         self.set_trait("user", client.user)
         self._poll_interval = poll_interval
-        self._seen_revision = client.revision
         self._views: dict[str, float] = {}
         self._loop: asyncio.AbstractEventLoop | None = _running_loop()
         self._timer: asyncio.TimerHandle | None = None
         self._bump_pending = False
         self._closed = False
+        # Subscribe first: a server store then hears of every commit after the revision read.
         self._unsubscribe = client.subscribe(self._store_changed)
+        self._seen_revision = client.revision
+        self.set_trait("connection", client.connection_state)
         self.on_msg(self._on_message)
 
     @property
@@ -206,8 +214,10 @@ class RegistryWidget(anywidget.AnyWidget):
         return True
 
     def _store_changed(self) -> None:
-        # Called after every commit of this process. Coalesce a burst of commits (a cell
-        # linking a thousand versions) into one update once the kernel's loop is free.
+        # Called after every commit of this process (and, on a server store, from its
+        # listening thread after commits made elsewhere and when the connection is lost
+        # or back). Coalesce a burst of commits (a cell linking a thousand versions) into
+        # one update once the kernel's loop is free.
         loop = self._loop
         if loop is None or self._closed:
             self._bump()
@@ -224,8 +234,11 @@ class RegistryWidget(anywidget.AnyWidget):
         self._bump_pending = False
         if self._closed:
             return
-        self._seen_revision = self._client.revision
-        self.revision += 1
+        self.set_trait("connection", self._client.connection_state)
+        current = self._client.revision
+        if current != self._seen_revision:
+            self._seen_revision = current
+            self.revision += 1
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

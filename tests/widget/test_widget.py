@@ -60,8 +60,9 @@ def test_traits_are_few_and_small(widget, client):
     assert state["route"] == ""
     assert state["user"] == "ada"
     assert state["revision"] == 0
+    assert state["connection"] == "connected"
     base = anywidget.AnyWidget().get_state()
-    assert set(state) - set(base) - _CODE_TRAITS == {"route", "revision", "user"}
+    assert set(state) - set(base) - _CODE_TRAITS == {"route", "revision", "user", "connection"}
     assert len(json.dumps({k: v for k, v in state.items() if k not in _CODE_TRAITS})) < 1024
 
 

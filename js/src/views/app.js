@@ -2,7 +2,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
 import { breadcrumbs, NavHistory, parseRoute, searchRoute } from "../router.js";
-import { COMM_GONE, KERNEL_GONE } from "../rpc.js";
+import { COMM_GONE, KERNEL_GONE, SERVER_RECONNECTING } from "../rpc.js";
 import { ArtifactsPage } from "./artifacts.js";
 import { CollectionPage } from "./collection.js";
 import { Ctx, Spinner } from "./common.js";
@@ -76,6 +76,7 @@ export function App({ model, invoke, busy }) {
   const route = useTrait(model, "route") ?? "";
   const revision = useTrait(model, "revision") ?? 0;
   const user = useTrait(model, "user") ?? "";
+  const reconnecting = useTrait(model, "connection") === "reconnecting";
   const history = useRef(new NavHistory(route));
   const [, redraw] = useState(0);
   const [query, setQuery] = useState("");
@@ -185,7 +186,14 @@ export function App({ model, invoke, busy }) {
         <span class="rw-user" title="Acting as this user">${user}</span>
       </div>
       ${gone ? html`<div class="rw-error rw-gone" role="alert"><strong>Disconnected:</strong> ${KERNEL_GONE}</div>` : null}
-      <div class="rw-body"><${Page} route=${route} /></div>
+      ${
+        reconnecting
+          ? html`<div class="rw-reconnecting" key="reconnecting" role="status" aria-live="polite">
+              <${Spinner} label="Reconnecting…" /> <span>${SERVER_RECONNECTING}</span>
+            </div>`
+          : null
+      }
+      <div class=${reconnecting ? "rw-body rw-stale" : "rw-body"} key="body"><${Page} route=${route} /></div>
       <div class="rw-toasts" role="status" aria-live="polite">
         ${toasts.map((t) => html`<div class="rw-toast" key=${t.id}>${t.text}</div>`)}
       </div>
