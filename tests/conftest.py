@@ -109,7 +109,7 @@ def postgres() -> Iterator[PgCluster]:
     """One PostgreSQL server for the run's behavioural tests, stopped at the end.
 
     ``fsync`` is off here: these tests are about logic, and a server that syncs would only
-    make them slower. The durability tests (tests/test_postgres_store.py) start their own
+    make them slower. The durability tests (tests/store/test_postgres_store.py) start their own
     server with ``fsync`` on. Without PostgreSQL installed (``make pg-deps``) these cases
     fail with how to install it.
     """

@@ -24,7 +24,7 @@ import pytest
 import registry_widget as rw
 from registry_widget.domain import run_query
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -23,14 +23,14 @@ from typing import Any
 
 import psycopg
 import pytest
-from tests.test_widget import run_on_fresh_loop
 
 import registry_widget as rw
 from registry_widget.store.postgres import PostgresStore
 from tests.conftest import PgCluster
 from tests.servers import postgres as postgres_server
+from tests.widget.test_widget import run_on_fresh_loop
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "test-artifacts"
 COMMITS = 50
 
