@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint check pytest browser-deps swift-deps clean bench-blobs js-lint js-test js-build bench bench-compare
+.PHONY: demo test setup lint check pytest browser-deps swift-deps pg-deps clean bench-blobs js-lint js-test js-build bench bench-compare
 
 # The widget's frontend (js/): dependencies pinned by package-lock.json, bundled by esbuild
 # into registry_widget/static/ (the wheel's build hook does the same for `pip install`).
@@ -72,6 +72,21 @@ $(SWIFT_STAMP):
 
 swift-deps: $(SWIFT_STAMP)
 
+# Debian's PostgreSQL 15 (with contrib), which the tests start themselves on loopback as a
+# throwaway server (tests/servers/postgres.py). Installed only when missing, as root; a
+# normal user is told what to install.
+PG_BIN ?= /usr/lib/postgresql/15/bin
+
+pg-deps:
+	@test -x $(PG_BIN)/initdb || { \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "PostgreSQL 15 is missing ($(PG_BIN)/initdb): as root, run" \
+	      "'apt-get install postgresql postgresql-contrib', then make again" >&2; \
+	    exit 1; \
+	  fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq postgresql postgresql-contrib >/dev/null; }
+
 lint: setup js-lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -84,8 +99,8 @@ js-lint: $(JS_STAMP)
 js-test: $(JS_STAMP)
 	cd js && npm test
 
-pytest: setup browser-deps swift-deps
-	SWIFT_VENV=$(SWIFT_VENV) $(BIN)/python -m pytest
+pytest: setup browser-deps swift-deps pg-deps
+	SWIFT_VENV=$(SWIFT_VENV) PG_BIN=$(PG_BIN) $(BIN)/python -m pytest
 
 test: lint js-test pytest
 

@@ -38,9 +38,10 @@ def write(path: Path, data: bytes) -> Path:
     return path
 
 
-@pytest.fixture(params=["json", "memory", "s3"])
+@pytest.fixture(params=["json", "memory", "postgres", "s3"])
 def backend(request: pytest.FixtureRequest) -> str:
-    """Every blob backend: a folder beside a JSON store, memory, an S3 bucket."""
+    """Every blob backend: a folder beside a JSON store, memory, a folder recorded by a
+    PostgreSQL store, an S3 bucket."""
     return str(request.param)
 
 
@@ -70,7 +71,7 @@ def test_deleting_keeps_blobs_and_collecting_removes_the_unreferenced(
 
 
 # An object store keeps its own clock (tests/test_s3_blobs.py waits for real instead).
-@pytest.mark.parametrize("backend", ["json", "memory"], indirect=True)
+@pytest.mark.parametrize("backend", ["json", "memory", "postgres"], indirect=True)
 def test_an_old_unreferenced_blob_is_collected_unless_logged_again(
     client: rw.Client, files, monkeypatch: pytest.MonkeyPatch
 ) -> None:

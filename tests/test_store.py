@@ -191,7 +191,8 @@ def test_ids_of_deleted_objects_are_never_reused(
     ada.store.checkpoint()  # a fold keeps no document of the deleted objects
     if backend == "json":  # the next objects are made by another process
         ada = rw.Client(JSONFileStore(store_path), user="ada")
-    bob = rw.Client(ada.store, user="bob")
+    # On a server store the login is the user: bob connects as himself.
+    bob = make_client("bob") if backend == "postgres" else rw.Client(ada.store, user="bob")
     public = bob.create_registry("Public", description="open to all")
     new_link = bob.link(version, "Public/cats")
     relinked = bob.link(version, "Models/cats")

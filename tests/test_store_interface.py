@@ -1,7 +1,7 @@
 """The store interface the domain speaks: plain rows in and out, filters, paging in the store.
 
-Every test runs on both backends (memory and the JSON file); the file store is also
-reopened where what it answers must survive a reload.
+Every test runs on every backend (memory, the JSON file and PostgreSQL); the file store
+is also reopened where what it answers must survive a reload.
 """
 
 from __future__ import annotations
@@ -21,8 +21,16 @@ FIELDS = {"name": ("name",), "tag": ("tags",), "kind": ("kind",), "n": ("n",)}
 
 
 @pytest.fixture
-def store(backend: str, store_path: Path) -> Store:
-    made = JSONFileStore(store_path) if backend == "json" else MemoryStore()
+def store(backend: str, store_path: Path, request: pytest.FixtureRequest) -> Store:
+    made: Store
+    if backend == "postgres":
+        from registry_widget.store.postgres import PostgresStore
+
+        cluster = request.getfixturevalue("postgres")
+        made = PostgresStore(cluster.url("ada", request.getfixturevalue("pg_schema")))
+        request.addfinalizer(made.close)
+    else:
+        made = JSONFileStore(store_path) if backend == "json" else MemoryStore()
     with made.transaction() as txn:
         txn.insert("meta", {"format": STORE_FORMAT})
     return made

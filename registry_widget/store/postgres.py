@@ -323,8 +323,14 @@ class PostgresStore(Store):
         self._tables.clear()
 
     def _schema_version(self) -> int:
-        found = self._one("SELECT to_regclass('schema_version')", [])
-        if found is None or found[0] is None:
+        # A query of pg_class, not to_regclass(): it sees what a migration committed while
+        # this one waited for the lock (the catalog caches may not yet).
+        found = self._one(
+            "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = 'schema_version' AND n.nspname = current_schema()",
+            [],
+        )
+        if found is None:
             return 0
         row = self._one("SELECT max(version) FROM schema_version", [])
         return int(row[0]) if row is not None and row[0] is not None else 0

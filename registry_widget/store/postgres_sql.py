@@ -115,11 +115,11 @@ def _compare(path: Sequence[str], op: str, operand: Any) -> SqlPart:
         kind, cast, value = "number", "#>> '{}')::numeric", repr(operand)
         right = "%s::numeric"
     one = (
-        f"CASE WHEN jsonb_typeof({{v}}) = '{kind}' THEN ({{v}} {cast} {sym} {right} ELSE false END"
+        f"CASE WHEN jsonb_typeof(VALUE) = '{kind}' THEN (VALUE {cast} {sym} {right} ELSE false END"
     )
     sql = (
-        f"COALESCE({one.format(v=expr)} OR EXISTS (SELECT 1 FROM {_elements(expr)} AS el "
-        f"WHERE {one.format(v='el')}), false)"
+        f"COALESCE({one.replace('VALUE', expr)} OR EXISTS (SELECT 1 FROM {_elements(expr)} "
+        f"AS el WHERE {one.replace('VALUE', 'el')}), false)"
     )
     return sql, [*params, *params, value, *params, *params, value]
 

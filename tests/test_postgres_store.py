@@ -1,0 +1,446 @@
+"""What only a PostgreSQL store does: schema by the first login, identity by login,
+numbering under concurrent writers, collisions run again, restarts, migrations, and
+filters compiled to SQL that agree with the Python predicate.
+
+The behavioural suite runs on PostgreSQL through the ``backend`` fixture; these tests use
+the same server (``postgres``, fsync off) except the durability tests, which start their
+own server with fsync on.
+"""
+
+from __future__ import annotations
+
+import ast
+import multiprocessing
+import random
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import registry_widget as rw
+from registry_widget.errors import ConcurrentChangeError, StoreCorruptedError, StoreUnavailableError
+from registry_widget.filters import Filter, parse_filter
+from registry_widget.store import WorkingSetStore
+from registry_widget.store.postgres import PostgresStore
+from registry_widget.store.postgres_schema import SCHEMA_VERSION, TABLES
+from tests.conftest import PgCluster
+from tests.servers import postgres as postgres_server
+
+PACKAGE = Path(rw.__file__).resolve().parent
+
+
+@pytest.fixture
+def url(postgres: PgCluster, pg_schema: str) -> Callable[[str], str]:
+    """``url("bob")``: the fresh schema's URL as login ``bob``."""
+    return lambda user="ada": postgres.url(user, pg_schema)
+
+
+def _files(tmp_path: Path, content: str) -> Path:
+    path = tmp_path / f"src-{content}" / "model.bin"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content)
+    return path
+
+
+# -- the shape of the backend -----------------------------------------------------------------
+
+
+def test_the_postgres_store_neither_imports_nor_inherits_tinydb() -> None:
+    assert not issubclass(PostgresStore, WorkingSetStore)
+    for path in PACKAGE.glob("store/postgres*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith(("tinydb", "registry_widget.store.base"))
+            if isinstance(node, ast.Import):
+                assert all(not a.name.startswith("tinydb") for a in node.names)
+
+
+# -- schema and identity -------------------------------------------------------------------------
+
+
+def test_the_first_login_creates_the_schema_and_becomes_the_organisation_admin(
+    url: Callable[[str], str], postgres: PgCluster, pg_schema: str, tmp_path: Path
+) -> None:
+    client = rw.Client(url("carol"), blobs=tmp_path / "blobs")
+    assert client.user == "carol"
+    assert [(u.name, u.role) for u in client.users()] == [("carol", "admin")]
+    db = postgres.db
+    owners = db.execute(
+        "SELECT tablename, tableowner FROM pg_tables WHERE schemaname = %s", [pg_schema]
+    ).fetchall()
+    assert {t for t, _ in owners} == {*TABLES, "schema_version", "settings"}
+    assert {o for _, o in owners} == {"carol"}
+    versions = db.execute(f"SELECT version FROM {pg_schema}.schema_version").fetchall()
+    assert versions == [(SCHEMA_VERSION,)]
+    # A second login opening it neither migrates again nor becomes an admin.
+    with pytest.raises(rw.PermissionDeniedError, match=r"client\.add_user\('bob'\)"):
+        rw.Client(url("bob"))
+    assert db.execute(f"SELECT count(*) FROM {pg_schema}.schema_version").fetchone() == (1,)
+
+
+def test_the_login_is_the_user_and_user_may_not_name_another(
+    url: Callable[[str], str], tmp_path: Path, store_state: Callable[[rw.Client], object]
+) -> None:
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    ada.add_user("bob")
+    before = store_state(ada)
+    with pytest.raises(rw.PermissionDeniedError) as err:
+        rw.Client(url("bob"), user="ada")
+    message = str(err.value)
+    assert "logged in to the database as 'bob'" in message
+    assert "cannot act as user 'ada'" in message
+    assert store_state(ada) == before
+    assert rw.Client(url("bob")).user == "bob"
+    assert rw.Client(url("bob"), user="BOB").user == "bob"  # the login itself, any case
+    assert rw.Client(url("ada"), user=None).user == "ada"
+
+
+def test_adding_a_user_without_a_login_is_refused_with_the_line_to_run(
+    url: Callable[[str], str], tmp_path: Path, store_state: Callable[[rw.Client], object]
+) -> None:
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    before = store_state(ada)
+    with pytest.raises(rw.NotFoundError) as err:
+        ada.add_user("zoe_without_login", "member")
+    assert 'CREATE ROLE "zoe_without_login" LOGIN' in str(err.value)
+    assert store_state(ada) == before
+
+
+def test_an_added_login_is_granted_what_a_user_needs(
+    url: Callable[[str], str], postgres: PgCluster, pg_schema: str, tmp_path: Path
+) -> None:
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    ada.add_user("Eve", "member")  # the login is "eve": names compare case-insensitively
+    eve = rw.Client(url("eve"))
+    assert eve.user == "Eve"
+    version = eve.log_artifact("net", type="model", files=_files(tmp_path, "w"))
+    link = eve.link(version, "Models/nets")
+    assert ada.use("Models/nets:latest") == link
+    grants = postgres.db.execute(
+        "SELECT DISTINCT privilege_type FROM information_schema.role_table_grants "
+        "WHERE grantee = 'eve' AND table_schema = %s",
+        [pg_schema],
+    ).fetchall()
+    assert {g for (g,) in grants} == {"SELECT", "INSERT", "UPDATE", "DELETE"}
+
+
+def test_the_blob_location_is_recorded_at_creation(
+    url: Callable[[str], str], tmp_path: Path
+) -> None:
+    with pytest.raises(rw.ValidationError, match="records no blob location"):
+        rw.Client(url("ada"))
+    folder = tmp_path / "shared-blobs"
+    ada = rw.Client(url("ada"), blobs=folder)
+    ada.add_user("bob")
+    bob = rw.Client(url("bob"))  # no blobs=: the recorded folder
+    version = bob.log_artifact("net", type="model", files=_files(tmp_path, "weights"))
+    assert bob.store.blob_location() == str(folder.absolute())
+    assert (ada.artifact("net:v0").download(tmp_path / "out") / "model.bin").read_text() == (
+        "weights"
+    )
+    assert version.digest
+
+
+# -- migrations ---------------------------------------------------------------------------------
+
+
+def test_concurrent_first_opens_migrate_once(url: Callable[[str], str]) -> None:
+    errors: list[BaseException] = []
+    stores: list[PostgresStore] = []
+
+    def open_one(i: int) -> None:
+        try:
+            stores.append(PostgresStore(url("ada") + f"&application_name=open{i}"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    (first, *_) = stores
+    assert first._run("SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
+    for store in stores:
+        store.close()
+
+
+def test_an_empty_schema_is_migrated_from_version_zero_and_a_newer_one_refused(
+    url: Callable[[str], str], postgres: PgCluster, pg_schema: str
+) -> None:
+    store = PostgresStore(url("ada"))
+    assert store._schema_version() == SCHEMA_VERSION
+    with store.transaction() as txn:
+        txn.insert("meta", {"format": "registry_widget"})
+    store.close()
+    again = PostgresStore(url("ada"))  # data kept, nothing applied twice
+    assert again.is_initialized()
+    assert again._run("SELECT count(*) FROM schema_version") == [(1,)]
+    again._run("INSERT INTO schema_version (version) VALUES (%s)", [SCHEMA_VERSION + 1])
+    again.close()
+    with pytest.raises(StoreCorruptedError, match="newer than this registry_widget knows"):
+        PostgresStore(url("ada"))
+
+
+# -- concurrency ---------------------------------------------------------------------------------
+
+
+def _writer(url: str, folder: str, worker: int, count: int) -> None:
+    client = rw.Client(url)
+    for i in range(count):
+        path = Path(folder) / f"w{worker}-{i}" / "model.bin"
+        path.parent.mkdir(parents=True)
+        path.write_text(f"{worker}-{i}")
+        version = client.log_artifact("shared", type="model", files=path)
+        client.link(version, "Models/shared")
+
+
+def test_numbering_is_gap_free_with_concurrent_writer_processes(
+    url: Callable[[str], str], tmp_path: Path
+) -> None:
+    workers, each = 8, 50
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    assert ada.registries()
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(target=_writer, args=(url("ada"), str(tmp_path), w, each))
+        for w in range(workers)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=600)
+    assert [p.exitcode for p in procs] == [0] * workers
+    links = ada.registry("Models").collection("shared").versions()
+    assert sorted(link.index for link in links) == list(range(workers * each))
+    names = sorted(link.artifact.version for link in links)
+    assert names == sorted(f"v{i}" for i in range(workers * each))
+
+
+def test_a_serialisation_failure_is_run_again_inside_the_library(
+    url: Callable[[str], str], tmp_path: Path
+) -> None:
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    store = ada.store
+    assert isinstance(store, PostgresStore)
+    attempts: list[int] = []
+
+    def collide() -> None:
+        attempts.append(1)
+        if len(attempts) == 1:  # the server refuses the first commit as PostgreSQL would
+            store._run(
+                "DO $$ BEGIN RAISE EXCEPTION 'could not serialize access' "
+                "USING ERRCODE = 'serialization_failure'; END $$"
+            )
+
+    store.before_commit(collide)
+    registry = ada.create_registry("Lab")
+    assert len(attempts) == 2
+    assert [r.name for r in ada.registries()].count("Lab") == 1
+    assert [e.action for e in registry.history()] == ["registry.create"]
+    # Inside a batch the block cannot be run again: the collision is the caller's to see.
+    attempts.clear()
+    with pytest.raises(ConcurrentChangeError, match="collided"), ada.batch():
+        ada.create_registry("Lab2")
+    assert "Lab2" not in [r.name for r in ada.registries()]
+
+
+def test_racing_creators_of_one_name_get_the_friendly_conflict(
+    url: Callable[[str], str], tmp_path: Path
+) -> None:
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    outcomes: list[object] = []
+    barrier = threading.Barrier(4)
+
+    def create(i: int) -> None:
+        client = rw.Client(url("ada") + f"&application_name=racer{i}")
+        barrier.wait()
+        try:
+            outcomes.append(client.create_registry("Same"))
+        except rw.RegistryError as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    made = [o for o in outcomes if isinstance(o, rw.Registry)]
+    refused = [o for o in outcomes if not isinstance(o, rw.Registry)]
+    assert len(made) == 1
+    assert all(type(e) is rw.ConflictError and "already exists" in str(e) for e in refused)
+    assert [r.name for r in ada.registries()].count("Same") == 1
+
+
+# -- failures (a server with fsync on) -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def durable() -> Iterator[postgres_server.Postgres]:
+    """A server of its own with fsync on: these tests are about durability."""
+    server = postgres_server.start(fsync=True)
+    with psycopg.connect(server.url(), autocommit=True) as admin:
+        admin.execute("CREATE ROLE ada LOGIN")
+        admin.execute("CREATE DATABASE durable OWNER ada")
+    yield server
+    server.stop()
+
+
+def test_a_server_restart_loses_no_acknowledged_write(
+    durable: postgres_server.Postgres, tmp_path: Path
+) -> None:
+    url = durable.url("ada", "durable")
+    client = rw.Client(url, blobs=tmp_path / "blobs")
+    done = []
+    for i in range(5):
+        version = client.log_artifact("net", type="model", files=_files(tmp_path, f"a{i}"))
+        done.append(client.link(version, "Models/nets").index)
+    durable.halt("immediate")  # a crash: nothing flushed on the way down
+    with pytest.raises(StoreUnavailableError, match=r"cannot connect|connection"):
+        client.registries()
+    durable.start()
+    # The next call reconnects; every acknowledged link is there.
+    links = client.registry("Models").collection("nets").versions()
+    assert sorted(link.index for link in links) == done == list(range(5))
+    version = client.log_artifact("net", type="model", files=_files(tmp_path, "after"))
+    assert client.link(version, "Models/nets").index == 5
+
+
+def test_a_connection_killed_mid_transaction_commits_nothing(
+    durable: postgres_server.Postgres, tmp_path: Path
+) -> None:
+    url = durable.url("ada", "durable") + "?application_name=victim"
+    client = rw.Client(url, blobs=tmp_path / "blobs")
+    before = len(client.registries())
+    with (
+        psycopg.connect(durable.url(), autocommit=True) as admin,
+        pytest.raises(StoreUnavailableError, match="not committed"),
+        client.batch(),
+    ):
+        client.create_registry("Doomed")
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'victim'"
+        )
+        client.create_registry("Doomed2")
+    assert len(client.registries()) == before  # reconnected; nothing half-applied
+    assert "Doomed" not in [r.name for r in client.registries()]
+
+
+# -- filters compiled to SQL agree with the Python predicate ---------------------------------------
+
+FIELDS = {"name": ("name",), "tag": ("tags",), "n": ("n",), "metadata": ("metadata",)}
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.sampled_from([0.5, 1.0, -2.5, 1e20]),
+    st.sampled_from(["", "a", "b", "ab", "Ab", "é", "a%", "a_b", "10", "[1]"]),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["a", "b", "0"]), inner, max_size=2),
+    ),
+    max_leaves=4,
+)
+_LEAVES: list[Any] = [None, True, False, -3, 0, 1, 2, 3, 0.5, 1.0, -2.5, 1e20, "", "a", "b"]
+_LEAVES += ["ab", "Ab", "é", "a%", "a_b", "10", "[1]"]
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.random()
+    if depth >= 2 or kind < 0.6:
+        return rng.choice(_LEAVES)
+    if kind < 0.85:
+        return [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    return {
+        k: _random_value(rng, depth + 1) for k in rng.sample(["a", "b", "0"], rng.randint(0, 2))
+    }
+
+
+def _random_doc(rng: random.Random) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for field in ("name", "tags", "n"):
+        if rng.random() < 0.85:
+            doc[field] = _random_value(rng)
+    if rng.random() < 0.85:
+        keys = rng.sample(["a", "b", "0"], rng.randint(0, 3))
+        doc["metadata"] = {k: _random_value(rng, 1) for k in keys}
+    return doc
+
+
+_PATHS = st.sampled_from(
+    ["name", "tag", "n", "metadata", "metadata.a", "metadata.b.a", "metadata.0"]
+)
+_COMPARABLE = st.one_of(st.integers(-3, 3), st.sampled_from([0.5, -2.5, "a", "ab", "B", "é", ""]))
+
+
+def _operator() -> st.SearchStrategy[Any]:
+    return st.one_of(
+        _VALUES,
+        st.builds(lambda v: {"$eq": v}, _VALUES),
+        st.builds(lambda v: {"$ne": v}, _VALUES),
+        st.builds(lambda v: {"$in": v}, st.lists(_VALUES, max_size=3)),
+        st.builds(lambda v: {"$nin": v}, st.lists(_VALUES, max_size=3)),
+        st.builds(
+            lambda op, v: {op: v}, st.sampled_from(["$gt", "$gte", "$lt", "$lte"]), _COMPARABLE
+        ),
+        st.builds(lambda v: {"$exists": v}, st.booleans()),
+        st.builds(lambda v: {"$contains": v}, _SCALARS),
+        st.builds(lambda v: {"$regex": v}, st.sampled_from(["^a", "b$", "A|é", "\\d"])),
+        st.builds(lambda v: {"$not": {"$gt": v}}, _COMPARABLE),
+    )
+
+
+_FILTERS = st.recursive(
+    st.dictionaries(_PATHS, _operator(), min_size=1, max_size=2),
+    lambda inner: st.one_of(
+        st.builds(lambda fs: {"$and": fs}, st.lists(inner, min_size=1, max_size=3)),
+        st.builds(lambda fs: {"$or": fs}, st.lists(inner, min_size=1, max_size=3)),
+        st.builds(lambda f: {"$not": f}, inner),
+    ),
+    max_leaves=5,
+)
+
+
+@pytest.fixture(scope="module")
+def filter_docs(postgres: PgCluster) -> Iterator[tuple[PostgresStore, list[tuple[int, Any]]]]:
+    """A store holding a fixed sample of documents of every shape the filters reach."""
+    schema = postgres.new_schema()
+    store = PostgresStore(postgres.url("ada", schema))
+    rng = random.Random(20261130)
+    docs = [_random_doc(rng) for _ in range(200)]
+    docs += [{"name": "ab", "tags": ["a", ["b"]], "n": 2, "metadata": {"a": [1, "ab"]}}, {}]
+    with store.transaction() as txn:
+        rows = [(txn.insert("things", doc), doc) for doc in docs]
+    yield store, rows
+    store.close()
+    postgres.drop_schema(schema)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(spec=_FILTERS, limit=st.one_of(st.none(), st.integers(0, 20)), offset=st.integers(0, 5))
+def test_compiled_sql_and_the_python_finish_equal_the_predicate(
+    filter_docs: tuple[PostgresStore, list[tuple[int, Any]]],
+    spec: dict[str, Any],
+    limit: int | None,
+    offset: int,
+) -> None:
+    store, rows = filter_docs
+    try:
+        tree: Filter = parse_filter(spec, FIELDS)
+    except rw.ValidationError:
+        return  # invalid filters are refused before any store sees them
+    expected = [i for i, doc in rows if tree.matches(doc)]
+    assert [i for i, _ in store.query("things", tree, order=("id",))] == expected
+    end = None if limit is None else offset + limit
+    paged = store.query("things", tree, order=("-id",), limit=limit, offset=offset)
+    assert [i for i, _ in paged] == expected[::-1][offset:end]
