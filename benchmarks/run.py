@@ -70,8 +70,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--peer-timeout", type=float, default=600.0, help="seconds for MLflow per N (--server)"
     )
     p.add_argument("--writers", type=int, default=8, help="writer processes (--server)")
+    p.add_argument("--searches", type=int, default=100, help="searches per repetition")
     args = p.parse_args(argv)
-    args.resolve, args.search, args.page = 1000, 100, 100
+    args.resolve, args.search, args.page = 1000, args.searches, 100
     if args.quick:
         for key, value in QUICK.items():
             if key != "n" or args.n is None:
@@ -182,7 +183,10 @@ def server_runs(args: argparse.Namespace) -> list[dict[str, Any]]:
                 if n in args.peer_n:
                     admin.execute(f"CREATE DATABASE mlflow_{n}")
                     script = REPO_ROOT / "benchmarks" / "peers" / "mlflow_bench.py"
-                    url = server.url(database=f"mlflow_{n}")
+                    # SQLAlchemy's psycopg2 dialect, the driver MLflow documents.
+                    url = server.url(database=f"mlflow_{n}").replace(
+                        "postgresql://", "postgresql+psycopg2://"
+                    )
                     cmd = [str(peers_env.python()), str(script)]
                     cmd += [*workload_args(args, n, args.peer_timeout), "--url", url]
                     result = worker(cmd, {}, args.peer_timeout, f"mlflow N={n} on PostgreSQL")

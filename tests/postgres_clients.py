@@ -58,14 +58,18 @@ def main(argv: list[str]) -> int:
         file.write_bytes(content(name, i))
         say("begin", {"i": i})
         try:
+            # The names are read inside the call, so that "done" follows its return at once.
             if mode == "batch":
                 with client.batch():
                     version = client.log_artifact(name, type="model", files=file)
                     link = client.link(version, path)
+                    ack = {"i": i, "artifact": version.ref, "link": link.path}
             else:
                 version = client.log_artifact(name, type="model", files=file)
+                ref = version.ref
                 link = client.link(version, path)
-            say("done", {"i": i, "artifact": version.ref, "link": link.path})
+                ack = {"i": i, "artifact": ref, "link": link.path}
+            say("done", ack)
         except rw.RegistryError as exc:
             say("error", {"i": i, "type": type(exc).__name__, "message": str(exc)})
             time.sleep(0.05)
