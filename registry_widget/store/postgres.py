@@ -232,7 +232,7 @@ class PostgresStore(Store):
         try:
             conn = psycopg.connect(self._conninfo, autocommit=True)
         except psycopg.OperationalError as exc:
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            reason = _one_line(str(exc)) or type(exc).__name__
             msg = f"cannot connect to the PostgreSQL server {self.location}: {reason}"
             raise StoreUnavailableError(msg) from None
         self._conn = conn
@@ -262,7 +262,7 @@ class PostgresStore(Store):
 
     def _error(self, exc: psycopg.Error) -> Exception:
         """The library's error for a server's refusal."""
-        reason = (exc.diag.message_primary if exc.diag else None) or str(exc).strip()
+        reason = _one_line((exc.diag.message_primary if exc.diag else None) or str(exc))
         if isinstance(
             exc,
             (pgerrors.SerializationFailure, pgerrors.DeadlockDetected, pgerrors.UniqueViolation),
@@ -649,7 +649,7 @@ class PostgresStore(Store):
                 if txn.changed:
                     for hook in self._commit_hooks:
                         hook()
-                self._run("COMMIT")
+                self._commit()
             except BaseException:
                 self._rollback(conn)
                 raise
@@ -661,6 +661,27 @@ class PostgresStore(Store):
                 self._revision += 1
                 for callback in list(self._subscribers):
                     callback()
+
+    def _commit(self) -> None:
+        """COMMIT; a connection lost meanwhile leaves the outcome unknown, and says so.
+
+        The server may have made the change durable and then lost the connection before
+        its answer arrived (a restart or a terminated backend does exactly that), so the
+        error must not claim that nothing was committed.
+        """
+        conn = self._connection()
+        try:
+            conn.execute("COMMIT")
+        except psycopg.OperationalError as exc:
+            reason = _one_line((exc.diag.message_primary if exc.diag else None) or str(exc))
+            msg = (
+                f"the connection to the PostgreSQL server {self.location} was lost while the "
+                f"change was being committed ({reason}); the server may or may not have "
+                "applied it (all of it or none): look at the store before making it again"
+            )
+            raise StoreUnavailableError(msg) from None
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
 
     def _announce(self) -> None:
         """Count a commit in ``changes``, after it, so that every reader refreshes.
@@ -717,6 +738,11 @@ def _misshapen(table: str, doc_id: int, doc: Doc, fields: Mapping[str, tuple[typ
                 f"{doc[field]!r}, not {allowed}"
             )
     return f"document {doc_id} of table {table!r}, which is misshapen"
+
+
+def _one_line(text: str) -> str:
+    """libpq's message on one line: its lines (some indented with tabs) joined by spaces."""
+    return " ".join(text.split())
 
 
 def _redact(conninfo: str) -> str:
