@@ -174,7 +174,9 @@ def check_store(client: rw.Client, writers: list[Writer], *, batch: bool) -> dic
     for w in writers:
         assert not w.crashes, f"not a RegistryError: {w.crashes[:3]}"
         for error in w.errors:
+            # One readable sentence naming the server, not a fragment of libpq's lines.
             assert "PostgreSQL" in error["message"], error
+            assert "\n" not in error["message"] and "\t" not in error["message"], error
     return {
         "acknowledged": sum(len(w.done) for w in writers),
         "failed": sum(len(w.errors) for w in writers),
