@@ -24,10 +24,10 @@ from typing import Any
 import registry_widget as rw
 from benchmarks.common import (
     N_COLLECTIONS,
-    concurrent_writers,
     PEAK_RSS_SNIPPET,
     SEARCH_ACC,
     SEARCH_TAG,
+    concurrent_writers,
     import_code,
     latencies_ms,
     log,

@@ -146,7 +146,8 @@ def check_store(client: rw.Client, writers: list[Writer], *, batch: bool) -> dic
         name, _, rest = file.partition("-")
         i = int(rest.removesuffix(".bin"))
         assert (name, i) not in found, f"operation {name} {i} applied twice"
-        assert name in by_writer and i in by_writer[name].begun, f"unattempted {file}"
+        assert name in by_writer, f"unattempted {file}"
+        assert i in by_writer[name].begun, f"unattempted {file}"
         found[(name, i)] = version.ref
     linked: dict[str, str] = {}  # link path -> the version it holds
     for collection in registry.collections():
@@ -176,7 +177,8 @@ def check_store(client: rw.Client, writers: list[Writer], *, batch: bool) -> dic
         for error in w.errors:
             # One readable sentence naming the server, not a fragment of libpq's lines.
             assert "PostgreSQL" in error["message"], error
-            assert "\n" not in error["message"] and "\t" not in error["message"], error
+            assert "\n" not in error["message"], error
+            assert "\t" not in error["message"], error
     return {
         "acknowledged": sum(len(w.done) for w in writers),
         "failed": sum(len(w.errors) for w in writers),

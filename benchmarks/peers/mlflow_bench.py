@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.common import (
     N_COLLECTIONS,
-    concurrent_writers,
     PEAK_RSS_SNIPPET,
     SEARCH_TAG,
+    concurrent_writers,
     import_code,
     latencies_ms,
     log,

@@ -782,7 +782,7 @@ def _misshapen(table: str, doc_id: int, doc: Doc, fields: Mapping[str, tuple[typ
 
 
 def _one_line(text: str) -> str:
-    """libpq's message on one line: its lines (some indented with tabs) joined by spaces."""
+    """A message of libpq on one line: its lines (some indented with tabs) joined by spaces."""
     return " ".join(text.split())
 
 
