@@ -66,9 +66,15 @@ def test_rows_are_ids_with_the_stored_documents(store: Store) -> None:
     assert store.count("things") == 4
     assert store.count("things", kind="even") == 2
     assert store.count("things", kind="even", tags="t0") == 1
+
+
+# A server store reads documents from the server: the rows it returns are fresh values.
+@pytest.mark.parametrize("backend", ["json", "memory"], indirect=True)
+def test_a_working_set_returns_the_stored_document_not_a_copy(store: Store) -> None:
+    (doc_id,) = fill(store, things(1))
     # The stored document itself, not a copy: reading costs no copy.
-    row = store.get_many("things", [ids[0]])[0]
-    assert row[1] is store.get("things", ids[0])
+    row = store.get_many("things", [doc_id])[0]
+    assert row[1] is store.get("things", doc_id)
 
 
 @pytest.mark.parametrize(
