@@ -178,6 +178,60 @@ def fsync_ms(count: int = 50) -> dict[str, float]:
     return {"p50": percentile(lat, 50), "p95": percentile(lat, 95)}
 
 
+def concurrent_writers(
+    code: str, processes: int, *, python: str | None = None, env: dict[str, str] | None = None
+) -> dict[str, float]:
+    """Run ``code`` in ``processes`` fresh interpreters at once and time them together.
+
+    Each prints ``ready`` once it is set up, waits for a line on its standard input, does
+    its writes and prints ``{"ok": k, "failed": f}``. The clock runs from the moment every
+    one of them was told to go until the last one finished; returns the aggregate
+    ``ops_s`` (acknowledged writes per second), ``ok``, ``failed`` and ``seconds``.
+    """
+    full_env = {**os.environ, **(env or {})}
+    procs = [
+        subprocess.Popen(
+            [python or sys.executable, "-c", code, str(k)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=full_env,
+            text=True,
+        )
+        for k in range(processes)
+    ]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            if line.strip() != "ready":
+                err = proc.stderr.read() if proc.stderr else ""
+                msg = f"writer process did not start:\n{line}{err[-3000:]}"
+                raise RuntimeError(msg)
+        t0 = time.perf_counter()
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        outs = [proc.communicate(timeout=3600) for proc in procs]
+        seconds = time.perf_counter() - t0
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    ok = failed = 0
+    for proc, (out, err) in zip(procs, outs, strict=True):
+        lines = [line for line in out.splitlines() if line.startswith("{")]
+        if proc.returncode != 0 or not lines:
+            msg = f"writer process failed ({proc.returncode}):\n{err[-3000:]}"
+            raise RuntimeError(msg)
+        result = json.loads(lines[-1])
+        ok += int(result["ok"])
+        failed += int(result["failed"])
+    return {"ops_s": ok / seconds, "ok": ok, "failed": failed, "seconds": seconds}
+
+
 def log(message: str) -> None:
     """Progress on stderr (stdout is reserved for results)."""
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
@@ -232,6 +286,10 @@ def parse_args(description: str) -> argparse.Namespace:
     p.add_argument("--budget", type=float, default=60.0, help="seconds per timed loop")
     p.add_argument("--build-budget", type=float, default=1800.0, help="seconds for the fill")
     p.add_argument("--out", type=Path, default=None, help="results JSON (rewritten as it goes)")
+    p.add_argument(
+        "--url", default=None, help="a PostgreSQL database to fill (the team-server workload)"
+    )
+    p.add_argument("--writers", type=int, default=8, help="writer processes (server workload)")
     return p.parse_args()
 
 

@@ -2,6 +2,12 @@
 
 Run by the harness once per N in its own process (``python -m benchmarks.ours --n N``),
 so that a slow N can be stopped by a time limit without losing the other figures.
+
+With ``--url postgresql://…`` the store is that (empty) PostgreSQL database, blobs in a
+folder: the team-server workload. A database cannot be copied per repetition as a file
+can, so there the reads run first on the store as built, then the timed writes add to
+it, then ``--writers`` processes log and link at once (aggregate ops/s, numbers checked
+gap-free afterwards).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from benchmarks.common import (
     PEAK_RSS_SNIPPET,
     SEARCH_ACC,
     SEARCH_TAG,
+    concurrent_writers,
     import_code,
     latencies_ms,
     log,
@@ -106,9 +113,11 @@ def log_and_link(client: rw.Client, i: int, path: Path, aliases: tuple[str, ...]
     return client.link(version, f"{REGISTRY}/c{i % N_COLLECTIONS}", aliases=aliases)
 
 
-def build(store: Path, scratch: Path, n: int, budget_s: float) -> tuple[float, int]:
+def build(
+    store: Path | str, scratch: Path, n: int, budget_s: float, blobs: Path | None = None
+) -> tuple[float, int]:
     """Fill a new store with n linked versions in batches; return (ms/version, built)."""
-    client = rw.Client(str(store), user=USER)
+    client = rw.Client(str(store), user=USER, blobs=blobs)
     registry = client.create_registry(REGISTRY, description="benchmark workload")
     for c in range(N_COLLECTIONS):
         registry.create_collection(f"c{c}", type="model")
@@ -132,11 +141,13 @@ def build(store: Path, scratch: Path, n: int, budget_s: float) -> tuple[float, i
     # Leave the store at rest, as one filled commit by commit would be: its journal folded
     # into the snapshot. Otherwise the first timed writes would pay for folding the whole
     # bulk build, a cost a growing store spreads over a quarter of its size in commits.
-    client.store.checkpoint()
+    checkpoint = getattr(client.store, "checkpoint", None)
+    if checkpoint is not None:  # a server store has no journal to fold
+        checkpoint()
     return ms, built
 
 
-def write_rep(store: Path, scratch: Path, args: Any, rep: int) -> dict[str, float]:
+def write_rep(store: Path | str, scratch: Path, args: Any, rep: int) -> dict[str, float]:
     """One repetition of the writes on a copy of the store (ops 1 and 2, and set_alias)."""
     client = rw.Client(str(store), user=USER)
     base = args.n + rep * 3 * args.sample
@@ -193,7 +204,56 @@ print(json.dumps({{"rss": _peak_rss_mib()}}))
 )
 
 
-def read_reps(rec: Any, store: Path, args: Any) -> None:
+WRITER_CODE = """
+import json, sys, tempfile
+from pathlib import Path
+import registry_widget as rw
+from benchmarks.common import version_bytes
+from benchmarks.ours import log_and_link
+k, base, count = int(sys.argv[1]), {base}, {count}
+client = rw.Client({url!r}, user="bench")
+folder = Path(tempfile.mkdtemp(prefix="bench-writer-"))
+paths = []
+for j in range(count):
+    path = folder / f"{{j}}.bin"
+    path.write_bytes(version_bytes(base + j, f"p{{k}}-"))
+    paths.append(path)
+print("ready", flush=True)
+sys.stdin.readline()
+ok = failed = 0
+for j, path in enumerate(paths):
+    try:
+        log_and_link(client, j + k, path)
+        ok += 1
+    except rw.RegistryError:
+        failed += 1
+print(json.dumps({{"ok": ok, "failed": failed}}))
+"""
+
+
+def writers_reps(rec: Any, url: str, args: Any) -> None:
+    """Row 10: ``args.writers`` processes log and link at once; numbers stay gap-free."""
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    count = max(10, args.sample // 2)
+    rates, failures = [], 0
+    for r in range(args.repeat):
+        code = WRITER_CODE.format(url=url, base=args.n + 10**7 * (r + 1), count=count)
+        result = concurrent_writers(code, args.writers, env=env)
+        rates.append(result["ops_s"])
+        failures += int(result["failed"])
+    client = rw.Client(url, user=USER)
+    registry = client.registry(REGISTRY)
+    gaps = 0
+    for c in range(N_COLLECTIONS):
+        numbers = sorted(link.index for link in registry.collection(f"c{c}").versions())
+        gaps += int(numbers != list(range(len(numbers))))
+    note = f"{args.writers} processes x {count} log+link each; aggregate acknowledged ops/s"
+    rec.add("writers_ops_s", "ops/s", rates, note=note, failed=failures, gaps=gaps)
+    if gaps or failures:
+        rec.note(f"writers: {failures} calls failed, {gaps} collections with gaps")
+
+
+def read_reps(rec: Any, store: Path | str, args: Any) -> None:
     """Ops 3 to 5 on the store as built."""
     client = rw.Client(str(store), user=USER)
     registry = client.registry(REGISTRY)
@@ -221,7 +281,7 @@ def read_reps(rec: Any, store: Path, args: Any) -> None:
     rec.add("page_50", "ms/op", pages, note="collection.versions(limit=50) + row fields")
 
 
-def fresh_reps(rec: Any, store: Path, args: Any) -> None:
+def fresh_reps(rec: Any, store: Path | str, args: Any) -> None:
     """Ops 6 to 8, each repetition in a fresh interpreter."""
     env = {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     path = str(store)
@@ -314,9 +374,36 @@ def run_reps(rec: Any, base: Path, root: Path, args: Any) -> None:
     shutil.rmtree(work)
 
 
+def server_main(args: Any, rec: Any) -> None:
+    """The workload on a PostgreSQL database: build, reads, writes, concurrent writers."""
+    url = args.url
+    with tempfile.TemporaryDirectory(prefix="bench-ours-") as tmp:
+        root = Path(tmp)
+        t0 = time.perf_counter()
+        build_ms, built = build(url, root / "scratch", args.n, args.build_budget, root / "blobs")
+        rec.set("build_s", time.perf_counter() - t0)
+        rec.add("build", "ms/op", [build_ms], note=f"log + link in batches of {CHUNK}")
+        if built < args.n:
+            rec.note(f"build stopped after {built} of {args.n} versions (budget)")
+            args.n = built
+            rec.set("n_built", built)
+        read_reps(rec, url, args)
+        fresh_reps(rec, url, args)
+        reps = [write_rep(url, root / "scratch", args, r) for r in range(args.repeat)]
+        rec.add("log_link_durable", "ms/op", [r["durable"] for r in reps], note="log + link")
+        rec.add("log_link_batched", "ms/op", [r["batched"] for r in reps], note="in one batch")
+        rec.add("set_alias", "ms/op", [r["alias"] for r in reps], note="link.set_alias, durable")
+        writers_reps(rec, url, args)
+
+
 def main() -> None:
     args = parse_args(__doc__ or "")
     rec = recorder("registry_widget", args)
+    if args.url:
+        server_main(args, rec)
+        json.dump(rec.data, sys.stdout)
+        print()
+        return
     with tempfile.TemporaryDirectory(prefix="bench-ours-") as tmp:
         root = Path(tmp)
         base = root / "base"

@@ -1,4 +1,8 @@
-"""The virtual environment holding MLflow and Trackio, created once and then reused."""
+"""The virtual environment holding MLflow and Trackio, created once and then reused.
+
+``psycopg2-binary`` is there too: MLflow's SQLAlchemy stores reach PostgreSQL through it
+(the team-server benchmark, ``--server``).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,11 @@ from benchmarks.common import REPO_ROOT, log
 VENV = REPO_ROOT / "benchmarks" / ".peers-venv"
 # The versions BENCHMARKS.md was measured with; the newest release in the same major
 # series is used when a pin cannot be installed.
-PINS = {"mlflow": ("3.17.2", "mlflow>=3,<4"), "trackio": ("0.43.0", "trackio")}
+PINS = {
+    "mlflow": ("3.17.2", "mlflow>=3,<4"),
+    "trackio": ("0.43.0", "trackio"),
+    "psycopg2-binary": ("2.9.13", "psycopg2-binary>=2.9,<3"),
+}
 
 
 def python() -> Path:

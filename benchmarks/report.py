@@ -27,6 +27,7 @@ OPS = (
     "collections",
     "run_cycle_durable",
     "lineage_3hop",
+    "writers_ops_s",
 )
 # Every figure our workload produces (the smoke test checks they are all there).
 OURS_OPS = (
@@ -55,7 +56,10 @@ SHARED = (
     "open_s",
     "import_s",
     "peak_rss_mib",
+    "writers_ops_s",
 )
+# Figures where more is better (throughput): their ratio is ours / the peer's.
+HIGHER_IS_BETTER = frozenset({"writers_ops_s"})
 
 TARGETS: dict[str, Callable[[int], float]] = {
     "log_link_durable": lambda _n: 0.5,
@@ -78,6 +82,17 @@ RATIO_TARGETS: dict[tuple[str, str], tuple[float, int | None]] = {
 }
 SCALING_TARGET = 1.5  # durable write cost at the largest N over its cost at 1k
 
+# The same workload on a team server (PostgreSQL, both systems on one server): BENCHMARKS.md
+# sets ratios only, against MLflow's registry on that server.
+SERVER_RATIO_TARGETS: dict[tuple[str, str], tuple[float, int | None]] = {
+    ("log_link_durable", "mlflow"): (3.0, None),
+    ("writers_ops_s", "mlflow"): (3.0, None),
+    ("resolve_alias", "mlflow"): (20.0, None),
+    ("search_p95", "mlflow"): (10.0, None),
+}
+SERVER_PEERS = ("mlflow",)
+RSS_SCALING_TARGET = 1.2  # on a server: client peak memory at the largest N over at 1k
+
 
 def fmt(value: float | None) -> str:
     """A figure with four significant digits; '-' when missing."""
@@ -97,8 +112,11 @@ def render(headers: list[str], rows: Iterable[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def figure_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def figure_rows(
+    runs: list[dict[str, Any]], targets: dict[str, Callable[[int], float]] | None = None
+) -> list[dict[str, Any]]:
     """One row per (system, operation, N), with the target and whether it is met."""
+    targets = TARGETS if targets is None else targets
     rows = []
     for run in runs:
         for op in OPS:
@@ -106,8 +124,8 @@ def figure_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if entry is None:
                 continue
             target = None
-            if run["system"] == OURS and op in TARGETS:
-                target = TARGETS[op](run["n"])
+            if run["system"] == OURS and op in targets:
+                target = targets[op](run["n"])
             rows.append(
                 {
                     "system": run["system"],
@@ -127,30 +145,36 @@ def figure_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def scaling_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Durable write cost at each larger N relative to N = 1,000 (ours)."""
-    by_n = {
-        r["n"]: r["ops"]["log_link_durable"]["median"]
-        for r in runs
-        if r["system"] == OURS and "log_link_durable" in r["ops"]
-    }
+def scaling_rows(
+    runs: list[dict[str, Any]], op: str = "log_link_durable", target: float = SCALING_TARGET
+) -> list[dict[str, Any]]:
+    """A figure (default: the durable write cost) at each larger N relative to N = 1,000."""
+    by_n = {r["n"]: r["ops"][op]["median"] for r in runs if r["system"] == OURS and op in r["ops"]}
     if 1000 not in by_n:
         return []
     return [
         {
-            "op": "log_link_durable cost vs N=1000",
+            "op": f"{op} vs N=1000",
             "n": n,
             "ratio": by_n[n] / by_n[1000],
-            "target": SCALING_TARGET,
-            "met": by_n[n] / by_n[1000] <= SCALING_TARGET,
+            "target": target,
+            "met": by_n[n] / by_n[1000] <= target,
         }
         for n in sorted(by_n)
         if n > 1000
     ]
 
 
-def ratio_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """For each shared figure and N measured by us and a peer: peer median / our median."""
+def ratio_rows(
+    runs: list[dict[str, Any]],
+    targets: dict[tuple[str, str], tuple[float, int | None]] | None = None,
+    peers: tuple[str, ...] = PEERS,
+) -> list[dict[str, Any]]:
+    """For each shared figure and N measured by us and a peer: how many times better ours is.
+
+    Peer median / our median, or ours / the peer's for throughput (:data:`HIGHER_IS_BETTER`).
+    """
+    targets = RATIO_TARGETS if targets is None else targets
     medians = {(r["system"], op, r["n"]): e["median"] for r in runs for op, e in r["ops"].items()}
     ns = sorted({r["n"] for r in runs if r["system"] != OURS})
     rows = []
@@ -159,12 +183,14 @@ def ratio_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             ours = medians.get((OURS, op, n))
             row: dict[str, Any] = {"op": op, "n": n, "ours": ours}
             present = False
-            for peer in PEERS:
+            for peer in peers:
                 theirs = medians.get((peer, op, n))
                 row[peer] = theirs
                 ratio = theirs / ours if theirs is not None and ours else None
+                if op in HIGHER_IS_BETTER and ratio:
+                    ratio = 1 / ratio
                 row[f"{peer}_ratio"] = ratio
-                target, at_n = RATIO_TARGETS.get((op, peer), (None, None))
+                target, at_n = targets.get((op, peer), (None, None))
                 if target is not None and at_n not in (None, n):
                     target = None
                 row[f"{peer}_target"] = target
@@ -202,15 +228,15 @@ def figures_table(rows: list[dict[str, Any]]) -> str:
     )
 
 
-def ratios_table(rows: list[dict[str, Any]]) -> str:
+def ratios_table(rows: list[dict[str, Any]], peers: tuple[str, ...] = PEERS) -> str:
     """Ours against each peer at the same N (x = how many times faster or smaller ours is)."""
     headers = ["operation", "N", "ours"]
-    for peer in PEERS:
+    for peer in peers:
         headers += [peer, "x", "target", "met?"]
 
     def cells(r: dict[str, Any]) -> list[str]:
         out = [r["op"], str(r["n"]), fmt(r["ours"])]
-        for peer in PEERS:
+        for peer in peers:
             ratio = r[f"{peer}_ratio"]
             target = r[f"{peer}_target"]
             out += [

@@ -4,9 +4,16 @@
     python -m benchmarks.run --full          # and N = 100,000
     python -m benchmarks.run --compare       # and MLflow and Trackio side by side
     python -m benchmarks.run --quick         # a smoke run at tiny N
+    python -m benchmarks.run --server        # on a throwaway PostgreSQL, against MLflow
 
 Each system at each N runs in its own process with a time limit; every figure is the
 median of the repetitions, shown with their min and max.
+
+``--server`` runs the team-server workload: one throwaway PostgreSQL 15 on loopback
+(``fsync`` on; started and stopped by the test suite's harness, tests/servers/postgres.py),
+a fresh database per system and N, ours over ``postgresql://`` and MLflow's model
+registry with ``registry_uri="postgresql://…"`` on the same server, in the same run.
+MLflow runs at the N up to ``--peer-max-n`` within ``--peer-timeout`` seconds each.
 """
 
 from __future__ import annotations
@@ -56,8 +63,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sample", type=int, default=200, help="writes timed per repetition")
     p.add_argument("--budget", type=float, default=60.0, help="seconds per timed loop")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds per system and N")
+    p.add_argument(
+        "--server", action="store_true", help="on a throwaway PostgreSQL, against MLflow there"
+    )
+    p.add_argument(
+        "--peer-timeout", type=float, default=600.0, help="seconds for MLflow per N (--server)"
+    )
+    p.add_argument("--writers", type=int, default=8, help="writer processes (--server)")
+    p.add_argument("--searches", type=int, default=100, help="searches per repetition")
     args = p.parse_args(argv)
-    args.resolve, args.search, args.page = 1000, 100, 100
+    args.resolve, args.search, args.page = 1000, args.searches, 100
     if args.quick:
         for key, value in QUICK.items():
             if key != "n" or args.n is None:
@@ -66,6 +81,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.n = DEFAULT_N + ([FULL_N] if args.full else [])
     elif args.full and FULL_N not in args.n:
         args.n.append(FULL_N)
+    if args.server and args.peer_n is None:
+        args.peer_n = [n for n in args.n if n <= args.peer_max_n]
     if args.peer_n is None:
         extra = [] if args.quick else PEER_N
         args.peer_n = sorted({*extra, *(n for n in args.n if n <= args.peer_max_n)})
@@ -110,9 +127,9 @@ def worker(cmd: list[str], env: dict[str, str], timeout: float, label: str) -> d
     return result
 
 
-def workload_args(args: argparse.Namespace, n: int) -> list[str]:
-    names = ("repeat", "sample", "resolve", "search", "page", "budget")
-    out = ["--n", str(n), "--build-budget", str(args.timeout * 0.5)]
+def workload_args(args: argparse.Namespace, n: int, timeout: float | None = None) -> list[str]:
+    names = ("repeat", "sample", "resolve", "search", "page", "budget", "writers")
+    out = ["--n", str(n), "--build-budget", str((timeout or args.timeout) * 0.5)]
     for name in names:
         out += [f"--{name}", str(getattr(args, name))]
     return out
@@ -149,7 +166,51 @@ def machine_info(peer_versions: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def server_runs(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every system at every N on one throwaway PostgreSQL, a fresh database each."""
+    import psycopg
+
+    from tests.servers import postgres as postgres_server
+
+    server = postgres_server.start(fsync=True)
+    runs: list[dict[str, Any]] = []
+    env = {"PYTHONPATH": str(REPO_ROOT)}
+    try:
+        log(f"PostgreSQL on {server.host}:{server.port} (fsync on)")
+        with psycopg.connect(server.url(), autocommit=True) as admin:
+            admin.execute(f"CREATE ROLE {SERVER_LOGIN} LOGIN")
+            for n in sorted({*args.n, *args.peer_n}):
+                if n in args.peer_n:
+                    admin.execute(f"CREATE DATABASE mlflow_{n}")
+                    script = REPO_ROOT / "benchmarks" / "peers" / "mlflow_bench.py"
+                    # SQLAlchemy's psycopg2 dialect, the driver MLflow documents.
+                    url = server.url(database=f"mlflow_{n}").replace(
+                        "postgresql://", "postgresql+psycopg2://"
+                    )
+                    cmd = [str(peers_env.python()), str(script)]
+                    cmd += [*workload_args(args, n, args.peer_timeout), "--url", url]
+                    result = worker(cmd, {}, args.peer_timeout, f"mlflow N={n} on PostgreSQL")
+                    runs.append({**result, "system": "mlflow", "n": n})
+                    admin.execute(f"DROP DATABASE mlflow_{n} WITH (FORCE)")
+                if n in args.n:
+                    admin.execute(f"CREATE DATABASE ours_{n} OWNER {SERVER_LOGIN}")
+                    url = server.url(SERVER_LOGIN, f"ours_{n}")
+                    cmd = [sys.executable, "-m", "benchmarks.ours", *workload_args(args, n)]
+                    cmd += ["--url", url]
+                    result = worker(cmd, env, args.timeout, f"registry_widget N={n} on PostgreSQL")
+                    runs.append({**result, "system": report.OURS, "n": result.get("n_built", n)})
+                    admin.execute(f"DROP DATABASE ours_{n} WITH (FORCE)")
+    finally:
+        server.stop()
+    return runs
+
+
+SERVER_LOGIN = "bench"  # the workload's user: on a server store the user is the login
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.server:
+        return run_server(args)
     peer_versions = peers_env.ensure() if args.compare else {}
     load_at_start = os.getloadavg() if hasattr(os, "getloadavg") else None
     fsync_at_start = fsync_ms()
@@ -182,6 +243,29 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def run_server(args: argparse.Namespace) -> dict[str, Any]:
+    """The team-server workload (``--server``): ours and MLflow on one PostgreSQL."""
+    versions = peers_env.ensure()
+    peer_versions = {k: v for k, v in versions.items() if k != "trackio"}
+    load_at_start = os.getloadavg() if hasattr(os, "getloadavg") else None
+    fsync_at_start = fsync_ms()
+    runs = server_runs(args)
+    machine = machine_info(peer_versions)
+    machine["load_average_at_start"] = load_at_start
+    machine["fsync_ms_at_start"] = fsync_at_start
+    machine["fsync_ms_at_end"] = fsync_ms()
+    machine["server"] = "PostgreSQL 15 on loopback, fsync on"
+    return {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine,
+        "config": {k: v for k, v in vars(args).items() if k != "json"},
+        "runs": runs,
+        "figures": report.figure_rows(runs, targets={}),
+        "scaling": report.scaling_rows(runs, "peak_rss_mib", report.RSS_SCALING_TARGET),
+        "ratios": report.ratio_rows(runs, report.SERVER_RATIO_TARGETS, report.SERVER_PEERS),
+    }
+
+
 def print_report(results: dict[str, Any]) -> None:
     m = results["machine"]
     print(
@@ -201,7 +285,8 @@ def print_report(results: dict[str, Any]) -> None:
         print("\n" + report.scaling_table(results["scaling"]))
     if results["ratios"]:
         print("\nratios at the same N (peer median / our median; higher is better for us)")
-        print(report.ratios_table(results["ratios"]))
+        peers = report.SERVER_PEERS if results["config"].get("server") else report.PEERS
+        print(report.ratios_table(results["ratios"], peers))
     notes = [f"{r['system']} N={r['n']}: {note}" for r in results["runs"] for note in r["notes"]]
     if notes:
         print("\nnot measured / notes:")

@@ -23,9 +23,13 @@ EXPECTED = [
     "03-registry-types.ipynb",
     "04-teams-and-permissions.ipynb",
     "05-migrate-from-mlflow.ipynb",
+    "06-team-server.ipynb",
 ]
 # Notebooks that need an optional extra: skipped locally without it, never under CI.
 NEEDS = {"05-migrate-from-mlflow.ipynb": "mlflow"}
+# Notebooks that run against a server the test starts: $REGISTRY_SERVER_URL names a fresh
+# database of the run's PostgreSQL, as login ada (login bob exists too).
+SERVER = {"06-team-server.ipynb"}
 CELL_TIMEOUT = 120
 KERNEL = "registry-widget-test"
 CI = os.environ.get("CI", "").lower() == "true"
@@ -86,9 +90,25 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
             assert cell.execution_count is None, f"cell {cell.id} has an execution count"
 
 
+def _server_database(request: pytest.FixtureRequest, name: str) -> str:
+    """A fresh database owned by login ``ada`` on the run's PostgreSQL, as its URL."""
+    import re
+
+    from tests.conftest import PgCluster
+
+    cluster: PgCluster = request.getfixturevalue("postgres")
+    database = "nb_" + re.sub(r"[^a-z0-9_]", "_", name.lower())[:40]
+    cluster.login("bob")
+    cluster.admin.execute(f"CREATE DATABASE {database} OWNER {cluster.login('ada')}")
+    server = cluster.server
+    return f"postgresql://ada@{server.host}:{server.port}/{database}"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
-def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, kernel_dir: Path) -> None:
+def test_notebook_runs_top_to_bottom(
+    path: Path, tmp_path: Path, kernel_dir: Path, request: pytest.FixtureRequest
+) -> None:
     extra = NEEDS.get(path.name)
     if extra is not None and not CI and importlib.util.find_spec(extra) is None:
         pytest.skip(f"{path.name} needs {extra}: pip install 'registry_widget[{extra}]'")
@@ -111,7 +131,11 @@ def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, kernel_dir: Pat
         timeout=CELL_TIMEOUT,
         resources={"metadata": {"path": str(cwd)}},
     )
-    client.execute(env=_kernel_env(demo_dir, home))
+    env = _kernel_env(demo_dir, home)
+    env.pop("REGISTRY_SERVER_URL", None)
+    if path.name in SERVER:
+        env["REGISTRY_SERVER_URL"] = _server_database(request, tmp_path.name)
+    client.execute(env=env)
 
     imported = Path(nb.cells[-1].outputs[0]["text"].strip())
     assert imported.is_relative_to(ROOT / "registry_widget")

@@ -73,7 +73,7 @@ from registry_widget.store.interface import (
     Store,
     Transaction,
 )
-from registry_widget.store.postgres_connection import PostgresConnection
+from registry_widget.store.postgres_connection import PostgresConnection, one_line
 from registry_widget.store.postgres_live import CONNECTED, Listener
 from registry_widget.store.postgres_schema import LOCK_KEY, MIGRATIONS, SCHEMA_VERSION
 from registry_widget.store.postgres_sql import compile_filter, equalities, order_by
@@ -514,7 +514,7 @@ class PostgresStore(PostgresConnection, Store):
                 if txn.changed:
                     for hook in self._commit_hooks:
                         hook()
-                self._run("COMMIT")
+                self._commit()
             except BaseException:
                 self._rollback(conn)
                 raise
@@ -599,6 +599,27 @@ class PostgresStore(PostgresConnection, Store):
         """Stop listening and close the connection (a later call opens a new one)."""
         self._stop_listening()
         super().close()
+
+    def _commit(self) -> None:
+        """COMMIT; a connection lost meanwhile leaves the outcome unknown, and says so.
+
+        The server may have made the change durable and then lost the connection before
+        its answer arrived (a restart or a terminated backend does exactly that), so the
+        error must not claim that nothing was committed.
+        """
+        conn = self._connection()
+        try:
+            conn.execute("COMMIT")
+        except psycopg.OperationalError as exc:
+            reason = one_line((exc.diag.message_primary if exc.diag else None) or str(exc))
+            msg = (
+                f"the connection to the PostgreSQL server {self.location} was lost while the "
+                f"change was being committed ({reason}); the server may or may not have "
+                "applied it (all of it or none): look at the store before making it again"
+            )
+            raise StoreUnavailableError(msg) from None
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
 
     def before_commit(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback()`` before every commit; an exception rolls it back."""

@@ -27,7 +27,7 @@ from registry_widget.errors import (
 from registry_widget.names import normalize_key
 from registry_widget.store.postgres_schema import TABLES, notify_trigger
 
-__all__ = ["PostgresConnection", "redact"]
+__all__ = ["PostgresConnection", "one_line", "redact"]
 
 _TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -62,7 +62,7 @@ class PostgresConnection:
         try:
             conn = psycopg.connect(self._conninfo, autocommit=True)
         except psycopg.OperationalError as exc:
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            reason = one_line(str(exc)) or type(exc).__name__
             msg = f"cannot connect to the PostgreSQL server {self.location}: {reason}"
             raise StoreUnavailableError(msg) from None
         self._conn = conn
@@ -94,7 +94,7 @@ class PostgresConnection:
 
     def _error(self, exc: psycopg.Error) -> Exception:
         """The library's error for a server's refusal."""
-        reason = (exc.diag.message_primary if exc.diag else None) or str(exc).strip()
+        reason = one_line((exc.diag.message_primary if exc.diag else None) or str(exc))
         if isinstance(
             exc,
             (pgerrors.SerializationFailure, pgerrors.DeadlockDetected, pgerrors.UniqueViolation),
@@ -242,6 +242,11 @@ class PostgresConnection:
         recorded = self.blob_location()
         assert recorded is not None
         return recorded
+
+
+def one_line(text: str) -> str:
+    """A message of libpq on one line: its lines (some indented with tabs) joined by spaces."""
+    return " ".join(text.split())
 
 
 def redact(conninfo: str) -> str:
