@@ -62,6 +62,7 @@ from registry_widget.errors import (
 )
 from registry_widget.filters import MATCH_ALL, Filter
 from registry_widget.names import normalize_key
+from registry_widget.permissions import name_unavailable
 from registry_widget.store.interface import STORE_FORMAT, Doc, Fields, Row, Store, Transaction
 from registry_widget.store.postgres_schema import LOCK_KEY, MIGRATIONS, SCHEMA_VERSION, TABLES
 from registry_widget.store.postgres_sql import compile_filter, equalities, order_by
@@ -116,10 +117,12 @@ class PostgresTransaction(Transaction):
         name = store._table(table, create=True)
         if table == "users":
             store._admit_login(str(doc["name"]), str(doc.get("role")))
-        (doc_id,) = store._one(
+        (doc_id,) = store._named(
+            table,
+            doc,
             pgsql.SQL("INSERT INTO {} (doc, folded) VALUES (%s, %s) RETURNING id").format(name),
             [Json(doc), Jsonb(_fold(doc))],
-        )
+        )[0]
         self.locked[(table, doc_id)] = dict(doc)
         self._touch()
         return int(doc_id)
@@ -136,7 +139,9 @@ class PostgresTransaction(Transaction):
                 _missing(table, doc_id)
             before = found[0]
         after = {**before, **fields}
-        store._run(
+        store._named(
+            table if "key" in fields else "",
+            after,
             pgsql.SQL("UPDATE {} SET doc = %s, folded = %s WHERE id = %s").format(name),
             [Json(after), Jsonb(_fold(after)), doc_id],
         )
@@ -288,6 +293,29 @@ class PostgresStore(Store):
             return StoreUnavailableError(msg)
         msg = f"the PostgreSQL server {self.location} refused a statement: {reason}; nothing was changed"
         return DatabaseError(msg)
+
+    def _named(self, table: str, doc: Doc, query: Any, params: Sequence[Any]) -> list[Any]:
+        """Run a write of ``doc``; a registry's name taken by one the login cannot see is
+        refused as the domain refuses it, neither naming that registry nor retrying.
+
+        Row-level security hides such a registry from the domain's check, and its unique
+        key then refuses the row; a taken name the login can see is a concurrent change,
+        which the domain runs again to refuse with its usual words.
+        """
+        if table != "registries":
+            return self._run(query, params)
+        self._run("SAVEPOINT rw_name")
+        try:
+            rows = self._run(query, params)
+        except ConcurrentChangeError as exc:
+            if not isinstance(exc.__context__, pgerrors.UniqueViolation):
+                raise
+            self._run("ROLLBACK TO SAVEPOINT rw_name")
+            if self._one("SELECT 1 FROM registries WHERE key = %s", [doc.get("key")]) is None:
+                raise name_unavailable(str(doc.get("name"))) from None
+            raise
+        self._run("RELEASE SAVEPOINT rw_name")
+        return rows
 
     def close(self) -> None:
         """Close the connection (a later call opens a new one)."""

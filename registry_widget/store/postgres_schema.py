@@ -19,9 +19,13 @@ recorded in ``schema_version``. ``settings`` holds what the store records about 
 (``blobs``: where its files' bytes live, recorded at creation); the ``changes`` sequence
 counts commits, so a client learns with one cheap read whether anything changed. Add a migration by appending to :data:`MIGRATIONS`; never
 change one that was released.
+
+Migration 2 turns on row-level security (:mod:`~registry_widget.store.postgres_security`).
 """
 
 from __future__ import annotations
+
+from registry_widget.store.postgres_security import security_migration
 
 __all__ = ["LOCK_KEY", "MIGRATIONS", "SCHEMA_VERSION", "TABLES"]
 
@@ -154,7 +158,7 @@ def _version_1() -> list[str]:
     return statements
 
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_version_1()),)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_version_1()), security_migration())
 """Migration ``n`` (1-based) takes a schema from version ``n - 1`` to ``n``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
