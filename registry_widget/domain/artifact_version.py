@@ -402,6 +402,8 @@ class ArtifactVersion(Handle[Doc]):
         regs = s.artifact_registries(self._id)
         creator = s.is_user(doc["created_by"])
         if may_edit_artifact((r for _, r in regs), creator=creator, org_role=s._org_role()):
+            if not s.store.may_update("artifacts", self._id):
+                raise self._not_everywhere(doc)  # linked where the user may not see it
             return
         if not regs:
             msg = (

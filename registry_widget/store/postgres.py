@@ -65,6 +65,7 @@ from registry_widget.names import normalize_key
 from registry_widget.permissions import name_unavailable
 from registry_widget.store.interface import STORE_FORMAT, Doc, Fields, Row, Store, Transaction
 from registry_widget.store.postgres_schema import LOCK_KEY, MIGRATIONS, SCHEMA_VERSION, TABLES
+from registry_widget.store.postgres_security import POLICIES
 from registry_widget.store.postgres_sql import compile_filter, equalities, order_by
 
 __all__ = ["PostgresStore", "is_postgres_url"]
@@ -433,6 +434,17 @@ class PostgresStore(Store):
                 schema, login
             )
         )
+
+    def may_update(self, table: str, doc_id: int) -> bool:
+        """Whether row ``doc_id`` passes its table's update policy for this login."""
+        rule = POLICIES.get(table, {}).get("update")
+        if rule is None or not self._known(table):
+            return rule is not None or table not in POLICIES
+        row = self._one(
+            _on(table, "SELECT EXISTS (SELECT 1 FROM ", f" WHERE id = %s AND ({rule}))"),
+            [doc_id],
+        )
+        return row is not None and bool(row[0])
 
     def blob_location(self) -> str | None:
         row = self._one("SELECT value FROM settings WHERE name = 'blobs'", [])
