@@ -24,6 +24,8 @@ whose name it is, or else whose key (NFC, lower-cased) it has.
 - ``rw_may_edit_artifact(login, id)``: ``member`` in every registry it is linked
   into, or, while linked nowhere, its creator or an organisation admin.
 - ``rw_is_me(login, name)``: whether a user name (creator, history actor) is the login's.
+- ``rw_hides_registry(login, id)``: whether registry ``id`` exists and is invisible to
+  the login.
 - ``rw_bootstrapping(login)``: the owner of the tables while ``users`` is still empty
   (the first open creates the core registries, then its user).
 
@@ -100,6 +102,10 @@ _FUNCTIONS = (
         OR (rw_org_role(login) IS NOT NULL AND EXISTS (
           SELECT 1 FROM artifacts WHERE id = art AND rw_is_me(login, data ->> 'created_by')))
     END $$""",
+    f"""CREATE FUNCTION rw_hides_registry(login text, reg bigint) RETURNS boolean
+    {_FUNCTION} AS $$
+    SELECT EXISTS (SELECT 1 FROM registries
+                   WHERE id = reg AND rw_rank(login, visibility, members) IS NULL) $$""",
     f"""CREATE FUNCTION rw_collection_registry(coll bigint) RETURNS bigint {_FUNCTION} AS $$
     SELECT registry_id FROM collections WHERE id = coll $$""",
     f"""CREATE FUNCTION rw_bootstrapping(login text) RETURNS boolean {_FUNCTION} AS $$
@@ -207,7 +213,12 @@ POLICIES: dict[str, dict[str, str | None]] = {
             f"(registry_id IS NULL OR {_in(0)}) AND "
             "(artifact_id IS NULL OR rw_sees_artifact(current_user, artifact_id))))"
         ),
-        "insert": f"({_USER} OR {_BOOT}) AND rw_is_me(current_user, actor)",
+        # Under one's own name, about what one may see (or what was deleted just before).
+        "insert": (
+            f"({_USER} OR {_BOOT}) AND rw_is_me(current_user, actor) "
+            "AND NOT rw_hides_registry(current_user, registry_id) "
+            "AND (artifact_id IS NULL OR rw_sees_artifact(current_user, artifact_id))"
+        ),
         "update": None,
         "delete": None,
     },
