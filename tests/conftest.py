@@ -288,7 +288,7 @@ def read_postgres(store: object) -> object:
     tables = {}
     for table in (*TABLES, "settings", "schema_version"):
         key = "name" if table == "settings" else "version" if table == "schema_version" else "id"
-        rows = store._run(f"SELECT * FROM {table} ORDER BY {key}")  # noqa: S608
+        rows = store._run(f"SELECT * FROM {table} ORDER BY {key}")
         tables[table] = [tuple(map(repr, row)) for row in rows]
     return tables
 

@@ -149,6 +149,16 @@ def test_the_blob_location_is_recorded_at_creation(
     assert version.digest
 
 
+def test_text_postgresql_cannot_hold_is_refused_as_invalid(
+    url: Callable[[str], str], tmp_path: Path, store_state: Callable[[rw.Client], object]
+) -> None:
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    before = store_state(ada)
+    with pytest.raises(rw.ValidationError, match=r"U\+0000"):
+        ada.log_artifact("net", type="model", files=_files(tmp_path, "w"), metadata={"a": "x\0"})
+    assert store_state(ada) == before
+
+
 # -- migrations ---------------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ is also reopened where what it answers must survive a reload.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +22,19 @@ FIELDS = {"name": ("name",), "tag": ("tags",), "kind": ("kind",), "n": ("n",)}
 
 
 @pytest.fixture
-def store(backend: str, store_path: Path, request: pytest.FixtureRequest) -> Store:
+def store(backend: str, store_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
     made: Store
     if backend == "postgres":
         from registry_widget.store.postgres import PostgresStore
 
         cluster = request.getfixturevalue("postgres")
         made = PostgresStore(cluster.url("ada", request.getfixturevalue("pg_schema")))
-        request.addfinalizer(made.close)
     else:
         made = JSONFileStore(store_path) if backend == "json" else MemoryStore()
     with made.transaction() as txn:
         txn.insert("meta", {"format": STORE_FORMAT})
-    return made
+    yield made
+    made.close()
 
 
 def fill(store: Store, docs: list[dict[str, Any]], table: str = "things") -> list[int]:

@@ -85,19 +85,26 @@ class Client:
     Parameters
     ----------
     location
-        The store file (created when missing), ``":memory:"`` for a throw-away store, or a
+        The store file (created when missing), ``":memory:"`` for a throw-away store, a
+        ``"postgresql://…"`` URL of a team's PostgreSQL database (libpq URL; ``PG*``
+        variables and ``~/.pgpass`` honoured; needs the ``postgres`` extra), or a
         :class:`~registry_widget.store.Store`. Clients of one file in one process share it.
     blobs
         Where the artifact files' bytes live: a folder (created when missing), an
         ``"s3://bucket/prefix"`` URL (endpoint and credentials from the standard AWS
         variables and profiles, e.g. ``AWS_ENDPOINT_URL``) or a
         :class:`~registry_widget.files.blobs.BlobStore`. Default: the folder
-        ``<stem>.blobs/`` beside a store file, in memory for a store without one.
+        ``<stem>.blobs/`` beside a store file, in memory for a store without one. A
+        PostgreSQL store records the location it is created with (a folder every client
+        can reach, or an ``s3://`` URL) and later clients use it; creating one without
+        ``blobs`` is refused.
     user
-        Who acts. Default: ``$REGISTRY_WIDGET_USER``, else the OS login name. The first
-        user to open a new store becomes its organisation admin; anyone else must have
-        been added with :meth:`add_user`. User names compare like registry names: the
-        client acts under the spelling the organisation knows (``bob`` opens as ``Bob``).
+        Who acts. Default: ``$REGISTRY_WIDGET_USER``, else the OS login name; on a
+        PostgreSQL store always the database login, which ``user`` may only repeat. The
+        first user to open a new store becomes its organisation admin; anyone else must
+        have been added with :meth:`add_user` (on PostgreSQL: an existing login). User
+        names compare like registry names: the client acts under the spelling the
+        organisation knows (``bob`` opens as ``Bob``).
     """
 
     def __init__(

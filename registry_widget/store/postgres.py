@@ -45,7 +45,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import psycopg
 from psycopg import errors as pgerrors
@@ -59,6 +59,7 @@ from registry_widget.errors import (
     PermissionDeniedError,
     StoreCorruptedError,
     StoreUnavailableError,
+    ValidationError,
 )
 from registry_widget.filters import MATCH_ALL, Filter
 from registry_widget.names import normalize_key
@@ -114,13 +115,18 @@ class PostgresTransaction(Transaction):
         self.changed = False
 
     def insert(self, table: str, doc: Doc) -> int:
+        """Insert ``doc`` and return its id (an identity: never reused)."""
         store = self._store
         name = store._table(table, create=True)
         if table == "users":
             store._admit_login(str(doc["name"]), str(doc.get("role")))
+<<<<<<< HEAD
         (doc_id,) = store._named(
             table,
             doc,
+=======
+        ((doc_id,),) = store._run(
+>>>>>>> pg
             pgsql.SQL("INSERT INTO {} (doc, folded) VALUES (%s, %s) RETURNING id").format(name),
             [Json(doc), Jsonb(_fold(doc))],
         )[0]
@@ -129,6 +135,7 @@ class PostgresTransaction(Transaction):
         return int(doc_id)
 
     def update(self, table: str, doc_id: int, fields: Doc) -> None:
+        """Set ``fields`` on the locked row (a shallow merge on its current document)."""
         store = self._store
         name = store._table(table)
         before = self.locked.get((table, doc_id))
@@ -150,6 +157,7 @@ class PostgresTransaction(Transaction):
         self._touch()
 
     def remove(self, table: str, doc_id: int) -> None:
+        """Remove the row."""
         store = self._store
         found = store._one(
             pgsql.SQL("DELETE FROM {} WHERE id = %s RETURNING id").format(store._table(table)),
@@ -165,7 +173,7 @@ class PostgresTransaction(Transaction):
         self._store._state += 1
 
 
-def _missing(table: str, doc_id: int) -> None:
+def _missing(table: str, doc_id: int) -> NoReturn:
     msg = f"no document {doc_id} in table {table!r} (it was removed, or never existed)"
     raise NotFoundError(msg)
 
@@ -245,8 +253,10 @@ class PostgresStore(Store):
         return conn
 
     def _run(self, query: Any, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run one statement and return its rows; a read outside a transaction that meets
-        a lost connection is run once more on a new one.
+        """Run one statement and return its rows.
+
+        A read outside a transaction that meets a lost connection runs once more on a new
+        connection.
         """
         with self._lock:
             for attempt in (0, 1):
@@ -279,6 +289,13 @@ class PostgresStore(Store):
                 "new state"
             )
             return ConcurrentChangeError(msg)
+        if isinstance(exc, pgerrors.UntranslatableCharacter):
+            msg = (
+                f"a PostgreSQL store cannot hold this text ({reason}): the character U+0000 "
+                "(NUL) is not allowed in metadata, names or any other stored text there; "
+                "nothing was changed"
+            )
+            return ValidationError(msg)
         if isinstance(exc, pgerrors.InsufficientPrivilege):
             msg = (
                 f"the PostgreSQL login {self.login!r} may not do this in {self.location}: "
@@ -290,9 +307,15 @@ class PostgresStore(Store):
                 outcome = "the change being made was not committed"
             else:
                 outcome = "nothing was changed"
-            msg = f"the connection to the PostgreSQL server {self.location} failed ({reason}); {outcome}"
+            msg = (
+                f"the connection to the PostgreSQL server {self.location} failed ({reason}); "
+                f"{outcome}"
+            )
             return StoreUnavailableError(msg)
-        msg = f"the PostgreSQL server {self.location} refused a statement: {reason}; nothing was changed"
+        msg = (
+            f"the PostgreSQL server {self.location} refused a statement: {reason}; nothing "
+            "was changed"
+        )
         return DatabaseError(msg)
 
     def _named(self, table: str, doc: Doc, query: Any, params: Sequence[Any]) -> list[Any]:
@@ -447,6 +470,7 @@ class PostgresStore(Store):
         return row is not None and bool(row[0])
 
     def blob_location(self) -> str | None:
+        """The blob location recorded at creation (None: none yet)."""
         row = self._one("SELECT value FROM settings WHERE name = 'blobs'", [])
         return None if row is None else str(row[0])
 
@@ -480,10 +504,12 @@ class PostgresStore(Store):
         return [(int(i), d) for i, d in rows]
 
     def get(self, table: str, doc_id: int) -> Doc | None:
+        """Document ``doc_id`` of ``table``, or None (locked in a transaction, see above)."""
         rows = self._select(table, "id = %s", [doc_id])
         return rows[0][1] if rows else None
 
     def get_many(self, table: str, ids: Iterable[int]) -> list[Row]:
+        """The rows of ``table`` with these ids, in the order given; missing ids skipped."""
         wanted = list(ids)
         if not wanted:
             return []
@@ -491,15 +517,18 @@ class PostgresStore(Store):
         return [(i, found[i]) for i in wanted if i in found]
 
     def find(self, table: str, **equal: Any) -> list[Row]:
+        """The rows whose fields equal (or, for lists, contain) the values, in id order."""
         where, params = self._equal(table, equal)
         return self._select(table, where, params, " ORDER BY id")
 
     def find_one(self, table: str, **equal: Any) -> Row | None:
+        """The first row :meth:`find` would return, or None."""
         where, params = self._equal(table, equal)
         rows = self._select(table, where, params, " ORDER BY id LIMIT 1")
         return rows[0] if rows else None
 
     def find_ids(self, table: str, **equal: Any) -> list[int]:
+        """The ids of the rows :meth:`find` would return."""
         return [i for i, _ in self.find(table, **equal)]
 
     def _equal(self, table: str, equal: Mapping[str, Any]) -> tuple[str, list[Any]]:
@@ -509,6 +538,7 @@ class PostgresStore(Store):
         return equalities(table, equal)
 
     def count(self, table: str, **equal: Any) -> int:
+        """How many rows :meth:`find` would return; without fields, the size of ``table``."""
         if not self._known(table):
             return 0
         where, params = equalities(table, equal)
@@ -525,6 +555,7 @@ class PostgresStore(Store):
         limit: int | None = None,
         offset: int = 0,
     ) -> list[Row]:
+        """The matching rows, sorted and paged in SQL (in Python after an inexact filter)."""
         (cond, cond_params), exact = compile_filter(filter)
         narrow, narrow_params = equalities(table, where or {})
         sql = f"({narrow}) AND ({cond})"
@@ -538,7 +569,7 @@ class PostgresStore(Store):
                 tail += f" OFFSET {int(offset)}"
             return self._select(table, sql, [*params, *key_params], tail)
         # Finished in Python: the narrowed rows, sorted by the store, then filtered and paged.
-        rows = [row for row in self._select(table, sql, [*params, *key_params], tail)]
+        rows = self._select(table, sql, [*params, *key_params], tail)
         matched = [row for row in rows if filter.matches(row[1])]
         end = None if limit is None else offset + limit
         return matched[offset:end]
@@ -552,6 +583,7 @@ class PostgresStore(Store):
         where: Mapping[str, Any] | None = None,
         limit: int | None = None,
     ) -> list[Row]:
+        """Rows where a field's normalised text (kept in ``folded``) contains ``text``."""
         if (limit is not None and limit <= 0) or not fields:
             return []
         narrow, params = equalities(table, where or {})
@@ -559,7 +591,8 @@ class PostgresStore(Store):
         for field in fields:
             value = "(folded -> %s::text)"
             tests.append(
-                f"(CASE jsonb_typeof({value}) WHEN 'string' THEN strpos({value} #>> '{{}}', %s) > 0 "
+                f"(CASE jsonb_typeof({value}) WHEN 'string' THEN "
+                f"strpos({value} #>> '{{}}', %s) > 0 "
                 f"WHEN 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements_text({value}) AS el "
                 "WHERE strpos(el, %s) > 0) ELSE false END)"
             )
@@ -577,6 +610,7 @@ class PostgresStore(Store):
         limit: int | None = None,
         offset: int = 0,
     ) -> list[Row]:
+        """History rows about ``field = value``, newest first, filtered and paged in SQL."""
         where, params = equalities("history", {field: value})
         if kinds is not None:
             where += (
@@ -595,6 +629,7 @@ class PostgresStore(Store):
         return self._select("history", where, params, tail)
 
     def referenced_digests(self, among: Collection[str] | None = None) -> set[str]:
+        """The blob digests the versions' manifests name (only those in ``among``)."""
         query = (
             "SELECT DISTINCT f.value ->> 'digest' FROM artifacts, "
             "jsonb_each(artifacts.data -> 'files') AS f"
@@ -608,6 +643,7 @@ class PostgresStore(Store):
     # -- freshness ----------------------------------------------------------------------------
 
     def refresh(self) -> None:
+        """Look whether anyone committed since (one read of ``changes``); if so, move on."""
         if self._txn is not None or getattr(self._reading, "fresh", False):
             return
         row = self._one("SELECT last_value, is_called FROM changes", [])
@@ -620,6 +656,7 @@ class PostgresStore(Store):
 
     @contextmanager
     def reading(self) -> Iterator[None]:
+        """Refresh once, then treat what was seen as current until the block ends."""
         local = self._reading
         if getattr(local, "fresh", False):
             yield
@@ -633,14 +670,17 @@ class PostgresStore(Store):
 
     @property
     def state(self) -> int:
+        """Changes whenever a commit here or elsewhere may have changed what is read."""
         return self._state
 
     @property
     def revision(self) -> int:
+        """Grows with every commit seen, here or by anyone else."""
         self.refresh()
         return self._revision
 
     def expect_fields(self, fields: Fields) -> None:
+        """Refuse, as damage, a table holding a document without these fields."""
         if fields == self._fields:
             return
         for table, expected in fields.items():
@@ -664,6 +704,7 @@ class PostgresStore(Store):
         self._fields = fields
 
     def is_initialized(self) -> bool:
+        """Whether the store holds its ``meta`` marker."""
         rows = self._select("meta", "true", [], " ORDER BY id LIMIT 1")
         meta = rows[0][1] if rows else None
         return meta is not None and meta.get("format") == STORE_FORMAT
@@ -672,6 +713,7 @@ class PostgresStore(Store):
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresTransaction]:
+        """One SQL transaction (READ COMMITTED); nested blocks join the outermost."""
         with self._lock:
             if self._txn is not None:
                 self._depth += 1
@@ -725,9 +767,11 @@ class PostgresStore(Store):
             conn.close()
 
     def in_transaction(self) -> bool:
+        """Whether a transaction is open on this store."""
         return self._txn is not None
 
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` after every commit made through this store object."""
         self._subscribers.append(callback)
 
         def unsubscribe() -> None:
@@ -737,13 +781,14 @@ class PostgresStore(Store):
         return unsubscribe
 
     def before_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` before every commit; an exception rolls it back."""
         if callback not in self._commit_hooks:
             self._commit_hooks.append(callback)
 
 
 def _on(table: str, head: str, rest: str) -> pgsql.Composed:
     """``head`` + the quoted table name + ``rest``: SQL text around one table."""
-    return pgsql.SQL(head) + pgsql.Identifier(table) + pgsql.SQL(rest)  # type: ignore[arg-type]
+    return pgsql.SQL(head) + pgsql.Identifier(table) + pgsql.SQL(rest)
 
 
 def _misshapen(table: str, doc_id: int, doc: Doc, fields: Mapping[str, tuple[type, ...]]) -> str:

@@ -17,8 +17,8 @@ is the key set of the collection's ``aliases`` object (a ``jsonb`` object has un
 Migrations run in one transaction under ``pg_advisory_xact_lock``; the version reached is
 recorded in ``schema_version``. ``settings`` holds what the store records about itself
 (``blobs``: where its files' bytes live, recorded at creation); the ``changes`` sequence
-counts commits, so a client learns with one cheap read whether anything changed. Add a migration by appending to :data:`MIGRATIONS`; never
-change one that was released.
+counts commits, so a client learns with one cheap read whether anything changed. Add a
+migration by appending to :data:`MIGRATIONS`; never change one that was released.
 
 Migration 2 turns on row-level security (:mod:`~registry_widget.store.postgres_security`).
 """
