@@ -11,8 +11,23 @@ Design
   organisation admin). ``meta``, ``users`` and ``schema_version`` are readable by every
   login that can use the schema, so that an unknown login is told how to be added; an
   organisation admin's ``add_user`` grants the named login the table privileges it needs
-  (with grant option for admins). Row-level security comes on top of these columns.
+  (with grant option for admins). Row-level security decides which rows (below).
 - **Identity.** The acting user is the login (``current_user``, :attr:`login`).
+- **Security model.** The database enforces access, not only Python
+  (:mod:`~registry_widget.store.postgres_security`): every table has row-level security
+  enabled and forced (the owner too), with one policy per command derived from the roles
+  of SPEC §3. A login sees the registries where it has a role (organisation registries:
+  every user; restricted ones: their members and organisation admins), their
+  collections, links and history, and the versions linked into one of them or linked
+  nowhere; what it may insert or change follows its effective role there (links and
+  collections: member; the registry row, so members and settings: admin; users: org
+  admins), history is appended under one's own name only and never changed, and no row
+  moves to another registry. A login that is not a user (or no longer one) sees only the
+  store's bookkeeping and its admins. The checks are ``SECURITY DEFINER`` functions with a
+  fixed ``search_path``. Python refuses first, with the friendly errors; where a refusal
+  depends on rows the user cannot see (a name held by a hidden registry, an edit of a
+  version linked where they cannot look), the store answers in the domain's words
+  (:meth:`may_update`, :func:`~registry_widget.permissions.name_unavailable`).
 - **Reads** go to the server each time (no replica: memory does not grow with the store).
   :meth:`refresh` compares the server's transaction snapshot with the last one seen: when
   nothing was committed anywhere since, :attr:`state` stays, so cached documents stay
@@ -120,13 +135,9 @@ class PostgresTransaction(Transaction):
         name = store._table(table, create=True)
         if table == "users":
             store._admit_login(str(doc["name"]), str(doc.get("role")))
-<<<<<<< HEAD
         (doc_id,) = store._named(
             table,
             doc,
-=======
-        ((doc_id,),) = store._run(
->>>>>>> pg
             pgsql.SQL("INSERT INTO {} (doc, folded) VALUES (%s, %s) RETURNING id").format(name),
             [Json(doc), Jsonb(_fold(doc))],
         )[0]
@@ -319,9 +330,9 @@ class PostgresStore(Store):
         return DatabaseError(msg)
 
     def _named(self, table: str, doc: Doc, query: Any, params: Sequence[Any]) -> list[Any]:
-        """Run a write of ``doc``; a registry's name taken by one the login cannot see is
-        refused as the domain refuses it, neither naming that registry nor retrying.
+        """Run a write of ``doc``, refusing a registry name held by a hidden registry.
 
+        Such a refusal names neither that registry nor retries, as the domain refuses it.
         Row-level security hides such a registry from the domain's check, and its unique
         key then refuses the row; a taken name the login can see is a concurrent change,
         which the domain runs again to refuse with its usual words.

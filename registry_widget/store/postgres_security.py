@@ -150,6 +150,7 @@ def _in(rank: int) -> str:
     return f"registry_id = ANY ((SELECT rw_registries(current_user, {rank}))::bigint[])"
 
 
+_CREATOR = "rw_is_me(current_user, data ->> 'created_by')"
 _SEES_REGISTRY = "rw_rank(current_user, visibility, members) IS NOT NULL"
 _SEES_ARTIFACT = "rw_sees_artifact(current_user, id)"
 _NAMES_LOGIN = "(name = current_user OR rw_fold(name) = rw_fold(current_user))"
@@ -202,9 +203,9 @@ POLICIES: dict[str, dict[str, str | None]] = {
     },
     "artifacts": {
         "select": _SEES_ARTIFACT,
-        "insert": f"{_ORG_WRITER} AND rw_is_me(current_user, data ->> 'created_by')",
+        "insert": f"{_ORG_WRITER} AND {_CREATOR}",
         "update": "rw_may_edit_artifact(current_user, id)",
-        "delete": f"{_ORG_ADMIN} OR ({_ORG_WRITER} AND rw_is_me(current_user, data ->> 'created_by'))",
+        "delete": f"{_ORG_ADMIN} OR ({_ORG_WRITER} AND {_CREATOR})",
     },
     "history": {
         # One's own entries, and those about registries and versions one may see.
@@ -233,7 +234,10 @@ def _definer(table: str) -> str:
     table would meet that table's policy again, which calls the function. Only the owner
     passes here — who may turn the policies off anyway.
     """
-    of = f"FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = '{table}'::regclass"
+    of = (
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        f"WHERE c.oid = '{table}'::regclass"
+    )
     return (
         f"(current_user = (SELECT pg_get_userbyid(c.relowner) {of}) AND "
         "current_setting('search_path') = "
