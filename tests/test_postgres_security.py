@@ -30,7 +30,7 @@ import psycopg
 import pytest
 from psycopg import errors as pgerrors
 from psycopg import sql
-from psycopg.types.json import Json
+from psycopg.types.json import Json, Jsonb
 
 import registry_widget as rw
 from registry_widget.store.postgres_schema import TABLES
@@ -220,6 +220,9 @@ def world(postgres: PgCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
     link = radm.link(secret, "Team/models", aliases=["best"])
     radm.link(both, "Team/models")
     radm.link(both, "Models/shared")
+    team.add_protected_alias("production")
+    radm.link(both, "Team/prod", aliases=["production"])
+    radm.link(secret, "Team/prod")
     free = rw.Client(url(OUTSIDER)).log_artifact("free", type="model", files=_files(root, "f"))
     db = postgres.db
     db.execute(sql.SQL("SET search_path = {}").format(sql.Identifier(schema)))
@@ -233,9 +236,21 @@ def world(postgres: PgCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
     ids = {
         "team": team_id,
         "models": one("SELECT id FROM registries WHERE key = 'models'"),
-        "collection": one("SELECT id FROM collections WHERE registry_id = %s", team_id),
+        "collection": one(
+            "SELECT id FROM collections WHERE registry_id = %s AND key = 'models'", team_id
+        ),
+        "prod": one("SELECT id FROM collections WHERE key = 'prod'"),
         "models_collection": one("SELECT id FROM collections WHERE key = 'shared'"),
-        "link": one("SELECT id FROM links WHERE number = %s AND registry_id = %s", 0, team_id),
+        "link": one(
+            "SELECT id FROM links WHERE registry_id = %s AND number = 0 "
+            "AND collection_id = (SELECT id FROM collections WHERE key = 'models')",
+            team_id,
+        ),
+        "production": one("SELECT id FROM links WHERE aliases ? 'production'"),
+        "prod_other": one(
+            "SELECT l.id FROM links l JOIN collections c ON c.id = l.collection_id "
+            "WHERE c.key = 'prod' AND NOT l.aliases ? 'production'"
+        ),
         "secret": one("SELECT id FROM artifacts WHERE name = 'secret'"),
         "both": one("SELECT id FROM artifacts WHERE name = 'both'"),
         "free": one("SELECT id FROM artifacts WHERE name = 'free'"),
@@ -524,3 +539,47 @@ def test_the_policy_functions_answer_only_for_the_session_login(world: World) ->
     assert world.ids["models"] in mine[0]
     theirs = world.conns[TEAM_ADMIN].execute("SELECT rw_registries(current_user, 3)").fetchone()
     assert theirs == ([world.ids["team"]],)
+
+
+def test_only_registry_admins_move_or_drop_a_protected_alias(world: World) -> None:
+    ids = world.ids
+    move = sql.SQL(
+        "UPDATE collections SET doc = jsonb_set(doc::jsonb, '{{aliases,production}}', "
+        "'1')::json WHERE id = {}"
+    ).format(sql.Literal(ids["prod"]))
+    drop_link = sql.SQL("DELETE FROM links WHERE id = {}").format(sql.Literal(ids["production"]))
+    drop_collection = sql.SQL("DELETE FROM collections WHERE id = {}").format(
+        sql.Literal(ids["prod"])
+    )
+    for statement in (move, drop_link, drop_collection):
+        assert _outcome(world.conns[TEAM_MEMBER], statement) == "refused"
+        assert _outcome(world.conns[TEAM_ADMIN], statement) == "ok"
+        assert _outcome(world.conns[ORG_ADMIN], statement) == "ok"
+    # What holds no protected alias stays a member's to change.
+    other = sql.SQL("DELETE FROM links WHERE id = {}").format(sql.Literal(ids["prod_other"]))
+    assert _outcome(world.conns[TEAM_MEMBER], other) == "ok"
+    latest = sql.SQL(
+        "UPDATE collections SET doc = jsonb_set(doc::jsonb, '{{aliases,latest}}', '0')::json "
+        "WHERE id = {}"
+    ).format(sql.Literal(ids["prod"]))
+    assert _outcome(world.conns[TEAM_MEMBER], latest) == "ok"
+
+
+def test_registries_keep_their_kind_core_settings_and_restriction(world: World) -> None:
+    def change(reg: str, field: str, value: object) -> sql.Composed:
+        return sql.SQL(
+            "UPDATE registries SET doc = jsonb_set(doc::jsonb, {}, {})::json WHERE id = {}"
+        ).format(
+            sql.Literal(f"{{{field}}}"),
+            sql.Literal(Jsonb(value)),
+            sql.Literal(world.ids[reg]),
+        )
+
+    for login in (TEAM_ADMIN, ORG_ADMIN):
+        conn = world.conns[login]
+        assert _outcome(conn, change("team", "visibility", "organization")) == "refused"
+        assert _outcome(conn, change("team", "kind", "core")) == "refused"
+        assert _outcome(conn, change("team", "description", "ours")) == "ok"
+    conn = world.conns[ORG_ADMIN]
+    for field, value in (("name", "Modelz"), ("description", "x"), ("visibility", "restricted")):
+        assert _outcome(conn, change("models", field, value)) == "refused"

@@ -29,9 +29,13 @@ whose name it is, or else whose key (NFC, lower-cased) it has.
 - ``rw_bootstrapping(login)``: the owner of the tables while ``users`` is still empty
   (the first open creates the core registries, then its user).
 
-An ``AFTER UPDATE`` trigger keeps a collection's registry and a link's registry,
-collection and version fixed: no row moves into another registry by pointing its
-``registry_id`` elsewhere; a link's registry must be its collection's.
+Triggers keep what a policy cannot compare, the row before with the row after:
+``rw_keep_place`` keeps a collection's registry and a link's registry, collection and
+version (no row moves into another registry by pointing its ``registry_id`` elsewhere; a
+link's registry must be its collection's, checked on insert); ``rw_keep_rules`` keeps a
+core registry's name, description and visibility, every registry's kind, a restricted
+registry restricted, and protected aliases to registry admins (set, moved or removed in a
+collection's alias map, or dropped by deleting the link or collection holding one).
 """
 
 from __future__ import annotations
@@ -132,6 +136,47 @@ _FUNCTIONS = (
       END IF;
       RETURN NULL;
     END $$""",
+    """CREATE FUNCTION rw_keep_rules() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+      was record := OLD;
+      guarded jsonb;
+      kept jsonb;
+    BEGIN
+      IF TG_TABLE_NAME = 'registries' THEN
+        IF NEW.kind IS DISTINCT FROM OLD.kind
+            OR (OLD.visibility = 'restricted' AND NEW.visibility IS DISTINCT FROM OLD.visibility)
+            OR (OLD.kind = 'core' AND (NEW.name IS DISTINCT FROM OLD.name
+                OR NEW.visibility IS DISTINCT FROM OLD.visibility
+                OR NEW.data -> 'description' IS DISTINCT FROM OLD.data -> 'description')) THEN
+          RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', MESSAGE =
+            'a core registry keeps its name, description and visibility, a registry its '
+            || 'kind, and a restricted registry stays restricted';
+        END IF;
+        RETURN NULL;
+      END IF;
+      IF was.registry_id = ANY (rw_registries(current_user, 3)) THEN
+        RETURN NULL;  -- registry admins may set, move and drop protected aliases
+      END IF;
+      IF TG_OP = 'UPDATE' THEN
+        kept := NEW.aliases;
+      END IF;
+      SELECT coalesce(data -> 'protected_aliases', '[]') INTO guarded
+        FROM registries WHERE id = was.registry_id;
+      IF EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(guarded, '[]')) p
+                 WHERE CASE WHEN TG_OP = 'DELETE' THEN was.aliases ? p
+                       ELSE (was.aliases -> p) IS DISTINCT FROM (kept -> p) END) THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', MESSAGE =
+          'only registry admins set, move or remove protected aliases, or drop them by '
+          || 'unlinking or deleting';
+      END IF;
+      RETURN NULL;
+    END $$""",
+    "CREATE TRIGGER rw_keep_rules AFTER UPDATE ON registries "
+    "FOR EACH ROW EXECUTE FUNCTION rw_keep_rules()",
+    "CREATE TRIGGER rw_keep_rules AFTER UPDATE OR DELETE ON collections "
+    "FOR EACH ROW EXECUTE FUNCTION rw_keep_rules()",
+    "CREATE TRIGGER rw_keep_rules AFTER DELETE ON links "
+    "FOR EACH ROW EXECUTE FUNCTION rw_keep_rules()",
     "CREATE TRIGGER rw_keep_place AFTER UPDATE ON collections "
     "FOR EACH ROW EXECUTE FUNCTION rw_keep_place()",
     "CREATE TRIGGER rw_keep_place AFTER UPDATE ON links "
