@@ -24,9 +24,10 @@ Design
   admins), history is appended under one's own name only and never changed, and no row
   moves to another registry. A login that is not a user (or no longer one) sees only the
   store's bookkeeping and its admins. The checks are ``SECURITY DEFINER`` functions with a
-  fixed ``search_path``. Python refuses first, with the friendly errors; where a refusal
-  depends on rows the user cannot see (a name held by a hidden registry, an edit of a
-  version linked where they cannot look), the store answers in the domain's words
+  fixed ``search_path``; triggers keep what a policy cannot compare (protected aliases,
+  core registries, restriction). Python refuses first, with the friendly errors; where a
+  refusal depends on rows the user cannot see (a name held by a hidden registry, an edit
+  of a version linked where they cannot look), the store answers in the domain's words
   (:meth:`may_update`, :func:`~registry_widget.permissions.name_unavailable`).
 - **Reads** go to the server each time (no replica: memory does not grow with the store).
   :meth:`refresh` compares the server's transaction snapshot with the last one seen: when
@@ -47,7 +48,6 @@ Design
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import (
     Callable,
@@ -71,16 +71,15 @@ from registry_widget.errors import (
     ConcurrentChangeError,
     DatabaseError,
     NotFoundError,
-    PermissionDeniedError,
     StoreCorruptedError,
     StoreUnavailableError,
-    ValidationError,
 )
 from registry_widget.filters import MATCH_ALL, Filter
 from registry_widget.names import normalize_key
 from registry_widget.permissions import name_unavailable
 from registry_widget.store.interface import STORE_FORMAT, Doc, Fields, Row, Store, Transaction
-from registry_widget.store.postgres_schema import LOCK_KEY, MIGRATIONS, SCHEMA_VERSION, TABLES
+from registry_widget.store.postgres_connection import PostgresConnection
+from registry_widget.store.postgres_schema import LOCK_KEY, MIGRATIONS, SCHEMA_VERSION
 from registry_widget.store.postgres_security import POLICIES
 from registry_widget.store.postgres_sql import compile_filter, equalities, order_by
 
@@ -93,7 +92,6 @@ _LOCK_ON_READ = {
     "registries": " FOR SHARE",
     "users": " FOR SHARE",
 }
-_TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _KINDS = {
     str: "jsonb_typeof(data -> %s::text) = 'string'",
     int: "(jsonb_typeof(data -> %s::text) = 'number' AND data ->> %s::text ~ '^-?[0-9]+$')",
@@ -135,12 +133,12 @@ class PostgresTransaction(Transaction):
         name = store._table(table, create=True)
         if table == "users":
             store._admit_login(str(doc["name"]), str(doc.get("role")))
-        (doc_id,) = store._named(
+        ((doc_id,),) = store._named(
             table,
             doc,
             pgsql.SQL("INSERT INTO {} (doc, folded) VALUES (%s, %s) RETURNING id").format(name),
             [Json(doc), Jsonb(_fold(doc))],
-        )[0]
+        )
         self.locked[(table, doc_id)] = dict(doc)
         self._touch()
         return int(doc_id)
@@ -189,7 +187,7 @@ def _missing(table: str, doc_id: int) -> NoReturn:
     raise NotFoundError(msg)
 
 
-class PostgresStore(Store):
+class PostgresStore(PostgresConnection, Store):
     """A registry store in a PostgreSQL database (see the module's design notes).
 
     Parameters
@@ -204,12 +202,10 @@ class PostgresStore(Store):
         If the server cannot be reached or refuses the login.
     """
 
+    _txn: PostgresTransaction | None
+
     def __init__(self, conninfo: str) -> None:
-        self.location = _redact(conninfo)
-        self._conninfo = conninfo
-        self._lock = threading.RLock()
-        self._conn: psycopg.Connection[Any] | None = None
-        self._txn: PostgresTransaction | None = None
+        PostgresConnection.__init__(self, conninfo)
         self._depth = 0
         self._state = 0
         self._revision = 0
@@ -218,7 +214,6 @@ class PostgresStore(Store):
         self._subscribers: list[Callable[[], None]] = []
         self._commit_hooks: list[Callable[[], None]] = []
         self._fields: Fields = {}
-        self._tables: set[str] = set()
         row = self._one("SELECT current_user, current_schema()", [])
         assert row is not None
         self.login = str(row[0])
@@ -241,123 +236,6 @@ class PostgresStore(Store):
     def identity(self) -> Hashable:
         """The server, database and schema: one store, whichever login connects."""
         return self._identity
-
-    # -- the connection ------------------------------------------------------------------
-
-    def _connection(self) -> psycopg.Connection[Any]:
-        conn = self._conn
-        if conn is not None and not conn.closed and not conn.broken:
-            return conn
-        if self._txn is not None:
-            msg = (
-                f"the connection to the PostgreSQL server {self.location} was lost during a "
-                "change; the change was not committed"
-            )
-            raise StoreUnavailableError(msg)
-        try:
-            conn = psycopg.connect(self._conninfo, autocommit=True)
-        except psycopg.OperationalError as exc:
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            msg = f"cannot connect to the PostgreSQL server {self.location}: {reason}"
-            raise StoreUnavailableError(msg) from None
-        self._conn = conn
-        return conn
-
-    def _run(self, query: Any, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run one statement and return its rows.
-
-        A read outside a transaction that meets a lost connection runs once more on a new
-        connection.
-        """
-        with self._lock:
-            for attempt in (0, 1):
-                conn = self._connection()
-                try:
-                    cur = conn.execute(query, params)
-                    return cur.fetchall() if cur.description is not None else []
-                except psycopg.OperationalError as exc:
-                    if self._txn is None and attempt == 0 and conn.broken:
-                        continue
-                    raise self._error(exc) from None
-                except psycopg.Error as exc:
-                    raise self._error(exc) from None
-            raise AssertionError  # pragma: no cover
-
-    def _one(self, query: Any, params: Sequence[Any]) -> tuple[Any, ...] | None:
-        rows = self._run(query, params)
-        return rows[0] if rows else None
-
-    def _error(self, exc: psycopg.Error) -> Exception:
-        """The library's error for a server's refusal."""
-        reason = (exc.diag.message_primary if exc.diag else None) or str(exc).strip()
-        if isinstance(
-            exc,
-            (pgerrors.SerializationFailure, pgerrors.DeadlockDetected, pgerrors.UniqueViolation),
-        ):
-            msg = (
-                "the change collided with one committed at the same time by someone else "
-                f"({reason}); it was not applied, and running it again will apply it to the "
-                "new state"
-            )
-            return ConcurrentChangeError(msg)
-        if isinstance(exc, pgerrors.UntranslatableCharacter):
-            msg = (
-                f"a PostgreSQL store cannot hold this text ({reason}): the character U+0000 "
-                "(NUL) is not allowed in metadata, names or any other stored text there; "
-                "nothing was changed"
-            )
-            return ValidationError(msg)
-        if isinstance(exc, pgerrors.InsufficientPrivilege):
-            msg = (
-                f"the PostgreSQL login {self.login!r} may not do this in {self.location}: "
-                f"{reason}. An organisation admin gives access with client.add_user(...)"
-            )
-            return PermissionDeniedError(msg)
-        if isinstance(exc, psycopg.OperationalError):
-            if self._txn is not None:
-                outcome = "the change being made was not committed"
-            else:
-                outcome = "nothing was changed"
-            msg = (
-                f"the connection to the PostgreSQL server {self.location} failed ({reason}); "
-                f"{outcome}"
-            )
-            return StoreUnavailableError(msg)
-        msg = (
-            f"the PostgreSQL server {self.location} refused a statement: {reason}; nothing "
-            "was changed"
-        )
-        return DatabaseError(msg)
-
-    def _named(self, table: str, doc: Doc, query: Any, params: Sequence[Any]) -> list[Any]:
-        """Run a write of ``doc``, refusing a registry name held by a hidden registry.
-
-        Such a refusal names neither that registry nor retries, as the domain refuses it.
-        Row-level security hides such a registry from the domain's check, and its unique
-        key then refuses the row; a taken name the login can see is a concurrent change,
-        which the domain runs again to refuse with its usual words.
-        """
-        if table != "registries":
-            return self._run(query, params)
-        self._run("SAVEPOINT rw_name")
-        try:
-            rows = self._run(query, params)
-        except ConcurrentChangeError as exc:
-            if not isinstance(exc.__context__, pgerrors.UniqueViolation):
-                raise
-            self._run("ROLLBACK TO SAVEPOINT rw_name")
-            if self._one("SELECT 1 FROM registries WHERE key = %s", [doc.get("key")]) is None:
-                raise name_unavailable(str(doc.get("name"))) from None
-            raise
-        self._run("RELEASE SAVEPOINT rw_name")
-        return rows
-
-    def close(self) -> None:
-        """Close the connection (a later call opens a new one)."""
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
 
     # -- the schema -------------------------------------------------------------------------
 
@@ -384,116 +262,6 @@ class PostgresStore(Store):
                     self._run(f"GRANT SELECT ON {table} TO PUBLIC")
                 self._run("GRANT SELECT, USAGE ON SEQUENCE changes TO PUBLIC")
         self._tables.clear()
-
-    def _schema_version(self) -> int:
-        # A query of pg_class, not to_regclass(): it sees what a migration committed while
-        # this one waited for the lock (the catalog caches may not yet).
-        found = self._one(
-            "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.relname = 'schema_version' AND n.nspname = current_schema()",
-            [],
-        )
-        if found is None:
-            return 0
-        row = self._one("SELECT max(version) FROM schema_version", [])
-        return int(row[0]) if row is not None and row[0] is not None else 0
-
-    def _table(self, table: str, *, create: bool = False) -> pgsql.Identifier:
-        """The SQL name of ``table``; a table the schema lacks is made on first insert."""
-        if table not in self._tables:
-            if not _TABLE_NAME.fullmatch(table):
-                msg = f"table names are lower-case identifiers, not {table!r}"
-                raise ValueError(msg)
-            if table not in TABLES and create:
-                columns = (
-                    "id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, doc json NOT NULL, "
-                    "data jsonb GENERATED ALWAYS AS (doc::jsonb) STORED, folded jsonb"
-                )
-                self._run(
-                    pgsql.SQL("CREATE TABLE IF NOT EXISTS {} (" + columns + ")").format(
-                        pgsql.Identifier(table)
-                    )
-                )
-            if table in TABLES or create or self._exists(table):
-                self._tables.add(table)
-        return pgsql.Identifier(table)
-
-    def _exists(self, table: str) -> bool:
-        found = self._one("SELECT to_regclass(%s)", [table])
-        return found is not None and found[0] is not None
-
-    def _readable(self, table: str) -> bool:
-        row = self._one("SELECT has_table_privilege(%s, 'SELECT')", [table])
-        return row is not None and bool(row[0])
-
-    def _known(self, table: str) -> bool:
-        self._table(table)
-        return table in self._tables
-
-    # -- identity -----------------------------------------------------------------------------
-
-    def _admit_login(self, name: str, role: str) -> None:
-        """Give the login ``name`` the privileges of a user; refuse a name without a login."""
-        # User names compare case-insensitively (NFC, case-folded); logins exactly. The
-        # login is the one spelt as the name, else the one login of the same key.
-        rows = self._run(
-            "SELECT rolname FROM pg_roles WHERE rolcanlogin AND lower(rolname) = lower(%s)",
-            [name],
-        )
-        names = [str(r[0]) for r in rows]
-        same = [r for r in names if normalize_key(r) == normalize_key(name)]
-        found = name if name in names else same[0] if len(same) == 1 else None
-        if found is None:
-            quoted = pgsql.Identifier(name).as_string(None)
-            msg = (
-                f"user {name!r} has no login on the PostgreSQL server of {self.location}; on "
-                f"a server store every user is a database login. Create it first (as a role "
-                f"that may create roles): CREATE ROLE {quoted} LOGIN PASSWORD '...'; then "
-                "add the user again"
-            )
-            raise NotFoundError(msg).with_code("no_login", name=name)
-        if found == self.login:
-            return
-        login = pgsql.Identifier(found)
-        grant = " WITH GRANT OPTION" if role == "admin" else ""
-        schema = pgsql.Identifier(self.schema)
-        self._run(pgsql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, login))
-        self._run(
-            pgsql.SQL(
-                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}" + grant
-            ).format(schema, login)
-        )
-        self._run(
-            pgsql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}" + grant).format(
-                schema, login
-            )
-        )
-
-    def may_update(self, table: str, doc_id: int) -> bool:
-        """Whether row ``doc_id`` passes its table's update policy for this login."""
-        rule = POLICIES.get(table, {}).get("update")
-        if rule is None or not self._known(table):
-            return rule is not None or table not in POLICIES
-        row = self._one(
-            _on(table, "SELECT EXISTS (SELECT 1 FROM ", f" WHERE id = %s AND ({rule}))"),
-            [doc_id],
-        )
-        return row is not None and bool(row[0])
-
-    def blob_location(self) -> str | None:
-        """The blob location recorded at creation (None: none yet)."""
-        row = self._one("SELECT value FROM settings WHERE name = 'blobs'", [])
-        return None if row is None else str(row[0])
-
-    def record_blob_location(self, location: str) -> str:
-        """Record where the store's blobs live, unless already recorded; the recorded one."""
-        self._run(
-            "INSERT INTO settings (name, value) VALUES ('blobs', %s) ON CONFLICT DO NOTHING",
-            [location],
-        )
-        recorded = self.blob_location()
-        assert recorded is not None
-        return recorded
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -796,6 +564,42 @@ class PostgresStore(Store):
         if callback not in self._commit_hooks:
             self._commit_hooks.append(callback)
 
+    # -- access the database enforces ---------------------------------------------------------
+
+    def _named(self, table: str, doc: Doc, query: Any, params: Sequence[Any]) -> list[Any]:
+        """Run a write of ``doc``, refusing a registry name held by a hidden registry.
+
+        Such a refusal names neither that registry nor retries, as the domain refuses it.
+        Row-level security hides such a registry from the domain's check, and its unique
+        key then refuses the row; a taken name the login can see is a concurrent change,
+        which the domain runs again to refuse with its usual words.
+        """
+        if table != "registries":
+            return self._run(query, params)
+        self._run("SAVEPOINT rw_name")
+        try:
+            rows = self._run(query, params)
+        except ConcurrentChangeError as exc:
+            if not isinstance(exc.__context__, pgerrors.UniqueViolation):
+                raise
+            self._run("ROLLBACK TO SAVEPOINT rw_name")
+            if self._one("SELECT 1 FROM registries WHERE key = %s", [doc.get("key")]) is None:
+                raise name_unavailable(str(doc.get("name"))) from None
+            raise
+        self._run("RELEASE SAVEPOINT rw_name")
+        return rows
+
+    def may_update(self, table: str, doc_id: int) -> bool:
+        """Whether row ``doc_id`` passes its table's update policy for this login."""
+        rule = POLICIES.get(table, {}).get("update")
+        if rule is None or not self._known(table):
+            return rule is not None or table not in POLICIES
+        row = self._one(
+            _on(table, "SELECT EXISTS (SELECT 1 FROM ", f" WHERE id = %s AND ({rule}))"),
+            [doc_id],
+        )
+        return row is not None and bool(row[0])
+
 
 def _on(table: str, head: str, rest: str) -> pgsql.Composed:
     """``head`` + the quoted table name + ``rest``: SQL text around one table."""
@@ -813,10 +617,3 @@ def _misshapen(table: str, doc_id: int, doc: Doc, fields: Mapping[str, tuple[typ
                 f"{doc[field]!r}, not {allowed}"
             )
     return f"document {doc_id} of table {table!r}, which is misshapen"
-
-
-def _redact(conninfo: str) -> str:
-    """The connection string without its password, for messages."""
-    return re.sub(
-        r"(://[^:/@]*:)[^@]*@", r"\1***@", re.sub(r"password=\S+", "password=***", conninfo)
-    )
