@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from enum import Enum
 
-from registry_widget.errors import PermissionDeniedError
+from registry_widget.errors import ConflictError, PermissionDeniedError
 from registry_widget.names import normalize_key
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "may_edit_artifact",
     "member_keys",
     "member_role",
+    "name_unavailable",
     "org_allows",
     "require",
     "same_user",
@@ -111,6 +112,18 @@ def may_edit_artifact(
     if not roles:
         return creator or org_role == "admin"
     return all(allows(role, Action.WRITE) for role in roles)
+
+
+def name_unavailable(name: str) -> ConflictError:
+    """The refusal of a registry name that a registry the user may not see holds.
+
+    It names neither that registry nor its existence (SPEC §10).
+    """
+    msg = (
+        f"the registry name {name!r} is not available (registry names are unique, "
+        "compared case-insensitively); choose another name"
+    )
+    return ConflictError(msg)
 
 
 def allows(role: str | None, action: Action) -> bool:

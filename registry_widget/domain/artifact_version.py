@@ -386,9 +386,14 @@ class ArtifactVersion(Handle[Doc]):
             changes = {k: v for k, v in changes.items() if doc[k] != v}
             if not changes:
                 return self
-            txn.update("artifacts", self._id, changes)
-            for link_id in s.store.find_ids("links", artifact_id=self._id):
-                txn.update("links", link_id, changes)
+            try:
+                txn.update("artifacts", self._id, changes)
+                for link_id in s.store.find_ids("links", artifact_id=self._id):
+                    txn.update("links", link_id, changes)
+            except PermissionDeniedError:
+                # A server store refuses it for links into registries the user may not
+                # see, which the check above could not count: refused in the same words.
+                raise self._not_everywhere(doc) from None
             s.record(
                 txn,
                 "artifact.update",
@@ -447,6 +452,8 @@ class ArtifactVersion(Handle[Doc]):
         regs = s.artifact_registries(self._id)
         creator = s.is_user(doc["created_by"])
         if may_edit_artifact((r for _, r in regs), creator=creator, org_role=s._org_role()):
+            if not s.store.may_update("artifacts", self._id):
+                raise self._not_everywhere(doc)  # linked where the user may not see it
             return
         if not regs:
             msg = (
@@ -458,11 +465,14 @@ class ArtifactVersion(Handle[Doc]):
             if role is not None:  # registries the user may not see are never named
                 what = f"edit {ref}, which is linked into registry {reg['name']!r}"
                 require(role, Action.WRITE, user=s.user, registry=reg["name"], what=what)
+        raise self._not_everywhere(doc)
+
+    def _not_everywhere(self, doc: Doc) -> PermissionDeniedError:
         msg = (
-            f"user {s.user!r} may not edit {ref}: that needs the 'member' role in every "
-            "registry it is linked into"
+            f"user {self._s.user!r} may not edit {doc['name']}:v{doc['index']}: that needs "
+            "the 'member' role in every registry it is linked into"
         )
-        raise PermissionDeniedError(msg)
+        return PermissionDeniedError(msg)
 
     def _require_download(self) -> Doc:
         doc = self._doc()

@@ -29,6 +29,7 @@ from registry_widget.permissions import (
     artifact_role,
     effective_role,
     member_role,
+    name_unavailable,
     org_allows,
     require,
     same_user,
@@ -209,12 +210,8 @@ class Session:
         if found is None or found[0] == keep:
             return
         if self.role_on(found[1]) is None:
-            msg = (
-                f"the registry name {name!r} is not available (registry names are unique, "
-                "compared case-insensitively); choose another name"
-            )
-        else:
-            msg = f"a registry named {found[1]['name']!r} already exists; registry names are unique"
+            raise name_unavailable(name)
+        msg = f"a registry named {found[1]['name']!r} already exists; registry names are unique"
         raise ConflictError(msg)
 
     # -- artifact versions ---------------------------------------------------------------------

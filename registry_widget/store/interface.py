@@ -287,6 +287,14 @@ class Store(ABC):
     def checkpoint(self) -> None:  # noqa: B027 - optional hook
         """Write every committed change into the store's main file (nothing by default)."""
 
+    def may_update(self, table: str, doc_id: int) -> bool:
+        """Whether the store's own access rules let this login change row ``doc_id``.
+
+        A server store enforces access itself, over rows a user may not see, which the
+        domain's checks cannot count; stores without rules of their own answer True.
+        """
+        return True
+
     def blob_location(self) -> str | None:
         """Where the store's blobs live, as recorded in the store (None: not recorded)."""
         return None

@@ -11,8 +11,24 @@ Design
   organisation admin). ``meta``, ``users`` and ``schema_version`` are readable by every
   login that can use the schema, so that an unknown login is told how to be added; an
   organisation admin's ``add_user`` grants the named login the table privileges it needs
-  (with grant option for admins). Row-level security comes on top of these columns.
+  (with grant option for admins). Row-level security decides which rows (below).
 - **Identity.** The acting user is the login (``current_user``, :attr:`login`).
+- **Security model.** The database enforces access, not only Python
+  (:mod:`~registry_widget.store.postgres_security`): every table has row-level security
+  enabled and forced (the owner too), with one policy per command derived from the roles
+  of SPEC §3. A login sees the registries where it has a role (organisation registries:
+  every user; restricted ones: their members and organisation admins), their
+  collections, links and history, and the versions linked into one of them or linked
+  nowhere; what it may insert or change follows its effective role there (links and
+  collections: member; the registry row, so members and settings: admin; users: org
+  admins), history is appended under one's own name only and never changed, and no row
+  moves to another registry. A login that is not a user (or no longer one) sees only the
+  store's bookkeeping and its admins. The checks are ``SECURITY DEFINER`` functions with a
+  fixed ``search_path``; triggers keep what a policy cannot compare (protected aliases,
+  core registries, restriction). Python refuses first, with the friendly errors; where a
+  refusal depends on rows the user cannot see (a name held by a hidden registry, an edit
+  of a version linked where they cannot look), the store answers in the domain's words
+  (:meth:`may_update`, :func:`~registry_widget.permissions.name_unavailable`).
 - **Reads** go to the server each time (no replica: memory does not grow with the store).
   :meth:`refresh` compares the server's transaction snapshot with the last one seen: when
   nothing was committed anywhere since, :attr:`state` stays, so cached documents stay
@@ -53,10 +69,12 @@ from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import psycopg
+from psycopg import errors as pgerrors
 from psycopg import sql as pgsql
 from psycopg.types.json import Json, Jsonb
 
 from registry_widget.errors import (
+    ConcurrentChangeError,
     DatabaseError,
     NotFoundError,
     StoreCorruptedError,
@@ -64,6 +82,7 @@ from registry_widget.errors import (
 )
 from registry_widget.filters import MATCH_ALL, Filter
 from registry_widget.names import normalize_key
+from registry_widget.permissions import name_unavailable
 from registry_widget.store.interface import (
     STORE_FORMAT,
     CommitHooks,
@@ -76,6 +95,7 @@ from registry_widget.store.interface import (
 from registry_widget.store.postgres_connection import PostgresConnection, one_line
 from registry_widget.store.postgres_live import CONNECTED, Listener
 from registry_widget.store.postgres_schema import LOCK_KEY, MIGRATIONS, SCHEMA_VERSION
+from registry_widget.store.postgres_security import POLICIES
 from registry_widget.store.postgres_sql import compile_filter, equalities, order_by
 
 __all__ = ["PostgresStore", "is_postgres_url"]
@@ -128,7 +148,9 @@ class PostgresTransaction(Transaction):
         name = store._table(table, create=True)
         if table == "users":
             store._admit_login(str(doc["name"]), str(doc.get("role")))
-        ((doc_id,),) = store._run(
+        ((doc_id,),) = store._named(
+            table,
+            doc,
             pgsql.SQL("INSERT INTO {} (doc, folded) VALUES (%s, %s) RETURNING id").format(name),
             [Json(doc), Jsonb(_fold(doc))],
         )
@@ -149,7 +171,9 @@ class PostgresTransaction(Transaction):
                 _missing(table, doc_id)
             before = found[0]
         after = {**before, **fields}
-        store._run(
+        store._named(
+            table if "key" in fields else "",
+            after,
             pgsql.SQL("UPDATE {} SET doc = %s, folded = %s WHERE id = %s").format(name),
             [Json(after), Jsonb(_fold(after)), doc_id],
         )
@@ -624,6 +648,42 @@ class PostgresStore(PostgresConnection, Store):
     def before_commit(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback()`` before every commit; an exception rolls it back."""
         return self._commit_hooks.add(callback)
+
+    # -- access the database enforces ---------------------------------------------------------
+
+    def _named(self, table: str, doc: Doc, query: Any, params: Sequence[Any]) -> list[Any]:
+        """Run a write of ``doc``, refusing a registry name held by a hidden registry.
+
+        Such a refusal names neither that registry nor retries, as the domain refuses it.
+        Row-level security hides such a registry from the domain's check, and its unique
+        key then refuses the row; a taken name the login can see is a concurrent change,
+        which the domain runs again to refuse with its usual words.
+        """
+        if table != "registries":
+            return self._run(query, params)
+        self._run("SAVEPOINT rw_name")
+        try:
+            rows = self._run(query, params)
+        except ConcurrentChangeError as exc:
+            if not isinstance(exc.__context__, pgerrors.UniqueViolation):
+                raise
+            self._run("ROLLBACK TO SAVEPOINT rw_name")
+            if self._one("SELECT 1 FROM registries WHERE key = %s", [doc.get("key")]) is None:
+                raise name_unavailable(str(doc.get("name"))) from None
+            raise
+        self._run("RELEASE SAVEPOINT rw_name")
+        return rows
+
+    def may_update(self, table: str, doc_id: int) -> bool:
+        """Whether row ``doc_id`` passes its table's update policy for this login."""
+        rule = POLICIES.get(table, {}).get("update")
+        if rule is None or not self._known(table):
+            return rule is not None or table not in POLICIES
+        row = self._one(
+            _on(table, "SELECT EXISTS (SELECT 1 FROM ", f" WHERE id = %s AND ({rule}))"),
+            [doc_id],
+        )
+        return row is not None and bool(row[0])
 
 
 def _on(table: str, head: str, rest: str) -> pgsql.Composed:

@@ -26,9 +26,13 @@ to every listening session when, and only when, that transaction commits, one pe
 transaction however many rows it wrote. A trigger rather than the library's own commits,
 so that a change made with plain SQL (an administrator's fix in psql, a migration) reaches
 open widgets too.
+
+Migration 2 turns on row-level security (:mod:`~registry_widget.store.postgres_security`).
 """
 
 from __future__ import annotations
+
+from registry_widget.store.postgres_security import security_migration
 
 __all__ = [
     "LOCK_KEY",
@@ -214,7 +218,7 @@ def _version_1() -> list[str]:
     return statements
 
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_version_1()),)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_version_1()), security_migration())
 """Migration ``n`` (1-based) takes a schema from version ``n - 1`` to ``n``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

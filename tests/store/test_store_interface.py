@@ -33,6 +33,8 @@ def store(backend: str, store_path: Path, request: pytest.FixtureRequest) -> Ite
         made = JSONFileStore(store_path) if backend == "json" else MemoryStore()
     with made.transaction() as txn:
         txn.insert("meta", {"format": STORE_FORMAT})
+        # Its first user, the organisation admin: a server store lets only users write.
+        txn.insert("users", {"name": "ada", "key": "ada", "role": "admin"})
     yield made
     made.close()
 
@@ -141,7 +143,7 @@ def test_search_matches_normalised_text_in_strings_and_lists(store: Store) -> No
 
 
 def history_entry(action: str, registry_id: int | None, link_id: int) -> dict[str, Any]:
-    return {"action": action, "registry_id": registry_id, "link_id": link_id}
+    return {"action": action, "registry_id": registry_id, "link_id": link_id, "user": "ada"}
 
 
 def test_history_is_newest_first_filtered_and_paged_in_the_store(store: Store) -> None:
@@ -168,9 +170,9 @@ def test_referenced_digests_are_those_the_artifacts_name(store: Store) -> None:
     fill(
         store,
         [
-            {"files": {"a": {"digest": "d1"}, "b": {"digest": "d2"}}},
-            {"files": {"c": {"digest": "d2"}}},
-            {"files": {}},
+            {"files": {"a": {"digest": "d1"}, "b": {"digest": "d2"}}, "created_by": "ada"},
+            {"files": {"c": {"digest": "d2"}}, "created_by": "ada"},
+            {"files": {}, "created_by": "ada"},
         ],
         table="artifacts",
     )
