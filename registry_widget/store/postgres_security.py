@@ -248,7 +248,8 @@ POLICIES: dict[str, dict[str, str | None]] = {
     },
     "artifacts": {
         "select": _SEES_ARTIFACT,
-        "insert": f"{_ORG_WRITER} AND {_CREATOR}",
+        # As its creator; an organisation admin also as whoever made it elsewhere (copy_store).
+        "insert": f"{_ORG_WRITER} AND ({_CREATOR} OR {_ORG_ADMIN})",
         "update": "rw_may_edit_artifact(current_user, id)",
         "delete": f"{_ORG_ADMIN} OR ({_ORG_WRITER} AND {_CREATOR})",
     },
@@ -259,9 +260,10 @@ POLICIES: dict[str, dict[str, str | None]] = {
             f"(registry_id IS NULL OR {_in(0)}) AND "
             "(artifact_id IS NULL OR rw_sees_artifact(current_user, artifact_id))))"
         ),
-        # Under one's own name, about what one may see (or what was deleted just before).
+        # Under one's own name, about what one may see (or what was deleted just before);
+        # an organisation admin also under the names of a store copied in (copy_store).
         "insert": (
-            f"({_USER} OR {_BOOT}) AND rw_is_me(current_user, actor) "
+            f"({_USER} OR {_BOOT}) AND ({_ORG_ADMIN} OR rw_is_me(current_user, actor)) "
             "AND NOT rw_hides_registry(current_user, registry_id) "
             "AND (artifact_id IS NULL OR rw_sees_artifact(current_user, artifact_id))"
         ),
@@ -272,7 +274,7 @@ POLICIES: dict[str, dict[str, str | None]] = {
         # A run shows its own name and config to the organisation; its edges are filtered.
         "select": _USER,
         # Under one's own name, or a run recorded elsewhere (an importer's, with an origin).
-        "insert": f"{_ORG_WRITER} AND ({_CREATOR} OR origin IS NOT NULL)",
+        "insert": f"{_ORG_WRITER} AND ({_CREATOR} OR {_ORG_ADMIN} OR origin IS NOT NULL)",
         "update": f"{_CREATOR} OR {_ORG_ADMIN}",
         "delete": None,
     },

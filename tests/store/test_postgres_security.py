@@ -150,6 +150,21 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         "update": _nobody_writes(),
         "delete": _nobody_writes(),
     },
+    # A run shows itself to the organisation; only its creator (or an organisation
+    # admin) writes to it; runs are never deleted.
+    "runs": {
+        "select": _cell(USERS, "all", "all"),
+        "insert": _cell(ORG_WRITERS, "ok", "refused"),
+        "update": _cell({ORG_ADMIN, TEAM_ADMIN}, "ok", "refused"),
+        "delete": _nobody_writes(),
+    },
+    # A run's inputs and outputs follow their versions' visibility; edges are kept.
+    "run_edges": {
+        "select": _cell(SEES_TEAM, "all", "unrestricted"),
+        "insert": _cell(SEES_TEAM, "ok", "refused"),
+        "update": _nobody_writes(),
+        "delete": _nobody_writes(),
+    },
 }
 """What PostgreSQL answers each login, per table and command (SPEC §3)."""
 
@@ -224,6 +239,9 @@ def world(postgres: PgCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
     radm.link(both, "Team/prod", aliases=["production"])
     radm.link(secret, "Team/prod")
     free = rw.Client(url(OUTSIDER)).log_artifact("free", type="model", files=_files(root, "f"))
+    with radm.start_run("train", config={"lr": 0.1}) as run:
+        run.use(both)  # an input everyone who sees Models may see
+        run.use(secret)  # an input only Team may see
     db = postgres.db
     db.execute(sql.SQL("SET search_path = {}").format(sql.Identifier(schema)))
 
@@ -258,6 +276,11 @@ def world(postgres: PgCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "radm": one("SELECT id FROM users WHERE key = 'radm'"),
         "meta": one("SELECT id FROM meta"),
         "history": one("SELECT id FROM history WHERE registry_id = %s LIMIT 1", team_id),
+        "run": one("SELECT id FROM runs WHERE name = 'train'"),
+        "secret_edge": one(
+            "SELECT id FROM run_edges WHERE artifact_id = "
+            "(SELECT id FROM artifacts WHERE name = 'secret')"
+        ),
     }
     assert link.collection.name == "models"
     assert free.name == "free"
@@ -275,6 +298,7 @@ def world(postgres: PgCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
             team_id,
             ids["secret"],
         ),
+        "run_edges": {ids["secret_edge"]},
     }
     db.execute("RESET search_path")
     conns = {login: psycopg.connect(url(login), autocommit=True) for login in LOGINS}
@@ -339,6 +363,26 @@ def _doc(table: str, login: str, ids: dict[str, int]) -> dict[str, Any]:
             "link_id": None,
             "artifact_id": None,
         },
+        "runs": {
+            "name": "probe",
+            "state": "running",
+            "error": None,
+            "config": {},
+            "summary": {},
+            "tags": [],
+            "created_at": at,
+            "created_by": login,
+            "ended_at": None,
+            "heartbeat_at": at,
+            "origin": None,
+        },
+        "run_edges": {
+            "run_id": ids["run"],
+            "artifact_id": ids["secret"],
+            "kind": "output",
+            "created_at": at,
+            "created_by": login,
+        },
     }[table]
 
 
@@ -351,6 +395,8 @@ _ROW = {
     "artifact_names": "secret_name",
     "artifacts": "secret",
     "history": "history",
+    "runs": "run",
+    "run_edges": "secret_edge",
 }
 """The row each UPDATE and DELETE names: the restricted registry's, where the table has one."""
 
@@ -434,7 +480,7 @@ def test_the_database_answers_each_login_as_the_role_table_says(
 
 
 def test_the_matrix_covers_every_table_command_and_login() -> None:
-    assert len(CELLS) == len(ALL_TABLES) * len(COMMANDS) * len(LOGINS) == 360
+    assert len(CELLS) == len(ALL_TABLES) * len(COMMANDS) * len(LOGINS) == 432
     for table in ALL_TABLES:
         for command in COMMANDS:
             assert set(EXPECTED[table][command]) == set(LOGINS)
