@@ -633,6 +633,9 @@ class _Copier:
         (run,) = step.docs
         found = self._dst_run(_run_key(run))
         if found is None:
+            # The document as it is, not import_run(): that records a new "run.import"
+            # entry (the source's own history is copied instead), needs an origin, and
+            # sets the heartbeat from the run's times, which could end a running run.
             txn.insert("runs", run)
             return 1
         there = found[1]

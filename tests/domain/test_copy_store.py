@@ -543,6 +543,32 @@ def test_a_run_that_ended_otherwise_in_the_destination_is_refused(
     assert store_state(dst) == before
 
 
+@pytest.mark.parametrize("crash_at", [4, 5])  # after the runs; after the first versions
+def test_an_interrupted_copy_of_runs_is_finished_by_running_it_again(
+    make_source: MakeClient, make_client: MakeClient, tmp_path: Path, crash_at: int
+) -> None:
+    populate(make_source, tmp_path)
+    populate_runs(make_source, tmp_path)
+    src, dst = make_source("ada"), make_client("ada")
+    commits = 0
+
+    def crash() -> None:
+        nonlocal commits
+        commits += 1
+        if commits == crash_at:
+            msg = "the process died"
+            raise RuntimeError(msg)
+
+    unsubscribe = dst.subscribe(crash)
+    with pytest.raises(RuntimeError, match="died"):
+        rw.copy_store(src, dst)
+    unsubscribe()
+    assert rw.copy_store(src, dst).objects > 0
+    assert view(dst) == view(src)
+    assert _graph(dst.artifact("tuned:v0")) == _graph(src.artifact("tuned:v0"))
+    assert rw.copy_store(src, dst).objects == 0
+
+
 def test_a_version_with_another_producing_run_is_refused(
     make_source: MakeClient,
     make_client: MakeClient,
