@@ -1,19 +1,30 @@
 """Copying one store into another: graduating a file store to a team's server (SPEC §8).
 
 :func:`copy_store` copies users, registries (settings, members, protected aliases,
-types), collections, artifact versions with their files, links with their numbers and
-aliases, and history, through the store interface and the blob store interface only, so
-it works between any two backends.
+types), collections, runs, artifact versions with their files and producing run, links
+with their numbers and aliases, what each run used and produced, and history, through
+the store interface and the blob store interface only, so it works between any two
+backends.
 
 Objects are matched by their natural keys, never by ids (ids differ between stores):
 users and registries by name, collections by registry and name, artifact versions by
 name and version number, links by collection and number, history entries by what they
-say (when, who, what, target, before and after). A run first reads both stores and
-refuses, before writing anything, any object the destination holds that differs from
-the source's; then it copies what the destination lacks, one whole object per
-transaction (an artifact version's files are in the destination's blob store before the
-version is committed). A run that fails part-way leaves whole objects only, and running
-it again copies the rest; a run with nothing new changes nothing.
+say (when, who, what, target, before and after). A run is matched by its ``origin``
+when it has one (an imported run: ``"mlflow:<run id>"``, which importing it again in
+the destination then finds), else by when it started, who started it and its name
+(start times have microseconds: a source with two runs alike in all three is refused);
+an edge of a run by its run, its version and its kind (input or output). A run that
+went on in the source since it was copied (it ended, or its summary or heartbeat
+changed) is brought up to date, as long as the destination's copy is still the running
+run it was. History entries are copied as they read, so one naming a run by its source
+id (``train (run 7)``) keeps that text.
+
+A copy first reads both stores and refuses, before writing anything, any object the
+destination holds that differs from the source's; then it copies what the destination
+lacks, one whole object per transaction (an artifact version's files are in the
+destination's blob store before the version is committed). A copy that fails part-way
+leaves whole objects only, and running it again copies the rest; a copy with nothing
+new changes nothing.
 """
 
 from __future__ import annotations
@@ -46,7 +57,17 @@ if TYPE_CHECKING:
 
 __all__ = ["KINDS", "CopyReport", "copy_store"]
 
-KINDS = ("users", "registries", "artifact names", "versions", "collections", "links", "history")
+KINDS = (
+    "users",
+    "registries",
+    "artifact names",
+    "runs",
+    "versions",
+    "collections",
+    "links",
+    "run edges",
+    "history",
+)
 """The kinds of object copied, in the order they are copied."""
 
 _BATCH = 200
@@ -69,6 +90,13 @@ _REGISTRY_SETTINGS = (
 )
 _ARTIFACT_CONTENT = ("type", "digest", "files", "metadata", "description", "tags")
 _COLLECTION_CONTENT = ("name", "type", "description", "tags")
+_RUN_CONTENT = ("name", "config", "tags", "created_at", "created_by", "origin")
+"""What a run is given when it starts (or is imported), never changed later."""
+_RUN_PROGRESS = ("state", "error", "summary", "ended_at", "heartbeat_at")
+"""What changes while a run runs, and when it ends."""
+
+RunKey = tuple[str, ...]
+"""A run's natural key: ``("origin", origin)`` or ``("started", at, by, name)``."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +134,8 @@ class _Step:
     docs: list[Doc]
     size: int = 0
     digests: dict[str, int] = field(default_factory=dict)
+    refs: dict[str, Any] = field(default_factory=dict)
+    """The natural keys of the objects it refers to (they are copied before it)."""
 
 
 class _Bars:
@@ -147,10 +177,13 @@ def copy_store(src: Client, dst: Client, *, progress: bool | None = None) -> Cop
     """Copy everything in ``src``'s store that ``dst``'s store lacks into it.
 
     Users with their roles; registries with their settings, members, protected aliases
-    and types; collections; artifact versions with their files (copied between the two
-    blob stores, whatever they are); links with their numbers (gaps included) and
-    aliases; and the history, each entry with its original time, user and action. Safe
-    to re-run: objects already copied are recognised by their names and left as they
+    and types; collections; runs with their state, times, heartbeat, config, summary,
+    tags, origin and error (a run reads as it does in the source: a crashed run stays
+    crashed); artifact versions with their files (copied between the two blob stores,
+    whatever they are) and their producing run; links with their numbers (gaps
+    included) and aliases; what each run used and produced; and the history, each entry
+    with its original time, user and action. Safe to re-run: objects already copied are
+    recognised by their natural keys (see the module's documentation) and left as they
     are, so a second run copies only what is new.
 
     Parameters
@@ -232,6 +265,17 @@ def _signature(entry: Doc) -> str:
     return json.dumps(said, sort_keys=True, ensure_ascii=False)
 
 
+def _run_key(run: Doc) -> RunKey:
+    """A run's natural key: its origin, else when it started, who started it, its name."""
+    if run.get("origin") is not None:
+        return ("origin", str(run["origin"]))
+    return ("started", str(run["created_at"]), str(run["created_by"]), str(run["name"]))
+
+
+def _run_label(run: Doc) -> str:
+    return f"the run {run['name']!r} started at {run['created_at']} by {run['created_by']!r}"
+
+
 def _conflict(what: str, differs: list[str] | str) -> ConflictError:
     how = differs if isinstance(differs, str) else f"its {', '.join(differs)} differ"
     msg = (
@@ -257,6 +301,10 @@ class _Copier:
         reg = self.src.store.get("registries", reg_id)
         return None if reg is None else str(reg["key"])
 
+    def _run_key(self, run_id: int | None) -> RunKey | None:
+        run = None if run_id is None else self.src.store.get("runs", run_id)
+        return None if run is None else _run_key(run)
+
     def _coll_key(self, coll_id: int) -> tuple[str, str] | None:
         coll = self.src.store.get("collections", coll_id)
         if coll is None:
@@ -280,6 +328,21 @@ class _Copier:
     def _dst_art(self, name: str, index: int) -> tuple[int, Doc] | None:
         return self.dst.store.find_one("artifacts", name=name, index=index)
 
+    def _dst_run(self, key: RunKey | None) -> tuple[int, Doc] | None:
+        if key is None:
+            return None
+        if key[0] == "origin":
+            return self.dst.store.find_one("runs", origin=key[1])
+        _, at, by, name = key
+        for row in self.dst.store.find("runs", created_at=at, created_by=by, name=name):
+            if row[1].get("origin") is None:
+                return row
+        return None
+
+    def _dst_run_key(self, run_id: int | None) -> RunKey | None:
+        run = None if run_id is None else self.dst.store.get("runs", run_id)
+        return None if run is None else _run_key(run)
+
     def _dst_link(self, coll_key: tuple[str, str] | None, index: int) -> tuple[int, Doc] | None:
         coll = self._dst_coll(coll_key)
         if coll is None:
@@ -295,9 +358,11 @@ class _Copier:
         with src.reading(), dst.reading():
             steps += self._plan_users()
             steps += self._plan_registries()
+            steps += self._plan_runs()
             steps += self._plan_artifacts()
             steps += self._plan_collections()
             steps += self._plan_links()
+            steps += self._plan_run_edges()
             steps += self._plan_history()
         return steps
 
@@ -330,6 +395,34 @@ class _Copier:
                 continue
             raise _conflict(what, differs)
 
+    def _plan_runs(self) -> Iterator[_Step]:
+        seen: set[RunKey] = set()
+        for _, run in self.src.store.query("runs", order=("id",)):
+            what = _run_label(run)
+            key = _run_key(run)
+            if key in seen:
+                msg = (
+                    f"the source holds two runs with the natural key {key!r} ({what}); "
+                    "copy_store could not tell their copies apart. Nothing was copied"
+                )
+                raise ConflictError(msg).with_code("copy_conflict", object=what)
+            seen.add(key)
+            found = self._dst_run(key)
+            if found is None:
+                yield _Step("runs", what, [copy_json(run)])
+                continue
+            there = found[1]
+            differs = _differs(there, run, _RUN_CONTENT)
+            if differs:
+                raise _conflict(what, differs)
+            progress = _differs(there, run, _RUN_PROGRESS)
+            if not progress:
+                continue
+            if _behind(there, run):
+                yield _Step("runs", what, [copy_json(run)])  # it went on in the source
+                continue
+            raise _conflict(what, progress)
+
     def _plan_artifacts(self) -> Iterator[_Step]:
         src, dst = self.src.store, self.dst.store
         for _, name_doc in src.query("artifact_names", order=("id",)):
@@ -345,13 +438,17 @@ class _Copier:
         for _, art in src.query("artifacts", order=("id",)):
             what = f"the artifact version {art['name']}:v{art['index']}"
             found = self._dst_art(art["name"], art["index"])
+            run_key = self._run_key(art.get("run_id"))
             if found is not None:
                 differs = _differs(found[1], art, _ARTIFACT_CONTENT)
+                if self._dst_run_key(found[1].get("run_id")) != run_key:
+                    differs.append("producing run")
                 if differs:
                     raise _conflict(what, differs)
                 continue
             digests = {e["digest"]: int(e["size"]) for e in art["files"].values()}
-            versions.append(_Step("versions", what, [copy_json(art)], digests=digests))
+            refs = {"run": run_key}
+            versions.append(_Step("versions", what, [copy_json(art)], digests=digests, refs=refs))
         wanted = {digest for step in versions for digest in step.digests}
         absent = self.dst.blobs.missing(sorted(wanted)) if wanted else set()
         for step in versions:
@@ -406,6 +503,28 @@ class _Copier:
                         )
             yield _Step("links", what, [copy_json(link), copy_json(coll), copy_json(reg)])
 
+    def _plan_run_edges(self) -> Iterator[_Step]:
+        src = self.src.store
+        for _, edge in src.query("run_edges", order=("id",)):
+            run = src.get("runs", edge["run_id"])
+            art = src.get("artifacts", edge["artifact_id"])
+            if run is None or art is None:
+                continue  # about a version deleted since: it shows nowhere
+            run_key, art_key = _run_key(run), (str(art["name"]), int(art["index"]))
+            if self._dst_edge(run_key, art_key, edge["kind"]):
+                continue
+            what = f"the {edge['kind']} {art['name']}:v{art['index']} of {_run_label(run)}"
+            refs = {"run": run_key, "artifact": art_key}
+            yield _Step("run edges", what, [copy_json(edge)], refs=refs)
+
+    def _dst_edge(self, run_key: RunKey, art_key: tuple[str, int], kind: str) -> bool:
+        run, art = self._dst_run(run_key), self._dst_art(*art_key)
+        if run is None or art is None:
+            return False
+        return bool(
+            self.dst.store.find_ids("run_edges", run_id=run[0], artifact_id=art[0], kind=kind)
+        )
+
     def _plan_history(self) -> Iterator[_Step]:
         have = Counter(_signature(doc) for _, doc in self.dst.store.query("history"))
         batch: list[Doc] = []
@@ -452,6 +571,9 @@ class _Copier:
             had += 1
             art = src.get("artifacts", entry["artifact_id"])
             keys["artifact_id"] = None if art is None else (str(art["name"]), int(art["index"]))
+        if entry.get("run_id") is not None:
+            had += 1
+            keys["run_id"] = self._run_key(entry["run_id"])
         if had and all(v is None for v in keys.values()):
             return None
         return keys
@@ -507,14 +629,40 @@ class _Copier:
         txn.update("artifact_names", found[0], {"next_index": name_doc["next_index"]})
         return 1
 
+    def _runs(self, step: _Step, txn: Transaction) -> int:
+        (run,) = step.docs
+        found = self._dst_run(_run_key(run))
+        if found is None:
+            # The document as it is, not import_run(): that records a new "run.import"
+            # entry (the source's own history is copied instead), needs an origin, and
+            # sets the heartbeat from the run's times, which could end a running run.
+            txn.insert("runs", run)
+            return 1
+        there = found[1]
+        if not _differs(there, run, _RUN_PROGRESS):
+            return 0
+        if not _behind(there, run):
+            raise _conflict(step.label, "it changed while copying")
+        txn.update("runs", found[0], {f: run[f] for f in _RUN_PROGRESS})
+        return 1
+
     def _versions(self, step: _Step, txn: Transaction) -> int:
         (art,) = step.docs
         if self._dst_art(art["name"], art["index"]) is not None:
             return 0
+        doc = dict(art)
+        if step.refs["run"] is not None:
+            run = self._dst_run(step.refs["run"])
+            if run is None:
+                msg = f"cannot copy {step.label}: its producing run is missing in the destination"
+                raise NotFoundError(msg)
+            doc["run_id"] = run[0]
+        elif "run_id" in doc:
+            doc["run_id"] = None  # its run is not in the source: no run to name
         # Under the lock: a blob collected since it was copied is copied again.
         for digest in self.dst.blobs.missing(sorted(step.digests)):
             self._copy_blob(digest, None)
-        txn.insert("artifacts", art)
+        txn.insert("artifacts", doc)
         return 1
 
     def _collections(self, step: _Step, txn: Transaction) -> int:
@@ -559,6 +707,18 @@ class _Copier:
                 place_alias(d, txn, link_id, alias)
         return 1
 
+    def _run_edges(self, step: _Step, txn: Transaction) -> int:
+        (edge,) = step.docs
+        run_key, art_key = step.refs["run"], step.refs["artifact"]
+        if self._dst_edge(run_key, art_key, edge["kind"]):
+            return 0
+        run, art = self._dst_run(run_key), self._dst_art(*art_key)
+        if run is None or art is None:
+            msg = f"cannot copy {step.label}: its run or version is missing in the destination"
+            raise NotFoundError(msg)
+        txn.insert("run_edges", {**edge, "run_id": run[0], "artifact_id": art[0]})
+        return 1
+
     def _history(self, step: _Step, txn: Transaction) -> int:
         (entry,) = step.docs
         keys = entry["_keys"]
@@ -573,11 +733,14 @@ class _Copier:
                 found = self._dst_coll(tuple(key))
             elif field_name == "link_id":
                 found = self._dst_link(None if key[0] is None else tuple(key[0]), key[1])
+            elif field_name == "run_id":
+                found = self._dst_run(key)
             else:
                 found = self._dst_art(key[0], key[1])
             ids[field_name] = None if found is None else found[0]
         doc = {k: v for k, v in entry.items() if k != "_keys"}
-        doc.update(dict.fromkeys(("registry_id", "collection_id", "link_id", "artifact_id")))
+        ids_fields = ("registry_id", "collection_id", "link_id", "artifact_id", "run_id")
+        doc.update(dict.fromkeys(ids_fields))
         doc.update(ids)
         txn.insert("history", doc)
         return 1
@@ -623,6 +786,15 @@ class _Copier:
             yield path, size
         finally:
             path.unlink(missing_ok=True)
+
+
+def _behind(there: Doc, run: Doc) -> bool:
+    """Whether the destination's copy ``there`` of ``run`` is an earlier state of it.
+
+    It is when it was copied while running and nobody wrote to it since: it is still
+    ``running`` and its heartbeat (renewed by every write) is older than the source's.
+    """
+    return bool(there["state"] == "running" and there["heartbeat_at"] < run["heartbeat_at"])
 
 
 def _untouched_core(reg: Doc) -> bool:

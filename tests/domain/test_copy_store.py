@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import registry_widget as rw
+from registry_widget.domain.run import import_run
 from registry_widget.store import MemoryStore
 from tests.conftest import MakeClient
 
@@ -141,11 +142,34 @@ def view(client: rw.Client) -> dict[str, Any]:
             a.created_at,
             a.created_by,
             [(h.at, h.user, h.action, h.target) for h in a.history()],
+            _run_ref(a.run),
+            [_run_ref(r) for r in a.used_by()],
         )
         for a in client.artifacts()
     }
     users = sorted((u.name, u.role) for u in client.users())  # the admins were made apart
-    return {"registries": regs, "artifacts": arts, "users": users}
+    runs = [
+        (
+            _run_ref(run),
+            run.state,
+            run.error,
+            run.config,
+            dict(run.summary),
+            run.tags,
+            run.ended_at,
+            run.heartbeat_at,
+            [f"{v.name}:{v.version}" for v in run.inputs],
+            [f"{v.name}:{v.version}" for v in run.outputs],
+            [(h.at, h.user, h.action, h.target, h.before, h.after) for h in run.history()],
+        )
+        for run in client.runs()
+    ]
+    return {"registries": regs, "artifacts": arts, "users": users, "runs": runs}
+
+
+def _run_ref(run: rw.Run | None) -> tuple[str, str, str] | None:
+    """A run without its id: its name, when it started and who started it."""
+    return None if run is None else (run.name, run.created_at, run.created_by)
 
 
 @pytest.fixture
@@ -338,9 +362,234 @@ def test_a_store_is_not_copied_into_itself(make_client: MakeClient) -> None:
         rw.copy_store(client, make_client("ada"))
 
 
+LONG_AGO = "2020-01-02T03:04:05.000006Z"
+
+
+def populate_runs(make: MakeClient, tmp_path: Path) -> None:
+    """Runs in the source (after :func:`populate`): a 3-hop chain and runs in every state.
+
+    raw → prepare → base → finetune → tuned, with a failed run that used ``tuned``, a
+    running run, and an imported run still ``running`` since long ago (it reads crashed).
+    """
+    ada, bob = make("ada"), make("bob")
+    raw = ada.log_artifact("raw", type="dataset", files=_one(tmp_path, b"raw rows"))
+    with ada.start_run("prepare", config={"lr": 0.1, "seed": 1}, tags=["prep"]) as prep:
+        prep.use(raw)
+        base = prep.log_artifact("base", type="model", files=_one(tmp_path, b"base w"))
+        prep.summary["loss"] = 0.5
+        prep.link(base, "Models/base", aliases=["staging"])
+    with bob.start_run("finetune", config={"lr": 0.01}) as tune:
+        tune.use("Models/base:staging")
+        tune.log_artifact("tuned", type="model", files=_one(tmp_path, b"tuned w"))
+        tune.summary.update(acc=0.97, loss=0.1)
+    with pytest.raises(RuntimeError), bob.start_run("sweep", config={"lr": 1.0}) as bad:
+        bad.use("tuned:v0")
+        msg = "diverged at step 3"
+        raise RuntimeError(msg)
+    live = ada.start_run("live", config={"lr": 0.001}, tags=["nightly"])
+    live.use(raw)
+    import_run(
+        ada._s,
+        "old-import",
+        origin="mlflow:0123abcd",
+        config={"lr": 0.3},
+        summary={"acc": 0.5},
+        created_at=LONG_AGO,
+        ended_at=None,
+        created_by="zed",
+        state="running",
+    )
+
+
+@pytest.fixture
+def copied_runs(
+    make_source: MakeClient, make_client: MakeClient, tmp_path: Path
+) -> tuple[rw.Client, rw.Client, rw.CopyReport]:
+    populate(make_source, tmp_path)
+    populate_runs(make_source, tmp_path)
+    src, dst = make_source("ada"), make_client("ada")
+    return src, dst, rw.copy_store(src, dst)
+
+
+def _graph(version: rw.ArtifactVersion) -> tuple[list[Any], list[Any]]:
+    """A version's lineage without ids: nodes by kind, label and depth; edges by label."""
+    graph = version.lineage(upstream=5, downstream=5)
+    label = {n.key: f"{n.kind} {n.label}" for n in graph.nodes}
+    nodes = sorted((n.kind, n.label, n.depth) for n in graph.nodes)
+    edges = sorted((label[e.source], label[e.target], e.kind) for e in graph.edges)
+    return nodes, edges
+
+
+def test_runs_and_lineage_are_copied(
+    copied_runs: tuple[rw.Client, rw.Client, rw.CopyReport],
+) -> None:
+    src, dst, report = copied_runs
+    assert view(dst) == view(src)
+    assert report.copied["runs"] == 5
+    assert report.copied["run edges"] == 6  # 4 inputs, 2 outputs
+    for name in ("raw:v0", "base:v0", "tuned:v0"):
+        assert _graph(dst.artifact(name)) == _graph(src.artifact(name))
+    nodes, _ = _graph(dst.artifact("tuned:v0"))
+    assert ("version", "raw:v0", -4) in nodes  # all three hops came across
+    tuned = dst.artifact("tuned:v0")
+    assert tuned.run is not None
+    assert (tuned.run.name, tuned.run.created_by) == ("finetune", "bob")
+    assert [v.name for v in tuned.run.inputs] == ["base"]
+    assert [v.name for v in tuned.run.outputs] == ["tuned"]
+    assert dst.artifact("raw:v0").run is None
+    assert [r.name for r in dst.artifact("raw:v0").used_by()] == ["prepare", "live"]
+    assert dst.use("Models/base:staging").artifact.run == dst.artifact("base:v0").run
+
+
+def test_copied_runs_keep_their_state_error_and_heartbeat(
+    copied_runs: tuple[rw.Client, rw.Client, rw.CopyReport],
+) -> None:
+    src, dst, _ = copied_runs
+    states = {r.name: (r.state, r.error, r.heartbeat_at, r.ended_at) for r in dst.runs()}
+    assert states == {r.name: (r.state, r.error, r.heartbeat_at, r.ended_at) for r in src.runs()}
+    assert states["finetune"][0] == "finished"
+    assert states["sweep"][0] == "failed"
+    assert "RuntimeError: diverged at step 3" in str(states["sweep"][1])
+    assert states["live"][0] == "running"
+    assert states["old-import"][:3] == ("crashed", None, LONG_AGO)
+    # The destination's admin (the run's creator there too) may go on writing to it.
+    (live,) = dst.runs({"name": "live"})
+    live.summary["epoch"] = 1
+    assert live.state == "running"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"config.lr": 0.01},
+        {"config.lr": {"$lt": 0.5}},
+        {"config.seed": {"$exists": True}},
+        {"state": "crashed"},
+        {"state": {"$in": ["failed", "running"]}},
+        {"summary.acc": {"$gte": 0.9}},
+        {"tag": "nightly"},
+        {"created_by": "zed"},
+    ],
+)
+def test_run_filters_answer_the_same_after_a_copy(
+    copied_runs: tuple[rw.Client, rw.Client, rw.CopyReport], query: dict[str, Any]
+) -> None:
+    src, dst, _ = copied_runs
+    expected = [_run_ref(r) for r in src.runs(query)]
+    assert expected  # every filter here matches something
+    assert [_run_ref(r) for r in dst.runs(query)] == expected
+    by_run = {f"run.{k}": v for k, v in query.items()}
+    assert [(a.name, a.version) for a in dst.artifacts(by_run)] == [
+        (a.name, a.version) for a in src.artifacts(by_run)
+    ]
+
+
+def test_a_second_copy_of_runs_copies_nothing(
+    copied_runs: tuple[rw.Client, rw.Client, rw.CopyReport],
+    store_state: Callable[[rw.Client], object],
+) -> None:
+    src, dst, _ = copied_runs
+    before = store_state(dst)
+    report = rw.copy_store(src, dst)
+    assert report.objects == 0
+    assert store_state(dst) == before
+    # Importing the imported run again in the destination finds the copy (its origin).
+    (old,) = dst.runs({"name": "old-import"})
+    again = import_run(
+        dst._s,
+        "old-import",
+        origin="mlflow:0123abcd",
+        config={},
+        summary={},
+        created_at=LONG_AGO,
+        ended_at=None,
+        created_by="zed",
+        state="running",
+    )
+    assert str(again) == old.id
+
+
+def test_a_run_that_went_on_in_the_source_is_brought_up_to_date(
+    copied_runs: tuple[rw.Client, rw.Client, rw.CopyReport], tmp_path: Path
+) -> None:
+    src, dst, _ = copied_runs
+    (live,) = src.runs({"name": "live"})
+    out = live.log_artifact("nightly", type="model", files=_one(tmp_path, b"nightly w"))
+    live.summary["acc"] = 0.8
+    live.finish()
+    report = rw.copy_store(src, dst)
+    assert report.copied["runs"] == 1
+    assert report.copied["versions"] == 1
+    assert report.copied["run edges"] == 1
+    assert view(dst) == view(src)
+    (copy,) = dst.runs({"name": "live"})
+    assert (copy.state, dict(copy.summary)) == ("finished", {"acc": 0.8})
+    assert [v.name for v in copy.outputs] == [out.name]
+    assert dst.artifact("nightly:v0").run == copy
+
+
+def test_a_run_that_ended_otherwise_in_the_destination_is_refused(
+    copied_runs: tuple[rw.Client, rw.Client, rw.CopyReport],
+    store_state: Callable[[rw.Client], object],
+) -> None:
+    src, dst, _ = copied_runs
+    (dst_live,) = dst.runs({"name": "live"})
+    dst_live.finish(error="stopped by hand")
+    (live,) = src.runs({"name": "live"})
+    live.finish()
+    before = store_state(dst)
+    with pytest.raises(rw.ConflictError, match=r"'live'.*state, error"):
+        rw.copy_store(src, dst)
+    assert store_state(dst) == before
+
+
+@pytest.mark.parametrize("crash_at", [4, 5])  # after the runs; after the first versions
+def test_an_interrupted_copy_of_runs_is_finished_by_running_it_again(
+    make_source: MakeClient, make_client: MakeClient, tmp_path: Path, crash_at: int
+) -> None:
+    populate(make_source, tmp_path)
+    populate_runs(make_source, tmp_path)
+    src, dst = make_source("ada"), make_client("ada")
+    commits = 0
+
+    def crash() -> None:
+        nonlocal commits
+        commits += 1
+        if commits == crash_at:
+            msg = "the process died"
+            raise RuntimeError(msg)
+
+    unsubscribe = dst.subscribe(crash)
+    with pytest.raises(RuntimeError, match="died"):
+        rw.copy_store(src, dst)
+    unsubscribe()
+    assert rw.copy_store(src, dst).objects > 0
+    assert view(dst) == view(src)
+    assert _graph(dst.artifact("tuned:v0")) == _graph(src.artifact("tuned:v0"))
+    assert rw.copy_store(src, dst).objects == 0
+
+
+def test_a_version_with_another_producing_run_is_refused(
+    make_source: MakeClient,
+    make_client: MakeClient,
+    tmp_path: Path,
+    store_state: Callable[[rw.Client], object],
+) -> None:
+    populate(make_source, tmp_path)
+    populate_runs(make_source, tmp_path)
+    src, dst = make_source("ada"), make_client("ada")
+    dst.log_artifact("raw", type="dataset", files=_one(tmp_path, b"raw rows"))
+    with dst.start_run("elsewhere") as run:  # the same files, produced by another run
+        run.log_artifact("base", type="model", files=_one(tmp_path, b"base w"))
+    before = store_state(dst)
+    with pytest.raises(rw.ConflictError, match=r"base:v0.*producing run"):
+        rw.copy_store(src, dst)
+    assert store_state(dst) == before
+
+
 def _one(tmp_path: Path, data: bytes) -> Path:
     folder = tmp_path / f"one-{data.hex()[:16]}"
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)
     path = folder / "model.bin"
     path.write_bytes(data)
     return path
