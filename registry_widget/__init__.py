@@ -15,13 +15,16 @@ from registry_widget.domain.link import Link
 from registry_widget.domain.registry import Member, Registry
 from registry_widget.domain.run import Run, RunSummary
 from registry_widget.errors import (
+    ConcurrentChangeError,
     ConflictError,
+    DatabaseError,
     NotFoundError,
     PermissionDeniedError,
     RegistryError,
     StorageError,
     StoreCorruptedError,
     StoreLockedError,
+    StoreUnavailableError,
     StoreWriteError,
     ValidationError,
 )
@@ -30,8 +33,10 @@ __all__ = [
     "ArtifactVersion",
     "Client",
     "Collection",
+    "ConcurrentChangeError",
     "ConflictError",
     "CopyReport",
+    "DatabaseError",
     "GarbageReport",
     "HistoryEntry",
     "Lineage",
@@ -50,6 +55,7 @@ __all__ = [
     "StorageError",
     "StoreCorruptedError",
     "StoreLockedError",
+    "StoreUnavailableError",
     "StoreWriteError",
     "User",
     "ValidationError",
