@@ -149,6 +149,27 @@ def test_the_blob_location_is_recorded_at_creation(
     assert version.digest
 
 
+def test_a_server_store_records_its_bucket_and_every_client_uses_it(
+    url: Callable[[str], str], tmp_path: Path, s3_url: str
+) -> None:
+    """The team setup: metadata on the server, files in an S3 bucket named once."""
+    ada = rw.Client(url("ada"), blobs=s3_url)
+    ada.add_user("bob")
+    assert ada.store.blob_location() == s3_url
+    bob = rw.Client(url("bob"))  # only the database URL: the bucket comes from the store
+    big = tmp_path / "big" / "model.bin"
+    big.parent.mkdir()
+    big.write_bytes(bytes(range(256)) * 4096)  # 1 MiB
+    version = bob.log_artifact("net", type="model", files=big.parent)
+    bob.link(version, "Models/net", aliases=["production"])
+    again = rw.Client(url("ada")).use("Models/net:production")
+    out = again.download(tmp_path / "out")
+    assert (out / "model.bin").read_bytes() == big.read_bytes()
+    report = again.artifact.verify()  # re-hashes the objects in the bucket
+    assert report.ok and report.checked == 1
+    assert type(bob._s.blobs).__name__ == "S3BlobStore"
+
+
 def test_text_postgresql_cannot_hold_is_refused_as_invalid(
     url: Callable[[str], str], tmp_path: Path, store_state: Callable[[rw.Client], object]
 ) -> None:
