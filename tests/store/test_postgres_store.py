@@ -166,7 +166,8 @@ def test_a_server_store_records_its_bucket_and_every_client_uses_it(
     out = again.download(tmp_path / "out")
     assert (out / "model.bin").read_bytes() == big.read_bytes()
     report = again.artifact.verify()  # re-hashes the objects in the bucket
-    assert report.ok and report.checked == 1
+    assert report.ok
+    assert report.checked == 1
     assert type(bob._s.blobs).__name__ == "S3BlobStore"
 
 
