@@ -189,7 +189,7 @@ def test_one_notification_per_commit_and_none_for_a_rollback(ada: rw.Client) -> 
         with store.transaction() as txn:
             for n in range(3):
                 txn.insert("history", {"action": "test", "at": f"now {n}"})
-            txn.insert("meta", {"test": True})
+            txn.insert("artifact_names", {"name": "probe", "type": "model", "next_index": 1})
         got = pending()
         assert [(n.channel, n.pid) for n in got] == [(store.schema, store._own_pid())]
         with psycopg.connect(conninfo, autocommit=True) as raw:
