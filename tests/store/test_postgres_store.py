@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 import multiprocessing
 import random
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -286,6 +288,66 @@ def test_racing_creators_of_one_name_get_the_friendly_conflict(
     assert len(made) == 1
     assert all(type(e) is rw.ConflictError and "already exists" in str(e) for e in refused)
     assert [r.name for r in ada.registries()].count("Same") == 1
+
+
+# -- round trips ------------------------------------------------------------------------------
+
+
+def pg_store(client: rw.Client) -> PostgresStore:
+    store = client.store
+    assert isinstance(store, PostgresStore)
+    return store
+
+
+class Statements:
+    """The statements one store sends, counted by wrapping its ``_run``."""
+
+    def __init__(self, store: PostgresStore, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sent: list[str] = []
+        run = store._run
+
+        def counted(query: Any, params: Any = ()) -> list[tuple[Any, ...]]:
+            text = query if isinstance(query, str) else query.as_string(None)
+            self.sent.append(" ".join(text.split()))
+            return run(query, params)
+
+        monkeypatch.setattr(store, "_run", counted)
+
+    def checks(self) -> int:
+        """How many of them asked whether anything was committed since."""
+        return sum("FROM changes" in text for text in self.sent)
+
+    def clear(self) -> None:
+        self.sent.clear()
+
+
+def test_a_read_asks_once_whether_anything_changed_and_sees_a_commit_made_elsewhere(
+    url: Callable[[str], str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    ada.create_registry("Team", description="old")
+    team = ada.registry("Team")
+    assert team.description == "old"
+    sent = Statements(pg_store(ada), monkeypatch)
+    assert team.description == "old"  # nothing new: answered from what was read
+    assert (sent.checks(), len(sent.sent)) == (1, 1)
+    code = (
+        "import registry_widget as rw\n"
+        f"c = rw.Client({url('ada')!r})\n"
+        "c.registry('Team').update(description='new')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
+    sent.clear()
+    assert team.description == "new"  # read again
+    assert sent.checks() == 1
+    for call in (
+        lambda: ada.versions(filter={"type": "model"}),
+        lambda: ada.artifacts(filter={"type": "model"}),
+        lambda: ada.registries(filter={"kind": "team"}),
+    ):
+        sent.clear()
+        call()
+        assert sent.checks() == 1
 
 
 # -- failures (a server with fsync on) -------------------------------------------------------------
