@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql as pgsql
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -496,6 +497,38 @@ def filter_docs(postgres: PgCluster) -> Iterator[tuple[PostgresStore, list[tuple
     yield store, rows
     store.close()
     postgres.drop_schema(schema)
+
+
+def test_equality_and_in_filters_are_served_by_the_index_on_data(
+    url: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = PostgresStore(url("ada"))
+    with store.transaction() as txn:
+        for i in range(2000):
+            txn.insert("meta", {"name": f"n{i % 50}", "tags": [f"t{i % 7}"], "n": i})
+    store._run("VACUUM ANALYZE meta")
+    sent: list[tuple[Any, Any]] = []
+    run = store._run
+
+    def captured(query: Any, params: Any = ()) -> list[tuple[Any, ...]]:
+        sent.append((query, params))
+        return run(query, params)
+
+    monkeypatch.setattr(store, "_run", captured)
+    found = {
+        "find": [i for i, _ in store.find("meta", name="n3")],
+        "eq": [i for i, _ in store.query("meta", parse_filter({"tag": "t2"}, FIELDS))],
+        "in": [
+            i for i, _ in store.query("meta", parse_filter({"name": {"$in": ["n1", "n2"]}}, FIELDS))
+        ],
+    }
+    monkeypatch.undo()
+    assert [len(ids) for ids in found.values()] == [40, 286, 80]
+    store._run("SET enable_seqscan = off")  # a plan that can use the index must use it
+    for query, params in sent:
+        plan = "\n".join(row[0] for row in store._run(pgsql.SQL("EXPLAIN ") + query, params))
+        assert "Bitmap Index Scan on meta_data_idx" in plan, plan
+    store.close()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
