@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql as pgsql
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg import sql as pgsql
 
 import registry_widget as rw
 from registry_widget.errors import ConcurrentChangeError, StoreCorruptedError, StoreUnavailableError
@@ -349,6 +349,40 @@ def test_a_read_asks_once_whether_anything_changed_and_sees_a_commit_made_elsewh
         sent.clear()
         call()
         assert sent.checks() == 1
+
+
+def test_a_transaction_rereads_nothing_it_holds_and_commits_in_one_round_trip(
+    url: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = PostgresStore(url("ada"))
+    other = PostgresStore(url("ada"))  # another connection, as another process would hold
+    with store.transaction() as txn:
+        doc_id = txn.insert("meta", {"n": 1})
+    other.refresh()
+    before = other.state
+    sent: list[str] = []
+    execute = psycopg.Connection.execute
+
+    def counted(conn: psycopg.Connection[Any], query: Any, *args: Any, **kw: Any) -> Any:
+        sent.append(
+            " ".join(str(query if isinstance(query, str) else query.as_string(conn)).split())
+        )
+        return execute(conn, query, *args, **kw)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", counted)
+    with store.transaction() as txn:
+        txn.update("meta", doc_id, {"n": 2})
+        held = store.get("meta", doc_id)
+        assert held == {"n": 2}
+        held["n"] = 99  # the caller's copy: what the transaction holds stays
+        assert store.get("meta", doc_id) == {"n": 2}
+    monkeypatch.undo()
+    assert len(sent) == 4, sent  # BEGIN, the row locked, updated, committed and counted
+    assert other.get("meta", doc_id) == {"n": 2}
+    other.refresh()
+    assert other.state != before  # the commit was counted: readers elsewhere refresh
+    store.close()
+    other.close()
 
 
 # -- failures (a server with fsync on) -------------------------------------------------------------
