@@ -308,14 +308,14 @@ class Client:
 
     def registries(self, filter: Mapping[str, Any] | None = None) -> list[Registry]:
         """The registries this user may see (core first, then by name), optionally filtered."""
-        tree = self._s.parse_filter(filter, REGISTRY_FIELDS)
         s = self._s
-        s.store.refresh()
-        rows = [
-            row
-            for row in s.store.query("registries", tree, order=("key", "id"))
-            if s.role_on(row[1]) is not None
-        ]
+        with s.store.reading():
+            tree = s.parse_filter(filter, REGISTRY_FIELDS)
+            rows = [
+                row
+                for row in s.store.query("registries", tree, order=("key", "id"))
+                if s.role_on(row[1]) is not None
+            ]
         rows.sort(key=lambda row: row[1]["kind"] != "core")  # stable: by name within
         return ResultList(Registry(s, reg_id) for reg_id, _ in rows)
 
@@ -410,12 +410,12 @@ class Client:
         A version linked only into registries the user may not see is left out.
         """
         limit, offset = validate_page(limit, offset)
-        tree = self._s.parse_filter(filter, ARTIFACT_FIELDS)
         s = self._s
-        s.org_role()
         store = s.store
         order = ("-created_at", "-id")
         with store.reading():
+            tree = s.parse_filter(filter, ARTIFACT_FIELDS)
+            s.org_role()
             if len(s.visible_registries()) == store.count("registries"):
                 # Every registry is visible, so is every version: the store pages.
                 rows = store.query("artifacts", tree, order=order, limit=limit, offset=offset)
@@ -496,10 +496,10 @@ class Client:
 
     def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:
         """Linked versions across every registry the user may see, newest first."""
-        tree = self._s.parse_filter(filter, LINK_FIELDS)
         s = self._s
         store = s.store
         with store.reading():
+            tree = s.parse_filter(filter, LINK_FIELDS)
             state = store.state
             visible = dict(s.visible_registries())
             found = store.query(

@@ -49,12 +49,12 @@ class Handle(Generic[T]):
 
     def _docs(self) -> T:
         store = self._s.store
-        store.refresh()
-        state = store.state
-        cache = self._cache
-        if cache is not None and cache[0] == state:
-            return cache[1]
-        docs = self._load()
+        with store.reading():  # one freshness check, however many documents _load reads
+            state = store.state
+            cache = self._cache
+            if cache is not None and cache[0] == state:
+                return cache[1]
+            docs = self._load()
         self._cache = (state, docs)
         return docs
 

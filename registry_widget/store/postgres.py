@@ -40,7 +40,10 @@ Design
   gap-free under concurrent writers, while writers of different collections never wait
   for each other. Deadlocks, serialisation failures and unique violations raise
   :class:`~registry_widget.errors.ConcurrentChangeError`, which the domain answers by
-  running the call again (:func:`registry_widget.domain.retry.retried`).
+  running the call again (:func:`registry_widget.domain.retry.retried`). A row the
+  transaction already locked or wrote is read again from what it holds, without a
+  statement; ``COMMIT`` and the count in ``changes`` that makes readers refresh go in one
+  round trip.
 - **Failures.** A lost connection is re-opened by the next call; one lost inside a
   transaction raises :class:`~registry_widget.errors.StoreUnavailableError` (nothing is
   acknowledged that was not committed).
@@ -54,6 +57,7 @@ Design
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import (
     Callable,
@@ -300,7 +304,16 @@ class PostgresStore(PostgresConnection, Store):
         return [(int(i), d) for i, d in rows]
 
     def get(self, table: str, doc_id: int) -> Doc | None:
-        """Document ``doc_id`` of ``table``, or None (locked in a transaction, see above)."""
+        """Document ``doc_id`` of ``table``, or None (locked in a transaction, see above).
+
+        Inside a transaction, a row it already locked or wrote is answered from what it
+        holds: nobody else can have changed it since, so no statement is needed.
+        """
+        txn = self._txn
+        if txn is not None:
+            held = txn.locked.get((table, doc_id))
+            if held is not None:
+                return copy.deepcopy(held)
         rows = self._select(table, "id = %s", [doc_id])
         return rows[0][1] if rows else None
 
@@ -538,7 +551,7 @@ class PostgresStore(PostgresConnection, Store):
                 if txn.changed:
                     for hook in self._commit_hooks:
                         hook()
-                self._commit()
+                counted = self._commit(announce=txn.changed)
             except BaseException:
                 self._rollback(conn)
                 raise
@@ -546,24 +559,19 @@ class PostgresStore(PostgresConnection, Store):
                 self._txn = None
                 self._state += 1
             if txn.changed:
-                self._announce()
+                self._announced(counted)
                 self._revision += 1
                 for callback in list(self._subscribers):
                     callback()
 
-    def _announce(self) -> None:
-        """Count a commit in ``changes``, after it, so that every reader refreshes.
+    def _announced(self, counted: int | None) -> None:
+        """Note the number the commit took in ``changes`` (see :meth:`_commit`).
 
-        After, not before: a reader that sees the new number sees the commit too, so no
-        cache made before the commit outlives it. (A process killed between its commit
-        and this leaves readers' caches to the next commit anyone makes.)
+        When it follows the one last seen, nobody else committed meanwhile: what was read
+        stays valid, and the next refresh has nothing to reload.
         """
-        try:
-            row = self._one("SELECT nextval('changes')", [])
-        except StoreUnavailableError:
-            return  # committed; readers see it with the next commit counted
-        if row is not None and int(row[0]) == self._seen + 1:
-            self._seen = int(row[0])  # nobody else committed meanwhile: nothing to reload
+        if counted is not None and counted == self._seen + 1:
+            self._seen = counted
 
     def _rollback(self, conn: psycopg.Connection[Any]) -> None:
         if conn.closed or conn.broken:
@@ -624,16 +632,31 @@ class PostgresStore(PostgresConnection, Store):
         self._stop_listening()
         super().close()
 
-    def _commit(self) -> None:
+    def _commit(self, *, announce: bool) -> int | None:
         """COMMIT; a connection lost meanwhile leaves the outcome unknown, and says so.
 
         The server may have made the change durable and then lost the connection before
         its answer arrived (a restart or a terminated backend does exactly that), so the
         error must not claim that nothing was committed.
+
+        With ``announce``, the commit is then counted in ``changes``, in the same round
+        trip, so that every reader refreshes; the number it took is returned (None when
+        that failed: readers see the commit with the next one counted). After the commit,
+        not before: a reader that sees the new number sees the commit too, so no cache
+        made before the commit outlives it. The server runs the count only once the
+        COMMIT succeeded. (A process killed between the two leaves readers' caches to the
+        next commit anyone makes.)
         """
         conn = self._connection()
         try:
-            conn.execute("COMMIT")
+            if not announce:
+                conn.execute("COMMIT")
+                return None
+            cur = conn.execute("COMMIT; SELECT nextval('changes')")
+            if not cur.nextset():
+                return None
+            row = cur.fetchone()
+            return None if row is None else int(row[0])
         except psycopg.OperationalError as exc:
             reason = one_line((exc.diag.message_primary if exc.diag else None) or str(exc))
             msg = (

@@ -94,8 +94,26 @@ def _elements(expr: str) -> str:
     return f"jsonb_array_elements(CASE WHEN jsonb_typeof({expr}) = 'array' THEN {expr} END)"
 
 
+def _nest(path: Sequence[str], value: Any) -> Any:
+    """The document holding only ``value`` at ``path``: ``{"a": {"b": value}}``."""
+    for part in reversed(path):
+        value = {part: value}
+    return value
+
+
 def _equal(path: Sequence[str], value: Any) -> SqlPart:
-    """The value at ``path`` is ``value`` (JSON equality), holds it, or is a list equal to it."""
+    """The value at ``path`` is ``value`` (JSON equality), holds it, or is a list equal to it.
+
+    For a scalar, as containment (``@>``), which the GIN index on ``data`` serves: a
+    document contains ``{"f": v}`` exactly when its ``f`` equals ``v`` (numbers by value,
+    ``true`` never ``1``), and ``{"f": [v]}`` exactly when ``f`` is a list holding ``v``.
+    A list or object operand is not contained only when equal, so it is compared.
+    """
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return (
+            "(data @> %s OR data @> %s)",
+            [Jsonb(_nest(path, value)), Jsonb(_nest(path, [value]))],
+        )
     expr, params = _path(path)
     operand = Jsonb(value)
     sql = (

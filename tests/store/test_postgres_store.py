@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 import multiprocessing
 import random
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +23,7 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg import sql as pgsql
 
 import registry_widget as rw
 from registry_widget.errors import ConcurrentChangeError, StoreCorruptedError, StoreUnavailableError
@@ -314,6 +317,100 @@ def test_racing_creators_of_one_name_get_the_friendly_conflict(
     assert [r.name for r in ada.registries()].count("Same") == 1
 
 
+# -- round trips ------------------------------------------------------------------------------
+
+
+def pg_store(client: rw.Client) -> PostgresStore:
+    store = client.store
+    assert isinstance(store, PostgresStore)
+    return store
+
+
+class Statements:
+    """The statements one store sends, counted by wrapping its ``_run``."""
+
+    def __init__(self, store: PostgresStore, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sent: list[str] = []
+        run = store._run
+
+        def counted(query: Any, params: Any = ()) -> list[tuple[Any, ...]]:
+            text = query if isinstance(query, str) else query.as_string(None)
+            self.sent.append(" ".join(text.split()))
+            return run(query, params)
+
+        monkeypatch.setattr(store, "_run", counted)
+
+    def checks(self) -> int:
+        """How many of them asked whether anything was committed since."""
+        return sum("FROM changes" in text for text in self.sent)
+
+    def clear(self) -> None:
+        self.sent.clear()
+
+
+def test_a_read_asks_once_whether_anything_changed_and_sees_a_commit_made_elsewhere(
+    url: Callable[[str], str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    ada.create_registry("Team", description="old")
+    team = ada.registry("Team")
+    assert team.description == "old"
+    sent = Statements(pg_store(ada), monkeypatch)
+    assert team.description == "old"  # nothing new: answered from what was read
+    assert (sent.checks(), len(sent.sent)) == (1, 1)
+    code = (
+        "import registry_widget as rw\n"
+        f"c = rw.Client({url('ada')!r})\n"
+        "c.registry('Team').update(description='new')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
+    sent.clear()
+    assert team.description == "new"  # read again
+    assert sent.checks() == 1
+    for call in (
+        lambda: ada.versions(filter={"type": "model"}),
+        lambda: ada.artifacts(filter={"type": "model"}),
+        lambda: ada.registries(filter={"kind": "team"}),
+    ):
+        sent.clear()
+        call()
+        assert sent.checks() == 1
+
+
+def test_a_transaction_rereads_nothing_it_holds_and_commits_in_one_round_trip(
+    url: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = PostgresStore(url("ada"))
+    other = PostgresStore(url("ada"))  # another connection, as another process would hold
+    with store.transaction() as txn:
+        doc_id = txn.insert("meta", {"n": 1})
+    other.refresh()
+    before = other.state
+    sent: list[str] = []
+    execute = psycopg.Connection.execute
+
+    def counted(conn: psycopg.Connection[Any], query: Any, *args: Any, **kw: Any) -> Any:
+        sent.append(
+            " ".join(str(query if isinstance(query, str) else query.as_string(conn)).split())
+        )
+        return execute(conn, query, *args, **kw)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", counted)
+    with store.transaction() as txn:
+        txn.update("meta", doc_id, {"n": 2})
+        held = store.get("meta", doc_id)
+        assert held == {"n": 2}
+        held["n"] = 99  # the caller's copy: what the transaction holds stays
+        assert store.get("meta", doc_id) == {"n": 2}
+    monkeypatch.undo()
+    assert len(sent) == 4, sent  # BEGIN, the row locked, updated, committed and counted
+    assert other.get("meta", doc_id) == {"n": 2}
+    other.refresh()
+    assert other.state != before  # the commit was counted: readers elsewhere refresh
+    store.close()
+    other.close()
+
+
 # -- failures (a server with fsync on) -------------------------------------------------------------
 
 
@@ -460,6 +557,38 @@ def filter_docs(postgres: PgCluster) -> Iterator[tuple[PostgresStore, list[tuple
     yield store, rows
     store.close()
     postgres.drop_schema(schema)
+
+
+def test_equality_and_in_filters_are_served_by_the_index_on_data(
+    url: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = PostgresStore(url("ada"))
+    with store.transaction() as txn:
+        for i in range(2000):
+            txn.insert("meta", {"name": f"n{i % 50}", "tags": [f"t{i % 7}"], "n": i})
+    store._run("VACUUM ANALYZE meta")
+    sent: list[tuple[Any, Any]] = []
+    run = store._run
+
+    def captured(query: Any, params: Any = ()) -> list[tuple[Any, ...]]:
+        sent.append((query, params))
+        return run(query, params)
+
+    monkeypatch.setattr(store, "_run", captured)
+    found = {
+        "find": [i for i, _ in store.find("meta", name="n3")],
+        "eq": [i for i, _ in store.query("meta", parse_filter({"tag": "t2"}, FIELDS))],
+        "in": [
+            i for i, _ in store.query("meta", parse_filter({"name": {"$in": ["n1", "n2"]}}, FIELDS))
+        ],
+    }
+    monkeypatch.undo()
+    assert [len(ids) for ids in found.values()] == [40, 286, 80]
+    store._run("SET enable_seqscan = off")  # a plan that can use the index must use it
+    for query, params in sent:
+        plan = "\n".join(row[0] for row in store._run(pgsql.SQL("EXPLAIN ") + query, params))
+        assert "Bitmap Index Scan on meta_data_idx" in plan, plan
+    store.close()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
