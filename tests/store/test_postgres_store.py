@@ -382,8 +382,10 @@ def test_a_transaction_rereads_nothing_it_holds_and_commits_in_one_round_trip(
 ) -> None:
     store = PostgresStore(url("ada"))
     other = PostgresStore(url("ada"))  # another connection, as another process would hold
+    # The first user of a new store (row-level security lets only that row in before it).
+    ada = {"name": "ada", "key": "ada", "role": "admin"}
     with store.transaction() as txn:
-        doc_id = txn.insert("meta", {"n": 1})
+        doc_id = txn.insert("users", {**ada, "n": 1})
     other.refresh()
     before = other.state
     sent: list[str] = []
@@ -397,14 +399,14 @@ def test_a_transaction_rereads_nothing_it_holds_and_commits_in_one_round_trip(
 
     monkeypatch.setattr(psycopg.Connection, "execute", counted)
     with store.transaction() as txn:
-        txn.update("meta", doc_id, {"n": 2})
-        held = store.get("meta", doc_id)
-        assert held == {"n": 2}
+        txn.update("users", doc_id, {"n": 2})
+        held = store.get("users", doc_id)
+        assert held == {**ada, "n": 2}
         held["n"] = 99  # the caller's copy: what the transaction holds stays
-        assert store.get("meta", doc_id) == {"n": 2}
+        assert store.get("users", doc_id) == {**ada, "n": 2}
     monkeypatch.undo()
     assert len(sent) == 4, sent  # BEGIN, the row locked, updated, committed and counted
-    assert other.get("meta", doc_id) == {"n": 2}
+    assert other.get("users", doc_id) == {**ada, "n": 2}
     other.refresh()
     assert other.state != before  # the commit was counted: readers elsewhere refresh
     store.close()
