@@ -224,25 +224,7 @@ class WorkingSetStore(Store):
         limit: int | None = None,
         offset: int = 0,
     ) -> list[Row]:
-        """The rows of ``table`` matching ``filter`` and ``where``, sorted and paged.
-
-        Parameters
-        ----------
-        table
-            The table's name.
-        filter
-            A validated filter (:func:`registry_widget.filters.parse_filter`); the store
-            compiles it into its own query language.
-        where
-            Equalities on indexed fields, all of which must hold, as for :meth:`find`;
-            a list, tuple or set of values means "any of them" (``registry_id=[1, 3]``).
-        order
-            Sort keys, each a document field or ``"id"`` (the row's id), prefixed with
-            ``-`` for descending: ``("-created_at", "-id")``. Without keys the rows come
-            in the order of the store.
-        limit, offset
-            The page: at most ``limit`` rows (None: all) after skipping ``offset``.
-        """
+        """The matching rows, from the hash indexes and the compiled filter, sorted and paged."""
         equal, rest = index_equalities(filter)
         terms = [*equal.items(), *(where or {}).items()]
         docs = self._docs(table)
@@ -402,25 +384,6 @@ class WorkingSetStore(Store):
         with self._thread_lock:
             if self._txn is None:
                 self._refresh_unlocked()
-
-    @contextmanager
-    def reading(self) -> Iterator[None]:
-        """Refresh once, then treat the working set as current until the block ends.
-
-        Many lookups that make up one answer (a path resolved, a page of versions) then
-        cost one freshness check, not one each. Changes committed by other processes
-        meanwhile are seen by the next block.
-        """
-        local = self._reading
-        if getattr(local, "fresh", False):
-            yield
-            return
-        self.refresh()
-        local.fresh = True
-        try:
-            yield
-        finally:
-            local.fresh = False
 
     def expect_fields(self, fields: Fields) -> None:
         """Refuse, as damage, documents without these fields of these types.

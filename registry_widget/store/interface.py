@@ -18,6 +18,7 @@ document they read: they pass new values to :meth:`Transaction.update`.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import (
     Callable,
@@ -29,7 +30,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from registry_widget.filters import MATCH_ALL, Filter
@@ -207,9 +208,28 @@ class Store(ABC):
     def refresh(self) -> None:
         """Bring what the store answers up to date with what others committed."""
 
-    @abstractmethod
-    def reading(self) -> AbstractContextManager[None]:
-        """Refresh once, then treat what was seen as current until the block ends."""
+    _reading: threading.local
+    """Per thread, ``fresh`` while a :meth:`reading` block holds what was seen as current;
+    :meth:`refresh` asks nothing while it is set."""
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Refresh once, then treat what was seen as current until the block ends.
+
+        Many lookups that make up one answer (a path resolved, a page of versions) then
+        cost one freshness check, not one each. Changes committed elsewhere meanwhile are
+        seen by the next block.
+        """
+        local = self._reading
+        if getattr(local, "fresh", False):
+            yield
+            return
+        self.refresh()
+        local.fresh = True
+        try:
+            yield
+        finally:
+            local.fresh = False
 
     @abstractmethod
     def expect_fields(self, fields: Fields) -> None:

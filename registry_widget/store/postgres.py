@@ -464,20 +464,6 @@ class PostgresStore(PostgresConnection, Store):
                 if self._listener is None:  # else it counts the same commits as it hears them
                     self._revision += 1
 
-    @contextmanager
-    def reading(self) -> Iterator[None]:
-        """Refresh once, then treat what was seen as current until the block ends."""
-        local = self._reading
-        if getattr(local, "fresh", False):
-            yield
-            return
-        self.refresh()
-        local.fresh = True
-        try:
-            yield
-        finally:
-            local.fresh = False
-
     @property
     def state(self) -> int:
         """Changes whenever a commit here or elsewhere may have changed what is read."""
