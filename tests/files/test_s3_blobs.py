@@ -29,7 +29,8 @@ import registry_widget as rw
 from registry_widget.domain.backend import open_blobs
 from registry_widget.files.artifacts import build_manifest, download, verify
 from registry_widget.files.folder import FileBlobStore
-from registry_widget.files.s3 import S3BlobStore, parse_s3_url
+from registry_widget.files.s3 import S3BlobStore
+from registry_widget.files.s3_bucket import parse_s3_url
 from tests.conftest import read_bucket, s3_client
 from tests.servers.swift import Swift
 
