@@ -7,7 +7,8 @@ migration runs.
 
 from __future__ import annotations
 
-from registry_widget.migrate.mlflow import STAGE_ALIASES, from_mlflow
+from registry_widget.migrate.mlflow import from_mlflow
+from registry_widget.migrate.mlflow_mapping import STAGE_ALIASES
 from registry_widget.migrate.summary import (
     ImportedAlias,
     ImportedVersion,

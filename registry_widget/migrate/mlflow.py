@@ -17,53 +17,43 @@ run by its MLflow run id.
 
 from __future__ import annotations
 
-import hashlib
-import math
-import re
 import tempfile
-import unicodedata
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from registry_widget.domain.run import add_edge, import_run
 from registry_widget.errors import NotFoundError, RegistryError, ValidationError
-from registry_widget.metadata import MAX_METADATA_INT, MAX_METADATA_KEYS, MIN_METADATA_INT
 from registry_widget.migrate._mlflow_source import (
     MlflowSource,
     SourceError,
     SourceModel,
-    SourceRun,
     SourceVersion,
 )
+from registry_widget.migrate.mlflow_mapping import (
+    ARTIFACT_TYPE,
+    RESERVED_ALIAS,
+    artifact_name,
+    collection_key,
+    collection_name,
+    files_manifest,
+    mlflow_origin,
+    plain_tags,
+    stored_manifest,
+    suffixed,
+    version_metadata,
+    wanted_aliases,
+)
+from registry_widget.migrate.mlflow_runs import RunRecorder
 from registry_widget.migrate.summary import (
     ImportedAlias,
     ImportedVersion,
     MigrationSummary,
     SkippedItem,
 )
-from registry_widget.names import validate_user_name
 
 if TYPE_CHECKING:
-    from registry_widget import ArtifactVersion, Client, Collection, Link, Registry
+    from registry_widget import Client, Collection, Link, Registry
 
-__all__ = ["STAGE_ALIASES", "from_mlflow"]
-
-STAGE_ALIASES = {"Production": "production", "Staging": "staging", "Archived": "archived"}
-"""The alias each legacy MLflow stage becomes (stage ``None`` becomes nothing)."""
-
-ARTIFACT_TYPE = "model"
-_TAG = re.compile(r"^[-\w]+( +[-\w]+)*$")
-_RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$")
-_NOT_ARTIFACT_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
-_MAX_NAME = 128
-_INT = re.compile(r"-?(0|[1-9][0-9]*)")
-_FLOAT = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
-_RUN_STATES: dict[str, Literal["finished", "failed"]] = {
-    "FINISHED": "finished",
-    "FAILED": "failed",
-    "KILLED": "failed",
-}
+__all__ = ["from_mlflow"]
 
 
 def from_mlflow(
@@ -174,65 +164,6 @@ def _progress_bar(total: int, progress: bool | None) -> Any:
     return tqdm(total=total, desc="MLflow model versions", unit="version", disable=disable)
 
 
-def _key(name: str) -> str:
-    """How the store compares collection names: case-insensitive after NFC."""
-    return unicodedata.normalize("NFC", name).casefold()
-
-
-def _is_tag(text: str) -> bool:
-    return len(text) <= _MAX_NAME and _TAG.match(text) is not None
-
-
-def _plain_tags(tags: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-    """Split MLflow tags into plain-word tags (empty value) and key/value pairs."""
-    words = sorted(k for k, v in tags.items() if not v and _is_tag(k))
-    pairs = {k: v for k, v in sorted(tags.items()) if k not in words}
-    return words, pairs
-
-
-def _collection_name(model: str) -> str:
-    """``model`` made a valid collection name: no ``/``, ``:`` or control characters."""
-    cleaned = "".join(
-        "-" if c in "/:" or unicodedata.category(c) == "Cc" else c for c in model
-    ).strip()
-    return cleaned[:_MAX_NAME] or "model"
-
-
-def _artifact_name(model: str) -> str:
-    """``model`` reduced to an artifact name, ``[A-Za-z0-9_.-]{1,128}``."""
-    ascii_name = unicodedata.normalize("NFKD", model).encode("ascii", "ignore").decode()
-    cleaned = _NOT_ARTIFACT_CHARS.sub("-", ascii_name).strip("-")
-    return cleaned[:_MAX_NAME] or "model"
-
-
-def _suffixed(base: str, n: int) -> str:
-    if n == 1:
-        return base
-    suffix = f"-{n}"
-    return base[: _MAX_NAME - len(suffix)] + suffix
-
-
-def _mlflow_origin(metadata: Any) -> tuple[str, int] | None:
-    """``(model name, version)`` of a version imported from MLflow, else None."""
-    info = metadata.get("mlflow") if isinstance(metadata, dict) else None
-    if not isinstance(info, dict):
-        return None
-    name, version = info.get("model_name"), info.get("version")
-    if isinstance(name, str) and isinstance(version, int):
-        return name, version
-    return None
-
-
-def _manifest(files: dict[str, Path]) -> dict[str, str]:
-    """Relative path -> sha256 hex of downloaded files."""
-    return {rel: hashlib.sha256(path.read_bytes()).hexdigest() for rel, path in files.items()}
-
-
-def _stored_manifest(artifact: ArtifactVersion) -> dict[str, str]:
-    """Relative path -> sha256 hex of an artifact version's files (digest prefix dropped)."""
-    return {rel: str(entry["digest"]).rsplit(":", 1)[-1] for rel, entry in artifact.files.items()}
-
-
 class _Migration:
     """The state of one migration run: what the target holds, and what was decided."""
 
@@ -249,15 +180,15 @@ class _Migration:
         self.claimed: dict[str, str] = {}  # collection key -> model that holds it
         self.used_artifacts: set[str] = set()  # artifact names (casefolded) in use
         self.manifests: dict[str, dict[str, str]] = {}  # link path -> its files' digests
-        self.runs: dict[str, SourceRun | None] = {}  # MLflow run id -> the run, if readable
+        self.runs = RunRecorder(client, source, summary)
         for collection in target.collections():
             for link in collection.versions():
-                origin = _mlflow_origin(link.metadata)
+                origin = mlflow_origin(link.metadata)
                 if origin is None:
                     continue
                 model, version = origin
                 self.links[(model, version)] = link
-                self.claimed.setdefault(_key(collection.name), model)
+                self.claimed.setdefault(collection_key(collection.name), model)
                 self.collection_of.setdefault(model, collection)
                 self.artifact_of.setdefault(model, link.artifact.name)
                 self.used_artifacts.add(link.artifact.name.casefold())
@@ -271,7 +202,7 @@ class _Migration:
         if collection is None:
             bar.update(len(model.versions))
             return
-        _, pairs = _plain_tags(model.tags)
+        _, pairs = plain_tags(model.tags)
         artifact = self._artifact_name(model)
         links: dict[int, Link] = {}
         imported = 0
@@ -294,10 +225,10 @@ class _Migration:
         known = self.collection_of.get(model.name)
         if known is not None:
             return known
-        wanted = _collection_name(model.name)
+        wanted = collection_name(model.name)
         for n in range(1, 1000):
-            name = _suffixed(wanted, n)
-            holder = self.claimed.get(_key(name))
+            name = suffixed(wanted, n)
+            holder = self.claimed.get(collection_key(name))
             if holder is not None and holder != model.name:
                 continue
             try:
@@ -305,14 +236,14 @@ class _Migration:
             except NotFoundError:
                 return self._create_collection(model, name)
             if collection.type == ARTIFACT_TYPE:
-                self.claimed[_key(name)] = model.name
+                self.claimed[collection_key(name)] = model.name
                 self.collection_of[model.name] = collection
                 return collection
         self._skip_model(model, f"no free collection name like {wanted!r}")
         return None
 
     def _create_collection(self, model: SourceModel, name: str) -> Collection | None:
-        words, _ = _plain_tags(model.tags)
+        words, _ = plain_tags(model.tags)
         try:
             collection = self.target.create_collection(
                 name, type=ARTIFACT_TYPE, description=model.description, tags=words
@@ -327,7 +258,7 @@ class _Migration:
                 "names have no '/', ':' or control characters, at most 128 characters, "
                 "and are unique in a registry"
             )
-        self.claimed[_key(name)] = model.name
+        self.claimed[collection_key(name)] = model.name
         self.collection_of[model.name] = collection
         return collection
 
@@ -343,10 +274,10 @@ class _Migration:
         known = self.artifact_of.get(model.name)
         if known is not None:
             return known
-        base = _artifact_name(model.name)
+        base = artifact_name(model.name)
         name = base
         for n in range(1, 1000):
-            name = _suffixed(base, n)
+            name = suffixed(base, n)
             if name.casefold() not in self.used_artifacts and self._free_artifact(name, model):
                 break
         self.used_artifacts.add(name.casefold())
@@ -361,7 +292,7 @@ class _Migration:
     def _free_artifact(self, name: str, model: SourceModel) -> bool:
         """Whether ``name`` has no versions, or only versions of ``model``."""
         for version in self.client.artifacts({"name": name}):
-            origin = _mlflow_origin(version.metadata)
+            origin = mlflow_origin(version.metadata)
             if origin is None or origin[0] != model.name:
                 return False
         return True
@@ -380,7 +311,7 @@ class _Migration:
         done = self.links.get((model.name, version.version))
         if done is not None:
             self._skip(version, f"already imported as {done.path}")
-            self._record_run(version, done.artifact)  # nothing to do unless it is new
+            self.runs.record(version, done.artifact)  # nothing to do unless it is new
             return done, False
         if version.status != "READY":
             self._skip(version, f"its MLflow status is {version.status}, not READY")
@@ -394,12 +325,12 @@ class _Migration:
             if not files:
                 self._skip(version, f"it has no files at {version.source}")
                 return None, False
-            twin = self._twin(model, _manifest(files))
+            twin = self._twin(model, files_manifest(files))
             if twin is not None:
                 self._skip(version, f"its files are those of {twin.path}, which stands for it")
-                self._record_run(version, twin.artifact)
+                self.runs.record(version, twin.artifact)
                 return twin, False
-            self._source_run(version)  # read from MLflow before the store is locked
+            self.runs.source_run(version)  # read from MLflow before the store is locked
             step = "logging it"
             try:
                 # One commit for both: a version is imported whole or not at all.
@@ -408,18 +339,18 @@ class _Migration:
                         artifact,
                         type=ARTIFACT_TYPE,
                         files=files,
-                        metadata=_metadata(version, model_tags),
+                        metadata=version_metadata(version, model_tags),
                         description=version.description,
-                        tags=_plain_tags(version.tags)[0],
+                        tags=plain_tags(version.tags)[0],
                     )
                     step = f"linking {logged.name}:{logged.version} into {collection.path}"
                     link = self.client.link(logged, collection.path)
                     step = f"recording the MLflow run of {logged.name}:{logged.version}"
-                    self._record_run(version, logged)
+                    self.runs.record(version, logged)
             except RegistryError as exc:
                 self._skip(version, f"{step} was refused, so nothing was imported: {exc}")
                 return None, False
-        origin = _mlflow_origin(link.metadata)
+        origin = mlflow_origin(link.metadata)
         if origin != (model.name, version.version):
             # The store returned an earlier artifact version with the same files.
             self._skip(version, f"its files are those of {link.path}, which stands for it")
@@ -438,68 +369,10 @@ class _Migration:
             if name != model.name:
                 continue
             if link.path not in self.manifests:
-                self.manifests[link.path] = _stored_manifest(link.artifact)
+                self.manifests[link.path] = stored_manifest(link.artifact)
             if self.manifests[link.path] == manifest:
                 return link
         return None
-
-    # -- runs ----------------------------------------------------------------------------
-
-    def _source_run(self, version: SourceVersion) -> SourceRun | None:
-        """The MLflow run of ``version`` (read once), or None when it has none or is gone."""
-        run_id = version.run_id
-        if run_id is None:
-            return None
-        if run_id not in self.runs:
-            try:
-                self.runs[run_id] = self.source.run(run_id)
-            except SourceError as exc:
-                self.runs[run_id] = None
-                self.summary.skipped.append(
-                    SkippedItem("run", f"run {run_id} of {version.label}", f"unreadable: {exc}")
-                )
-        return self.runs[run_id]
-
-    def _record_run(self, version: SourceVersion, artifact: ArtifactVersion) -> None:
-        """Record the source run of ``version`` (once) with ``artifact`` as its output."""
-        run = self._source_run(version)
-        if run is None:
-            return
-        s = self.client._s
-        config = self._limited(run, "params", {k: _param(v) for k, v in run.params.items()})
-        summary = self._limited(
-            run, "metrics", {k: v for k, v in run.metrics.items() if math.isfinite(v)}
-        )
-        state: Literal["running", "finished", "failed"] = _RUN_STATES.get(run.status, "running")
-        try:
-            user = validate_user_name(run.user) if run.user else self.client.user
-        except ValidationError:
-            user = self.client.user
-        with s.store.transaction() as txn:
-            run_id = import_run(
-                s,
-                _run_name(run.name),
-                origin=f"mlflow:{run.run_id}",
-                config=config,
-                summary=summary,
-                created_at=_timestamp(run.start_time or version.creation_timestamp),
-                ended_at=None if run.end_time is None else _timestamp(run.end_time),
-                created_by=user,
-                state=state,
-                error=f"MLflow status {run.status}" if state == "failed" else None,
-            )
-            add_edge(s, txn, run_id, artifact._id, "output")
-
-    def _limited(self, run: SourceRun, what: str, values: dict[str, Any]) -> dict[str, Any]:
-        """``values`` cut to the first keys a run holds, with a note when some are left out."""
-        if len(values) <= MAX_METADATA_KEYS:
-            return values
-        kept = dict(sorted(values.items())[:MAX_METADATA_KEYS])
-        self.summary.notes.append(
-            f"run {run.run_id}: {len(values) - MAX_METADATA_KEYS} of its {len(values)} {what} "
-            f"were left out (a run holds at most {MAX_METADATA_KEYS})"
-        )
-        return kept
 
     def _skip(self, version: SourceVersion, reason: str) -> None:
         self.summary.skipped.append(SkippedItem("version", version.label, reason))
@@ -508,9 +381,9 @@ class _Migration:
 
     def _aliases(self, collection: Collection, model: SourceModel, links: dict[int, Link]) -> None:
         """Set the aliases and stage aliases of ``model`` where MLflow has them."""
-        for alias, (number, origin) in self._wanted_aliases(model).items():
+        for alias, (number, origin) in wanted_aliases(model, self.summary.skipped).items():
             item = f"alias {alias!r} of {model.name} ({origin})"
-            if _RESERVED_ALIAS.match(alias):
+            if RESERVED_ALIAS.match(alias):
                 reason = "'latest' and 'v<digits>' are reserved aliases here"
                 self.summary.skipped.append(SkippedItem("alias", item, reason))
                 continue
@@ -527,82 +400,3 @@ class _Migration:
                 self.summary.skipped.append(SkippedItem("alias", item, str(exc)))
                 continue
             self.summary.aliases.append(ImportedAlias(link.path, alias, origin))
-
-    def _wanted_aliases(self, model: SourceModel) -> dict[str, tuple[int, str]]:
-        """Alias -> (MLflow version, origin): MLflow aliases, then stages."""
-        wanted = {
-            alias: (number, f"MLflow alias of version {number}")
-            for alias, number in sorted(model.aliases.items())
-        }
-        in_stage: dict[str, list[int]] = {}
-        for version in model.versions:
-            if version.stage in STAGE_ALIASES:
-                in_stage.setdefault(version.stage, []).append(version.version)
-        for stage, numbers in in_stage.items():
-            alias = STAGE_ALIASES[stage]
-            if alias in wanted:
-                for number in numbers:
-                    self.summary.skipped.append(
-                        SkippedItem(
-                            "alias",
-                            f"alias {alias!r} of {model.name} (stage {stage} of version {number})",
-                            f"the MLflow alias {alias!r} of version {wanted[alias][0]} wins",
-                        )
-                    )
-                continue
-            newest = numbers[-1]
-            wanted[alias] = (newest, f"stage {stage} of version {newest}")
-            for number in numbers[:-1]:
-                self.summary.skipped.append(
-                    SkippedItem(
-                        "alias",
-                        f"alias {alias!r} of {model.name} (stage {stage} of version {number})",
-                        f"an alias names one version: version {newest}, the newest in "
-                        f"stage {stage}, holds it",
-                    )
-                )
-        return wanted
-
-
-def _param(text: str) -> Any:
-    """An MLflow param (always a string) as a number when it is one: ``"1e-3"`` → 0.001."""
-    if _INT.fullmatch(text):
-        value = int(text)
-        return value if MIN_METADATA_INT <= value <= MAX_METADATA_INT else text
-    if _FLOAT.fullmatch(text):
-        number = float(text)
-        return number if math.isfinite(number) else text
-    return text
-
-
-def _run_name(name: str) -> str:
-    """An MLflow run name as a run name here: one line, at most 128 characters."""
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in name).split())
-    return text[:_MAX_NAME].strip() or "mlflow-run"
-
-
-def _timestamp(ms: int | None) -> str:
-    """Milliseconds since the epoch as the store's ISO-8601 UTC text (now, when unknown)."""
-    at = (
-        datetime.now(timezone.utc)
-        if ms is None
-        else datetime.fromtimestamp(ms / 1000, timezone.utc)
-    )
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _metadata(version: SourceVersion, model_tags: dict[str, str]) -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "model_name": version.model,
-        "version": version.version,
-        "run_id": version.run_id,
-        "source": version.source,
-        "status": version.status,
-        "stage": version.stage,
-        "creation_timestamp": version.creation_timestamp,
-        "tags": dict(sorted(version.tags.items())),
-        "description": version.description,
-    }
-    if model_tags:
-        info["registered_model_tags"] = model_tags
-    return {"mlflow": info}
