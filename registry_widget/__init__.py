@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry_widget.domain.artifact_version import ArtifactVersion
-from registry_widget.domain.client import Client, SearchHit, User
+from registry_widget.domain.client import Client
 from registry_widget.domain.collection import Collection
 from registry_widget.domain.copy import CopyReport, copy_store
 from registry_widget.domain.garbage import GarbageReport
@@ -14,6 +14,8 @@ from registry_widget.domain.lineage import Lineage, LineageEdge, LineageNode
 from registry_widget.domain.link import Link
 from registry_widget.domain.registry import Member, Registry
 from registry_widget.domain.run import Run, RunSummary
+from registry_widget.domain.search import SearchHit
+from registry_widget.domain.users import User
 from registry_widget.errors import (
     ConcurrentChangeError,
     ConflictError,

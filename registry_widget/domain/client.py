@@ -7,7 +7,6 @@ import os
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -26,60 +25,41 @@ from registry_widget.domain.backend import (
     open_backend,
 )
 from registry_widget.domain.garbage import DEFAULT_MIN_AGE, GarbageReport, collect_garbage
-from registry_widget.domain.link import LINK_FIELDS, Link, make_links
-from registry_widget.domain.linking import link_path, link_version
+from registry_widget.domain.link import Link
+from registry_widget.domain.linking import link_version
 from registry_widget.domain.registry import REGISTRY_FIELDS, Registry
 from registry_widget.domain.reprs import ResultList
 from registry_widget.domain.retry import retried
 from registry_widget.domain.run import Run, list_runs, start_run
 from registry_widget.domain.schema import DOCUMENT_FIELDS, create_store_docs, registry_doc
-from registry_widget.domain.session import Session, now
+from registry_widget.domain.search import SearchHit, linked_versions, search
+from registry_widget.domain.session import Session
+from registry_widget.domain.users import (
+    User,
+    add_user,
+    insert_user,
+    list_users,
+    remove_user,
+    set_user_role,
+)
 from registry_widget.domain.using import use_path
 from registry_widget.errors import (
-    ConflictError,
-    NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
 from registry_widget.names import (
-    lone_surrogate,
     normalize_key,
     validate_artifact_types,
     validate_description,
     validate_page,
     validate_registry_name,
-    validate_role,
     validate_user_name,
     validate_visibility,
 )
-from registry_widget.permissions import ORG_ROLES, member_keys, same_user
-from registry_widget.store import Store, Transaction
+from registry_widget.permissions import same_user
+from registry_widget.store import Store
 
-__all__ = ["Client", "SearchHit", "User"]
-
-
-@dataclass(frozen=True)
-class User:
-    """An organisation user and their organisation role."""
-
-    name: str
-    role: str
-    created_at: str
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """One search result: what was found, its path, and which field matched.
-
-    ``kind`` is ``"registry"``, ``"collection"`` or ``"version"``; ``field`` is
-    ``"name"``, ``"tag"`` or ``"alias"``; ``value`` is the matching text.
-    """
-
-    kind: str
-    path: str
-    name: str
-    field: str
-    value: str
+__all__ = ["Client"]
 
 
 def _default_user() -> str:
@@ -164,20 +144,7 @@ class Client:
             if not store.is_initialized():
                 create_store_docs(txn, self._s.user)
             if not store.count("users"):
-                self._insert_user(txn, self._s.user, "admin")
-
-    def _insert_user(self, txn: Transaction, name: str, role: str) -> None:
-        txn.insert(
-            "users",
-            {
-                "name": name,
-                "key": normalize_key(name),
-                "role": role,
-                "created_at": now(),
-                "created_by": self._s.user,
-            },
-        )
-        self._s.record(txn, "user.add", name, after={"role": role})
+                insert_user(self._s, txn, self._s.user, "admin")
 
     def __repr__(self) -> str:
         if self._s.closed:
@@ -223,48 +190,18 @@ class Client:
 
     def users(self) -> list[User]:
         """The organisation's users, by name."""
-        self._s.org_role()
-        rows = self._s.store.query("users", order=("key",))
-        return ResultList(User(d["name"], d["role"], d["created_at"]) for _, d in rows)
+        return list_users(self._s)
 
     @retried
     def add_user(self, name: str, role: str = "member") -> User:
         """Add a user to the organisation (organisation admins)."""
-        name = validate_user_name(name)
-        role = validate_role(role, ORG_ROLES)
-        with self._s.store.transaction() as txn:
-            self._s.require_org("admin", "add users")
-            found = self._s.user_doc(name)
-            if found is not None:
-                msg = f"user {found[1]['name']!r} already exists (role {found[1]['role']!r})"
-                raise ConflictError(msg)
-            self._insert_user(txn, name, role)
+        name = add_user(self._s, name, role)
         return next(u for u in self.users() if u.name == name)
 
     @retried
     def set_user_role(self, name: str, role: str) -> None:
         """Change a user's organisation role (organisation admins)."""
-        role = validate_role(role, ORG_ROLES)
-        with self._s.store.transaction() as txn:
-            self._s.require_org("admin", "change organisation roles")
-            found = self._s.user_doc(validate_user_name(name))
-            if found is None:
-                msg = f"no user {name!r}; add them with client.add_user({name!r}, {role!r})"
-                raise NotFoundError(msg).with_code("no_user", user=name)
-            doc_id, doc = found
-            admins = self._s.store.count("users", role="admin")
-            if doc["role"] == "admin" and role != "admin" and admins == 1:
-                msg = f"{doc['name']!r} is the organisation's only admin; make another admin first"
-                raise ConflictError(msg)
-            if doc["role"] != role:
-                txn.update("users", doc_id, {"role": role})
-                self._s.record(
-                    txn,
-                    "user.role",
-                    doc["name"],
-                    before={"role": doc["role"]},
-                    after={"role": role},
-                )
+        set_user_role(self._s, name, role)
 
     @retried
     def remove_user(self, name: str) -> None:
@@ -273,36 +210,7 @@ class Client:
         What they logged, linked or created stays, under their name. The organisation's only
         admin cannot be removed, and nobody removes themselves (another admin can).
         """
-        name = validate_user_name(name)
-        s = self._s
-        with s.store.transaction() as txn:
-            s.require_org("admin", "remove users")
-            found = s.user_doc(name)
-            if found is None:
-                msg = (
-                    f"no user {name!r} in this organisation; the users are listed by client.users()"
-                )
-                raise NotFoundError(msg)
-            doc_id, doc = found
-            me = s.user_doc()
-            if me is not None and me[0] == doc_id:
-                msg = f"{doc['name']!r} cannot remove themselves; another organisation admin can"
-                raise ConflictError(msg)
-            for reg_id, reg in s.store.query("registries"):
-                members = dict(reg["members"])
-                spellings = member_keys(members, doc["name"])
-                if spellings:
-                    before = {spelling: members.pop(spelling) for spelling in spellings}
-                    txn.update("registries", reg_id, {"members": members})
-                    s.record(
-                        txn,
-                        "registry.member.remove",
-                        reg["name"],
-                        before=before,
-                        registry_id=reg_id,
-                    )
-            txn.remove("users", doc_id)
-            s.record(txn, "user.remove", doc["name"], before={"role": doc["role"]})
+        remove_user(self._s, name)
 
     # -- registries ---------------------------------------------------------------------------
 
@@ -496,80 +404,14 @@ class Client:
 
     def versions(self, filter: Mapping[str, Any] | None = None) -> list[Link]:
         """Linked versions across every registry the user may see, newest first."""
-        s = self._s
-        store = s.store
-        with store.reading():
-            tree = s.parse_filter(filter, LINK_FIELDS)
-            state = store.state
-            visible = dict(s.visible_registries())
-            found = store.query(
-                "links", tree, where={"registry_id": list(visible)}, order=("-created_at", "-id")
-            )
-            colls = dict(
-                store.get_many("collections", {d["collection_id"]: None for _, d in found})
-            )
-            rows = [
-                (i, d, colls.get(d["collection_id"]), visible[d["registry_id"]]) for i, d in found
-            ]
-        return make_links(s, state, rows)
+        return linked_versions(self._s, filter)
 
     def search(self, text: str, *, limit: int | None = 100) -> list[SearchHit]:
         """Find registries, collections and versions whose name, tags or aliases contain ``text``.
 
         Case-insensitive; only what the user may see; at most ``limit`` hits (None: all).
         """
-        if not isinstance(text, str):
-            msg = f"search text must be a str, not {text!r}"
-            raise ValidationError(msg, field="text", value=text)
-        at = lone_surrogate(text)
-        if at is not None:
-            msg = (
-                f"search text {text[:80]!r} contains the lone surrogate "
-                f"U+{ord(text[at]):04X} at position {at}, which is not a character"
-            )
-            raise ValidationError(msg, field="text", value=text)
-        limit, _ = validate_page(limit)
-        needle = normalize_key(text.strip())
-        if not needle:
-            return ResultList()
-        hits: list[SearchHit] = []
-        s = self._s
-        store = s.store
-        with store.reading():
-            regs = dict(s.visible_registries())
-            for reg in sorted(regs.values(), key=lambda r: r["key"]):
-                if needle in reg["key"]:
-                    hits.append(
-                        SearchHit("registry", reg["name"], reg["name"], "name", reg["name"])
-                    )
-            visible = {"registry_id": list(regs)}
-            left = None if limit is None else max(limit - len(hits), 0)
-            for _, coll in store.search(
-                "collections", needle, ("key", "tags"), where=visible, limit=left
-            ):
-                path = f"{regs[coll['registry_id']]['name']}/{coll['name']}"
-                if needle in coll["key"]:
-                    hits.append(SearchHit("collection", path, coll["name"], "name", coll["name"]))
-                hits.extend(
-                    SearchHit("collection", path, coll["name"], "tag", tag)
-                    for tag in coll["tags"]
-                    if needle in normalize_key(tag)
-                )
-            left = None if limit is None else max(limit - len(hits), 0)
-            for _, link in store.search(
-                "links", needle, ("aliases", "tags"), where=visible, limit=left
-            ):
-                holder = store.get("collections", link["collection_id"])
-                if holder is None:
-                    continue
-                path = link_path(regs[link["registry_id"]], holder, link["index"])
-                for field, values in (("alias", link["aliases"]), ("tag", link["tags"])):
-                    hits.extend(
-                        SearchHit("version", path, link["artifact_name"], field, value)
-                        for value in values
-                        if needle in normalize_key(value)
-                    )
-        return ResultList(hits[:limit])
+        return search(self._s, text, limit=limit)
 
     # -- transactions and changes ---------------------------------------------------------------
 

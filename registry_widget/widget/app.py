@@ -19,9 +19,10 @@ import anywidget
 import traitlets
 
 from registry_widget.domain.artifact_version import ArtifactVersion
-from registry_widget.domain.client import Client, SearchHit
+from registry_widget.domain.client import Client
 from registry_widget.domain.link import Link
 from registry_widget.domain.registry import Registry
+from registry_widget.domain.search import SearchHit
 
 # Importing the handler modules registers their requests in HANDLERS, grouped by who may
 # call them: reads (anyone who may see), member changes, administration, insight, files,
