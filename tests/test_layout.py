@@ -125,8 +125,8 @@ def test_the_widget_never_touches_a_store_or_the_files() -> None:
 
 
 # Recording a run as it happened elsewhere (its own times, user and state) is an
-# importer's need the public API does not offer; the run module is the one seam allowed.
-IMPORTER_SEAMS = {"registry_widget.domain.run"}
+# importer's need the public API does not offer; the run records module is the one seam allowed.
+IMPORTER_SEAMS = {"registry_widget.domain.run_records"}
 
 
 def test_the_importers_use_only_the_public_api_and_the_leaves() -> None:

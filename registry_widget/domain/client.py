@@ -30,7 +30,8 @@ from registry_widget.domain.linking import link_version
 from registry_widget.domain.registry import REGISTRY_FIELDS, Registry
 from registry_widget.domain.reprs import ResultList
 from registry_widget.domain.retry import retried
-from registry_widget.domain.run import Run, list_runs, start_run
+from registry_widget.domain.run import Run
+from registry_widget.domain.run_records import list_runs, start_run
 from registry_widget.domain.schema import DOCUMENT_FIELDS, create_store_docs, registry_doc
 from registry_widget.domain.search import SearchHit, linked_versions, search
 from registry_widget.domain.session import Session

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Literal
 
-from registry_widget.domain.run import add_edge, import_run
+from registry_widget.domain.run_records import add_edge, import_run
 from registry_widget.errors import ValidationError
 from registry_widget.metadata import MAX_METADATA_KEYS
 from registry_widget.migrate._mlflow_source import (

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import registry_widget as rw
-from registry_widget.domain.run import import_run
+from registry_widget.domain.run_records import import_run
 from registry_widget.store import MemoryStore
 from tests.conftest import MakeClient
 
