@@ -12,7 +12,8 @@ from registry_widget.domain.garbage import GarbageReport
 from registry_widget.domain.history import HistoryEntry
 from registry_widget.domain.lineage import Lineage, LineageEdge, LineageNode
 from registry_widget.domain.link import Link
-from registry_widget.domain.registry import Member, Registry
+from registry_widget.domain.registry import Registry
+from registry_widget.domain.registry_access import Member
 from registry_widget.domain.run import Run, RunSummary
 from registry_widget.domain.search import SearchHit
 from registry_widget.domain.users import User
