@@ -1,13 +1,16 @@
-"""Validation of names, aliases, tags, types, users and descriptions: the text rules.
+"""Validation of artifact names, types, aliases, tags and descriptions: the text rules.
 
 Every validator takes the raw value as the caller passed it (possibly of the wrong type)
 and returns the cleaned value, or raises :class:`~registry_widget.errors.ValidationError`
 whose message names the field, shows the offending value, says what is wrong and what
 would be allowed. Names are NFC-normalised before they are checked and are returned
-NFC-normalised; :func:`normalize_key` gives the case-insensitive key under which
-registry, collection and user names must be unique. The character checks every text field
-shares (control, invisible and bidirectional characters, lone surrogates) and the wording
-of a refusal are in :mod:`registry_widget.text`. Paths and selectors are parsed in
+NFC-normalised. The shape every name shares (:func:`check_name`) and the
+case-insensitive key under which registry, collection and user names are unique
+(:func:`normalize_key`) are here too; those names themselves are checked in
+:mod:`registry_widget.entity_names`, roles, visibilities and pages in
+:mod:`registry_widget.choices`. The character checks every text field shares (control,
+invisible and bidirectional characters, lone surrogates) and the wording of a refusal
+are in :mod:`registry_widget.text`. Paths and selectors are parsed in
 :mod:`registry_widget.paths`, metadata is checked in :mod:`registry_widget.metadata`.
 
 This module is pure: no I/O, no store access.
@@ -17,70 +20,47 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 from registry_widget.text import (
     CONTROL,
-    CONTROL_RE,
     TEXT_RULE,
     char,
     check_visible,
     fail,
-    lone_surrogate,
     nfc_text,
     refuse_surrogates,
     require_str,
 )
 
 __all__ = [
+    "MAX_NAME",
+    "NAME_FORBIDDEN",
+    "check_name",
     "is_reserved_alias",
     "known_artifact_type",
-    # Defined in registry_widget.text; named here too for the domain callers that import it
-    # from this module.
-    "lone_surrogate",
     "normalize_key",
     "validate_alias",
     "validate_artifact_name",
     "validate_artifact_type",
     "validate_artifact_types",
-    "validate_collection_name",
     "validate_description",
-    "validate_page",
-    "validate_registry_name",
-    "validate_role",
-    "validate_run_name",
     "validate_tag",
     "validate_tags",
-    "validate_user_name",
-    "validate_visibility",
 ]
 
-MAX_REGISTRY_NAME = 113
 MAX_NAME = 128
 MAX_DESCRIPTION = 65_536
-VISIBILITIES = ("organization", "restricted")
 
 # Control characters (see registry_widget.text) are refused in every name.
-_REGISTRY_FORBIDDEN = re.compile(rf"[/\\#?%:{CONTROL}]")
-_NAME_FORBIDDEN = re.compile(rf"[/:{CONTROL}]")
+NAME_FORBIDDEN = re.compile(rf"[/:{CONTROL}]")
+"""What no collection name, user name, artifact type or alias may contain."""
 _ARTIFACT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _TAG = re.compile(r"[-\w]+( +[-\w]+)*")
 _TYPE = re.compile(r"[-\w.]+( [-\w.]+)*")
 _TYPE_CHAR = re.compile(r"[-\w. ]")
 _RESERVED_VERSION = re.compile(r"v[0-9]+")
 
-_REGISTRY_RULE = (
-    f"a registry name is 1-{MAX_REGISTRY_NAME} characters, without / \\ # ? % :, control, "
-    f"{TEXT_RULE}, and does not start or end with whitespace"
-)
-_COLLECTION_RULE = (
-    f"a collection name is 1-{MAX_NAME} characters, without / :, control, {TEXT_RULE}, "
-    "and does not start or end with whitespace"
-)
-_USER_RULE = (
-    f"a user name is 1-{MAX_NAME} characters, without / :, control, {TEXT_RULE}, "
-    "and does not start or end with whitespace"
-)
 _ARTIFACT_NAME_RULE = (
     f"an artifact name is 1-{MAX_NAME} characters from A-Z a-z 0-9 _ . - (and is not '.' or '..')"
 )
@@ -100,7 +80,7 @@ _TAG_RULE = (
 )
 
 
-def _check_name(
+def check_name(
     value: object,
     *,
     field: str,
@@ -109,7 +89,11 @@ def _check_name(
     rule: str,
     strip: bool = True,
 ) -> str:
-    """Check the common shape of names: NFC, length, forbidden characters, whitespace."""
+    """Check the common shape of names: NFC, length, forbidden characters, whitespace.
+
+    Returns the NFC-normalised text, or raises ``ValidationError`` for ``field`` with
+    ``rule`` (what would be allowed) in its message.
+    """
     text = nfc_text(value, field, rule)
     if not text:
         fail(field, value, "is empty", rule)
@@ -143,86 +127,6 @@ def normalize_key(name: str) -> str:
     """
     text = require_str(name, "name", "a name is a string")
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
-
-
-def validate_registry_name(name: object) -> str:
-    r"""Validate a registry name and return it NFC-normalised.
-
-    Parameters
-    ----------
-    name
-        The raw value.
-
-    Returns
-    -------
-    str
-        The name, 1-113 characters, without ``/ \ # ? % :``, control characters or
-        leading/trailing whitespace.
-
-    Raises
-    ------
-    ValidationError
-        If the name breaks one of those rules.
-    """
-    return _check_name(
-        name,
-        field="registry name",
-        max_len=MAX_REGISTRY_NAME,
-        forbidden=_REGISTRY_FORBIDDEN,
-        rule=_REGISTRY_RULE,
-    )
-
-
-def validate_collection_name(name: object) -> str:
-    """Validate a collection name and return it NFC-normalised.
-
-    Parameters
-    ----------
-    name
-        The raw value.
-
-    Returns
-    -------
-    str
-        The name, 1-128 characters, without ``/``, ``:``, control characters or
-        leading/trailing whitespace.
-
-    Raises
-    ------
-    ValidationError
-        If the name breaks one of those rules.
-    """
-    return _check_name(
-        name,
-        field="collection name",
-        max_len=MAX_NAME,
-        forbidden=_NAME_FORBIDDEN,
-        rule=_COLLECTION_RULE,
-    )
-
-
-def validate_user_name(name: object) -> str:
-    """Validate a user name and return it NFC-normalised.
-
-    Parameters
-    ----------
-    name
-        The raw value.
-
-    Returns
-    -------
-    str
-        The name, 1-128 characters, without ``/``, ``:``, control characters or
-        leading/trailing whitespace.
-
-    Raises
-    ------
-    ValidationError
-        If the name breaks one of those rules.
-    """
-    return _check_name(
-        name, field="user name", max_len=MAX_NAME, forbidden=_NAME_FORBIDDEN, rule=_USER_RULE
-    )
 
 
 def validate_artifact_name(name: object) -> str:
@@ -281,7 +185,7 @@ def validate_artifact_type(t: object) -> str:
 
 
 def _artifact_type(t: object, field: str) -> str:
-    text = _check_name(t, field=field, max_len=MAX_NAME, forbidden=_NAME_FORBIDDEN, rule=_TYPE_RULE)
+    text = check_name(t, field=field, max_len=MAX_NAME, forbidden=NAME_FORBIDDEN, rule=_TYPE_RULE)
     if not _TYPE.fullmatch(text):
         bad = next((i for i, ch in enumerate(text) if not _TYPE_CHAR.fullmatch(ch)), None)
         if bad is None:
@@ -389,7 +293,7 @@ def validate_alias(alias: object) -> str:
 
 
 def _selector_shape(value: object, field: str, rule: str) -> str:
-    return _check_name(value, field=field, max_len=MAX_NAME, forbidden=_NAME_FORBIDDEN, rule=rule)
+    return check_name(value, field=field, max_len=MAX_NAME, forbidden=NAME_FORBIDDEN, rule=rule)
 
 
 def validate_tag(tag: object) -> str:
@@ -477,114 +381,3 @@ def validate_description(text: object, *, field: str = "description") -> str:
     if "\x00" in value:
         fail(field, text, f"contains NUL at position {value.index(chr(0))}", rule)
     return value
-
-
-def validate_role(role: object, allowed: Sequence[str], *, field: str = "role") -> str:
-    """Validate a role against the roles allowed in its context.
-
-    Parameters
-    ----------
-    role
-        The raw value.
-    allowed
-        The accepted roles.
-    field
-        The name of the field, used in the error message.
-
-    Returns
-    -------
-    str
-        The role.
-
-    Raises
-    ------
-    ValidationError
-        If the role is not one of ``allowed``.
-    """
-    rule = "allowed: " + ", ".join(allowed)
-    if not isinstance(role, str) or role not in allowed:
-        fail(field, role, "is not a known role", rule)
-    return str(role)
-
-
-def validate_visibility(v: object) -> str:
-    """Validate a registry visibility.
-
-    Parameters
-    ----------
-    v
-        The raw value.
-
-    Returns
-    -------
-    str
-        ``"organization"`` or ``"restricted"``.
-
-    Raises
-    ------
-    ValidationError
-        For any other value.
-    """
-    if not isinstance(v, str) or v not in VISIBILITIES:
-        fail("visibility", v, "is not a visibility", "allowed: organization, restricted")
-    return str(v)
-
-
-def validate_page(limit: object = None, offset: object = 0) -> tuple[int | None, int]:
-    """Validate the ``limit`` and ``offset`` of a listing.
-
-    Parameters
-    ----------
-    limit
-        ``None`` (no limit) or a non-negative int.
-    offset
-        ``None`` (meaning 0) or a non-negative int: how many results to skip.
-
-    Returns
-    -------
-    tuple[int | None, int]
-        The limit and the offset.
-
-    Raises
-    ------
-    ValidationError
-        If either is a bool, not an int, or negative; the message names the parameter.
-    """
-    checked: list[int | None] = []
-    for field, value in (("limit", limit), ("offset", offset)):
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 0
-        ):
-            fail(field, value, "is not a non-negative int", f"a {field} is an int >= 0 or None")
-        checked.append(None if value is None else int(value))
-    return checked[0], checked[1] or 0
-
-
-_RUN_NAME_RULE = (
-    f"a run name is 1-{MAX_NAME} characters, without control or {TEXT_RULE}, and does "
-    "not start or end with whitespace"
-)
-
-
-def validate_run_name(name: object) -> str:
-    """Validate a run name and return it NFC-normalised.
-
-    Parameters
-    ----------
-    name
-        The raw value.
-
-    Returns
-    -------
-    str
-        The name, 1-128 characters, without control characters or leading/trailing
-        whitespace (several runs may share a name).
-
-    Raises
-    ------
-    ValidationError
-        If the name breaks one of those rules.
-    """
-    return _check_name(
-        name, field="run name", max_len=MAX_NAME, forbidden=CONTROL_RE, rule=_RUN_NAME_RULE
-    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from registry_widget.entity_names import validate_collection_name, validate_registry_name
 from registry_widget.errors import ValidationError
 from registry_widget.names import (
     _ALIAS_RULE,
@@ -21,8 +22,6 @@ from registry_widget.names import (
     MAX_NAME,
     _selector_shape,
     validate_artifact_name,
-    validate_collection_name,
-    validate_registry_name,
 )
 from registry_widget.text import (
     CONTROL_RE,

@@ -7,26 +7,25 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from registry_widget.choices import validate_page, validate_role, validate_visibility
+from registry_widget.entity_names import (
+    validate_collection_name,
+    validate_registry_name,
+    validate_user_name,
+)
 from registry_widget.errors import ValidationError
 from registry_widget.metadata import validate_metadata
 from registry_widget.names import (
     is_reserved_alias,
     known_artifact_type,
-    lone_surrogate,
     normalize_key,
     validate_alias,
     validate_artifact_name,
     validate_artifact_type,
     validate_artifact_types,
-    validate_collection_name,
     validate_description,
-    validate_page,
-    validate_registry_name,
-    validate_role,
     validate_tag,
     validate_tags,
-    validate_user_name,
-    validate_visibility,
 )
 from registry_widget.paths import (
     ParsedPath,
@@ -35,6 +34,7 @@ from registry_widget.paths import (
     validate_relpath,
     version_index,
 )
+from registry_widget.text import lone_surrogate
 
 CONTROL = [chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]] + ["\u2028", "\u2029"]
 E_COMPOSED = "\u00e9"

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+from registry_widget.choices import validate_page, validate_visibility
 from registry_widget.domain.artifact_version import (
     ARTIFACT_FIELDS,
     ArtifactVersion,
@@ -44,19 +45,12 @@ from registry_widget.domain.users import (
     set_user_role,
 )
 from registry_widget.domain.using import use_path
+from registry_widget.entity_names import validate_registry_name, validate_user_name
 from registry_widget.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from registry_widget.names import (
-    normalize_key,
-    validate_artifact_types,
-    validate_description,
-    validate_page,
-    validate_registry_name,
-    validate_user_name,
-    validate_visibility,
-)
+from registry_widget.names import normalize_key, validate_artifact_types, validate_description
 from registry_widget.permissions import same_user
 from registry_widget.store import Store
 

@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from registry_widget.choices import validate_page
 from registry_widget.domain.handle import Handle, edits
 from registry_widget.domain.history import HistoryEntry, read_history
 from registry_widget.domain.linking import LATEST, alias_action, link_version, unlink
@@ -13,7 +14,6 @@ from registry_widget.domain.reprs import short
 from registry_widget.domain.retry import retried
 from registry_widget.domain.session import Doc, Session, now
 from registry_widget.errors import NotFoundError
-from registry_widget.names import validate_page
 from registry_widget.paths import validate_selector, version_index
 from registry_widget.permissions import Action
 

@@ -6,9 +6,9 @@ from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
+from registry_widget.choices import validate_page
 from registry_widget.domain.reprs import ResultList
 from registry_widget.errors import ValidationError
-from registry_widget.names import validate_page
 from registry_widget.store import Store
 
 __all__ = ["HistoryEntry", "read_history"]

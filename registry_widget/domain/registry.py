@@ -5,21 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from registry_widget.choices import validate_visibility
 from registry_widget.domain.history import HistoryEntry, read_history
 from registry_widget.domain.registry_access import RegistryAccess
 from registry_widget.domain.reprs import ResultList, short
 from registry_widget.domain.retry import retried
 from registry_widget.domain.session import Doc, now
+from registry_widget.entity_names import validate_collection_name, validate_registry_name
 from registry_widget.errors import ConflictError, NotFoundError
 from registry_widget.names import (
     known_artifact_type,
     normalize_key,
     validate_artifact_type,
-    validate_collection_name,
     validate_description,
-    validate_registry_name,
     validate_tags,
-    validate_visibility,
 )
 from registry_widget.permissions import (
     Action,

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from registry_widget.choices import validate_role
 from registry_widget.domain.handle import Handle
 from registry_widget.domain.linking import check_not_confusable
 from registry_widget.domain.reprs import ResultList
 from registry_widget.domain.retry import retried
 from registry_widget.domain.session import Doc
+from registry_widget.entity_names import validate_user_name
 from registry_widget.errors import ConflictError, NotFoundError, ValidationError
-from registry_widget.names import validate_alias, validate_role, validate_user_name
+from registry_widget.names import validate_alias
 from registry_widget.permissions import (
     REGISTRY_ROLES,
     Action,

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from registry_widget.choices import validate_page
 from registry_widget.domain.artifact_version import (
     ArtifactVersion,
     artifact_id,
@@ -43,7 +44,6 @@ from registry_widget.errors import (
     ValidationError,
 )
 from registry_widget.metadata import validate_metadata
-from registry_widget.names import validate_page
 from registry_widget.permissions import Action
 from registry_widget.store import Transaction
 

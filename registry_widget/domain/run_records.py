@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from registry_widget.choices import validate_page
 from registry_widget.domain.run_query import RUN_FIELDS, resolve_run_state, stale_before
 from registry_widget.domain.session import Doc, Session, now
+from registry_widget.entity_names import validate_run_name
 from registry_widget.errors import ValidationError
 from registry_widget.metadata import validate_metadata
-from registry_widget.names import validate_page, validate_run_name, validate_tags
+from registry_widget.names import validate_tags
 from registry_widget.store import Transaction
 
 __all__ = [

@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from registry_widget.choices import validate_page
 from registry_widget.domain.link import LINK_FIELDS, Link, make_links
 from registry_widget.domain.linking import link_path
 from registry_widget.domain.reprs import ResultList
 from registry_widget.domain.session import Session
 from registry_widget.errors import ValidationError
-from registry_widget.names import normalize_key, validate_page
+from registry_widget.names import normalize_key
 from registry_widget.text import lone_surrogate
 
 __all__ = ["SearchHit", "linked_versions", "search"]

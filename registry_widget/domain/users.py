@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from registry_widget.choices import validate_role
 from registry_widget.domain.reprs import ResultList
 from registry_widget.domain.session import Session, now
+from registry_widget.entity_names import validate_user_name
 from registry_widget.errors import ConflictError, NotFoundError
-from registry_widget.names import normalize_key, validate_role, validate_user_name
+from registry_widget.names import normalize_key
 from registry_widget.permissions import ORG_ROLES, member_keys
 from registry_widget.store import Transaction
 

@@ -11,6 +11,7 @@ import math
 from typing import TYPE_CHECKING, Any, Literal
 
 from registry_widget.domain.run_records import add_edge, import_run
+from registry_widget.entity_names import validate_user_name
 from registry_widget.errors import ValidationError
 from registry_widget.metadata import MAX_METADATA_KEYS
 from registry_widget.migrate._mlflow_source import (
@@ -21,7 +22,6 @@ from registry_widget.migrate._mlflow_source import (
 )
 from registry_widget.migrate.mlflow_mapping import RUN_STATES, iso_time, param_value, run_name
 from registry_widget.migrate.summary import MigrationSummary, SkippedItem
-from registry_widget.names import validate_user_name
 
 if TYPE_CHECKING:
     from registry_widget import ArtifactVersion, Client

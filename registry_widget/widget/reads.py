@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypedDict
 
-from registry_widget import names
+from registry_widget import entity_names, names
 from registry_widget.domain.client import Client
 from registry_widget.errors import ValidationError
 from registry_widget.permissions import ORG_ROLES, same_user
@@ -292,14 +292,14 @@ def _each(check: Callable[[object], object]) -> Callable[[str], object]:
 
 
 _VALIDATORS: dict[str, Callable[[str], object]] = {
-    "registry_name": names.validate_registry_name,
-    "collection_name": names.validate_collection_name,
+    "registry_name": entity_names.validate_registry_name,
+    "collection_name": entity_names.validate_collection_name,
     "artifact_type": names.validate_artifact_type,
     "artifact_types": lambda text: names.validate_artifact_types(_split(text)),
     "alias": names.validate_alias,
     "aliases": _each(names.validate_alias),
     "tags": lambda text: names.validate_tags(_split(text)),
-    "user_name": names.validate_user_name,
+    "user_name": entity_names.validate_user_name,
 }
 
 
