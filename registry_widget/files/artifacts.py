@@ -35,8 +35,8 @@ from registry_widget.files.sources import (
     check_tree,
     collect_files,
     validate_file_path,
-    validate_relpath,
 )
+from registry_widget.paths import validate_relpath
 
 __all__ = [
     "PROGRESS_THRESHOLD",

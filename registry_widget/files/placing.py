@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from registry_widget.errors import StoreCorruptedError, ValidationError
 from registry_widget.files.blobs import CHUNK_SIZE
-from registry_widget.files.sources import validate_relpath
+from registry_widget.paths import validate_relpath
 
 __all__ = ["DIR_FLAGS", "check_target", "hash_stream", "place", "refuse_target"]
 

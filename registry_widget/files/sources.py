@@ -14,7 +14,6 @@ __all__ = [
     "check_tree",
     "collect_files",
     "validate_file_path",
-    "validate_relpath",
 ]
 
 MAX_SEGMENT_BYTES = 255

@@ -24,7 +24,6 @@ from registry_widget.files import artifacts
 from registry_widget.files.artifacts import (
     VerifyReport,
     build_manifest,
-    collect_files,
     download,
     manifest_digest,
     manifest_size,
@@ -34,6 +33,7 @@ from registry_widget.files.blobs import BlobStore
 from registry_widget.files.folder import FileBlobStore
 from registry_widget.files.memory import MemoryBlobStore
 from registry_widget.files.s3 import S3BlobStore
+from registry_widget.files.sources import collect_files
 
 BAD_RELPATHS = [
     "../evil",
