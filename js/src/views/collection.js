@@ -1,5 +1,5 @@
 // A collection: Markdown description, tags, the versions table (paged), linking and aliases.
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { formatAgo, formatDate, formatValue, usageSnippet } from "../format.js";
 import { html } from "../html.js";
 import { compareRoute, historyRoute } from "../tool-routes.js";
@@ -19,6 +19,7 @@ import {
   useInline,
   useRequest,
 } from "./common.js";
+import { FilterBox } from "./filter-box.js";
 import { LinkDialog } from "./link-dialog.js";
 
 const PAGE = 25;
@@ -130,16 +131,13 @@ function UseSnippet({ coll }) {
 export function CollectionPage({ path }) {
   const [offset, setOffset] = useState(0);
   const [linking, setLinking] = useState(false);
-  const [typed, setTyped] = useState("");
   const [query, setQuery] = useState("");
   const [sort, setSort] = useState({ key: "", order: "desc" });
-  useEffect(() => {
-    const t = setTimeout(() => {
-      setQuery(typed.trim());
-      setOffset(0);
-    }, 300);
-    return () => clearTimeout(t);
-  }, [typed]);
+  /** @param {string} q */
+  function filterBy(q) {
+    setQuery(q);
+    setOffset(0);
+  }
   const info = useRequest("collection.get", { path });
   const versions = useRequest("collection.find", {
     path,
@@ -192,15 +190,13 @@ export function CollectionPage({ path }) {
     }
     <${CollectionDescription} coll=${coll} />
     ${linking ? html`<${LinkDialog} collection=${coll} onClose=${() => setLinking(false)} />` : null}
-    <div class="rw-toolbar">
-      <input class="rw-filter rw-filter-wide" type="search" aria-label="Filter versions"
-        placeholder="Filter: resnet  tag:nightly  alias:production  acc>0.9"
-        title=${
-          "A word matches the artifact name, a tag or an alias; tag:, alias:, type:, by: " +
-          "match exactly; key>0.9, key<=20, key=value compare metadata; or a JSON filter " +
-          "as collection.versions(filter=...) takes it."
-        }
-        value=${typed} onInput=${(/** @type {any} */ e) => setTyped(e.currentTarget.value)} />
+    <${FilterBox} label="Filter versions" onQuery=${filterBy} error=${versions.error}
+      placeholder="Filter: resnet  tag:nightly  alias:production  acc>0.9"
+      help=${
+        "A word matches the artifact name, a tag or an alias; tag:, alias:, type:, by: " +
+        "match exactly; key>0.9, key<=20, key=value compare metadata; or a JSON filter " +
+        "as collection.versions(filter=...) takes it."
+      }>
       ${
         page
           ? html`<span class="rw-muted" data-testid="version-count">${
@@ -208,8 +204,7 @@ export function CollectionPage({ path }) {
             }${sort.key ? ` · by ${sort.key}, ${sort.order === "desc" ? "highest" : "lowest"} first` : ""}</span>`
           : null
       }
-    </div>
-    ${versions.error ? html`<div class="rw-invalid" role="status">${versions.error.message}</div>` : null}
+    <//>
     ${
       page && page.items.length === 0
         ? html`<p class="rw-muted">${query ? "No version matches the filter." : "No versions linked yet."}</p>`

@@ -1,10 +1,11 @@
 // Runs: every experiment with its config and final values, sortable and filtered; and one
 // run's page with its state, who ran it and how long, what it used and what it produced.
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { formatAgo, formatDate, formatDuration, formatValue } from "../format.js";
 import { html } from "../html.js";
 import { runRoute } from "../tool-routes.js";
 import { Chip, ErrorBox, Link, Pager, Spinner, useRequest } from "./common.js";
+import { FilterBox } from "./filter-box.js";
 
 const PAGE = 25;
 
@@ -24,17 +25,14 @@ function SortHeader({ sort, name, label, num = false, onSort }) {
 }
 
 export function RunsPage() {
-  const [typed, setTyped] = useState("");
   const [query, setQuery] = useState("");
   const [offset, setOffset] = useState(0);
   const [sort, setSort] = useState({ key: "", order: "desc" });
-  useEffect(() => {
-    const t = setTimeout(() => {
-      setQuery(typed.trim());
-      setOffset(0);
-    }, 300);
-    return () => clearTimeout(t);
-  }, [typed]);
+  /** @param {string} q */
+  function filterBy(q) {
+    setQuery(q);
+    setOffset(0);
+  }
   const runs = useRequest("runs.list", {
     query,
     sort: sort.key,
@@ -59,15 +57,13 @@ export function RunsPage() {
       ${runs.loading ? html`<${Spinner} label="" />` : null}</div>
     <p class="rw-muted">Every run started with client.start_run, newest first: its settings
       (config), its final values (summary), and what it used and produced.</p>
-    <div class="rw-toolbar">
-      <input class="rw-filter rw-filter-wide" type="search" aria-label="Filter runs"
-        placeholder="Filter: train  state:failed  by:ada  config.lr<0.01  summary.acc>0.9"
-        title=${
-          "A word matches the run's name or a tag; state:, name:, by:, tag: match exactly; " +
-          "config.key<0.01, summary.key>0.9 compare values (a bare key>1 tries both); " +
-          "or a JSON filter as client.runs(filter=...) takes it."
-        }
-        value=${typed} onInput=${(/** @type {any} */ e) => setTyped(e.currentTarget.value)} />
+    <${FilterBox} label="Filter runs" onQuery=${filterBy} error=${runs.error}
+      placeholder="Filter: train  state:failed  by:ada  config.lr<0.01  summary.acc>0.9"
+      help=${
+        "A word matches the run's name or a tag; state:, name:, by:, tag: match exactly; " +
+        "config.key<0.01, summary.key>0.9 compare values (a bare key>1 tries both); " +
+        "or a JSON filter as client.runs(filter=...) takes it."
+      }>
       ${
         page
           ? html`<span class="rw-muted" data-testid="run-count">${
@@ -75,8 +71,7 @@ export function RunsPage() {
             }</span>`
           : null
       }
-    </div>
-    ${runs.error ? html`<div class="rw-invalid" role="status">${runs.error.message}</div>` : null}
+    <//>
     ${
       page && page.items.length === 0
         ? html`<p class="rw-muted">${query ? "No run matches the filter." : 'No runs yet: start one with client.start_run("train", config={...}).'}</p>`
