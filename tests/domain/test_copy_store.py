@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -172,13 +173,51 @@ def _run_ref(run: rw.Run | None) -> tuple[str, str, str] | None:
     return None if run is None else (run.name, run.created_at, run.created_by)
 
 
+Stores = tuple[rw.Client, rw.Client]
+"""The source's and the destination's admin clients, nothing copied yet."""
+StateOf = Callable[[rw.Client], object]
+
+
 @pytest.fixture
-def copied(
-    make_source: MakeClient, make_client: MakeClient, tmp_path: Path
-) -> tuple[rw.Client, rw.Client, rw.CopyReport]:
+def stores(make_source: MakeClient, make_client: MakeClient, tmp_path: Path) -> Stores:
+    """A source with every kind of object (:func:`populate`) and an empty destination."""
     populate(make_source, tmp_path)
-    src, dst = make_source("ada"), make_client("ada")
+    return make_source("ada"), make_client("ada")
+
+
+@pytest.fixture
+def copied(stores: Stores) -> tuple[rw.Client, rw.Client, rw.CopyReport]:
+    src, dst = stores
     return src, dst, rw.copy_store(src, dst)
+
+
+def assert_refused(
+    src: rw.Client, dst: rw.Client, store_state: StateOf, error: type[Exception], match: str
+) -> None:
+    """``copy_store(src, dst)`` raises ``error`` matching ``match``; ``dst`` is unchanged."""
+    before = store_state(dst)
+    with pytest.raises(error, match=match):
+        rw.copy_store(src, dst)
+    assert store_state(dst) == before
+
+
+@contextmanager
+def dying_at(dst: rw.Client, commit: int) -> Iterator[list[int]]:
+    """In the block, the process "dies" (RuntimeError) right after ``dst``'s ``commit``-th
+    commit; yields the count of commits seen so far (one item)."""
+    seen = [0]
+
+    def crash() -> None:
+        seen[0] += 1
+        if seen[0] == commit:
+            msg = "the process died"
+            raise RuntimeError(msg)
+
+    unsubscribe = dst.subscribe(crash)
+    try:
+        yield seen
+    finally:
+        unsubscribe()
 
 
 def test_copies_everything_with_numbers_history_and_files(
@@ -222,8 +261,7 @@ def test_restricted_registries_keep_their_members_and_stay_hidden(
 
 
 def test_a_second_run_copies_nothing_and_changes_nothing(
-    copied: tuple[rw.Client, rw.Client, rw.CopyReport],
-    store_state: Callable[[rw.Client], object],
+    copied: tuple[rw.Client, rw.Client, rw.CopyReport], store_state: StateOf
 ) -> None:
     src, dst, _ = copied
     before = store_state(dst)
@@ -250,54 +288,26 @@ def test_a_later_run_copies_only_what_is_new(
 
 
 def test_a_conflicting_destination_is_refused_and_left_unchanged(
-    make_source: MakeClient,
-    make_client: MakeClient,
-    tmp_path: Path,
-    store_state: Callable[[rw.Client], object],
+    stores: Stores, store_state: StateOf
 ) -> None:
-    populate(make_source, tmp_path)
-    src, dst = make_source("ada"), make_client("ada")
+    src, dst = stores
     dst.create_registry("Vision", description="something else")
-    before = store_state(dst)
-    with pytest.raises(rw.ConflictError, match=r"'Vision'.*description"):
-        rw.copy_store(src, dst)
-    assert store_state(dst) == before
+    assert_refused(src, dst, store_state, rw.ConflictError, r"'Vision'.*description")
 
 
 def test_a_version_with_other_files_is_refused(
-    make_source: MakeClient,
-    make_client: MakeClient,
-    tmp_path: Path,
-    store_state: Callable[[rw.Client], object],
+    stores: Stores, tmp_path: Path, store_state: StateOf
 ) -> None:
-    populate(make_source, tmp_path)
-    src, dst = make_source("ada"), make_client("ada")
+    src, dst = stores
     dst.log_artifact("cat", type="model", files=_one(tmp_path, b"not the source's cat"))
-    before = store_state(dst)
-    with pytest.raises(rw.ConflictError, match=r"cat:v0.*digest"):
+    assert_refused(src, dst, store_state, rw.ConflictError, r"cat:v0.*digest")
+
+
+def test_an_interrupted_copy_is_finished_by_running_it_again(stores: Stores) -> None:
+    src, dst = stores
+    with dying_at(dst, 3) as commits, pytest.raises(RuntimeError, match="died"):
         rw.copy_store(src, dst)
-    assert store_state(dst) == before
-
-
-def test_an_interrupted_copy_is_finished_by_running_it_again(
-    make_source: MakeClient, make_client: MakeClient, tmp_path: Path
-) -> None:
-    populate(make_source, tmp_path)
-    src, dst = make_source("ada"), make_client("ada")
-    commits = 0
-
-    def crash_after_three() -> None:
-        nonlocal commits
-        commits += 1
-        if commits == 3:
-            msg = "the process died"
-            raise RuntimeError(msg)
-
-    unsubscribe = dst.subscribe(crash_after_three)
-    with pytest.raises(RuntimeError, match="died"):
-        rw.copy_store(src, dst)
-    unsubscribe()
-    assert commits == 3
+    assert commits == [3]
     partial = dst.artifacts()  # whole objects only: every version's files are there
     for art in partial:
         assert art.verify(), art
@@ -308,13 +318,9 @@ def test_an_interrupted_copy_is_finished_by_running_it_again(
 
 
 def test_a_failing_file_copy_commits_no_version_and_a_rerun_finishes(
-    make_source: MakeClient,
-    make_client: MakeClient,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    populate(make_source, tmp_path)
-    src, dst = make_source("ada"), make_client("ada")
+    src, dst = stores
     blobs = src._s.blobs
     real_open, real_hint = blobs.open, blobs.path_hint
     broken = src.artifact("cat:v2").files["weights.bin"]["digest"]
@@ -340,19 +346,17 @@ def test_a_failing_file_copy_commits_no_version_and_a_rerun_finishes(
 
 
 def test_both_clients_must_be_organisation_admins(
+    stores: Stores,
     make_source: MakeClient,
     make_client: MakeClient,
-    tmp_path: Path,
-    store_state: Callable[[rw.Client], object],
+    store_state: StateOf,
 ) -> None:
-    populate(make_source, tmp_path)
-    dst = make_client("ada")
+    src, dst = stores
     dst.add_user("bob", "member")
     before = store_state(dst)
-    with pytest.raises(rw.PermissionDeniedError, match=r"'bob'.*admin"):
-        rw.copy_store(make_source("bob"), dst)
-    with pytest.raises(rw.PermissionDeniedError, match=r"'bob'.*admin"):
-        rw.copy_store(make_source("ada"), make_client("bob"))
+    assert_refused(make_source("bob"), dst, store_state, rw.PermissionDeniedError, r"'bob'.*admin")
+    bob = make_client("bob")
+    assert_refused(src, bob, store_state, rw.PermissionDeniedError, r"'bob'.*admin")
     assert store_state(dst) == before
 
 
@@ -402,12 +406,15 @@ def populate_runs(make: MakeClient, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def copied_runs(
-    make_source: MakeClient, make_client: MakeClient, tmp_path: Path
-) -> tuple[rw.Client, rw.Client, rw.CopyReport]:
-    populate(make_source, tmp_path)
+def stores_with_runs(stores: Stores, make_source: MakeClient, tmp_path: Path) -> Stores:
+    """:func:`stores`, with runs in the source too (:func:`populate_runs`)."""
     populate_runs(make_source, tmp_path)
-    src, dst = make_source("ada"), make_client("ada")
+    return stores
+
+
+@pytest.fixture
+def copied_runs(stores_with_runs: Stores) -> tuple[rw.Client, rw.Client, rw.CopyReport]:
+    src, dst = stores_with_runs
     return src, dst, rw.copy_store(src, dst)
 
 
@@ -485,8 +492,7 @@ def test_run_filters_answer_the_same_after_a_copy(
 
 
 def test_a_second_copy_of_runs_copies_nothing(
-    copied_runs: tuple[rw.Client, rw.Client, rw.CopyReport],
-    store_state: Callable[[rw.Client], object],
+    copied_runs: tuple[rw.Client, rw.Client, rw.CopyReport], store_state: StateOf
 ) -> None:
     src, dst, _ = copied_runs
     before = store_state(dst)
@@ -529,40 +535,23 @@ def test_a_run_that_went_on_in_the_source_is_brought_up_to_date(
 
 
 def test_a_run_that_ended_otherwise_in_the_destination_is_refused(
-    copied_runs: tuple[rw.Client, rw.Client, rw.CopyReport],
-    store_state: Callable[[rw.Client], object],
+    copied_runs: tuple[rw.Client, rw.Client, rw.CopyReport], store_state: StateOf
 ) -> None:
     src, dst, _ = copied_runs
     (dst_live,) = dst.runs({"name": "live"})
     dst_live.finish(error="stopped by hand")
     (live,) = src.runs({"name": "live"})
     live.finish()
-    before = store_state(dst)
-    with pytest.raises(rw.ConflictError, match=r"'live'.*state, error"):
-        rw.copy_store(src, dst)
-    assert store_state(dst) == before
+    assert_refused(src, dst, store_state, rw.ConflictError, r"'live'.*state, error")
 
 
 @pytest.mark.parametrize("crash_at", [4, 5])  # after the runs; after the first versions
 def test_an_interrupted_copy_of_runs_is_finished_by_running_it_again(
-    make_source: MakeClient, make_client: MakeClient, tmp_path: Path, crash_at: int
+    stores_with_runs: Stores, crash_at: int
 ) -> None:
-    populate(make_source, tmp_path)
-    populate_runs(make_source, tmp_path)
-    src, dst = make_source("ada"), make_client("ada")
-    commits = 0
-
-    def crash() -> None:
-        nonlocal commits
-        commits += 1
-        if commits == crash_at:
-            msg = "the process died"
-            raise RuntimeError(msg)
-
-    unsubscribe = dst.subscribe(crash)
-    with pytest.raises(RuntimeError, match="died"):
+    src, dst = stores_with_runs
+    with dying_at(dst, crash_at), pytest.raises(RuntimeError, match="died"):
         rw.copy_store(src, dst)
-    unsubscribe()
     assert rw.copy_store(src, dst).objects > 0
     assert view(dst) == view(src)
     assert _graph(dst.artifact("tuned:v0")) == _graph(src.artifact("tuned:v0"))
@@ -570,21 +559,13 @@ def test_an_interrupted_copy_of_runs_is_finished_by_running_it_again(
 
 
 def test_a_version_with_another_producing_run_is_refused(
-    make_source: MakeClient,
-    make_client: MakeClient,
-    tmp_path: Path,
-    store_state: Callable[[rw.Client], object],
+    stores_with_runs: Stores, tmp_path: Path, store_state: StateOf
 ) -> None:
-    populate(make_source, tmp_path)
-    populate_runs(make_source, tmp_path)
-    src, dst = make_source("ada"), make_client("ada")
+    src, dst = stores_with_runs
     dst.log_artifact("raw", type="dataset", files=_one(tmp_path, b"raw rows"))
     with dst.start_run("elsewhere") as run:  # the same files, produced by another run
         run.log_artifact("base", type="model", files=_one(tmp_path, b"base w"))
-    before = store_state(dst)
-    with pytest.raises(rw.ConflictError, match=r"base:v0.*producing run"):
-        rw.copy_store(src, dst)
-    assert store_state(dst) == before
+    assert_refused(src, dst, store_state, rw.ConflictError, r"base:v0.*producing run")
 
 
 def _one(tmp_path: Path, data: bytes) -> Path:
