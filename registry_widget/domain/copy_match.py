@@ -1,4 +1,4 @@
-"""Matching objects across two stores by their natural keys, for :func:`copy_store`.
+"""Matching objects across two stores by their natural keys, for ``copy_store``.
 
 Ids differ between stores, so an object is found again by what names it: users and
 registries by key, collections by registry and key, artifact versions by name and version

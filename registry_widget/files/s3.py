@@ -6,19 +6,20 @@ found the AWS way (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCE
 ``AWS_PROFILE`` and the shared config files); with an endpoint other than AWS's,
 addressing is path-style, which every S3-compatible store answers.
 
-- Uploads are conditional (``If-None-Match: *``): a stored object is never written
-  over, and a 412 means another uploader stored the same content first. (Swift checks
-  the condition when a PUT begins, so uploads that overlap may both succeed; the key is
-  the content's digest, so they write the same bytes.) Every file is read once. Files
-  up to :data:`MULTIPART_THRESHOLD` are hashed and sent in one request. Larger files
-  are sent in parts to a staging key (``prefix/uploads/<random>``) while they are hashed;
-  once the digest is known, a blob already there costs no more (the staged upload is
-  aborted), else the staged object is copied inside the store, part by part
-  (UploadPartCopy, which has no 5 GiB limit), to the content address, completed there
-  with ``If-None-Match: *``, and deleted. A file whose digest is known beforehand
-  (:meth:`S3BlobStore.put_file`) goes to its content address directly, hashed on the
-  way, and is completed only if the digests agree.
-- Many files are uploaded by a bounded pool of threads (:data:`MAX_WORKERS`).
+- Uploads are conditional (``If-None-Match: *``): a stored object is never written over,
+  and a 412 means another uploader stored the same content first. (Swift checks the
+  condition when a PUT begins, so uploads that overlap may both succeed; the key is the
+  content's digest, so they write the same bytes.) Every file is read once. Files up to
+  :data:`~registry_widget.files.s3_bucket.MULTIPART_THRESHOLD` are hashed and sent in
+  one request. Larger files are sent in parts to a staging key
+  (``prefix/uploads/<random>``) while they are hashed; once the digest is known, a blob
+  already there costs no more (the staged upload is aborted), else the staged object is
+  copied inside the store, part by part (UploadPartCopy, which has no 5 GiB limit), to
+  the content address, completed there with ``If-None-Match: *``, and deleted. A file
+  whose digest is known beforehand (:meth:`S3BlobStore.put_file`) goes to its content
+  address directly, hashed on the way, and is completed only if the digests agree.
+- Many files are uploaded by a bounded pool of threads
+  (:data:`~registry_widget.files.s3_bucket.MAX_WORKERS`).
 - Downloads stream the object; :func:`~registry_widget.files.artifacts.download` hashes
   what it writes and refuses a mismatch with ``StoreCorruptedError``.
 - Transient failures (connection errors, throttling, 5xx) are retried with exponential
