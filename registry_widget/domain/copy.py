@@ -476,16 +476,19 @@ class _Copier:
         for _, link in src.query("links", order=("id",)):
             coll = src.get("collections", link["collection_id"])
             reg = src.get("registries", link["registry_id"])
+            art = src.get("artifacts", link["artifact_id"])
             assert coll is not None
             assert reg is not None
+            assert art is not None
             what = f"the linked version {reg['name']}/{coll['name']}:v{link['index']}"
             coll_key = (str(reg["key"]), str(coll["key"]))
             found = self._dst_link(coll_key, link["index"])
             if found is not None:
                 there = found[1]
-                same = (there["artifact_name"], there["artifact_index"]) == (
-                    link["artifact_name"],
-                    link["artifact_index"],
+                held = self.dst.store.get("artifacts", there["artifact_id"])
+                same = held is not None and (held["name"], held["index"]) == (
+                    art["name"],
+                    art["index"],
                 )
                 if not same:
                     raise _conflict(what, "it links another artifact version")
@@ -501,7 +504,8 @@ class _Copier:
                             f"the alias {alias!r} in {reg['name']}/{coll['name']}",
                             f"it names v{holder} there, not v{link['index']} as",
                         )
-            yield _Step("links", what, [copy_json(link), copy_json(coll), copy_json(reg)])
+            ref = {"name": art["name"], "index": art["index"]}
+            yield _Step("links", what, [copy_json(link), copy_json(coll), copy_json(reg), ref])
 
     def _plan_run_edges(self) -> Iterator[_Step]:
         src = self.src.store
@@ -680,13 +684,13 @@ class _Copier:
         return 1
 
     def _links(self, step: _Step, txn: Transaction) -> int:
-        link, coll, reg = step.docs
+        link, coll, reg, ref = step.docs
         coll_key = (str(reg["key"]), str(coll["key"]))
         if self._dst_link(coll_key, link["index"]) is not None:
             return 0
         dst_reg = self._dst_reg(reg["key"])
         dst_coll = self._dst_coll(coll_key)
-        art = self._dst_art(link["artifact_name"], link["artifact_index"])
+        art = self._dst_art(ref["name"], ref["index"])
         if dst_reg is None or dst_coll is None or art is None:
             msg = f"cannot copy {step.label}: what it links to is missing in the destination"
             raise NotFoundError(msg)
