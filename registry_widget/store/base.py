@@ -22,13 +22,13 @@ import threading
 from abc import abstractmethod
 from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from tinydb import TinyDB
 
 from registry_widget.errors import NotFoundError, StoreCorruptedError
-from registry_widget.filters import MATCH_ALL, Filter, index_equalities
+from registry_widget.filters import MATCH_ALL, And, Condition, Filter, Not, Or, index_equalities
 from registry_widget.names import normalize_key
 from registry_widget.store.index import HashIndex
 from registry_widget.store.interface import (
@@ -348,7 +348,12 @@ class WorkingSetStore(Store):
         limit: int | None,
         offset: int,
     ) -> list[Row]:
-        """:meth:`query` on a table of :data:`JOINS`: joined fields read from the other row."""
+        """:meth:`query` on a table of :data:`JOINS`: joined fields read from the other row.
+
+        Equalities on joined fields go through the other table's indexes, and the parts
+        of the filter about joined fields only test the other rows themselves; what is
+        left tests each row together with its other row.
+        """
         equal, rest = index_equalities(filter)
         own: list[tuple[str, Any]] = []
         other: list[tuple[str, Any]] = []
@@ -357,22 +362,25 @@ class WorkingSetStore(Store):
                 other.append((join.fields[field], value))
             else:
                 own.append((field, value))
+        theirs, rest = _split_joined(rest, join)
+        test = None if theirs == MATCH_ALL else compile_query(theirs)
         docs = self._docs(table)
         ids: Iterable[int]
         if other:
-            ids = self._joined_ids(table, join, own, other)
-        elif own:
-            ids = self._match_ids(table, own)
+            ids = self._joined_ids(table, join, own, other, test)
         else:
-            ids = docs
+            ids = self._match_ids(table, own) if own else docs
+            if test is not None:
+                others, key = self._docs(join.table), join.key
+                ids = [i for i in ids if (o := others.get(docs[i][key])) is not None and test(o)]
         by_joined = any(key.removeprefix("-") in join.fields for key in order)
         if rest == MATCH_ALL and not by_joined:
             return _page([(i, docs[i]) for i in ids], order, limit, offset)
         view = _Joined(join, self._docs(join.table))
         views = [(i, view.over(docs[i])) for i in ids]
         if rest != MATCH_ALL:
-            test = compile_query(rest)
-            views = [row for row in views if test(row[1])]  # type: ignore[arg-type]
+            matches = compile_query(rest)
+            views = [row for row in views if matches(row[1])]  # type: ignore[arg-type]
         paged = _page(views, order, limit, offset)  # type: ignore[arg-type]
         return [(i, cast("_Joined", seen).doc) for i, seen in paged]
 
@@ -382,18 +390,25 @@ class WorkingSetStore(Store):
         join: Join,
         own: list[tuple[str, Any]],
         other: list[tuple[str, Any]],
+        test: Callable[[Doc], bool] | None,
     ) -> list[int]:
-        """The ids of ``table`` matching ``own`` terms, whose joined row matches ``other``.
+        """The ids of ``table`` matching ``own`` whose other row matches ``other`` and ``test``.
 
         Driven from whichever side the indexes say has fewer candidates.
         """
         others = self._match_ids(join.table, other)
         docs = self._docs(table)
+        rows = self._docs(join.table)
+        key = join.key
         if own and self._estimate(table, own) < len(others):
             wanted = set(others)
-            key = join.key
-            return [i for i in self._match_ids(table, own) if docs[i][key] in wanted]
-        by_key = self._index(table, join.key)
+            ids = [i for i in self._match_ids(table, own) if docs[i][key] in wanted]
+            if test is not None:
+                ids = [i for i in ids if test(rows[docs[i][key]])]
+            return ids
+        if test is not None:
+            others = [o for o in others if test(rows[o])]
+        by_key = self._index(table, key)
         ids = sorted(i for o in others for i in by_key.lookup(o))
         for field, value in own:
             index = self._index(table, field)
@@ -707,7 +722,9 @@ class WorkingSetStore(Store):
         before they were kept): a table's next id is past its mark, its highest document
         and every id this store object handed out, so no id is ever given out twice.
         """
-        stripped = [_drop_joined(name, doc) for name in JOINS for doc in data.get(name, {}).values()]
+        stripped = [
+            _drop_joined(name, doc) for name in JOINS for doc in data.get(name, {}).values()
+        ]
         meta = data.get("meta", {}).get(1)
         schema = meta.get("schema") if isinstance(meta, dict) else None
         self._outdated = any(stripped) or (type(schema) is int and schema < STORE_SCHEMA)
@@ -728,6 +745,43 @@ class WorkingSetStore(Store):
     def _dump(self) -> Tables:
         """The working set: tables of documents by int id (live, do not change)."""
         return self._storage.tables
+
+
+def _split_joined(tree: Filter, join: Join) -> tuple[Filter, Filter]:
+    """``tree`` split in two: its parts about joined fields only, and the others.
+
+    The first are renamed as the other table names the fields; either is
+    :data:`MATCH_ALL` when empty.
+    """
+    parts = tree.parts if isinstance(tree, And) else (tree,)
+    theirs: list[Filter] = []
+    ours: list[Filter] = []
+    for part in parts:
+        renamed = _renamed(part, join.fields)
+        if renamed is None:
+            ours.append(part)
+        else:
+            theirs.append(renamed)
+    return _all_of(theirs), _all_of(ours)
+
+
+def _all_of(parts: list[Filter]) -> Filter:
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+
+def _renamed(tree: Filter, fields: Mapping[str, str]) -> Filter | None:
+    """``tree`` with its paths' heads renamed by ``fields``; None if one is not there."""
+    if isinstance(tree, Condition):
+        name = fields.get(tree.path[0]) if tree.path else None
+        return None if name is None else replace(tree, path=(name, *tree.path[1:]))
+    if isinstance(tree, Not):
+        inner = _renamed(tree.part, fields)
+        return None if inner is None else Not(inner)
+    parts = [_renamed(part, fields) for part in tree.parts]
+    if not parts or any(part is None for part in parts):
+        return None
+    renamed = tuple(part for part in parts if part is not None)
+    return And(renamed) if isinstance(tree, And) else Or(renamed)
 
 
 def _drop_joined(table: str, doc: Doc) -> bool:
