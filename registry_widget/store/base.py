@@ -30,7 +30,7 @@ from tinydb import TinyDB
 from registry_widget.errors import NotFoundError, StoreCorruptedError
 from registry_widget.filters import MATCH_ALL, And, Condition, Filter, Not, Or, index_equalities
 from registry_widget.names import normalize_key
-from registry_widget.store.index import HashIndex
+from registry_widget.store.index import Bucket, HashIndex
 from registry_widget.store.interface import (
     ID,
     JOINS,
@@ -432,8 +432,8 @@ class WorkingSetStore(Store):
         A term whose value is a list, tuple or set matches any of its values. The term
         with the fewest candidates drives; the others are membership tests.
         """
-        singles: list[dict[int, None]] = []
-        unions: list[list[dict[int, None]]] = []
+        singles: list[Bucket] = []
+        unions: list[list[Bucket]] = []
         for field, value in terms:
             index = self._index(table, field)
             if isinstance(value, (list, tuple, set, frozenset)):

@@ -429,8 +429,8 @@ class PostgresStore(PostgresConnection, Store):
             params.extend([field, field, text, field, text])
         tail = f" ORDER BY {table + '.' if joined else ''}id"
         tail += "" if limit is None else f" LIMIT {int(limit)}"
-        where = f"({narrow}) AND ({' OR '.join(tests)})"
-        return self._select(table, where, params, tail, joined=joined)
+        found = f"({narrow}) AND ({' OR '.join(tests)})"
+        return self._select(table, found, params, tail, joined=joined)
 
     def _as_filtered(self, table: str, doc: Doc) -> Doc:
         """``doc`` with the fields it reads from the row it refers to, as filters see it."""
