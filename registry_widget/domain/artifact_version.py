@@ -387,12 +387,10 @@ class ArtifactVersion(Handle[Doc]):
             if not changes:
                 return self
             try:
-                txn.update("artifacts", self._id, changes)
-                for link_id in s.store.find_ids("links", artifact_id=self._id):
-                    txn.update("links", link_id, changes)
+                txn.update("artifacts", self._id, changes)  # its links read it from there
             except PermissionDeniedError:
-                # A server store refuses it for links into registries the user may not
-                # see, which the check above could not count: refused in the same words.
+                # A server store refuses it when it is linked into registries the user may
+                # not see, which the check above could not count: refused in the same words.
                 raise self._not_everywhere(doc) from None
             s.record(
                 txn,

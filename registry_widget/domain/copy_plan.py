@@ -178,16 +178,19 @@ class Planner(Matcher):
         for _, link in src.query("links", order=("id",)):
             coll = src.get("collections", link["collection_id"])
             reg = src.get("registries", link["registry_id"])
+            art = src.get("artifacts", link["artifact_id"])
             assert coll is not None
             assert reg is not None
+            assert art is not None
             what = f"the linked version {reg['name']}/{coll['name']}:v{link['index']}"
             coll_key = (str(reg["key"]), str(coll["key"]))
             found = self.dst_link(coll_key, link["index"])
             if found is not None:
                 there = found[1]
-                same = (there["artifact_name"], there["artifact_index"]) == (
-                    link["artifact_name"],
-                    link["artifact_index"],
+                held = self.dst.store.get("artifacts", there["artifact_id"])
+                same = held is not None and (held["name"], held["index"]) == (
+                    art["name"],
+                    art["index"],
                 )
                 if not same:
                     raise conflict(what, "it links another artifact version")
@@ -203,7 +206,8 @@ class Planner(Matcher):
                             f"the alias {alias!r} in {reg['name']}/{coll['name']}",
                             f"it names v{holder} there, not v{link['index']} as",
                         )
-            yield Step("links", what, [copy_json(link), copy_json(coll), copy_json(reg)])
+            ref = {"name": art["name"], "index": art["index"]}
+            yield Step("links", what, [copy_json(link), copy_json(coll), copy_json(reg), ref])
 
     def _plan_run_edges(self) -> Iterator[Step]:
         src = self.src.store

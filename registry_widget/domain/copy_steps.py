@@ -182,13 +182,13 @@ class Writer(Matcher):
         return 1
 
     def _links(self, step: Step, txn: Transaction) -> int:
-        link, coll, reg = step.docs
+        link, coll, reg, ref = step.docs
         coll_key = (str(reg["key"]), str(coll["key"]))
         if self.dst_link(coll_key, link["index"]) is not None:
             return 0
         dst_reg = self.dst_reg(reg["key"])
         dst_coll = self.dst_coll(coll_key)
-        art = self.dst_art(link["artifact_name"], link["artifact_index"])
+        art = self.dst_art(ref["name"], ref["index"])
         if dst_reg is None or dst_coll is None or art is None:
             msg = f"cannot copy {step.label}: what it links to is missing in the destination"
             raise NotFoundError(msg)

@@ -37,7 +37,8 @@ LINK_FIELDS = {
 """Filter fields of linked versions and where they live in a link document.
 
 ``name``, ``description``, ``tag``, ``type`` and ``metadata`` are the artifact version's
-(copied onto the link so that TinyDB can query links alone); ``alias``, ``created_at`` and
+(the store reads them from the version the link refers to, see
+:data:`registry_widget.store.interface.JOINS`); ``alias``, ``created_at`` and
 ``created_by`` are the link's own (when and by whom it was linked); ``run.<field>`` are
 those of the run that produced the version (``run.config.lr``).
 """
@@ -76,20 +77,29 @@ class Link(Handle[tuple[Doc, Doc, Doc]]):
         except NotFoundError:
             return "<Link (unlinked or hidden)>"
         aliases = f" {link['aliases']}" if link["aliases"] else ""
-        return (
-            f"<Link {link_path(reg, coll, link['index'])}{aliases} → "
-            f"{link['artifact_name']}:v{link['artifact_index']}>"
-        )
+        return f"<Link {link_path(reg, coll, link['index'])}{aliases} → {self._ref()}>"
 
     def _repr_fields_(self) -> dict[str, str]:
         link, coll, reg = self._docs()
         return {
             "version": link_path(reg, coll, link["index"]),
             "aliases": short(link["aliases"]),
-            "artifact": f"{link['artifact_name']}:v{link['artifact_index']}",
+            "artifact": self._ref(),
             "linked": f"{link['created_at'][:16].replace('T', ' ')} by {link['created_by']}",
             "metadata": metadata_text(self.metadata),
         }
+
+    def _version_doc(self) -> Doc:
+        """The document of the artifact version it points to."""
+        art = self._s.store.get("artifacts", self._doc()["artifact_id"])
+        if art is None:
+            msg = "the artifact version of this link no longer exists, or you may not see it"
+            raise NotFoundError(msg)
+        return art
+
+    def _ref(self) -> str:
+        art = self._version_doc()
+        return f"{art['name']}:v{art['index']}"
 
     @property
     def path(self) -> str:
@@ -124,9 +134,9 @@ class Link(Handle[tuple[Doc, Doc, Doc]]):
     def metadata(self) -> dict[str, Any]:
         """The artifact version's metadata (a copy).
 
-        Read from the link, which holds the version's metadata (fixed at logging).
+        Fixed at logging.
         """
-        return copy_json(self._doc()["metadata"])  # type: ignore[no-any-return]
+        return copy_json(self._version_doc()["metadata"])  # type: ignore[no-any-return]
 
     @property
     def collection(self) -> Collection:

@@ -353,12 +353,6 @@ def insert_link(
             "aliases": [],
             "created_at": at,
             "created_by": by,
-            "artifact_name": art["name"],
-            "artifact_index": art["index"],
-            "type": art["type"],
-            "tags": art["tags"],
-            "description": art["description"],
-            "metadata": art["metadata"],
         },
     )
     txn.update("collections", coll_id, {"next_index": max(next_index, index + 1), "updated_at": at})

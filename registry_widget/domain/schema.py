@@ -11,7 +11,7 @@ from typing import Any
 
 from registry_widget.domain.session import now
 from registry_widget.names import normalize_key
-from registry_widget.store import STORE_FORMAT, Transaction
+from registry_widget.store import STORE_FORMAT, STORE_SCHEMA, Transaction
 from registry_widget.store.interface import Fields
 
 __all__ = ["CORE_REGISTRIES", "DOCUMENT_FIELDS", "create_store_docs", "registry_doc"]
@@ -51,12 +51,6 @@ DOCUMENT_FIELDS: Fields = {
         "index": _INT,
         "artifact_id": _INT,
         "aliases": _LIST,
-        "artifact_name": _STR,
-        "artifact_index": _INT,
-        "type": _STR,
-        "tags": _LIST,
-        "description": _STR,
-        "metadata": _DICT,
     },
     "artifact_names": {"name": _STR, "type": _STR, "next_index": _INT},
     "artifacts": {
@@ -121,7 +115,7 @@ def registry_doc(
 
 def create_store_docs(txn: Transaction, creator: str) -> None:
     """Insert what a new store holds: its format marker and the core registries."""
-    txn.insert("meta", {"format": STORE_FORMAT, "schema": 1, "created_at": now()})
+    txn.insert("meta", {"format": STORE_FORMAT, "schema": STORE_SCHEMA, "created_at": now()})
     for name, artifact_type, description in CORE_REGISTRIES:
         txn.insert(
             "registries",

@@ -99,10 +99,13 @@ def search(s: Session, text: str, *, limit: int | None = 100) -> list[SearchHit]
             holder = store.get("collections", link["collection_id"])
             if holder is None:
                 continue
+            art = store.get("artifacts", link["artifact_id"])
+            if art is None:
+                continue
             path = link_path(regs[link["registry_id"]], holder, link["index"])
-            for field, values in (("alias", link["aliases"]), ("tag", link["tags"])):
+            for field, values in (("alias", link["aliases"]), ("tag", art["tags"])):
                 hits.extend(
-                    SearchHit("version", path, link["artifact_name"], field, value)
+                    SearchHit("version", path, art["name"], field, value)
                     for value in values
                     if needle in normalize_key(value)
                 )

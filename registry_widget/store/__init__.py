@@ -11,13 +11,21 @@ transactions durable in their own way; the PostgreSQL backend
 from __future__ import annotations
 
 from registry_widget.store.base import WorkingSetStore
-from registry_widget.store.interface import ID, STORE_FORMAT, Row, Store, Transaction
+from registry_widget.store.interface import (
+    ID,
+    STORE_FORMAT,
+    STORE_SCHEMA,
+    Row,
+    Store,
+    Transaction,
+)
 from registry_widget.store.jsonfile import JSONFileStore
 from registry_widget.store.memory import MemoryStore
 
 __all__ = [
     "ID",
     "STORE_FORMAT",
+    "STORE_SCHEMA",
     "JSONFileStore",
     "MemoryStore",
     "Row",

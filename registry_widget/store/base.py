@@ -22,21 +22,24 @@ import threading
 from abc import abstractmethod
 from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from tinydb import TinyDB
 
 from registry_widget.errors import NotFoundError, StoreCorruptedError
-from registry_widget.filters import MATCH_ALL, Filter, index_equalities
+from registry_widget.filters import MATCH_ALL, And, Condition, Filter, Not, Or, index_equalities
 from registry_widget.names import normalize_key
-from registry_widget.store.index import HashIndex
+from registry_widget.store.index import Bucket, HashIndex
 from registry_widget.store.interface import (
     ID,
+    JOINS,
     STORE_FORMAT,
+    STORE_SCHEMA,
     CommitHooks,
     Doc,
     Fields,
+    Join,
     Row,
     Store,
     Transaction,
@@ -147,6 +150,9 @@ class WorkingSetStore(Store):
         self._reading = threading.local()
         self._state = 0
         self._fields: Fields = {}
+        self._outdated = False
+        """Whether the working set was read from documents of an older shape (see
+        :data:`STORE_SCHEMA`), which the first commit writes anew in today's."""
 
     # -- reading -----------------------------------------------------------------------
     # Rows are ``(id, document)`` pairs. The document is the stored dictionary itself,
@@ -225,6 +231,9 @@ class WorkingSetStore(Store):
         offset: int = 0,
     ) -> list[Row]:
         """The matching rows, from the hash indexes and the compiled filter, sorted and paged."""
+        join = JOINS.get(table)
+        if join is not None:
+            return self._query_joined(table, join, filter, where, order, limit, offset)
         equal, rest = index_equalities(filter)
         terms = [*equal.items(), *(where or {}).items()]
         docs = self._docs(table)
@@ -265,9 +274,14 @@ class WorkingSetStore(Store):
         found: list[Row] = []
         if limit is not None and limit <= 0:
             return found
+        join = JOINS.get(table)
+        view = None
+        if join is not None and any(field in join.fields for field in fields):
+            view = _Joined(join, self._docs(join.table))
         for doc_id in ids:
             doc = docs[doc_id]
-            if any(_contains_text(doc.get(field), text) for field in fields):
+            seen = doc if view is None else view.over(doc)
+            if any(_contains_text(seen.get(field), text) for field in fields):
                 found.append((doc_id, doc))
                 if limit is not None and len(found) >= limit:
                     break
@@ -324,14 +338,102 @@ class WorkingSetStore(Store):
         }
         return used if among is None else used & set(among)
 
+    def _query_joined(
+        self,
+        table: str,
+        join: Join,
+        filter: Filter,
+        where: Mapping[str, Any] | None,
+        order: Sequence[str],
+        limit: int | None,
+        offset: int,
+    ) -> list[Row]:
+        """:meth:`query` on a table of :data:`JOINS`: joined fields read from the other row.
+
+        Equalities on joined fields go through the other table's indexes, and the parts
+        of the filter about joined fields only test the other rows themselves; what is
+        left tests each row together with its other row.
+        """
+        equal, rest = index_equalities(filter)
+        own: list[tuple[str, Any]] = []
+        other: list[tuple[str, Any]] = []
+        for field, value in [*equal.items(), *(where or {}).items()]:
+            if field in join.fields:
+                other.append((join.fields[field], value))
+            else:
+                own.append((field, value))
+        theirs, rest = _split_joined(rest, join)
+        test = None if theirs == MATCH_ALL else compile_query(theirs)
+        docs = self._docs(table)
+        ids: Iterable[int]
+        if other:
+            ids = self._joined_ids(table, join, own, other, test)
+        else:
+            ids = self._match_ids(table, own) if own else docs
+            if test is not None:
+                others, key = self._docs(join.table), join.key
+                ids = [i for i in ids if (o := others.get(docs[i][key])) is not None and test(o)]
+        by_joined = any(key.removeprefix("-") in join.fields for key in order)
+        if rest == MATCH_ALL and not by_joined:
+            return _page([(i, docs[i]) for i in ids], order, limit, offset)
+        view = _Joined(join, self._docs(join.table))
+        views = [(i, view.over(docs[i])) for i in ids]
+        if rest != MATCH_ALL:
+            matches = compile_query(rest)
+            views = [row for row in views if matches(row[1])]  # type: ignore[arg-type]
+        paged = _page(views, order, limit, offset)  # type: ignore[arg-type]
+        return [(i, cast("_Joined", seen).doc) for i, seen in paged]
+
+    def _joined_ids(
+        self,
+        table: str,
+        join: Join,
+        own: list[tuple[str, Any]],
+        other: list[tuple[str, Any]],
+        test: Callable[[Doc], bool] | None,
+    ) -> list[int]:
+        """The ids of ``table`` matching ``own`` whose other row matches ``other`` and ``test``.
+
+        Driven from whichever side the indexes say has fewer candidates.
+        """
+        others = self._match_ids(join.table, other)
+        docs = self._docs(table)
+        rows = self._docs(join.table)
+        key = join.key
+        if own and self._estimate(table, own) < len(others):
+            wanted = set(others)
+            ids = [i for i in self._match_ids(table, own) if docs[i][key] in wanted]
+            if test is not None:
+                ids = [i for i in ids if test(rows[docs[i][key]])]
+            return ids
+        if test is not None:
+            others = [o for o in others if test(rows[o])]
+        by_key = self._index(table, key)
+        ids = sorted(i for o in others for i in by_key.lookup(o))
+        for field, value in own:
+            index = self._index(table, field)
+            values = value if isinstance(value, (list, tuple, set, frozenset)) else (value,)
+            buckets = [index.lookup(v) for v in values]
+            ids = [i for i in ids if any(i in b for b in buckets)]
+        return ids
+
+    def _estimate(self, table: str, terms: list[tuple[str, Any]]) -> int:
+        """The candidates of the most selective term, from the sizes of index buckets."""
+        sizes = []
+        for field, value in terms:
+            index = self._index(table, field)
+            values = value if isinstance(value, (list, tuple, set, frozenset)) else (value,)
+            sizes.append(sum(len(index.lookup(v)) for v in values))
+        return min(sizes)
+
     def _match_ids(self, table: str, terms: list[tuple[str, Any]]) -> list[int]:
         """The ids matching every ``(field, value)`` term through the hash indexes.
 
         A term whose value is a list, tuple or set matches any of its values. The term
         with the fewest candidates drives; the others are membership tests.
         """
-        singles: list[dict[int, None]] = []
-        unions: list[list[dict[int, None]]] = []
+        singles: list[Bucket] = []
+        unions: list[list[Bucket]] = []
         for field, value in terms:
             index = self._index(table, field)
             if isinstance(value, (list, tuple, set, frozenset)):
@@ -620,6 +722,12 @@ class WorkingSetStore(Store):
         before they were kept): a table's next id is past its mark, its highest document
         and every id this store object handed out, so no id is ever given out twice.
         """
+        stripped = [
+            _drop_joined(name, doc) for name in JOINS for doc in data.get(name, {}).values()
+        ]
+        meta = data.get("meta", {}).get(1)
+        schema = meta.get("schema") if isinstance(meta, dict) else None
+        self._outdated = any(stripped) or (type(schema) is int and schema < STORE_SCHEMA)
         self._storage.tables = data
         # TinyDB's table objects cache query results; new table objects start with none.
         self._db._tables.clear()
@@ -637,6 +745,94 @@ class WorkingSetStore(Store):
     def _dump(self) -> Tables:
         """The working set: tables of documents by int id (live, do not change)."""
         return self._storage.tables
+
+
+def _split_joined(tree: Filter, join: Join) -> tuple[Filter, Filter]:
+    """``tree`` split in two: its parts about joined fields only, and the others.
+
+    The first are renamed as the other table names the fields; either is
+    :data:`MATCH_ALL` when empty.
+    """
+    parts = tree.parts if isinstance(tree, And) else (tree,)
+    theirs: list[Filter] = []
+    ours: list[Filter] = []
+    for part in parts:
+        renamed = _renamed(part, join.fields)
+        if renamed is None:
+            ours.append(part)
+        else:
+            theirs.append(renamed)
+    return _all_of(theirs), _all_of(ours)
+
+
+def _all_of(parts: list[Filter]) -> Filter:
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+
+def _renamed(tree: Filter, fields: Mapping[str, str]) -> Filter | None:
+    """``tree`` with its paths' heads renamed by ``fields``; None if one is not there."""
+    if isinstance(tree, Condition):
+        name = fields.get(tree.path[0]) if tree.path else None
+        return None if name is None else replace(tree, path=(name, *tree.path[1:]))
+    if isinstance(tree, Not):
+        inner = _renamed(tree.part, fields)
+        return None if inner is None else Not(inner)
+    parts = [_renamed(part, fields) for part in tree.parts]
+    if not parts or any(part is None for part in parts):
+        return None
+    renamed = tuple(part for part in parts if part is not None)
+    return And(renamed) if isinstance(tree, And) else Or(renamed)
+
+
+def _drop_joined(table: str, doc: Doc) -> bool:
+    """Remove from ``doc`` the copies of joined fields older stores kept; whether any were."""
+    join = JOINS.get(table)
+    if join is None:
+        return False
+    found = [field for field in join.fields if field in doc]
+    for field in found:
+        del doc[field]
+    return bool(found)
+
+
+class _Joined:
+    """A document as filters see it on a table of :data:`JOINS`: read-only, by field.
+
+    A joined field reads the row the document refers to (missing when that row is);
+    every other field reads the document. :meth:`over` points it at another document.
+    """
+
+    __slots__ = ("doc", "fields", "key", "others", "row")
+
+    def __init__(self, join: Join, others: Mapping[int, Doc]) -> None:
+        self.fields = join.fields
+        self.key = join.key
+        self.others = others
+        self.doc: Doc = {}
+        self.row: Doc | None = None
+
+    def over(self, doc: Doc) -> _Joined:
+        """A view of ``doc`` (a new object: views of several documents live together)."""
+        view = _Joined.__new__(_Joined)
+        view.fields, view.key, view.others = self.fields, self.key, self.others
+        view.doc = doc
+        view.row = self.others.get(doc.get(self.key))  # type: ignore[arg-type]
+        return view
+
+    def __getitem__(self, field: str) -> Any:
+        name = self.fields.get(field)
+        if name is None:
+            return self.doc[field]
+        if self.row is None:
+            raise KeyError(field)
+        return self.row[name]
+
+    def get(self, field: str, default: Any = None) -> Any:
+        """The field's value, or ``default`` when it has none."""
+        try:
+            return self[field]
+        except KeyError:
+            return default
 
 
 def _contains_text(value: object, text: str) -> bool:

@@ -31,14 +31,33 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from registry_widget.filters import MATCH_ALL, Filter
 
-__all__ = ["ID", "STORE_FORMAT", "CommitHooks", "Doc", "Fields", "Row", "Store", "Transaction"]
+__all__ = [
+    "ID",
+    "JOINS",
+    "STORE_FORMAT",
+    "STORE_SCHEMA",
+    "CommitHooks",
+    "Doc",
+    "Fields",
+    "Join",
+    "Row",
+    "Store",
+    "Transaction",
+]
 
 STORE_FORMAT = "registry_widget"
 """The marker in the ``meta`` table that identifies a registry store."""
+STORE_SCHEMA = 2
+"""The shape of the documents a store writes, kept as ``schema`` in its ``meta`` marker.
+
+1: links held copies of their artifact version's fields (see :data:`JOINS`); 2: they
+refer to it by ``artifact_id`` only.
+"""
 
 Doc = dict[str, Any]
 Row = tuple[int, Doc]
@@ -47,6 +66,41 @@ ID = "id"
 """The sort key of :meth:`Store.query` naming the row's id (no document has this field)."""
 Fields = Mapping[str, Mapping[str, tuple[type, ...]]]
 """The fields every document of a table must hold, by table, with the types allowed."""
+
+
+@dataclass(frozen=True)
+class Join:
+    """Fields a table's rows read from the row of another table they refer to.
+
+    ``key`` is the field holding the other row's id, ``table`` the other table, and
+    ``fields`` maps each field as filters, sort keys and searches name it on this table
+    to the other row's field. Those fields are not stored on this table's documents.
+    """
+
+    key: str
+    table: str
+    fields: Mapping[str, str]
+
+
+JOINS: Mapping[str, Join] = {
+    "links": Join(
+        "artifact_id",
+        "artifacts",
+        {
+            "artifact_name": "name",
+            "artifact_index": "index",
+            "type": "type",
+            "tags": "tags",
+            "description": "description",
+            "metadata": "metadata",
+        },
+    ),
+}
+"""The tables whose :meth:`Store.query` and :meth:`Store.search` reach into another's rows.
+
+A link's filters, sort keys and searches on ``type``, ``tags``, ``metadata``… are answered
+from its artifact version's row; the documents the store returns are the link's own.
+"""
 
 
 class Transaction(ABC):
@@ -148,7 +202,8 @@ class Store(ABC):
             The table's name.
         filter
             A validated filter (:func:`registry_widget.filters.parse_filter`); the store
-            compiles it into its own query language.
+            compiles it into its own query language. On a table of :data:`JOINS`, paths
+            starting with a joined field are answered from the row referred to.
         where
             Equalities on indexed fields, all of which must hold, as for :meth:`find`;
             a list, tuple or set of values means "any of them" (``registry_id=[1, 3]``).

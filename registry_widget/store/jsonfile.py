@@ -64,7 +64,8 @@ from registry_widget.errors import (
     StoreWriteError,
     ValidationError,
 )
-from registry_widget.store.base import STORE_FORMAT, Change, WorkingSetStore
+from registry_widget.store.base import STORE_FORMAT, Change, WorkingSetStore, _drop_joined
+from registry_widget.store.interface import STORE_SCHEMA
 from registry_widget.store.journal import (
     encode_header,
     encode_record,
@@ -454,6 +455,10 @@ class JSONFileStore(WorkingSetStore):
             else:
                 fields = change[3]
                 doc = {**previous, **fields}
+            if _drop_joined(table, doc):  # written by an older version of the library
+                self._outdated = True
+                if fields is not None:
+                    fields = {k: v for k, v in fields.items() if k in doc}
             problem = self._misshapen_doc(table, doc_id, doc) if table in self._fields else None
             if problem is not None:
                 msg = f"the journal {self.journal_path} holds {problem}; it was left untouched"
@@ -464,6 +469,9 @@ class JSONFileStore(WorkingSetStore):
 
     def _persist(self, changes: list[Change]) -> None:
         record = encode_record(changes)  # refuses values that would not read back
+        if self._outdated:
+            self._upgrade()
+            return
         if self._snapshot is None or not self._journal_valid:
             self._fold()  # a new store, or a snapshot without a journal continuing it
             return
@@ -494,6 +502,18 @@ class JSONFileStore(WorkingSetStore):
             )
             raise StoreWriteError(msg) from exc
         self._journal_end = self._journal_seen = end + len(record)
+
+    def _upgrade(self) -> None:
+        """Write a store read in an older shape as a new snapshot of today's, commit included.
+
+        The working set already has today's shape (links without copies of their version's
+        fields, dropped as they were read); the ``meta`` marker then says so.
+        """
+        meta = self._docs("meta").get(1)
+        if meta is not None and meta.get("schema") != STORE_SCHEMA:
+            self._put("meta", 1, {**meta, "schema": STORE_SCHEMA}, meta, {"schema": None})
+        self._fold()
+        self._outdated = False
 
     def _after_commit(self) -> None:
         if self._journal_end < max(FOLD_MIN_BYTES, FOLD_RATIO * self._snapshot_size):

@@ -88,6 +88,7 @@ from registry_widget.filters import MATCH_ALL, Filter
 from registry_widget.names import normalize_key
 from registry_widget.permissions import name_unavailable
 from registry_widget.store.interface import (
+    JOINS,
     STORE_FORMAT,
     CommitHooks,
     Doc,
@@ -100,7 +101,13 @@ from registry_widget.store.postgres_connection import PostgresConnection, one_li
 from registry_widget.store.postgres_live import CONNECTED, Listener
 from registry_widget.store.postgres_schema import LOCK_KEY, MIGRATIONS, SCHEMA_VERSION
 from registry_widget.store.postgres_security import POLICIES
-from registry_widget.store.postgres_sql import compile_filter, equalities, order_by
+from registry_widget.store.postgres_sql import (
+    compile_filter,
+    equalities,
+    joined_from,
+    joined_source,
+    order_by,
+)
 
 __all__ = ["PostgresStore", "is_postgres_url"]
 
@@ -295,9 +302,20 @@ class PostgresStore(PostgresConnection, Store):
             for doc_id, doc in rows:
                 txn.locked[(table, doc_id)] = doc
 
-    def _select(self, table: str, where: str, params: Sequence[Any], tail: str = "") -> list[Row]:
+    def _select(
+        self, table: str, where: str, params: Sequence[Any], tail: str = "", *, joined: bool = False
+    ) -> list[Row]:
+        """``joined``: over the table joined with the rows it refers to (:func:`joined_from`)."""
         if not self._known(table):
             return []
+        source = joined_from(table) if joined else None
+        if source is not None:
+            lock = self._lock_clause(table)
+            rest = f" WHERE {where}{tail}{lock + ' OF ' + table if lock else ''}"
+            query = f"SELECT {table}.id, {table}.doc FROM {source}{rest}"
+            rows = self._run(query, params)
+            self._remember(table, rows)
+            return [(int(i), d) for i, d in rows]
         rest = " WHERE " + where + tail + self._lock_clause(table)
         rows = self._run(_on(table, "SELECT id, doc FROM ", rest), params)
         self._remember(table, rows)
@@ -365,21 +383,22 @@ class PostgresStore(PostgresConnection, Store):
         offset: int = 0,
     ) -> list[Row]:
         """The matching rows, sorted and paged in SQL (in Python after an inexact filter)."""
-        (cond, cond_params), exact = compile_filter(filter)
-        narrow, narrow_params = equalities(table, where or {})
+        joined = joined_from(table) is not None
+        (cond, cond_params), exact = compile_filter(filter, table if joined else None)
+        narrow, narrow_params = equalities(table, where or {}, joined=joined)
         sql = f"({narrow}) AND ({cond})"
         params = [*narrow_params, *cond_params]
-        keys, key_params = order_by(table, order)
+        keys, key_params = order_by(table, order, joined=joined)
         tail = f" ORDER BY {keys}"
         if exact:
             if limit is not None:
                 tail += f" LIMIT {int(limit)}"
             if offset:
                 tail += f" OFFSET {int(offset)}"
-            return self._select(table, sql, [*params, *key_params], tail)
+            return self._select(table, sql, [*params, *key_params], tail, joined=joined)
         # Finished in Python: the narrowed rows, sorted by the store, then filtered and paged.
-        rows = self._select(table, sql, [*params, *key_params], tail)
-        matched = [row for row in rows if filter.matches(row[1])]
+        rows = self._select(table, sql, [*params, *key_params], tail, joined=joined)
+        matched = [row for row in rows if filter.matches(self._as_filtered(table, row[1]))]
         end = None if limit is None else offset + limit
         return matched[offset:end]
 
@@ -395,10 +414,12 @@ class PostgresStore(PostgresConnection, Store):
         """Rows where a field's normalised text (kept in ``folded``) contains ``text``."""
         if (limit is not None and limit <= 0) or not fields:
             return []
-        narrow, params = equalities(table, where or {})
+        joined = joined_from(table) is not None
+        narrow, params = equalities(table, where or {}, joined=joined)
         tests = []
-        for field in fields:
-            value = "(folded -> %s::text)"
+        for name in fields:
+            folded, (field, *_) = joined_source(table if joined else None, [name], "folded")
+            value = f"({folded} -> %s::text)"
             tests.append(
                 f"(CASE jsonb_typeof({value}) WHEN 'string' THEN "
                 f"strpos({value} #>> '{{}}', %s) > 0 "
@@ -406,8 +427,18 @@ class PostgresStore(PostgresConnection, Store):
                 "WHERE strpos(el, %s) > 0) ELSE false END)"
             )
             params.extend([field, field, text, field, text])
-        tail = " ORDER BY id" + ("" if limit is None else f" LIMIT {int(limit)}")
-        return self._select(table, f"({narrow}) AND ({' OR '.join(tests)})", params, tail)
+        tail = f" ORDER BY {table + '.' if joined else ''}id"
+        tail += "" if limit is None else f" LIMIT {int(limit)}"
+        found = f"({narrow}) AND ({' OR '.join(tests)})"
+        return self._select(table, found, params, tail, joined=joined)
+
+    def _as_filtered(self, table: str, doc: Doc) -> Doc:
+        """``doc`` with the fields it reads from the row it refers to, as filters see it."""
+        join = JOINS.get(table)
+        if join is None:
+            return doc
+        other = self.get(join.table, doc[join.key]) or {}
+        return {**doc, **{f: other[name] for f, name in join.fields.items() if name in other}}
 
     def history(
         self,

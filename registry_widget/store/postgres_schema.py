@@ -28,6 +28,8 @@ so that a change made with plain SQL (an administrator's fix in psql, a migratio
 open widgets too.
 
 Migration 2 turns on row-level security (:mod:`~registry_widget.store.postgres_security`).
+Migration 3 drops from links the copies of their artifact version's fields, which queries
+now read by joining the version's row (:data:`~registry_widget.store.interface.JOINS`).
 """
 
 from __future__ import annotations
@@ -218,7 +220,31 @@ def _version_1() -> list[str]:
     return statements
 
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_version_1()), security_migration())
+def _version_3() -> list[str]:
+    """Links without copies of their version's fields: each document rewritten without them.
+
+    The documents keep the order of their other keys (``json`` keeps its text); every
+    link is rewritten, whoever can see it, so row-level security is lifted for the owner
+    running the migration meanwhile (its policies and functions stay as they were).
+    """
+    fields = ("artifact_name", "artifact_index", "type", "tags", "description", "metadata")
+    dropped = ", ".join(f"'{field}'" for field in fields)
+    minus = "".join(f" - '{field}'" for field in fields)
+    return [
+        "ALTER TABLE links NO FORCE ROW LEVEL SECURITY",
+        "UPDATE links SET doc = (SELECT COALESCE(json_object_agg(e.key, e.value ORDER BY e.n), "
+        "'{}'::json) FROM json_each(doc) WITH ORDINALITY AS e(key, value, n) "
+        f"WHERE e.key NOT IN ({dropped})), folded = folded{minus} "
+        f"WHERE doc::jsonb ?| ARRAY[{dropped}]",
+        "ALTER TABLE links FORCE ROW LEVEL SECURITY",
+    ]
+
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    tuple(_version_1()),
+    security_migration(),
+    tuple(_version_3()),
+)
 """Migration ``n`` (1-based) takes a schema from version ``n - 1`` to ``n``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

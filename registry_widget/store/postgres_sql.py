@@ -8,6 +8,11 @@ same thing, and a *superset* (``true``) where it cannot (``$regex``: PostgreSQL'
 expressions are not Python's), in which case the store finishes with the Python predicate
 on the narrowed rows, and sorts and pages in Python. Each condition is two-valued (a
 missing field is false, never NULL), so a negation of an exact condition is exact.
+
+On a table of :data:`~registry_widget.store.interface.JOINS` (links), the query joins the
+row referred to (``links JOIN artifacts``, :func:`joined_from`): every column is then
+qualified by its table, and a path starting with a joined field reads the other table's
+``data`` (``type`` of a link is ``artifacts.data -> 'type'``).
 """
 
 from __future__ import annotations
@@ -18,9 +23,17 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from registry_widget.filters import COMPARISONS, And, Condition, Filter, Not, Or
-from registry_widget.store.interface import ID
+from registry_widget.store.interface import ID, JOINS
 
-__all__ = ["SqlPart", "compile_filter", "equalities", "order_by", "uncanon"]
+__all__ = [
+    "SqlPart",
+    "compile_filter",
+    "equalities",
+    "joined_from",
+    "joined_source",
+    "order_by",
+    "uncanon",
+]
 
 SqlPart = tuple[str, list[Any]]
 
@@ -80,8 +93,31 @@ def uncanon(value: Any) -> Any:
     return value
 
 
-def _path(path: Sequence[str]) -> SqlPart:
-    expr = "data"
+def joined_from(table: str) -> str | None:
+    """The ``FROM`` list of a query on ``table`` joining the rows it refers to, or None."""
+    join = JOINS.get(table)
+    if join is None:
+        return None
+    return f"{table} JOIN {join.table} ON {join.table}.id = {table}.{join.key}"
+
+
+def joined_source(table: str | None, path: Sequence[str], column: str = "data") -> SqlPart:
+    """The ``column`` (``data`` or ``folded``) a path reads and the path within it.
+
+    Unqualified for a table without joins; on a joined table, the other table's column
+    for a joined field (the path's head renamed as it is there), else the table's own.
+    """
+    join = JOINS.get(table) if table is not None else None
+    if join is None:
+        return column, list(path)
+    name = join.fields.get(path[0]) if path else None
+    if name is None:
+        return f"{table}.{column}", list(path)
+    return f"{join.table}.{column}", [name, *path[1:]]
+
+
+def _path(path: Sequence[str], table: str | None = None) -> SqlPart:
+    expr, path = joined_source(table, path)
     params: list[Any] = []
     for part in path:
         expr = f"({expr} -> %s::text)"
@@ -101,7 +137,7 @@ def _nest(path: Sequence[str], value: Any) -> Any:
     return value
 
 
-def _equal(path: Sequence[str], value: Any) -> SqlPart:
+def _equal(path: Sequence[str], value: Any, table: str | None = None) -> SqlPart:
     """The value at ``path`` is ``value`` (JSON equality), holds it, or is a list equal to it.
 
     For a scalar, as containment (``@>``), which the GIN index on ``data`` serves: a
@@ -110,11 +146,12 @@ def _equal(path: Sequence[str], value: Any) -> SqlPart:
     A list or object operand is not contained only when equal, so it is compared.
     """
     if value is None or isinstance(value, (str, int, float, bool)):
+        data, inner = joined_source(table, path)
         return (
-            "(data @> %s OR data @> %s)",
-            [Jsonb(_nest(path, value)), Jsonb(_nest(path, [value]))],
+            f"({data} @> %s OR {data} @> %s)",
+            [Jsonb(_nest(inner, value)), Jsonb(_nest(inner, [value]))],
         )
-    expr, params = _path(path)
+    expr, params = _path(path, table)
     operand = Jsonb(value)
     sql = (
         f"COALESCE({expr} = %s OR EXISTS (SELECT 1 FROM {_elements(expr)} AS el "
@@ -123,8 +160,8 @@ def _equal(path: Sequence[str], value: Any) -> SqlPart:
     return sql, [*params, operand, *params, *params, operand]
 
 
-def _compare(path: Sequence[str], op: str, operand: Any) -> SqlPart:
-    expr, params = _path(path)
+def _compare(path: Sequence[str], op: str, operand: Any, table: str | None = None) -> SqlPart:
+    expr, params = _path(path, table)
     sym = _OPS[op]
     if isinstance(operand, str):
         kind, cast, value = "string", "#>> '{}') COLLATE \"C\"", operand
@@ -142,8 +179,8 @@ def _compare(path: Sequence[str], op: str, operand: Any) -> SqlPart:
     return sql, [*params, *params, value, *params, *params, value]
 
 
-def _contains(path: Sequence[str], operand: Any) -> SqlPart:
-    expr, params = _path(path)
+def _contains(path: Sequence[str], operand: Any, table: str | None = None) -> SqlPart:
+    expr, params = _path(path, table)
     value = uncanon(operand)
     in_list = f"EXISTS (SELECT 1 FROM {_elements(expr)} AS el WHERE el = %s)"
     if isinstance(value, str):
@@ -155,48 +192,54 @@ def _contains(path: Sequence[str], operand: Any) -> SqlPart:
     return f"COALESCE({in_list}, false)", [*params, *params, Jsonb(value)]
 
 
-def compile_filter(tree: Filter) -> tuple[SqlPart, bool]:
-    """The SQL condition for ``tree`` and whether it is exact (else a superset)."""
+def compile_filter(tree: Filter, table: str | None = None) -> tuple[SqlPart, bool]:
+    """The SQL condition for ``tree`` and whether it is exact (else a superset).
+
+    With a ``table`` of :data:`JOINS`, for a query that joins its rows (:func:`joined_from`).
+    """
     if isinstance(tree, Condition):
-        return _condition(tree)
+        return _condition(tree, table)
     if isinstance(tree, Not):
-        (sql, params), exact = compile_filter(tree.part)
+        (sql, params), exact = compile_filter(tree.part, table)
         return ((f"NOT ({sql})", params), True) if exact else (_TRUE, False)
     joiner = " AND " if isinstance(tree, And) else " OR "
     assert isinstance(tree, (And, Or))
     if not tree.parts:
         return _TRUE, True
-    parts = [compile_filter(part) for part in tree.parts]
+    parts = [compile_filter(part, table) for part in tree.parts]
     sql = joiner.join(f"({s})" for (s, _), _ in parts)
     params = [p for (_, ps), _ in parts for p in ps]
     return (sql, params), all(exact for _, exact in parts)
 
 
-def _condition(cond: Condition) -> tuple[SqlPart, bool]:
+def _condition(cond: Condition, table: str | None) -> tuple[SqlPart, bool]:
     op = cond.op
     if op == "$eq":
-        return _equal(cond.path, uncanon(cond.operand)), True
+        return _equal(cond.path, uncanon(cond.operand), table), True
     if op == "$in":
         if not cond.operand:
             return ("false", []), True
-        parts = [_equal(cond.path, uncanon(v)) for v in sorted(cond.operand, key=repr)]
+        parts = [_equal(cond.path, uncanon(v), table) for v in sorted(cond.operand, key=repr)]
         return (" OR ".join(s for s, _ in parts), [p for _, ps in parts for p in ps]), True
     if op in _OPS:
-        return _compare(cond.path, op, cond.operand), True
+        return _compare(cond.path, op, cond.operand, table), True
     if op == "$exists":
-        expr, params = _path(cond.path)
+        expr, params = _path(cond.path, table)
         return (f"({expr} IS NOT NULL)", params), True
     if op == "$contains":
-        return _contains(cond.path, cond.operand), True
+        return _contains(cond.path, cond.operand, table), True
     return _TRUE, False  # $regex: Python's regular expressions, finished in Python
 
 
-def equalities(table: str, terms: Mapping[str, Any]) -> SqlPart:
+def equalities(table: str, terms: Mapping[str, Any], *, joined: bool = False) -> SqlPart:
     """``field = value`` for each term (a list, tuple or set: any of its values), ANDed.
 
     As :meth:`Store.find` means it: the field is the value or a list holding it.
+    ``joined``: for a query that joins the table's rows (:func:`joined_from`).
     """
     columns = COLUMNS.get(table, {})
+    on = table if joined else None
+    prefix = f"{table}." if joined else ""
     sql: list[str] = []
     params: list[Any] = []
     for field, value in terms.items():
@@ -204,27 +247,29 @@ def equalities(table: str, terms: Mapping[str, Any]) -> SqlPart:
         column = columns.get(field)
         if column is not None and values and all(type(v) is column[1] for v in values):
             if len(values) == 1:
-                sql.append(f"{column[0]} = %s")
+                sql.append(f"{prefix}{column[0]} = %s")
                 params.append(values[0])
             else:
-                sql.append(f"{column[0]} = ANY(%s)")
+                sql.append(f"{prefix}{column[0]} = ANY(%s)")
                 params.append(values)
             continue
         if not values:
             sql.append("false")
             continue
-        ors = [_equal((field,), v) for v in values]
+        ors = [_equal((field,), v, on) for v in values]
         sql.append("(" + " OR ".join(s for s, _ in ors) + ")")
         params.extend(p for _, ps in ors for p in ps)
     return " AND ".join(sql) or "true", params
 
 
-def order_by(table: str, order: Sequence[str]) -> SqlPart:
+def order_by(table: str, order: Sequence[str], *, joined: bool = False) -> SqlPart:
     """The ORDER BY list for sort keys (see :meth:`Store.query`), ties in id order.
 
-    Strings sort by code point (``COLLATE "C"``), as Python sorts them.
+    Strings sort by code point (``COLLATE "C"``), as Python sorts them. ``joined``: for
+    a query that joins the table's rows (:func:`joined_from`).
     """
     columns = COLUMNS.get(table, {})
+    prefix = f"{table}." if joined else ""
     keys: list[str] = []
     params: list[Any] = []
     has_id = False
@@ -232,15 +277,16 @@ def order_by(table: str, order: Sequence[str]) -> SqlPart:
         field = key.removeprefix("-")
         direction = " DESC" if key.startswith("-") else ""
         if field == ID:
-            keys.append("id" + direction)
+            keys.append(f"{prefix}id" + direction)
             has_id = True
             continue
         column = columns.get(field)
         if column is not None:
-            name, kind = column
+            name, kind = prefix + column[0], column[1]
             keys.append(f'{name} COLLATE "C"{direction}' if kind is str else name + direction)
             continue
-        expr = "(data -> %s::text)"
+        data, (field, *_) = joined_source(table if joined else None, [field])
+        expr = f"({data} -> %s::text)"
         keys.append(
             f"(CASE WHEN jsonb_typeof({expr}) = 'string' THEN {expr} #>> '{{}}' END) "
             f'COLLATE "C"{direction}'
@@ -248,5 +294,5 @@ def order_by(table: str, order: Sequence[str]) -> SqlPart:
         keys.append(expr + direction)
         params.extend([field, field, field])
     if not has_id:
-        keys.append("id")
+        keys.append(f"{prefix}id")
     return ", ".join(keys), params

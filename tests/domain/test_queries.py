@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 import registry_widget as rw
+from registry_widget.domain.link import LINK_FIELDS
+from registry_widget.filters import parse_filter
 
 
 @pytest.fixture
@@ -84,3 +86,32 @@ def test_search_and_listings_hide_what_the_user_may_not_see(make_client, filled:
     assert bob.search("eval") == []
     assert all(not x.path.startswith("Eval Sets") for x in bob.versions())
     assert filled.search("frozen")[0].path == "Eval Sets/holdout:v0"
+
+
+def test_links_answer_with_their_versions_fields_as_they_are_now(client: rw.Client, log) -> None:
+    """Filters, sort keys and search through links read the version, edits included."""
+    a = log("cat", metadata={"acc": 0.9}, tags=["old"], description="first")
+    b = log("dog", metadata={"acc": 0.5}, tags=["old"])
+    client.link(a, "Models/pets", aliases=["best"])
+    client.link(a, "Models/cats")
+    client.link(b, "Models/pets")
+    a.update(tags=["fresh"], description="retrained")
+    fresh = [x.path for x in client.versions({"tag": "fresh"})]
+    assert fresh == ["Models/cats:v0", "Models/pets:v0"]
+    assert [x.path for x in client.versions({"tag": "old"})] == ["Models/pets:v1"]
+    assert [x.path for x in client.versions({"description": {"$contains": "retrain"}})] == fresh
+    both = {"alias": "best", "metadata.acc": {"$gt": 0.8}, "name": "cat", "type": "model"}
+    assert [x.path for x in client.versions(both)] == ["Models/pets:v0"]
+    hits = [(h.path, h.name, h.field, h.value) for h in client.search("fresh")]
+    assert hits == [
+        ("Models/pets:v0", "cat", "tag", "fresh"),
+        ("Models/cats:v0", "cat", "tag", "fresh"),
+    ]
+    assert client.use("Models/pets:best").metadata == {"acc": 0.9}
+    assert "cat:v0" in repr(client.use("Models/cats:v0"))
+    rows = client.store.query("links", order=("artifact_name", "-id"))  # a version's field
+    assert [d["artifact_id"] for _, d in rows] == [a._id, a._id, b._id]
+    assert rows[0][0] > rows[1][0]
+    fresh_tag = parse_filter({"tag": "fresh"}, LINK_FIELDS)
+    rows = client.store.query("links", fresh_tag, order=("-artifact_index", "id"))
+    assert [d["artifact_id"] for _, d in rows] == [a._id, a._id]

@@ -10,6 +10,7 @@ own server with fsync on.
 from __future__ import annotations
 
 import ast
+import json
 import multiprocessing
 import random
 import subprocess
@@ -225,6 +226,118 @@ def test_an_empty_schema_is_migrated_from_version_zero_and_a_newer_one_refused(
     again.close()
     with pytest.raises(StoreCorruptedError, match="newer than this registry_widget knows"):
         PostgresStore(url("ada"))
+
+
+_COPIED = ("artifact_name", "artifact_index", "type", "tags", "description", "metadata")
+
+
+def _copy_version_fields_onto_links(postgres: PgCluster, pg_schema: str) -> None:
+    """Give every link the copies of its version's fields that schemas before 3 held."""
+    from registry_widget.store.postgres import _fold
+
+    db = postgres.db  # a superuser: every row, whatever the policies
+    db.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(pg_schema)))
+    rows = db.execute(
+        "SELECT links.id, links.doc, artifacts.doc FROM links "
+        "JOIN artifacts ON artifacts.id = links.artifact_id"
+    ).fetchall()
+    for link_id, link, art in rows:
+        copies = dict(
+            zip(_COPIED, (art[f] for f in ("name", "index", "type", "tags")), strict=False)
+        )
+        copies |= {"description": art["description"], "metadata": art["metadata"]}
+        doc = {**link, **copies}
+        db.execute(
+            "UPDATE links SET doc = %s, folded = %s WHERE id = %s",
+            [psycopg.types.json.Json(doc), psycopg.types.json.Jsonb(_fold(doc)), link_id],
+        )
+    db.execute("RESET search_path")
+
+
+@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
+def test_links_lose_their_copied_version_fields_when_migrated_from_an_earlier_schema(
+    version: int,
+    url: Callable[[str], str],
+    postgres: PgCluster,
+    pg_schema: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import registry_widget.store.postgres as postgres_module
+
+    with monkeypatch.context() as patch:
+        patch.setattr(postgres_module, "SCHEMA_VERSION", version)
+        ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+        ada.add_user("bob", "member")
+        ada.add_user("carol", "member")
+        for i in range(3):
+            v = ada.log_artifact(
+                "net",
+                type="model",
+                files=_files(tmp_path, f"w{i}"),
+                metadata={"acc": i / 10},
+                tags=["even" if i % 2 == 0 else "odd"],
+                description=f"try {i}",
+            )
+            ada.link(v, "Models/nets", aliases=["best"] if i == 1 else [])
+        if version >= 2:  # row-level security: a registry carol may not see
+            bob = rw.Client(url("bob"), blobs=tmp_path / "blobs")
+            bob.create_registry("Lab", visibility="restricted")
+            secret = bob.log_artifact(
+                "secret", type="model", files=_files(tmp_path, "s"), tags=["hidden"]
+            )
+            bob.link(secret, "Lab/secrets")
+            bob.close()
+        assert ada.store._schema_version() == version  # type: ignore[attr-defined]
+        ada.close()
+    _copy_version_fields_onto_links(postgres, pg_schema)
+    order = postgres.db.execute(
+        pgsql.SQL("SELECT doc::text FROM {}.links ORDER BY id LIMIT 1").format(
+            pgsql.Identifier(pg_schema)
+        )
+    ).fetchone()
+    assert order is not None
+    assert "artifact_name" in order[0]
+
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")  # migrates
+    assert ada.store._schema_version() == SCHEMA_VERSION  # type: ignore[attr-defined]
+    rows = postgres.db.execute(
+        pgsql.SQL("SELECT doc, folded, doc::text FROM {}.links ORDER BY id").format(
+            pgsql.Identifier(pg_schema)
+        )
+    ).fetchall()
+    assert len(rows) == (4 if version >= 2 else 3)
+    for doc, folded, text in rows:
+        assert not set(_COPIED) & doc.keys()
+        assert not set(_COPIED) & folded.keys()
+        assert list(doc) == [
+            "registry_id", "collection_id", "index", "artifact_id", "aliases", "created_at",
+            "created_by",
+        ]  # fmt: skip
+        assert list(json.loads(text)) == list(doc)
+    assert [x.path for x in ada.versions({"tag": "odd"})] == ["Models/nets:v1"]
+    assert [x.path for x in ada.versions({"metadata.acc": {"$gte": 0.1}})] == [
+        "Models/nets:v2",
+        "Models/nets:v1",
+    ]
+    assert [h.path for h in ada.search("odd")] == ["Models/nets:v1"]
+    assert ada.use("Models/nets:best").metadata == {"acc": 0.1}
+    assert [x.path for x in ada.registry("Models").versions({"type": "model"})] == [
+        "Models/nets:v2",
+        "Models/nets:v1",
+        "Models/nets:v0",
+    ]
+    if version >= 2:  # row-level security holds after the migration
+        carol = rw.Client(url("carol"), blobs=tmp_path / "blobs")
+        assert carol.versions({"tag": "hidden"}) == []
+        assert carol.search("hidden") == []
+        assert [x.path for x in carol.versions({"tag": "odd"})] == ["Models/nets:v1"]
+        carol.close()
+        bob = rw.Client(url("bob"), blobs=tmp_path / "blobs")
+        assert [x.path for x in bob.versions({"tag": "hidden"})] == ["Lab/secrets:v0"]
+        assert [h.path for h in bob.search("hidden")] == ["Lab/secrets:v0"]
+        bob.close()
+    ada.close()
 
 
 # -- concurrency ---------------------------------------------------------------------------------
