@@ -29,10 +29,15 @@ Design
   refusal depends on rows the user cannot see (a name held by a hidden registry, an edit
   of a version linked where they cannot look), the store answers in the domain's words
   (:meth:`may_update`, :func:`~registry_widget.permissions.name_unavailable`).
-- **Reads** go to the server each time (no replica: memory does not grow with the store).
-  :meth:`refresh` compares the server's transaction snapshot with the last one seen: when
-  nothing was committed anywhere since, :attr:`state` stays, so cached documents stay
-  valid; inside :meth:`reading` only the first refresh asks.
+- **Reads** outside a transaction are answered from a bounded cache of earlier answers
+  (:mod:`~registry_widget.store.postgres_cache`) while the listening connection (below)
+  is connected: it drops what a commit made elsewhere may have changed, the store what
+  its own commits wrote, so :meth:`refresh` sends nothing and a warm read costs no round
+  trip. A commit elsewhere is seen once its notification arrives (milliseconds); a
+  notification already at the socket is handled before a read trusts the cache. While
+  the listener is not connected, :meth:`refresh` asks the server once per call whether
+  anything was committed since (one read of the ``changes`` sequence) and drops the
+  cache if so. Inside a transaction every read goes to the server (rows locked, current).
 - **Writes.** :meth:`transaction` is one READ COMMITTED transaction on the store's
   connection. Rows that hold counters and alias maps (collections, links, artifact names)
   are read ``FOR UPDATE`` inside a transaction, registries and users ``FOR SHARE``: the
@@ -47,11 +52,12 @@ Design
 - **Failures.** A lost connection is re-opened by the next call; one lost inside a
   transaction raises :class:`~registry_widget.errors.StoreUnavailableError` (nothing is
   acknowledged that was not committed).
-- **Live.** While anything is subscribed (an open widget), a second connection listens
-  for the ``NOTIFY`` every commit sends (:mod:`~registry_widget.store.postgres_live`):
-  subscribers are told of commits made anywhere within milliseconds, :attr:`revision`
-  counts them without asking the server, and nothing is sent to the server while nothing
-  changes. :attr:`connection_state` says ``"reconnecting"`` while that connection is
+- **Live.** From the first read on, a second connection listens for the ``NOTIFY`` every
+  commit sends, naming the tables it wrote (:mod:`~registry_widget.store.postgres_live`):
+  the cache is dropped narrowly, subscribers (an open widget) are told of commits made
+  anywhere within milliseconds, :attr:`revision` counts them without asking the server,
+  and nothing is sent to the server while nothing changes. Stores of the same database in
+  one process drop each other's cache at their commits, without waiting for the server. :attr:`connection_state` says ``"reconnecting"`` while that connection is
   lost; once back, subscribers are told that everything may have changed.
 """
 
@@ -59,6 +65,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import weakref
 from collections.abc import (
     Callable,
     Collection,
@@ -96,8 +103,9 @@ from registry_widget.store.interface import (
     Store,
     Transaction,
 )
+from registry_widget.store.postgres_cache import RowCache, read_key
 from registry_widget.store.postgres_connection import PostgresConnection, one_line
-from registry_widget.store.postgres_live import CONNECTED, Listener
+from registry_widget.store.postgres_live import CONNECTED, Listener, Tables
 from registry_widget.store.postgres_schema import LOCK_KEY, MIGRATIONS, SCHEMA_VERSION
 from registry_widget.store.postgres_security import POLICIES
 from registry_widget.store.postgres_sql import compile_filter, equalities, order_by
@@ -145,6 +153,7 @@ class PostgresTransaction(Transaction):
         self._store = store
         self.locked: dict[tuple[str, int], Doc] = {}
         self.changed = False
+        self.tables: set[str] = set()
 
     def insert(self, table: str, doc: Doc) -> int:
         """Insert ``doc`` and return its id (an identity: never reused)."""
@@ -159,7 +168,7 @@ class PostgresTransaction(Transaction):
             [Json(doc), Jsonb(_fold(doc))],
         )
         self.locked[(table, doc_id)] = dict(doc)
-        self._touch()
+        self._touch(table)
         return int(doc_id)
 
     def update(self, table: str, doc_id: int, fields: Doc) -> None:
@@ -182,7 +191,7 @@ class PostgresTransaction(Transaction):
             [Json(after), Jsonb(_fold(after)), doc_id],
         )
         self.locked[(table, doc_id)] = after
-        self._touch()
+        self._touch(table)
 
     def remove(self, table: str, doc_id: int) -> None:
         """Remove the row."""
@@ -194,10 +203,11 @@ class PostgresTransaction(Transaction):
         if found is None:
             _missing(table, doc_id)
         self.locked.pop((table, doc_id), None)
-        self._touch()
+        self._touch(table)
 
-    def _touch(self) -> None:
+    def _touch(self, table: str) -> None:
         self.changed = True
+        self.tables.add(table)
         self._store._state += 1
 
 
@@ -222,6 +232,7 @@ class PostgresStore(PostgresConnection, Store):
     """
 
     _txn: PostgresTransaction | None
+    _open: weakref.WeakSet[PostgresStore] = weakref.WeakSet()
 
     def __init__(self, conninfo: str) -> None:
         PostgresConnection.__init__(self, conninfo)
@@ -233,6 +244,9 @@ class PostgresStore(PostgresConnection, Store):
         self._subscribers: list[Callable[[], None]] = []
         self._listener: Listener | None = None
         self._heard = 0  # commits heard of from elsewhere; written by the listener only
+        self._cache = RowCache()
+        self._synced = -1  # the listener's connection the cache was last made valid for
+        self._closed = False
         self._commit_hooks = CommitHooks()
         self._fields: Fields = {}
         row = self._one("SELECT current_user, current_schema()", [])
@@ -249,6 +263,7 @@ class PostgresStore(PostgresConnection, Store):
         info = self._connection().info
         self._identity = ("postgresql", info.host, info.port, info.dbname, self.schema)
         self._migrate()
+        PostgresStore._open.add(self)
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.location!r})"
@@ -296,6 +311,21 @@ class PostgresStore(PostgresConnection, Store):
                 txn.locked[(table, doc_id)] = doc
 
     def _select(self, table: str, where: str, params: Sequence[Any], tail: str = "") -> list[Row]:
+        if self._txn is None:
+            key = read_key(table, where, tail, params=params)
+            if key is not None:
+                found = self._cache.get(key)
+                if found is not None:
+                    return list(found)
+                generation = self._cache.generation(table)
+                rows = self._select_now(table, where, params, tail)
+                self._cache.put(table, key, tuple(rows), generation)
+                return rows
+        return self._select_now(table, where, params, tail)
+
+    def _select_now(
+        self, table: str, where: str, params: Sequence[Any], tail: str = ""
+    ) -> list[Row]:
         if not self._known(table):
             return []
         rest = " WHERE " + where + tail + self._lock_clause(table)
@@ -351,8 +381,17 @@ class PostgresStore(PostgresConnection, Store):
         if not self._known(table):
             return 0
         where, params = equalities(table, equal)
+        key = None if self._txn is not None else read_key(table, "count", where, params=params)
+        if key is not None:
+            found = self._cache.get(key)
+            if found is not None:
+                return int(found)
+        generation = self._cache.generation(table)
         row = self._one(_on(table, "SELECT count(*) FROM ", " WHERE " + where), params)
-        return int(row[0]) if row is not None else 0
+        counted = int(row[0]) if row is not None else 0
+        if key is not None:
+            self._cache.put(table, key, counted, generation)
+        return counted
 
     def query(
         self,
@@ -452,22 +491,62 @@ class PostgresStore(PostgresConnection, Store):
     # -- freshness ----------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Look whether anyone committed since (one read of ``changes``); if so, move on."""
+        """Bring reads up to date with commits made elsewhere.
+
+        While the listener is connected, nothing to do: it drops what commits made
+        elsewhere changed as their notifications arrive. Otherwise one read of
+        ``changes``: when anyone committed since, everything read is dropped.
+        """
         if self._txn is not None or getattr(self._reading, "fresh", False):
+            return
+        if self._trusted():
             return
         row = self._one("SELECT last_value, is_called FROM changes", [])
         seen = -1 if row is None else int(row[0]) if row[1] else 0
         with self._lock:
             if seen != self._seen:
                 self._seen = seen
-                self._state += 1
+                self._cache.drop(None)
                 if self._listener is None:  # else it counts the same commits as it hears them
                     self._revision += 1
+
+    def _trusted(self) -> bool:
+        """Whether the listener is connected and has told of every commit made elsewhere."""
+        listener = self._listener if self._closed else self._listen()
+        return (
+            listener is not None
+            and listener.connects == self._synced
+            and listener.state == CONNECTED
+            and listener.settled()
+        )
+
+    def _listen(self) -> Listener | None:
+        """The listener, started on first use (the cache is only trusted while it listens)."""
+        with self._lock:
+            if self._listener is None:
+                this = weakref.ref(self)
+
+                def heard(changed: bool, tables: Tables) -> None:
+                    store = this()
+                    if store is not None:
+                        store._heard_of(changed, tables)
+
+                def own_pid() -> int | None:
+                    store = this()
+                    return None if store is None else store._own_pid()
+
+                listener = Listener(self._conninfo, self.schema, heard, own_pid)
+                listener.start()
+                self._listener = listener
+                weakref.finalize(self, listener.stop)
+                self._cache.drop(None)  # commits before it listened were never heard of
+                self._synced = listener.connects
+            return self._listener
 
     @property
     def state(self) -> int:
         """Changes whenever a commit here or elsewhere may have changed what is read."""
-        return self._state + self._heard
+        return self._state + self._cache.epoch
 
     @property
     def revision(self) -> int:
@@ -546,9 +625,17 @@ class PostgresStore(PostgresConnection, Store):
                 self._state += 1
             if txn.changed:
                 self._announced(counted)
+                self._written(txn.tables)
                 self._revision += 1
                 for callback in list(self._subscribers):
                     callback()
+
+    def _written(self, tables: set[str]) -> None:
+        """Drop what this commit changed, here and in the process's other stores of it."""
+        self._cache.drop(tables)
+        for other in list(PostgresStore._open):
+            if other is not self and other._identity == self._identity:
+                other._cache.drop(tables)
 
     def _announced(self, counted: int | None) -> None:
         """Note the number the commit took in ``changes`` (see :meth:`_commit`).
@@ -574,25 +661,20 @@ class PostgresStore(PostgresConnection, Store):
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback()`` after every commit made anywhere and on connection changes.
 
-        The first subscriber starts the listener; :attr:`connection_state` says whether it
-        is connected. Commits made through this store object are reported from the
-        committing thread, others from the listener's thread.
+        The listener runs from the first read or subscriber until :meth:`close`;
+        :attr:`connection_state` says whether it is connected. Commits made through this
+        store object are reported from the committing thread, others from the listener's
+        thread.
         """
         with self._lock:
             self._subscribers.append(callback)
-            if self._listener is None:
-                self._listener = Listener(
-                    self._conninfo, self.schema, self._heard_of, self._own_pid
-                )
-                self._listener.start()
+            self._closed = False
+        self._listen()
 
         def unsubscribe() -> None:
             with self._lock:
                 if callback in self._subscribers:
                     self._subscribers.remove(callback)
-                last = not self._subscribers
-            if last:
-                self._stop_listening()
 
         return unsubscribe
 
@@ -600,9 +682,18 @@ class PostgresStore(PostgresConnection, Store):
         conn = self._conn
         return None if conn is None or conn.closed else conn.info.backend_pid
 
-    def _heard_of(self, changed: bool) -> None:
-        """The listener heard of a commit made elsewhere (``changed``) or a state change."""
+    def _heard_of(self, changed: bool, tables: Tables) -> None:
+        """The listener heard of a commit made elsewhere (``changed``) or a state change.
+
+        ``tables``: what the commit wrote; None after (re)connecting, when commits made
+        meanwhile went unheard, so everything is dropped and the cache trusted again.
+        """
+        listener = self._listener
         if changed:
+            connects = listener.connects if listener is not None else -1
+            self._cache.drop(tables)
+            if tables is None:
+                self._synced = connects
             self._heard += 1
         for callback in list(self._subscribers):
             callback()
@@ -614,8 +705,13 @@ class PostgresStore(PostgresConnection, Store):
             listener.stop()
 
     def close(self) -> None:
-        """Stop listening and close the connection (a later call opens a new one)."""
+        """Stop listening and close the connection (a later call opens a new one).
+
+        After closing, reads ask the server once per call whether anything changed.
+        """
+        self._closed = True
         self._stop_listening()
+        self._cache.drop(None)
         super().close()
 
     def _commit(self, *, announce: bool) -> int | None:

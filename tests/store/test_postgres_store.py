@@ -15,6 +15,7 @@ import random
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -348,33 +349,105 @@ class Statements:
         self.sent.clear()
 
 
-def test_a_read_asks_once_whether_anything_changed_and_sees_a_commit_made_elsewhere(
+def _commit_elsewhere(url: str, description: str) -> None:
+    """Change the registry Team's description in another process."""
+    code = (
+        "import registry_widget as rw\n"
+        f"c = rw.Client({url!r})\n"
+        f"c.registry('Team').update(description={description!r})\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
+
+
+def _wait(check: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def test_a_warm_read_sends_nothing_and_a_commit_elsewhere_arrives_by_notification(
     url: Callable[[str], str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
     ada.create_registry("Team", description="old")
-    team = ada.registry("Team")
-    assert team.description == "old"
-    sent = Statements(pg_store(ada), monkeypatch)
-    assert team.description == "old"  # nothing new: answered from what was read
-    assert (sent.checks(), len(sent.sent)) == (1, 1)
-    code = (
-        "import registry_widget as rw\n"
-        f"c = rw.Client({url('ada')!r})\n"
-        "c.registry('Team').update(description='new')\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
-    sent.clear()
-    assert team.description == "new"  # read again
-    assert sent.checks() == 1
+    store = pg_store(ada)
+    assert ada.registry("Team").description == "old"
+    sent = Statements(store, monkeypatch)
+    for _ in range(3):  # a new handle each time: answered from the store's cache
+        assert ada.registry("Team").description == "old"
+    assert sent.sent == []
+    before = store.state
+    _commit_elsewhere(url("ada"), "new")
+    # Nothing here asks the server: the listener's notification drops the cache.
+    assert _wait(lambda: store.state != before, timeout=1.0)
+    assert sent.sent == []
+    assert ada.registry("Team").description == "new"
+    assert sent.checks() == 0
     for call in (
         lambda: ada.versions(filter={"type": "model"}),
         lambda: ada.artifacts(filter={"type": "model"}),
         lambda: ada.registries(filter={"kind": "team"}),
     ):
+        call()
         sent.clear()
         call()
-        assert sent.checks() == 1
+        assert sent.sent == []
+
+
+def test_a_client_reads_its_own_write_at_once_and_so_does_another_in_its_process(
+    url: Callable[[str], str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    ada.create_registry("Team", description="old")
+    other = PostgresStore(url("ada"))  # a second store of the same database
+    assert ada.registry("Team").description == "old"
+    found = other.find_one("registries", key="team")
+    assert found is not None
+    assert found[1]["description"] == "old"
+    # The notification is not waited for: it may arrive later than the reads below.
+    monkeypatch.setattr(PostgresStore, "_heard_of", lambda *a: None)
+    ada.registry("Team").update(description="mine")
+    assert ada.registry("Team").description == "mine"
+    found = other.find_one("registries", key="team")
+    assert found is not None
+    assert found[1]["description"] == "mine"
+    other.close()
+
+
+def test_with_the_listener_disconnected_every_call_checks_and_reads_are_fresh(
+    url: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    postgres: PgCluster,
+) -> None:
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    ada.create_registry("Team", description="old")
+    store = pg_store(ada)
+    team = ada.registry("Team")
+    assert team.description == "old"
+    listener = store._listener
+    assert listener is not None
+    assert listener.backend_pid is not None
+
+    def refused(self: Any) -> None:
+        raise psycopg.OperationalError("the server is away")
+
+    monkeypatch.setattr(type(listener), "_connect", refused)
+    postgres.admin.execute("SELECT pg_terminate_backend(%s)", [listener.backend_pid])
+    assert _wait(lambda: store.connection_state == "reconnecting", timeout=5.0)
+    sent = Statements(store, monkeypatch)
+    assert team.description == "old"  # unsure what was missed: asks, and reads again
+    assert sent.checks() == 1
+    sent.clear()
+    assert team.description == "old"
+    assert (sent.checks(), len(sent.sent)) == (1, 1)  # asked, and nothing was new
+    _commit_elsewhere(url("ada"), "new")
+    sent.clear()
+    assert team.description == "new"  # at once, without a notification
+    assert sent.checks() == 1
 
 
 def test_a_transaction_rereads_nothing_it_holds_and_commits_in_one_round_trip(
