@@ -57,8 +57,9 @@ Design
   the cache is dropped narrowly, subscribers (an open widget) are told of commits made
   anywhere within milliseconds, :attr:`revision` counts them without asking the server,
   and nothing is sent to the server while nothing changes. Stores of the same database in
-  one process drop each other's cache at their commits, without waiting for the server. :attr:`connection_state` says ``"reconnecting"`` while that connection is
-  lost; once back, subscribers are told that everything may have changed.
+  one process drop each other's cache at their commits, without waiting for the server.
+  :attr:`connection_state` says ``"reconnecting"`` while that connection is lost; once
+  back, subscribers are told that everything may have changed.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 import psycopg
 from psycopg import errors as pgerrors
@@ -154,6 +155,9 @@ class PostgresTransaction(Transaction):
         self.locked: dict[tuple[str, int], Doc] = {}
         self.changed = False
         self.tables: set[str] = set()
+        # The first row of a locking read, by read, until the transaction writes its table:
+        # the row stays locked, and no other row can come before it.
+        self.firsts: dict[tuple[Hashable, ...], list[Row]] = {}
 
     def insert(self, table: str, doc: Doc) -> int:
         """Insert ``doc`` and return its id (an identity: never reused)."""
@@ -184,13 +188,23 @@ class PostgresTransaction(Transaction):
                 _missing(table, doc_id)
             before = found[0]
         after = {**before, **fields}
-        store._named(
-            table if "key" in fields else "",
-            after,
-            pgsql.SQL("UPDATE {} SET doc = %s, folded = %s WHERE id = %s").format(name),
-            [Json(after), Jsonb(_fold(after)), doc_id],
-        )
+        query = pgsql.SQL("UPDATE {} SET doc = %s, folded = %s WHERE id = %s").format(name)
+        params = [Json(after), Jsonb(_fold(after)), doc_id]
+        if table == "registries" and "key" in fields:
+            store._named(table, after, query, params)
+        else:  # the row is locked: nothing can make it fail but a policy, seen at commit
+            store._defer(query, params)
         self.locked[(table, doc_id)] = after
+        self._touch(table)
+
+    def append(self, table: str, doc: Doc) -> None:
+        """Insert ``doc``, sent with the next statement or the commit (its id is not needed)."""
+        store = self._store
+        name = store._table(table, create=True)
+        store._defer(
+            pgsql.SQL("INSERT INTO {} (doc, folded) VALUES (%s, %s)").format(name),
+            [Json(doc), Jsonb(_fold(doc))],
+        )
         self._touch(table)
 
     def remove(self, table: str, doc_id: int) -> None:
@@ -208,6 +222,7 @@ class PostgresTransaction(Transaction):
     def _touch(self, table: str) -> None:
         self.changed = True
         self.tables.add(table)
+        self.firsts = {k: v for k, v in self.firsts.items() if k[0] != table}
         self._store._state += 1
 
 
@@ -232,7 +247,7 @@ class PostgresStore(PostgresConnection, Store):
     """
 
     _txn: PostgresTransaction | None
-    _open: weakref.WeakSet[PostgresStore] = weakref.WeakSet()
+    _open: ClassVar[weakref.WeakSet[PostgresStore]] = weakref.WeakSet()
 
     def __init__(self, conninfo: str) -> None:
         PostgresConnection.__init__(self, conninfo)
@@ -311,7 +326,8 @@ class PostgresStore(PostgresConnection, Store):
                 txn.locked[(table, doc_id)] = doc
 
     def _select(self, table: str, where: str, params: Sequence[Any], tail: str = "") -> list[Row]:
-        if self._txn is None:
+        txn = self._txn
+        if txn is None:
             key = read_key(table, where, tail, params=params)
             if key is not None:
                 found = self._cache.get(key)
@@ -321,6 +337,23 @@ class PostgresStore(PostgresConnection, Store):
                 rows = self._select_now(table, where, params, tail)
                 self._cache.put(table, key, tuple(rows), generation)
                 return rows
+        elif tail.endswith(" LIMIT 1") and _LOCK_ON_READ.get(table) == " FOR UPDATE":
+            key = read_key(table, where, tail, params=params)
+            if key is not None:
+                first = txn.firsts.get(key)
+                if first is not None:
+                    return [(i, copy.deepcopy(txn.locked.get((table, i), d))) for i, d in first]
+                rows = self._select_now(table, where, params, tail)
+                if rows:
+                    txn.firsts[key] = rows
+                return rows
+        elif table not in _LOCK_ON_READ and table not in txn.tables:
+            # A row read without a lock: what the cache holds is as current as a read
+            # would be (rows the transaction locks or wrote always come from the server).
+            key = read_key(table, where, tail, params=params)
+            found = None if key is None else self._cache.get(key)
+            if found is not None and self._trusted():
+                return list(found)
         return self._select_now(table, where, params, tail)
 
     def _select_now(
@@ -609,7 +642,8 @@ class PostgresStore(PostgresConnection, Store):
                 return
             conn = self._connection()
             txn = PostgresTransaction(self)
-            self._run("BEGIN")
+            self._queued = [("BEGIN", ())]  # sent with the first statement
+            self._begun = False
             self._txn = txn
             try:
                 yield txn
@@ -647,7 +681,9 @@ class PostgresStore(PostgresConnection, Store):
             self._seen = counted
 
     def _rollback(self, conn: psycopg.Connection[Any]) -> None:
-        if conn.closed or conn.broken:
+        self._queued = []
+        conn = self._conn or conn
+        if not self._begun or conn.closed or conn.broken:
             return
         try:
             conn.execute("ROLLBACK")
@@ -729,13 +765,18 @@ class PostgresStore(PostgresConnection, Store):
         COMMIT succeeded. (A process killed between the two leaves readers' caches to the
         next commit anyone makes.)
         """
+        if not self._begun and self._queued == [("BEGIN", ())]:
+            self._queued = []  # nothing was sent: nothing to commit
+            return None
         conn = self._connection()
+        statements = [*self._queued, ("COMMIT", ())]
+        if announce:
+            statements.append(("SELECT nextval('changes')", ()))
+        self._queued = []
         try:
+            cur = self._send(conn, statements)
+            self._begun = True
             if not announce:
-                conn.execute("COMMIT")
-                return None
-            cur = conn.execute("COMMIT; SELECT nextval('changes')")
-            if not cur.nextset():
                 return None
             row = cur.fetchone()
             return None if row is None else int(row[0])

@@ -57,7 +57,7 @@ def _frozen(value: Any) -> Hashable:
     raise TypeError(msg)
 
 
-def read_key(table: str, *parts: str, params: Sequence[Any] = ()) -> Hashable | None:
+def read_key(table: str, *parts: str, params: Sequence[Any] = ()) -> tuple[Hashable, ...] | None:
     """The key of one read of ``table`` (None: a parameter that cannot be a key)."""
     try:
         return (table, *parts, _frozen(list(params)))

@@ -34,14 +34,15 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-Tables = frozenset[str] | None
-"""The tables a commit changed; None: anything may have changed."""
-
 import psycopg
 from psycopg import sql as pgsql
 from psycopg.conninfo import make_conninfo
 
-__all__ = ["CONNECTED", "FIRST_DELAY", "MAX_DELAY", "RECONNECTING", "Listener"]
+__all__ = ["CONNECTED", "FIRST_DELAY", "MAX_DELAY", "RECONNECTING", "Listener", "Tables"]
+
+Tables = frozenset[str] | None
+"""The tables a commit changed; None: anything may have changed."""
+
 
 CONNECTED = "connected"
 """The store hears of every commit as it happens."""

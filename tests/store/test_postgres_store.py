@@ -10,6 +10,7 @@ own server with fsync on.
 from __future__ import annotations
 
 import ast
+import contextlib
 import multiprocessing
 import random
 import subprocess
@@ -450,6 +451,36 @@ def test_with_the_listener_disconnected_every_call_checks_and_reads_are_fresh(
     assert sent.checks() == 1
 
 
+class RoundTrips:
+    """The statements every store sends, and the round trips they took (a pipeline: one)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sent: list[str] = []
+        self.trips = 0
+        execute = psycopg.Connection.execute
+        pipeline = psycopg.Connection.pipeline
+
+        def counted(conn: psycopg.Connection[Any], query: Any, *args: Any, **kw: Any) -> Any:
+            text = query if isinstance(query, str) else query.as_string(conn)
+            self.sent.append(" ".join(str(text).split()))
+            if conn._pipeline is None:
+                self.trips += 1
+            return execute(conn, query, *args, **kw)
+
+        @contextlib.contextmanager
+        def piped(conn: psycopg.Connection[Any]) -> Iterator[Any]:
+            self.trips += 1
+            with pipeline(conn) as p:
+                yield p
+
+        monkeypatch.setattr(psycopg.Connection, "execute", counted)
+        monkeypatch.setattr(psycopg.Connection, "pipeline", piped)
+
+    def clear(self) -> None:
+        self.sent.clear()
+        self.trips = 0
+
+
 def test_a_transaction_rereads_nothing_it_holds_and_commits_in_one_round_trip(
     url: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -461,16 +492,7 @@ def test_a_transaction_rereads_nothing_it_holds_and_commits_in_one_round_trip(
         doc_id = txn.insert("users", {**ada, "n": 1})
     other.refresh()
     before = other.state
-    sent: list[str] = []
-    execute = psycopg.Connection.execute
-
-    def counted(conn: psycopg.Connection[Any], query: Any, *args: Any, **kw: Any) -> Any:
-        sent.append(
-            " ".join(str(query if isinstance(query, str) else query.as_string(conn)).split())
-        )
-        return execute(conn, query, *args, **kw)
-
-    monkeypatch.setattr(psycopg.Connection, "execute", counted)
+    sent = RoundTrips(monkeypatch)
     with store.transaction() as txn:
         txn.update("users", doc_id, {"n": 2})
         held = store.get("users", doc_id)
@@ -478,12 +500,64 @@ def test_a_transaction_rereads_nothing_it_holds_and_commits_in_one_round_trip(
         held["n"] = 99  # the caller's copy: what the transaction holds stays
         assert store.get("users", doc_id) == {**ada, "n": 2}
     monkeypatch.undo()
-    assert len(sent) == 4, sent  # BEGIN, the row locked, updated, committed and counted
+    # BEGIN with the row locked; the update with the commit and its count.
+    assert sent.trips == 2, sent.sent
+    assert len(sent.sent) == 5, sent.sent
     assert other.get("users", doc_id) == {**ada, "n": 2}
     other.refresh()
     assert other.state != before  # the commit was counted: readers elsewhere refresh
     store.close()
     other.close()
+
+
+def test_a_transaction_that_writes_nothing_sends_nothing(
+    url: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = PostgresStore(url("ada"))
+    sent = RoundTrips(monkeypatch)
+    with store.transaction():
+        pass
+    assert sent.sent == []
+    store.close()
+
+
+def test_log_and_link_take_few_round_trips_and_a_warm_resolve_none(
+    url: Callable[[str], str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    ada.create_registry("Team")
+    sent = RoundTrips(monkeypatch)
+    trips = []
+    for i in range(3):
+        sent.clear()
+        version = ada.log_artifact("model", type="model", files=_files(tmp_path, f"v{i}"))
+        ada.link(version, "Team/models", aliases=["champion"] if i == 2 else [])
+        trips.append(sent.trips)
+    # Reads of rows locked or written go to the server; updates and history entries go
+    # with the next statement or the commit; rows already locked are not read again.
+    assert trips[1] <= 15, trips  # 24 when each statement was a round trip
+    link = ada.use("Team/models:champion")
+    assert (link.version, link.artifact.digest) == ("v2", version.digest)  # read once
+    sent.clear()
+    for _ in range(3):
+        link = ada.use("Team/models:champion")
+        assert (link.version, link.path, link.artifact.digest) == (
+            "v2",
+            link.path,
+            version.digest,
+        )
+    assert sent.sent == []  # nothing changed: answered from the cache
+    page = [
+        (v.version, v.aliases, v.created_at)
+        for v in ada.registry("Team").collection("models").versions(limit=50)
+    ]
+    assert len(page) == 3
+    sent.clear()
+    again = [
+        (v.version, v.aliases, v.created_at)
+        for v in ada.registry("Team").collection("models").versions(limit=50)
+    ]
+    assert (again, sent.sent) == (page, [])
 
 
 # -- failures (a server with fsync on) -------------------------------------------------------------
