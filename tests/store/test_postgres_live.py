@@ -385,3 +385,80 @@ def test_a_change_by_another_process_reaches_the_open_widget(
         assert "FromElsewhere" in json.dumps(reply["result"])
     finally:
         widget.close()
+
+
+# -- the read cache the notifications keep fresh -------------------------------------------------
+
+
+class Sent:
+    """The statements a store sends on its own connection (the listener's are not counted)."""
+
+    def __init__(self, store: PostgresStore, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sent: list[str] = []
+        run = store._run
+
+        def counted(query: Any, params: Any = ()) -> list[tuple[Any, ...]]:
+            self.sent.append(query if isinstance(query, str) else query.as_string(None))
+            return run(query, params)
+
+        monkeypatch.setattr(store, "_run", counted)
+
+
+def test_a_commit_elsewhere_drops_only_the_reads_of_the_tables_it_wrote(
+    ada: rw.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ada.create_registry("Vision").create_collection("cnn", type="model")
+    store = pg_store(ada)
+    assert store.find("registries", key="vision")
+    assert store.find("collections", key="cnn")
+    sent = Sent(store, monkeypatch)
+    before = store.state
+    with psycopg.connect(store._conninfo, autocommit=True) as raw:
+        raw.execute("UPDATE collections SET doc = doc")  # plain SQL, as in psql
+    assert wait_for(lambda: store.state != before, timeout=1.0)
+    store.refresh()
+    assert store.find("registries", key="vision")
+    assert sent.sent == []  # registries were not written: still answered from the cache
+    assert store.find("collections", key="cnn")
+    assert len(sent.sent) == 1
+    assert "collections" in sent.sent[0]
+
+
+def test_a_notification_that_names_no_table_drops_every_read(
+    ada: rw.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ada.create_registry("Vision")
+    store = pg_store(ada)
+    assert store.find("registries", key="vision")
+    sent = Sent(store, monkeypatch)
+    before = store.state
+    with psycopg.connect(store._conninfo, autocommit=True) as raw:
+        # What a store migrated only to version 2 sends: the notification names nothing.
+        raw.execute("SELECT pg_notify(%s, '')", [store.schema])
+    assert wait_for(lambda: store.state != before, timeout=1.0)
+    assert store.find("registries", key="vision")
+    assert len(sent.sent) == 1
+
+
+def test_a_change_of_membership_drops_what_the_user_may_see(
+    ada: rw.Client, url: Callable[[str], str], tmp_path: Path
+) -> None:
+    secret = ada.create_registry("Secret", visibility="restricted")
+    secret.create_collection("plans", type="model")
+    ada.add_user("bob", role="member")
+    bob = pg_store(rw.Client(url("bob"), blobs=tmp_path / "blobs"))
+    found = ada.store.find_one("registries", key="secret")
+    assert found is not None
+    bob.refresh()
+    assert bob.find("collections", registry_id=found[0]) == []  # hidden from bob, cached
+    before = bob.state
+    code = (
+        "import registry_widget as rw\n"
+        f"c = rw.Client({url('ada')!r})\n"
+        "c.registry('Secret').add_member('bob', 'viewer')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    # Only the registry was written; what bob may see of every other table changed too.
+    assert wait_for(lambda: bob.state != before, timeout=1.0)
+    bob.refresh()
+    assert [d["name"] for _, d in bob.find("collections", registry_id=found[0])] == ["plans"]

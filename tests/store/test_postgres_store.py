@@ -28,7 +28,12 @@ from hypothesis import strategies as st
 from psycopg import sql as pgsql
 
 import registry_widget as rw
-from registry_widget.errors import ConcurrentChangeError, StoreCorruptedError, StoreUnavailableError
+from registry_widget.errors import (
+    ConcurrentChangeError,
+    PermissionDeniedError,
+    StoreCorruptedError,
+    StoreUnavailableError,
+)
 from registry_widget.filters import Filter, parse_filter
 from registry_widget.store import WorkingSetStore
 from registry_widget.store.postgres import PostgresStore
@@ -227,6 +232,35 @@ def test_an_empty_schema_is_migrated_from_version_zero_and_a_newer_one_refused(
     again.close()
     with pytest.raises(StoreCorruptedError, match="newer than this registry_widget knows"):
         PostgresStore(url("ada"))
+
+
+def test_a_store_at_every_earlier_version_is_migrated_and_names_the_table_it_notifies(
+    postgres: PgCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from registry_widget.store import postgres as postgres_module
+
+    for start in range(1, SCHEMA_VERSION):
+        schema = postgres.new_schema()
+        try:
+            older = postgres.url("ada", schema)
+            with monkeypatch.context() as m:
+                m.setattr(postgres_module, "SCHEMA_VERSION", start)
+                store = PostgresStore(older)
+                with store.transaction() as txn:
+                    txn.insert("meta", {"format": "registry_widget"})
+                store.close()
+            store = PostgresStore(older)
+            assert store._schema_version() == SCHEMA_VERSION
+            assert store.is_initialized()
+            with psycopg.connect(store._conninfo, autocommit=True) as listen:
+                listen.execute(pgsql.SQL("LISTEN {}").format(pgsql.Identifier(schema)))
+                with store.transaction() as txn:
+                    txn.insert("users", {"name": "ada", "key": "ada", "role": "admin"})
+                got = list(listen.notifies(timeout=0.5))
+            assert [n.payload for n in got] == ["users"]
+            store.close()
+        finally:
+            postgres.drop_schema(schema)
 
 
 # -- concurrency ---------------------------------------------------------------------------------
@@ -558,6 +592,27 @@ def test_log_and_link_take_few_round_trips_and_a_warm_resolve_none(
         for v in ada.registry("Team").collection("models").versions(limit=50)
     ]
     assert (again, sent.sent) == (page, [])
+
+
+def test_a_refusal_of_a_write_sent_with_the_commit_applies_nothing(
+    url: Callable[[str], str], tmp_path: Path
+) -> None:
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    ada.create_registry("Team", description="kept")
+    ada.add_user("bob", role="viewer")
+    bob = PostgresStore(url("bob"))
+    found = bob.find_one("registries", key="team")
+    assert found is not None
+    before = (bob.count("history"), found[1])
+    with pytest.raises(PermissionDeniedError), bob.transaction() as txn:
+        txn.append("history", {"at": "now", "user": "bob", "action": "test", "target": "x"})
+        # Deferred: a viewer may not change a registry, which the server says at the commit.
+        txn.update("registries", found[0], {"description": "changed"})
+    after = bob.find_one("registries", key="team")
+    assert after is not None
+    assert (bob.count("history"), after[1]) == before
+    assert ada.registry("Team").description == "kept"
+    bob.close()
 
 
 # -- failures (a server with fsync on) -------------------------------------------------------------
