@@ -684,7 +684,7 @@ class PostgresStore(PostgresConnection, Store):
         self._queued = []
         conn = self._conn or conn
         if not self._begun or conn.closed or conn.broken:
-            return
+            return  # not begun: BEGIN was never sent, so there is nothing to roll back
         try:
             conn.execute("ROLLBACK")
         except psycopg.Error:
@@ -772,10 +772,9 @@ class PostgresStore(PostgresConnection, Store):
         statements = [*self._queued, ("COMMIT", ())]
         if announce:
             statements.append(("SELECT nextval('changes')", ()))
-        self._queued = []
+        self._sent()
         try:
             cur = self._send(conn, statements)
-            self._begun = True
             if not announce:
                 return None
             row = cur.fetchone()

@@ -97,10 +97,17 @@ class PostgresConnection:
                 except psycopg.OperationalError as exc:
                     if (self._txn is None or not self._begun) and attempt == 0 and conn.broken:
                         continue
+                    self._sent()
                     raise self._error(exc) from None
                 except psycopg.Error as exc:
+                    self._sent()
                     raise self._error(exc) from None
             raise AssertionError  # pragma: no cover
+
+    def _sent(self) -> None:
+        """After a failed round trip: what was queued, BEGIN too, may have reached the server."""
+        self._queued = []
+        self._begun = True
 
     @staticmethod
     def _send(

@@ -615,6 +615,24 @@ def test_a_refusal_of_a_write_sent_with_the_commit_applies_nothing(
     bob.close()
 
 
+def test_a_refused_first_statement_sent_with_its_begin_leaves_the_connection_usable(
+    url: Callable[[str], str], tmp_path: Path
+) -> None:
+    rw.Client(url("ada"), blobs=tmp_path / "blobs")  # ada is the organisation admin
+    store = PostgresStore(url("ada"))
+    name = {"name": "taken", "type": "model", "next_index": 1}
+    with store.transaction() as txn:
+        txn.insert("artifact_names", name)
+    # BEGIN and the refused insert go in one round trip: the transaction is rolled back.
+    with pytest.raises(ConcurrentChangeError), store.transaction() as txn:
+        txn.insert("artifact_names", name)
+    assert [d["name"] for _, d in store.find("artifact_names", name="taken")] == ["taken"]
+    with store.transaction() as txn:
+        txn.insert("artifact_names", {**name, "name": "free"})
+    assert store.count("artifact_names") == 2
+    store.close()
+
+
 # -- failures (a server with fsync on) -------------------------------------------------------------
 
 
