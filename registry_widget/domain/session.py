@@ -333,7 +333,7 @@ class Session:
         **ids: int | None,
     ) -> None:
         """Append one entry to the history (who, when, what, before → after)."""
-        txn.insert(
+        txn.append(
             "history",
             {
                 "at": now(),

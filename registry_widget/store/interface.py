@@ -120,6 +120,13 @@ class Transaction(ABC):
             If there is no such document.
         """
 
+    def append(self, table: str, doc: Doc) -> None:
+        """Insert ``doc`` into ``table`` when its id is not needed (a history entry).
+
+        A store may send it with the commit rather than at once.
+        """
+        self.insert(table, doc)
+
     @abstractmethod
     def remove(self, table: str, doc_id: int) -> None:
         """Remove document ``doc_id`` from ``table``.

@@ -29,10 +29,15 @@ Design
   refusal depends on rows the user cannot see (a name held by a hidden registry, an edit
   of a version linked where they cannot look), the store answers in the domain's words
   (:meth:`may_update`, :func:`~registry_widget.permissions.name_unavailable`).
-- **Reads** go to the server each time (no replica: memory does not grow with the store).
-  :meth:`refresh` compares the server's transaction snapshot with the last one seen: when
-  nothing was committed anywhere since, :attr:`state` stays, so cached documents stay
-  valid; inside :meth:`reading` only the first refresh asks.
+- **Reads** outside a transaction are answered from a bounded cache of earlier answers
+  (:mod:`~registry_widget.store.postgres_cache`) while the listening connection (below)
+  is connected: it drops what a commit made elsewhere may have changed, the store what
+  its own commits wrote, so :meth:`refresh` sends nothing and a warm read costs no round
+  trip. A commit elsewhere is seen once its notification arrives (milliseconds); a
+  notification already at the socket is handled before a read trusts the cache. While
+  the listener is not connected, :meth:`refresh` asks the server once per call whether
+  anything was committed since (one read of the ``changes`` sequence) and drops the
+  cache if so. Inside a transaction every read goes to the server (rows locked, current).
 - **Writes.** :meth:`transaction` is one READ COMMITTED transaction on the store's
   connection. Rows that hold counters and alias maps (collections, links, artifact names)
   are read ``FOR UPDATE`` inside a transaction, registries and users ``FOR SHARE``: the
@@ -47,18 +52,21 @@ Design
 - **Failures.** A lost connection is re-opened by the next call; one lost inside a
   transaction raises :class:`~registry_widget.errors.StoreUnavailableError` (nothing is
   acknowledged that was not committed).
-- **Live.** While anything is subscribed (an open widget), a second connection listens
-  for the ``NOTIFY`` every commit sends (:mod:`~registry_widget.store.postgres_live`):
-  subscribers are told of commits made anywhere within milliseconds, :attr:`revision`
-  counts them without asking the server, and nothing is sent to the server while nothing
-  changes. :attr:`connection_state` says ``"reconnecting"`` while that connection is
-  lost; once back, subscribers are told that everything may have changed.
+- **Live.** From the first read on, a second connection listens for the ``NOTIFY`` every
+  commit sends, naming the tables it wrote (:mod:`~registry_widget.store.postgres_live`):
+  the cache is dropped narrowly, subscribers (an open widget) are told of commits made
+  anywhere within milliseconds, :attr:`revision` counts them without asking the server,
+  and nothing is sent to the server while nothing changes. Stores of the same database in
+  one process drop each other's cache at their commits, without waiting for the server.
+  :attr:`connection_state` says ``"reconnecting"`` while that connection is lost; once
+  back, subscribers are told that everything may have changed.
 """
 
 from __future__ import annotations
 
 import copy
 import threading
+import weakref
 from collections.abc import (
     Callable,
     Collection,
@@ -70,7 +78,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 import psycopg
 from psycopg import errors as pgerrors
@@ -97,8 +105,9 @@ from registry_widget.store.interface import (
     Store,
     Transaction,
 )
+from registry_widget.store.postgres_cache import RowCache, read_key
 from registry_widget.store.postgres_connection import PostgresConnection, one_line
-from registry_widget.store.postgres_live import CONNECTED, Listener
+from registry_widget.store.postgres_live import CONNECTED, Listener, Tables
 from registry_widget.store.postgres_schema import LOCK_KEY, MIGRATIONS, SCHEMA_VERSION
 from registry_widget.store.postgres_security import POLICIES
 from registry_widget.store.postgres_sql import (
@@ -152,6 +161,10 @@ class PostgresTransaction(Transaction):
         self._store = store
         self.locked: dict[tuple[str, int], Doc] = {}
         self.changed = False
+        self.tables: set[str] = set()
+        # The first row of a locking read, by read, until the transaction writes its table:
+        # the row stays locked, and no other row can come before it.
+        self.firsts: dict[tuple[Hashable, ...], list[Row]] = {}
 
     def insert(self, table: str, doc: Doc) -> int:
         """Insert ``doc`` and return its id (an identity: never reused)."""
@@ -166,7 +179,7 @@ class PostgresTransaction(Transaction):
             [Json(doc), Jsonb(_fold(doc))],
         )
         self.locked[(table, doc_id)] = dict(doc)
-        self._touch()
+        self._touch(table)
         return int(doc_id)
 
     def update(self, table: str, doc_id: int, fields: Doc) -> None:
@@ -182,14 +195,24 @@ class PostgresTransaction(Transaction):
                 _missing(table, doc_id)
             before = found[0]
         after = {**before, **fields}
-        store._named(
-            table if "key" in fields else "",
-            after,
-            pgsql.SQL("UPDATE {} SET doc = %s, folded = %s WHERE id = %s").format(name),
-            [Json(after), Jsonb(_fold(after)), doc_id],
-        )
+        query = pgsql.SQL("UPDATE {} SET doc = %s, folded = %s WHERE id = %s").format(name)
+        params = [Json(after), Jsonb(_fold(after)), doc_id]
+        if table == "registries" and "key" in fields:
+            store._named(table, after, query, params)
+        else:  # the row is locked: nothing can make it fail but a policy, seen at commit
+            store._defer(query, params)
         self.locked[(table, doc_id)] = after
-        self._touch()
+        self._touch(table)
+
+    def append(self, table: str, doc: Doc) -> None:
+        """Insert ``doc``, sent with the next statement or the commit (its id is not needed)."""
+        store = self._store
+        name = store._table(table, create=True)
+        store._defer(
+            pgsql.SQL("INSERT INTO {} (doc, folded) VALUES (%s, %s)").format(name),
+            [Json(doc), Jsonb(_fold(doc))],
+        )
+        self._touch(table)
 
     def remove(self, table: str, doc_id: int) -> None:
         """Remove the row."""
@@ -201,10 +224,12 @@ class PostgresTransaction(Transaction):
         if found is None:
             _missing(table, doc_id)
         self.locked.pop((table, doc_id), None)
-        self._touch()
+        self._touch(table)
 
-    def _touch(self) -> None:
+    def _touch(self, table: str) -> None:
         self.changed = True
+        self.tables.add(table)
+        self.firsts = {k: v for k, v in self.firsts.items() if k[0] != table}
         self._store._state += 1
 
 
@@ -229,6 +254,7 @@ class PostgresStore(PostgresConnection, Store):
     """
 
     _txn: PostgresTransaction | None
+    _open: ClassVar[weakref.WeakSet[PostgresStore]] = weakref.WeakSet()
 
     def __init__(self, conninfo: str) -> None:
         PostgresConnection.__init__(self, conninfo)
@@ -240,6 +266,9 @@ class PostgresStore(PostgresConnection, Store):
         self._subscribers: list[Callable[[], None]] = []
         self._listener: Listener | None = None
         self._heard = 0  # commits heard of from elsewhere; written by the listener only
+        self._cache = RowCache()
+        self._synced = -1  # the listener's connection the cache was last made valid for
+        self._closed = False
         self._commit_hooks = CommitHooks()
         self._fields: Fields = {}
         row = self._one("SELECT current_user, current_schema()", [])
@@ -256,6 +285,7 @@ class PostgresStore(PostgresConnection, Store):
         info = self._connection().info
         self._identity = ("postgresql", info.host, info.port, info.dbname, self.schema)
         self._migrate()
+        PostgresStore._open.add(self)
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.location!r})"
@@ -306,6 +336,43 @@ class PostgresStore(PostgresConnection, Store):
         self, table: str, where: str, params: Sequence[Any], tail: str = "", *, joined: bool = False
     ) -> list[Row]:
         """``joined``: over the table joined with the rows it refers to (:func:`joined_from`)."""
+        txn = self._txn
+        shape = "joined" if joined else "plain"
+        if txn is None:
+            key = read_key(table, shape, where, tail, params=params)
+            if key is not None:
+                found = self._cache.get(key)
+                if found is not None:
+                    return list(found)
+                generation = self._cache.generation(table)
+                rows = self._select_now(table, where, params, tail, joined=joined)
+                self._cache.put(table, key, tuple(rows), generation)
+                return rows
+        elif joined:
+            # Rows joined from another table: what the transaction wrote there may show.
+            pass
+        elif tail.endswith(" LIMIT 1") and _LOCK_ON_READ.get(table) == " FOR UPDATE":
+            key = read_key(table, shape, where, tail, params=params)
+            if key is not None:
+                first = txn.firsts.get(key)
+                if first is not None:
+                    return [(i, copy.deepcopy(txn.locked.get((table, i), d))) for i, d in first]
+                rows = self._select_now(table, where, params, tail)
+                if rows:
+                    txn.firsts[key] = rows
+                return rows
+        elif table not in _LOCK_ON_READ and table not in txn.tables:
+            # A row read without a lock: what the cache holds is as current as a read
+            # would be (rows the transaction locks or wrote always come from the server).
+            key = read_key(table, shape, where, tail, params=params)
+            found = None if key is None else self._cache.get(key)
+            if found is not None and self._trusted():
+                return list(found)
+        return self._select_now(table, where, params, tail, joined=joined)
+
+    def _select_now(
+        self, table: str, where: str, params: Sequence[Any], tail: str = "", *, joined: bool = False
+    ) -> list[Row]:
         if not self._known(table):
             return []
         source = joined_from(table) if joined else None
@@ -369,8 +436,17 @@ class PostgresStore(PostgresConnection, Store):
         if not self._known(table):
             return 0
         where, params = equalities(table, equal)
+        key = None if self._txn is not None else read_key(table, "count", where, params=params)
+        if key is not None:
+            found = self._cache.get(key)
+            if found is not None:
+                return int(found)
+        generation = self._cache.generation(table)
         row = self._one(_on(table, "SELECT count(*) FROM ", " WHERE " + where), params)
-        return int(row[0]) if row is not None else 0
+        counted = int(row[0]) if row is not None else 0
+        if key is not None:
+            self._cache.put(table, key, counted, generation)
+        return counted
 
     def query(
         self,
@@ -483,22 +559,62 @@ class PostgresStore(PostgresConnection, Store):
     # -- freshness ----------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Look whether anyone committed since (one read of ``changes``); if so, move on."""
+        """Bring reads up to date with commits made elsewhere.
+
+        While the listener is connected, nothing to do: it drops what commits made
+        elsewhere changed as their notifications arrive. Otherwise one read of
+        ``changes``: when anyone committed since, everything read is dropped.
+        """
         if self._txn is not None or getattr(self._reading, "fresh", False):
+            return
+        if self._trusted():
             return
         row = self._one("SELECT last_value, is_called FROM changes", [])
         seen = -1 if row is None else int(row[0]) if row[1] else 0
         with self._lock:
             if seen != self._seen:
                 self._seen = seen
-                self._state += 1
+                self._cache.drop(None)
                 if self._listener is None:  # else it counts the same commits as it hears them
                     self._revision += 1
+
+    def _trusted(self) -> bool:
+        """Whether the listener is connected and has told of every commit made elsewhere."""
+        listener = self._listener if self._closed else self._listen()
+        return (
+            listener is not None
+            and listener.connects == self._synced
+            and listener.state == CONNECTED
+            and listener.settled()
+        )
+
+    def _listen(self) -> Listener | None:
+        """The listener, started on first use (the cache is only trusted while it listens)."""
+        with self._lock:
+            if self._listener is None:
+                this = weakref.ref(self)
+
+                def heard(changed: bool, tables: Tables) -> None:
+                    store = this()
+                    if store is not None:
+                        store._heard_of(changed, tables)
+
+                def own_pid() -> int | None:
+                    store = this()
+                    return None if store is None else store._own_pid()
+
+                listener = Listener(self._conninfo, self.schema, heard, own_pid)
+                listener.start()
+                self._listener = listener
+                weakref.finalize(self, listener.stop)
+                self._cache.drop(None)  # commits before it listened were never heard of
+                self._synced = listener.connects
+            return self._listener
 
     @property
     def state(self) -> int:
         """Changes whenever a commit here or elsewhere may have changed what is read."""
-        return self._state + self._heard
+        return self._state + self._cache.epoch
 
     @property
     def revision(self) -> int:
@@ -561,7 +677,8 @@ class PostgresStore(PostgresConnection, Store):
                 return
             conn = self._connection()
             txn = PostgresTransaction(self)
-            self._run("BEGIN")
+            self._queued = [("BEGIN", ())]  # sent with the first statement
+            self._begun = False
             self._txn = txn
             try:
                 yield txn
@@ -577,9 +694,17 @@ class PostgresStore(PostgresConnection, Store):
                 self._state += 1
             if txn.changed:
                 self._announced(counted)
+                self._written(txn.tables)
                 self._revision += 1
                 for callback in list(self._subscribers):
                     callback()
+
+    def _written(self, tables: set[str]) -> None:
+        """Drop what this commit changed, here and in the process's other stores of it."""
+        self._cache.drop(tables)
+        for other in list(PostgresStore._open):
+            if other is not self and other._identity == self._identity:
+                other._cache.drop(tables)
 
     def _announced(self, counted: int | None) -> None:
         """Note the number the commit took in ``changes`` (see :meth:`_commit`).
@@ -591,8 +716,10 @@ class PostgresStore(PostgresConnection, Store):
             self._seen = counted
 
     def _rollback(self, conn: psycopg.Connection[Any]) -> None:
-        if conn.closed or conn.broken:
-            return
+        self._queued = []
+        conn = self._conn or conn
+        if not self._begun or conn.closed or conn.broken:
+            return  # not begun: BEGIN was never sent, so there is nothing to roll back
         try:
             conn.execute("ROLLBACK")
         except psycopg.Error:
@@ -605,25 +732,20 @@ class PostgresStore(PostgresConnection, Store):
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback()`` after every commit made anywhere and on connection changes.
 
-        The first subscriber starts the listener; :attr:`connection_state` says whether it
-        is connected. Commits made through this store object are reported from the
-        committing thread, others from the listener's thread.
+        The listener runs from the first read or subscriber until :meth:`close`;
+        :attr:`connection_state` says whether it is connected. Commits made through this
+        store object are reported from the committing thread, others from the listener's
+        thread.
         """
         with self._lock:
             self._subscribers.append(callback)
-            if self._listener is None:
-                self._listener = Listener(
-                    self._conninfo, self.schema, self._heard_of, self._own_pid
-                )
-                self._listener.start()
+            self._closed = False
+        self._listen()
 
         def unsubscribe() -> None:
             with self._lock:
                 if callback in self._subscribers:
                     self._subscribers.remove(callback)
-                last = not self._subscribers
-            if last:
-                self._stop_listening()
 
         return unsubscribe
 
@@ -631,9 +753,18 @@ class PostgresStore(PostgresConnection, Store):
         conn = self._conn
         return None if conn is None or conn.closed else conn.info.backend_pid
 
-    def _heard_of(self, changed: bool) -> None:
-        """The listener heard of a commit made elsewhere (``changed``) or a state change."""
+    def _heard_of(self, changed: bool, tables: Tables) -> None:
+        """The listener heard of a commit made elsewhere (``changed``) or a state change.
+
+        ``tables``: what the commit wrote; None after (re)connecting, when commits made
+        meanwhile went unheard, so everything is dropped and the cache trusted again.
+        """
+        listener = self._listener
         if changed:
+            connects = listener.connects if listener is not None else -1
+            self._cache.drop(tables)
+            if tables is None:
+                self._synced = connects
             self._heard += 1
         for callback in list(self._subscribers):
             callback()
@@ -645,8 +776,13 @@ class PostgresStore(PostgresConnection, Store):
             listener.stop()
 
     def close(self) -> None:
-        """Stop listening and close the connection (a later call opens a new one)."""
+        """Stop listening and close the connection (a later call opens a new one).
+
+        After closing, reads ask the server once per call whether anything changed.
+        """
+        self._closed = True
         self._stop_listening()
+        self._cache.drop(None)
         super().close()
 
     def _commit(self, *, announce: bool) -> int | None:
@@ -664,13 +800,17 @@ class PostgresStore(PostgresConnection, Store):
         COMMIT succeeded. (A process killed between the two leaves readers' caches to the
         next commit anyone makes.)
         """
+        if not self._begun and self._queued == [("BEGIN", ())]:
+            self._queued = []  # nothing was sent: nothing to commit
+            return None
         conn = self._connection()
+        statements = [*self._queued, ("COMMIT", ())]
+        if announce:
+            statements.append(("SELECT nextval('changes')", ()))
+        self._sent()
         try:
+            cur = self._send(conn, statements)
             if not announce:
-                conn.execute("COMMIT")
-                return None
-            cur = conn.execute("COMMIT; SELECT nextval('changes')")
-            if not cur.nextset():
                 return None
             row = cur.fetchone()
             return None if row is None else int(row[0])

@@ -46,6 +46,10 @@ class PostgresConnection:
         self._conn: psycopg.Connection[Any] | None = None
         self._txn: Any = None  # the store's open transaction, if any
         self._tables: set[str] = set()
+        # Statements whose answer nobody waits for (BEGIN, updates, history entries), sent
+        # in one pipeline with the next statement that is waited for, or the COMMIT.
+        self._queued: list[tuple[Any, Sequence[Any]]] = []
+        self._begun = True  # the open transaction's BEGIN reached the server
 
     # -- the connection ------------------------------------------------------------------
 
@@ -53,7 +57,7 @@ class PostgresConnection:
         conn = self._conn
         if conn is not None and not conn.closed and not conn.broken:
             return conn
-        if self._txn is not None:
+        if self._txn is not None and self._begun:
             msg = (
                 f"the connection to the PostgreSQL server {self.location} was lost during a "
                 "change; the change was not committed"
@@ -68,25 +72,55 @@ class PostgresConnection:
         self._conn = conn
         return conn
 
-    def _run(self, query: Any, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run one statement and return its rows.
+    def _defer(self, query: Any, params: Sequence[Any] = ()) -> None:
+        """Send ``query`` with the next statement (one round trip for both); no rows back.
 
-        A read outside a transaction that meets a lost connection runs once more on a new
-        connection.
+        Inside a transaction only: a refusal is then raised by the next statement or the
+        commit, and the transaction is rolled back whole.
+        """
+        self._queued.append((query, params))
+
+    def _run(self, query: Any, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement, after the deferred ones in the same round trip; its rows.
+
+        A read outside a transaction, or the first statement of one (its BEGIN goes
+        with it), that meets a lost connection runs once more on a new connection.
         """
         with self._lock:
             for attempt in (0, 1):
                 conn = self._connection()
                 try:
-                    cur = conn.execute(query, params)
+                    cur = self._send(conn, [*self._queued, (query, params)])
+                    self._queued = []
+                    self._begun = True
                     return cur.fetchall() if cur.description is not None else []
                 except psycopg.OperationalError as exc:
-                    if self._txn is None and attempt == 0 and conn.broken:
+                    if (self._txn is None or not self._begun) and attempt == 0 and conn.broken:
                         continue
+                    self._sent()
                     raise self._error(exc) from None
                 except psycopg.Error as exc:
+                    self._sent()
                     raise self._error(exc) from None
             raise AssertionError  # pragma: no cover
+
+    def _sent(self) -> None:
+        """After a failed round trip: what was queued, BEGIN too, may have reached the server."""
+        self._queued = []
+        self._begun = True
+
+    @staticmethod
+    def _send(
+        conn: psycopg.Connection[Any], statements: Sequence[tuple[Any, Sequence[Any]]]
+    ) -> psycopg.Cursor[Any]:
+        """Run the statements in one round trip (a pipeline); the last one's cursor."""
+        if len(statements) == 1:
+            ((query, params),) = statements
+            return conn.execute(query, params)
+        with conn.pipeline():
+            for query, params in statements:
+                cur = conn.execute(query, params)
+        return cur
 
     def _one(self, query: Any, params: Sequence[Any]) -> tuple[Any, ...] | None:
         rows = self._run(query, params)

@@ -30,6 +30,9 @@ open widgets too.
 Migration 2 turns on row-level security (:mod:`~registry_widget.store.postgres_security`).
 Migration 3 drops from links the copies of their artifact version's fields, which queries
 now read by joining the version's row (:data:`~registry_widget.store.interface.JOINS`).
+Migration 4 makes the notification name the table written (its payload), so a client
+that keeps rows it read drops only what a commit may have changed: one notification per
+table a transaction wrote, however many rows.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ __all__ = [
     "LOCK_KEY",
     "MIGRATIONS",
     "NOTIFY_FUNCTION",
+    "NOTIFY_TABLE_FUNCTION",
     "SCHEMA_VERSION",
     "TABLES",
     "notify_trigger",
@@ -196,6 +200,17 @@ NOTIFY_FUNCTION = (
 """The trigger function announcing a change on the channel named like the table's schema."""
 
 
+NOTIFY_TABLE_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION notify_change() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  PERFORM pg_notify(TG_TABLE_SCHEMA, TG_TABLE_NAME);\n"
+    "  RETURN NULL;\n"
+    "END\n"
+    "$$"
+)
+"""Migration 4's trigger function: the notification's payload is the table written."""
+
+
 def notify_trigger(table: str) -> str:
     """The statement that makes every write to ``table`` announce its commit."""
     return (
@@ -244,6 +259,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     tuple(_version_1()),
     security_migration(),
     tuple(_version_3()),
+    (NOTIFY_TABLE_FUNCTION,),
 )
 """Migration ``n`` (1-based) takes a schema from version ``n - 1`` to ``n``."""
 

@@ -170,7 +170,9 @@ def test_revision_counts_commits_made_elsewhere_without_asking_the_server(
         unsubscribe()
 
 
-def test_one_notification_per_commit_and_none_for_a_rollback(ada: rw.Client) -> None:
+def test_one_notification_per_table_a_commit_wrote_and_none_for_a_rollback(
+    ada: rw.Client,
+) -> None:
     store = pg_store(ada)
     conninfo = store._conninfo
     with psycopg.connect(conninfo, autocommit=True) as listen:
@@ -191,7 +193,10 @@ def test_one_notification_per_commit_and_none_for_a_rollback(ada: rw.Client) -> 
                 txn.insert("history", {"action": "test", "at": f"now {n}"})
             txn.insert("artifact_names", {"name": "probe", "type": "model", "next_index": 1})
         got = pending()
-        assert [(n.channel, n.pid) for n in got] == [(store.schema, store._own_pid())]
+        assert sorted((n.channel, n.pid, n.payload) for n in got) == [
+            (store.schema, store._own_pid(), "artifact_names"),
+            (store.schema, store._own_pid(), "history"),
+        ]
         with psycopg.connect(conninfo, autocommit=True) as raw:
             raw.execute("BEGIN")
             raw.execute("UPDATE history SET doc = doc")
@@ -252,7 +257,7 @@ def test_nothing_is_sent_to_the_server_while_nothing_changes(
     assert seen
 
 
-def test_the_listener_runs_only_while_someone_subscribes(
+def test_one_listener_runs_from_the_first_read_until_the_store_is_closed(
     ada: rw.Client, postgres: PgCluster
 ) -> None:
     store = pg_store(ada)
@@ -264,20 +269,23 @@ def test_the_listener_runs_only_while_someone_subscribes(
         ).fetchone()
         return int(row[0]) if row is not None else 0
 
-    assert store._listener is None
-    assert listening() == 0
+    ada.registries()  # the first read starts it: the read cache is trusted while it listens
+    assert store._listener is not None
+    assert listening() == 1
     first = ada.subscribe(lambda: None)
     second = ada.subscribe(lambda: None)
     assert listening() == 1
     first()
-    assert listening() == 1
     second()
-    assert store._listener is None
-    assert wait_for(lambda: listening() == 0, timeout=5)
-    ada.subscribe(lambda: None)
-    assert listening() == 1
+    assert listening() == 1  # still keeping the cache fresh
     store.close()
     assert store._listener is None
+    assert wait_for(lambda: listening() == 0, timeout=5)
+    ada.registries()  # closed: reads ask the server per call instead, without listening
+    assert store._listener is None
+    ada.subscribe(lambda: None)  # a subscriber listens again
+    assert listening() == 1
+    store.close()
     assert wait_for(lambda: listening() == 0, timeout=5)
 
 
@@ -377,3 +385,80 @@ def test_a_change_by_another_process_reaches_the_open_widget(
         assert "FromElsewhere" in json.dumps(reply["result"])
     finally:
         widget.close()
+
+
+# -- the read cache the notifications keep fresh -------------------------------------------------
+
+
+class Sent:
+    """The statements a store sends on its own connection (the listener's are not counted)."""
+
+    def __init__(self, store: PostgresStore, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sent: list[str] = []
+        run = store._run
+
+        def counted(query: Any, params: Any = ()) -> list[tuple[Any, ...]]:
+            self.sent.append(query if isinstance(query, str) else query.as_string(None))
+            return run(query, params)
+
+        monkeypatch.setattr(store, "_run", counted)
+
+
+def test_a_commit_elsewhere_drops_only_the_reads_of_the_tables_it_wrote(
+    ada: rw.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ada.create_registry("Vision").create_collection("cnn", type="model")
+    store = pg_store(ada)
+    assert store.find("registries", key="vision")
+    assert store.find("collections", key="cnn")
+    sent = Sent(store, monkeypatch)
+    before = store.state
+    with psycopg.connect(store._conninfo, autocommit=True) as raw:
+        raw.execute("UPDATE collections SET doc = doc")  # plain SQL, as in psql
+    assert wait_for(lambda: store.state != before, timeout=1.0)
+    store.refresh()
+    assert store.find("registries", key="vision")
+    assert sent.sent == []  # registries were not written: still answered from the cache
+    assert store.find("collections", key="cnn")
+    assert len(sent.sent) == 1
+    assert "collections" in sent.sent[0]
+
+
+def test_a_notification_that_names_no_table_drops_every_read(
+    ada: rw.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ada.create_registry("Vision")
+    store = pg_store(ada)
+    assert store.find("registries", key="vision")
+    sent = Sent(store, monkeypatch)
+    before = store.state
+    with psycopg.connect(store._conninfo, autocommit=True) as raw:
+        # What a store migrated only to version 3 sends: the notification names nothing.
+        raw.execute("SELECT pg_notify(%s, '')", [store.schema])
+    assert wait_for(lambda: store.state != before, timeout=1.0)
+    assert store.find("registries", key="vision")
+    assert len(sent.sent) == 1
+
+
+def test_a_change_of_membership_drops_what_the_user_may_see(
+    ada: rw.Client, url: Callable[[str], str], tmp_path: Path
+) -> None:
+    secret = ada.create_registry("Secret", visibility="restricted")
+    secret.create_collection("plans", type="model")
+    ada.add_user("bob", role="member")
+    bob = pg_store(rw.Client(url("bob"), blobs=tmp_path / "blobs"))
+    found = ada.store.find_one("registries", key="secret")
+    assert found is not None
+    bob.refresh()
+    assert bob.find("collections", registry_id=found[0]) == []  # hidden from bob, cached
+    before = bob.state
+    code = (
+        "import registry_widget as rw\n"
+        f"c = rw.Client({url('ada')!r})\n"
+        "c.registry('Secret').add_member('bob', 'viewer')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    # Only the registry was written; what bob may see of every other table changed too.
+    assert wait_for(lambda: bob.state != before, timeout=1.0)
+    bob.refresh()
+    assert [d["name"] for _, d in bob.find("collections", registry_id=found[0])] == ["plans"]

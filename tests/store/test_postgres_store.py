@@ -10,12 +10,14 @@ own server with fsync on.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import multiprocessing
 import random
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,12 @@ from hypothesis import strategies as st
 from psycopg import sql as pgsql
 
 import registry_widget as rw
-from registry_widget.errors import ConcurrentChangeError, StoreCorruptedError, StoreUnavailableError
+from registry_widget.errors import (
+    ConcurrentChangeError,
+    PermissionDeniedError,
+    StoreCorruptedError,
+    StoreUnavailableError,
+)
 from registry_widget.filters import Filter, parse_filter
 from registry_widget.store import WorkingSetStore
 from registry_widget.store.postgres import PostgresStore
@@ -340,6 +347,35 @@ def test_links_lose_their_copied_version_fields_when_migrated_from_an_earlier_sc
     ada.close()
 
 
+def test_a_store_at_every_earlier_version_is_migrated_and_names_the_table_it_notifies(
+    postgres: PgCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from registry_widget.store import postgres as postgres_module
+
+    for start in range(1, SCHEMA_VERSION):
+        schema = postgres.new_schema()
+        try:
+            older = postgres.url("ada", schema)
+            with monkeypatch.context() as m:
+                m.setattr(postgres_module, "SCHEMA_VERSION", start)
+                store = PostgresStore(older)
+                with store.transaction() as txn:
+                    txn.insert("meta", {"format": "registry_widget"})
+                store.close()
+            store = PostgresStore(older)
+            assert store._schema_version() == SCHEMA_VERSION
+            assert store.is_initialized()
+            with psycopg.connect(store._conninfo, autocommit=True) as listen:
+                listen.execute(pgsql.SQL("LISTEN {}").format(pgsql.Identifier(schema)))
+                with store.transaction() as txn:
+                    txn.insert("users", {"name": "ada", "key": "ada", "role": "admin"})
+                got = list(listen.notifies(timeout=0.5))
+            assert [n.payload for n in got] == ["users"]
+            store.close()
+        finally:
+            postgres.drop_schema(schema)
+
+
 # -- concurrency ---------------------------------------------------------------------------------
 
 
@@ -461,33 +497,135 @@ class Statements:
         self.sent.clear()
 
 
-def test_a_read_asks_once_whether_anything_changed_and_sees_a_commit_made_elsewhere(
+def _commit_elsewhere(url: str, description: str) -> None:
+    """Change the registry Team's description in another process."""
+    code = (
+        "import registry_widget as rw\n"
+        f"c = rw.Client({url!r})\n"
+        f"c.registry('Team').update(description={description!r})\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
+
+
+def _wait(check: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def test_a_warm_read_sends_nothing_and_a_commit_elsewhere_arrives_by_notification(
     url: Callable[[str], str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
     ada.create_registry("Team", description="old")
-    team = ada.registry("Team")
-    assert team.description == "old"
-    sent = Statements(pg_store(ada), monkeypatch)
-    assert team.description == "old"  # nothing new: answered from what was read
-    assert (sent.checks(), len(sent.sent)) == (1, 1)
-    code = (
-        "import registry_widget as rw\n"
-        f"c = rw.Client({url('ada')!r})\n"
-        "c.registry('Team').update(description='new')\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
-    sent.clear()
-    assert team.description == "new"  # read again
-    assert sent.checks() == 1
+    store = pg_store(ada)
+    assert ada.registry("Team").description == "old"
+    sent = Statements(store, monkeypatch)
+    for _ in range(3):  # a new handle each time: answered from the store's cache
+        assert ada.registry("Team").description == "old"
+    assert sent.sent == []
+    before = store.state
+    _commit_elsewhere(url("ada"), "new")
+    # Nothing here asks the server: the listener's notification drops the cache.
+    assert _wait(lambda: store.state != before, timeout=1.0)
+    assert sent.sent == []
+    assert ada.registry("Team").description == "new"
+    assert sent.checks() == 0
     for call in (
         lambda: ada.versions(filter={"type": "model"}),
         lambda: ada.artifacts(filter={"type": "model"}),
         lambda: ada.registries(filter={"kind": "team"}),
     ):
+        call()
         sent.clear()
         call()
-        assert sent.checks() == 1
+        assert sent.sent == []
+
+
+def test_a_client_reads_its_own_write_at_once_and_so_does_another_in_its_process(
+    url: Callable[[str], str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    ada.create_registry("Team", description="old")
+    other = PostgresStore(url("ada"))  # a second store of the same database
+    assert ada.registry("Team").description == "old"
+    found = other.find_one("registries", key="team")
+    assert found is not None
+    assert found[1]["description"] == "old"
+    # The notification is not waited for: it may arrive later than the reads below.
+    monkeypatch.setattr(PostgresStore, "_heard_of", lambda *a: None)
+    ada.registry("Team").update(description="mine")
+    assert ada.registry("Team").description == "mine"
+    found = other.find_one("registries", key="team")
+    assert found is not None
+    assert found[1]["description"] == "mine"
+    other.close()
+
+
+def test_with_the_listener_disconnected_every_call_checks_and_reads_are_fresh(
+    url: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    postgres: PgCluster,
+) -> None:
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    ada.create_registry("Team", description="old")
+    store = pg_store(ada)
+    team = ada.registry("Team")
+    assert team.description == "old"
+    listener = store._listener
+    assert listener is not None
+    assert listener.backend_pid is not None
+
+    def refused(self: Any) -> None:
+        raise psycopg.OperationalError("the server is away")
+
+    monkeypatch.setattr(type(listener), "_connect", refused)
+    postgres.admin.execute("SELECT pg_terminate_backend(%s)", [listener.backend_pid])
+    assert _wait(lambda: store.connection_state == "reconnecting", timeout=5.0)
+    sent = Statements(store, monkeypatch)
+    assert team.description == "old"  # unsure what was missed: asks, and reads again
+    assert sent.checks() == 1
+    sent.clear()
+    assert team.description == "old"
+    assert (sent.checks(), len(sent.sent)) == (1, 1)  # asked, and nothing was new
+    _commit_elsewhere(url("ada"), "new")
+    sent.clear()
+    assert team.description == "new"  # at once, without a notification
+    assert sent.checks() == 1
+
+
+class RoundTrips:
+    """The statements every store sends, and the round trips they took (a pipeline: one)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sent: list[str] = []
+        self.trips = 0
+        execute = psycopg.Connection.execute
+        pipeline = psycopg.Connection.pipeline
+
+        def counted(conn: psycopg.Connection[Any], query: Any, *args: Any, **kw: Any) -> Any:
+            text = query if isinstance(query, str) else query.as_string(conn)
+            self.sent.append(" ".join(str(text).split()))
+            if conn._pipeline is None:
+                self.trips += 1
+            return execute(conn, query, *args, **kw)
+
+        @contextlib.contextmanager
+        def piped(conn: psycopg.Connection[Any]) -> Iterator[Any]:
+            self.trips += 1
+            with pipeline(conn) as p:
+                yield p
+
+        monkeypatch.setattr(psycopg.Connection, "execute", counted)
+        monkeypatch.setattr(psycopg.Connection, "pipeline", piped)
+
+    def clear(self) -> None:
+        self.sent.clear()
+        self.trips = 0
 
 
 def test_a_transaction_rereads_nothing_it_holds_and_commits_in_one_round_trip(
@@ -501,16 +639,7 @@ def test_a_transaction_rereads_nothing_it_holds_and_commits_in_one_round_trip(
         doc_id = txn.insert("users", {**ada, "n": 1})
     other.refresh()
     before = other.state
-    sent: list[str] = []
-    execute = psycopg.Connection.execute
-
-    def counted(conn: psycopg.Connection[Any], query: Any, *args: Any, **kw: Any) -> Any:
-        sent.append(
-            " ".join(str(query if isinstance(query, str) else query.as_string(conn)).split())
-        )
-        return execute(conn, query, *args, **kw)
-
-    monkeypatch.setattr(psycopg.Connection, "execute", counted)
+    sent = RoundTrips(monkeypatch)
     with store.transaction() as txn:
         txn.update("users", doc_id, {"n": 2})
         held = store.get("users", doc_id)
@@ -518,12 +647,103 @@ def test_a_transaction_rereads_nothing_it_holds_and_commits_in_one_round_trip(
         held["n"] = 99  # the caller's copy: what the transaction holds stays
         assert store.get("users", doc_id) == {**ada, "n": 2}
     monkeypatch.undo()
-    assert len(sent) == 4, sent  # BEGIN, the row locked, updated, committed and counted
+    # BEGIN with the row locked; the update with the commit and its count.
+    assert sent.trips == 2, sent.sent
+    assert len(sent.sent) == 5, sent.sent
     assert other.get("users", doc_id) == {**ada, "n": 2}
     other.refresh()
     assert other.state != before  # the commit was counted: readers elsewhere refresh
     store.close()
     other.close()
+
+
+def test_a_transaction_that_writes_nothing_sends_nothing(
+    url: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = PostgresStore(url("ada"))
+    sent = RoundTrips(monkeypatch)
+    with store.transaction():
+        pass
+    assert sent.sent == []
+    store.close()
+
+
+def test_log_and_link_take_few_round_trips_and_a_warm_resolve_none(
+    url: Callable[[str], str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    ada.create_registry("Team")
+    sent = RoundTrips(monkeypatch)
+    trips = []
+    for i in range(3):
+        sent.clear()
+        version = ada.log_artifact("model", type="model", files=_files(tmp_path, f"v{i}"))
+        ada.link(version, "Team/models", aliases=["champion"] if i == 2 else [])
+        trips.append(sent.trips)
+    # Reads of rows locked or written go to the server; updates and history entries go
+    # with the next statement or the commit; rows already locked are not read again.
+    assert trips[1] <= 15, trips  # 24 when each statement was a round trip
+    link = ada.use("Team/models:champion")
+    assert (link.version, link.artifact.digest) == ("v2", version.digest)  # read once
+    sent.clear()
+    for _ in range(3):
+        link = ada.use("Team/models:champion")
+        assert (link.version, link.path, link.artifact.digest) == (
+            "v2",
+            link.path,
+            version.digest,
+        )
+    assert sent.sent == []  # nothing changed: answered from the cache
+    page = [
+        (v.version, v.aliases, v.created_at)
+        for v in ada.registry("Team").collection("models").versions(limit=50)
+    ]
+    assert len(page) == 3
+    sent.clear()
+    again = [
+        (v.version, v.aliases, v.created_at)
+        for v in ada.registry("Team").collection("models").versions(limit=50)
+    ]
+    assert (again, sent.sent) == (page, [])
+
+
+def test_a_refusal_of_a_write_sent_with_the_commit_applies_nothing(
+    url: Callable[[str], str], tmp_path: Path
+) -> None:
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    ada.create_registry("Team", description="kept")
+    ada.add_user("bob", role="viewer")
+    bob = PostgresStore(url("bob"))
+    found = bob.find_one("registries", key="team")
+    assert found is not None
+    before = (bob.count("history"), found[1])
+    with pytest.raises(PermissionDeniedError), bob.transaction() as txn:
+        txn.append("history", {"at": "now", "user": "bob", "action": "test", "target": "x"})
+        # Deferred: a viewer may not change a registry, which the server says at the commit.
+        txn.update("registries", found[0], {"description": "changed"})
+    after = bob.find_one("registries", key="team")
+    assert after is not None
+    assert (bob.count("history"), after[1]) == before
+    assert ada.registry("Team").description == "kept"
+    bob.close()
+
+
+def test_a_refused_first_statement_sent_with_its_begin_leaves_the_connection_usable(
+    url: Callable[[str], str], tmp_path: Path
+) -> None:
+    rw.Client(url("ada"), blobs=tmp_path / "blobs")  # ada is the organisation admin
+    store = PostgresStore(url("ada"))
+    name = {"name": "taken", "type": "model", "next_index": 1}
+    with store.transaction() as txn:
+        txn.insert("artifact_names", name)
+    # BEGIN and the refused insert go in one round trip: the transaction is rolled back.
+    with pytest.raises(ConcurrentChangeError), store.transaction() as txn:
+        txn.insert("artifact_names", name)
+    assert [d["name"] for _, d in store.find("artifact_names", name="taken")] == ["taken"]
+    with store.transaction() as txn:
+        txn.insert("artifact_names", {**name, "name": "free"})
+    assert store.count("artifact_names") == 2
+    store.close()
 
 
 # -- failures (a server with fsync on) -------------------------------------------------------------
