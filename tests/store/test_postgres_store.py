@@ -261,7 +261,7 @@ def _copy_version_fields_onto_links(postgres: PgCluster, pg_schema: str) -> None
     db.execute("RESET search_path")
 
 
-@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
+@pytest.mark.parametrize("version", [1, 2])  # schemas from before links lost their copies
 def test_links_lose_their_copied_version_fields_when_migrated_from_an_earlier_schema(
     version: int,
     url: Callable[[str], str],
