@@ -28,7 +28,7 @@ from typing import Any, cast
 from tinydb import TinyDB
 
 from registry_widget.errors import NotFoundError, StoreCorruptedError
-from registry_widget.filters import MATCH_ALL, And, Condition, Filter, Not, Or, index_equalities
+from registry_widget.filter_tree import MATCH_ALL, And, Condition, Filter, Not, Or, index_equalities
 from registry_widget.names import normalize_key
 from registry_widget.store.index import Bucket, HashIndex
 from registry_widget.store.interface import (

@@ -22,7 +22,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from registry_widget.filters import COMPARISONS, And, Condition, Filter, Not, Or
+from registry_widget.filter_tree import COMPARISONS, And, Condition, Filter, Not, Or
 from registry_widget.store.interface import ID, JOINS
 
 __all__ = [
