@@ -47,15 +47,7 @@ from registry_widget.store.interface import (
 from registry_widget.store.query import compile_query
 from registry_widget.store.table import Tables, WorkingSet, WorkingSetTable
 
-__all__ = [
-    "ID",
-    "STORE_FORMAT",
-    "Change",
-    "Fields",
-    "Row",
-    "WorkingSetStore",
-    "WorkingSetTransaction",
-]
+__all__ = ["Change", "WorkingSetStore", "WorkingSetTransaction"]
 
 
 @dataclass(frozen=True)

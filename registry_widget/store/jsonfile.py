@@ -64,8 +64,8 @@ from registry_widget.errors import (
     StoreWriteError,
     ValidationError,
 )
-from registry_widget.store.base import STORE_FORMAT, Change, WorkingSetStore, _drop_joined
-from registry_widget.store.interface import STORE_SCHEMA
+from registry_widget.store.base import Change, WorkingSetStore, _drop_joined
+from registry_widget.store.interface import STORE_FORMAT, STORE_SCHEMA
 from registry_widget.store.journal import (
     encode_header,
     encode_record,

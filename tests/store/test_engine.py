@@ -16,7 +16,7 @@ from tinydb import TinyDB
 import registry_widget as rw
 from registry_widget.store import JSONFileStore, MemoryStore, Store
 from registry_widget.store import jsonfile as jsonfile_module
-from registry_widget.store.base import STORE_FORMAT
+from registry_widget.store.interface import STORE_FORMAT
 
 
 def journal_of(path: Path) -> Path:
