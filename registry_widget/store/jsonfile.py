@@ -64,8 +64,9 @@ from registry_widget.errors import (
     StoreWriteError,
     ValidationError,
 )
-from registry_widget.store.base import Change, WorkingSetStore, _drop_joined
+from registry_widget.store.base import Change, WorkingSetStore
 from registry_widget.store.interface import STORE_FORMAT, STORE_SCHEMA
+from registry_widget.store.joined import drop_joined
 from registry_widget.store.journal import (
     encode_header,
     encode_record,
@@ -455,7 +456,7 @@ class JSONFileStore(WorkingSetStore):
             else:
                 fields = change[3]
                 doc = {**previous, **fields}
-            if _drop_joined(table, doc):  # written by an older version of the library
+            if drop_joined(table, doc):  # written by an older version of the library
                 self._outdated = True
                 if fields is not None:
                     fields = {k: v for k, v in fields.items() if k in doc}
