@@ -20,8 +20,9 @@ from registry_widget.domain.garbage import referenced_digests
 from registry_widget.domain.retry import retried
 from registry_widget.domain.session import Doc, Session, now
 from registry_widget.errors import ConflictError, RegistryError, ValidationError
-from registry_widget.files import artifacts
 from registry_widget.files.blobs import Added
+from registry_widget.files.manifest import Manifest, build_manifest, manifest_digest, manifest_size
+from registry_widget.files.sources import collect_files
 from registry_widget.metadata import validate_metadata
 from registry_widget.names import (
     validate_artifact_name,
@@ -59,14 +60,14 @@ def log_artifact(
     description = validate_description(description)
     tag_list = validate_tags(tags)
     s.require_org("member", "log artifact versions")
-    sources = artifacts.collect_files(files)
+    sources = collect_files(files)
     _check_type(s, name, artifact_type)
     # Files are hashed and copied into the blob store before the lock is taken; a call
     # refused after that takes back what it added, so the blob store is unchanged too.
     with s.blobs.recording() as added:
         try:
-            manifest = artifacts.build_manifest(sources, s.blobs)
-            digest = artifacts.manifest_digest(manifest)
+            manifest = build_manifest(sources, s.blobs)
+            digest = manifest_digest(manifest)
             return _record_version(
                 s,
                 name,
@@ -109,7 +110,7 @@ def _take_back(s: Session, added: Added) -> None:
         s.blobs.discard(added, referenced_digests(s, added.digests))
 
 
-def _ensure_blobs(s: Session, sources: Mapping[str, Path], manifest: artifacts.Manifest) -> None:
+def _ensure_blobs(s: Session, sources: Mapping[str, Path], manifest: Manifest) -> None:
     """Store again, under the lock, blobs that garbage collection removed since ingest."""
     absent = s.blobs.missing([entry["digest"] for entry in manifest.values()])
     for rel, entry in manifest.items():
@@ -132,7 +133,7 @@ def _record_version(
     name: str,
     artifact_type: str,
     sources: Mapping[str, Path],
-    manifest: artifacts.Manifest,
+    manifest: Manifest,
     digest: str,
     fields: tuple[dict[str, Any], str, list[str]],
     on_version: Callable[[Transaction, int], None] | None,
@@ -162,7 +163,7 @@ def _record_version(
                 "index": index,
                 "type": artifact_type,
                 "digest": digest,
-                "size": artifacts.manifest_size(manifest),
+                "size": manifest_size(manifest),
                 "files": manifest,
                 "metadata": meta,
                 "description": description,
