@@ -25,7 +25,12 @@ __all__ = ["WorkingSetReads"]
 
 
 class WorkingSetReads(IndexedTables):
-    """The queries of the working-set stores, over the indexed tables."""
+    """The queries of the working-set stores, over the indexed tables.
+
+    As for the lookups, rows are ``(id, document)`` pairs holding the stored document
+    itself (never change it), and none of these methods refresh: call :meth:`refresh` or
+    read inside :meth:`reading` first.
+    """
 
     def query(
         self,
