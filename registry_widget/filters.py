@@ -1,4 +1,4 @@
-"""MongoDB-style filters: validation into a backend-neutral tree, and its predicate.
+"""MongoDB-style filters: the grammar, validated into a backend-neutral tree.
 
 A filter is a dictionary such as::
 
@@ -48,45 +48,44 @@ Semantics
   timestamps are stored (``2026-11-22T04:30:43.123456Z``; naive datetimes are taken as
   UTC), so ``{"created_at": {"$gte": datetime(2026, 1, 1)}}`` works.
 
-A filter is validated once, by :func:`parse_filter`, into a small tree of
-:class:`Condition`, :class:`And`, :class:`Or` and :class:`Not` nodes whose field paths are
-resolved and whose operands are canonical. That tree is what a store receives: each
-backend compiles it into its own query language (TinyDB queries, SQL), and
-:meth:`Filter.matches` evaluates it in plain Python over a document — the
-backend-neutral reference every compiled form must agree with. Equal filters give equal,
-hashable trees.
+A filter is validated once, by :func:`parse_filter`, into the small tree of
+:mod:`registry_widget.filter_tree` (:class:`~registry_widget.filter_tree.Condition`,
+``And``, ``Or`` and ``Not`` nodes) whose field paths are resolved and whose operands are
+canonical. That tree is what a store receives: each backend compiles it into its own
+query language (TinyDB queries, SQL), and its ``matches`` method evaluates it in plain
+Python over a document — the backend-neutral reference every compiled form must agree
+with. Equal filters give equal, hashable trees.
 """
 
 from __future__ import annotations
 
 import math
-import operator
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, NoReturn, TypeAlias
+from typing import Any, NoReturn
 
 from registry_widget.errors import ValidationError
+from registry_widget.filter_tree import (
+    COMPARISONS,
+    DICT_TAG,
+    LIST_TAG,
+    MATCH_ALL,
+    And,
+    Condition,
+    Filter,
+    Not,
+    Or,
+    canon,
+)
 from registry_widget.text import lone_surrogate
 
 __all__ = [
-    "COMPARISONS",
     "FIELD_OPERATORS",
     "LOGICAL_OPERATORS",
-    "MATCH_ALL",
     "OBJECT_FIELDS",
-    "TESTS",
-    "And",
-    "Condition",
-    "Filter",
     "Normalizers",
-    "Not",
-    "Or",
-    "canon",
-    "compare",
     "compile_predicate",
-    "index_equalities",
     "parse_filter",
 ]
 
@@ -105,13 +104,6 @@ FIELD_OPERATORS = (
     "$contains",
     "$not",
 )
-COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
-    "$gt": operator.gt,
-    "$gte": operator.ge,
-    "$lt": operator.lt,
-    "$lte": operator.le,
-}
-"""The ordering operators and the Python comparison each one applies."""
 OBJECT_FIELDS = ("metadata", "config", "summary")
 """Fields holding a JSON object: ``metadata.<dotted.path>`` (or ``run.config.lr``) reaches
 into them when the caller supports the field itself."""
@@ -122,77 +114,6 @@ _TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 Fields = Mapping[str, tuple[str, ...]]
 Normalizers = Mapping[str, Callable[[str], str]]
 """Public field name -> the function that spells a text operand as the documents do."""
-
-
-# -- the tree -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One test on the value at ``path`` of a document.
-
-    ``op`` is one of ``$eq``, ``$in``, ``$gt``, ``$gte``, ``$lt``, ``$lte``, ``$exists``,
-    ``$regex`` or ``$contains`` (``$ne``, ``$nin``, ``$exists: False`` and a field's
-    ``$not`` are a :class:`Not` around one of these). ``operand`` is canonical: for
-    ``$eq`` and ``$contains`` the canonical form of the JSON value (see :func:`canon`),
-    for ``$in`` a frozenset of them, for the comparisons a number or a string, for
-    ``$regex`` a compiled pattern, for ``$exists`` None. A document without the path
-    matches no condition.
-    """
-
-    path: tuple[str, ...]
-    op: str
-    operand: Any
-
-    def matches(self, document: Mapping[str, Any]) -> bool:
-        """Whether ``document`` passes the test."""
-        value: Any = document
-        try:
-            for part in self.path:
-                value = value[part]
-        except (KeyError, TypeError, IndexError):
-            return False
-        return TESTS[self.op](value, self.operand)
-
-
-@dataclass(frozen=True)
-class And:
-    """Every part matches (no parts: every document matches)."""
-
-    parts: tuple[Filter, ...]
-
-    def matches(self, document: Mapping[str, Any]) -> bool:
-        """Whether ``document`` matches every part."""
-        return all(part.matches(document) for part in self.parts)
-
-
-@dataclass(frozen=True)
-class Or:
-    """At least one part matches."""
-
-    parts: tuple[Filter, ...]
-
-    def matches(self, document: Mapping[str, Any]) -> bool:
-        """Whether ``document`` matches some part."""
-        return any(part.matches(document) for part in self.parts)
-
-
-@dataclass(frozen=True)
-class Not:
-    """The part does not match."""
-
-    part: Filter
-
-    def matches(self, document: Mapping[str, Any]) -> bool:
-        """Whether ``document`` does not match the part."""
-        return not self.part.matches(document)
-
-
-Filter: TypeAlias = Condition | And | Or | Not
-"""A validated filter: what stores take and compile into their own query language."""
-
-MATCH_ALL: Filter = And(())
-"""The filter every document matches."""
 
 
 def parse_filter(
@@ -251,33 +172,6 @@ def compile_predicate(
         If the filter is invalid.
     """
     return parse_filter(spec, fields).matches
-
-
-def index_equalities(tree: Filter) -> tuple[dict[str, str], Filter]:
-    """Split off string equalities on top-level document keys, which an index answers.
-
-    Conditions ``$eq`` with a string operand on a one-key path, at the top of the tree or
-    directly inside a top-level :class:`And`, become ``{document_key: "text"}``: a
-    document matches them exactly when its value is that string or a list holding it,
-    which is what a hash index (or an SQL equality or containment test) finds. The rest
-    of the tree is returned beside them; together they match what ``tree`` matches.
-    """
-    terms = tree.parts if isinstance(tree, And) else (tree,)
-    equal: dict[str, str] = {}
-    rest: list[Filter] = []
-    for term in terms:
-        if (
-            isinstance(term, Condition)
-            and term.op == "$eq"
-            and type(term.operand) is str
-            and len(term.path) == 1
-            and term.path[0] not in equal
-        ):
-            equal[term.path[0]] = term.operand
-        else:
-            rest.append(term)
-    remaining = rest[0] if len(rest) == 1 else And(tuple(rest))
-    return equal, remaining
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -473,7 +367,7 @@ def _canon_operand(value: object, where: str, depth: int = 0) -> Any:
     if value is None or isinstance(value, (bool, int, float)):
         return canon(value)
     if isinstance(value, (list, tuple)):
-        return (_LIST, tuple(_canon_operand(item, where, depth + 1) for item in value))
+        return (LIST_TAG, tuple(_canon_operand(item, where, depth + 1) for item in value))
     if isinstance(value, Mapping):
         items = []
         for key, item in value.items():
@@ -481,100 +375,5 @@ def _canon_operand(value: object, where: str, depth: int = 0) -> Any:
                 _fail(f"{where} has an object operand with a non-string key", key)
             _text(key, where)
             items.append((key, _canon_operand(item, where, depth + 1)))
-        return (_DICT, frozenset(items))
+        return (DICT_TAG, frozenset(items))
     _fail(f"{where} needs a JSON value, not {type(value).__name__}", value)
-
-
-# -- evaluation ---------------------------------------------------------------------------
-# Canonical forms make JSON equality a plain ``==`` on hashable values: strings, numbers
-# and None stand for themselves (1 == 1.0 as in JSON); booleans, lists and objects are
-# tagged tuples, so that True and 1 differ and objects ignore key order.
-
-_BOOL, _LIST, _DICT, _OTHER = "bool", "list", "dict", "other"
-
-
-def canon(value: Any) -> Any:
-    """The canonical, hashable form of a JSON value: equal values, equal forms."""
-    kind = type(value)
-    if kind is str or kind is int or kind is float or value is None:
-        return value
-    if kind is bool:
-        return (_BOOL, value)
-    if isinstance(value, (list, tuple)):
-        return (_LIST, tuple(canon(item) for item in value))
-    if isinstance(value, Mapping):
-        return (_DICT, frozenset((key, canon(item)) for key, item in value.items()))
-    if isinstance(value, bool):
-        return (_BOOL, bool(value))
-    if isinstance(value, (int, float, str)):
-        return value
-    return (_OTHER, id(value))  # not JSON: equal to no operand
-
-
-def _eq(value: Any, key: Any) -> bool:
-    if isinstance(value, (list, tuple)):
-        if type(key) is tuple and canon(value) == key:
-            return True
-        return any(canon(item) == key for item in value)
-    return bool(canon(value) == key)
-
-
-def _in(value: Any, keys: frozenset[Any]) -> bool:
-    if isinstance(value, (list, tuple)):
-        return canon(value) in keys or any(canon(item) in keys for item in value)
-    return canon(value) in keys
-
-
-def _compare_one(value: Any, op: Callable[[Any, Any], bool], operand: Any) -> bool:
-    if isinstance(operand, str):
-        return isinstance(value, str) and op(value, operand)
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and op(value, operand)
-
-
-def compare(value: Any, op: Callable[[Any, Any], bool], operand: Any) -> bool:
-    """Whether ``value`` (or, for a list, an element of it) compares ``op`` to ``operand``."""
-    if isinstance(value, (list, tuple)):
-        return any(_compare_one(item, op, operand) for item in value)
-    return _compare_one(value, op, operand)
-
-
-def _exists(value: Any) -> bool:  # reaching the value is the test
-    return True
-
-
-def _regex(value: Any, pattern: re.Pattern[str]) -> bool:
-    if isinstance(value, str):
-        return pattern.search(value) is not None
-    if isinstance(value, (list, tuple)):
-        return any(isinstance(item, str) and pattern.search(item) for item in value)
-    return False
-
-
-def _contains(value: Any, key: Any) -> bool:
-    if isinstance(value, str):
-        return isinstance(key, str) and key in value
-    if isinstance(value, (list, tuple)):
-        return any(canon(item) == key for item in value)
-    return False
-
-
-def _exists_test(value: Any, operand: None) -> bool:
-    return _exists(value)
-
-
-def _comparison(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
-    def test(value: Any, operand: Any) -> bool:
-        return compare(value, op, operand)
-
-    return test
-
-
-TESTS: dict[str, Callable[[Any, Any], bool]] = {
-    "$eq": _eq,
-    "$in": _in,
-    "$exists": _exists_test,
-    "$regex": _regex,
-    "$contains": _contains,
-    **{op: _comparison(fn) for op, fn in COMPARISONS.items()},
-}
-"""Each condition's test of a present value against its canonical operand."""

@@ -12,14 +12,8 @@ from tinydb.queries import QueryInstance
 from tinydb.storages import MemoryStorage
 
 from registry_widget.errors import ValidationError
-from registry_widget.filters import (
-    FIELD_OPERATORS,
-    MATCH_ALL,
-    Condition,
-    Not,
-    compile_predicate,
-    parse_filter,
-)
+from registry_widget.filter_tree import MATCH_ALL, Condition, Not
+from registry_widget.filters import FIELD_OPERATORS, compile_predicate, parse_filter
 from registry_widget.store import MemoryStore
 from registry_widget.store.query import compile_filter, compile_query
 

@@ -11,12 +11,12 @@ from datetime import timedelta
 from typing import Any
 
 from registry_widget.choices import validate_page, validate_visibility
+from registry_widget.domain.artifact_log import log_artifact
 from registry_widget.domain.artifact_version import (
     ARTIFACT_FIELDS,
     ArtifactVersion,
     artifact_id,
     find_artifact,
-    log_artifact,
 )
 from registry_widget.domain.backend import (
     BlobLocation,

@@ -22,11 +22,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from registry_widget.choices import validate_page
+from registry_widget.domain.artifact_log import log_artifact
 from registry_widget.domain.artifact_version import (
     ArtifactVersion,
     artifact_id,
     find_artifact,
-    log_artifact,
 )
 from registry_widget.domain.handle import Handle
 from registry_widget.domain.history import HistoryEntry

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from registry_widget.filters import MATCH_ALL, And, Condition, Filter, Not, Or
+from registry_widget.filter_tree import MATCH_ALL, And, Condition, Filter, Not, Or
 from registry_widget.store import Store
 
 __all__ = [

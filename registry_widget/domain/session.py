@@ -21,7 +21,8 @@ from registry_widget.errors import (
     StorageError,
 )
 from registry_widget.files.blobs import BlobStore
-from registry_widget.filters import Fields, Filter, parse_filter
+from registry_widget.filter_tree import Filter
+from registry_widget.filters import Fields, parse_filter
 from registry_widget.names import normalize_key
 from registry_widget.permissions import (
     Action,

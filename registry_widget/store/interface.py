@@ -34,7 +34,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from registry_widget.filters import MATCH_ALL, Filter
+from registry_widget.filter_tree import MATCH_ALL, Filter
 
 __all__ = [
     "ID",

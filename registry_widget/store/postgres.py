@@ -92,7 +92,7 @@ from registry_widget.errors import (
     StoreCorruptedError,
     StoreUnavailableError,
 )
-from registry_widget.filters import MATCH_ALL, Filter
+from registry_widget.filter_tree import MATCH_ALL, Filter
 from registry_widget.names import normalize_key
 from registry_widget.permissions import name_unavailable
 from registry_widget.store.interface import (

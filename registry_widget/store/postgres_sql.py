@@ -3,7 +3,7 @@
 Every piece is ``(sql, params)`` with ``%s`` placeholders, for psycopg. A validated filter
 (:func:`registry_widget.filters.parse_filter`) compiles into a condition on the table's
 ``data`` column (the document as ``jsonb``) that is *exact* — true for precisely the
-documents :meth:`~registry_widget.filters.Filter.matches` accepts — where SQL can say the
+documents :meth:`~registry_widget.filter_tree.Filter.matches` accepts — where SQL can say the
 same thing, and a *superset* (``true``) where it cannot (``$regex``: PostgreSQL's regular
 expressions are not Python's), in which case the store finishes with the Python predicate
 on the narrowed rows, and sorts and pages in Python. Each condition is two-valued (a
@@ -22,7 +22,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from registry_widget.filters import COMPARISONS, And, Condition, Filter, Not, Or
+from registry_widget.filter_tree import COMPARISONS, And, Condition, Filter, Not, Or
 from registry_widget.store.interface import ID, JOINS
 
 __all__ = [
@@ -81,7 +81,7 @@ assert _OPS.keys() == COMPARISONS.keys()
 
 
 def uncanon(value: Any) -> Any:
-    """The JSON value of a canonical operand (see :func:`registry_widget.filters.canon`)."""
+    """The JSON value of a canonical operand (see :func:`registry_widget.filter_tree.canon`)."""
     if type(value) is tuple and len(value) == 2:
         tag, inner = value
         if tag == "bool":

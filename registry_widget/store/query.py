@@ -3,7 +3,7 @@
 A validated filter (:func:`registry_widget.filters.parse_filter`) becomes a
 :class:`tinydb.queries.QueryInstance` that a TinyDB table can ``search()``. The compiled
 query applies the same tests as the filter's own predicate
-(:meth:`registry_widget.filters.Filter.matches`, the backend-neutral reference), through
+(:meth:`registry_widget.filter_tree.Filter.matches`, the backend-neutral reference), through
 TinyDB's path resolution. Queries are built from module-level test functions and frozen
 operands, so that compiling an equal filter twice gives equal queries with equal hashes,
 as the TinyDB query cache requires.
@@ -18,18 +18,8 @@ from typing import Any
 
 from tinydb.queries import Query, QueryInstance
 
-from registry_widget.filters import (
-    COMPARISONS,
-    TESTS,
-    And,
-    Condition,
-    Fields,
-    Filter,
-    Not,
-    Or,
-    compare,
-    parse_filter,
-)
+from registry_widget.filter_tree import COMPARISONS, TESTS, And, Condition, Filter, Not, Or, compare
+from registry_widget.filters import Fields, parse_filter
 
 __all__ = ["compile_filter", "compile_query"]
 

@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 
 import registry_widget as rw
-from registry_widget.files import artifacts, blobpack, folder, placing
+from registry_widget.domain import artifact_log
+from registry_widget.files import blobpack, folder, placing
 from registry_widget.files import blobs as blobs_module
+from registry_widget.files.manifest import Manifest
 from registry_widget.files.memory import MemoryBlobStore
 from registry_widget.store import JSONFileStore
 
@@ -103,15 +105,15 @@ def test_a_blob_collected_after_ingest_is_stored_again_at_commit(
 ) -> None:
     keep = files("w.bin", b"content")
     client.log_artifact("a", type="model", files=keep).delete()
-    real = artifacts.build_manifest
+    real = artifact_log.build_manifest
 
-    def ingest_then_collect(*args: object, **kwargs: object) -> artifacts.Manifest:
+    def ingest_then_collect(*args: object, **kwargs: object) -> Manifest:
         manifest = real(*args, **kwargs)  # type: ignore[arg-type]
         # Another process deletes and collects between the ingest and the commit.
         assert client.collect_garbage(min_age=0).removed == 1
         return manifest
 
-    monkeypatch.setattr(artifacts, "build_manifest", ingest_then_collect)
+    monkeypatch.setattr(artifact_log, "build_manifest", ingest_then_collect)
     version = client.log_artifact("b", type="model", files=keep)
     assert version.verify().ok
 

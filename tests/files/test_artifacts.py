@@ -20,17 +20,11 @@ from registry_widget.errors import (
     StoreCorruptedError,
     ValidationError,
 )
-from registry_widget.files import artifacts
-from registry_widget.files.artifacts import (
-    VerifyReport,
-    build_manifest,
-    download,
-    manifest_digest,
-    manifest_size,
-    verify,
-)
+from registry_widget.files import manifest as manifests
+from registry_widget.files.artifacts import VerifyReport, download, verify
 from registry_widget.files.blobs import BlobStore
 from registry_widget.files.folder import FileBlobStore
+from registry_widget.files.manifest import build_manifest, manifest_digest, manifest_size
 from registry_widget.files.memory import MemoryBlobStore
 from registry_widget.files.s3 import S3BlobStore
 from registry_widget.files.sources import collect_files
@@ -549,7 +543,7 @@ def fake_tqdm(monkeypatch: pytest.MonkeyPatch) -> list[FakeTqdm]:
 def test_progress_bar_only_above_threshold(
     tmp_path: Path, store: BlobStore, fake_tqdm: list[FakeTqdm], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(artifacts, "PROGRESS_THRESHOLD", 1000)
+    monkeypatch.setattr(manifests, "PROGRESS_THRESHOLD", 1000)
     small = {"s": write(tmp_path / "s", b"x" * 1000)}
     build_manifest(small, store)
     download(build_manifest(small, store), store, tmp_path / "o1")
@@ -574,7 +568,7 @@ def test_progress_flag_forces_or_disables(
     files = {"s": write(tmp_path / "s", b"x" * 10)}
     build_manifest(files, store, progress=True)
     assert len(fake_tqdm) == 1
-    monkeypatch.setattr(artifacts, "PROGRESS_THRESHOLD", 0)
+    monkeypatch.setattr(manifests, "PROGRESS_THRESHOLD", 0)
     build_manifest(files, store, progress=False)
     download(build_manifest(files, store, progress=False), store, tmp_path / "o", progress=False)
     assert len(fake_tqdm) == 1
@@ -583,7 +577,7 @@ def test_progress_flag_forces_or_disables(
 def test_progress_bar_is_written_to_stderr(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    big = write(tmp_path / "big.bin", b"\0" * (artifacts.PROGRESS_THRESHOLD + 1))
+    big = write(tmp_path / "big.bin", b"\0" * (manifests.PROGRESS_THRESHOLD + 1))
     build_manifest({"big.bin": big}, MemoryBlobStore())
     assert "hashing 1 file" in capsys.readouterr().err
     build_manifest({"small": write(tmp_path / "small", b"x")}, MemoryBlobStore())

@@ -13,9 +13,10 @@ import pytest
 
 import registry_widget as rw
 from registry_widget.errors import StoreCorruptedError
-from registry_widget.files.artifacts import build_manifest, download, verify
+from registry_widget.files.artifacts import download, verify
 from registry_widget.files.blobpack import HEADER, PACK_NAME, BlobPack
 from registry_widget.files.folder import PACK_LIMIT, FileBlobStore
+from registry_widget.files.manifest import build_manifest
 
 
 def sha(data: bytes) -> str:

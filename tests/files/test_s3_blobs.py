@@ -27,8 +27,9 @@ from botocore.config import Config
 
 import registry_widget as rw
 from registry_widget.domain.backend import open_blobs
-from registry_widget.files.artifacts import build_manifest, download, verify
+from registry_widget.files.artifacts import download, verify
 from registry_widget.files.folder import FileBlobStore
+from registry_widget.files.manifest import build_manifest
 from registry_widget.files.s3 import S3BlobStore
 from registry_widget.files.s3_bucket import parse_s3_url
 from tests.conftest import read_bucket, s3_client
@@ -667,19 +668,19 @@ def test_collection_keeps_young_and_relogged_objects_by_the_stores_clock(
 def test_an_object_collected_after_ingest_is_uploaded_again_at_commit(
     s3_url: str, tmp_path: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from registry_widget.files import artifacts
+    from registry_widget.domain import artifact_log
 
     client = rw.Client(store_path, blobs=s3_url, user="ada")
     big = write(tmp_path / "w.bin", os.urandom(20 * MiB))  # a multipart upload
     client.log_artifact("a", type="model", files=big).delete()
-    real = artifacts.build_manifest
+    real = artifact_log.build_manifest
 
     def ingest_then_collect(*args: Any, **kwargs: Any) -> Any:
         manifest = real(*args, **kwargs)
         assert client.collect_garbage(min_age=0).removed == 1
         return manifest
 
-    monkeypatch.setattr(artifacts, "build_manifest", ingest_then_collect)
+    monkeypatch.setattr(artifact_log, "build_manifest", ingest_then_collect)
     version = client.log_artifact("b", type="model", files=big)
     assert version.verify().ok
 

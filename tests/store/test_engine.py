@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from tinydb import TinyDB
 
 import registry_widget as rw
-from registry_widget.store import JSONFileStore, MemoryStore, Store
+from registry_widget.store import JSONFileStore, MemoryStore, Store, jsonfile_follow
 from registry_widget.store import jsonfile as jsonfile_module
-from registry_widget.store.base import STORE_FORMAT
+from registry_widget.store.interface import STORE_FORMAT
 
 
 def journal_of(path: Path) -> Path:
@@ -509,7 +509,7 @@ def test_a_reader_overtaken_by_folds_reads_again_and_never_reports_damage(
     writer = new_store(store_path)
     insert(writer, "things", {"n": 0})
     writer._file_lock.timeout = 0  # folds only while nobody else holds the lock
-    real = jsonfile_module.read_snapshot
+    real = jsonfile_follow.read_snapshot
     folds = 0
 
     def read_then_fold(path: Path) -> Any:
@@ -525,10 +525,10 @@ def test_a_reader_overtaken_by_folds_reads_again_and_never_reports_damage(
             pass
         return snap
 
-    monkeypatch.setattr(jsonfile_module, "read_snapshot", read_then_fold)
+    monkeypatch.setattr(jsonfile_follow, "read_snapshot", read_then_fold)
     reader = JSONFileStore(store_path)
-    assert folds >= jsonfile_module._RELOAD_ATTEMPTS  # every read without the lock lost
-    monkeypatch.setattr(jsonfile_module, "read_snapshot", real)
+    assert folds >= jsonfile_follow._RELOAD_ATTEMPTS  # every read without the lock lost
+    monkeypatch.setattr(jsonfile_follow, "read_snapshot", real)
     writer.refresh()
     assert contents(reader) == contents(writer)
 

@@ -35,7 +35,8 @@ from registry_widget.errors import (
     StoreCorruptedError,
     StoreUnavailableError,
 )
-from registry_widget.filters import Filter, parse_filter
+from registry_widget.filter_tree import Filter
+from registry_widget.filters import parse_filter
 from registry_widget.store import WorkingSetStore
 from registry_widget.store.postgres import PostgresStore
 from registry_widget.store.postgres_schema import SCHEMA_VERSION, TABLES
