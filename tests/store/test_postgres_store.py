@@ -241,7 +241,7 @@ _COPIED = ("artifact_name", "artifact_index", "type", "tags", "description", "me
 
 def _copy_version_fields_onto_links(postgres: PgCluster, pg_schema: str) -> None:
     """Give every link the copies of its version's fields that schemas before 3 held."""
-    from registry_widget.store.postgres import _fold
+    from registry_widget.store.postgres_txn import fold
 
     db = postgres.db  # a superuser: every row, whatever the policies
     db.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(pg_schema)))
@@ -257,7 +257,7 @@ def _copy_version_fields_onto_links(postgres: PgCluster, pg_schema: str) -> None
         doc = {**link, **copies}
         db.execute(
             "UPDATE links SET doc = %s, folded = %s WHERE id = %s",
-            [psycopg.types.json.Json(doc), psycopg.types.json.Jsonb(_fold(doc)), link_id],
+            [psycopg.types.json.Json(doc), psycopg.types.json.Jsonb(fold(doc)), link_id],
         )
     db.execute("RESET search_path")
 
