@@ -14,6 +14,9 @@ median of the repetitions, shown with their min and max.
 a fresh database per system and N, ours over ``postgresql://`` and MLflow's model
 registry with ``registry_uri="postgresql://…"`` on the same server, in the same run.
 MLflow runs at the N up to ``--peer-max-n`` within ``--peer-timeout`` seconds each.
+``--fill bulk`` builds our store's workload in a file store with the API and loads its
+rows into PostgreSQL in bulk, checked against it (:mod:`benchmarks.server_fill`): N =
+100,000 in minutes instead of hours; ``--reads-only`` leaves out the timed writes.
 """
 
 from __future__ import annotations
