@@ -290,6 +290,15 @@ def parse_args(description: str) -> argparse.Namespace:
         "--url", default=None, help="a PostgreSQL database to fill (the team-server workload)"
     )
     p.add_argument("--writers", type=int, default=8, help="writer processes (server workload)")
+    p.add_argument(
+        "--fill",
+        choices=("api", "bulk"),
+        default="api",
+        help="server workload: fill through the API, or build a file store and load it in bulk",
+    )
+    p.add_argument(
+        "--reads-only", action="store_true", help="server workload: no timed writes or writers"
+    )
     return p.parse_args()
 
 

@@ -14,6 +14,9 @@ median of the repetitions, shown with their min and max.
 a fresh database per system and N, ours over ``postgresql://`` and MLflow's model
 registry with ``registry_uri="postgresql://…"`` on the same server, in the same run.
 MLflow runs at the N up to ``--peer-max-n`` within ``--peer-timeout`` seconds each.
+``--fill bulk`` builds our store's workload in a file store with the API and loads its
+rows into PostgreSQL in bulk, checked against it (:mod:`benchmarks.server_fill`): N =
+100,000 in minutes instead of hours; ``--reads-only`` leaves out the timed writes.
 """
 
 from __future__ import annotations
@@ -71,6 +74,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--writers", type=int, default=8, help="writer processes (--server)")
     p.add_argument("--searches", type=int, default=100, help="searches per repetition")
+    p.add_argument(
+        "--fill",
+        choices=("api", "bulk"),
+        default="api",
+        help="--server, ours: fill through the API, or build a file store and load it in bulk",
+    )
+    p.add_argument(
+        "--reads-only", action="store_true", help="--server, ours: no timed writes or writers"
+    )
     args = p.parse_args(argv)
     args.resolve, args.search, args.page = 1000, args.searches, 100
     if args.quick:
@@ -196,7 +208,8 @@ def server_runs(args: argparse.Namespace) -> list[dict[str, Any]]:
                     admin.execute(f"CREATE DATABASE ours_{n} OWNER {SERVER_LOGIN}")
                     url = server.url(SERVER_LOGIN, f"ours_{n}")
                     cmd = [sys.executable, "-m", "benchmarks.ours", *workload_args(args, n)]
-                    cmd += ["--url", url]
+                    cmd += ["--url", url, "--fill", args.fill]
+                    cmd += ["--reads-only"] if args.reads_only else []
                     result = worker(cmd, env, args.timeout, f"registry_widget N={n} on PostgreSQL")
                     runs.append({**result, "system": report.OURS, "n": result.get("n_built", n)})
                     admin.execute(f"DROP DATABASE ours_{n} WITH (FORCE)")
@@ -245,7 +258,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_server(args: argparse.Namespace) -> dict[str, Any]:
     """The team-server workload (``--server``): ours and MLflow on one PostgreSQL."""
-    versions = peers_env.ensure()
+    # MLflow is installed only when it runs (--peer-max-n below every N: ours only).
+    versions = peers_env.ensure() if args.peer_n else {}
     peer_versions = {k: v for k, v in versions.items() if k != "trackio"}
     load_at_start = os.getloadavg() if hasattr(os, "getloadavg") else None
     fsync_at_start = fsync_ms()
