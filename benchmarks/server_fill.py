@@ -30,7 +30,7 @@ import registry_widget as rw
 from benchmarks.common import N_COLLECTIONS, log
 from benchmarks.ours import REGISTRY, SEARCH_FILTER, STORE, USER, build, page
 from registry_widget.store.interface import ID, Row
-from registry_widget.store.postgres import _fold
+from registry_widget.store.postgres_txn import fold
 from registry_widget.store.postgres_schema import TABLES
 
 __all__ = ["FillMismatchError", "bulk_fill", "check_same", "load_rows", "rows_of"]
@@ -108,7 +108,7 @@ def load_rows(url: str, tables: dict[str, list[Row]]) -> dict[str, int]:
             copy = pgsql.SQL("COPY {} (id, doc, folded) FROM STDIN").format(name)
             with conn.cursor() as cur, cur.copy(copy) as out:
                 for doc_id, doc in tables[table]:
-                    out.write_row((doc_id, Json(doc), Jsonb(_fold(doc))))
+                    out.write_row((doc_id, Json(doc), Jsonb(fold(doc))))
             counts[table] = len(tables[table])
         # The references are checked now, before the tables change back (deferred, they
         # would be checked at the commit).
