@@ -30,8 +30,8 @@ import registry_widget as rw
 from benchmarks.common import N_COLLECTIONS, log
 from benchmarks.ours import REGISTRY, SEARCH_FILTER, STORE, USER, build, page
 from registry_widget.store.interface import ID, Row
-from registry_widget.store.postgres_txn import fold
 from registry_widget.store.postgres_schema import TABLES
+from registry_widget.store.postgres_txn import fold
 
 __all__ = ["FillMismatchError", "bulk_fill", "check_same", "load_rows", "rows_of"]
 
