@@ -11,7 +11,12 @@ from collections.abc import Iterable
 
 from registry_widget.domain.retry import retried
 from registry_widget.domain.session import Doc, Session, now
-from registry_widget.errors import ConflictError, NotFoundError, ValidationError
+from registry_widget.errors import (
+    ConcurrentChangeError,
+    ConflictError,
+    NotFoundError,
+    ValidationError,
+)
 from registry_widget.names import normalize_key, validate_alias
 from registry_widget.paths import parse_path
 from registry_widget.permissions import Action
@@ -295,7 +300,15 @@ def link_version(s: Session, art_id: int, path: str, aliases: Iterable[str]) -> 
         check_accepts(reg, art["type"])
         found = s.find_collection(reg_id, p.collection)
         if found is None:
-            coll_id = create_collection_doc(s, txn, reg_id, reg, p.collection, art["type"], "", [])
+            try:
+                coll_id = create_collection_doc(
+                    s, txn, reg_id, reg, p.collection, art["type"], "", []
+                )
+            except ConflictError as exc:
+                # Created by someone else since it was looked for (a server store reads
+                # each statement's committed state): run again and link into it.
+                msg = f"the collection {path!r} was created meanwhile"
+                raise ConcurrentChangeError(msg) from exc
         else:
             coll_id = found[0]
             check_collection_type(reg, found[1], art["type"])

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from psycopg import sql as pgsql
 
 import registry_widget as rw
+from registry_widget.domain.session import Session
 from registry_widget.errors import (
     ConcurrentChangeError,
     PermissionDeniedError,
@@ -388,6 +389,34 @@ def _writer(url: str, folder: str, worker: int, count: int) -> None:
         path.write_text(f"{worker}-{i}")
         version = client.log_artifact("shared", type="model", files=path)
         client.link(version, "Models/shared")
+
+
+def test_a_collection_created_by_another_writer_meanwhile_is_linked_into(
+    url: Callable[[str], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # link() looks for the collection, finds none, and creates it; another writer that
+    # created it between those two reads makes the call run again and link into it.
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    other = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    (tmp_path / "m.bin").write_text("m")
+    version = ada.log_artifact("shared", type="model", files=tmp_path / "m.bin")
+    looked = Session.find_collection
+    raced: list[int] = []
+
+    def find_collection(self: Session, reg_id: int, name: str) -> tuple[int, Any] | None:
+        found = looked(self, reg_id, name)
+        if self is ada._s and found is None and not raced:
+            raced.append(1)
+            other.registry("Models").create_collection("shared", type="model")
+        return found
+
+    monkeypatch.setattr(Session, "find_collection", find_collection)
+    link = ada.link(version, "Models/shared")
+    assert raced == [1]
+    assert link.path == "Models/shared:v0"
+    assert [c.name for c in other.registry("Models").collections()] == ["shared"]
+    ada.close()
+    other.close()
 
 
 def test_numbering_is_gap_free_with_concurrent_writer_processes(
