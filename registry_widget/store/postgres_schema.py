@@ -33,11 +33,13 @@ now read by joining the version's row (:data:`~registry_widget.store.interface.J
 Migration 4 makes the notification name the table written (its payload), so a client
 that keeps rows it read drops only what a commit may have changed: one notification per
 table a transaction wrote, however many rows.
+Migration 5 makes the policies that test whether a login sees a version cheap per row
+(``rw_linked_in``; the login's own part once per statement), with the same answers.
 """
 
 from __future__ import annotations
 
-from registry_widget.store.postgres_security import security_migration
+from registry_widget.store.postgres_security import security_migration, visibility_migration
 
 __all__ = [
     "LOCK_KEY",
@@ -260,6 +262,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     security_migration(),
     tuple(_version_3()),
     (NOTIFY_TABLE_FUNCTION,),
+    visibility_migration(),
 )
 """Migration ``n`` (1-based) takes a schema from version ``n - 1`` to ``n``."""
 

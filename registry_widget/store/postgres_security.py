@@ -20,7 +20,11 @@ whose name it is, or else whose key (NFC, lower-cased) it has.
 - ``rw_registries(login, rank)``: the ids of the registries where the login has at least
   that rank (policies call it once per statement, as ``(SELECT …)``).
 - ``rw_sees_artifact(login, id)``: a version linked nowhere is the organisation's; one
-  linked somewhere is visible where one of its registries is.
+  linked somewhere is visible where one of its registries is (the policies of migration 2;
+  those of migration 5 test the same with ``rw_linked_in``).
+- ``rw_linked_in(id, registries)``: whether a version is linked nowhere or in one of
+  those registries (migration 5; the policies pass the login's visible registries, so
+  only this runs per row).
 - ``rw_may_edit_artifact(login, id)``: ``member`` in every registry it is linked
   into, or, while linked nowhere, its creator or an organisation admin.
 - ``rw_is_me(login, name)``: whether a user name (creator, history actor) is the login's.
@@ -40,7 +44,9 @@ collection's alias map, or dropped by deleting the link or collection holding on
 
 from __future__ import annotations
 
-__all__ = ["POLICIES", "security_migration"]
+from collections.abc import Callable
+
+__all__ = ["POLICIES", "security_migration", "visibility_migration"]
 
 _FUNCTION = "LANGUAGE sql STABLE SECURITY DEFINER"
 
@@ -183,6 +189,15 @@ _FUNCTIONS = (
     "FOR EACH ROW EXECUTE FUNCTION rw_keep_place()",
 )
 
+# Migration 5: the per-row half of "sees the version", with no user lookups. The policy
+# computes the login's part once per statement (its organisation role, the registries it
+# sees) and passes the registries in; a link in a registry hidden from the login still
+# counts as a link (the function reads ``links`` past their policy, as the owner).
+_LINKED_IN = f"""CREATE FUNCTION rw_linked_in(art bigint, regs bigint[]) RETURNS boolean
+    {_FUNCTION} AS $$
+    SELECT NOT EXISTS (SELECT 1 FROM links WHERE artifact_id = art)
+      OR EXISTS (SELECT 1 FROM links WHERE artifact_id = art AND registry_id = ANY (regs)) $$"""
+
 # Fragments of the policies: each ``(SELECT …)`` runs once per statement.
 _USER = "(SELECT rw_org_role(current_user)) IS NOT NULL"
 _ORG_ADMIN = "(SELECT rw_org_role(current_user)) = 'admin'"
@@ -197,94 +212,109 @@ def _in(rank: int) -> str:
 
 _CREATOR = "rw_is_me(current_user, data ->> 'created_by')"
 _SEES_REGISTRY = "rw_rank(current_user, visibility, members) IS NOT NULL"
-_SEES_ARTIFACT = "rw_sees_artifact(current_user, id)"
 _NAMES_LOGIN = "(name = current_user OR rw_fold(name) = rw_fold(current_user))"
-_LINK_PLACE = (
-    "rw_collection_registry(collection_id) = registry_id "
-    "AND rw_sees_artifact(current_user, artifact_id)"
-)
 
-POLICIES: dict[str, dict[str, str | None]] = {
-    # table: {command: USING (select, delete) or WITH CHECK (insert, update)}
-    "meta": {"select": "true", "insert": _BOOT, "update": None, "delete": None},
-    "settings": {
-        "select": "true",
-        "insert": f"{_OWNER} OR {_ORG_ADMIN}",
-        "update": None,
-        "delete": None,
-    },
-    "schema_version": {"select": "true", "insert": _OWNER, "update": None, "delete": None},
-    "users": {
-        # Every user sees the organisation; a login that is not a user sees only whom to ask.
-        "select": f"{_USER} OR role = 'admin'",
-        "insert": f"{_ORG_ADMIN} OR ({_BOOT} AND role = 'admin' AND {_NAMES_LOGIN})",
-        "update": _ORG_ADMIN,
-        "delete": _ORG_ADMIN,
-    },
-    "registries": {
-        "select": f"{_SEES_REGISTRY} OR {_BOOT}",
-        "insert": f"({_ORG_WRITER} AND kind = 'custom') OR ({_BOOT} AND kind = 'core')",
-        # Checked against the registry as it stood: an admin may step down.
-        "update": "id = ANY ((SELECT rw_registries(current_user, 3))::bigint[])",
-        "delete": "rw_rank(current_user, visibility, members) >= 3 AND kind = 'custom'",
-    },
-    "collections": {
-        "select": _in(0),
-        "insert": _in(2),
-        "update": _in(2),
-        "delete": _in(2),
-    },
-    "links": {
-        "select": _in(0),
-        "insert": f"{_in(2)} AND {_LINK_PLACE}",
-        "update": _in(2),
-        "delete": _in(2),
-    },
-    "artifact_names": {
-        "select": _USER,
-        "insert": _ORG_WRITER,
-        "update": _ORG_WRITER,
-        "delete": _ORG_ADMIN,
-    },
-    "artifacts": {
-        "select": _SEES_ARTIFACT,
-        # As its creator; an organisation admin also as whoever made it elsewhere (copy_store).
-        "insert": f"{_ORG_WRITER} AND ({_CREATOR} OR {_ORG_ADMIN})",
-        "update": "rw_may_edit_artifact(current_user, id)",
-        "delete": f"{_ORG_ADMIN} OR ({_ORG_WRITER} AND {_CREATOR})",
-    },
-    "history": {
-        # One's own entries, and those about registries and versions one may see.
-        "select": (
-            f"{_USER} AND ({_ORG_ADMIN} OR rw_is_me(current_user, actor) OR ("
-            f"(registry_id IS NULL OR {_in(0)}) AND "
-            "(artifact_id IS NULL OR rw_sees_artifact(current_user, artifact_id))))"
-        ),
-        # Under one's own name, about what one may see (or what was deleted just before);
-        # an organisation admin also under the names of a store copied in (copy_store).
-        "insert": (
-            f"({_USER} OR {_BOOT}) AND ({_ORG_ADMIN} OR rw_is_me(current_user, actor)) "
-            "AND NOT rw_hides_registry(current_user, registry_id) "
-            "AND (artifact_id IS NULL OR rw_sees_artifact(current_user, artifact_id))"
-        ),
-        "update": None,
-        "delete": None,
-    },
-    "runs": {
-        # A run shows its own name and config to the organisation; its edges are filtered.
-        "select": _USER,
-        # Under one's own name, or a run recorded elsewhere (an importer's, with an origin).
-        "insert": f"{_ORG_WRITER} AND ({_CREATOR} OR {_ORG_ADMIN} OR origin IS NOT NULL)",
-        "update": f"{_CREATOR} OR {_ORG_ADMIN}",
-        "delete": None,
-    },
-    "run_edges": {
-        "select": f"{_USER} AND rw_sees_artifact(current_user, artifact_id)",
-        "insert": f"{_ORG_WRITER} AND rw_sees_artifact(current_user, artifact_id)",
-        "update": None,
-        "delete": None,
-    },
-}
+
+def _sees(column: str) -> str:
+    """Whether the login sees the version ``column`` names: ``rw_sees_artifact``'s meaning.
+
+    A user sees it as organisation admin, or while it is linked nowhere, or where one of
+    its registries is visible to them; only ``rw_linked_in`` runs per row.
+    """
+    visible = "(SELECT rw_registries(current_user, 0))::bigint[]"
+    return f"({_USER} AND ({_ORG_ADMIN} OR rw_linked_in({column}, {visible})))"
+
+
+def _policies_of(sees: Callable[[str], str]) -> dict[str, dict[str, str | None]]:
+    """Each table's policy per command, with ``sees`` for "the login sees that version"."""
+    link_place = f"rw_collection_registry(collection_id) = registry_id AND {sees('artifact_id')}"
+    return {
+        # table: {command: USING (select, delete) or WITH CHECK (insert, update)}
+        "meta": {"select": "true", "insert": _BOOT, "update": None, "delete": None},
+        "settings": {
+            "select": "true",
+            "insert": f"{_OWNER} OR {_ORG_ADMIN}",
+            "update": None,
+            "delete": None,
+        },
+        "schema_version": {"select": "true", "insert": _OWNER, "update": None, "delete": None},
+        "users": {
+            # Every user sees the organisation; a login that is not a user sees only whom to ask.
+            "select": f"{_USER} OR role = 'admin'",
+            "insert": f"{_ORG_ADMIN} OR ({_BOOT} AND role = 'admin' AND {_NAMES_LOGIN})",
+            "update": _ORG_ADMIN,
+            "delete": _ORG_ADMIN,
+        },
+        "registries": {
+            "select": f"{_SEES_REGISTRY} OR {_BOOT}",
+            "insert": f"({_ORG_WRITER} AND kind = 'custom') OR ({_BOOT} AND kind = 'core')",
+            # Checked against the registry as it stood: an admin may step down.
+            "update": "id = ANY ((SELECT rw_registries(current_user, 3))::bigint[])",
+            "delete": "rw_rank(current_user, visibility, members) >= 3 AND kind = 'custom'",
+        },
+        "collections": {
+            "select": _in(0),
+            "insert": _in(2),
+            "update": _in(2),
+            "delete": _in(2),
+        },
+        "links": {
+            "select": _in(0),
+            "insert": f"{_in(2)} AND {link_place}",
+            "update": _in(2),
+            "delete": _in(2),
+        },
+        "artifact_names": {
+            "select": _USER,
+            "insert": _ORG_WRITER,
+            "update": _ORG_WRITER,
+            "delete": _ORG_ADMIN,
+        },
+        "artifacts": {
+            "select": sees("id"),
+            # As its creator; an organisation admin also as whoever made it elsewhere (copy_store).
+            "insert": f"{_ORG_WRITER} AND ({_CREATOR} OR {_ORG_ADMIN})",
+            "update": "rw_may_edit_artifact(current_user, id)",
+            "delete": f"{_ORG_ADMIN} OR ({_ORG_WRITER} AND {_CREATOR})",
+        },
+        "history": {
+            # One's own entries, and those about registries and versions one may see.
+            "select": (
+                f"{_USER} AND ({_ORG_ADMIN} OR rw_is_me(current_user, actor) OR ("
+                f"(registry_id IS NULL OR {_in(0)}) AND "
+                f"(artifact_id IS NULL OR {sees('artifact_id')})))"
+            ),
+            # Under one's own name, about what one may see (or what was deleted just before);
+            # an organisation admin also under the names of a store copied in (copy_store).
+            "insert": (
+                f"({_USER} OR {_BOOT}) AND ({_ORG_ADMIN} OR rw_is_me(current_user, actor)) "
+                "AND NOT rw_hides_registry(current_user, registry_id) "
+                f"AND (artifact_id IS NULL OR {sees('artifact_id')})"
+            ),
+            "update": None,
+            "delete": None,
+        },
+        "runs": {
+            # A run shows its own name and config to the organisation; its edges are filtered.
+            "select": _USER,
+            # Under one's own name, or a run recorded elsewhere (an importer's, with an origin).
+            "insert": f"{_ORG_WRITER} AND ({_CREATOR} OR {_ORG_ADMIN} OR origin IS NOT NULL)",
+            "update": f"{_CREATOR} OR {_ORG_ADMIN}",
+            "delete": None,
+        },
+        "run_edges": {
+            "select": f"{_USER} AND {sees('artifact_id')}",
+            "insert": f"{_ORG_WRITER} AND {sees('artifact_id')}",
+            "update": None,
+            "delete": None,
+        },
+    }
+
+
+# Migration 2 as released: every per-row test of a version called rw_sees_artifact.
+_POLICIES_2 = _policies_of(lambda column: f"rw_sees_artifact(current_user, {column})")
+
+POLICIES: dict[str, dict[str, str | None]] = _policies_of(_sees)
 """Each table's policy per command (None: no policy, so refused to every login)."""
 
 
@@ -306,28 +336,53 @@ def _definer(table: str) -> str:
     )
 
 
-def _policies() -> list[str]:
+def _clauses(policies: dict[str, dict[str, str | None]], table: str, command: str) -> str | None:
+    """The ``USING`` / ``WITH CHECK`` clauses of a table's policy for a command."""
+    commands = policies[table]
+    rule = commands[command]
+    if rule is None:
+        return None
+    if command == "select":
+        return f"USING ({_definer(table)} OR ({rule}))"
+    if command == "insert":
+        return f"WITH CHECK ({rule})"
+    if command == "update":
+        # USING: the rows one sees (SELECT … FOR UPDATE needs it too); the rule is the
+        # check of the new row, refused with an error rather than skipped.
+        return f"USING ({commands['select']}) WITH CHECK ({rule})"
+    return f"USING ({rule})"
+
+
+def _policies(policies: dict[str, dict[str, str | None]]) -> list[str]:
     statements: list[str] = []
-    for table, commands in POLICIES.items():
+    for table, commands in policies.items():
         statements.append(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         statements.append(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        for command, rule in commands.items():
-            if rule is None:
-                continue
-            head = f"CREATE POLICY rw_{command} ON {table} FOR {command.upper()} TO PUBLIC"
-            if command == "select":
-                statements.append(f"{head} USING ({_definer(table)} OR ({rule}))")
-            elif command == "insert":
-                statements.append(f"{head} WITH CHECK ({rule})")
-            elif command == "update":
-                # USING: the rows one sees (SELECT … FOR UPDATE needs it too); the rule is
-                # the check of the new row, refused with an error rather than skipped.
-                statements.append(f"{head} USING ({commands['select']}) WITH CHECK ({rule})")
-            else:
-                statements.append(f"{head} USING ({rule})")
+        for command in commands:
+            clauses = _clauses(policies, table, command)
+            if clauses is not None:
+                head = f"CREATE POLICY rw_{command} ON {table} FOR {command.upper()} TO PUBLIC"
+                statements.append(f"{head} {clauses}")
     return statements
 
 
 def security_migration() -> tuple[str, ...]:
-    """The statements of the migration that turns row-level security on."""
-    return (*_FUNCTIONS, _FIXED_PATH, *_policies())
+    """The statements of the migration that turns row-level security on (migration 2)."""
+    return (*_FUNCTIONS, _FIXED_PATH, *_policies(_POLICIES_2))
+
+
+def visibility_migration() -> tuple[str, ...]:
+    """Migration 5: the policies that tested a version per row with ``rw_sees_artifact``.
+
+    That function looks the login up (its organisation role, twice, and its rank in each
+    registry the version is linked into) for every row. The policies now compute the
+    login's part once per statement and call ``rw_linked_in`` per row; what each login
+    may see and write is unchanged.
+    """
+    altered = []
+    for table, commands in POLICIES.items():
+        for command in commands:
+            clauses = _clauses(POLICIES, table, command)
+            if clauses is not None and clauses != _clauses(_POLICIES_2, table, command):
+                altered.append(f"ALTER POLICY rw_{command} ON {table} {clauses}")
+    return (_LINKED_IN, _FIXED_PATH, *altered)

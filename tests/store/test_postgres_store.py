@@ -378,6 +378,60 @@ def test_a_store_at_every_earlier_version_is_migrated_and_names_the_table_it_not
             postgres.drop_schema(schema)
 
 
+def _what_each_login_sees(url: Callable[[str], str]) -> dict[str, Any]:
+    """Per login: the versions, and the history entries about versions, its queries return."""
+    seen: dict[str, Any] = {}
+    for login in ("ada", "bob", "carol"):
+        store = PostgresStore(url(login))
+        seen[login] = (
+            store._run("SELECT name, number FROM artifacts ORDER BY name, number"),
+            store._run(
+                "SELECT a.name, h.action FROM history h JOIN artifacts a ON a.id = h.artifact_id "
+                "ORDER BY a.name, h.action"
+            ),
+            store._run(
+                "SELECT qual FROM pg_policies WHERE tablename = 'artifacts' "
+                "AND policyname = 'rw_select' AND schemaname = current_schema()"
+            ),
+        )
+        store.close()
+    return seen
+
+
+def test_a_store_migrated_from_version_4_shows_each_login_the_same_versions(
+    url: Callable[[str], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import registry_widget.store.postgres as postgres_module
+
+    with monkeypatch.context() as patch:
+        patch.setattr(postgres_module, "SCHEMA_VERSION", 4)
+        ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+        ada.add_user("bob", "member")
+        ada.add_user("carol", "member")
+        bob = rw.Client(url("bob"), blobs=tmp_path / "blobs")
+        bob.create_registry("Lab", visibility="restricted")
+        bob.link(bob.log_artifact("secret", type="model", files=_files(tmp_path, "s")), "Lab/s")
+        both = bob.log_artifact("both", type="model", files=_files(tmp_path, "b"))
+        bob.link(both, "Lab/b")
+        bob.link(both, "Models/b")
+        bob.log_artifact("loose", type="model", files=_files(tmp_path, "l"))
+        bob.close()
+        ada.close()
+        before = _what_each_login_sees(url)
+
+    rw.Client(url("ada"), blobs=tmp_path / "blobs").close()  # migrates
+    after = _what_each_login_sees(url)
+    for login in before:
+        assert after[login][:2] == before[login][:2], login
+        assert "rw_sees_artifact" in before[login][2][0][0]
+        assert "rw_linked_in" in after[login][2][0][0]
+    # A version linked only in a registry hidden from carol is hidden, with its history.
+    assert [name for name, _ in after["carol"][0]] == ["both", "loose"]
+    assert {name for name, _ in after["carol"][1]} == {"both", "loose"}
+    assert [name for name, _ in after["bob"][0]] == ["both", "loose", "secret"]
+    assert [name for name, _ in after["ada"][0]] == ["both", "loose", "secret"]
+
+
 # -- concurrency ---------------------------------------------------------------------------------
 
 
