@@ -236,11 +236,21 @@ def create_collection_doc(
     artifact_type: str,
     description: str,
     tags: list[str],
+    *,
+    looked: bool = False,
 ) -> int:
-    """Insert a new collection into registry ``reg_id``, checking role, type and name."""
+    """Insert a new collection into registry ``reg_id``, checking role, type and name.
+
+    ``looked``: the caller found no such collection in this call. Finding one now means
+    another writer created it meanwhile (a server store reads each statement's committed
+    state), so the call is to run again, not to be refused.
+    """
     s.require(reg, Action.WRITE, f"create collections in registry {reg['name']!r}")
     check_accepts(reg, artifact_type)
     existing = s.find_collection(reg_id, name)
+    if existing is not None and looked:
+        msg = f"the collection {existing[1]['name']!r} was created meanwhile"
+        raise ConcurrentChangeError(msg)
     if existing is not None:
         msg = (
             f"registry {reg['name']!r} already has a collection named {existing[1]['name']!r}; "
@@ -300,15 +310,9 @@ def link_version(s: Session, art_id: int, path: str, aliases: Iterable[str]) -> 
         check_accepts(reg, art["type"])
         found = s.find_collection(reg_id, p.collection)
         if found is None:
-            try:
-                coll_id = create_collection_doc(
-                    s, txn, reg_id, reg, p.collection, art["type"], "", []
-                )
-            except ConflictError as exc:
-                # Created by someone else since it was looked for (a server store reads
-                # each statement's committed state): run again and link into it.
-                msg = f"the collection {path!r} was created meanwhile"
-                raise ConcurrentChangeError(msg) from exc
+            coll_id = create_collection_doc(
+                s, txn, reg_id, reg, p.collection, art["type"], "", [], looked=True
+            )
         else:
             coll_id = found[0]
             check_collection_type(reg, found[1], art["type"])

@@ -331,7 +331,7 @@ class Registry(RegistryAccess):
         with self._s.store.transaction() as txn:
             reg = self._doc()
             coll_id = create_collection_doc(
-                self._s, txn, self._id, reg, name, t, description, tag_list
+                self._s, txn, self._id, reg, name, t, description, tag_list, looked=exist_ok
             )
         return Collection(self._s, coll_id)
 

@@ -473,6 +473,32 @@ def test_a_collection_created_by_another_writer_meanwhile_is_linked_into(
     other.close()
 
 
+def test_create_collection_exist_ok_returns_one_created_by_another_writer_meanwhile(
+    url: Callable[[str], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Like mkdir -p: a collection another writer created between the lookup and the
+    # creation is returned, not refused.
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    other = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    looked = Session.find_collection
+    raced: list[int] = []
+
+    def find_collection(self: Session, reg_id: int, name: str) -> tuple[int, Any] | None:
+        found = looked(self, reg_id, name)
+        if self is ada._s and found is None and not raced:
+            raced.append(1)
+            other.registry("Models").create_collection("shared", type="model")
+        return found
+
+    monkeypatch.setattr(Session, "find_collection", find_collection)
+    made = ada.registry("Models").create_collection("shared", type="model", exist_ok=True)
+    assert raced == [1]
+    assert made.name == "shared"
+    assert [c.name for c in other.registry("Models").collections()] == ["shared"]
+    ada.close()
+    other.close()
+
+
 def test_numbering_is_gap_free_with_concurrent_writer_processes(
     url: Callable[[str], str], tmp_path: Path
 ) -> None:
