@@ -90,6 +90,9 @@ class PostgresReads(PostgresConnection):
     ) -> list[Row]:
         """``joined``: over the table joined with the rows it refers to (:func:`joined_from`)."""
         txn = self._txn
+        if txn is not None and joined:
+            # Rows joined from another table: what the transaction wrote there may show.
+            return self._select_now(table, where, params, tail, joined=True)
         shape = "joined" if joined else "plain"
         if txn is None:
             key = read_key(table, shape, where, tail, params=params)
@@ -101,9 +104,6 @@ class PostgresReads(PostgresConnection):
                 rows = self._select_now(table, where, params, tail, joined=joined)
                 self._cache.put(table, key, tuple(rows), generation)
                 return rows
-        elif joined:
-            # Rows joined from another table: what the transaction wrote there may show.
-            pass
         elif tail.endswith(" LIMIT 1") and LOCK_ON_READ.get(table) == " FOR UPDATE":
             key = read_key(table, shape, where, tail, params=params)
             if key is not None:
