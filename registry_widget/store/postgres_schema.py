@@ -39,7 +39,12 @@ Migration 5 makes the policies that test whether a login sees a version cheap pe
 
 from __future__ import annotations
 
-from registry_widget.store.postgres_security import security_migration, visibility_migration
+from registry_widget.store.postgres_functions import fast_functions_migration
+from registry_widget.store.postgres_security import (
+    FIXED_PATH,
+    security_migration,
+    visibility_migration,
+)
 
 __all__ = [
     "LOCK_KEY",
@@ -263,6 +268,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     tuple(_version_3()),
     (NOTIFY_TABLE_FUNCTION,),
     visibility_migration(),
+    fast_functions_migration(FIXED_PATH),
 )
 """Migration ``n`` (1-based) takes a schema from version ``n - 1`` to ``n``."""
 

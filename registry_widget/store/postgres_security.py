@@ -33,6 +33,10 @@ whose name it is, or else whose key (NFC, lower-cased) it has.
 - ``rw_bootstrapping(login)``: the owner of the tables while ``users`` is still empty
   (the first open creates the core registries, then its user).
 
+Migration 6 rewrote every one of them in PL/pgSQL with the same answers
+(:mod:`registry_widget.store.postgres_functions`): the SQL versions here were planned
+again at every statement, and a write paid milliseconds for them.
+
 Triggers keep what a policy cannot compare, the row before with the row after:
 ``rw_keep_place`` keeps a collection's registry and a link's registry, collection and
 version (no row moves into another registry by pointing its ``registry_id`` elsewhere; a
@@ -46,13 +50,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["POLICIES", "security_migration", "visibility_migration"]
+__all__ = ["FIXED_PATH", "POLICIES", "security_migration", "visibility_migration"]
 
 _FUNCTION = "LANGUAGE sql STABLE SECURITY DEFINER"
 
 # Every rw_ function then keeps the search_path: the catalog, the store's schema, pg_temp
 # last, so that nothing a login creates in a schema can stand in for a built-in.
-_FIXED_PATH = """DO $$ DECLARE f regprocedure; BEGIN
+FIXED_PATH = """DO $$ DECLARE f regprocedure; BEGIN
   FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
            WHERE p.pronamespace = current_schema()::regnamespace
              AND starts_with(p.proname, 'rw_')
@@ -368,7 +372,7 @@ def _policies(policies: dict[str, dict[str, str | None]]) -> list[str]:
 
 def security_migration() -> tuple[str, ...]:
     """The statements of the migration that turns row-level security on (migration 2)."""
-    return (*_FUNCTIONS, _FIXED_PATH, *_policies(_POLICIES_2))
+    return (*_FUNCTIONS, FIXED_PATH, *_policies(_POLICIES_2))
 
 
 def visibility_migration() -> tuple[str, ...]:
@@ -385,4 +389,4 @@ def visibility_migration() -> tuple[str, ...]:
             clauses = _clauses(POLICIES, table, command)
             if clauses is not None and clauses != _clauses(_POLICIES_2, table, command):
                 altered.append(f"ALTER POLICY rw_{command} ON {table} {clauses}")
-    return (_LINKED_IN, _FIXED_PATH, *altered)
+    return (_LINKED_IN, FIXED_PATH, *altered)

@@ -432,6 +432,98 @@ def test_a_store_migrated_from_version_4_shows_each_login_the_same_versions(
     assert [name for name, _ in after["ada"][0]] == ["both", "loose", "secret"]
 
 
+def _what_each_function_answers(url: Callable[[str], str]) -> dict[str, Any]:
+    """Per login: every policy function's answer about every registry and version.
+
+    With what each login's own queries return (``dave`` is a login but no user).
+    """
+    admin = PostgresStore(url("ada"))
+    regs = admin._run("SELECT id, visibility, members FROM registries ORDER BY id")
+    arts = [row[0] for row in admin._run("SELECT id FROM artifacts ORDER BY id")]
+    admin.close()
+    answers: dict[str, Any] = {"registries": regs, "artifacts": arts}
+    for login in ("ada", "bob", "carol", "dave"):
+        store = PostgresStore(url(login))
+        run = store._run
+        answers[login] = (
+            [sorted(run("SELECT rw_registries(current_user, %s)", [r])[0][0]) for r in range(4)],
+            run("SELECT rw_org_role(current_user), rw_me(current_user)"),
+            [
+                run(
+                    "SELECT rw_rank(current_user, %s, %s::jsonb), "
+                    "rw_hides_registry(current_user, %s)",
+                    [vis, json.dumps(members), reg],
+                )
+                for reg, vis, members in [*regs, (999, "restricted", None)]
+            ],
+            [
+                run(
+                    "SELECT rw_sees_artifact(current_user, %s), "
+                    "rw_may_edit_artifact(current_user, %s), rw_linked_in(%s, '{}')",
+                    [art, art, art],
+                )
+                for art in [*arts, 999]
+            ],
+            run(
+                "SELECT rw_is_me(current_user, n) "
+                "FROM unnest(ARRAY['ada', 'ADA', 'bob', 'x', NULL]) n"
+            ),
+            None if login == "dave" else run("SELECT count(*) FROM collections"),
+            None if login == "dave" else run("SELECT count(*) FROM history"),
+        )
+        store.close()
+    return answers
+
+
+def test_policy_functions_answer_the_same_in_pl_pgsql_after_migration_6(
+    url: Callable[[str], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import registry_widget.store.postgres as postgres_module
+
+    with monkeypatch.context() as patch:
+        patch.setattr(postgres_module, "SCHEMA_VERSION", 5)
+        ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+        ada.add_user("bob", "member")
+        ada.add_user("carol", "viewer")
+        bob = rw.Client(url("bob"), blobs=tmp_path / "blobs")
+        lab = bob.create_registry("Lab", visibility="restricted")
+        lab.add_member("carol", "restricted_viewer")
+        bob.create_registry("Open")
+        bob.link(bob.log_artifact("secret", type="model", files=_files(tmp_path, "s")), "Lab/s")
+        both = bob.log_artifact("both", type="model", files=_files(tmp_path, "b"))
+        bob.link(both, "Lab/b")
+        bob.link(both, "Open/b")
+        bob.log_artifact("loose", type="model", files=_files(tmp_path, "l"))
+        ada.create_registry("Hidden", visibility="restricted")
+        ada.link(ada.log_artifact("own", type="model", files=_files(tmp_path, "o")), "Hidden/o")
+        bob.close()
+        ada.close()
+        before = _what_each_function_answers(url)
+        languages = PostgresStore(url("ada"))
+        old = languages._run(
+            "SELECT DISTINCT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang "
+            "WHERE p.prosecdef AND p.pronamespace = current_schema()::regnamespace"
+        )
+        languages.close()
+
+    rw.Client(url("ada"), blobs=tmp_path / "blobs").close()  # migrates
+    after = _what_each_function_answers(url)
+    assert after == before
+    assert old == [("sql",)]
+    store = PostgresStore(url("ada"))
+    assert store._run(
+        "SELECT DISTINCT l.lanname, p.proconfig IS NOT NULL FROM pg_proc p "
+        "JOIN pg_language l ON l.oid = p.prolang "
+        "WHERE p.prosecdef AND p.pronamespace = current_schema()::regnamespace"
+    ) == [("plpgsql", True)]
+    store.close()
+    # The answers are not all alike: the logins differ, as the role table says.
+    assert before["ada"][0] != before["carol"][0] != before["dave"][0]
+    assert before["dave"][0] == [[], [], [], []]
+    assert before["carol"][3] != before["bob"][3]
+    assert before["ada"][5] != before["bob"][5]
+
+
 # -- concurrency ---------------------------------------------------------------------------------
 
 
