@@ -9,8 +9,10 @@ several of them (each policy's ``(SELECT rw_registries(…))``, the triggers), s
 took 0.5–4 ms of server time under the policies against 0.05–0.5 ms without them, and
 ``rw_registries`` grew by about 0.15 ms per registry.
 
-Here each function is PL/pgSQL, whose statements are planned once per session, and looks
-the login up once, then computes in one query what it called other functions for: the
+Here each function is PL/pgSQL, whose statements are planned once per session (a generic
+plan, forced: left to choose, PostgreSQL planned the registries' query anew at every call,
+two thirds of its cost), and looks the login up once, then computes in one query what it
+called other functions for: the
 rank in a registry is the SQL expression :func:`rank_sql` (the rule of
 :func:`registry_widget.permissions.effective_role`, written once here), the folding of
 names :data:`FOLD_SQL`. Each function answers exactly what its migration-2 namesake
@@ -25,7 +27,10 @@ __all__ = ["FOLD_SQL", "fast_functions_migration", "rank_sql"]
 FOLD_SQL = "normalize(lower(normalize({}, NFC)), NFC)"
 """The key of a name (NFC, lower-cased), as ``rw_fold`` computes it; ``{}`` is the name."""
 
-_HEAD = "LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$\n#variable_conflict use_column\n"
+_HEAD = (
+    "LANGUAGE plpgsql STABLE SECURITY DEFINER SET plan_cache_mode = force_generic_plan "
+    "AS $$\n#variable_conflict use_column\n"
+)
 
 # The login's user: by name first, else by key; at most one row. Sets FOUND.
 _ME = f"""SELECT u.name, u.key, u.role INTO me FROM users u
