@@ -205,7 +205,7 @@ print(json.dumps({{"rss": _peak_rss_mib()}}))
 
 
 WRITER_CODE = """
-import json, sys, tempfile
+import json, shutil, sys, tempfile
 from pathlib import Path
 import registry_widget as rw
 from benchmarks.common import version_bytes
@@ -227,6 +227,7 @@ for j, path in enumerate(paths):
         ok += 1
     except rw.RegistryError:
         failed += 1
+shutil.rmtree(folder)
 print(json.dumps({{"ok": ok, "failed": failed}}))
 """
 
