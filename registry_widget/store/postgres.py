@@ -78,6 +78,7 @@ import psycopg
 
 from registry_widget.errors import (
     DatabaseError,
+    PermissionDeniedError,
     StoreCorruptedError,
     StoreUnavailableError,
 )
@@ -168,6 +169,28 @@ class PostgresStore(PostgresReads, Store):
                 f"this registry_widget knows ({SCHEMA_VERSION}); upgrade registry_widget"
             )
             raise StoreCorruptedError(msg)
+        found = self._one(
+            "SELECT current_user, (SELECT pg_get_userbyid(relowner) FROM pg_class "
+            "WHERE oid = to_regclass('schema_version'))",
+            [],
+        )
+        login, owner = found if found is not None else (None, None)
+        try:
+            self._migrate_from(version)
+        except PermissionDeniedError:
+            if owner is None or owner == login:
+                raise
+            msg = (
+                f"the registry store {self.location} has schema version {version} and this "
+                f"registry_widget needs version {SCHEMA_VERSION}; only the login that owns "
+                f"its tables, {owner!r}, may bring it there (login {login!r} may not): "
+                f"open it once as {owner!r} with this version of registry_widget"
+            )
+            raise PermissionDeniedError(msg) from None
+        self._tables.clear()
+
+    def _migrate_from(self, version: int) -> None:
+        """Apply the migrations after ``version`` in one transaction, under the lock."""
         with self.transaction():
             self._run("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
             version = self._schema_version()
@@ -179,7 +202,6 @@ class PostgresStore(PostgresReads, Store):
                 for table in ("schema_version", "settings", "meta", "users"):
                     self._run(f"GRANT SELECT ON {table} TO PUBLIC")
                 self._run("GRANT SELECT, USAGE ON SEQUENCE changes TO PUBLIC")
-        self._tables.clear()
 
     # -- reading ------------------------------------------------------------------------------
 

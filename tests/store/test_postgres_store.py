@@ -524,6 +524,31 @@ def test_policy_functions_answer_the_same_in_pl_pgsql_after_migration_6(
     assert before["ada"][5] != before["bob"][5]
 
 
+def test_a_login_that_does_not_own_the_tables_is_told_who_must_migrate(
+    url: Callable[[str], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import registry_widget.store.postgres as postgres_module
+
+    with monkeypatch.context() as patch:
+        patch.setattr(postgres_module, "SCHEMA_VERSION", 5)
+        ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+        ada.add_user("bob", "admin")
+        ada.close()
+    with pytest.raises(PermissionDeniedError) as caught:
+        rw.Client(url("bob"), blobs=tmp_path / "blobs")
+    message = str(caught.value)
+    assert "schema version 5" in message
+    assert f"version {SCHEMA_VERSION}" in message
+    assert "'ada'" in message
+    assert "'bob' may not" in message
+    with psycopg.connect(url("bob")) as raw:  # nothing of the migration stayed
+        assert raw.execute("SELECT max(version) FROM schema_version").fetchone() == (5,)
+    rw.Client(url("ada"), blobs=tmp_path / "blobs").close()  # the owner migrates
+    bob = rw.Client(url("bob"), blobs=tmp_path / "blobs")
+    assert bob.registry("Models").name == "Models"
+    bob.close()
+
+
 # -- concurrency ---------------------------------------------------------------------------------
 
 
