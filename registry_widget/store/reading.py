@@ -184,7 +184,9 @@ class WorkingSetReads(IndexedTables):
             ids = self._match_ids(table, own) if own else docs
             if test is not None:
                 others, key = self._docs(join.table), join.key
-                ids = [i for i in ids if (o := others.get(docs[i][key])) is not None and test(o)]
+                keyed = [(i, docs[i][key]) for i in ids]
+                ok = set(self._passing(join.table, test, {o: None for _, o in keyed if o in others}))
+                ids = [i for i, o in keyed if o in ok]
         by_joined = any(key.removeprefix("-") in join.fields for key in order)
         if rest == MATCH_ALL and not by_joined:
             return _page([(i, docs[i]) for i in ids], order, limit, offset)
@@ -210,16 +212,16 @@ class WorkingSetReads(IndexedTables):
         """
         others = self._match_ids(join.table, other)
         docs = self._docs(table)
-        rows = self._docs(join.table)
         key = join.key
         if own and self._estimate(table, own) < len(others):
             wanted = set(others)
-            ids = [i for i in self._match_ids(table, own) if docs[i][key] in wanted]
+            keyed = [(i, o) for i in self._match_ids(table, own) if (o := docs[i][key]) in wanted]
             if test is not None:
-                ids = [i for i in ids if test(rows[docs[i][key]])]
-            return ids
+                ok = set(self._passing(join.table, test, {o: None for _, o in keyed}))
+                keyed = [(i, o) for i, o in keyed if o in ok]
+            return [i for i, _ in keyed]
         if test is not None:
-            others = [o for o in others if test(rows[o])]
+            others = self._passing(join.table, test, others)
         by_key = self._index(table, key)
         ids = sorted(i for o in others for i in by_key.lookup(o))
         for field, value in own:
