@@ -28,7 +28,7 @@ from registry_widget.store.interface import (
     Store,
 )
 from registry_widget.store.joined import drop_joined
-from registry_widget.store.packed import PackedDocs
+from registry_widget.store.packed import PackedDocs, reader
 from registry_widget.store.table import Docs, Tables, WorkingSet, WorkingSetTable, held_as
 
 __all__ = ["IndexedTables"]
@@ -67,8 +67,8 @@ class IndexedTables(Store):
 
     def get_many(self, table: str, ids: Iterable[int]) -> list[Row]:
         """The rows of ``table`` with these ids, in the order given; missing ids are skipped."""
-        docs = self._docs(table)
-        return [(i, docs[i]) for i in ids if i in docs]
+        get = self._docs(table).get  # one read per id (a big table decodes on reads)
+        return [(i, doc) for i in ids if (doc := get(i)) is not None]
 
     def find(self, table: str, **equal: Any) -> list[Row]:
         """The rows of ``table`` whose fields equal (or, for lists, contain) the values.
@@ -78,8 +78,8 @@ class IndexedTables(Store):
         cost follows the number of matches, not the size of the table. Values are
         strings, numbers, booleans or None. Rows come in insertion order.
         """
-        docs = self._docs(table)
-        return [(i, docs[i]) for i in self.find_ids(table, **equal)]
+        read = reader(self._docs(table))
+        return [(i, read(i)) for i in self.find_ids(table, **equal)]
 
     def find_one(self, table: str, **equal: Any) -> Row | None:
         """The first row :meth:`find` would return, or None."""
@@ -261,9 +261,9 @@ class IndexedTables(Store):
         filters) until the document changes, so a repeated filter reads only the
         documents changed since: the big tables decode a document on every read.
         """
-        docs = self._docs(table)
+        read = reader(self._docs(table))
         if not getattr(test, "is_cacheable", lambda: False)():
-            return [i for i in ids if test(docs[i])]
+            return [i for i in ids if test(read(i))]
         state = self._state
         memos = self._tested.setdefault(table, {})
         memo = memos.pop(test, None)  # put back last: the most recently used
@@ -276,7 +276,7 @@ class IndexedTables(Store):
         for i in ids:
             ok = memo.get(i)
             if ok is None:
-                ok = memo[i] = bool(test(docs[i]))
+                ok = memo[i] = bool(test(read(i)))
             if ok:
                 passed.append(i)
         if self._state != state:  # changed meanwhile (another thread): results may be stale

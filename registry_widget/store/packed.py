@@ -17,12 +17,13 @@ for every document (see :meth:`PackedDocs.fits`).
 
 from __future__ import annotations
 
-from collections.abc import ItemsView, Iterator, Mapping, MutableMapping, ValuesView
+import contextlib
+from collections.abc import Callable, ItemsView, Iterator, Mapping, MutableMapping, ValuesView
 from typing import Any
 
 import orjson
 
-__all__ = ["PACKED_TABLES", "PackedDocs", "Shape", "new_docs"]
+__all__ = ["PACKED_TABLES", "PackedDocs", "Shape", "new_docs", "reader"]
 
 Doc = dict[str, Any]
 Shape = tuple[Any, ...]
@@ -30,6 +31,9 @@ Shape = tuple[Any, ...]
 
 PACKED_TABLES = frozenset({"history", "artifacts", "links"})
 """The tables held as JSON text: those growing with every version logged and linked."""
+
+RECENT = 1024
+"""Documents a table keeps decoded, the most recently decoded (see :class:`PackedDocs`)."""
 
 MAX_SHAPES = 256
 """Shapes a table keeps before it stops (checks then decode every document)."""
@@ -47,6 +51,11 @@ def shape_of(doc: Doc) -> Shape:
 def new_docs(table: str) -> MutableMapping[int, Doc]:
     """An empty table of documents by id: packed for :data:`PACKED_TABLES`, else a dict."""
     return PackedDocs() if table in PACKED_TABLES else {}
+
+
+def reader(docs: Mapping[int, Doc]) -> Callable[[int], Doc]:
+    """``docs[i]`` for reading many documents once: decoded without being kept."""
+    return docs.peek if isinstance(docs, PackedDocs) else docs.__getitem__
 
 
 def _decode(held: bytes | Doc) -> Doc:
@@ -67,12 +76,16 @@ def _encode(doc: Doc) -> bytes | Doc:
 class PackedDocs(MutableMapping[int, Doc]):
     """Documents by id, held as their JSON text and decoded on every read.
 
-    Reads (``docs[i]``, :meth:`get`, :meth:`values`, :meth:`items`, :meth:`pop`) return
-    a new dictionary each time; writes (``docs[i] = doc``) encode the document.
+    Writes (``docs[i] = doc``) encode the document. A document read by id (``docs[i]``,
+    :meth:`get`) is decoded and kept decoded among the :data:`RECENT` last so read, so
+    reading it again returns the same dictionary (as a dict table would; never change
+    it); reading them all (:meth:`values`, :meth:`items`) decodes each anew.
     """
 
     def __init__(self, docs: Mapping[int, Doc] | None = None) -> None:
         self._held: dict[int, bytes | Doc] = {}
+        self._recent: dict[int, tuple[bytes, Doc]] = {}
+        """Documents decoded lately, with the text they were decoded from."""
         self.shapes: set[Shape] | None = set()
         """The shapes documents have had here (None: too many to keep)."""
         if docs is not None:
@@ -82,6 +95,7 @@ class PackedDocs(MutableMapping[int, Doc]):
     def load(self, doc_id: int, raw: bytes, doc: Doc) -> None:
         """Hold ``raw``, the JSON text just decoded as ``doc``, as document ``doc_id``."""
         self._held[doc_id] = raw
+        self._recent.pop(doc_id, None)
         self._saw(doc)
 
     def _saw(self, doc: Doc) -> None:
@@ -125,20 +139,53 @@ class PackedDocs(MutableMapping[int, Doc]):
 
     # -- the mapping ----------------------------------------------------------------------
 
+    def _decoded(self, doc_id: int, held: bytes) -> Doc:
+        doc: Doc = _loads(held)
+        recent = self._recent
+        if len(recent) >= RECENT:
+            with contextlib.suppress(KeyError, RuntimeError):  # another thread's eviction
+                del recent[next(iter(recent))]
+        recent[doc_id] = (held, doc)
+        return doc
+
+    # The two reads by id are written out in full: they are the hot path of every read.
     def __getitem__(self, doc_id: int) -> Doc:
-        return _decode(self._held[doc_id])
+        held = self._held[doc_id]
+        if type(held) is not bytes:
+            return held  # type: ignore[return-value]
+        hit = self._recent.get(doc_id)
+        if hit is not None and hit[0] is held:  # decoded from this very text: still current
+            return hit[1]
+        return self._decoded(doc_id, held)
 
     def get(self, doc_id: int, default: Any = None) -> Any:
-        """Document ``doc_id`` (a new dictionary), or ``default``."""
+        """Document ``doc_id``, or ``default``."""
         held = self._held.get(doc_id)
-        return default if held is None else _decode(held)
+        if type(held) is not bytes:
+            return default if held is None else held
+        hit = self._recent.get(doc_id)
+        if hit is not None and hit[0] is held:
+            return hit[1]
+        return self._decoded(doc_id, held)
+
+    def peek(self, doc_id: int) -> Doc:
+        """Document ``doc_id``, decoded without being kept (for reading many once)."""
+        held = self._held[doc_id]
+        if type(held) is not bytes:
+            return held  # type: ignore[return-value]
+        hit = self._recent.get(doc_id)
+        if hit is not None and hit[0] is held:
+            return hit[1]
+        return _loads(held)  # type: ignore[no-any-return]
 
     def __setitem__(self, doc_id: int, doc: Doc) -> None:
         self._held[doc_id] = _encode(doc)
+        self._recent.pop(doc_id, None)
         self._saw(doc)
 
     def __delitem__(self, doc_id: int) -> None:
         del self._held[doc_id]
+        self._recent.pop(doc_id, None)
 
     def pop(self, doc_id: int, default: Any = _MISSING) -> Any:
         """Remove document ``doc_id`` and return it; ``default`` (or KeyError) if missing."""
@@ -147,7 +194,8 @@ class PackedDocs(MutableMapping[int, Doc]):
             if default is _MISSING:
                 raise KeyError(doc_id)
             return default
-        return _decode(held)
+        hit = self._recent.pop(doc_id, None)
+        return hit[1] if hit is not None and hit[0] is held else _decode(held)
 
     def __contains__(self, doc_id: object) -> bool:
         return doc_id in self._held

@@ -16,10 +16,11 @@ one table header and one document per line::
 
 so that it can be written and read a document at a time, without holding its whole text
 in memory. The big tables keep each document's line as read, as its JSON text
-(:class:`~registry_widget.store.packed.PackedDocs`), and are written back from it. A file in any other layout (written by TinyDB itself, or by older versions) is
-read whole. The ``_journal`` table names the journal generation that continues the
-snapshot (see :mod:`registry_widget.store.jsonfile`) and each table's next document id;
-it is not part of the working set.
+(:class:`~registry_widget.store.packed.PackedDocs`), and are written back from it. A
+file in any other layout (written by TinyDB itself, or by older versions) is read whole.
+The ``_journal`` table names the journal generation that continues the snapshot (see
+:mod:`registry_widget.store.jsonfile`) and each table's next document id; it is not part
+of the working set.
 """
 
 from __future__ import annotations
