@@ -56,10 +56,11 @@ class IndexedTables(Store):
         """Per table and test, whether each document tested passed (see :meth:`_passing`)."""
 
     # -- reading -----------------------------------------------------------------------
-    # Rows are ``(id, document)`` pairs. The document is the stored dictionary itself,
-    # not a copy: callers read it and never change it (changes go through a
-    # Transaction). None of these methods refresh; call :meth:`refresh` or read inside
-    # :meth:`reading` first.
+    # Rows are ``(id, document)`` pairs. The document is the stored dictionary itself
+    # (on the packed tables, one decoded from the stored text and possibly handed out
+    # again): callers read it and never change it (changes go through a Transaction).
+    # None of these methods refresh; call :meth:`refresh` or read inside :meth:`reading`
+    # first.
 
     def get(self, table: str, doc_id: int) -> Doc | None:
         """Document ``doc_id`` of ``table`` (the stored one: never change it), or None."""
