@@ -84,8 +84,8 @@ class PackedDocs(MutableMapping[int, Doc]):
 
     def __init__(self, docs: Mapping[int, Doc] | None = None) -> None:
         self._held: dict[int, bytes | Doc] = {}
-        self._recent: dict[int, tuple[bytes, Doc]] = {}
-        """Documents decoded lately, with the text they were decoded from."""
+        self._recent: dict[int, Doc] = {}
+        """Documents decoded lately (at most :data:`RECENT`), oldest first."""
         self.shapes: set[Shape] | None = set()
         """The shapes documents have had here (None: too many to keep)."""
         if docs is not None:
@@ -139,43 +139,49 @@ class PackedDocs(MutableMapping[int, Doc]):
 
     # -- the mapping ----------------------------------------------------------------------
 
+    # Writers change ``_held`` first and then drop the document from ``_recent``; a reader
+    # that decoded a text checks after keeping the document that the text is still the
+    # one held. So whichever of them runs first, no document decoded from a replaced
+    # text stays in ``_recent``, without a lock.
     def _decoded(self, doc_id: int, held: bytes) -> Doc:
         doc: Doc = _loads(held)
         recent = self._recent
         if len(recent) >= RECENT:
             with contextlib.suppress(KeyError, RuntimeError):  # another thread's eviction
                 del recent[next(iter(recent))]
-        recent[doc_id] = (held, doc)
+        recent[doc_id] = doc
+        if self._held.get(doc_id) is not held:  # replaced meanwhile (another thread)
+            recent.pop(doc_id, None)
         return doc
 
-    # The two reads by id are written out in full: they are the hot path of every read.
+    # The reads by id are written out in full: they are the hot path of every read.
     def __getitem__(self, doc_id: int) -> Doc:
+        doc = self._recent.get(doc_id)
+        if doc is not None:
+            return doc
         held = self._held[doc_id]
         if type(held) is not bytes:
             return held  # type: ignore[return-value]
-        hit = self._recent.get(doc_id)
-        if hit is not None and hit[0] is held:  # decoded from this very text: still current
-            return hit[1]
         return self._decoded(doc_id, held)
 
     def get(self, doc_id: int, default: Any = None) -> Any:
         """Document ``doc_id``, or ``default``."""
+        doc = self._recent.get(doc_id)
+        if doc is not None:
+            return doc
         held = self._held.get(doc_id)
         if type(held) is not bytes:
             return default if held is None else held
-        hit = self._recent.get(doc_id)
-        if hit is not None and hit[0] is held:
-            return hit[1]
         return self._decoded(doc_id, held)
 
     def peek(self, doc_id: int) -> Doc:
         """Document ``doc_id``, decoded without being kept (for reading many once)."""
+        doc = self._recent.get(doc_id)
+        if doc is not None:
+            return doc
         held = self._held[doc_id]
         if type(held) is not bytes:
             return held  # type: ignore[return-value]
-        hit = self._recent.get(doc_id)
-        if hit is not None and hit[0] is held:
-            return hit[1]
         return _loads(held)  # type: ignore[no-any-return]
 
     def __setitem__(self, doc_id: int, doc: Doc) -> None:
@@ -194,8 +200,8 @@ class PackedDocs(MutableMapping[int, Doc]):
             if default is _MISSING:
                 raise KeyError(doc_id)
             return default
-        hit = self._recent.pop(doc_id, None)
-        return hit[1] if hit is not None and hit[0] is held else _decode(held)
+        doc = self._recent.pop(doc_id, None)
+        return _decode(held) if doc is None else doc
 
     def __contains__(self, doc_id: object) -> bool:
         return doc_id in self._held
