@@ -14,7 +14,7 @@ iteration, in insertion order.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any, TypeAlias
 
 __all__ = ["Bucket", "HashIndex", "index_key"]
@@ -58,7 +58,7 @@ class HashIndex:
 
     __slots__ = ("buckets", "field")
 
-    def __init__(self, field: str, docs: dict[int, dict[str, Any]] | None = None) -> None:
+    def __init__(self, field: str, docs: Mapping[int, dict[str, Any]] | None = None) -> None:
         self.field = field
         self.buckets: dict[Hashable, Bucket] = {}
         if docs:

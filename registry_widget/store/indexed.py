@@ -5,12 +5,13 @@
 (:class:`~registry_widget.store.table.WorkingSet`), a hash index per table and field
 looked up, built on first use and updated for the changed documents only, each table's
 next document id, the lookups by equality the indexes answer (:meth:`Store.find` and its
-kin), the check of the documents' shape, and the loading of a whole working set.
+kin), the results of filters' tests per document (:meth:`IndexedTables._passing`), the
+check of the documents' shape, and the loading of a whole working set.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
 from tinydb import TinyDB
@@ -27,9 +28,13 @@ from registry_widget.store.interface import (
     Store,
 )
 from registry_widget.store.joined import drop_joined
-from registry_widget.store.table import Tables, WorkingSet, WorkingSetTable
+from registry_widget.store.packed import PackedDocs, reader
+from registry_widget.store.table import Docs, Tables, WorkingSet, WorkingSetTable, held_as
 
 __all__ = ["IndexedTables"]
+
+TESTS_KEPT = 30
+"""Filters per table whose results per document are kept (the oldest is dropped)."""
 
 
 class IndexedTables(Store):
@@ -47,12 +52,15 @@ class IndexedTables(Store):
         self._outdated = False
         """Whether the working set was read from documents of an older shape (see
         :data:`STORE_SCHEMA`), which the first commit writes anew in today's."""
+        self._tested: dict[str, dict[Any, dict[int, bool]]] = {}
+        """Per table and test, whether each document tested passed (see :meth:`_passing`)."""
 
     # -- reading -----------------------------------------------------------------------
-    # Rows are ``(id, document)`` pairs. The document is the stored dictionary itself,
-    # not a copy: callers read it and never change it (changes go through a
-    # Transaction). None of these methods refresh; call :meth:`refresh` or read inside
-    # :meth:`reading` first.
+    # Rows are ``(id, document)`` pairs. The document is the stored dictionary itself
+    # (on the packed tables, one decoded from the stored text and possibly handed out
+    # again): callers read it and never change it (changes go through a Transaction).
+    # None of these methods refresh; call :meth:`refresh` or read inside :meth:`reading`
+    # first.
 
     def get(self, table: str, doc_id: int) -> Doc | None:
         """Document ``doc_id`` of ``table`` (the stored one: never change it), or None."""
@@ -60,8 +68,8 @@ class IndexedTables(Store):
 
     def get_many(self, table: str, ids: Iterable[int]) -> list[Row]:
         """The rows of ``table`` with these ids, in the order given; missing ids are skipped."""
-        docs = self._docs(table)
-        return [(i, docs[i]) for i in ids if i in docs]
+        get = self._docs(table).get  # one read per id (a big table decodes on reads)
+        return [(i, doc) for i in ids if (doc := get(i)) is not None]
 
     def find(self, table: str, **equal: Any) -> list[Row]:
         """The rows of ``table`` whose fields equal (or, for lists, contain) the values.
@@ -71,8 +79,8 @@ class IndexedTables(Store):
         cost follows the number of matches, not the size of the table. Values are
         strings, numbers, booleans or None. Rows come in insertion order.
         """
-        docs = self._docs(table)
-        return [(i, docs[i]) for i in self.find_ids(table, **equal)]
+        read = reader(self._docs(table))
+        return [(i, read(i)) for i in self.find_ids(table, **equal)]
 
     def find_one(self, table: str, **equal: Any) -> Row | None:
         """The first row :meth:`find` would return, or None."""
@@ -196,8 +204,11 @@ class IndexedTables(Store):
         """What is wrong with the first document of ``tables`` lacking an expected field."""
         expected = self._fields if expected is None else expected
         for table, fields in expected.items():
+            docs = tables.get(table, {})
+            if isinstance(docs, PackedDocs) and docs.fits(fields):
+                continue  # every shape its documents have had passes: no need to read them
             required = fields.keys()
-            for doc_id, doc in tables.get(table, {}).items():
+            for doc_id, doc in docs.items():
                 if not required <= doc.keys() or not all(
                     isinstance(doc[f], kinds) for f, kinds in fields.items()
                 ):
@@ -241,8 +252,44 @@ class IndexedTables(Store):
 
     # -- the working set -------------------------------------------------------------------
 
-    def _docs(self, table: str) -> dict[int, Doc]:
+    def _docs(self, table: str) -> Docs:
         return self._storage.docs(table)
+
+    def _passing(self, table: str, test: Callable[[Doc], bool], ids: Iterable[int]) -> list[int]:
+        """The ids among ``ids`` whose document of ``table`` passes ``test``, in order.
+
+        What each document gave is kept per test (a compiled filter, the same for equal
+        filters) until the document changes, so a repeated filter reads only the
+        documents changed since: the big tables decode a document on every read.
+        """
+        read = reader(self._docs(table))
+        if not getattr(test, "is_cacheable", lambda: False)():
+            return [i for i in ids if test(read(i))]
+        state = self._state
+        memos = self._tested.setdefault(table, {})
+        memo = memos.pop(test, None)  # put back last: the most recently used
+        if memo is None:
+            memo = {}
+            if len(memos) >= TESTS_KEPT:
+                del memos[next(iter(memos))]
+        memos[test] = memo
+        passed = []
+        for i in ids:
+            ok = memo.get(i)
+            if ok is None:
+                ok = memo[i] = bool(test(read(i)))
+            if ok:
+                passed.append(i)
+        if self._state != state:  # changed meanwhile (another thread): results may be stale
+            memos.pop(test, None)
+        return passed
+
+    def _forget_tests(self, table: str, doc_id: int) -> None:
+        """Drop what tests gave for document ``doc_id`` (after the working set's state moved)."""
+        memos = self._tested.get(table)
+        if memos:
+            for memo in memos.values():
+                memo.pop(doc_id, None)
 
     def _index(self, table: str, field: str) -> HashIndex:
         by_field = self._indexes.get(table)
@@ -289,6 +336,7 @@ class IndexedTables(Store):
             # inserts, replayed ones included, raise the mark; removals never lower it
             self._next_ids[table] = doc_id + 1
         self._changed(table)
+        self._forget_tests(table, doc_id)
 
     def _delete(self, table: str, doc_id: int) -> None:
         previous = self._docs(table).pop(doc_id, None)
@@ -299,6 +347,7 @@ class IndexedTables(Store):
             for index in indexes.values():
                 index.discard(doc_id, previous)
         self._changed(table)
+        self._forget_tests(table, doc_id)
 
     def _changed(self, table: str) -> None:
         self._state += 1
@@ -313,10 +362,23 @@ class IndexedTables(Store):
         before they were kept): a table's next id is past its mark, its highest document
         and every id this store object handed out, so no id is ever given out twice.
         """
-        stripped = [drop_joined(name, doc) for name in JOINS for doc in data.get(name, {}).values()]
+        data = {name: held_as(name, docs) for name, docs in data.items()}
+        stripped = False
+        for name, join in JOINS.items():
+            docs = data.get(name)
+            if not docs or (
+                isinstance(docs, PackedDocs)
+                and docs.shapes is not None
+                and not any(field in shape for shape in docs.shapes for field in join.fields)
+            ):
+                continue  # no document has had a copied field
+            for doc_id, doc in list(docs.items()):
+                if drop_joined(name, doc):
+                    docs[doc_id] = doc  # a packed table holds a decoded copy: store it back
+                    stripped = True
         meta = data.get("meta", {}).get(1)
         schema = meta.get("schema") if isinstance(meta, dict) else None
-        self._outdated = any(stripped) or (type(schema) is int and schema < STORE_SCHEMA)
+        self._outdated = stripped or (type(schema) is int and schema < STORE_SCHEMA)
         self._storage.tables = data
         # TinyDB's table objects cache query results; new table objects start with none.
         self._db._tables.clear()
@@ -330,6 +392,7 @@ class IndexedTables(Store):
         self._next_ids = marks
         self._state += 1
         self._revision += 1
+        self._tested.clear()
 
     def _dump(self) -> Tables:
         """The working set: tables of documents by int id (live, do not change)."""

@@ -19,6 +19,7 @@ from registry_widget.names import normalize_key
 from registry_widget.store.indexed import IndexedTables
 from registry_widget.store.interface import ID, JOINS, Doc, Join, Row
 from registry_widget.store.joined import JoinedView, split_joined
+from registry_widget.store.packed import reader
 from registry_widget.store.query import compile_query
 
 __all__ = ["WorkingSetReads"]
@@ -52,11 +53,12 @@ class WorkingSetReads(IndexedTables):
         rows: list[Row]
         if terms:
             ids = self._match_ids(table, terms)
+            read = reader(docs)
             if rest == MATCH_ALL:
-                rows = [(i, docs[i]) for i in ids]
+                rows = [(i, read(i)) for i in ids]
             else:
                 test = compile_query(rest)
-                rows = [(i, doc) for i in ids if test(doc := docs[i])]
+                rows = [(i, doc) for i in ids if test(doc := read(i))]
         elif rest == MATCH_ALL:
             rows = list(docs.items())
         else:
@@ -82,6 +84,7 @@ class WorkingSetReads(IndexedTables):
         the rows as for :meth:`query`; at most ``limit`` rows are returned (None: all).
         """
         docs = self._docs(table)
+        read = reader(docs)
         ids: Iterable[int] = self._match_ids(table, list(where.items())) if where else docs
         found: list[Row] = []
         if limit is not None and limit <= 0:
@@ -91,7 +94,7 @@ class WorkingSetReads(IndexedTables):
         if join is not None and any(field in join.fields for field in fields):
             view = JoinedView(join, self._docs(join.table))
         for doc_id in ids:
-            doc = docs[doc_id]
+            doc = read(doc_id)
             seen = doc if view is None else view.over(doc)
             if any(_contains_text(seen.get(field), text) for field in fields):
                 found.append((doc_id, doc))
@@ -116,14 +119,14 @@ class WorkingSetReads(IndexedTables):
         keeps only entries about no registry or about one of these. Paged by ``limit``
         (None: all) and ``offset``.
         """
-        docs = self._docs("history")
+        read = reader(self._docs("history"))
         prefixes = None if kinds is None else tuple(f"{kind}." for kind in kinds)
         found: list[Row] = []
         skip = offset
         for doc_id in sorted(self.find_ids("history", **{field: value}), reverse=True):
             if limit is not None and len(found) >= limit:
                 break
-            doc = docs[doc_id]
+            doc = read(doc_id)
             if registries is not None:
                 reg_id = doc["registry_id"]
                 if reg_id is not None and reg_id not in registries:
@@ -177,6 +180,7 @@ class WorkingSetReads(IndexedTables):
         theirs, rest = split_joined(rest, join)
         test = None if theirs == MATCH_ALL else compile_query(theirs)
         docs = self._docs(table)
+        read = reader(docs)
         ids: Iterable[int]
         if other:
             ids = self._joined_ids(table, join, own, other, test)
@@ -184,12 +188,16 @@ class WorkingSetReads(IndexedTables):
             ids = self._match_ids(table, own) if own else docs
             if test is not None:
                 others, key = self._docs(join.table), join.key
-                ids = [i for i in ids if (o := others.get(docs[i][key])) is not None and test(o)]
+                keyed = [(i, read(i)[key]) for i in ids]
+                ok = set(
+                    self._passing(join.table, test, {o: None for _, o in keyed if o in others})
+                )
+                ids = [i for i, o in keyed if o in ok]
         by_joined = any(key.removeprefix("-") in join.fields for key in order)
         if rest == MATCH_ALL and not by_joined:
-            return _page([(i, docs[i]) for i in ids], order, limit, offset)
+            return _page([(i, read(i)) for i in ids], order, limit, offset)
         view = JoinedView(join, self._docs(join.table))
-        views = [(i, view.over(docs[i])) for i in ids]
+        views = [(i, view.over(read(i))) for i in ids]
         if rest != MATCH_ALL:
             matches = compile_query(rest)
             views = [row for row in views if matches(row[1])]  # type: ignore[arg-type]
@@ -209,17 +217,17 @@ class WorkingSetReads(IndexedTables):
         Driven from whichever side the indexes say has fewer candidates.
         """
         others = self._match_ids(join.table, other)
-        docs = self._docs(table)
-        rows = self._docs(join.table)
+        read = reader(self._docs(table))
         key = join.key
         if own and self._estimate(table, own) < len(others):
             wanted = set(others)
-            ids = [i for i in self._match_ids(table, own) if docs[i][key] in wanted]
+            keyed = [(i, o) for i in self._match_ids(table, own) if (o := read(i)[key]) in wanted]
             if test is not None:
-                ids = [i for i in ids if test(rows[docs[i][key]])]
-            return ids
+                ok = set(self._passing(join.table, test, {o: None for _, o in keyed}))
+                keyed = [(i, o) for i, o in keyed if o in ok]
+            return [i for i, _ in keyed]
         if test is not None:
-            others = [o for o in others if test(rows[o])]
+            others = self._passing(join.table, test, others)
         by_key = self._index(table, key)
         ids = sorted(i for o in others for i in by_key.lookup(o))
         for field, value in own:

@@ -15,10 +15,12 @@ one table header and one document per line::
     }   (no newline after the last brace)
 
 so that it can be written and read a document at a time, without holding its whole text
-in memory. A file in any other layout (written by TinyDB itself, or by older versions) is
-read whole. The ``_journal`` table names the journal generation that continues the
-snapshot (see :mod:`registry_widget.store.jsonfile`) and each table's next document id;
-it is not part of the working set.
+in memory. The big tables keep each document's line as read, as its JSON text
+(:class:`~registry_widget.store.packed.PackedDocs`), and are written back from it. A
+file in any other layout (written by TinyDB itself, or by older versions) is read whole.
+The ``_journal`` table names the journal generation that continues the snapshot (see
+:mod:`registry_widget.store.jsonfile`) and each table's next document id; it is not part
+of the working set.
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import orjson
 
 from registry_widget._fs import fsync_dir, replace_file
 from registry_widget.errors import StoreCorruptedError, StoreWriteError
-from registry_widget.store.table import Tables
+from registry_widget.store.packed import PackedDocs, new_docs
+from registry_widget.store.table import Tables, held_as
 
 __all__ = ["JOURNAL_TABLE", "Generation", "Snapshot", "read_snapshot", "write_snapshot"]
 
@@ -95,8 +98,13 @@ def _write(f: BinaryIO, tables: Tables, generation: Generation, next_ids: dict[s
         parts: list[bytes] = []
         size = 0
         last = len(docs) - 1
-        for k, (doc_id, doc) in enumerate(docs.items()):
-            line = b'"%d":%s%s' % (doc_id, dumps(doc), b"\n" if k == last else b",\n")
+        texts = (
+            docs.raw_items()
+            if isinstance(docs, PackedDocs)
+            else ((doc_id, dumps(doc)) for doc_id, doc in docs.items())
+        )
+        for k, (doc_id, text) in enumerate(texts):
+            line = b'"%d":%s%s' % (doc_id, text, b"\n" if k == last else b",\n")
             parts.append(line)
             size += len(line)
             if size >= _CHUNK:
@@ -166,19 +174,24 @@ def _read_lines(f: BinaryIO) -> Tables:
             raise _NotLineLayoutError from None
         if not isinstance(name, str) or name in tables:
             raise _NotLineLayoutError
-        docs: dict[int, dict[str, Any]] = {}
+        docs = new_docs(name)
+        packed = docs if isinstance(docs, PackedDocs) else None
         for line in _documents(lines):
             sep = line.find(b'":')
             if line[:1] != b'"' or sep < 0:
                 raise _NotLineLayoutError
             try:
                 doc_id = int(line[1:sep])
-                doc = loads(line[sep + 2 :])
+                text = line[sep + 2 :]
+                doc = loads(text)
             except (ValueError, orjson.JSONDecodeError):
                 raise _NotLineLayoutError from None
             if not isinstance(doc, dict) or doc_id in docs:
                 raise _NotLineLayoutError
-            docs[doc_id] = doc
+            if packed is None:
+                docs[doc_id] = doc
+            else:
+                packed.load(doc_id, text, doc)  # the text, not the dictionary, is kept
         tables[name] = docs
     raise _NotLineLayoutError  # no closing line: truncated
 
@@ -225,7 +238,9 @@ def _read_whole(raw: bytes, path: Path) -> Tables:
         )
         raise StoreCorruptedError(msg)
     try:
-        return {name: {int(k): v for k, v in docs.items()} for name, docs in data.items()}
+        return {
+            name: held_as(name, {int(k): v for k, v in docs.items()}) for name, docs in data.items()
+        }
     except ValueError:
         msg = f"{path} has a document id that is not a number; it was left untouched"
         raise StoreCorruptedError(msg) from None

@@ -3,8 +3,10 @@
 Stock TinyDB reads and writes a whole table through its storage on every change and
 converts every document id on the way (``Table._update_table``), so a single insert
 costs time proportional to the table. Here the storage holds each table as a plain
-``{doc_id: document}`` dictionary that is read and changed in place: reading hands out
-that dictionary, and a change touches only the documents it names.
+``{doc_id: document}`` mapping that is read and changed in place: reading hands out
+that mapping, and a change touches only the documents it names. The big tables are
+:class:`~registry_widget.store.packed.PackedDocs`, which hold each document as its JSON
+text and decode it when read; the others are plain dictionaries.
 
 TinyDB stays the query engine: :meth:`Table.search`, :meth:`Table.get`, iteration and the
 query cache work unchanged over these dictionaries. Changes, however, go through the
@@ -14,20 +16,34 @@ TinyDB's own write methods so that nothing can bypass them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import Any, cast
 
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
-__all__ = ["Tables", "WorkingSet", "WorkingSetTable"]
+from registry_widget.store.packed import PACKED_TABLES, PackedDocs, new_docs
+
+__all__ = ["Docs", "Tables", "WorkingSet", "WorkingSetTable", "held_as"]
 
 Doc = dict[str, Any]
-Tables = dict[str, dict[int, Doc]]
+Docs = MutableMapping[int, Doc]
+"""A table's documents by id: a dict, or :class:`PackedDocs` for the big tables."""
+Tables = dict[str, Docs]
+
+
+def held_as(name: str, docs: Docs) -> Docs:
+    """``docs`` as table ``name`` holds them: packed for the big tables, else a dict."""
+    if name in PACKED_TABLES and not isinstance(docs, PackedDocs):
+        return PackedDocs(docs)
+    return docs
 
 
 class WorkingSet(Storage):
-    """A TinyDB storage holding every table as ``{int doc_id: document}`` in memory."""
+    """A TinyDB storage holding every table as ``{int doc_id: document}`` in memory.
+
+    The big tables are packed (:func:`~registry_widget.store.packed.new_docs`).
+    """
 
     def __init__(self) -> None:
         self.tables: Tables = {}
@@ -38,13 +54,15 @@ class WorkingSet(Storage):
 
     def write(self, data: dict[str, dict[Any, Doc]]) -> None:
         """Replace every table by ``data`` (document ids may be strings, as in JSON)."""
-        self.tables = {name: {int(k): v for k, v in docs.items()} for name, docs in data.items()}
+        self.tables = {
+            name: held_as(name, {int(k): v for k, v in docs.items()}) for name, docs in data.items()
+        }
 
-    def docs(self, name: str) -> dict[int, Doc]:
-        """The live dictionary of table ``name`` (created empty when missing)."""
+    def docs(self, name: str) -> Docs:
+        """The live documents of table ``name`` (created empty when missing)."""
         docs = self.tables.get(name)
         if docs is None:
-            docs = self.tables[name] = {}
+            docs = self.tables[name] = new_docs(name)
         return docs
 
 
@@ -71,7 +89,7 @@ class WorkingSetTable(Table):
         doc_ids: Iterable[int] | None = None,
     ) -> Any:
         """As :meth:`tinydb.table.Table.get`, with document ids looked up directly."""
-        docs = cast("dict[int, Doc]", self._read_table())
+        docs = cast("Docs", self._read_table())
         if doc_id is not None:
             raw = docs.get(doc_id)
             return None if raw is None else Document(raw, doc_id)
@@ -82,12 +100,12 @@ class WorkingSetTable(Table):
     def contains(self, cond: Any = None, doc_id: int | None = None) -> bool:
         """As :meth:`tinydb.table.Table.contains`, with document ids looked up directly."""
         if doc_id is not None:
-            return doc_id in cast("dict[int, Doc]", self._read_table())
+            return doc_id in cast("Docs", self._read_table())
         return bool(super().contains(cond))
 
     def __iter__(self) -> Iterator[Document]:
-        for doc_id, doc in cast("dict[int, Doc]", self._read_table()).items():
+        for doc_id, doc in cast("Docs", self._read_table()).items():
             yield Document(doc, doc_id)
 
     def _get_next_id(self) -> int:
-        return max(cast("dict[int, Doc]", self._read_table()), default=0) + 1
+        return max(cast("Docs", self._read_table()), default=0) + 1

@@ -115,3 +115,24 @@ def test_links_answer_with_their_versions_fields_as_they_are_now(client: rw.Clie
     fresh_tag = parse_filter({"tag": "fresh"}, LINK_FIELDS)
     rows = client.store.query("links", fresh_tag, order=("-artifact_index", "id"))
     assert [d["artifact_id"] for _, d in rows] == [a._id, a._id]
+
+
+def test_a_repeated_filter_sees_every_change_to_the_versions_it_tests(
+    filled: rw.Client, log
+) -> None:
+    # A filter's tests on a version's fields are remembered per version until it changes.
+    spec = {"type": "model", "description": {"$contains": "retrained"}}
+    paths = lambda: [x.path for x in filled.versions(spec)]  # noqa: E731
+    assert paths() == []
+    first = filled.use("Cat Models/resnet:v0").artifact
+    first.update(description="retrained on more cats")
+    assert paths() == ["Cat Models/resnet:v0"]
+    with pytest.raises(RuntimeError), filled.batch():
+        filled.use("Cat Models/vit:v0").artifact.update(description="retrained too")
+        assert paths() == ["Cat Models/vit:v0", "Cat Models/resnet:v0"]
+        raise RuntimeError  # rolled back: the version's description is as it was
+    assert paths() == ["Cat Models/resnet:v0"]
+    filled.link(log("cat-3", description="retrained from scratch"), "Cat Models/vit")
+    assert paths() == ["Cat Models/vit:v1", "Cat Models/resnet:v0"]
+    first.update(description="")
+    assert paths() == ["Cat Models/vit:v1"]
