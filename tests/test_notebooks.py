@@ -135,7 +135,14 @@ def test_notebook_runs_top_to_bottom(
     env.pop("REGISTRY_SERVER_URL", None)
     if path.name in SERVER:
         env["REGISTRY_SERVER_URL"] = _server_database(request, tmp_path.name)
-    client.execute(env=env)
+    try:
+        client.execute(env=env)
+    finally:
+        # The client leaves a kernel it was given running: close its channels, stop it.
+        if client.kc is not None:
+            client.kc.stop_channels()
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
 
     imported = Path(nb.cells[-1].outputs[0]["text"].strip())
     assert imported.is_relative_to(ROOT / "registry_widget")
