@@ -32,11 +32,17 @@ _HEAD = (
     "AS $$\n#variable_conflict use_column\n"
 )
 
-# The login's user: by name first, else by key; at most one row. Sets FOUND.
-_ME = f"""SELECT u.name, u.key, u.role INTO me FROM users u
+
+def _login_user(into: str) -> str:
+    """The query of the login's user: by name first, else by key; at most one row."""
+    return f"""SELECT u.name, u.key, u.role{into} FROM users u
       WHERE pg_has_role(session_user, login, 'USAGE')
         AND (u.name = login OR u.key = {FOLD_SQL.format("login")})
       ORDER BY (u.name = login) DESC, u.id LIMIT 1;"""
+
+
+_ME = _login_user(" INTO me")
+"""The login's user selected into the record ``me``; sets FOUND."""
 
 _ROLE_RANK = (
     "CASE {} WHEN 'restricted_viewer' THEN 0 WHEN 'viewer' THEN 1 "
@@ -75,10 +81,7 @@ def _function(signature: str, body: str, declare: str = "DECLARE me record;\n") 
 _FUNCTIONS = (
     _function(
         "rw_me(login text) RETURNS TABLE (name text, key text, role text)",
-        f"RETURN QUERY SELECT u.name, u.key, u.role FROM users u "
-        f"WHERE pg_has_role(session_user, login, 'USAGE') "
-        f"AND (u.name = login OR u.key = {FOLD_SQL.format('login')}) "
-        "ORDER BY (u.name = login) DESC, u.id LIMIT 1;",
+        f"RETURN QUERY {_login_user('')}",
         declare="",
     ),
     _function("rw_org_role(login text) RETURNS text", f"{_ME}\nRETURN me.role;"),
