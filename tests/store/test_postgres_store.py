@@ -398,6 +398,25 @@ def _what_each_login_sees(url: Callable[[str], str]) -> dict[str, Any]:
     return seen
 
 
+def _restricted_lab(
+    url: Callable[[str], str], tmp_path: Path, *, carol: str
+) -> tuple[rw.Client, rw.Client]:
+    """ada (admin), bob (member) and carol; bob's restricted ``Lab`` holds ``secret`` and
+    ``both``, which is also in ``Models``; ``loose`` is linked nowhere. Returns ada and bob.
+    """
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    ada.add_user("bob", "member")
+    ada.add_user("carol", carol)
+    bob = rw.Client(url("bob"), blobs=tmp_path / "blobs")
+    bob.create_registry("Lab", visibility="restricted")
+    bob.link(bob.log_artifact("secret", type="model", files=_files(tmp_path, "s")), "Lab/s")
+    both = bob.log_artifact("both", type="model", files=_files(tmp_path, "b"))
+    bob.link(both, "Lab/b")
+    bob.link(both, "Models/b")
+    bob.log_artifact("loose", type="model", files=_files(tmp_path, "l"))
+    return ada, bob
+
+
 def test_a_store_migrated_from_version_4_shows_each_login_the_same_versions(
     url: Callable[[str], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -405,16 +424,7 @@ def test_a_store_migrated_from_version_4_shows_each_login_the_same_versions(
 
     with monkeypatch.context() as patch:
         patch.setattr(postgres_module, "SCHEMA_VERSION", 4)
-        ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
-        ada.add_user("bob", "member")
-        ada.add_user("carol", "member")
-        bob = rw.Client(url("bob"), blobs=tmp_path / "blobs")
-        bob.create_registry("Lab", visibility="restricted")
-        bob.link(bob.log_artifact("secret", type="model", files=_files(tmp_path, "s")), "Lab/s")
-        both = bob.log_artifact("both", type="model", files=_files(tmp_path, "b"))
-        bob.link(both, "Lab/b")
-        bob.link(both, "Models/b")
-        bob.log_artifact("loose", type="model", files=_files(tmp_path, "l"))
+        ada, bob = _restricted_lab(url, tmp_path, carol="member")
         bob.close()
         ada.close()
         before = _what_each_login_sees(url)
@@ -482,18 +492,8 @@ def test_policy_functions_answer_the_same_in_pl_pgsql_after_migration_6(
 
     with monkeypatch.context() as patch:
         patch.setattr(postgres_module, "SCHEMA_VERSION", 5)
-        ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
-        ada.add_user("bob", "member")
-        ada.add_user("carol", "viewer")
-        bob = rw.Client(url("bob"), blobs=tmp_path / "blobs")
-        lab = bob.create_registry("Lab", visibility="restricted")
-        lab.add_member("carol", "restricted_viewer")
-        bob.create_registry("Open")
-        bob.link(bob.log_artifact("secret", type="model", files=_files(tmp_path, "s")), "Lab/s")
-        both = bob.log_artifact("both", type="model", files=_files(tmp_path, "b"))
-        bob.link(both, "Lab/b")
-        bob.link(both, "Open/b")
-        bob.log_artifact("loose", type="model", files=_files(tmp_path, "l"))
+        ada, bob = _restricted_lab(url, tmp_path, carol="viewer")
+        bob.registry("Lab").add_member("carol", "restricted_viewer")
         ada.create_registry("Hidden", visibility="restricted")
         ada.link(ada.log_artifact("own", type="model", files=_files(tmp_path, "o")), "Hidden/o")
         bob.close()
