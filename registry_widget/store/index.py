@@ -6,10 +6,12 @@ the documents whose field *is* the value or *contains* it. Only scalar JSON valu
 (strings, numbers, booleans, null) are indexed; a document whose field holds an object is
 found by no lookup, which matches what equality with a scalar means.
 
-A value held by one document only (an id, a digest, a link number) is kept as a
-one-element tuple rather than a dictionary: in a large store most values of such fields
-are, and a tuple takes a fraction of the memory. Either answers ``in``, ``len`` and
-iteration, in insertion order.
+A value held by one document only (an id, a digest, a link number) is kept as the bare
+id rather than a dictionary: in a large store most values of such fields are, and an int
+takes a fraction of the memory. Nor is it a container the garbage collector follows: an
+index of such values is a dictionary the collector never traverses, however large.
+:meth:`HashIndex.lookup` answers a one-element tuple for it; every bucket it answers
+supports ``in``, ``len`` and iteration, in insertion order.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from typing import Any, TypeAlias
 __all__ = ["Bucket", "HashIndex", "index_key"]
 
 Bucket: TypeAlias = dict[int, None] | tuple[int]
-"""The ids of the documents holding one value: a tuple while there is one of them."""
+"""The ids of the documents holding one value, as :meth:`HashIndex.lookup` answers them."""
+
+_Held: TypeAlias = dict[int, None] | int
+"""A bucket as an index holds it: the id alone while there is one."""
 
 _MISSING = object()
 
@@ -60,7 +65,7 @@ class HashIndex:
 
     def __init__(self, field: str, docs: Mapping[int, dict[str, Any]] | None = None) -> None:
         self.field = field
-        self.buckets: dict[Hashable, Bucket] = {}
+        self.buckets: dict[Hashable, _Held] = {}
         if docs:
             for doc_id, doc in docs.items():
                 self.add(doc_id, doc)
@@ -74,10 +79,10 @@ class HashIndex:
         for key in _keys(value):
             bucket = buckets.get(key)
             if bucket is None:
-                buckets[key] = (doc_id,)
-            elif isinstance(bucket, tuple):
-                if bucket[0] != doc_id:
-                    buckets[key] = {bucket[0]: None, doc_id: None}
+                buckets[key] = doc_id
+            elif type(bucket) is int:
+                if bucket != doc_id:
+                    buckets[key] = {bucket: None, doc_id: None}
             else:
                 bucket[doc_id] = None
 
@@ -91,8 +96,8 @@ class HashIndex:
             bucket = buckets.get(key)
             if bucket is None:
                 continue
-            if isinstance(bucket, tuple):
-                if bucket[0] == doc_id:
+            if type(bucket) is int:
+                if bucket == doc_id:
                     del buckets[key]
                 continue
             bucket.pop(doc_id, None)
@@ -105,7 +110,8 @@ class HashIndex:
         if key is None:
             msg = f"index lookups take a str, number, bool or None, not {value!r}"
             raise TypeError(msg)
-        return self.buckets.get(key, _EMPTY)
+        bucket = self.buckets.get(key, _EMPTY)
+        return (bucket,) if type(bucket) is int else bucket
 
     def values(self) -> Iterable[Hashable]:
         """Every indexed key."""
