@@ -80,7 +80,7 @@ class HashIndex:
             bucket = buckets.get(key)
             if bucket is None:
                 buckets[key] = doc_id
-            elif type(bucket) is int:
+            elif isinstance(bucket, int):
                 if bucket != doc_id:
                     buckets[key] = {bucket: None, doc_id: None}
             else:
@@ -96,7 +96,7 @@ class HashIndex:
             bucket = buckets.get(key)
             if bucket is None:
                 continue
-            if type(bucket) is int:
+            if isinstance(bucket, int):
                 if bucket == doc_id:
                     del buckets[key]
                 continue
@@ -111,7 +111,7 @@ class HashIndex:
             msg = f"index lookups take a str, number, bool or None, not {value!r}"
             raise TypeError(msg)
         bucket = self.buckets.get(key, _EMPTY)
-        return (bucket,) if type(bucket) is int else bucket
+        return (bucket,) if isinstance(bucket, int) else bucket
 
     def values(self) -> Iterable[Hashable]:
         """Every indexed key."""
