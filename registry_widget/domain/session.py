@@ -45,7 +45,7 @@ _MAX_PROBE_MISSES = 64
 
 def now() -> str:
     """The current time as an ISO-8601 UTC string with microseconds."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def copy_json(value: Any) -> Any:
