@@ -59,19 +59,16 @@ class FileBlobStore(BlobStore):
 
     def __init__(self, root: Path | str, *, pack_limit: int = 0) -> None:
         self.root = Path(root)
+        self._base = self.root / "sha256"
         self.pack_limit = pack_limit
         self._pack = BlobPack(self.root / PACK_NAME) if pack_limit > 0 else None
 
     def __repr__(self) -> str:
         return f"FileBlobStore({str(self.root)!r})"
 
-    @property
-    def _base(self) -> Path:
-        return self.root / "sha256"
-
     def _path(self, digest: str) -> Path:
         check_digest(digest)
-        return self._base / digest[:2] / digest[2:]
+        return self._base.joinpath(digest[:2], digest[2:])
 
     def has(self, digest: str) -> bool:  # noqa: D102 - documented on BlobStore
         if self._path(digest).is_file():
