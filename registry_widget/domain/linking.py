@@ -76,6 +76,24 @@ def check_not_confusable(reg: Doc, alias: str) -> None:
         raise ValidationError(msg, field="alias", value=alias)
 
 
+def _release(
+    s: Session, txn: Transaction, coll_id: int, coll: Doc, alias: str
+) -> tuple[dict[str, int], int | None]:
+    """Take ``alias`` off the link of collection ``coll_id`` (document ``coll``) holding it.
+
+    Returns the collection's aliases without it (for the caller to write) and the number
+    of the link that held it, if any.
+    """
+    aliases = dict(coll["aliases"])
+    previous: int | None = aliases.pop(alias, None)
+    if previous is not None:
+        found = s.link_at(coll_id, previous)
+        if found is not None:
+            old_id, old = found
+            txn.update("links", old_id, {"aliases": [a for a in old["aliases"] if a != alias]})
+    return aliases, previous
+
+
 def _put_alias(
     s: Session, txn: Transaction, coll_id: int, alias: str, link_id: int | None, index: int | None
 ) -> int | None:
@@ -85,13 +103,7 @@ def _put_alias(
     """
     coll = s.store.get("collections", coll_id)
     assert coll is not None
-    aliases = dict(coll["aliases"])
-    previous: int | None = aliases.pop(alias, None)
-    if previous is not None:
-        found = s.link_at(coll_id, previous)
-        if found is not None:
-            old_id, old = found
-            txn.update("links", old_id, {"aliases": [a for a in old["aliases"] if a != alias]})
+    aliases, previous = _release(s, txn, coll_id, coll, alias)
     if link_id is not None:
         assert index is not None
         doc = s.store.get("links", link_id)
@@ -360,6 +372,15 @@ def insert_link(
         msg = f"{link_path(reg, coll, index)} already exists; a link number is never reused"
         raise ConflictError(msg)
     at, by = created if created is not None else (now(), s.user)
+    # A number at or above the collection's next one is above every link's: the new link
+    # is the highest-numbered and takes ``latest`` as it is inserted (what move_latest
+    # would do after, in two more writes). A copied link numbered lower asks move_latest.
+    newest = index >= next_index
+    changes: Doc = {"next_index": max(next_index, index + 1), "updated_at": at}
+    if newest:
+        aliases, _ = _release(s, txn, coll_id, coll, LATEST)
+        aliases[LATEST] = index
+        changes["aliases"] = aliases
     link_id = txn.insert(
         "links",
         {
@@ -367,13 +388,14 @@ def insert_link(
             "collection_id": coll_id,
             "index": index,
             "artifact_id": art_id,
-            "aliases": [],
+            "aliases": [LATEST] if newest else [],
             "created_at": at,
             "created_by": by,
         },
     )
-    txn.update("collections", coll_id, {"next_index": max(next_index, index + 1), "updated_at": at})
-    move_latest(s, txn, coll_id)
+    txn.update("collections", coll_id, changes)
+    if not newest:
+        move_latest(s, txn, coll_id)
     if created is None:
         path = link_path(reg, coll, index)
         s.record(
