@@ -62,6 +62,18 @@ USE_INTERVAL_NS = 60 * 10**9
 Span = tuple[int, int]
 """The offsets ``(start, end)`` of records appended to the pack."""
 
+_LENGTH_BITS = 64
+"""Where a blob is, held in the index as one int: its offset above the 64 bits of its
+length (a record header's 8 bytes)."""
+
+
+def _place(offset: int, length: int) -> int:
+    return offset << _LENGTH_BITS | length
+
+
+def _where(place: int) -> tuple[int, int]:
+    return place >> _LENGTH_BITS, place & ((1 << _LENGTH_BITS) - 1)
+
 
 def _header(kind: bytes, digest: str, length: int) -> bytes:
     return MAGIC + kind + bytes.fromhex(digest) + length.to_bytes(8, "big")
@@ -80,7 +92,9 @@ class BlobPack:
         self.path = path
         self._lock = threading.Lock()
         self._fd: int | None = None
-        self._index: dict[str, tuple[int, int]] = {}  # digest -> (offset of bytes, length)
+        # digest -> where its bytes are (_place): an int, not a tuple, so that the index
+        # of a large pack is no container the garbage collector walks
+        self._index: dict[str, int] = {}
         self._end = 0  # the offset after the last complete record read
         self._damaged: int | None = None  # offset of a damaged record followed by data
         self._dirty = False  # appended (or relied on) bytes not synced by this process
@@ -145,7 +159,7 @@ class BlobPack:
                     return  # cut short: never synced, so never referred to
                 digest = chunk[at + 5 : at + 37].hex()
                 if kind == PUT:
-                    index[digest] = (start, length)
+                    index[digest] = _place(start, length)
                 elif kind == USE:
                     payload = chunk[at + HEADER : at + HEADER + 8]
                     if len(payload) < 8:
@@ -174,7 +188,8 @@ class BlobPack:
             if fd is None:
                 return None
             self._catch_up(fd)
-            return self._index.get(digest)
+            found = self._index.get(digest)
+            return None if found is None else _where(found)
 
     def read(self, digest: str) -> bytes | None:
         """The bytes stored for ``digest`` (not checked against it), or None."""
@@ -186,7 +201,7 @@ class BlobPack:
             found = self._index.get(digest)
             if found is None:
                 return None
-            offset, length = found
+            offset, length = _where(found)
             return os.pread(fd, length, offset)
 
     def last_used(self, digest: str) -> float | None:
@@ -249,7 +264,7 @@ class BlobPack:
         with self._appending() as fd:
             found = self._index.get(digest)
             if found is not None:
-                offset, length = found
+                offset, length = _where(found)
                 existing = os.pread(fd, length, offset)
                 if hashlib.sha256(existing).hexdigest() == digest:
                     self._dirty = True  # maybe another process's, and not synced yet
@@ -259,7 +274,7 @@ class BlobPack:
             stamp = time.time_ns()
             record = _header(PUT, digest, len(data)) + data + _use(digest, stamp)
             self._write(fd, record)
-            self._index[digest] = (start + HEADER, len(data))
+            self._index[digest] = _place(start + HEADER, len(data))
             self._used[digest] = stamp
 
     def touch(self, digest: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -45,6 +46,26 @@ def test_round_trip_through_a_second_reader(tmp_path: Path) -> None:
     # The same content twice is stored once (each blob with the record of when it was).
     pack = tmp_path / "blobs" / PACK_NAME
     assert pack.stat().st_size == sum(HEADER + len(d) + HEADER + 8 for d in datas[:4])
+
+
+def test_a_read_pack_says_where_each_blob_is_and_holds_no_container_per_blob(
+    tmp_path: Path,
+) -> None:
+    writer = BlobPack(tmp_path / PACK_NAME)
+    datas = [f"blob {i}".encode() * (i + 1) for i in range(2000)]
+    for d in datas:
+        writer.add(sha(d), d)
+    writer.sync()
+    reader = BlobPack(tmp_path / PACK_NAME)
+    offset = 0
+    for d in datas:
+        offset += HEADER
+        assert reader.find(sha(d)) == (offset, len(d))
+        assert reader.read(sha(d)) == d
+        offset += len(d) + HEADER + 8  # the blob, then the record of its use
+    # Where the blobs are is a dictionary of ints, which the garbage collector never
+    # tracks: a collection does not walk a large pack's index.
+    assert not gc.is_tracked(reader._index)
 
 
 def test_removal_hides_and_adding_again_shows(tmp_path: Path) -> None:
