@@ -106,7 +106,9 @@ class HashIndex:
 
     def lookup(self, value: object) -> Bucket:
         """The ids of the documents whose field is (or contains) ``value``; do not change it."""
-        key = index_key(value)
+        kind = type(value)
+        # every find() looks up here: strings and ints, the usual keys, skip index_key
+        key = value if kind is str or kind is int else index_key(value)
         if key is None:
             msg = f"index lookups take a str, number, bool or None, not {value!r}"
             raise TypeError(msg)
