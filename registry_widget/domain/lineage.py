@@ -184,13 +184,12 @@ class _Builder:
         from registry_widget.domain.link import Link
 
         store = self.s.store
-        regs = list(visible)
+        regs = set(visible)
         for node in [n for n in self.nodes.values() if n.kind == "version"]:
             art_id = int(node.key.partition(":")[2])
-            rows = store.query(
-                "links", where={"artifact_id": art_id, "registry_id": regs}, order=("id",)
-            )
-            for link_id, link in rows:
+            for link_id, link in store.find("links", artifact_id=art_id):  # in id order
+                if link["registry_id"] not in regs:
+                    continue
                 coll = store.get("collections", link["collection_id"])
                 reg = store.get("registries", link["registry_id"])
                 if coll is None or reg is None:

@@ -524,6 +524,26 @@ def team(
     return {"mixed": mixed, "hidden": hidden}
 
 
+def test_lineage_shows_only_the_links_into_registries_the_user_sees(
+    client: rw.Client, make_client: Any, files: Callable[..., Path]
+) -> None:
+    client.add_user("bob", "member")
+    client.add_user("cy", "member")
+    client.create_registry("Team", visibility="restricted").add_member("bob", "viewer")
+    with client.start_run("train") as run:
+        model = _model(run, files, "cat-resnet", "w")
+    client.link(model, "Team/models")
+    client.link(model, "Models/cat-resnet")
+    client.link(model, "Team/best")
+    for user, links in [
+        ("bob", ["Team/models:v0", "Models/cat-resnet:v0", "Team/best:v0"]),
+        ("cy", ["Models/cat-resnet:v0"]),
+    ]:
+        graph = make_client(user).artifact("cat-resnet:v0").lineage(upstream=1)
+        assert [n.label for n in graph.nodes if n.kind == "link"] == links  # in link order
+        assert _keys(graph.nodes, "run") == {"train"}
+
+
 @pytest.mark.parametrize("user", sorted(ROLES))
 def test_each_role_sees_exactly_the_nodes_and_edges_it_may(
     team: dict[str, Any], make_client: Any, user: str
