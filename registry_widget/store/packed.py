@@ -5,9 +5,11 @@ A document held as a Python dictionary takes several times the memory of its JSO
 most are never read after opening. :class:`PackedDocs` holds each document of a table as
 its compact JSON (the line of the snapshot file as read, or the document encoded when
 written) and decodes it when read: every read returns a new dictionary, equal to the
-document stored. A document whose JSON would not read back as the same value (a tuple, a
-NaN, an integer beyond 64 bits: values a file store refuses when committing) is held as
-the dictionary itself, as the other tables hold theirs.
+document stored. Every store refuses, when committing, a document whose JSON would not
+read back as the same value (a tuple, a NaN, an integer beyond 64 bits: see
+:func:`~registry_widget.store.journal.encode_record`), and rolls the write back, so
+writes encode without checking. A document JSON cannot encode at all is held as the
+dictionary itself until then, as the other tables hold theirs.
 
 Decoding is what the tables of :data:`PACKED_TABLES` cost on every read; the checks of
 the documents' shape need none: each table keeps the set of shapes (field names and
@@ -66,12 +68,11 @@ def _decode(held: bytes | Doc) -> Doc:
 
 
 def _encode(doc: Doc) -> bytes | Doc:
-    """The compact JSON of ``doc``, or ``doc`` itself if JSON would not give it back."""
+    """The compact JSON of ``doc``, or ``doc`` itself if it has none (see the module)."""
     try:
-        raw = _dumps(doc)
+        return _dumps(doc)
     except TypeError:
         return doc
-    return raw if _loads(raw) == doc else doc
 
 
 class PackedDocs(MutableMapping[int, Doc]):

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from registry_widget.errors import StoreCorruptedError
+from registry_widget.errors import StoreCorruptedError, ValidationError
 from registry_widget.store import JSONFileStore, MemoryStore, Store
 from registry_widget.store.interface import JOINS, STORE_FORMAT
 from registry_widget.store.packed import PACKED_TABLES, PackedDocs, reader
@@ -39,20 +39,36 @@ def test_documents_are_held_as_json_text_and_read_back_equal() -> None:
         docs[8]
 
 
-def test_values_json_would_change_are_held_as_the_document_itself() -> None:
+def test_values_json_cannot_encode_are_held_as_the_document_itself() -> None:
+    # Until the commit refuses them (the stores' tests below) and rolls the write back.
     docs = PackedDocs()
-    odd: list[dict[str, Any]] = [
-        {"pair": (1, 2)},
-        {"x": math.nan},
-        {"big": 2**70},
-        {"nested": {1: "a"}},
-    ]
+    odd: list[dict[str, Any]] = [{"big": 2**70}, {"nested": {1: "a"}}]
     for i, doc in enumerate(odd):
         docs[i] = doc
     for i, doc in enumerate(odd):
         assert docs.held(i) is doc
         assert docs[i] is doc
         assert docs.get(i) is doc
+
+
+@pytest.mark.parametrize("value", [(1, 2), math.nan, 2**70, {1: "a"}], ids=repr)
+@pytest.mark.parametrize("kind", ["memory", "file"])
+def test_every_store_refuses_a_document_json_would_not_give_back(
+    kind: str, value: object, tmp_path: Path
+) -> None:
+    store: Store = MemoryStore() if kind == "memory" else JSONFileStore(tmp_path / "s.json")
+    with store.transaction() as txn:
+        txn.insert("meta", {"format": STORE_FORMAT})
+        kept = txn.insert("links", {"index": 0, "aliases": ["latest"]})
+    for table in ("links", "runs"):  # a packed table and a plain one
+        refused = pytest.raises(ValidationError, match=r"64 bits|finite|tuple|not a string")
+        with refused, store.transaction() as txn:
+            txn.insert(table, {"index": 1, "odd": value})
+        with pytest.raises(ValidationError), store.transaction() as txn:
+            txn.update("links", kept, {"aliases": [value]})
+    assert store.get("links", kept) == {"index": 0, "aliases": ["latest"]}
+    assert store.count("links") == 1
+    assert store.count("runs") == 0
 
 
 def test_a_document_read_again_is_the_same_until_it_is_written() -> None:
