@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any, TypeAlias
 
-__all__ = ["Bucket", "HashIndex", "index_key"]
+__all__ = ["Bucket", "HashIndex", "build_indexes", "index_key"]
 
 Bucket: TypeAlias = dict[int, None] | tuple[int]
 """The ids of the documents holding one value, as :meth:`HashIndex.lookup` answers them."""
@@ -121,3 +121,12 @@ class HashIndex:
 
 
 _EMPTY: Bucket = {}
+
+
+def build_indexes(fields: Iterable[str], docs: Mapping[int, dict[str, Any]]) -> list[HashIndex]:
+    """An index of ``docs`` on each of ``fields``, reading each document once."""
+    indexes = [HashIndex(field) for field in fields]
+    for doc_id, doc in docs.items():
+        for index in indexes:
+            index.add(doc_id, doc)
+    return indexes

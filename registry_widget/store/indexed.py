@@ -17,7 +17,7 @@ from typing import Any, cast
 from tinydb import TinyDB
 
 from registry_widget.errors import StoreCorruptedError
-from registry_widget.store.index import Bucket, HashIndex
+from registry_widget.store.index import Bucket, HashIndex, build_indexes
 from registry_widget.store.interface import (
     JOINS,
     STORE_FORMAT,
@@ -28,7 +28,7 @@ from registry_widget.store.interface import (
     Store,
 )
 from registry_widget.store.joined import drop_joined
-from registry_widget.store.packed import PackedDocs, reader
+from registry_widget.store.packed import INDEXED_TOGETHER, PackedDocs, reader
 from registry_widget.store.table import Docs, Tables, WorkingSet, WorkingSetTable, held_as
 
 __all__ = ["IndexedTables"]
@@ -297,7 +297,14 @@ class IndexedTables(Store):
             by_field = self._indexes[table] = {}
         index = by_field.get(field)
         if index is None:
-            index = by_field[field] = HashIndex(field, self._docs(table))
+            docs = self._docs(table)
+            fields = [field]
+            if type(docs) is PackedDocs:  # one decoding pass builds the usual companions too
+                together = INDEXED_TOGETHER.get(table, ())
+                fields += [f for f in together if f != field and f not in by_field]
+            for built in build_indexes(fields, docs):
+                by_field[built.field] = built
+            index = by_field[field]
         return index
 
     def _next_id(self, table: str) -> int:

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["PACKED_TABLES", "PackedDocs", "Shape", "new_docs", "reader"]
+__all__ = ["INDEXED_TOGETHER", "PACKED_TABLES", "PackedDocs", "Shape", "new_docs", "reader"]
 
 Doc = dict[str, Any]
 Shape = tuple[Any, ...]
@@ -33,6 +33,17 @@ Shape = tuple[Any, ...]
 
 PACKED_TABLES = frozenset({"history", "artifacts", "links"})
 """The tables held as JSON text: those growing with every version logged and linked."""
+
+INDEXED_TOGETHER = {
+    "links": ("index", "collection_id", "artifact_id", "registry_id"),
+    "artifacts": ("type", "tags"),
+}
+"""Fields of a packed table indexed together, the first time any of them is looked up.
+
+Building an index decodes the whole table; these are the fields nearly every session
+looks up (resolving a number or an alias, a version's visibility, a search), so one
+decoding pass builds all of them rather than one pass each.
+"""
 
 RECENT = 1024
 """Documents a table keeps decoded, the most recently decoded (see :class:`PackedDocs`)."""

@@ -12,6 +12,7 @@ import pytest
 
 from registry_widget.errors import StoreCorruptedError, ValidationError
 from registry_widget.store import JSONFileStore, MemoryStore, Store
+from registry_widget.store import packed as packed_module
 from registry_widget.store.interface import JOINS, STORE_FORMAT
 from registry_widget.store.packed import PACKED_TABLES, PackedDocs, reader
 from registry_widget.store.snapshot import read_snapshot, write_snapshot
@@ -192,3 +193,20 @@ def test_an_old_store_is_read_into_packed_links_without_the_copied_fields(tmp_pa
         held = links.held(i)
         assert type(held) is bytes
         assert not copied.keys() & orjson.loads(held).keys()
+
+
+def test_the_usual_lookups_of_a_packed_table_share_one_decoding_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = MemoryStore()
+    with store.transaction() as txn:
+        for i in range(40):
+            link = {"index": i // 4, "collection_id": i % 4, "artifact_id": i, "registry_id": 1}
+            txn.insert("links", {**link, "aliases": []})
+    decoded: list[bytes] = []
+    real = packed_module._loads
+    monkeypatch.setattr(packed_module, "_loads", lambda raw: decoded.append(raw) or real(raw))
+    assert store.find_ids("links", index=2, collection_id=1) == [10]
+    assert store.find_ids("links", artifact_id=7) == [8]
+    assert store.count("links", registry_id=1) == 40
+    assert len(decoded) == 40  # one pass built the four indexes, not one pass each
