@@ -63,12 +63,9 @@ class HashIndex:
 
     __slots__ = ("buckets", "field")
 
-    def __init__(self, field: str, docs: Mapping[int, dict[str, Any]] | None = None) -> None:
+    def __init__(self, field: str) -> None:
         self.field = field
         self.buckets: dict[Hashable, _Held] = {}
-        if docs:
-            for doc_id, doc in docs.items():
-                self.add(doc_id, doc)
 
     def add(self, doc_id: int, doc: dict[str, Any]) -> None:
         """Index document ``doc_id``."""

@@ -6,11 +6,13 @@ import gc
 
 import pytest
 
-from registry_widget.store.index import HashIndex
+from registry_widget.store.index import build_indexes
 
 
 def test_lookups_answer_the_ids_holding_a_value_as_they_come_and_go() -> None:
-    index = HashIndex("tags", {1: {"tags": ["a", "b"]}, 2: {"tags": ["b"]}, 3: {"tags": "c"}})
+    (index,) = build_indexes(
+        ["tags"], {1: {"tags": ["a", "b"]}, 2: {"tags": ["b"]}, 3: {"tags": "c"}}
+    )
     assert list(index.lookup("a")) == [1]
     assert list(index.lookup("b")) == [1, 2]
     assert 3 in index.lookup("c")
@@ -29,7 +31,7 @@ def test_lookups_answer_the_ids_holding_a_value_as_they_come_and_go() -> None:
 
 
 def test_values_are_kept_apart_by_json_type() -> None:
-    index = HashIndex("v", {1: {"v": 1}, 2: {"v": True}, 3: {"v": 1.0}, 4: {"v": None}})
+    (index,) = build_indexes(["v"], {1: {"v": 1}, 2: {"v": True}, 3: {"v": 1.0}, 4: {"v": None}})
     assert list(index.lookup(1)) == [1, 3]
     assert list(index.lookup(True)) == [2]
     assert list(index.lookup(None)) == [4]
@@ -41,7 +43,7 @@ def test_an_index_of_values_held_once_is_nothing_the_garbage_collector_follows()
     # A full collection traverses every container it tracks; an index over ids or
     # digests of a large store must not be one, not even until a first collection has
     # untracked what it holds, or that collection walks it all.
-    index = HashIndex("digest", {i: {"digest": f"d{i}"} for i in range(1, 10_001)})
+    (index,) = build_indexes(["digest"], {i: {"digest": f"d{i}"} for i in range(1, 10_001)})
     assert not gc.is_tracked(index.buckets)
     assert tuple(index.lookup("d7")) == (7,)
     index.add(10_001, {"digest": "d7"})  # a value held twice is a bucket of its own
