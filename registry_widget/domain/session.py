@@ -9,8 +9,8 @@ and a registry that became invisible answers "not found".
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
 from typing import Any, cast
 
 from registry_widget.domain.run_query import resolve_version_runs
@@ -43,9 +43,19 @@ Doc = dict[str, Any]
 _MAX_PROBE_MISSES = 64
 
 
+_clock = time.time_ns
+_second: tuple[int, str] = (-1, "")
+"""The last second stamped and its text up to the seconds (a write stamps many at once)."""
+
+
 def now() -> str:
     """The current time as an ISO-8601 UTC string with microseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")[:-6] + "Z"
+    global _second
+    seconds, nanoseconds = divmod(_clock(), 1_000_000_000)
+    second = _second
+    if second[0] != seconds:
+        second = _second = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+    return f"{second[1]}.{nanoseconds // 1000:06d}Z"
 
 
 def copy_json(value: Any) -> Any:
