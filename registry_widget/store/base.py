@@ -28,7 +28,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 
 from registry_widget.errors import NotFoundError
-from registry_widget.store.interface import CommitHooks, Doc, Transaction
+from registry_widget.store.interface import CommitHooks, Doc, Reading, Transaction
 from registry_widget.store.reading import WorkingSetReads
 
 __all__ = ["Change", "WorkingSetStore", "WorkingSetTransaction"]
@@ -118,7 +118,7 @@ class WorkingSetStore(WorkingSetReads):
         self._depth = 0
         self._subscribers: list[Callable[[], None]] = []
         self._commit_hooks = CommitHooks()
-        self._reading = threading.local()
+        self._reading = Reading()
 
     def refresh(self) -> None:
         """Bring the working set up to date with what other processes committed.
@@ -128,7 +128,7 @@ class WorkingSetStore(WorkingSetReads):
         if self._txn is not None:
             return  # inside a transaction the working set is already current
         local = self._reading
-        if getattr(local, "fresh", False) or self._unchanged():
+        if local.fresh or self._unchanged():
             return
         with self._thread_lock:
             if self._txn is None:

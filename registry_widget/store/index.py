@@ -46,6 +46,14 @@ def index_key(value: object) -> Hashable | None:
     return None
 
 
+def _lookup_key(value: object) -> Hashable:
+    key = index_key(value)
+    if key is None:
+        msg = f"index lookups take a str, number, bool or None, not {value!r}"
+        raise TypeError(msg)
+    return key
+
+
 def _keys(value: object) -> Iterator[Hashable]:
     if isinstance(value, list):
         for item in value:
@@ -105,12 +113,18 @@ class HashIndex:
         """The ids of the documents whose field is (or contains) ``value``; do not change it."""
         kind = type(value)
         # every find() looks up here: strings and ints, the usual keys, skip index_key
-        key = value if kind is str or kind is int else index_key(value)
-        if key is None:
-            msg = f"index lookups take a str, number, bool or None, not {value!r}"
-            raise TypeError(msg)
+        key = value if kind is str or kind is int else _lookup_key(value)
         bucket = self.buckets.get(key, _EMPTY)
         return (bucket,) if isinstance(bucket, int) else bucket
+
+    def first(self, value: object) -> int | None:
+        """The first id :meth:`lookup` would answer, or None."""
+        kind = type(value)
+        key = value if kind is str or kind is int else _lookup_key(value)
+        bucket = self.buckets.get(key)
+        if bucket is None or isinstance(bucket, int):
+            return bucket
+        return next(iter(bucket), None)
 
     def values(self) -> Iterable[Hashable]:
         """Every indexed key."""

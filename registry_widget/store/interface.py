@@ -30,7 +30,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +45,8 @@ __all__ = [
     "Doc",
     "Fields",
     "Join",
+    "Reading",
+    "ReadingBlock",
     "Row",
     "Store",
     "Transaction",
@@ -136,6 +138,37 @@ class Transaction(ABC):
         NotFoundError
             If there is no such document.
         """
+
+
+class Reading(threading.local):
+    """What one thread is doing with a store.
+
+    ``fresh`` while a :meth:`Store.reading` block holds what was seen as current, so that
+    :meth:`Store.refresh` asks nothing meanwhile.
+    """
+
+    fresh = False  # a class default: a thread that never set it reads False, not an error
+
+
+class ReadingBlock:
+    """One :meth:`Store.reading` block (a class: every handle's read enters one)."""
+
+    __slots__ = ("_opened", "_store")
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._opened = False
+
+    def __enter__(self) -> None:
+        store = self._store
+        local = store._reading
+        if not local.fresh:  # the outermost block of this thread checks; inner ones join
+            store.refresh()
+            local.fresh = self._opened = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self._opened:
+            self._store._reading.fresh = False
 
 
 class Store(ABC):
@@ -270,28 +303,17 @@ class Store(ABC):
     def refresh(self) -> None:
         """Bring what the store answers up to date with what others committed."""
 
-    _reading: threading.local
-    """Per thread, ``fresh`` while a :meth:`reading` block holds what was seen as current;
-    :meth:`refresh` asks nothing while it is set."""
+    _reading: Reading
+    """Per thread, whether a :meth:`reading` block holds what was seen as current."""
 
-    @contextmanager
-    def reading(self) -> Iterator[None]:
+    def reading(self) -> AbstractContextManager[None]:
         """Refresh once, then treat what was seen as current until the block ends.
 
         Many lookups that make up one answer (a path resolved, a page of versions) then
         cost one freshness check, not one each. Changes committed elsewhere meanwhile are
         seen by the next block.
         """
-        local = self._reading
-        if getattr(local, "fresh", False):
-            yield
-            return
-        self.refresh()
-        local.fresh = True
-        try:
-            yield
-        finally:
-            local.fresh = False
+        return ReadingBlock(self)
 
     @abstractmethod
     def expect_fields(self, fields: Fields) -> None:

@@ -64,7 +64,6 @@ Design
 
 from __future__ import annotations
 
-import threading
 import weakref
 from collections.abc import (
     Callable,
@@ -84,6 +83,7 @@ from registry_widget.errors import (
 )
 from registry_widget.store.interface import (
     CommitHooks,
+    Reading,
     Store,
 )
 from registry_widget.store.postgres_connection import one_line
@@ -125,7 +125,7 @@ class PostgresStore(PostgresReads, Store):
         self._state = 0
         self._revision = 0
         self._seen = -1  # the ``changes`` sequence as last seen
-        self._reading = threading.local()
+        self._reading = Reading()
         self._subscribers: list[Callable[[], None]] = []
         self._listener: Listener | None = None
         self._heard = 0  # commits heard of from elsewhere; written by the listener only
@@ -214,7 +214,7 @@ class PostgresStore(PostgresReads, Store):
         elsewhere changed as their notifications arrive. Otherwise one read of
         ``changes``: when anyone committed since, everything read is dropped.
         """
-        if self._txn is not None or getattr(self._reading, "fresh", False):
+        if self._txn is not None or self._reading.fresh:
             return
         if self._trusted():
             return

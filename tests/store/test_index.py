@@ -39,6 +39,20 @@ def test_values_are_kept_apart_by_json_type() -> None:
         index.lookup([1])
 
 
+def test_first_answers_the_first_id_lookup_would() -> None:
+    docs = {1: {"v": "a"}, 2: {"v": ["b", "a"]}, 3: {"v": "c"}, 4: {"v": True}, 5: {"v": None}}
+    (index,) = build_indexes(["v"], docs)
+    for value in ("a", "b", "c", "missing", True, None, 1):
+        assert index.first(value) == next(iter(index.lookup(value)), None)
+    assert (index.first("a"), index.first("c"), index.first("missing")) == (1, 3, None)
+    index.discard(1, docs[1])
+    assert index.first("a") == 2
+    index.discard(2, docs[2])
+    assert index.first("a") is None
+    with pytest.raises(TypeError, match="index lookups take"):
+        index.first({"v": 1})
+
+
 def test_an_index_of_values_held_once_is_nothing_the_garbage_collector_follows() -> None:
     # A full collection traverses every container it tracks; an index over ids or
     # digests of a large store must not be one, not even until a first collection has

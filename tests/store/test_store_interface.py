@@ -7,6 +7,7 @@ is also reopened where what it answers must survive a reload.
 from __future__ import annotations
 
 import ast
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -210,3 +211,41 @@ def test_tinydb_is_imported_only_inside_the_store() -> None:
                 importers.append(path.relative_to(PACKAGE).as_posix())
     assert importers
     assert sorted({p for p in importers if not p.startswith("store/")}) == []
+
+
+def test_a_reading_block_checks_freshness_once_per_thread_however_nested(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks: list[str] = []
+    real = store.refresh
+
+    def refresh() -> None:
+        checks.append(threading.current_thread().name)
+        real()
+
+    monkeypatch.setattr(store, "refresh", refresh)
+    with store.reading(), store.reading():
+        with store.reading():
+            pass
+        other = threading.Thread(target=lambda: store.reading().__enter__(), name="other")
+        other.start()
+        other.join()
+    assert checks == ["MainThread", "other"]  # the other thread's block was its own
+    with store.reading():
+        pass
+    assert checks == ["MainThread", "other", "MainThread"]  # a new block checks again
+    with pytest.raises(KeyError), store.reading():
+        raise KeyError("inside")
+    with store.reading():
+        pass
+    assert checks.count("MainThread") == 4  # a block ended by an error ended all the same
+
+    def failing() -> None:
+        checks.append("failed")
+        raise OSError("unreadable")
+
+    monkeypatch.setattr(store, "refresh", failing)
+    for _ in range(2):  # a check that failed leaves nothing marked fresh
+        with pytest.raises(OSError, match="unreadable"), store.reading():
+            pass
+    assert checks[-2:] == ["failed", "failed"]
