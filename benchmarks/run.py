@@ -163,7 +163,7 @@ def machine_info(peer_versions: dict[str, str]) -> dict[str, Any]:
     )
     meminfo = Path("/proc/meminfo")
     mem = meminfo.read_text().split("\n")[0] if meminfo.exists() else ""
-    deps = ("tinydb", "filelock", "orjson", "anywidget", "ipywidgets", "traitlets")
+    deps = ("tinydb", "orjson", "anywidget", "ipywidgets", "traitlets")
     return {
         "cpu_count": os.cpu_count(),
         "machine": platform.machine(),

@@ -50,8 +50,6 @@ import logging
 import os
 from pathlib import Path
 
-from filelock import Timeout
-
 from registry_widget._fs import fdatasync, fsync_dir, replace_file
 from registry_widget.errors import StoreWriteError
 from registry_widget.store.base import Change
@@ -112,10 +110,12 @@ class JSONFileStore(JSONFileFollower):
         """Close the journal file."""
         with self._thread_lock:
             self._close_fd()
+            self._file_lock.close()
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self._close_fd()
+            self._file_lock.close()
 
     # -- durability --------------------------------------------------------------------------
 
@@ -240,11 +240,8 @@ class JSONFileStore(JSONFileFollower):
             return
         if not stale:
             return
-        if not wait:
-            try:
-                self._file_lock.acquire(timeout=0)
-            except Timeout:
-                return  # a writer is at work: a later open or fold removes them
+        if not wait and not self._file_lock.acquire(timeout=0):
+            return  # a writer is at work: a later open or fold removes them
         try:
             for name in stale:
                 with contextlib.suppress(OSError):

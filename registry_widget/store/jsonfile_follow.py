@@ -18,8 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
-
 from registry_widget.errors import (
     RegistryError,
     StorageError,
@@ -31,6 +29,7 @@ from registry_widget.store.base import WorkingSetStore
 from registry_widget.store.interface import STORE_FORMAT
 from registry_widget.store.joined import drop_joined
 from registry_widget.store.journal import parse_header, parse_records
+from registry_widget.store.lockfile import FileLock
 from registry_widget.store.snapshot import Generation, read_snapshot
 from registry_widget.store.table import Tables
 
@@ -50,7 +49,7 @@ def refusing_os_errors(path: Path, what: str) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        if isinstance(exc, (RegistryError, Timeout)):
+        if isinstance(exc, RegistryError):
             raise
         raise StorageError.from_os_error(exc, f"{what} the store {path}") from exc
 
@@ -95,7 +94,7 @@ class JSONFileFollower(WorkingSetStore):
             raise ValidationError(msg, field="location", value=str(path))
         with refusing_os_errors(self.path, "create the folder of"):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file_lock = FileLock(str(self.lock_path), timeout=LOCK_TIMEOUT_S)
+        self._file_lock = FileLock(str(self.lock_path), LOCK_TIMEOUT_S)
         self._snapshot: Signature | None = None  # the snapshot in the working set
         self._generation: Generation | None = None
         self._snapshot_size = 0
@@ -137,10 +136,9 @@ class JSONFileFollower(WorkingSetStore):
 
     @contextlib.contextmanager
     def _process_lock(self) -> Iterator[object]:
-        try:
-            with refusing_os_errors(self.path, "lock"):
-                self._file_lock.acquire()
-        except Timeout:
+        with refusing_os_errors(self.path, "lock"):
+            acquired = self._file_lock.acquire()
+        if not acquired:
             msg = (
                 f"the store {self.path} is locked by another process (lock file "
                 f"{self.lock_path}) and stayed locked for {self._file_lock.timeout:.0f} s"
