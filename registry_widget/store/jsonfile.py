@@ -107,7 +107,7 @@ class JSONFileStore(JSONFileFollower):
                 self._fold()
 
     def close(self) -> None:
-        """Close the journal file."""
+        """Close the files it holds open (the journal, the snapshot and the lock file)."""
         with self._thread_lock:
             self._close_fd()
             self._file_lock.close()
