@@ -123,5 +123,4 @@ class FileLock:
         same open file remains, and the parent keeps its own.
         """
         self._depth = 0
-        self._close()
-        self._pid = os.getpid()
+        self._close()  # the next _open opens the file for this process
