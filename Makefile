@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint check pytest browser-deps swift-deps pg-deps clean bench-blobs js-lint js-test js-build bench bench-compare bench-server
+.PHONY: demo test setup lint check pytest browser-deps swift-deps pg-deps clean bench-blobs js-lint js-test js-build bench bench-compare bench-server bench-server-split
 
 # The widget's frontend (js/): dependencies pinned by package-lock.json, bundled by esbuild
 # into registry_widget/static/ (the wheel's build hook does the same for `pip install`).
@@ -117,6 +117,11 @@ bench-compare: setup
 # N = 1k and 10k for both; BENCH_ARGS="--n 1000 10000 100000" adds 100k for ours.
 bench-server: setup pg-deps
 	PG_BIN=$(PG_BIN) $(BIN)/python -m benchmarks.run --server $(BENCH_ARGS)
+
+# Where a durable server write's time goes: client CPU and server CPU per log, link and
+# log + link, with the row-level security policies and without (a throwaway server).
+bench-server-split: setup pg-deps
+	PG_BIN=$(PG_BIN) $(BIN)/python -m benchmarks.server_split $(BENCH_ARGS)
 
 # Artifact files: log+download of 1 GiB in one file and of 10,000 small files, folder vs S3
 # (a Swift started on loopback for the run).

@@ -1,0 +1,254 @@
+"""Where a durable write's time goes on a team server: the client's CPU, the server's CPU.
+
+    python -m benchmarks.server_split                      # N = 1,000, 300 calls a phase
+    make bench-server-split BENCH_ARGS="--n 10000 --calls 500"
+
+Starts a throwaway PostgreSQL 15 on loopback with ``fsync`` on (as ``make bench-server``
+does), fills a database with the BENCHMARKS.md workload through the API, and times
+``--calls`` durable calls in three phases: ``log_artifact`` alone, ``link`` of those
+versions, and log + link one after the other (the ``log_link_durable`` figure). For each
+call it gives the wall time, the CPU time of the client process (user + system, every
+thread) and the CPU time of the server processes that serve the client: its connection's
+and its listener's (from ``/proc``, so the server must run on this machine; background
+processes such as the WAL writer are not counted).
+
+Then the same phases again with the policies off: the tables' owner, the workload's
+login, is no longer held to row-level security (``NO FORCE ROW LEVEL SECURITY``, on this
+throwaway database only; the triggers still run), so the difference is what the policies
+cost. They are put back before the function returns.
+
+The CPU times come from ``/proc/<pid>/stat`` in clock ticks (10 ms); take enough calls
+that each phase runs for seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import registry_widget as rw
+from benchmarks.common import N_COLLECTIONS, log, version_metadata, version_tags
+from benchmarks.ours import REGISTRY, USER, build, log_and_link, write_files
+
+PHASES = ("log", "link", "log_link")
+WARM_UP = 20
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU time (user + system) of process ``pid`` so far, in seconds, from ``/proc``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(admin: Any, login: str, database: str) -> list[int]:
+    """The server processes serving ``login``'s connections to ``database``, but ours."""
+    rows = admin.execute(
+        "SELECT pid FROM pg_stat_activity WHERE usename = %s AND datname = %s "
+        "AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+        [login, database],
+    ).fetchall()
+    return [int(pid) for (pid,) in rows]
+
+
+@contextmanager
+def policies_off(url: str) -> Iterator[None]:
+    """The owner bypasses row-level security on the store's tables until the block ends."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True) as owner:
+        tables = [
+            str(name)
+            for (name,) in owner.execute(
+                "SELECT c.relname FROM pg_class c WHERE c.relkind = 'r' "
+                "AND c.relnamespace = current_schema()::regnamespace "
+                "AND c.relforcerowsecurity ORDER BY c.relname"
+            ).fetchall()
+        ]
+        if not tables:
+            msg = "no table of this store is held to row-level security; nothing to turn off"
+            raise RuntimeError(msg)
+
+        def force(on: bool) -> None:
+            word = "FORCE" if on else "NO FORCE"
+            for table in tables:
+                statement = sql.SQL("ALTER TABLE {} " + word + " ROW LEVEL SECURITY")
+                owner.execute(statement.format(sql.Identifier(table)))
+
+        force(False)
+        try:
+            yield
+        finally:
+            force(True)
+
+
+def _phase(
+    call: Callable[[int], object], calls: int, admin: Any, login: str, database: str
+) -> dict[str, float]:
+    """Per call: wall, client CPU and server CPU in ms, over ``calls`` calls."""
+    pids = server_pids(admin, login, database)
+    server0 = sum(process_cpu_s(pid) for pid in pids)
+    client0 = time.process_time()
+    t0 = time.perf_counter()
+    for k in range(calls):
+        call(k)
+    wall = time.perf_counter() - t0
+    client = time.process_time() - client0
+    server = sum(process_cpu_s(pid) for pid in pids) - server0
+    per = 1000 / calls
+    return {
+        "wall_ms": wall * per,
+        "client_cpu_ms": client * per,
+        "server_cpu_ms": server * per,
+        "server_processes": len(pids),
+    }
+
+
+def split(
+    url: str, scratch: Path, n: int, calls: int, blobs: Path | None = None
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Fill the empty database at ``url`` with ``n`` versions, then time every phase.
+
+    Returns ``{"policies_on": {phase: figures}, "policies_off": {…}}``. The login of
+    ``url`` must own the store's tables (it creates them on the empty database).
+    """
+    import psycopg
+
+    build(url, scratch / "build", n, 3600.0, blobs)
+    client = rw.Client(url, user=USER)
+    admin = psycopg.connect(url, autocommit=True)
+    row = admin.execute("SELECT current_user, current_database()").fetchone()
+    assert row is not None
+    login, database = str(row[0]), str(row[1])
+    # Fresh files for every call: identical files would return the version logged before.
+    paths = write_files(scratch / "files", 0, WARM_UP + 2 * 2 * calls, "split")
+    base = 10**7  # above every number the fill used
+    used = 0
+
+    def fresh(count: int) -> list[Path]:
+        nonlocal used
+        taken = paths[used : used + count]
+        used += count
+        return taken
+
+    try:
+        for k, path in enumerate(fresh(WARM_UP)):
+            log_and_link(client, base + k, path)
+        out: dict[str, dict[str, dict[str, float]]] = {}
+        for mode in ("policies_on", "policies_off"):
+            with policies_off(url) if mode == "policies_off" else nullcontext():
+                log(f"{mode}: {calls} calls per phase")
+                out[mode] = _phases(client, fresh, base + used, calls, admin, login, database)
+        return out
+    finally:
+        admin.close()
+        client.close()
+
+
+def _phases(
+    client: rw.Client,
+    fresh: Callable[[int], list[Path]],
+    base: int,
+    calls: int,
+    admin: Any,
+    login: str,
+    database: str,
+) -> dict[str, dict[str, float]]:
+    logged: list[Any] = []
+    files = fresh(calls)
+
+    def log_one(k: int) -> None:
+        i = base + k
+        logged.append(
+            client.log_artifact(
+                f"model-{i % N_COLLECTIONS}",
+                type="model",
+                files=files[k],
+                metadata=version_metadata(i),
+                tags=version_tags(i),
+            )
+        )
+
+    def link_one(k: int) -> None:
+        client.link(logged[k], f"{REGISTRY}/c{(base + k) % N_COLLECTIONS}")
+
+    both = fresh(calls)
+    return {
+        "log": _phase(log_one, calls, admin, login, database),
+        "link": _phase(link_one, calls, admin, login, database),
+        "log_link": _phase(
+            lambda k: log_and_link(client, base + calls + k, both[k]),
+            calls,
+            admin,
+            login,
+            database,
+        ),
+    }
+
+
+def table(result: dict[str, dict[str, dict[str, float]]]) -> str:
+    """The figures as a Markdown table, ms per call."""
+    lines = [
+        "| call | policies | wall | client CPU | server CPU | rest (waits) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for phase in PHASES:
+        for mode, word in (("policies_on", "on"), ("policies_off", "off")):
+            f = result[mode][phase]
+            rest = f["wall_ms"] - f["client_cpu_ms"] - f["server_cpu_ms"]
+            lines.append(
+                f"| {phase.replace('_', ' + ')} | {word} | {f['wall_ms']:.2f} ms | "
+                f"{f['client_cpu_ms']:.2f} ms | {f['server_cpu_ms']:.2f} ms | {rest:.2f} ms |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=1000, help="versions in the store before timing")
+    p.add_argument("--calls", type=int, default=300, help="calls timed per phase")
+    p.add_argument("--json", type=Path, default=None, help="write the figures here too")
+    args = p.parse_args(argv)
+    if args.n < 1 or args.calls < 1:
+        p.error("--n and --calls must be at least 1")
+
+    import psycopg
+
+    from tests.servers import postgres as postgres_server
+
+    server = postgres_server.start(fsync=True)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-split-"))
+    try:
+        log(f"PostgreSQL on {server.host}:{server.port} (fsync on)")
+        with psycopg.connect(server.url(), autocommit=True) as admin:
+            admin.execute(f"CREATE ROLE {USER} LOGIN")
+            admin.execute(f"CREATE DATABASE split OWNER {USER}")
+        url = server.url(USER, "split")
+        result = split(url, scratch, args.n, args.calls, scratch / "blobs")
+    finally:
+        server.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+    report = {
+        "n": args.n,
+        "calls": args.calls,
+        "load_average": os.getloadavg(),
+        "cpu_count": os.cpu_count(),
+        **result,
+    }
+    if args.json is not None:
+        args.json.write_text(json.dumps(report, indent=1))
+    print(table(result))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
