@@ -17,6 +17,11 @@ login, is no longer held to row-level security (``NO FORCE ROW LEVEL SECURITY``,
 throwaway database only; the triggers still run), so the difference is what the policies
 cost. They are put back before the function returns.
 
+Last, ``--writers`` processes at once (1, 2, 4 and 8 by default) each log and link
+``--writer-calls`` times, as row 10 of ``make bench-server`` does: aggregate ops/s, how
+busy the machine's CPUs were meanwhile (from ``/proc/stat``, so other work on the machine
+counts too) and the CPU time that makes per operation.
+
 The CPU times come from ``/proc/<pid>/stat`` in clock ticks (10 ms); take enough calls
 that each phase runs for seconds.
 """
@@ -36,8 +41,15 @@ from pathlib import Path
 from typing import Any
 
 import registry_widget as rw
-from benchmarks.common import N_COLLECTIONS, log, version_metadata, version_tags
-from benchmarks.ours import REGISTRY, USER, build, log_and_link, write_files
+from benchmarks.common import (
+    N_COLLECTIONS,
+    REPO_ROOT,
+    concurrent_writers,
+    log,
+    version_metadata,
+    version_tags,
+)
+from benchmarks.ours import REGISTRY, USER, WRITER_CODE, build, log_and_link, write_files
 
 PHASES = ("log", "link", "log_link")
 WARM_UP = 20
@@ -195,6 +207,53 @@ def _phases(
     }
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, from ``/proc/stat``."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def scaling(url: str, writers: list[int], calls: int) -> dict[int, dict[str, float]]:
+    """Aggregate log + link throughput of ``w`` writer processes at once, for each ``w``.
+
+    Each process logs and links ``calls`` versions (the workload's row 10). Returns per
+    ``w``: ``ops_s``, ``failed``, ``cpu_busy_pct`` (the machine's, over the run) and
+    ``cpu_ms_per_op`` (busy CPU time over acknowledged operations).
+    """
+    env = {"PYTHONPATH": str(REPO_ROOT)}
+    out: dict[int, dict[str, float]] = {}
+    for r, count in enumerate(writers):
+        code = WRITER_CODE.format(url=url, base=2 * 10**7 + 10**6 * r, count=calls)
+        busy0, total0 = cpu_ticks()
+        result = concurrent_writers(code, count, env=env)
+        busy1, total1 = cpu_ticks()
+        busy = (busy1 - busy0) / max(total1 - total0, 1)
+        cpus = os.cpu_count() or 1
+        out[count] = {
+            "ops_s": result["ops_s"],
+            "failed": result["failed"],
+            "cpu_busy_pct": 100 * busy,
+            "cpu_ms_per_op": 1000 * busy * cpus * result["seconds"] / max(result["ok"], 1),
+        }
+        log(f"{count} writers: {result['ops_s']:.1f} ops/s, CPU {100 * busy:.0f}% busy")
+    return out
+
+
+def scaling_table(result: dict[int, dict[str, float]]) -> str:
+    """The writers' figures as a Markdown table."""
+    lines = [
+        "| writer processes | log + link ops/s | CPU busy | CPU per op |",
+        "|---|---|---|---|",
+    ]
+    for count, f in sorted(result.items()):
+        lines.append(
+            f"| {count} | {f['ops_s']:.1f} | {f['cpu_busy_pct']:.0f}% | "
+            f"{f['cpu_ms_per_op']:.1f} ms |"
+        )
+    return "\n".join(lines)
+
+
 def table(result: dict[str, dict[str, dict[str, float]]]) -> str:
     """The figures as a Markdown table, ms per call."""
     lines = [
@@ -216,10 +275,14 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=1000, help="versions in the store before timing")
     p.add_argument("--calls", type=int, default=300, help="calls timed per phase")
+    p.add_argument(
+        "--writers", type=int, nargs="*", default=[1, 2, 4, 8], help="writer processes at once"
+    )
+    p.add_argument("--writer-calls", type=int, default=100, help="log + link per writer")
     p.add_argument("--json", type=Path, default=None, help="write the figures here too")
     args = p.parse_args(argv)
-    if args.n < 1 or args.calls < 1:
-        p.error("--n and --calls must be at least 1")
+    if args.n < 1 or args.calls < 1 or args.writer_calls < 1 or min(args.writers, default=1) < 1:
+        p.error("--n, --calls, --writers and --writer-calls must be at least 1")
 
     import psycopg
 
@@ -234,6 +297,7 @@ def main(argv: list[str] | None = None) -> None:
             admin.execute(f"CREATE DATABASE split OWNER {USER}")
         url = server.url(USER, "split")
         result = split(url, scratch, args.n, args.calls, scratch / "blobs")
+        writers = scaling(url, args.writers, args.writer_calls)
     finally:
         server.stop()
         shutil.rmtree(scratch, ignore_errors=True)
@@ -243,10 +307,13 @@ def main(argv: list[str] | None = None) -> None:
         "load_average": os.getloadavg(),
         "cpu_count": os.cpu_count(),
         **result,
+        "writers": writers,
     }
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=1))
     print(table(result))
+    print()
+    print(scaling_table(writers))
     sys.stdout.flush()
 
 

@@ -13,7 +13,17 @@ import psycopg
 
 import registry_widget as rw
 from benchmarks.ours import USER
-from benchmarks.server_split import PHASES, WARM_UP, policies_off, process_cpu_s, split, table
+from benchmarks.server_split import (
+    PHASES,
+    WARM_UP,
+    cpu_ticks,
+    policies_off,
+    process_cpu_s,
+    scaling,
+    scaling_table,
+    split,
+    table,
+)
 from tests.conftest import PgCluster
 
 FILL, CALLS = 20, 4
@@ -80,3 +90,38 @@ def test_process_cpu_counts_this_process() -> None:
     while time.process_time() < end:
         pass
     assert process_cpu_s(os.getpid()) >= before + 0.03
+
+
+def test_scaling_runs_each_number_of_writers(
+    postgres: PgCluster, pg_schema: str, tmp_path: Path
+) -> None:
+    url = postgres.url(USER, pg_schema)
+    split(url, tmp_path / "scratch", FILL, 1, tmp_path / "blobs")
+    before = _count(url, "SELECT count(*) FROM links")
+    result = scaling(url, [1, 2], 3)
+
+    assert sorted(result) == [1, 2]
+    for f in result.values():
+        assert f["ops_s"] > 0
+        assert f["failed"] == 0
+        assert 0 <= f["cpu_busy_pct"] <= 100
+        assert f["cpu_ms_per_op"] >= 0
+    assert _count(url, "SELECT count(*) FROM links") == before + (1 + 2) * 3
+    # Numbers stay gap-free in every collection the writers wrote to.
+    gaps = _count(
+        url,
+        "SELECT count(*) FROM (SELECT collection_id FROM links GROUP BY collection_id "
+        "HAVING max(number) + 1 <> count(*)) AS g",
+    )
+    assert gaps == 0
+    assert scaling_table(result).count("\n") == 1 + 2
+
+
+def test_cpu_ticks_grow() -> None:
+    busy0, total0 = cpu_ticks()
+    end = time.process_time() + 0.05
+    while time.process_time() < end:
+        pass
+    busy1, total1 = cpu_ticks()
+    assert busy1 > busy0
+    assert total1 - total0 >= busy1 - busy0
