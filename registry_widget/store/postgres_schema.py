@@ -35,6 +35,11 @@ that keeps rows it read drops only what a commit may have changed: one notificat
 table a transaction wrote, however many rows.
 Migration 5 makes the policies that test whether a login sees a version cheap per row
 (``rw_linked_in``; the login's own part once per statement), with the same answers.
+Migration 6 rewrites the policy functions in PL/pgSQL
+(:mod:`~registry_widget.store.postgres_functions`), with the same answers.
+Migration 7 writes the tables' owner and the functions' ``search_path`` into the
+``SELECT`` policies as constants, where they were looked up in the catalog at every
+statement (:func:`~registry_widget.store.postgres_security.definer_migration`).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from __future__ import annotations
 from registry_widget.store.postgres_functions import fast_functions_migration
 from registry_widget.store.postgres_security import (
     FIXED_PATH,
+    definer_migration,
     security_migration,
     visibility_migration,
 )
@@ -269,6 +275,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (NOTIFY_TABLE_FUNCTION,),
     visibility_migration(),
     fast_functions_migration(FIXED_PATH),
+    definer_migration(),
 )
 """Migration ``n`` (1-based) takes a schema from version ``n - 1`` to ``n``."""
 

@@ -41,6 +41,7 @@ from registry_widget.filters import parse_filter
 from registry_widget.store import WorkingSetStore
 from registry_widget.store.postgres import PostgresStore
 from registry_widget.store.postgres_schema import SCHEMA_VERSION, TABLES
+from registry_widget.store.postgres_security import POLICIES
 from tests.conftest import PgCluster
 from tests.servers import postgres as postgres_server
 
@@ -522,6 +523,67 @@ def test_policy_functions_answer_the_same_in_pl_pgsql_after_migration_6(
     assert before["dave"][0] == [[], [], [], []]
     assert before["carol"][3] != before["bob"][3]
     assert before["ada"][5] != before["bob"][5]
+
+
+def _rows_each_login_reads(url: Callable[[str], str]) -> dict[str, Any]:
+    """Per login and table: the ids its own ``SELECT`` returns, or the error's name."""
+    seen: dict[str, Any] = {}
+    for login in ("ada", "bob", "carol", "dave"):
+        with psycopg.connect(url(login), autocommit=True) as raw:
+            for table in TABLES:
+                query = pgsql.SQL("SELECT id FROM {} ORDER BY id").format(pgsql.Identifier(table))
+                try:
+                    seen[f"{login} {table}"] = raw.execute(query).fetchall()
+                except psycopg.Error as exc:
+                    seen[f"{login} {table}"] = type(exc).__name__
+    return seen
+
+
+def _select_policies(url: Callable[[str], str]) -> list[tuple[str, str]]:
+    with psycopg.connect(url("ada")) as raw:
+        rows = raw.execute(
+            "SELECT tablename, qual FROM pg_policies WHERE schemaname = current_schema() "
+            "AND policyname = 'rw_select' ORDER BY tablename"
+        ).fetchall()
+    return [(str(table), str(qual)) for table, qual in rows]
+
+
+def test_select_policies_let_the_same_rows_through_after_migration_7(
+    url: Callable[[str], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import registry_widget.store.postgres as postgres_module
+
+    with monkeypatch.context() as patch:
+        patch.setattr(postgres_module, "SCHEMA_VERSION", 6)
+        ada, bob = _restricted_lab(url, tmp_path, carol="viewer")
+        ada.create_registry("Hidden", visibility="restricted")
+        ada.link(ada.log_artifact("own", type="model", files=_files(tmp_path, "o")), "Hidden/o")
+        bob.close()
+        ada.close()
+        before = _rows_each_login_reads(url)
+        policies_before = _select_policies(url)
+
+    rw.Client(url("ada"), blobs=tmp_path / "blobs").close()  # migrates
+    after = _rows_each_login_reads(url)
+    policies_after = _select_policies(url)
+
+    assert after == before
+    # The answers are not all alike: what each login reads differs, as the role table says.
+    assert before["carol artifacts"] != before["bob artifacts"] != before["ada artifacts"]
+    assert before["carol registries"] != before["bob registries"] != before["ada registries"]
+    assert before["carol history"] != before["bob history"]
+    assert before["dave users"] == [(1,)]  # not a user: only whom to ask
+    # Every select policy names the owner by its oid now, with no catalog query.
+    assert [t for t, _ in policies_after] == [t for t, _ in policies_before]
+    assert len(policies_after) == sum(1 for c in POLICIES.values() if c["select"] is not None)
+    assert all("pg_namespace" in qual for _, qual in policies_before)
+    for table, qual in policies_after:
+        assert "pg_namespace" not in qual, table
+        assert "pg_get_userbyid" in qual, table
+    with psycopg.connect(url("ada")) as raw:
+        owner = raw.execute("SELECT relowner FROM pg_class WHERE oid = 'users'::regclass")
+        (oid,) = owner.fetchone() or (None,)
+    assert all(f"pg_get_userbyid(({oid})::oid)" in q for _, q in policies_after)
 
 
 def test_a_login_that_does_not_own_the_tables_is_told_who_must_migrate(
