@@ -36,6 +36,9 @@ whose name it is, or else whose key (NFC, lower-cased) it has.
 Migration 6 rewrote every one of them in PL/pgSQL with the same answers
 (:mod:`registry_widget.store.postgres_functions`): the SQL versions here were planned
 again at every statement, and a write paid milliseconds for them.
+Migration 7 (:func:`definer_migration`) writes the owner's oid and the functions' fixed
+``search_path`` into the test by which each ``SELECT`` policy lets a function's own reads
+through; it looked both up in the catalog at every statement.
 
 Triggers keep what a policy cannot compare, the row before with the row after:
 ``rw_keep_place`` keeps a collection's registry and a link's registry, collection and
