@@ -131,12 +131,42 @@ def new_store(url: str, folder: Path, collections: int) -> rw.Client:
     return client
 
 
-def check_store(client: rw.Client, writers: list[Writer], *, batch: bool) -> dict[str, int]:
+def check_store(url: str, writers: list[Writer], *, batch: bool) -> dict[str, int]:
     """Every acknowledged write present; nothing half-applied, unattempted or renumbered.
 
     Returns the counts: operations acknowledged and failed, versions and links found, and
     acknowledged writes missing (losses).
+
+    It reads once nothing else is connected as the writers' login, with a client of its
+    own. A writer killed while its COMMIT was on the way leaves a server process that
+    still commits it, a moment later; and a client that stayed open hears of the last
+    commits within milliseconds (LISTEN/NOTIFY). Either way, reading the versions and
+    then the links could fall on both sides of a commit and show a link whose version the
+    first read did not: that says when the reads ran, not what the store holds.
     """
+    _wait_for_other_sessions_to_end(url)
+    with rw.Client(url) as client:
+        return _check(client, writers, batch=batch)
+
+
+def _wait_for_other_sessions_to_end(url: str, timeout: float = 30.0) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while True:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                "AND datname = current_database() AND usename = current_user "
+                "AND pid <> pg_backend_pid()"
+            ).fetchone()
+            if row is not None and row[0] == 0:
+                return
+            assert time.monotonic() < deadline, f"{row[0] if row else '?'} sessions still open"
+            time.sleep(0.05)
+
+
+def _check(client: rw.Client, writers: list[Writer], *, batch: bool) -> dict[str, int]:
     registry = client.registry(REGISTRY)
     by_writer = {w.name: w for w in writers}
     versions = client.artifacts()
@@ -210,9 +240,12 @@ def test_eight_writers_number_one_collection_without_gaps(
         w.drain()
         assert w.proc.returncode == 0, f"writer {w.name} failed: {w.crashes}"
     seconds = time.perf_counter() - t0
-    counts = check_store(client, writers, batch=False)
+    client.close()
+    counts = check_store(url, writers, batch=False)
     total = WRITERS * PER_WRITER
-    numbers = sorted(link.index for link in client.registry(REGISTRY).collection("c0").versions())
+    with rw.Client(url) as client:
+        registry = client.registry(REGISTRY)
+        numbers = sorted(link.index for link in registry.collection("c0").versions())
     assert numbers == list(range(total))
     assert counts["acknowledged"] == total
     assert counts["losses"] == 0
@@ -281,7 +314,8 @@ def test_server_restarts_lose_no_acknowledged_write(
             assert len(w.done) > before[w.name], f"writer {w.name} did not recover"
     finally:
         stop_all(writers)
-    counts = check_store(client, writers, batch=True)
+    client.close()
+    counts = check_store(own_url, writers, batch=True)
     assert counts["losses"] == 0
     assert counts["failed"] > 0, "no writer met a restart: the test proved nothing"
     print(f"restarts: {restarts}; {counts}")
@@ -319,7 +353,8 @@ def test_terminated_connections_leave_nothing_half_applied(
             assert len(w.done) > before[w.name], f"writer {w.name} did not recover"
     finally:
         stop_all(writers)
-    counts = check_store(client, writers, batch=True)
+    client.close()
+    counts = check_store(own_url, writers, batch=True)
     assert counts["losses"] == 0
     assert terminated > 0, "no connection was terminated: the test proved nothing"
     print(f"terminated connections: {terminated}; {counts}")
@@ -356,7 +391,8 @@ def test_killed_clients_lose_no_acknowledged_write(
         for w in writers:
             w.drain()
             assert w.proc.returncode == -signal.SIGKILL, f"writer {w.name} died by itself"
-    counts = check_store(client, everyone, batch=True)
+    client.close()
+    counts = check_store(own_url, everyone, batch=True)
     assert counts["losses"] == 0
     assert counts["failed"] == 0
     print(f"kills: {kills}; {counts}")
