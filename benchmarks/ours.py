@@ -101,16 +101,25 @@ def write_files(folder: Path, start: int, stop: int, salt: str = "") -> list[Pat
     return paths
 
 
-def log_and_link(client: rw.Client, i: int, path: Path, aliases: tuple[str, ...] = ()) -> Any:
-    """Log the i-th version and link it into its collection (round robin)."""
-    version = client.log_artifact(
+def log_version(client: rw.Client, i: int, path: Path) -> Any:
+    """Log the i-th version (its artifact name round robin)."""
+    return client.log_artifact(
         f"model-{i % N_COLLECTIONS}",
         type="model",
         files=path,
         metadata=version_metadata(i),
         tags=version_tags(i),
     )
+
+
+def link_version(client: rw.Client, i: int, version: Any, aliases: tuple[str, ...] = ()) -> Any:
+    """Link the i-th version into its collection (round robin)."""
     return client.link(version, f"{REGISTRY}/c{i % N_COLLECTIONS}", aliases=aliases)
+
+
+def log_and_link(client: rw.Client, i: int, path: Path, aliases: tuple[str, ...] = ()) -> Any:
+    """Log the i-th version and link it into its collection."""
+    return link_version(client, i, log_version(client, i, path), aliases)
 
 
 def build(

@@ -41,15 +41,16 @@ from pathlib import Path
 from typing import Any
 
 import registry_widget as rw
-from benchmarks.common import (
-    N_COLLECTIONS,
-    REPO_ROOT,
-    concurrent_writers,
-    log,
-    version_metadata,
-    version_tags,
+from benchmarks.common import REPO_ROOT, concurrent_writers, log
+from benchmarks.ours import (
+    USER,
+    WRITER_CODE,
+    build,
+    link_version,
+    log_and_link,
+    log_version,
+    write_files,
 )
-from benchmarks.ours import REGISTRY, USER, WRITER_CODE, build, log_and_link, write_files
 
 PHASES = ("log", "link", "log_link")
 WARM_UP = 20
@@ -104,10 +105,13 @@ def policies_off(url: str) -> Iterator[None]:
 
 
 def _phase(
-    call: Callable[[int], object], calls: int, admin: Any, login: str, database: str
+    call: Callable[[int], object], calls: int, servers: Callable[[], list[int]]
 ) -> dict[str, float]:
-    """Per call: wall, client CPU and server CPU in ms, over ``calls`` calls."""
-    pids = server_pids(admin, login, database)
+    """Per call: wall, client CPU and server CPU in ms, over ``calls`` calls.
+
+    ``servers()``: the server processes serving the client, asked again for each phase.
+    """
+    pids = servers()
     server0 = sum(process_cpu_s(pid) for pid in pids)
     client0 = time.process_time()
     t0 = time.perf_counter()
@@ -141,6 +145,10 @@ def split(
     row = admin.execute("SELECT current_user, current_database()").fetchone()
     assert row is not None
     login, database = str(row[0]), str(row[1])
+
+    def servers() -> list[int]:
+        return server_pids(admin, login, database)
+
     # Fresh files for every call: identical files would return the version logged before.
     paths = write_files(scratch / "files", 0, WARM_UP + 2 * 2 * calls, "split")
     base = 10**7  # above every number the fill used
@@ -159,7 +167,7 @@ def split(
         for mode in ("policies_on", "policies_off"):
             with policies_off(url) if mode == "policies_off" else nullcontext():
                 log(f"{mode}: {calls} calls per phase")
-                out[mode] = _phases(client, fresh, base + used, calls, admin, login, database)
+                out[mode] = _phases(client, fresh, base + used, calls, servers)
         return out
     finally:
         admin.close()
@@ -171,38 +179,18 @@ def _phases(
     fresh: Callable[[int], list[Path]],
     base: int,
     calls: int,
-    admin: Any,
-    login: str,
-    database: str,
+    servers: Callable[[], list[int]],
 ) -> dict[str, dict[str, float]]:
     logged: list[Any] = []
     files = fresh(calls)
-
-    def log_one(k: int) -> None:
-        i = base + k
-        logged.append(
-            client.log_artifact(
-                f"model-{i % N_COLLECTIONS}",
-                type="model",
-                files=files[k],
-                metadata=version_metadata(i),
-                tags=version_tags(i),
-            )
-        )
-
-    def link_one(k: int) -> None:
-        client.link(logged[k], f"{REGISTRY}/c{(base + k) % N_COLLECTIONS}")
-
     both = fresh(calls)
     return {
-        "log": _phase(log_one, calls, admin, login, database),
-        "link": _phase(link_one, calls, admin, login, database),
+        "log": _phase(
+            lambda k: logged.append(log_version(client, base + k, files[k])), calls, servers
+        ),
+        "link": _phase(lambda k: link_version(client, base + k, logged[k]), calls, servers),
         "log_link": _phase(
-            lambda k: log_and_link(client, base + calls + k, both[k]),
-            calls,
-            admin,
-            login,
-            database,
+            lambda k: log_and_link(client, base + calls + k, both[k]), calls, servers
         ),
     }
 
