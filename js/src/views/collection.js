@@ -108,8 +108,8 @@ function UseSnippet({ coll }) {
   const aliases = coll.aliases;
   const alias = chosen ?? preferredAlias(aliases);
   if (alias === null) {
-    return html`<p class="rw-muted">Nothing to use yet: link a version first. Then
-      <code>client.use(${`"${coll.path}:latest"`})</code> fetches the newest one.</p>`;
+    return html`<p class="rw-muted">Nothing to use yet: link a version first.
+      Then <code>client.use(${`"${coll.path}:latest"`})</code> fetches the newest one.</p>`;
   }
   return html`<div>
     <${Snippet} code=${usageSnippet(`${coll.path}:${alias}`)} />

@@ -75,8 +75,8 @@ export function LineageGraph({ path }) {
   return html`<div class="rw-lineage-graph">
     ${
       alone
-        ? html`<p class="rw-muted">No run used or produced this version yet. Log it inside
-          <code>client.start_run(...)</code> to record which data and settings made it.</p>`
+        ? html`<p class="rw-muted">No run used or produced this version yet. Log it
+          inside <code>client.start_run(...)</code> to record which data and settings made it.</p>`
         : null
     }
     <div class="rw-toolbar">

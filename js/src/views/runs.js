@@ -166,8 +166,9 @@ export function RunPage({ id }) {
     ${
       data.state === "crashed"
         ? html`<div class="rw-invalid rw-run-error" role="status">Crashed: its process stopped
-          without ending it. Its last sign of life was ${formatDate(data.heartbeat_at)}
-          (${formatAgo(data.heartbeat_at)}). What it recorded before is kept below.</div>`
+          without ending it. Its last sign of life
+          was ${formatDate(data.heartbeat_at)} (${formatAgo(data.heartbeat_at)}). What it
+          recorded before is kept below.</div>`
         : null
     }
     <table class="rw-facts">
