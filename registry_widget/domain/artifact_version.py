@@ -104,9 +104,10 @@ class ArtifactVersion(Handle[Doc]):
             doc = self._doc()
         except NotFoundError:
             return "<ArtifactVersion (deleted or hidden)>"
+        n = len(doc["files"])
         return (
             f"<ArtifactVersion {doc['name']}:v{doc['index']} ({doc['type']}, "
-            f"{len(doc['files'])} files, {doc['digest'][:12]})>"
+            f"{n} file{'' if n == 1 else 's'}, {doc['digest'][:12]})>"
         )
 
     def _repr_fields_(self) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import registry_widget as rw
 
@@ -60,3 +61,16 @@ def test_objects_show_their_fields_and_fall_back_when_gone(
     # A handle whose object is gone shows its plain repr, which says so.
     assert link._repr_html_() is None
     assert "unlinked" in repr(link)
+
+
+def test_plain_reprs_count_files_in_words(
+    client: rw.Client, log: Callable[..., rw.ArtifactVersion], tmp_path: Path
+) -> None:
+    one = log("cat")
+    folder = tmp_path / "two"
+    folder.mkdir()
+    (folder / "a.txt").write_text("a")
+    (folder / "b.txt").write_text("b")
+    two = client.log_artifact("dog", type="model", files=folder)
+    assert "(model, 1 file, " in repr(one)
+    assert "(model, 2 files, " in repr(two)
