@@ -184,9 +184,11 @@ def concurrent_writers(
     """Run ``code`` in ``processes`` fresh interpreters at once and time them together.
 
     Each prints ``ready`` once it is set up, waits for a line on its standard input, does
-    its writes and prints ``{"ok": k, "failed": f}``. The clock runs from the moment every
-    one of them was told to go until the last one finished; returns the aggregate
-    ``ops_s`` (acknowledged writes per second), ``ok``, ``failed`` and ``seconds``.
+    its writes and prints ``{"ok": k, "failed": f}``, with ``"cpu_s"`` if it measured the
+    CPU time of its writes. The clock runs from the moment every one of them was told to
+    go until the last one finished; returns the aggregate ``ops_s`` (acknowledged writes
+    per second), ``ok``, ``failed`` and ``seconds``, and ``cpu_s`` (the sum) when every
+    process gave one.
     """
     full_env = {**os.environ, **(env or {})}
     procs = [
@@ -221,6 +223,7 @@ def concurrent_writers(
                 proc.kill()
                 proc.wait()
     ok = failed = 0
+    cpu: list[float] = []
     for proc, (out, err) in zip(procs, outs, strict=True):
         lines = [line for line in out.splitlines() if line.startswith("{")]
         if proc.returncode != 0 or not lines:
@@ -229,7 +232,12 @@ def concurrent_writers(
         result = json.loads(lines[-1])
         ok += int(result["ok"])
         failed += int(result["failed"])
-    return {"ops_s": ok / seconds, "ok": ok, "failed": failed, "seconds": seconds}
+        if "cpu_s" in result:
+            cpu.append(float(result["cpu_s"]))
+    figures = {"ops_s": ok / seconds, "ok": ok, "failed": failed, "seconds": seconds}
+    if len(cpu) == len(procs):
+        figures["cpu_s"] = sum(cpu)
+    return figures
 
 
 def log(message: str) -> None:

@@ -214,7 +214,7 @@ print(json.dumps({{"rss": _peak_rss_mib()}}))
 
 
 WRITER_CODE = """
-import json, shutil, sys, tempfile
+import json, shutil, sys, tempfile, time
 from pathlib import Path
 import registry_widget as rw
 from benchmarks.common import version_bytes
@@ -230,14 +230,16 @@ for j in range(count):
 print("ready", flush=True)
 sys.stdin.readline()
 ok = failed = 0
+cpu = time.process_time()
 for j, path in enumerate(paths):
     try:
         log_and_link(client, j + k, path)
         ok += 1
     except rw.RegistryError:
         failed += 1
+cpu = time.process_time() - cpu
 shutil.rmtree(folder)
-print(json.dumps({{"ok": ok, "failed": failed}}))
+print(json.dumps({{"ok": ok, "failed": failed, "cpu_s": cpu}}))
 """
 
 

@@ -20,7 +20,9 @@ cost. They are put back before the function returns.
 Last, ``--writers`` processes at once (1, 2, 4 and 8 by default) each log and link
 ``--writer-calls`` times, as row 10 of ``make bench-server`` does: aggregate ops/s, how
 busy the machine's CPUs were meanwhile (from ``/proc/stat``, so other work on the machine
-counts too) and the CPU time that makes per operation.
+counts too) and the CPU time that makes per operation; then how much of it the writer
+processes spent on their writes (each measures its own) and how much the server did
+(every process of it, background ones and the ended backends included).
 
 The CPU times come from ``/proc/<pid>/stat`` in clock ticks (10 ms); take enough calls
 that each phase runs for seconds.
@@ -60,6 +62,52 @@ def process_cpu_s(pid: int) -> float:
     """CPU time (user + system) of process ``pid`` so far, in seconds, from ``/proc``."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_s(postmaster: int) -> float:
+    """CPU time of a PostgreSQL server so far, every process of it, in seconds.
+
+    The postmaster's own, its live children's (backends, WAL writer, checkpointer…) and
+    that of the children it has reaped (the backends of closed connections), which the
+    kernel adds to the postmaster's ``cutime`` and ``cstime``.
+    """
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(f) for f in fields[11:15])
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            child = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(child[1]) == postmaster:
+            ticks += int(child[11]) + int(child[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postmaster_pid(admin: Any) -> int:
+    """The postmaster of the (local) server that ``admin`` is connected to."""
+    row = admin.execute("SELECT pg_backend_pid()").fetchone()
+    backend = Path(f"/proc/{int(row[0])}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(backend[1])
+
+
+def _wait_for_sessions_to_end(admin: Any, timeout: float = 30.0) -> None:
+    """Wait until no other session of ``admin``'s login is connected, and a moment more.
+
+    The moment lets the postmaster reap the ended backends, so that their CPU time is
+    counted as its children's.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = current_user "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        ).fetchone()
+        if row is not None and int(row[0]) == 0:
+            break
+        time.sleep(0.05)
+    time.sleep(0.2)
 
 
 def server_pids(admin: Any, login: str, database: str) -> list[int]:
@@ -206,38 +254,53 @@ def scaling(url: str, writers: list[int], calls: int) -> dict[int, dict[str, flo
     """Aggregate log + link throughput of ``w`` writer processes at once, for each ``w``.
 
     Each process logs and links ``calls`` versions (the workload's row 10). Returns per
-    ``w``: ``ops_s``, ``failed``, ``cpu_busy_pct`` (the machine's, over the run) and
-    ``cpu_ms_per_op`` (busy CPU time over acknowledged operations).
+    ``w``: ``ops_s``, ``failed``, ``cpu_busy_pct`` (the machine's, over the run),
+    ``cpu_ms_per_op`` (busy CPU time over acknowledged operations), and the part of it
+    that the writer processes (``client_cpu_ms_per_op``, their writes only, listener
+    threads included) and the server (``server_cpu_ms_per_op``, every process of it)
+    spent.
     """
+    import psycopg
+
     env = {"PYTHONPATH": str(REPO_ROOT)}
     out: dict[int, dict[str, float]] = {}
-    for r, count in enumerate(writers):
-        code = WRITER_CODE.format(url=url, base=2 * 10**7 + 10**6 * r, count=calls)
-        busy0, total0 = cpu_ticks()
-        result = concurrent_writers(code, count, env=env)
-        busy1, total1 = cpu_ticks()
-        busy = (busy1 - busy0) / max(total1 - total0, 1)
-        cpus = os.cpu_count() or 1
-        out[count] = {
-            "ops_s": result["ops_s"],
-            "failed": result["failed"],
-            "cpu_busy_pct": 100 * busy,
-            "cpu_ms_per_op": 1000 * busy * cpus * result["seconds"] / max(result["ok"], 1),
-        }
-        log(f"{count} writers: {result['ops_s']:.1f} ops/s, CPU {100 * busy:.0f}% busy")
+    with psycopg.connect(url, autocommit=True) as admin:
+        postmaster = postmaster_pid(admin)
+        for r, count in enumerate(writers):
+            code = WRITER_CODE.format(url=url, base=2 * 10**7 + 10**6 * r, count=calls)
+            busy0, total0 = cpu_ticks()
+            server0 = server_cpu_s(postmaster)
+            result = concurrent_writers(code, count, env=env)
+            busy1, total1 = cpu_ticks()
+            _wait_for_sessions_to_end(admin)
+            server1 = server_cpu_s(postmaster)
+            busy = (busy1 - busy0) / max(total1 - total0, 1)
+            cpus = os.cpu_count() or 1
+            ok = max(result["ok"], 1)
+            out[count] = {
+                "ops_s": result["ops_s"],
+                "failed": result["failed"],
+                "cpu_busy_pct": 100 * busy,
+                "cpu_ms_per_op": 1000 * busy * cpus * result["seconds"] / ok,
+                "client_cpu_ms_per_op": 1000 * result["cpu_s"] / ok,
+                "server_cpu_ms_per_op": 1000 * (server1 - server0) / ok,
+            }
+            log(f"{count} writers: {result['ops_s']:.1f} ops/s, CPU {100 * busy:.0f}% busy")
     return out
 
 
 def scaling_table(result: dict[int, dict[str, float]]) -> str:
     """The writers' figures as a Markdown table."""
     lines = [
-        "| writer processes | log + link ops/s | CPU busy | CPU per op |",
-        "|---|---|---|---|",
+        "| writer processes | log + link ops/s | CPU busy | CPU per op | of which writers "
+        "| of which server |",
+        "|---|---|---|---|---|---|",
     ]
     for count, f in sorted(result.items()):
         lines.append(
             f"| {count} | {f['ops_s']:.1f} | {f['cpu_busy_pct']:.0f}% | "
-            f"{f['cpu_ms_per_op']:.1f} ms |"
+            f"{f['cpu_ms_per_op']:.1f} ms | {f['client_cpu_ms_per_op']:.1f} ms | "
+            f"{f['server_cpu_ms_per_op']:.1f} ms |"
         )
     return "\n".join(lines)
 

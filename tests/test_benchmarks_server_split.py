@@ -6,6 +6,8 @@ A benchmark, not a test of speed: nothing here compares a timing with a limit.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,9 +20,11 @@ from benchmarks.server_split import (
     WARM_UP,
     cpu_ticks,
     policies_off,
+    postmaster_pid,
     process_cpu_s,
     scaling,
     scaling_table,
+    server_cpu_s,
     split,
     table,
 )
@@ -106,6 +110,9 @@ def test_scaling_runs_each_number_of_writers(
         assert f["failed"] == 0
         assert 0 <= f["cpu_busy_pct"] <= 100
         assert f["cpu_ms_per_op"] >= 0
+        # Each writer measured its writes; the server's count includes ended backends.
+        assert f["client_cpu_ms_per_op"] > 0
+        assert f["server_cpu_ms_per_op"] > 0
     assert _count(url, "SELECT count(*) FROM links") == before + (1 + 2) * 3
     # Numbers stay gap-free in every collection the writers wrote to.
     gaps = _count(
@@ -115,6 +122,18 @@ def test_scaling_runs_each_number_of_writers(
     )
     assert gaps == 0
     assert scaling_table(result).count("\n") == 1 + 2
+
+
+def test_server_cpu_counts_children_that_ended() -> None:
+    # This process stands in for the postmaster: a child it has reaped still counts.
+    before = server_cpu_s(os.getpid())
+    burn = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
+    subprocess.run([sys.executable, "-c", burn], check=True)
+    assert server_cpu_s(os.getpid()) >= before + 0.25
+
+
+def test_postmaster_is_the_servers(postgres: PgCluster) -> None:
+    assert postmaster_pid(postgres.admin) == postgres.server.pid()
 
 
 def test_cpu_ticks_grow() -> None:
