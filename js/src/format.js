@@ -95,15 +95,25 @@ export function formatValue(value) {
 }
 
 /**
+ * A count with its noun: 1 -> "1 version", 2 -> "2 versions".
+ *
+ * @param {number} n
+ * @param {string} noun
+ * @param {string} [plural] the plural when it is not the noun with an "s"
+ */
+export function countOf(n, noun, plural = `${noun}s`) {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
+/**
  * A short description of what a metadata node holds, for the tree view.
  *
  * @param {unknown} value
  */
 export function describeNode(value) {
-  if (Array.isArray(value)) return `[${value.length} item${value.length === 1 ? "" : "s"}]`;
+  if (Array.isArray(value)) return `[${countOf(value.length, "item")}]`;
   if (value && typeof value === "object") {
-    const n = Object.keys(value).length;
-    return `{${n} key${n === 1 ? "" : "s"}}`;
+    return `{${countOf(Object.keys(value).length, "key")}}`;
   }
   return formatValue(value);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  countOf,
   describeNode,
   formatAgo,
   formatBytes,
@@ -59,5 +60,15 @@ describe("format", () => {
   it("splits comma-separated input", () => {
     expect(splitList(" a, b ,,a, c d ")).toEqual(["a", "b", "c d"]);
     expect(splitList("")).toEqual([]);
+  });
+});
+
+describe("countOf", () => {
+  it("puts the noun in the plural unless there is exactly one", () => {
+    expect(countOf(1, "version")).toBe("1 version");
+    expect(countOf(0, "version")).toBe("0 versions");
+    expect(countOf(2, "artifact version")).toBe("2 artifact versions");
+    expect(countOf(3, "registry", "registries")).toBe("3 registries");
+    expect(countOf(1, "registry", "registries")).toBe("1 registry");
   });
 });

@@ -1,7 +1,7 @@
 // Every logged artifact version, linked or not: by name and type, with metrics, where each
 // is linked, and a way to link one into a collection from here.
 import { useEffect, useState } from "preact/hooks";
-import { formatAgo, formatBytes, formatValue, splitList } from "../format.js";
+import { countOf, formatAgo, formatBytes, formatValue, splitList } from "../format.js";
 import { html } from "../html.js";
 import {
   Chip,
@@ -96,7 +96,7 @@ export function ArtifactsPage() {
         <option value="">all types</option>
         ${data.types.map((/** @type {string} */ t) => html`<option value=${t}>${t}</option>`)}
       </select>
-      <span class="rw-muted">${data.total} artifact version${data.total === 1 ? "" : "s"}</span>
+      <span class="rw-muted">${countOf(data.total, "artifact version")}</span>
     </div>
     ${
       data.items.length === 0

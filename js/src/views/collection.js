@@ -1,6 +1,6 @@
 // A collection: Markdown description, tags, the versions table (paged), linking and aliases.
 import { useState } from "preact/hooks";
-import { formatAgo, formatDate, formatValue, usageSnippet } from "../format.js";
+import { countOf, formatAgo, formatDate, formatValue, usageSnippet } from "../format.js";
 import { html } from "../html.js";
 import { compareRoute, historyRoute } from "../tool-routes.js";
 import { CollectionDescription, DeleteCollection } from "./collection-tools.js";
@@ -174,7 +174,7 @@ export function CollectionPage({ path }) {
       <${Chip} kind="rw-type">${coll.type}<//>
     <//>
     <div class="rw-meta-line">${coll.tags.map((/** @type {string} */ t) => html`<${Chip}>${t}<//>`)}
-      <span class="rw-muted">${coll.count} version${coll.count === 1 ? "" : "s"} · created by${" "}
+      <span class="rw-muted">${countOf(coll.count, "version")} · created by${" "}
         ${coll.created_by} ${formatAgo(coll.created_at)} · your role: ${coll.role}</span></div>
     ${
       coll.aliases.length
@@ -200,7 +200,7 @@ export function CollectionPage({ path }) {
       ${
         page
           ? html`<span class="rw-muted" data-testid="version-count">${
-              query ? `${page.total} of ${page.all} versions` : `${page.total} versions`
+              query ? `${page.total} of ${page.all} versions` : countOf(page.total, "version")
             }${sort.key ? ` · by ${sort.key}, ${sort.order === "desc" ? "highest" : "lowest"} first` : ""}</span>`
           : null
       }

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { numericKeys } from "../chart.js";
 import { delta, diffRows } from "../compare.js";
-import { formatValue } from "../format.js";
+import { countOf, formatValue } from "../format.js";
 import { html } from "../html.js";
 import { runRoute } from "../tool-routes.js";
 import { Chip, ErrorBox, Link, LockIcon, PageHead, Spinner, useRequest } from "./common.js";
@@ -49,7 +49,7 @@ function SideBySide({ picked }) {
     <div class="rw-toolbar">
       <label class="rw-check"><input type="checkbox" checked=${onlyDiff}
         onChange=${(/** @type {any} */ e) => setOnlyDiff(e.currentTarget.checked)} /> Only differences</label>
-      <span class="rw-muted">${differing} of ${all.length} key${all.length === 1 ? "" : "s"} differ</span>
+      <span class="rw-muted">${differing} of ${countOf(all.length, "key")} differ</span>
     </div>
     ${
       rows.length === 0 && !anyRun

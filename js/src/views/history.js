@@ -1,7 +1,7 @@
 // The history of a registry, a collection or a linked version: who, when, what,
 // before → after; newest first, paged, filtered by the kind of change.
 import { useState } from "preact/hooks";
-import { formatAgo, formatDate } from "../format.js";
+import { countOf, formatAgo, formatDate } from "../format.js";
 import { html } from "../html.js";
 import { ErrorBox, Link, PageHead, Pager, useRequest } from "./common.js";
 
@@ -81,7 +81,7 @@ export function HistoryPage({ target }) {
           ${kinds.map((/** @type {string} */ k) => html`<option value=${k}>${KIND_LABELS[k] ?? k}</option>`)}
         </select>
       </label>
-      ${data ? html`<span class="rw-muted">${data.total} change${data.total === 1 ? "" : "s"}</span>` : null}
+      ${data ? html`<span class="rw-muted">${countOf(data.total, "change")}</span>` : null}
       <span class="rw-muted">· <${Link} route=${target}>back to ${target}<//></span>
     </div>
     <${ErrorBox} error=${error} />

@@ -4,7 +4,7 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { formatNumber, linearScale, linePath, niceTicks, series } from "../chart.js";
-import { truncate } from "../format.js";
+import { countOf, truncate } from "../format.js";
 import { html } from "../html.js";
 
 const DEFAULT_W = 440;
@@ -49,7 +49,7 @@ export function MetricChart({ name, versions, selected, onToggle }) {
   return html`<figure class="rw-chart" data-metric=${name} ref=${box}>
     <figcaption class="rw-chart-title">${name}</figcaption>
     <svg viewBox=${`0 0 ${W} ${H}`} width=${W} height=${H} role="img"
-      aria-label=${`${name} across ${points.length} versions`}>
+      aria-label=${`${name} across ${countOf(points.length, "version")}`}>
       ${ticks.map(
         (t) => html`<g key=${`y${t}`}>
           <line class="rw-chart-grid" x1=${M.left} x2=${W - M.right} y1=${y(t)} y2=${y(t)} />

@@ -1,6 +1,6 @@
 // The registries page: core and custom registries, and the "Create registry" form.
 import { useState } from "preact/hooks";
-import { splitList } from "../format.js";
+import { countOf, splitList } from "../format.js";
 import { html } from "../html.js";
 import { RUNS_ROUTE } from "../tool-routes.js";
 import {
@@ -35,7 +35,7 @@ function RegistryCard({ reg }) {
         }
       </span>
       <span class="rw-muted">
-        ${reg.collection_count} collection${reg.collection_count === 1 ? "" : "s"} · you: ${reg.role}
+        ${countOf(reg.collection_count, "collection")} · you: ${reg.role}
       </span>
     </div>
   </div>`;

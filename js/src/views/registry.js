@@ -1,6 +1,6 @@
 // A registry: its collections, a filter box, "Create collection" and a usage snippet.
 import { useEffect, useState } from "preact/hooks";
-import { formatAgo, formatDate, splitList, usageSnippet } from "../format.js";
+import { countOf, formatAgo, formatDate, splitList, usageSnippet } from "../format.js";
 import { html } from "../html.js";
 import { historyRoute, settingsRoute } from "../tool-routes.js";
 import {
@@ -137,8 +137,8 @@ export function RegistryPage({ name }) {
         onInput=${(/** @type {any} */ e) => setTyped(e.currentTarget.value)} />
       <span class="rw-muted" data-testid="collection-count">${
         filter
-          ? `${page.total} of ${reg.collection_count} collection${reg.collection_count === 1 ? "" : "s"}`
-          : `${page.total} collection${page.total === 1 ? "" : "s"}`
+          ? `${page.total} of ${countOf(reg.collection_count, "collection")}`
+          : countOf(page.total, "collection")
       }</span>
     </div>
     ${

@@ -1,7 +1,7 @@
 // Runs: every experiment with its config and final values, sortable and filtered; and one
 // run's page with its state, who ran it and how long, what it used and what it produced.
 import { useState } from "preact/hooks";
-import { formatAgo, formatDate, formatDuration, formatValue } from "../format.js";
+import { countOf, formatAgo, formatDate, formatDuration, formatValue } from "../format.js";
 import { html } from "../html.js";
 import { runRoute } from "../tool-routes.js";
 import { Chip, ErrorBox, Link, Pager, Spinner, useRequest } from "./common.js";
@@ -67,7 +67,7 @@ export function RunsPage() {
       ${
         page
           ? html`<span class="rw-muted" data-testid="run-count">${
-              query ? `${page.total} of ${page.all} runs` : `${page.total} runs`
+              query ? `${page.total} of ${page.all} runs` : countOf(page.total, "run")
             }</span>`
           : null
       }

@@ -1,6 +1,7 @@
 // A linked version: metadata as a tree, files with sizes, digest, other links, usage snippet.
 import { useState } from "preact/hooks";
 import {
+  countOf,
   describeNode,
   formatAgo,
   formatBytes,
@@ -116,7 +117,7 @@ function DownloadForm({ path, file, size, onDone }) {
     if (done) {
       onDone();
       notify(
-        `Downloaded ${done.files} file${done.files === 1 ? "" : "s"} (${formatBytes(done.size)}) to ${done.folder}`,
+        `Downloaded ${countOf(done.files, "file")} (${formatBytes(done.size)}) to ${done.folder}`,
       );
     }
   }
@@ -277,7 +278,7 @@ export function VersionPage({ path }) {
         <${Fact} label="Type"><${Chip} kind="rw-type">${art.type}<//><//>
         <${Fact} label="Digest"><span class="rw-mono">${art.digest}</span><//>
         <${Fact} label="Size">
-          ${formatBytes(art.size)} in ${art.files.total} file${art.files.total === 1 ? "" : "s"}<//>
+          ${formatBytes(art.size)} in ${countOf(art.files.total, "file")}<//>
         <${Fact} label="Linked">
           ${formatDate(data.created_at)} by ${data.created_by} (${formatAgo(data.created_at)})<//>
         <${Fact} label="Logged">
