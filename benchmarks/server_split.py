@@ -58,9 +58,18 @@ PHASES = ("log", "link", "log_link")
 WARM_UP = 20
 
 
+def _stat(pid: int | str) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command name: state, ppid, … (``man 5 proc``).
+
+    Index 1 is the parent, 11 and 12 the process's user and system time, 13 and 14 those
+    of the children it has reaped, in clock ticks.
+    """
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def process_cpu_s(pid: int) -> float:
     """CPU time (user + system) of process ``pid`` so far, in seconds, from ``/proc``."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = _stat(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -71,13 +80,12 @@ def server_cpu_s(postmaster: int) -> float:
     that of the children it has reaped (the backends of closed connections), which the
     kernel adds to the postmaster's ``cutime`` and ``cstime``.
     """
-    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = sum(int(f) for f in fields[11:15])
+    ticks = sum(int(f) for f in _stat(postmaster)[11:15])
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            child = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            child = _stat(entry.name)
         except OSError:
             continue  # ended meanwhile
         if int(child[1]) == postmaster:
@@ -88,8 +96,7 @@ def server_cpu_s(postmaster: int) -> float:
 def postmaster_pid(admin: Any) -> int:
     """The postmaster of the (local) server that ``admin`` is connected to."""
     row = admin.execute("SELECT pg_backend_pid()").fetchone()
-    backend = Path(f"/proc/{int(row[0])}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(backend[1])
+    return int(_stat(int(row[0]))[1])
 
 
 def _wait_for_sessions_to_end(admin: Any, timeout: float = 30.0) -> None:
