@@ -99,24 +99,6 @@ def postmaster_pid(admin: Any) -> int:
     return int(_stat(int(row[0]))[1])
 
 
-def _wait_for_sessions_to_end(admin: Any, timeout: float = 30.0) -> None:
-    """Wait until no other session of ``admin``'s login is connected, and a moment more.
-
-    The moment lets the postmaster reap the ended backends, so that their CPU time is
-    counted as its children's.
-    """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        row = admin.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE usename = current_user "
-            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
-        ).fetchone()
-        if row is not None and int(row[0]) == 0:
-            break
-        time.sleep(0.05)
-    time.sleep(0.2)
-
-
 def server_pids(admin: Any, login: str, database: str) -> list[int]:
     """The server processes serving ``login``'s connections to ``database``, but ours."""
     rows = admin.execute(
@@ -269,6 +251,8 @@ def scaling(url: str, writers: list[int], calls: int) -> dict[int, dict[str, flo
     """
     import psycopg
 
+    from tests.servers.postgres import wait_for_sessions_to_end
+
     env = {"PYTHONPATH": str(REPO_ROOT)}
     out: dict[int, dict[str, float]] = {}
     with psycopg.connect(url, autocommit=True) as admin:
@@ -279,7 +263,10 @@ def scaling(url: str, writers: list[int], calls: int) -> dict[int, dict[str, flo
             server0 = server_cpu_s(postmaster)
             result = concurrent_writers(code, count, env=env)
             busy1, total1 = cpu_ticks()
-            _wait_for_sessions_to_end(admin)
+            # Once the writers' sessions have ended, a moment more lets the postmaster
+            # reap their backends, so that their CPU time counts as its children's.
+            wait_for_sessions_to_end(admin)
+            time.sleep(0.2)
             server1 = server_cpu_s(postmaster)
             busy = (busy1 - busy0) / max(total1 - total0, 1)
             cpus = os.cpu_count() or 1

@@ -24,6 +24,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 SUPERUSER = "postgres"
@@ -188,3 +189,22 @@ def _wait(pg: Postgres, timeout: float) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def wait_for_sessions_to_end(conn: Any, timeout: float = 30.0) -> int:
+    """Wait until no other session of ``conn``'s login is connected to its database.
+
+    Returns how many are still connected when ``timeout`` seconds have passed (0 once
+    they have all ended). ``conn``: an autocommit psycopg connection.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+            "AND datname = current_database() AND usename = current_user "
+            "AND pid <> pg_backend_pid()"
+        ).fetchone()
+        left = int(row[0]) if row is not None else -1
+        if left == 0 or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.05)

@@ -149,21 +149,12 @@ def check_store(url: str, writers: list[Writer], *, batch: bool) -> dict[str, in
         return _check(client, writers, batch=batch)
 
 
-def _wait_for_other_sessions_to_end(url: str, timeout: float = 30.0) -> None:
+def _wait_for_other_sessions_to_end(url: str) -> None:
     import psycopg
 
-    deadline = time.monotonic() + timeout
     with psycopg.connect(url, autocommit=True) as conn:
-        while True:
-            row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
-                "AND datname = current_database() AND usename = current_user "
-                "AND pid <> pg_backend_pid()"
-            ).fetchone()
-            if row is not None and row[0] == 0:
-                return
-            assert time.monotonic() < deadline, f"{row[0] if row else '?'} sessions still open"
-            time.sleep(0.05)
+        left = postgres_server.wait_for_sessions_to_end(conn)
+    assert left == 0, f"{left} sessions still open"
 
 
 def _check(client: rw.Client, writers: list[Writer], *, batch: bool) -> dict[str, int]:
