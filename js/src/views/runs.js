@@ -131,8 +131,7 @@ function Versions({ items, empty, label }) {
         v.paths.length
           ? html`<${Link} route=${v.paths[0]} title=${v.paths.join(", ")}>${v.ref}<//>`
           : html`<span class="rw-mono">${v.ref}</span>`
-      }
-      <${Chip} kind="rw-type">${v.type}<//>
+      } <${Chip} kind="rw-type">${v.type}<//>
       ${
         v.paths.length
           ? html`<span class="rw-muted"> linked as ${v.paths.join(", ")}</span>`
