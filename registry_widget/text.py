@@ -27,6 +27,7 @@ __all__ = [
     "fail",
     "lone_surrogate",
     "nfc_text",
+    "plural",
     "refuse_surrogates",
     "require_str",
     "show",
@@ -168,3 +169,8 @@ def check_visible(text: str, value: object, field: str, rule: str) -> None:
         shown = f"U+{ord(ch):04X}" + (f" {name}" if name else "")
         kind = "bidirectional control" if ch in _BIDI else "invisible character"
         fail(field, value, f"contains the {kind} {shown} at position {i}", rule)
+
+
+def plural(n: int, word: str) -> str:
+    """``n`` and ``word``, with an ``s`` unless ``n`` is one."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

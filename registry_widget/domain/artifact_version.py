@@ -26,6 +26,7 @@ from registry_widget.errors import (
 from registry_widget.files import artifacts
 from registry_widget.paths import parse_artifact_ref, version_index
 from registry_widget.permissions import Action, may_edit_artifact, require
+from registry_widget.text import plural
 
 if TYPE_CHECKING:
     from registry_widget.domain.lineage import Lineage
@@ -107,7 +108,7 @@ class ArtifactVersion(Handle[Doc]):
         n = len(doc["files"])
         return (
             f"<ArtifactVersion {doc['name']}:v{doc['index']} ({doc['type']}, "
-            f"{n} file{'' if n == 1 else 's'}, {doc['digest'][:12]})>"
+            f"{plural(n, 'file')}, {doc['digest'][:12]})>"
         )
 
     def _repr_fields_(self) -> dict[str, str]:
@@ -116,7 +117,7 @@ class ArtifactVersion(Handle[Doc]):
         return {
             "artifact": f"{doc['name']}:v{doc['index']}",
             "type": doc["type"],
-            "files": f"{n} file{'' if n == 1 else 's'}, {size_text(self.size)}",
+            "files": f"{plural(n, 'file')}, {size_text(self.size)}",
             "tags": short(doc["tags"]),
             "logged": f"{doc['created_at'][:16].replace('T', ' ')} by {doc['created_by']}",
             "metadata": metadata_text(doc["metadata"]),

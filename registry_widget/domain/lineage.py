@@ -18,6 +18,7 @@ from registry_widget.domain.linking import link_path
 from registry_widget.domain.reprs import ResultList
 from registry_widget.domain.session import Session
 from registry_widget.errors import ValidationError
+from registry_widget.text import plural
 
 if TYPE_CHECKING:
     from registry_widget.domain.artifact_version import ArtifactVersion
@@ -92,10 +93,16 @@ class Lineage:
 
     def __repr__(self) -> str:
         kinds = [n.kind for n in self.nodes]
-        return (
-            f"<Lineage of {self.node(self.root).label}: {kinds.count('version')} versions, "
-            f"{kinds.count('run')} runs, {kinds.count('link')} links, {len(self.edges)} edges>"
+        counts = ", ".join(
+            plural(n, word)
+            for n, word in (
+                (kinds.count("version"), "version"),
+                (kinds.count("run"), "run"),
+                (kinds.count("link"), "link"),
+                (len(self.edges), "edge"),
+            )
         )
+        return f"<Lineage of {self.node(self.root).label}: {counts}>"
 
 
 def _steps(value: object, name: str) -> int:

@@ -31,10 +31,10 @@ from registry_widget.files.manifest import (
     FileEntry,
     check_manifest,
     manifest_size,
-    plural,
     progress_bar,
 )
 from registry_widget.files.placing import DIR_FLAGS, check_target, hash_stream
+from registry_widget.text import plural
 
 __all__ = ["VerifyReport", "download", "verify"]
 

@@ -22,6 +22,7 @@ from registry_widget.errors import NotFoundError, ValidationError
 from registry_widget.files.blobs import BlobStore, check_digest
 from registry_widget.files.sources import check_tree, validate_file_path
 from registry_widget.paths import validate_relpath
+from registry_widget.text import plural
 
 __all__ = [
     "PROGRESS_THRESHOLD",
@@ -103,11 +104,6 @@ def progress_bar(total: int, desc: str, progress: bool | None) -> Iterator[Calla
         yield bar.update
     finally:
         bar.close()
-
-
-def plural(n: int, word: str) -> str:
-    """``n`` and ``word``, with an ``s`` unless ``n`` is one."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 # -------------------------------------------------------------------------- sizes

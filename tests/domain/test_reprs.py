@@ -74,3 +74,15 @@ def test_plain_reprs_count_files_in_words(
     two = client.log_artifact("dog", type="model", files=folder)
     assert "(model, 1 file, " in repr(one)
     assert "(model, 2 files, " in repr(two)
+
+
+def test_a_lineage_repr_counts_its_nodes_in_words(
+    client: rw.Client, log: Callable[..., rw.ArtifactVersion], files: Callable[..., Path]
+) -> None:
+    data = log("data", type="dataset")
+    with client.start_run("train") as run:
+        run.use(client.link(data, "Datasets/images").path)
+        model = run.log_artifact("cat", type="model", files=files("w.bin", "weights"))
+    text = repr(model.lineage())
+    assert text.startswith("<Lineage of cat:v0: 2 versions, 1 run, ")
+    assert "1 runs" not in text
