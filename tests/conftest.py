@@ -75,14 +75,19 @@ class PgCluster:
             self.logins.add(key)
         return key
 
-    def new_schema(self) -> str:
-        """A fresh schema every login may create tables in, as a new database's would be."""
+    def new_schema(self, owner: str = "ada") -> str:
+        """A fresh schema that ``owner`` may create tables in and every login may use.
+
+        As in a team's database (PostgreSQL 15's ``public`` belongs to the database's
+        owner): nobody else may create objects in it, which a store refuses to open.
+        """
         from psycopg import sql
 
         name = f"t_{uuid.uuid4().hex[:16]}"
         ident = sql.Identifier(name)
-        self.db.execute(sql.SQL("CREATE SCHEMA {}").format(ident))
-        self.db.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO PUBLIC").format(ident))
+        owner_ident = sql.Identifier(self.login(owner))
+        self.db.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(ident, owner_ident))
+        self.db.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO PUBLIC").format(ident))
         return name
 
     def drop_schema(self, name: str) -> None:
@@ -127,9 +132,15 @@ def postgres() -> Iterator[PgCluster]:
 
 
 @pytest.fixture
-def pg_schema(postgres: PgCluster) -> Iterator[str]:
+def pg_schema_owner() -> str:
+    """The login that owns a test's fresh schema, so the first to open its store."""
+    return "ada"
+
+
+@pytest.fixture
+def pg_schema(postgres: PgCluster, pg_schema_owner: str) -> Iterator[str]:
     """A fresh schema in the test database, dropped after the test."""
-    name = postgres.new_schema()
+    name = postgres.new_schema(pg_schema_owner)
     yield name
     _close_postgres_stores()
     postgres.drop_schema(name)

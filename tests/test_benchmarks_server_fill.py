@@ -18,6 +18,12 @@ from tests.conftest import PgCluster
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture
+def pg_schema_owner() -> str:
+    """The benchmark's login opens the store first."""
+    return USER
+
+
 def test_bulk_fill_answers_as_the_file_store(
     postgres: PgCluster, pg_schema: str, tmp_path: Path
 ) -> None:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 
 import registry_widget as rw
 from benchmarks.ours import USER
@@ -31,6 +32,12 @@ from benchmarks.server_split import (
 from tests.conftest import PgCluster
 
 FILL, CALLS = 20, 4
+
+
+@pytest.fixture
+def pg_schema_owner() -> str:
+    """The benchmark's login opens the store first."""
+    return USER
 
 
 def _count(url: str, query: str) -> int:

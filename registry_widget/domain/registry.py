@@ -204,12 +204,13 @@ class Registry(RegistryAccess):
             if reg["kind"] == "core":
                 msg = f"{reg['name']!r} is a core registry and cannot be deleted"
                 raise ConflictError(msg)
+            # The entry first: a server store takes entries about a registry from its members.
+            s.record(txn, "registry.delete", reg["name"], before=reg["name"], registry_id=self._id)
             for link_id in s.store.find_ids("links", registry_id=self._id):
                 txn.remove("links", link_id)
             for coll_id in s.store.find_ids("collections", registry_id=self._id):
                 txn.remove("collections", coll_id)
             txn.remove("registries", self._id)
-            s.record(txn, "registry.delete", reg["name"], before=reg["name"], registry_id=self._id)
 
     # -- accepted types -------------------------------------------------------------------------
 

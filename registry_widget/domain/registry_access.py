@@ -100,7 +100,8 @@ class RegistryAccess(Handle[Doc]):
             for spelling in spellings:
                 del members[spelling]
             members[stored] = role
-            txn.update("registries", self._id, {"members": members})
+            # The entry first: a server store takes it only from the registry's members,
+            # which an admin stepping down may no longer be after the change.
             s.record(
                 txn,
                 "registry.member.add" if adding else "registry.member.role",
@@ -109,6 +110,7 @@ class RegistryAccess(Handle[Doc]):
                 after={stored: role},
                 registry_id=self._id,
             )
+            txn.update("registries", self._id, {"members": members})
 
     @retried
     def remove_member(self, user: str) -> None:
@@ -124,14 +126,14 @@ class RegistryAccess(Handle[Doc]):
                 msg = f"{user!r} is not a member of {reg['name']!r}"
                 raise NotFoundError(msg)
             before = {spelling: members.pop(spelling) for spelling in spellings}
-            txn.update("registries", self._id, {"members": members})
-            s.record(
+            s.record(  # first, as above: an admin may remove themself
                 txn,
                 "registry.member.remove",
                 reg["name"],
                 before=before,
                 registry_id=self._id,
             )
+            txn.update("registries", self._id, {"members": members})
 
     # -- protected aliases -----------------------------------------------------------------------
 

@@ -1,12 +1,14 @@
 """Recording the MLflow run behind each imported model version as a run of the store.
 
 A model version's source run becomes a run (params → config, final metrics → summary,
-its times, state and user) with the version as its output, through the domain's run
-importer, which keeps one run per MLflow run id: importing again finds it.
+its times, state and, when an organisation admin imports, its user) with the version as
+its output, through the domain's run importer, which keeps one run per MLflow run id:
+importing again finds it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -64,10 +66,12 @@ class RunRecorder:
             run, "metrics", {k: v for k, v in run.metrics.items() if math.isfinite(v)}
         )
         state: Literal["running", "finished", "failed"] = RUN_STATES.get(run.status, "running")
-        try:
-            user = validate_user_name(run.user) if run.user else self.client.user
-        except ValidationError:
-            user = self.client.user
+        # Under its MLflow user when an organisation admin imports it (who may record in
+        # others' names), else under the importing user's.
+        user = self.client.user
+        if run.user and s.org_role() == "admin":
+            with contextlib.suppress(ValidationError):
+                user = validate_user_name(run.user)
         with s.store.transaction() as txn:
             run_id = import_run(
                 s,

@@ -87,6 +87,7 @@ from registry_widget.store.interface import (
     Store,
 )
 from registry_widget.store.postgres_connection import one_line
+from registry_widget.store.postgres_guards import OTHERS_CREATE_SQL
 from registry_widget.store.postgres_live import CONNECTED, Listener, Tables
 from registry_widget.store.postgres_reads import PostgresReads, on
 from registry_widget.store.postgres_schema import LOCK_KEY, MIGRATIONS, SCHEMA_VERSION
@@ -132,7 +133,11 @@ class PostgresStore(PostgresReads, Store):
         self._synced = -1  # the listener's connection the cache was last made valid for
         self._closed = False
         self._commit_hooks = CommitHooks()
-        row = self._one("SELECT current_user, current_schema()", [])
+        row = self._one(
+            "SELECT current_user, current_schema(), quote_ident(current_schema()), "
+            f"({OTHERS_CREATE_SQL})",
+            [],
+        )
         assert row is not None
         self.login = str(row[0])
         if row[1] is None:
@@ -143,6 +148,16 @@ class PostgresStore(PostgresReads, Store):
             )
             raise DatabaseError(msg)
         self.schema = str(row[1])
+        if row[3]:
+            others = ", ".join(row[3])
+            msg = (
+                f"the schema {self.schema!r} of {self.location} lets {others} create objects "
+                "in it; a function or operator made there could stand in for one the "
+                "registry's access checks call, so the registry is not opened there. As the "
+                f"schema's owner, run: REVOKE CREATE ON SCHEMA {row[2]} "
+                f"FROM {others}"
+            )
+            raise DatabaseError(msg)
         info = self._connection().info
         self._identity = ("postgresql", info.host, info.port, info.dbname, self.schema)
         self._migrate()

@@ -40,11 +40,16 @@ Migration 6 rewrites the policy functions in PL/pgSQL
 Migration 7 writes the tables' owner and the functions' ``search_path`` into the
 ``SELECT`` policies as constants, where they were looked up in the catalog at every
 statement (:func:`~registry_widget.store.postgres_security.definer_migration`).
+Migration 8 adds what the rows keep whoever writes them with SQL: fixed fields, counters
+that never go back, protected aliases on links, ids the database gives, names unique by
+their folded form, and inserts under one's own name
+(:mod:`~registry_widget.store.postgres_guards`).
 """
 
 from __future__ import annotations
 
 from registry_widget.store.postgres_functions import fast_functions_migration
+from registry_widget.store.postgres_guards import guards_migration
 from registry_widget.store.postgres_security import (
     FIXED_PATH,
     definer_migration,
@@ -276,6 +281,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     visibility_migration(),
     fast_functions_migration(FIXED_PATH),
     definer_migration(),
+    guards_migration(),
 )
 """Migration ``n`` (1-based) takes a schema from version ``n - 1`` to ``n``."""
 

@@ -143,10 +143,11 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         },
         "delete": _cell({ORG_ADMIN, TEAM_ADMIN}, "ok", "none"),
     },
-    # Append-only: entries under one's own name about what one may see.
+    # Append-only: entries under one's own name about what one may see; about a
+    # registry, by its members and admins.
     "history": {
         "select": _cell(SEES_TEAM, "all", "unrestricted"),
-        "insert": _cell(SEES_TEAM, "ok", "refused"),
+        "insert": _cell(WRITES_TEAM, "ok", "refused"),
         "update": _nobody_writes(),
         "delete": _nobody_writes(),
     },
@@ -158,10 +159,11 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         "update": _cell({ORG_ADMIN, TEAM_ADMIN}, "ok", "refused"),
         "delete": _nobody_writes(),
     },
-    # A run's inputs and outputs follow their versions' visibility; edges are kept.
+    # A run's inputs and outputs follow their versions' visibility; edges are kept, and
+    # added by the run's creator (the restricted registry's admin here).
     "run_edges": {
         "select": _cell(SEES_TEAM, "all", "unrestricted"),
-        "insert": _cell(SEES_TEAM, "ok", "refused"),
+        "insert": _cell({ORG_ADMIN, TEAM_ADMIN}, "ok", "refused"),
         "update": _nobody_writes(),
         "delete": _nobody_writes(),
     },
@@ -328,6 +330,7 @@ def _doc(table: str, login: str, ids: dict[str, int]) -> dict[str, Any]:
             "members": {login: "admin"},
             "protected_aliases": [],
             "artifact_types": None,
+            "created_by": login,
         },
         "collections": {
             "registry_id": ids["team"],
@@ -336,6 +339,7 @@ def _doc(table: str, login: str, ids: dict[str, int]) -> dict[str, Any]:
             "type": "model",
             "aliases": {},
             "next_index": 0,
+            "created_by": login,
         },
         "links": {
             "registry_id": ids["team"],
@@ -344,6 +348,7 @@ def _doc(table: str, login: str, ids: dict[str, int]) -> dict[str, Any]:
             "index": 99,
             "aliases": [],
             "created_at": at,
+            "created_by": login,
         },
         "artifact_names": {"name": "fresh", "type": "model", "next_index": 1},
         "artifacts": {
@@ -511,9 +516,10 @@ def test_a_non_member_cannot_update_a_restricted_collection_naming_its_id(world:
 
 
 def test_a_viewer_cannot_insert_a_link(world: World) -> None:
-    statement = _statement("links", "insert", TEAM_VIEWER, world.ids)
     for login in (TEAM_VIEWER, TEAM_RESTRICTED):
+        statement = _statement("links", "insert", login, world.ids)
         assert _outcome(world.conns[login], statement) == "refused"
+    statement = _statement("links", "insert", TEAM_MEMBER, world.ids)
     assert _outcome(world.conns[TEAM_MEMBER], statement) == "ok"
 
 
@@ -629,3 +635,199 @@ def test_registries_keep_their_kind_core_settings_and_restriction(world: World) 
     conn = world.conns[ORG_ADMIN]
     for field, value in (("name", "Modelz"), ("description", "x"), ("visibility", "restricted")):
         assert _outcome(conn, change("models", field, value)) == "refused"
+
+
+# -- what the rows keep, whoever writes them ------------------------------------------------------
+
+
+def _set(table: str, row: int, field: str, value: object) -> sql.Composed:
+    return sql.SQL("UPDATE {} SET doc = jsonb_set(doc::jsonb, {}, {})::json WHERE id = {}").format(
+        sql.Identifier(table),
+        sql.Literal(f"{{{field}}}"),
+        sql.Literal(Jsonb(value)),
+        sql.Literal(row),
+    )
+
+
+def _insert(table: str, doc: dict[str, Any]) -> sql.Composed:
+    return sql.SQL("INSERT INTO {} (doc) VALUES ({})").format(
+        sql.Identifier(table), sql.Literal(Json(doc))
+    )
+
+
+def _failure(conn: psycopg.Connection[Any], statement: sql.Composed) -> str:
+    """Run ``statement`` in a transaction that is rolled back: ``ok`` or the error's class."""
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute(statement)
+            return "ok"
+    except psycopg.Error as exc:
+        return type(exc).__name__
+
+
+def test_a_version_keeps_what_it_was_logged_with_whoever_may_edit_it(world: World) -> None:
+    both = world.ids["both"]  # linked into Team and Models: the member may edit it
+    for field, value in (
+        ("digest", "f" * 64),
+        ("files", {"model.bin": {"digest": "f" * 64, "size": 4}}),
+        ("metadata", {"acc": 0.99}),
+        ("created_by", ORG_ADMIN),
+        ("name", "other"),
+        ("index", 7),
+    ):
+        for login in (TEAM_MEMBER, TEAM_ADMIN, ORG_ADMIN):
+            assert _outcome(world.conns[login], _set("artifacts", both, field, value)) == "refused"
+    for field, value in (("description", "edited"), ("tags", ["x"])):
+        assert _outcome(world.conns[TEAM_MEMBER], _set("artifacts", both, field, value)) == "ok"
+
+
+def test_a_link_keeps_its_number_and_its_protected_aliases(world: World) -> None:
+    ids = world.ids
+    member, admin = world.conns[TEAM_MEMBER], world.conns[TEAM_ADMIN]
+    # The collection's aliases name links by number: a number never changes.
+    for conn in (member, admin):
+        assert _outcome(conn, _set("links", ids["production"], "index", 1000)) == "refused"
+        assert _outcome(conn, _set("links", ids["link"], "created_by", ORG_ADMIN)) == "refused"
+    # A member neither takes a protected alias off its link nor puts it on another.
+    off = _set("links", ids["production"], "aliases", [])
+    onto = _set("links", ids["prod_other"], "aliases", ["production"])
+    for statement in (off, onto):
+        assert _outcome(member, statement) == "refused"
+        assert _outcome(admin, statement) == "ok"
+    # Nor deletes the link the alias map names, whatever the link's own list says.
+    stripped_then_deleted = sql.SQL(
+        "UPDATE links SET doc = jsonb_set(doc::jsonb, '{{aliases}}', '[]')::json "
+        "WHERE id = {row}; DELETE FROM links WHERE id = {row}"
+    ).format(row=sql.Literal(ids["production"]))
+    assert _outcome(member, stripped_then_deleted) == "refused"
+    # Nor inserts a link or a collection that already holds one.
+    link = {**_doc("links", TEAM_MEMBER, ids), "collection_id": ids["prod"]}
+    held = {**link, "aliases": ["production"]}
+    assert _outcome(member, _insert("links", held)) == "refused"
+    assert _outcome(member, _insert("links", link)) == "ok"
+    coll = {**_doc("collections", TEAM_MEMBER, ids), "aliases": {"production": 0}}
+    assert _outcome(member, _insert("collections", coll)) == "refused"
+    coll_by_admin = {**coll, "created_by": TEAM_ADMIN}
+    assert _outcome(admin, _insert("collections", coll_by_admin)) == "ok"
+
+
+def test_counters_never_go_back_and_a_collection_keeps_its_type(world: World) -> None:
+    ids = world.ids
+    member = world.conns[TEAM_MEMBER]
+    assert _outcome(member, _set("collections", ids["prod"], "next_index", 0)) == "refused"
+    assert _outcome(member, _set("collections", ids["prod"], "next_index", 50)) == "ok"
+    assert _outcome(member, _set("collections", ids["prod"], "type", "dataset")) == "refused"
+    assert _outcome(member, _set("collections", ids["prod"], "name", "renamed")) == "refused"
+    writer = world.conns[OUTSIDER]
+    name_row = world.ids["secret_name"]
+    assert _outcome(writer, _set("artifact_names", name_row, "next_index", 0)) == "refused"
+    assert _outcome(writer, _set("artifact_names", name_row, "next_index", 9)) == "ok"
+    assert _outcome(writer, _set("artifact_names", name_row, "type", "dataset")) == "refused"
+
+
+def test_ids_are_given_by_the_database(world: World) -> None:
+    conn = world.conns[OUTSIDER]
+    doc = _doc("registries", OUTSIDER, world.ids)
+    taken = world.ids["team"]  # a hidden registry's id: no error may tell it exists
+    for row in (taken, taken + 1000):
+        statement = sql.SQL("INSERT INTO registries (id, doc) VALUES ({}, {})").format(
+            sql.Literal(row), sql.Literal(Json(doc))
+        )
+        # Refused before any key is compared, whether or not this session inserted before.
+        assert _failure(conn, statement) in {
+            "InsufficientPrivilege",
+            "ObjectNotInPrerequisiteState",
+        }
+        with conn.transaction(force_rollback=True):
+            conn.execute(_insert("registries", doc))
+            assert _failure(conn, statement) == "InsufficientPrivilege"
+
+
+def test_names_are_unique_by_their_folded_form_whatever_key_is_sent(world: World) -> None:
+    twin = {
+        **_doc("registries", OUTSIDER, world.ids),
+        "name": "MODELS",
+        "key": "not models",
+        "visibility": "organization",
+    }
+    assert _failure(world.conns[OUTSIDER], _insert("registries", twin)) == "UniqueViolation"
+    coll = {**_doc("collections", TEAM_MEMBER, world.ids), "name": "Models", "key": "elsewise"}
+    assert _failure(world.conns[TEAM_MEMBER], _insert("collections", coll)) == "UniqueViolation"
+
+
+def test_nobody_writes_in_another_users_name_or_run(world: World) -> None:
+    ids = world.ids
+    out = world.conns[OUTSIDER]
+    forged_registry = {**_doc("registries", OUTSIDER, ids), "created_by": ORG_ADMIN}
+    assert _outcome(out, _insert("registries", forged_registry)) == "refused"
+    forged_run = {**_doc("runs", OUTSIDER, ids), "created_by": TEAM_ADMIN, "origin": "x:1"}
+    assert _outcome(out, _insert("runs", forged_run)) == "refused"
+    assert _outcome(world.conns[ORG_ADMIN], _insert("runs", forged_run)) == "ok"
+    # The run of the restricted registry's admin gains no input from anyone else.
+    edge = {**_doc("run_edges", OUTSIDER, ids), "artifact_id": ids["free"], "kind": "input"}
+    assert _outcome(out, _insert("run_edges", edge)) == "refused"
+    mine = {**edge, "created_by": TEAM_ADMIN}
+    assert _outcome(world.conns[TEAM_ADMIN], _insert("run_edges", mine)) == "ok"
+    # Nor a version said to be made by it, at logging or after.
+    made = {**_doc("artifacts", OUTSIDER, ids), "run_id": ids["run"]}
+    assert _outcome(out, _insert("artifacts", made)) == "refused"
+    assert _outcome(out, _insert("artifacts", {**made, "run_id": None})) == "ok"
+    claimed = _set("artifacts", ids["free"], "run_id", ids["run"])
+    assert _outcome(out, claimed) == "refused"
+    # An organisation viewer writes nothing into a registry's history.
+    entry = {
+        **_doc("history", ORG_VIEWER, ids),
+        "registry_id": ids["models"],
+        "collection_id": None,
+    }
+    assert _outcome(world.conns[ORG_VIEWER], _insert("history", entry)) == "refused"
+
+
+def test_the_lookups_answer_only_about_what_the_login_writes_to(world: World) -> None:
+    out = world.conns[OUTSIDER]
+    asked = "SELECT rw_collection_of(current_user, %s::bigint)"
+    assert out.execute(asked, [world.ids["collection"]]).fetchone() == (None,)
+    member = world.conns[TEAM_MEMBER].execute(asked, [world.ids["collection"]]).fetchone()
+    assert member == (world.ids["team"],)
+    for gone in ("rw_collection_registry(1)", "rw_hides_registry(current_user, 1)"):
+        with pytest.raises(pgerrors.UndefinedFunction), out.transaction(force_rollback=True):
+            out.execute(f"SELECT {gone}")
+
+
+def test_the_notification_trigger_calls_the_catalog_only(world: World) -> None:
+    config = world.cluster.db.execute(
+        "SELECT p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = %s AND p.proname = 'notify_change'",
+        [world.schema],
+    ).fetchone()
+    assert config == (["search_path=pg_catalog, pg_temp"],)
+
+
+def test_a_schema_others_may_create_objects_in_is_refused(
+    postgres: PgCluster, tmp_path: Path
+) -> None:
+    schema = postgres.new_schema()
+    ident = sql.Identifier(schema)
+    try:
+        postgres.db.execute(
+            sql.SQL("GRANT CREATE ON SCHEMA {} TO PUBLIC, {}").format(
+                ident, sql.Identifier(OUTSIDER)
+            )
+        )
+        with pytest.raises(rw.RegistryError) as refused:
+            rw.Client(postgres.url(ORG_ADMIN, schema))
+        message = str(refused.value)
+        # Roles as SQL names (``out`` is a keyword): the line runs as it is.
+        assert 'lets "out", PUBLIC create objects' in message
+        assert f'REVOKE CREATE ON SCHEMA {schema} FROM "out", PUBLIC' in message
+        postgres.db.execute(sql.SQL("REVOKE CREATE ON SCHEMA {} FROM PUBLIC").format(ident))
+        with pytest.raises(rw.RegistryError, match='lets "out" create'):
+            rw.Client(postgres.url(ORG_ADMIN, schema))
+        postgres.db.execute(
+            sql.SQL("REVOKE CREATE ON SCHEMA {} FROM {}").format(ident, sql.Identifier(OUTSIDER))
+        )
+        opened = rw.Client(postgres.url(ORG_ADMIN, schema), blobs=tmp_path / "blobs")
+        assert opened.user == ORG_ADMIN
+    finally:
+        _close_postgres_stores()
+        postgres.drop_schema(schema)
