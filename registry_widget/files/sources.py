@@ -121,7 +121,11 @@ def _mode(path: Path, given: object) -> int:
 
 
 def _walk(top: Path) -> dict[str, Path]:
-    """Every regular file below ``top``, keyed by its POSIX path relative to ``top``."""
+    """Every file below ``top``, keyed by its POSIX path relative to ``top``.
+
+    Anything else that is not a folder is refused, never skipped: a broken or looping
+    symbolic link, a named pipe, a socket, a device.
+    """
     real_top = top.resolve()
     # The real folders on the way down to each folder walked, to stop at links that loop.
     chains: dict[str, frozenset[Path]] = {os.fspath(top): frozenset({real_top})}
@@ -136,7 +140,7 @@ def _walk(top: Path) -> dict[str, Path]:
         here = Path(dirpath)
         chain = chains.pop(dirpath)
         for name in sorted(dirnames):
-            real = (here / name).resolve()
+            real = _real(here / name, top)
             _inside_or_refuse(real, real_top, here / name, top)
             if real in chain:
                 dirnames.remove(name)
@@ -144,14 +148,66 @@ def _walk(top: Path) -> dict[str, Path]:
                 chains[os.path.join(dirpath, name)] = chain | {real}  # noqa: PTH118
         for name in filenames:
             path = here / name
-            real = path.resolve()
-            _inside_or_refuse(real, real_top, path, top)
-            if real.is_file():
-                found[path.relative_to(top).as_posix()] = path
+            _inside_or_refuse(_real(path, top), real_top, path, top)
+            _regular_or_refuse(path, top)
+            found[path.relative_to(top).as_posix()] = path
     if not found:
         msg = f"folder {str(top)!r} contains no files; an artifact needs at least one file"
         raise ValidationError(msg, field="files", value=str(top))
     return found
+
+
+def _real(path: Path, top: Path) -> Path:
+    """Where ``path`` leads, links followed; refuse a link that loops."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as exc:  # a loop (RuntimeError before Python 3.13)
+        if isinstance(exc, OSError) and exc.errno != errno.ELOOP:
+            raise StorageError.from_os_error(exc, f"read {str(path)!r}") from exc
+        raise _looping(path, top) from None
+
+
+def _looping(path: Path, top: Path) -> ValidationError:
+    msg = (
+        f"{str(path)!r} inside the folder {str(top)!r} is a symbolic link that loops; "
+        "a logged folder may hold only files, folders and links to them"
+    )
+    return ValidationError(msg, field="files", value=str(path))
+
+
+_KINDS = {
+    stat.S_IFIFO: "named pipe",
+    stat.S_IFSOCK: "socket",
+    stat.S_IFCHR: "character device",
+    stat.S_IFBLK: "block device",
+}
+
+
+def _regular_or_refuse(path: Path, top: Path) -> None:
+    """Refuse ``path`` (found in the folder ``top``) unless it leads to a regular file."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _looping(path, top) from None
+        if exc.errno not in _MISSING_ERRNOS:
+            raise StorageError.from_os_error(exc, f"read file {str(path)!r}") from exc
+        if not path.is_symlink():
+            msg = f"file {str(path)!r} inside the folder {str(top)!r} was removed meanwhile"
+            raise NotFoundError(msg) from None
+        msg = (
+            f"file {str(path)!r} inside the folder {str(top)!r} does not exist; it is a "
+            f"broken symbolic link to {str(path.readlink())!r}. Restore what it leads to or "
+            "remove the link"
+        )
+        raise NotFoundError(msg) from None
+    if not stat.S_ISREG(mode):
+        kind = _KINDS.get(stat.S_IFMT(mode), "special file")
+        msg = (
+            f"{str(path)!r} inside the folder {str(top)!r} is a {kind}, not a regular "
+            "file; a logged folder may hold only files, folders and links to them"
+        )
+        raise ValidationError(msg, field="files", value=str(path))
 
 
 def _inside_or_refuse(real: Path, real_top: Path, path: Path, top: Path) -> None:
@@ -196,8 +252,9 @@ def collect_files(files: object) -> dict[str, Path]:
     ----------
     files
         - a path (str or os.PathLike) to a file: stored under its base name;
-        - a path to a folder: every regular file below it, under its POSIX path relative
-          to the folder (symbolic links are followed only while they stay inside it);
+        - a path to a folder: every file below it, under its POSIX path relative to the
+          folder (symbolic links are followed only while they stay inside it; anything
+          else that is not a folder, such as a broken link or a named pipe, is refused);
         - a list or tuple of paths: files under their base names, folders expanded under
           their own name (``data/a.txt``);
         - a dict ``{relpath: path}``: each path stored under its relpath (a folder is
@@ -211,11 +268,12 @@ def collect_files(files: object) -> dict[str, Path]:
     Raises
     ------
     ValidationError
-        For empty input, a folder without files, a link leading out of its folder, a
-        relative path that is not allowed (not UTF-8 text, a name over 255 bytes…), or
-        two sources for the same relative path.
+        For empty input, a folder without files, a link leading out of its folder or
+        looping, a named pipe, socket or device in a folder, a relative path that is not
+        allowed (not UTF-8 text, a name over 255 bytes…), or two sources for the same
+        relative path.
     NotFoundError
-        If a named file or folder does not exist.
+        If a named file or folder does not exist, or a link inside a folder is broken.
     StorageError
         If a file or a folder below a named folder cannot be read.
     """

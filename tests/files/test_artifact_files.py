@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import socket
 import threading
 import time
 import types
@@ -220,6 +221,43 @@ def test_an_unreadable_file_is_refused_with_nothing_stored(
     with pytest.raises(rw.StorageError, match="Permission denied") as err:
         client.log_artifact("m", type="model", files=folder)
     assert str(secret) in str(err.value)
+    assert store_state(client) == before
+
+
+def _odd_entry(folder: Path, entry: str) -> tuple[str, type[rw.RegistryError], str]:
+    """Put an entry that is not a file into ``folder``: its name, the error, the words."""
+    if entry == "broken link":
+        (folder / "weights.bin").symlink_to(folder / ".cache" / "blob-123")
+        return "weights.bin", rw.NotFoundError, "broken symbolic link"
+    if entry == "link loop":
+        (folder / "weights.bin").symlink_to(folder / "weights.bak")
+        (folder / "weights.bak").symlink_to(folder / "weights.bin")
+        return "weights.b", rw.ValidationError, "symbolic link that loops"
+    if entry == "named pipe":
+        os.mkfifo(folder / "weights.bin")
+        return "weights.bin", rw.ValidationError, "is a named pipe, not a regular file"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind("model/weights.bin")  # relative: a socket's path has a short limit
+    sock.close()  # the socket file stays
+    return "weights.bin", rw.ValidationError, "is a socket, not a regular file"
+
+
+@pytest.mark.parametrize("entry", ["broken link", "link loop", "named pipe", "socket"])
+def test_an_entry_of_a_folder_that_is_no_file_is_refused_not_skipped(
+    client: rw.Client,
+    logged,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    store_state,
+    entry: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "model" / "config.json", b"{}")
+    name, error, words = _odd_entry(tmp_path / "model", entry)
+    before = store_state(client)
+    with pytest.raises(error, match=words) as err:
+        client.log_artifact("m", type="model", files="model")
+    assert f"'model/{name}" in str(err.value)  # named as the caller wrote the folder
     assert store_state(client) == before
 
 
