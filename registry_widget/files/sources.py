@@ -6,15 +6,19 @@ import errno
 import os
 import stat
 from collections.abc import Iterable, Mapping
-from pathlib import Path
+from pathlib import Path, PosixPath
+from typing import BinaryIO
 
-from registry_widget.errors import NotFoundError, StorageError, ValidationError
+from registry_widget.errors import ConflictError, NotFoundError, StorageError, ValidationError
 from registry_widget.paths import validate_relpath
 
 __all__ = [
     "MAX_SEGMENT_BYTES",
+    "FolderFile",
+    "as_source",
     "check_tree",
     "collect_files",
+    "open_source",
     "validate_file_path",
 ]
 
@@ -23,6 +27,71 @@ MAX_SEGMENT_BYTES = 255
 
 _MISSING_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})
 """Errors of ``stat`` that mean nothing is there (those ``Path.exists`` answers False to)."""
+
+
+class FolderFile(PosixPath):
+    """A file found below a logged folder, with the identity the folder's walk saw.
+
+    The walk refuses links that lead out of the folder; the file is read later, to be
+    hashed and stored, and :func:`open_source` then refuses it unless it is still the
+    file the walk found (not replaced meanwhile, say by a link to a file outside).
+    """
+
+    seen: tuple[int, int] | None = None
+    """``(st_dev, st_ino)`` of the file the walk found; None for a path derived from it."""
+    link = False
+    """Whether the walk found a symbolic link there (one that stays inside the folder)."""
+
+
+def as_source(path: Path | str) -> Path:
+    """``path`` as a :class:`~pathlib.Path`, keeping what a folder's walk saw of it."""
+    return path if isinstance(path, Path) else Path(path)
+
+
+def open_source(path: Path) -> BinaryIO:
+    """Open the source file ``path`` for reading, in binary.
+
+    A :class:`FolderFile` must still be the file its folder's walk found: it is opened
+    without following a link when the walk found none there, then compared with what the
+    walk saw.
+
+    Raises
+    ------
+    ConflictError
+        If ``path`` is no longer the file its folder's walk found.
+    OSError
+        If the file cannot be opened (FileNotFoundError if it is missing).
+    """
+    if not isinstance(path, FolderFile) or path.seen is None:
+        return path.open("rb")
+    # Not blocking, so that a named pipe put there meanwhile cannot stall the open.
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK
+    if not path.link:
+        flags |= os.O_NOFOLLOW
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP or path.link:
+            raise
+        raise _changed(path) from None  # a link now, where the walk found a file
+    try:
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != path.seen or not stat.S_ISREG(st.st_mode):
+            raise _changed(path)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _changed(path: Path) -> ConflictError:
+    msg = (
+        f"file {str(path)!r} changed while it was being logged: it is no longer the file "
+        "found in its folder (it was replaced, maybe by a symbolic link); log it again "
+        "once nothing is changing the folder"
+    )
+    return ConflictError(msg)
 
 
 def validate_file_path(path: object) -> str:
@@ -149,8 +218,7 @@ def _walk(top: Path) -> dict[str, Path]:
         for name in filenames:
             path = here / name
             _inside_or_refuse(_real(path, top), real_top, path, top)
-            _regular_or_refuse(path, top)
-            found[path.relative_to(top).as_posix()] = path
+            found[path.relative_to(top).as_posix()] = _found(path, top)
     if not found:
         msg = f"folder {str(top)!r} contains no files; an artifact needs at least one file"
         raise ValidationError(msg, field="files", value=str(top))
@@ -183,10 +251,10 @@ _KINDS = {
 }
 
 
-def _regular_or_refuse(path: Path, top: Path) -> None:
-    """Refuse ``path`` (found in the folder ``top``) unless it leads to a regular file."""
+def _found(path: Path, top: Path) -> FolderFile:
+    """``path`` (found in the folder ``top``) with its identity; refuse all but a file."""
     try:
-        mode = path.stat().st_mode
+        st = path.stat()
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise _looping(path, top) from None
@@ -201,13 +269,17 @@ def _regular_or_refuse(path: Path, top: Path) -> None:
             "remove the link"
         )
         raise NotFoundError(msg) from None
-    if not stat.S_ISREG(mode):
-        kind = _KINDS.get(stat.S_IFMT(mode), "special file")
+    if not stat.S_ISREG(st.st_mode):
+        kind = _KINDS.get(stat.S_IFMT(st.st_mode), "special file")
         msg = (
             f"{str(path)!r} inside the folder {str(top)!r} is a {kind}, not a regular "
             "file; a logged folder may hold only files, folders and links to them"
         )
         raise ValidationError(msg, field="files", value=str(path))
+    found = FolderFile(path)
+    found.seen = (st.st_dev, st.st_ino)
+    found.link = path.is_symlink()
+    return found
 
 
 def _inside_or_refuse(real: Path, real_top: Path, path: Path, top: Path) -> None:
@@ -236,7 +308,7 @@ def _expand(path: Path, prefix: str | None, given: object) -> dict[str, Path]:
 def _readable(path: Path) -> None:
     """Refuse a file that cannot be opened for reading, before anything is stored."""
     try:
-        with path.open("rb"):
+        with open_source(path):
             pass
     except FileNotFoundError:
         msg = f"file {str(path)!r} does not exist"

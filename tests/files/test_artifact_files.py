@@ -206,17 +206,17 @@ def test_an_unreadable_file_is_refused_with_nothing_stored(
     write(folder / "a.txt", b"a is read first")
     write(folder / "big.bin", os.urandom(100_000))  # a loose blob, not packed
     secret = write(folder / "z.txt", b"z is unreadable")
-    real_open = Path.open
-    opened: list[Path] = []
+    real_open = os.open
+    opened: list[object] = []
 
-    def guarded_open(self: Path, *args: object, **kwargs: object) -> object:
-        if self == secret:
-            opened.append(self)
+    def guarded_open(path: object, *args: object, **kwargs: object) -> int:
+        if path == secret:
+            opened.append(path)
             if when == "before" or len(opened) > 1:
-                raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)  # type: ignore[call-overload]
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Path, "open", guarded_open)
+    monkeypatch.setattr(os, "open", guarded_open)
     before = store_state(client)
     with pytest.raises(rw.StorageError, match="Permission denied") as err:
         client.log_artifact("m", type="model", files=folder)
@@ -258,6 +258,40 @@ def test_an_entry_of_a_folder_that_is_no_file_is_refused_not_skipped(
     with pytest.raises(error, match=words) as err:
         client.log_artifact("m", type="model", files="model")
     assert f"'model/{name}" in str(err.value)  # named as the caller wrote the folder
+    assert store_state(client) == before
+
+
+@pytest.mark.parametrize("found", ["a file", "a link inside"])
+def test_a_file_swapped_for_a_link_leading_outside_after_the_walk_is_not_read(
+    client: rw.Client,
+    logged,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    store_state,
+    found: str,
+) -> None:
+    secret = write(tmp_path / "secret.key", b"not to be logged")
+    folder = tmp_path / "model"
+    write(folder / "config.json", b"{}")
+    weights = folder / "weights.bin"
+    if found == "a file":
+        write(weights, b"weights")
+    else:
+        write(folder / "blobs" / "w", b"weights")
+        weights.symlink_to(folder / "blobs" / "w")
+    walk = artifact_log.collect_files
+
+    def walk_then_swap(files: object) -> dict[str, Path]:
+        sources = walk(files)  # the walk saw nothing leading outside
+        weights.unlink()
+        weights.symlink_to(secret)
+        return sources
+
+    monkeypatch.setattr(artifact_log, "collect_files", walk_then_swap)
+    before = store_state(client)
+    with pytest.raises(rw.ConflictError, match="changed while it was being logged") as err:
+        client.log_artifact("m", type="model", files=folder)
+    assert str(weights) in str(err.value)
     assert store_state(client) == before
 
 
