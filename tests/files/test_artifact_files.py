@@ -7,6 +7,8 @@ import contextlib
 import errno
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import types
@@ -89,6 +91,49 @@ def test_an_old_unreferenced_blob_is_collected_unless_logged_again(
     report = client.collect_garbage(min_age=3600)
     assert (report.removed, report.kept) == (1, 1)
     assert "1 unreferenced blobs removed" in str(report)
+
+
+_DIES_WHILE_COPYING = """
+import os, sys
+import registry_widget as rw
+from registry_widget.files import blobs
+
+real = blobs.read_chunks
+
+def dying(path, on_read=None):
+    for i, chunk in enumerate(real(path, on_read)):
+        if i == 2:
+            os._exit(9)  # killed: no cleanup runs
+        yield chunk
+
+blobs.read_chunks = dying
+rw.Client(sys.argv[1], user="ada").log_artifact("big", type="model", files=sys.argv[2])
+"""
+
+
+def test_a_partial_copy_left_by_a_killed_logger_is_collected_once_old(
+    store_path: Path, tmp_path: Path
+) -> None:
+    client = rw.Client(store_path, user="ada")
+    first = client.log_artifact("first", type="model", files=write(tmp_path / "f.bin", b"f"))
+    big = write(tmp_path / "big.bin", os.urandom(4 * 2**20))  # a loose blob, copied
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-c", _DIES_WHILE_COPYING, str(store_path), str(big)],
+        env={**os.environ, "PYTHONPATH": str(root)},
+        check=False,
+    )
+    assert proc.returncode == 9
+    blob_folder = store_path.with_name("registry.blobs")
+    (part,) = blob_folder.rglob(".tmp-*.part")
+    assert client.collect_garbage(min_age=3600) == rw.GarbageReport(0, 0, 0)
+    assert part.exists()  # young: maybe a copy still being written
+    week_ago = time.time() - 7 * 86400
+    os.utime(part, (week_ago, week_ago))
+    client.collect_garbage(min_age=3600)
+    assert list(blob_folder.rglob(".tmp-*")) == []
+    assert first.verify().ok
+    assert client.log_artifact("big", type="model", files=big).verify().ok
 
 
 def test_collecting_garbage_is_for_organisation_admins(make_client, client: rw.Client) -> None:
