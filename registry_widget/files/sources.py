@@ -13,6 +13,7 @@ from registry_widget.errors import ConflictError, NotFoundError, StorageError, V
 from registry_widget.paths import validate_relpath
 
 __all__ = [
+    "MAX_PATH_BYTES",
     "MAX_SEGMENT_BYTES",
     "FolderFile",
     "as_source",
@@ -24,6 +25,11 @@ __all__ = [
 
 MAX_SEGMENT_BYTES = 255
 """The longest file or folder name, in UTF-8 bytes, that file systems commonly allow."""
+
+MAX_PATH_BYTES = 3072
+"""The longest file path, in UTF-8 bytes: with the folder it is downloaded to, a path must
+stay within the 4096 bytes that systems commonly allow (PATH_MAX), so 1024 are left for
+that folder."""
 
 _MISSING_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP})
 """Errors of ``stat`` that mean nothing is there (those ``Path.exists`` answers False to)."""
@@ -99,8 +105,9 @@ def validate_file_path(path: object) -> str:
 
     On top of :func:`~registry_widget.paths.validate_relpath`, the path must be valid
     UTF-8 text (no lone surrogates, which is what a file name that is not UTF-8 becomes
-    when Python lists a folder) and each of its segments at most 255 bytes long, so that
-    every file logged can be downloaded again.
+    when Python lists a folder), each of its segments at most 255 bytes long and the
+    whole at most :data:`MAX_PATH_BYTES`, so that every file logged can be downloaded
+    again.
 
     Raises
     ------
@@ -124,6 +131,13 @@ def validate_file_path(path: object) -> str:
         )
         raise ValidationError(msg, field="file path", value=rel) from None
     validate_relpath(rel)
+    if len(encoded) > MAX_PATH_BYTES:
+        msg = (
+            f"file path {rel[:40]!r}… is {len(encoded)} bytes long in UTF-8; file paths "
+            f"may be at most {MAX_PATH_BYTES} bytes, so that a download can write them "
+            "(most systems refuse paths over 4096 bytes, the folder downloaded to included)"
+        )
+        raise ValidationError(msg, field="file path", value=rel)
     for segment in encoded.split(b"/"):
         if len(segment) > MAX_SEGMENT_BYTES:
             shown = segment[:40].decode("utf-8", "replace")

@@ -213,6 +213,22 @@ def test_file_names_over_255_bytes_are_refused_at_logging(
     assert (version.download(tmp_path / "out") / longest).read_bytes() == b"a"
 
 
+def test_file_paths_over_3072_bytes_are_refused_at_logging(
+    client: rw.Client, logged, files, tmp_path: Path, store_state
+) -> None:
+    segment = "\U0001f600" * 63  # 252 bytes in UTF-8
+    too_long = "/".join([segment] * 16)  # 1023 characters, 4047 bytes: beyond PATH_MAX
+    before = store_state(client)
+    with pytest.raises(rw.ValidationError, match="at most 3072 bytes") as err:
+        client.log_artifact("m", type="model", files={too_long: files("a.bin", b"a")})
+    assert too_long[:40] in str(err.value)
+    assert store_state(client) == before
+    longest = "/".join([segment] * 12) + "/" + "z" * 36  # 3072 bytes, the most allowed
+    version = client.log_artifact("m", type="model", files={longest: files("a.bin", b"a")})
+    out = version.download(tmp_path / "projects" / "cat-classifier" / "artifacts")
+    assert version.verify(out).ok
+
+
 # ------------------------------------------------------------------ unreadable
 
 
