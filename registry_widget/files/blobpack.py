@@ -20,11 +20,14 @@ by other processes; a pack cut back (a refused call takes back what it appended)
 again from the start.
 
 Appends take an exclusive ``flock`` on the pack, so records of several processes never
-interleave. A record cut short at the end of the file (a process or the machine died
-while appending) was never synced, so no committed version refers to it: readers ignore
-it and the next writer cuts it off. A record whose header is damaged and that is followed
-by anything but zeros is damage: the blobs before it stay readable, and writing is refused
-with :class:`~registry_widget.errors.StoreCorruptedError`.
+interleave. A ``flock`` belongs to an open file, which a forked child shares with its
+parent: a pack used in another process than the one that opened its file drops the
+inherited descriptor (without unlocking it), forgets its index and opens the file again.
+A record cut short at the end of the file (a process or the machine died while appending)
+was never synced, so no committed version refers to it: readers ignore it and the next
+writer cuts it off. A record whose header is damaged and that is followed by anything but
+zeros is damage: the blobs before it stay readable, and writing is refused with
+:class:`~registry_widget.errors.StoreCorruptedError`.
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ class BlobPack:
         self.path = path
         self._lock = threading.Lock()
         self._fd: int | None = None
+        self._pid = 0  # the process that opened ``_fd``
         # digest -> where its bytes are (_place): an int, not a tuple, so that the index
         # of a large pack is no container the garbage collector walks
         self._index: dict[str, int] = {}
@@ -105,6 +109,13 @@ class BlobPack:
     # -- reading -----------------------------------------------------------------------
 
     def _open(self, *, create: bool) -> int | None:
+        if self._fd is not None and self._pid != os.getpid():
+            # A forked child: the descriptor, and with it any lock on it, is the parent's.
+            # Closing it leaves the parent's lock alone (the parent keeps its own); what
+            # was indexed is the parent's view, which appends since may have overtaken.
+            os.close(self._fd)
+            self._fd = None
+            self._forget()
         if self._fd is not None and os.fstat(self._fd).st_nlink == 0:
             # Removed by a refused call that had created it: start again with the new one.
             os.close(self._fd)
@@ -122,6 +133,7 @@ class BlobPack:
                 # The new file's name must survive a crash too (once per store).
                 fsync_dir(self.path.parent)
                 fsync_dir(self.path.parent.parent)
+            self._pid = os.getpid()
         return self._fd
 
     def _catch_up(self, fd: int) -> int:

@@ -29,6 +29,7 @@ from registry_widget.errors import (
     ValidationError,
 )
 from registry_widget.files.blobpack import Span
+from registry_widget.files.sources import open_source
 
 __all__ = [
     "CHUNK_SIZE",
@@ -90,7 +91,7 @@ def read_chunks(path: Path, on_read: OnRead | None = None) -> Iterator[bytes]:
         If the file cannot be opened or read (no permission, an I/O error).
     """
     try:
-        fh = path.open("rb")
+        fh = open_source(path)
     except FileNotFoundError:
         msg = f"file {str(path)!r} does not exist"
         raise NotFoundError(msg) from None

@@ -174,6 +174,29 @@ class FileBlobStore(BlobStore):
                         found.add(digest)
         yield from sorted(found)
 
+    def collect_leftovers(self, older_than: float) -> int:
+        """Remove partial copies last written before ``older_than`` (epoch seconds); count them.
+
+        A logger killed while copying a file into the store leaves its temporary file
+        behind, ``sha256/.tmp-….part`` or ``sha256/ab/.tmp-….part``: never a blob, and
+        never renamed into one. A copy still being written is younger than the grace
+        period garbage collection gives.
+        """
+        if not self._base.is_dir():
+            return 0
+        folders = [self._base]
+        folders += [sub for sub in self._base.iterdir() if len(sub.name) == 2 and sub.is_dir()]
+        removed = 0
+        for folder in folders:
+            for part in folder.glob(".tmp-*.part"):
+                try:
+                    if part.lstat().st_mtime < older_than:
+                        part.unlink()
+                        removed += 1
+                except FileNotFoundError:
+                    continue  # renamed into place, or removed, meanwhile
+        return removed
+
     def sync(self) -> None:
         """Make the blobs appended to the pack durable (one fdatasync, if any were)."""
         if self._pack is not None:

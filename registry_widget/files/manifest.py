@@ -20,7 +20,7 @@ from typing import Protocol, TypedDict
 
 from registry_widget.errors import NotFoundError, ValidationError
 from registry_widget.files.blobs import BlobStore, check_digest
-from registry_widget.files.sources import check_tree, validate_file_path
+from registry_widget.files.sources import as_source, check_tree, validate_file_path
 from registry_widget.paths import validate_relpath
 from registry_widget.text import plural
 
@@ -162,7 +162,7 @@ def build_manifest(
     manifest: Manifest = {}
     with progress_bar(total, f"hashing {plural(len(files), 'file')}", progress) as update:
         ordered = sorted(files)
-        stored = blobs.ingest_many([Path(files[rel]) for rel in ordered], on_read=update)
+        stored = blobs.ingest_many([as_source(files[rel]) for rel in ordered], on_read=update)
         for rel, (digest, size) in zip(ordered, stored, strict=True):
             manifest[rel] = {"digest": digest, "size": size}
     return manifest

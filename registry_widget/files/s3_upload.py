@@ -22,6 +22,7 @@ from registry_widget.errors import NotFoundError, RegistryError, StorageError, V
 from registry_widget.files import blobs as _blobs
 from registry_widget.files.blobs import Added, OnRead, check_digest
 from registry_widget.files.s3_bucket import MAX_PARTS, STAGING, S3Bucket, progress_bar
+from registry_widget.files.sources import as_source
 
 __all__ = ["S3Uploads"]
 
@@ -34,7 +35,7 @@ class S3Uploads(S3Bucket):
         if self.has(digest):
             self.touch(digest)
             return
-        self._upload(Path(src), digest, self._added(), None)
+        self._upload(as_source(src), digest, self._added(), None)
 
     def ingest(self, src: Path, *, on_read: OnRead | None = None) -> tuple[str, int]:
         """Hash ``src`` and upload it unless its blob is there; see :meth:`BlobStore.ingest`.
@@ -48,7 +49,7 @@ class S3Uploads(S3Bucket):
         NotFoundError
             If ``src`` or the bucket does not exist.
         """
-        return self._ingest(Path(src), self._added(), on_read)
+        return self._ingest(as_source(src), self._added(), on_read)
 
     def ingest_many(
         self, sources: Sequence[Path], *, on_read: OnRead | None = None
@@ -69,7 +70,7 @@ class S3Uploads(S3Bucket):
                     on_read(n)
 
         with ThreadPoolExecutor(min(self.max_workers, len(sources))) as pool:
-            futures = [pool.submit(self._ingest, Path(s), added, counted) for s in sources]
+            futures = [pool.submit(self._ingest, as_source(s), added, counted) for s in sources]
             done, _ = wait(futures, return_when=FIRST_EXCEPTION)
             failed = [f for f in futures if f in done and f.exception() is not None]
             if failed:

@@ -23,16 +23,20 @@ How it works:
   marks derive them from their highest ids and the journal's inserts).
 - Every read first compares the snapshot's identity (inode, size, mtime) and the
   journal's (inode, size) with what was last seen. Journal growth means other processes
-  committed: the new lines are read and applied. A new snapshot or journal means another
-  process folded: the files are read again. Writers do the same while holding the lock.
-  A reader whose reads keep being overtaken by folds reads again under the lock.
+  committed: the new lines are read and applied. A torn last line is not counted as
+  seen, so the journal is read again until a writer cuts it off: a commit that replaced
+  it by as many bytes is not missed. A new snapshot or journal means another process
+  folded: the files are read again. Writers do the same while holding the lock. A reader
+  whose reads keep being overtaken by folds reads again under the lock.
 - Opening reads the snapshot and replays the journal when its generation matches. An
   older journal generation is the leftover of a fold interrupted between its two renames:
   the snapshot already holds all of it, and the next writer replaces it.
 
 Guarantees at each crash point: a commit is durable once its line is fsynced; a process
 dying while appending leaves a torn last line, which readers ignore and the next writer
-cuts off; a fold dying before its first rename leaves the old snapshot and journal (a
+cuts off once it has read it again under the lock and parsed it as torn (complete
+records there would be commits it missed: the commit is refused as a collision and run
+again); a fold dying before its first rename leaves the old snapshot and journal (a
 temporary file at most, which the next open or fold removes under the lock), between the
 renames a complete new snapshot and a stale journal, after them the new pair. A missing
 store is created on the first commit. An empty, truncated or foreign snapshot, a journal
@@ -51,12 +55,13 @@ import os
 from pathlib import Path
 
 from registry_widget._fs import fdatasync, fsync_dir, replace_file
-from registry_widget.errors import StoreWriteError
+from registry_widget.errors import ConcurrentChangeError, StoreWriteError
 from registry_widget.store.base import Change
 from registry_widget.store.interface import STORE_SCHEMA
-from registry_widget.store.journal import encode_header, encode_record
+from registry_widget.store.journal import encode_header, encode_record, parse_records
 from registry_widget.store.jsonfile_follow import JSONFileFollower, refusing_os_errors, signature
 from registry_widget.store.snapshot import Generation, write_snapshot
+from registry_widget.text import plural
 
 __all__ = ["FOLD_MIN_BYTES", "JSONFileStore"]
 
@@ -134,10 +139,7 @@ class JSONFileStore(JSONFileFollower):
             if size < end:
                 self._shrunk(size)
             if size != end:
-                # Under the lock every complete record has been applied: what follows
-                # them is the torn tail of a commit that never completed. Append after
-                # the last good record, never after the torn one.
-                os.ftruncate(fd, end)
+                self._cut_torn_tail(fd, end, size)
             try:
                 view = memoryview(record)
                 while view:
@@ -154,6 +156,34 @@ class JSONFileStore(JSONFileFollower):
             )
             raise StoreWriteError(msg) from exc
         self._journal_end = self._journal_seen = end + len(record)
+
+    def _cut_torn_tail(self, fd: int, end: int, size: int) -> None:
+        """Cut the journal back to ``end``, the last record applied, if what follows is torn.
+
+        Under the lock every complete record has been applied: what follows them is the
+        torn tail of a commit that never completed, and the commit is appended after the
+        last good record, never after the torn one. What follows is read and parsed first
+        all the same, and is cut off only when it is torn: complete records there are
+        commits this process has not read, and this commit collides with them.
+
+        Raises
+        ------
+        ConcurrentChangeError
+            If complete records follow ``end``; nothing was cut or written, and the next
+            transaction reads them first.
+        StoreCorruptedError
+            If a damaged record is followed by more data.
+        """
+        tail = parse_records(self._journal_bytes(end, size), end, self.journal_path)
+        if tail.records:
+            self._journal_seen = end  # the next refresh reads them
+            msg = (
+                f"the journal {self.journal_path} holds "
+                f"{plural(len(tail.records), 'commit')} after byte {end} that this process "
+                "had not read; this commit was not made and the store was left as it was"
+            )
+            raise ConcurrentChangeError(msg)
+        os.ftruncate(fd, end)
 
     def _upgrade(self) -> None:
         """Write a store read in an older shape as a new snapshot of today's, commit included.

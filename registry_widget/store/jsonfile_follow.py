@@ -317,21 +317,15 @@ class JSONFileFollower(WorkingSetStore):
         size = os.fstat(fd).st_size
         if size < self._journal_end:
             self._shrunk(size)
-        parts = []
-        offset = self._journal_end
-        while offset < size:
-            chunk = os.pread(fd, size - offset, offset)
-            if not chunk:
-                break
-            parts.append(chunk)
-            offset += len(chunk)
-        data = b"".join(parts)
+        data = self._journal_bytes(self._journal_end, size)
         if not self._journal_valid:
             self._journal_seen = self._journal_end + len(data)
             return
         tail = parse_records(data, self._journal_end, self.journal_path)
-        # only once it parsed: damage is refused again on every read, not seen once
-        self._journal_seen = self._journal_end + len(data)
+        # Only once it parsed: damage is refused again on every read, not seen once. A
+        # torn tail is not counted as seen either: a writer may cut it off and append a
+        # record of as many bytes, which a check of the size alone would then miss.
+        self._journal_seen = tail.end
         for changes in tail.records:
             self._apply(changes)
         if tail.records:
@@ -341,6 +335,20 @@ class JSONFileFollower(WorkingSetStore):
             # The process that was appending died: its commit never completed.
             os.truncate(self.journal_path, tail.end)
             self._journal_seen = tail.end
+
+    def _journal_bytes(self, start: int, size: int) -> bytes:
+        """The bytes of the journal followed from offset ``start`` up to ``size``."""
+        fd = self._reader_fd
+        assert fd is not None
+        parts = []
+        offset = start
+        while offset < size:
+            chunk = os.pread(fd, size - offset, offset)
+            if not chunk:
+                break
+            parts.append(chunk)
+            offset += len(chunk)
+        return b"".join(parts)
 
     def _shrunk(self, size: int) -> None:
         msg = (

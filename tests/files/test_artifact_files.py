@@ -6,6 +6,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 import types
@@ -90,6 +93,49 @@ def test_an_old_unreferenced_blob_is_collected_unless_logged_again(
     assert "1 unreferenced blobs removed" in str(report)
 
 
+_DIES_WHILE_COPYING = """
+import os, sys
+import registry_widget as rw
+from registry_widget.files import blobs
+
+real = blobs.read_chunks
+
+def dying(path, on_read=None):
+    for i, chunk in enumerate(real(path, on_read)):
+        if i == 2:
+            os._exit(9)  # killed: no cleanup runs
+        yield chunk
+
+blobs.read_chunks = dying
+rw.Client(sys.argv[1], user="ada").log_artifact("big", type="model", files=sys.argv[2])
+"""
+
+
+def test_a_partial_copy_left_by_a_killed_logger_is_collected_once_old(
+    store_path: Path, tmp_path: Path
+) -> None:
+    client = rw.Client(store_path, user="ada")
+    first = client.log_artifact("first", type="model", files=write(tmp_path / "f.bin", b"f"))
+    big = write(tmp_path / "big.bin", os.urandom(4 * 2**20))  # a loose blob, copied
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-c", _DIES_WHILE_COPYING, str(store_path), str(big)],
+        env={**os.environ, "PYTHONPATH": str(root)},
+        check=False,
+    )
+    assert proc.returncode == 9
+    blob_folder = store_path.with_name("registry.blobs")
+    (part,) = blob_folder.rglob(".tmp-*.part")
+    assert client.collect_garbage(min_age=3600) == rw.GarbageReport(0, 0, 0)
+    assert part.exists()  # young: maybe a copy still being written
+    week_ago = time.time() - 7 * 86400
+    os.utime(part, (week_ago, week_ago))
+    client.collect_garbage(min_age=3600)
+    assert list(blob_folder.rglob(".tmp-*")) == []
+    assert first.verify().ok
+    assert client.log_artifact("big", type="model", files=big).verify().ok
+
+
 def test_collecting_garbage_is_for_organisation_admins(make_client, client: rw.Client) -> None:
     client.add_user("bob", "member")
     with pytest.raises(rw.PermissionDeniedError, match="collect"):
@@ -167,6 +213,22 @@ def test_file_names_over_255_bytes_are_refused_at_logging(
     assert (version.download(tmp_path / "out") / longest).read_bytes() == b"a"
 
 
+def test_file_paths_over_3072_bytes_are_refused_at_logging(
+    client: rw.Client, logged, files, tmp_path: Path, store_state
+) -> None:
+    segment = "\U0001f600" * 63  # 252 bytes in UTF-8
+    too_long = "/".join([segment] * 16)  # 1023 characters, 4047 bytes: beyond PATH_MAX
+    before = store_state(client)
+    with pytest.raises(rw.ValidationError, match="at most 3072 bytes") as err:
+        client.log_artifact("m", type="model", files={too_long: files("a.bin", b"a")})
+    assert too_long[:40] in str(err.value)
+    assert store_state(client) == before
+    longest = "/".join([segment] * 12) + "/" + "z" * 36  # 3072 bytes, the most allowed
+    version = client.log_artifact("m", type="model", files={longest: files("a.bin", b"a")})
+    out = version.download(tmp_path / "projects" / "cat-classifier" / "artifacts")
+    assert version.verify(out).ok
+
+
 # ------------------------------------------------------------------ unreadable
 
 
@@ -205,21 +267,92 @@ def test_an_unreadable_file_is_refused_with_nothing_stored(
     write(folder / "a.txt", b"a is read first")
     write(folder / "big.bin", os.urandom(100_000))  # a loose blob, not packed
     secret = write(folder / "z.txt", b"z is unreadable")
-    real_open = Path.open
-    opened: list[Path] = []
+    real_open = os.open
+    opened: list[object] = []
 
-    def guarded_open(self: Path, *args: object, **kwargs: object) -> object:
-        if self == secret:
-            opened.append(self)
+    def guarded_open(path: object, *args: object, **kwargs: object) -> int:
+        if path == secret:
+            opened.append(path)
             if when == "before" or len(opened) > 1:
-                raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)  # type: ignore[call-overload]
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Path, "open", guarded_open)
+    monkeypatch.setattr(os, "open", guarded_open)
     before = store_state(client)
     with pytest.raises(rw.StorageError, match="Permission denied") as err:
         client.log_artifact("m", type="model", files=folder)
     assert str(secret) in str(err.value)
+    assert store_state(client) == before
+
+
+def _odd_entry(folder: Path, entry: str) -> tuple[str, type[rw.RegistryError], str]:
+    """Put an entry that is not a file into ``folder``: its name, the error, the words."""
+    if entry == "broken link":
+        (folder / "weights.bin").symlink_to(folder / ".cache" / "blob-123")
+        return "weights.bin", rw.NotFoundError, "broken symbolic link"
+    if entry == "link loop":
+        (folder / "weights.bin").symlink_to(folder / "weights.bak")
+        (folder / "weights.bak").symlink_to(folder / "weights.bin")
+        return "weights.b", rw.ValidationError, "symbolic link that loops"
+    if entry == "named pipe":
+        os.mkfifo(folder / "weights.bin")
+        return "weights.bin", rw.ValidationError, "is a named pipe, not a regular file"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind("model/weights.bin")  # relative: a socket's path has a short limit
+    sock.close()  # the socket file stays
+    return "weights.bin", rw.ValidationError, "is a socket, not a regular file"
+
+
+@pytest.mark.parametrize("entry", ["broken link", "link loop", "named pipe", "socket"])
+def test_an_entry_of_a_folder_that_is_no_file_is_refused_not_skipped(
+    client: rw.Client,
+    logged,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    store_state,
+    entry: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "model" / "config.json", b"{}")
+    name, error, words = _odd_entry(tmp_path / "model", entry)
+    before = store_state(client)
+    with pytest.raises(error, match=words) as err:
+        client.log_artifact("m", type="model", files="model")
+    assert f"'model/{name}" in str(err.value)  # named as the caller wrote the folder
+    assert store_state(client) == before
+
+
+@pytest.mark.parametrize("found", ["a file", "a link inside"])
+def test_a_file_swapped_for_a_link_leading_outside_after_the_walk_is_not_read(
+    client: rw.Client,
+    logged,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    store_state,
+    found: str,
+) -> None:
+    secret = write(tmp_path / "secret.key", b"not to be logged")
+    folder = tmp_path / "model"
+    write(folder / "config.json", b"{}")
+    weights = folder / "weights.bin"
+    if found == "a file":
+        write(weights, b"weights")
+    else:
+        write(folder / "blobs" / "w", b"weights")
+        weights.symlink_to(folder / "blobs" / "w")
+    walk = artifact_log.collect_files
+
+    def walk_then_swap(files: object) -> dict[str, Path]:
+        sources = walk(files)  # the walk saw nothing leading outside
+        weights.unlink()
+        weights.symlink_to(secret)
+        return sources
+
+    monkeypatch.setattr(artifact_log, "collect_files", walk_then_swap)
+    before = store_state(client)
+    with pytest.raises(rw.ConflictError, match="changed while it was being logged") as err:
+        client.log_artifact("m", type="model", files=folder)
+    assert str(weights) in str(err.value)
     assert store_state(client) == before
 
 

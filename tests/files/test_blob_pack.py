@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import hashlib
 import multiprocessing
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -169,6 +171,72 @@ def test_appends_from_several_processes_never_interleave(tmp_path: Path) -> None
     assert set(store.digests()) == wanted
     manifest = {d: {"digest": d, "size": len(store.open(d).read())} for d in wanted}
     assert verify(manifest, store).ok  # type: ignore[arg-type]
+
+
+def test_a_forked_child_waits_for_the_pack_lock_its_parent_holds(tmp_path: Path) -> None:
+    pack = BlobPack(tmp_path / PACK_NAME)
+    pack.add(sha(b"parent"), b"parent")  # opens the file: a child inherits the descriptor
+    fd = os.open(pack.path, os.O_RDONLY)
+    fcntl.flock(pack._fd, fcntl.LOCK_EX)  # type: ignore[arg-type]  # as an append holds it
+    try:
+        size = pack.path.stat().st_size
+        pid = os.fork()
+        if pid == 0:  # the child: its append must wait for the parent's lock
+            try:
+                pack.add(sha(b"child"), b"child")
+                pack.sync()
+            finally:
+                os._exit(0)
+        deadline = time.monotonic() + 0.5
+        done, status = 0, 0
+        while not done and time.monotonic() < deadline:
+            time.sleep(0.01)
+            done, status = os.waitpid(pid, os.WNOHANG)
+        grown = os.fstat(fd).st_size
+    finally:
+        fcntl.flock(pack._fd, fcntl.LOCK_UN)  # type: ignore[arg-type]
+        os.close(fd)
+    if not done:
+        _, status = os.waitpid(pid, 0)
+    assert grown == size, "the child appended while its parent held the pack's lock"
+    assert os.waitstatus_to_exitcode(status) == 0
+    pack.add(sha(b"again"), b"again")
+    fresh = BlobPack(tmp_path / PACK_NAME)
+    for data in (b"parent", b"child", b"again"):
+        assert fresh.read(sha(data)) == data
+
+
+def _log_many(store_path: Path, worker: int) -> int:
+    client = rw.Client(store_path, user="ada")  # the parent's store and pack, inherited
+    for i in range(60):
+        src = store_path.parent / f"w{worker}-{i}.bin"
+        src.write_bytes(os.urandom(60_000))  # small enough for the pack
+        client.log_artifact(f"m{worker}-{i}", type="model", files=src)
+    return worker
+
+
+VERIFY_ALL = """
+import sys
+import registry_widget as rw
+client = rw.Client(sys.argv[1], user="ada")
+bad = [n for n in sys.argv[2:] if not client.artifact(n + ":v0").verify()]
+print(" ".join(bad))
+"""
+
+
+def test_forked_workers_logging_into_one_store_lose_no_blob(store_path: Path, files) -> None:
+    client = rw.Client(store_path, user="ada")
+    client.log_artifact("first", type="model", files=files("first.bin", b"x" * 100))
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(4) as pool:
+        assert sorted(pool.starmap(_log_many, [(store_path, w) for w in range(4)])) == [0, 1, 2, 3]
+    names = ["first"] + [f"m{w}-{i}" for w in range(4) for i in range(60)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.run(
+        [sys.executable, "-c", VERIFY_ALL, str(store_path), *names],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert proc.stdout.split() == []
 
 
 def _fdatasync_names(monkeypatch: pytest.MonkeyPatch) -> list[str]:

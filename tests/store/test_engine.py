@@ -138,6 +138,45 @@ def test_a_torn_last_record_is_dropped_and_nothing_before_it_is_lost(store_path:
         journal.write_bytes(whole)
 
 
+def test_a_commit_replacing_a_torn_tail_of_its_length_is_neither_missed_nor_cut_off(
+    store_path: Path,
+) -> None:
+    first = new_store(store_path)
+    insert(first, "things", {"n": 0})
+    journal = journal_of(store_path)
+    whole = journal.read_bytes()
+    insert(first, "things", {"n": 1})
+    length = journal.stat().st_size - len(whole)  # the length of that commit's record
+    # A writer died while appending a record of that length: no newline, so torn.
+    journal.write_bytes(whole + b"0badc0de " + b"x" * (length - 9))
+    reader = JSONFileStore(store_path)  # as another process would open it
+    assert sorted(d["n"] for _, d in reader.query("things")) == [0]
+    writer = JSONFileStore(store_path)
+    insert(writer, "things", {"n": 1})  # cuts the torn tail off, appends as many bytes
+    assert journal.stat().st_size == len(whole) + length
+    reader.refresh()
+    assert sorted(d["n"] for _, d in reader.query("things")) == [0, 1]
+    insert(reader, "things", {"n": 2})
+    assert sorted(d["n"] for _, d in JSONFileStore(store_path).query("things")) == [0, 1, 2]
+
+
+def test_a_writer_that_missed_a_commit_refuses_to_cut_it_off(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stale = new_store(store_path)
+    insert(stale, "things", {"n": 0})
+    insert(JSONFileStore(store_path), "things", {"n": 1})
+    before = read_store(store_path)
+    # A view that, for whatever reason, did not read the other store's commit.
+    monkeypatch.setattr(stale, "_refresh_locked", lambda: None)
+    with pytest.raises(rw.ConcurrentChangeError, match="had not read"):
+        insert(stale, "things", {"n": 2})
+    assert read_store(store_path) == before
+    monkeypatch.undo()
+    insert(stale, "things", {"n": 2})  # reads the commit it missed first
+    assert sorted(d["n"] for _, d in JSONFileStore(store_path).query("things")) == [0, 1, 2]
+
+
 @pytest.mark.parametrize("damage", ["flip", "garbage"])
 def test_a_damaged_record_in_the_middle_is_refused_and_left_untouched(
     store_path: Path, damage: str
