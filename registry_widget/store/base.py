@@ -157,6 +157,9 @@ class WorkingSetStore(WorkingSetReads):
         with self._thread_lock:
             txn = self._txn
             if txn is not None:
+                if not (self._batch or batch):
+                    yield txn  # a block of a call: it joins, with nothing to undo alone
+                    return
                 savepoint, self._batch = self._batch, batch
                 mark = len(txn.changes)
                 try:

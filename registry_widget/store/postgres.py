@@ -297,6 +297,9 @@ class PostgresStore(PostgresReads, Store):
         with self._lock:
             txn = self._txn
             if txn is not None:
+                if not (self._batch or batch):
+                    yield txn  # a block of a call: it joins, with nothing to undo alone
+                    return
                 savepoint, self._batch = self._batch, batch
                 try:
                     if savepoint:
