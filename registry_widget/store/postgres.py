@@ -49,6 +49,11 @@ Design
   transaction already locked or wrote is read again from what it holds, without a
   statement; ``COMMIT`` and the count in ``changes`` that makes readers refresh go in one
   round trip.
+- **Batches.** Inside ``client.batch()`` each call is a savepoint (``SAVEPOINT`` and
+  ``RELEASE`` go with the call's next statements, no round trip of their own): a call
+  refused, by Python or by the server, is rolled back alone and the batch goes on. Each
+  is a subtransaction on the server, whose bookkeeping grows with the batch: a call in a
+  batch of thousands costs more than one in a batch of hundreds. Plain calls have none.
 - **Failures.** A lost connection is re-opened by the next call; one lost inside a
   transaction raises :class:`~registry_widget.errors.StoreUnavailableError` (nothing is
   acknowledged that was not committed).
