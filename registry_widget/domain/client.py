@@ -412,8 +412,13 @@ class Client:
 
     @contextmanager
     def batch(self) -> Iterator[Client]:
-        """Group many changes into one durable commit at the end (all or nothing)."""
-        with self._s.store.transaction():
+        """Group many changes into one durable commit at the end (all or nothing).
+
+        A call refused inside the block changes nothing, as outside one: when the block
+        handles the refusal and goes on, the batch commits its other changes. A block
+        that raises commits nothing.
+        """
+        with self._s.store.transaction(batch=True):
             yield self
 
     @property

@@ -88,17 +88,21 @@ class WorkingSetTransaction(Transaction):
         store._delete(table, doc_id)
         self.changes.append(Change("remove", table, doc_id, before, None))
 
-    def rollback(self) -> None:
-        """Undo every change of this transaction, newest first, in memory."""
+    def rollback(self, mark: int = 0) -> None:
+        """Undo the changes after the first ``mark`` (all by default), newest first, in memory.
+
+        The indexes and the results of filters' tests follow, as for any change.
+        """
         store = self._store
-        for change in reversed(self.changes):
+        changes = self.changes
+        for change in reversed(changes[mark:]):
             if change.op == "insert":
                 store._delete(change.table, change.doc_id)
             else:
                 assert change.before is not None
                 current = store._docs(change.table).get(change.doc_id)
                 store._put(change.table, change.doc_id, change.before, current)
-        self.changes.clear()
+        del changes[mark:]
 
 
 class WorkingSetStore(WorkingSetReads):
@@ -115,7 +119,7 @@ class WorkingSetStore(WorkingSetReads):
         super().__init__()
         self._thread_lock = threading.RLock()
         self._txn: WorkingSetTransaction | None = None
-        self._depth = 0
+        self._batch = False  # the innermost open block is a batch (see transaction)
         self._subscribers: list[Callable[[], None]] = []
         self._commit_hooks = CommitHooks()
         self._reading = Reading()
@@ -143,23 +147,35 @@ class WorkingSetStore(WorkingSetReads):
     # -- writing -----------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[WorkingSetTransaction]:
+    def transaction(self, *, batch: bool = False) -> Iterator[WorkingSetTransaction]:
         """Run a block of changes atomically: all are committed durably, or none.
 
-        Nested transactions join the outermost one, which commits at its end.
+        Nested transactions join the outermost one, which commits at its end. A block
+        opened directly inside a ``batch`` block is a savepoint: when it raises, its own
+        changes are undone and the batch keeps the others.
         """
         with self._thread_lock:
-            if self._txn is not None:
-                self._depth += 1
+            txn = self._txn
+            if txn is not None:
+                if not (self._batch or batch):
+                    yield txn  # a block of a call: it joins, with nothing to undo alone
+                    return
+                savepoint, self._batch = self._batch, batch
+                mark = len(txn.changes)
                 try:
-                    yield self._txn
+                    yield txn
+                except BaseException:
+                    if savepoint:
+                        txn.rollback(mark)
+                    raise
                 finally:
-                    self._depth -= 1
+                    self._batch = savepoint
                 return
             with self._process_lock():
                 self._refresh_locked()
                 txn = WorkingSetTransaction(self)
                 self._txn = txn
+                self._batch = batch
                 try:
                     yield txn
                     if txn.changes:
@@ -171,6 +187,7 @@ class WorkingSetStore(WorkingSetReads):
                     raise
                 finally:
                     self._txn = None
+                    self._batch = False
                 if txn.changes:
                     self._after_commit()
             if txn.changes:

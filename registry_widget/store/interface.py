@@ -345,10 +345,14 @@ class Store(ABC):
     # -- writing -----------------------------------------------------------------------
 
     @abstractmethod
-    def transaction(self) -> AbstractContextManager[Transaction]:
+    def transaction(self, *, batch: bool = False) -> AbstractContextManager[Transaction]:
         """Run a block of changes atomically: all are committed durably, or none.
 
-        Nested transactions join the outermost one, which commits at its end. A server
+        Nested transactions join the outermost one, which commits at its end. A
+        ``batch`` block groups calls, each a block of its own: a block opened directly
+        inside a batch is a savepoint, whose changes are undone alone when it raises (a
+        refused call changes nothing; the batch keeps its other changes). Other nested
+        blocks have no savepoint: what they raise goes up to the call. A server
         store may refuse a commit that collided with a concurrent one with
         :class:`~registry_widget.errors.ConcurrentChangeError`; the block is then to be run
         again (see :func:`registry_widget.domain.retry.retried`).

@@ -90,6 +90,23 @@ class PostgresTransaction(Transaction):
         # The first row of a locking read, by read, until the transaction writes its table:
         # the row stays locked, and no other row can come before it.
         self.firsts: dict[tuple[Hashable, ...], list[Row]] = {}
+        self.savepoints = 0  # savepoints begun, for their names
+
+    def mark(self) -> tuple[bool, frozenset[str]]:
+        """What :meth:`back_to` restores: whether it wrote, and which tables."""
+        return self.changed, frozenset(self.tables)
+
+    def back_to(self, mark: tuple[bool, frozenset[str]]) -> None:
+        """Forget what the transaction holds since ``mark``, after a rollback to a savepoint.
+
+        Rows locked or written since are unlocked or undone; rather than track which, the
+        rows remembered are all forgotten (the next read asks the server again).
+        """
+        self.changed, tables = mark
+        self.tables = set(tables)
+        self.locked.clear()
+        self.firsts.clear()
+        self._wrote()
 
     def insert(self, table: str, doc: Doc) -> int:
         """Insert ``doc`` and return its id (an identity: never reused)."""

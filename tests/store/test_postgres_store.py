@@ -32,6 +32,7 @@ import registry_widget as rw
 from registry_widget.domain.session import Session
 from registry_widget.errors import (
     ConcurrentChangeError,
+    DatabaseError,
     PermissionDeniedError,
     StoreCorruptedError,
     StoreUnavailableError,
@@ -1037,6 +1038,66 @@ def test_a_refused_first_statement_sent_with_its_begin_leaves_the_connection_usa
         txn.insert("artifact_names", {**name, "name": "free"})
     assert store.count("artifact_names") == 2
     store.close()
+
+
+def test_a_statement_the_server_refuses_inside_a_batch_is_rolled_back_alone(
+    url: Callable[[str], str], tmp_path: Path
+) -> None:
+    rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    store = PostgresStore(url("ada"))
+    name = {"name": "taken", "type": "model", "next_index": 1}
+    with store.transaction() as txn:
+        txn.insert("artifact_names", name)
+    with store.transaction(batch=True) as txn:
+        txn.insert("artifact_names", {**name, "name": "before"})
+        # The server refuses the duplicate and aborts what the transaction does since the
+        # call began; the batch goes on from there.
+        with pytest.raises(ConcurrentChangeError), store.transaction() as call:
+            call.insert("artifact_names", {**name, "name": "dropped"})
+            call.insert("artifact_names", name)
+        txn.insert("artifact_names", {**name, "name": "after"})
+    names = sorted(d["name"] for _, d in store.query("artifact_names"))
+    assert names == ["after", "before", "taken"]
+    store.close()
+
+
+def test_a_transaction_the_server_aborted_is_not_reported_committed(
+    url: Callable[[str], str], tmp_path: Path
+) -> None:
+    rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    store = PostgresStore(url("ada"))
+    name = {"name": "taken", "type": "model", "next_index": 1}
+    with store.transaction() as txn:
+        txn.insert("artifact_names", name)
+    # A refusal handled inside a transaction, with no savepoint: the server answers its
+    # COMMIT with a ROLLBACK, and the store says so.
+    with pytest.raises(DatabaseError, match="nothing was changed"), store.transaction() as txn:
+        txn.insert("artifact_names", {**name, "name": "lost"})
+        with pytest.raises(ConcurrentChangeError):
+            txn.insert("artifact_names", name)
+    assert [d["name"] for _, d in store.query("artifact_names")] == ["taken"]
+    with store.transaction() as txn:  # the connection is usable again
+        txn.insert("artifact_names", {**name, "name": "free"})
+    assert store.count("artifact_names") == 2
+    store.close()
+
+
+def test_savepoints_are_sent_inside_batches_only_and_cost_no_round_trip(
+    url: Callable[[str], str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ada = rw.Client(url("ada"), blobs=tmp_path / "blobs")
+    ada.create_registry("Team")
+    sent = RoundTrips(monkeypatch)
+    version = ada.log_artifact("model", type="model", files=_files(tmp_path, "plain"))
+    ada.link(version, "Team/models")
+    assert not [s for s in sent.sent if "SAVEPOINT" in s], sent.sent
+    plain = sent.trips
+    sent.clear()
+    with ada.batch():
+        version = ada.log_artifact("model", type="model", files=_files(tmp_path, "batched"))
+        ada.link(version, "Team/models")
+    assert [s for s in sent.sent if s.startswith("SAVEPOINT")], sent.sent
+    assert sent.trips <= plain, (plain, sent.trips)
 
 
 # -- failures (a server with fsync on) -------------------------------------------------------------

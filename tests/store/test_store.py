@@ -170,6 +170,24 @@ def test_batch_is_all_or_nothing(client: rw.Client, store_path: Path, backend: s
         assert store_path.read_bytes() == before
 
 
+def test_a_batch_goes_on_after_a_refused_call_and_commits_the_rest_once(
+    client: rw.Client, store_path: Path, backend: str
+) -> None:
+    heard: list[int] = []
+    client.subscribe(lambda: heard.append(1))
+    journal = store_path.with_name("registry.json.journal")
+    lines = journal.read_bytes().count(b"\n") if backend == "json" else 0
+    with client.batch():
+        client.create_registry("Fine")
+        with pytest.raises(rw.ConflictError):
+            client.create_registry("fine")  # refused: the batch goes on without it
+        client.create_registry("Also")
+    assert sorted(r.name for r in client.registries()) == ["Also", "Datasets", "Fine", "Models"]
+    assert len(heard) == 1
+    if backend == "json":
+        assert journal.read_bytes().count(b"\n") == lines + 1  # one commit, one line
+
+
 def test_batch_commits_once(client: rw.Client, log) -> None:
     with client.batch():
         for _ in range(20):

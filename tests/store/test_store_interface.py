@@ -249,3 +249,86 @@ def test_a_reading_block_checks_freshness_once_per_thread_however_nested(
         with pytest.raises(OSError, match="unreadable"), store.reading():
             pass
     assert checks[-2:] == ["failed", "failed"]
+
+
+# -- savepoints: a block nested directly in a batch rolls back alone -------------------------
+
+
+def test_a_block_that_raises_inside_a_batch_undoes_only_its_own_changes(
+    store: Store, backend: str, store_path: Path
+) -> None:
+    (kept,) = fill(store, [{"name": "kept", "n": 1}])
+    with store.transaction(batch=True) as txn:
+        before = txn.insert("things", {"name": "before", "n": 2})
+        with pytest.raises(RuntimeError), store.transaction() as inner:
+            inner.insert("things", {"name": "dropped", "n": 3})
+            inner.update("things", kept, {"n": 9})
+            inner.update("things", before, {"n": 9})
+            inner.remove("things", kept)
+            raise RuntimeError("refused")
+        # What the block read or changed is as it was, lookups through the indexes too.
+        assert store.get("things", kept) == {"name": "kept", "n": 1}
+        assert store.get("things", before) == {"name": "before", "n": 2}
+        assert store.find("things", name="dropped") == []
+        assert store.find_ids("things", n=9) == []
+        assert store.count("things") == 2
+        with store.transaction() as inner:  # a block that succeeds keeps its changes
+            inner.update("things", kept, {"n": 5})
+        after = txn.insert("things", {"name": "after", "n": 4})
+    rows = [(kept, {"name": "kept", "n": 5}), (before, {"name": "before", "n": 2})]
+    rows.append((after, {"name": "after", "n": 4}))
+    assert store.query("things", order=("id",)) == rows
+    if backend == "json":
+        assert JSONFileStore(store_path).query("things", order=("id",)) == rows
+
+
+def test_a_plain_nested_block_joins_without_a_savepoint(store: Store) -> None:
+    # Outside a batch, what a nested block raises goes up to the call, which decides.
+    with store.transaction() as txn:
+        first = txn.insert("things", {"name": "first"})
+        with pytest.raises(RuntimeError), store.transaction() as inner:
+            inner.insert("things", {"name": "second"})
+            raise RuntimeError("handled by the call")
+        with store.transaction(), store.transaction() as innermost:
+            innermost.update("things", first, {"n": 1})
+    assert [d for _, d in store.query("things", order=("id",))] == [
+        {"name": "first", "n": 1},
+        {"name": "second"},
+    ]
+
+
+def test_savepoints_nest_with_batches_and_a_raising_batch_commits_nothing(
+    store: Store, backend: str, store_path: Path
+) -> None:
+    with store.transaction(batch=True) as txn:
+        txn.insert("things", {"name": "outer"})
+        with pytest.raises(RuntimeError), store.transaction(batch=True) as inner:
+            inner.insert("things", {"name": "inner batch"})
+            raise RuntimeError("the inner batch")
+        with store.transaction(batch=True) as inner:
+            inner.insert("things", {"name": "kept"})
+            with pytest.raises(RuntimeError), store.transaction() as call:
+                call.insert("things", {"name": "call"})
+                raise RuntimeError("one call in the inner batch")
+    names = [d["name"] for _, d in store.query("things", order=("id",))]
+    assert names == ["outer", "kept"]
+    with pytest.raises(RuntimeError), store.transaction(batch=True) as txn:
+        txn.insert("things", {"name": "doomed"})
+        with pytest.raises(KeyError), store.transaction() as call:
+            call.insert("things", {"name": "refused"})
+            raise KeyError("refused")
+        raise RuntimeError("the batch")
+    assert [d["name"] for _, d in store.query("things", order=("id",))] == names
+    if backend == "json":
+        reopened = JSONFileStore(store_path)
+        assert [d["name"] for _, d in reopened.query("things", order=("id",))] == names
+
+
+def test_a_table_first_made_by_a_refused_block_in_a_batch_is_made_again(store: Store) -> None:
+    with store.transaction(batch=True):
+        with pytest.raises(RuntimeError), store.transaction() as call:
+            call.insert("fresh", {"name": "refused"})
+            raise RuntimeError("refused")
+        with store.transaction() as call:
+            kept = call.insert("fresh", {"name": "kept"})
+    assert store.query("fresh") == [(kept, {"name": "kept"})]
