@@ -9,8 +9,10 @@ append-only pack (:mod:`registry_widget.files.blobpack`) made durable by one flu
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
+import time
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -28,10 +30,14 @@ from registry_widget.files.blobs import (
     is_digest,
 )
 
-__all__ = ["PACK_LIMIT", "FileBlobStore"]
+__all__ = ["LEFTOVER_MIN_AGE_S", "PACK_LIMIT", "FileBlobStore"]
 
 PACK_LIMIT = 64 * 1024
 """Files up to this size (64 KiB) go into the pack of a store that uses one."""
+
+LEFTOVER_MIN_AGE_S = 60.0
+"""Garbage collection never removes a partial copy younger than this (seconds), whatever
+the grace period: the moment between a copy's creation and its logger's lock on it."""
 
 
 class FileBlobStore(BlobStore):
@@ -179,22 +185,36 @@ class FileBlobStore(BlobStore):
 
         A logger killed while copying a file into the store leaves its temporary file
         behind, ``sha256/.tmp-….part`` or ``sha256/ab/.tmp-….part``: never a blob, and
-        never renamed into one. A copy still being written is younger than the grace
-        period garbage collection gives.
+        never renamed into one. A logger holds an exclusive ``flock`` on its copy from
+        just after creating it until it is renamed into place, and the kernel releases it
+        when the logger dies: a copy whose lock is held is left alone, whatever its age.
+        A copy younger than :data:`LEFTOVER_MIN_AGE_S` is left alone too, for the moment
+        between its creation and its lock.
         """
         if not self._base.is_dir():
             return 0
+        cutoff = min(older_than, time.time() - LEFTOVER_MIN_AGE_S)
         folders = [self._base]
         folders += [sub for sub in self._base.iterdir() if len(sub.name) == 2 and sub.is_dir()]
         removed = 0
         for folder in folders:
             for part in folder.glob(".tmp-*.part"):
                 try:
-                    if part.lstat().st_mtime < older_than:
-                        part.unlink()
-                        removed += 1
+                    if part.lstat().st_mtime >= cutoff:
+                        continue
+                    fd = os.open(part, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
                 except FileNotFoundError:
                     continue  # renamed into place, or removed, meanwhile
+                try:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue  # its logger is still writing it
+                    with contextlib.suppress(FileNotFoundError):
+                        part.unlink()
+                        removed += 1
+                finally:
+                    os.close(fd)
         return removed
 
     def sync(self) -> None:
@@ -277,6 +297,9 @@ class FileBlobStore(BlobStore):
         folder = self._path(expected).parent if expected else self._base
         self._folder(folder)
         with temp_file(folder) as (fh, tmp):
+            # Held until the copy is renamed into place (the file closes after): garbage
+            # collection leaves a locked copy alone (see collect_leftovers).
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             hasher = hashlib.sha256()
             size = 0
             for chunk in _blobs.read_chunks(src, on_read):
@@ -285,11 +308,10 @@ class FileBlobStore(BlobStore):
                 size += len(chunk)
             fh.flush()
             os.fsync(fh.fileno())
-            fh.close()
             digest = hasher.hexdigest()
             if expected is not None and digest != expected:
                 raise digest_mismatch(src, expected, digest)
-            tmp.chmod(0o444)
+            os.fchmod(fh.fileno(), 0o444)
             final = self._path(digest)
             if final.is_file():
                 self.touch(digest)

@@ -9,6 +9,7 @@ backend.
 from __future__ import annotations
 
 import errno
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -176,14 +177,14 @@ def test_a_log_refused_for_an_unreadable_file_inside_a_batch_keeps_no_blob(
     (folder / "big.bin").write_bytes(bytes(range(256)) * 400)  # a blob of its own
     secret = folder / "z.txt"
     secret.write_bytes(b"z is unreadable")
-    real_open = Path.open
+    real_open = os.open
 
-    def guarded_open(self: Path, *args: Any, **kwargs: Any) -> Any:
-        if self == secret:
-            raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)
+    def guarded_open(path: object, *args: Any, **kwargs: Any) -> int:
+        if Path(str(path)) == secret:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Path, "open", guarded_open)
+    monkeypatch.setattr(os, "open", guarded_open)
     refused_in_batch(
         client,
         lambda: make_client("ada"),

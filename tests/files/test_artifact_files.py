@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import socket
 import subprocess
@@ -134,6 +135,29 @@ def test_a_partial_copy_left_by_a_killed_logger_is_collected_once_old(
     assert list(blob_folder.rglob(".tmp-*")) == []
     assert first.verify().ok
     assert client.log_artifact("big", type="model", files=big).verify().ok
+
+
+def test_a_copy_its_logger_is_still_writing_is_never_collected(
+    store_path: Path, tmp_path: Path
+) -> None:
+    client = rw.Client(store_path, user="ada")
+    client.log_artifact("first", type="model", files=write(tmp_path / "f.bin", b"f"))
+    folder = store_path.with_name("registry.blobs") / "sha256"
+    folder.mkdir(parents=True, exist_ok=True)
+    part = folder / ".tmp-0123456789abcdef0123456789abcdef.part"
+    part.write_bytes(b"half a copy")
+    long_ago = time.time() - 7 * 86400
+    os.utime(part, (long_ago, long_ago))
+    with part.open("rb") as writing:  # a live logger holds its copy's lock
+        fcntl.flock(writing.fileno(), fcntl.LOCK_EX)
+        client.collect_garbage(min_age=0)
+        assert part.exists()
+    client.collect_garbage(min_age=0)  # the lock went with its holder
+    assert not part.exists()
+    young = folder / ".tmp-fedcba9876543210fedcba9876543210.part"
+    young.write_bytes(b"just created, not locked yet")
+    client.collect_garbage(min_age=0)
+    assert young.exists()
 
 
 def test_collecting_garbage_is_for_organisation_admins(make_client, client: rw.Client) -> None:
