@@ -38,6 +38,14 @@ adds what the database keeps whatever the login:
 - **The notification trigger** runs with a fixed ``search_path`` and names
   ``pg_catalog.pg_notify``, so nothing made in the store's schema runs in its place.
 
+Two things a login can still do, which no policy governs: a login that sees a row may
+lock it (``SELECT … FOR UPDATE`` needs the ``UPDATE`` privilege every user holds, and
+the row passing the update policy's ``USING``, which is the select rule) and hold the
+lock in an open transaction, so that writers of that row wait until their lock timeout
+(a server's ``idle_in_transaction_session_timeout`` ends such sessions); and any login
+may ``LISTEN`` on the store's channel, which tells which tables a commit wrote (nothing
+of their rows), or ``NOTIFY`` it, which makes clients drop what they cached.
+
 Nobody but the owner of the schema and the owner of the tables may create objects in the
 store's schema: anything made there could stand in for a function or operator the
 policies call. :class:`~registry_widget.store.postgres.PostgresStore` refuses to open a
