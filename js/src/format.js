@@ -50,12 +50,14 @@ export function formatAgo(iso, now = new Date()) {
 }
 
 /**
- * The Python line that fetches a linked version.
+ * The Python lines that fetch a linked version, and its files when the user may download.
  *
  * @param {string} path "Registry/Collection:alias"
+ * @param {boolean} [download] whether the user may download its files
  */
-export function usageSnippet(path) {
-  return `link = client.use(${pyString(path)})\nlocal_dir = link.download()`;
+export function usageSnippet(path, download = true) {
+  const use = `link = client.use(${pyString(path)})`;
+  return download ? `${use}\nlocal_dir = link.download()` : `${use}\nlink.metadata`;
 }
 
 /**

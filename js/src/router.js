@@ -15,7 +15,7 @@
  *   | import("./tool-routes.js").ToolRoute} Route
  */
 
-import { formatToolRoute, parseToolRoute, toolCrumbs } from "./tool-routes.js";
+import { decodePart, formatToolRoute, parseToolRoute, toolCrumbs } from "./tool-routes.js";
 
 const SEARCH_PREFIX = "?search=";
 
@@ -28,7 +28,7 @@ const SEARCH_PREFIX = "?search=";
 export function parseRoute(route) {
   const text = (route ?? "").trim();
   if (text.startsWith(SEARCH_PREFIX)) {
-    return { page: "search", query: decodeURIComponent(text.slice(SEARCH_PREFIX.length)) };
+    return { page: "search", query: decodePart(text.slice(SEARCH_PREFIX.length)) };
   }
   const tool = text.startsWith("?") ? parseToolRoute(text) : null;
   if (tool) return tool;

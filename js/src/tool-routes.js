@@ -22,6 +22,21 @@
 const TOOLS = ["settings", "history", "compare", "run"];
 
 /**
+ * A route's encoded part as text. A part typed by hand may hold a `%` that encodes
+ * nothing (`?search=50%`): it is taken as written rather than refused.
+ *
+ * @param {string} part
+ * @returns {string}
+ */
+export function decodePart(part) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/**
  * Parse a tool route, or return null when `text` is not one.
  *
  * @param {string} text
@@ -35,7 +50,7 @@ export function parseToolRoute(text) {
   if (!text.startsWith("?") || eq < 0) return null;
   const tool = text.slice(1, eq);
   if (!TOOLS.includes(tool)) return null;
-  const value = decodeURIComponent(text.slice(eq + 1));
+  const value = decodePart(text.slice(eq + 1));
   if (tool === "settings") return { page: "settings", registry: value };
   if (tool === "history") return { page: "history", target: value };
   if (tool === "run") return { page: "run", id: value };

@@ -41,6 +41,12 @@ describe("format", () => {
     expect(pyString('a"b\\c')).toBe('"a\\"b\\\\c"');
   });
 
+  it("leaves the download out of the snippet for a user who may not download", () => {
+    expect(usageSnippet("Models/cat:production", false)).toBe(
+      'link = client.use("Models/cat:production")\nlink.metadata',
+    );
+  });
+
   it("shortens values for table cells", () => {
     expect(formatValue(0.912345)).toBe("0.9123");
     expect(formatValue(42)).toBe("42");

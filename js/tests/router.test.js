@@ -19,6 +19,15 @@ describe("parseRoute", () => {
     expect(parseRoute("?search=cat%20net")).toEqual({ page: "search", query: "cat net" });
   });
 
+  it("takes a typed % that encodes nothing as written", () => {
+    expect(parseRoute("?search=50%")).toEqual({ page: "search", query: "50%" });
+    expect(parseRoute("?history=Vision/acc 95%")).toEqual({
+      page: "history",
+      target: "Vision/acc 95%",
+    });
+    expect(parseRoute("?search=50%25")).toEqual({ page: "search", query: "50%" });
+  });
+
   it("defaults an empty selector to latest", () => {
     expect(parseRoute("Models/c:")).toMatchObject({ page: "version", selector: "latest" });
   });

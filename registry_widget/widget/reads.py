@@ -14,7 +14,7 @@ from typing import TypedDict
 from registry_widget import entity_names, names
 from registry_widget.domain.client import Client
 from registry_widget.errors import ValidationError
-from registry_widget.permissions import ORG_ROLES, same_user
+from registry_widget.permissions import ORG_ROLES, Action, same_user
 from registry_widget.widget.can import (
     ArtifactCan,
     CollectionCan,
@@ -98,9 +98,16 @@ class VersionCan(LinkCan, ArtifactCan):
 
 
 class VersionPage(VersionDetail):
-    """A linked version's page with its controls."""
+    """A linked version's page with its controls.
+
+    With the user's role in its registry and the role downloading its files needs, to say
+    why a user may not.
+    """
 
     can: VersionCan
+    registry: str
+    role: str | None
+    download_role: str
 
 
 class Hit(TypedDict):
@@ -232,6 +239,9 @@ def version_get(client: Client, p: Params) -> VersionPage:
     return {
         **version_detail(link, file_offset, file_limit),
         "can": {**link_can(link, reg.role, list(reg.protected_aliases)), **artifact_can(client)},
+        "registry": reg.name,
+        "role": reg.role,
+        "download_role": Action.USE.value,
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.lab import Notebook
@@ -236,4 +237,105 @@ def test_artifacts_page_shows_unlinked_versions_and_links_them(page, lab):
     page.keyboard.press("Enter")
     expect(widget.locator(".rw-page-head h2")).to_have_text("Datasets/cats:v0")
     expect(widget.locator(".rw-toast")).to_contain_text("Linked cats-raw:v0")
+    assert page.page_errors == []
+
+
+# The contrast of every chip's text with the chip (WCAG 2: 4.5:1 for small text).
+CHIP_CONTRASTS = """
+el => {
+  // rgb()/rgba() give 0-255, color(srgb …) (from color-mix) 0-1; alpha last, if any.
+  const rgb = (c) => {
+    const n = (c.match(/[\\d.]+/g) || []).map(Number);
+    const scale = c.startsWith("color(") ? 255 : 1;
+    return [n[0] * scale, n[1] * scale, n[2] * scale, n.length > 3 ? n[3] : 1];
+  };
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (node) => {
+    for (let n = node; n; n = n.parentElement) {
+      const c = rgb(getComputedStyle(n).backgroundColor);
+      if (c[3] > 0) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  return [...el.querySelectorAll(".rw-chip")].filter((c) => c.textContent.trim()).map((c) => {
+    const [r, g, bl, alpha] = rgb(getComputedStyle(c).color);
+    const under = background(c);
+    const seen = [r, g, bl].map((v, i) => alpha * v + (1 - alpha) * under[i]);
+    const a = lum(seen);
+    const b = lum(under);
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const colors = `${getComputedStyle(c).color} on ${under.join(",")}`;
+    return [c.className, c.textContent.trim(), Math.round(ratio * 100) / 100, colors];
+  });
+}
+"""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_chips_are_legible_in_both_themes(page, lab, theme):
+    lab.set_theme("JupyterLab Dark" if theme == "dark" else "JupyterLab Light")
+    try:
+        store = f"chips-{theme}.json"
+        nb = Notebook(
+            page,
+            lab,
+            f"chips-{theme}.ipynb",
+            [
+                STORE.format(store=store)
+                + '\nclient.create_registry("Secret", visibility="restricted")',
+                "w = rw.RegistryWidget(client)\nw",
+            ],
+        ).open()
+        nb.run(0)
+        assert "Error" not in nb.output(0)
+        nb.run(1)
+        widget = nb.cell(1).locator(".rw-app")
+        expect(widget.locator(".rw-vis-restricted").first).to_be_visible()
+        seen = widget.evaluate(CHIP_CONTRASTS)
+        widget.get_by_role("link", name="Models", exact=True).first.click()
+        widget.get_by_role("link", name="cat-resnet", exact=True).first.click()
+        expect(widget.locator(".rw-alias").first).to_be_visible()
+        seen += widget.evaluate(CHIP_CONTRASTS)
+        classes = {c for name, _text, _ratio, _colors in seen for c in name.split()}
+        assert {"rw-vis-restricted", "rw-vis-organization", "rw-alias"} <= classes, seen
+        low = [chip for chip in seen if chip[2] < 4.5]
+        assert low == [], low
+        assert page.page_errors == []
+    finally:
+        lab.set_theme("JupyterLab Light")
+
+
+def test_a_restricted_viewer_is_shown_how_to_use_a_version_without_downloading(page, lab):
+    store = "rv.json"
+    setup = STORE.format(store=store) + textwrap.dedent(
+        """
+            client.add_user("rita")
+            secret = client.create_registry("Secret", visibility="restricted")
+            secret.add_member("rita", "restricted_viewer")
+            client.link("cat-resnet:v3", "Secret/cats")
+            rita = rw.Client({store!r}, user="rita")
+            """
+    ).format(store=store)
+    nb = Notebook(
+        page,
+        lab,
+        "rv.ipynb",
+        [setup, 'w = rw.RegistryWidget(rita, route="Secret/cats:latest")\nw'],
+    ).open()
+    nb.run(0)
+    assert "Error" not in nb.output(0)
+    nb.run(1)
+    widget = nb.cell(1).locator(".rw-app")
+    snippet = widget.locator(".rw-snippet code")
+    expect(snippet).to_contain_text('client.use("Secret/cats:v0")')
+    expect(snippet).not_to_contain_text("download")
+    note = widget.locator(".rw-files .rw-note")
+    expect(note).to_have_text(
+        "Previewing and downloading the files needs the viewer role on Secret, "
+        "and yours is restricted viewer."
+    )
+    expect(widget.get_by_role("button", name="Download all", exact=False)).to_have_count(0)
     assert page.page_errors == []

@@ -105,7 +105,8 @@ export function RegistryPage({ name }) {
   if (!data) return html`<${Spinner} label="Loading registry…" />`;
   const reg = data.registry;
   const page = data.collections;
-  const firstPath = page.items[0]?.path ?? `${reg.name}/<collection>`;
+  // A collection with versions, whose `latest` resolves; else the shape of the line.
+  const firstPath = page.items.find((c) => c.count > 0)?.path ?? `${reg.name}/<collection>`;
   return html`<div class="rw-page">
     <${PageHead}
       title=${reg.name}

@@ -10,6 +10,7 @@ import {
   usageSnippet,
 } from "../format.js";
 import { html } from "../html.js";
+import { roleLabel } from "../roles.js";
 import { historyRoute } from "../tool-routes.js";
 import { AliasCell } from "./collection.js";
 import { UnlinkButton } from "./collection-tools.js";
@@ -156,7 +157,9 @@ function Files({ data }) {
       can
         ? html`<div class="rw-actions"><button class="rw-btn rw-btn-small" onClick=${() => download(null, art.size)}>
           Download all (${formatBytes(art.size)})…</button></div>`
-        : null
+        : html`<p class="rw-note" role="note">
+          Previewing and downloading the files needs the ${roleLabel(data.download_role)} role
+          on ${data.registry}, and yours is ${roleLabel(data.role)}.</p>`
     }
     ${
       downloading
@@ -289,7 +292,7 @@ export function VersionPage({ path }) {
       </tbody>
     </table>
     <h3 class="rw-section">Use it</h3>
-    <${Snippet} code=${usageSnippet(data.path)} />
+    <${Snippet} code=${usageSnippet(data.path, data.can?.download)} />
     <h3 class="rw-section">Metadata</h3>
     <${MetadataTree} metadata=${art.metadata} truncated=${art.metadata_truncated} />
     <h3 class="rw-section">Files</h3>
