@@ -32,6 +32,61 @@ export function focusables(root) {
 }
 
 /**
+ * The words a control is known by: its label, else its text.
+ *
+ * @param {Element | null} el
+ */
+export function controlName(el) {
+  return (el?.getAttribute("aria-label") ?? el?.textContent ?? "").trim();
+}
+
+/**
+ * Whether the keyboard's focus was lost: the focused control was removed (a form closed,
+ * a chip went away) and the browser fell back to the page itself.
+ */
+export function focusLost() {
+  const active = document.activeElement;
+  return active === null || active === document.body;
+}
+
+/**
+ * Give the focus back inside `host` after the control that held it went away: to the
+ * control named `name` there (the one that opened a form, drawn again), else to the
+ * first control of `host`. Nothing is done when the focus is somewhere else already.
+ *
+ * @param {Element | null} host
+ * @param {string} [name]
+ */
+export function rescueFocus(host, name = "") {
+  if (!host?.isConnected || !focusLost()) return;
+  const controls = focusables(host);
+  const named = name ? controls.find((el) => controlName(el) === name) : undefined;
+  (named ?? controls[0])?.focus();
+}
+
+/**
+ * Keep the focus (see {@link rescueFocus}) in the element `find` returns while the page
+ * settles after an action: the control that held it may be disabled while a request
+ * runs, then removed when the kernel's answer redraws the page (which may draw that
+ * element anew). Watched in the widget `root` for `ms` milliseconds.
+ *
+ * @param {Element | null} root
+ * @param {() => Element | null} find
+ * @param {number} [ms]
+ */
+export function keepFocusIn(root, find, ms = 3000) {
+  if (!root?.isConnected) return;
+  const rescue = () => {
+    const host = find();
+    if (host && focusLost()) rescueFocus(host);
+  };
+  rescue();
+  const watch = new MutationObserver(rescue);
+  watch.observe(root, { childList: true, subtree: true, attributes: true });
+  setTimeout(() => watch.disconnect(), ms);
+}
+
+/**
  * Submit `form` the way pressing Enter in one of its fields would in a plain page: through
  * its first submit button, and not at all while that button is disabled.
  *

@@ -135,3 +135,35 @@ def test_after_a_kernel_restart_the_widget_says_what_happened_and_what_to_do(pag
     alert = widget.locator(".rw-body [role=alert]")
     expect(alert).to_contain_text("Re-run the cell that displays it", timeout=5_000)
     expect(alert).not_to_contain_text("Cannot send")
+
+
+def test_the_focus_follows_the_keyboard_through_pages_and_inline_forms(page, lab):
+    _nb, widget = _open(page, lab, "keys-focus", "Models")
+    expect(widget.locator(".rw-page-head h2")).to_have_text("Models")
+    link = widget.get_by_role("link", name="cat-resnet")
+    link.focus()
+    page.keyboard.press("Enter")
+    # The page opened takes the focus on its heading, so Tab goes on from there.
+    heading = widget.locator(".rw-page-head h2")
+    expect(heading).to_have_text("cat-resnet")
+    expect(heading).to_be_focused()
+    v0 = widget.locator("tr[data-version='v0']")
+    opener = v0.get_by_role("button", name="+ alias")
+    # A form closed by Escape, and one saved by Enter, give the focus back to its opener.
+    opener.focus()
+    page.keyboard.press("Enter")
+    expect(v0.get_by_label("New alias")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(v0.get_by_role("button", name="+ alias")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(v0.get_by_label("New alias")).to_be_focused()
+    page.keyboard.type("staging")
+    page.keyboard.press("Enter")
+    expect(v0.locator(".rw-alias", has_text="staging")).to_be_visible()
+    expect(v0.get_by_role("button", name="+ alias")).to_be_focused()
+    # Removing an alias with its ×: the focus stays among the row's aliases.
+    v0.get_by_role("button", name="Remove alias staging").focus()
+    page.keyboard.press("Enter")
+    expect(v0.locator(".rw-alias", has_text="staging")).to_have_count(0)
+    expect(v0.get_by_role("button", name="+ alias")).to_be_focused()
+    assert page.page_errors == []

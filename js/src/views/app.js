@@ -17,6 +17,8 @@ import { SettingsPage } from "./settings.js";
 import { VersionPage } from "./version.js";
 
 const TOAST_MS = 4000;
+/** How long a page opened from the widget may take to draw its heading and still get the focus. */
+const NAV_FOCUS_MS = 10000;
 
 /** @param {{route: string}} props */
 function Page({ route }) {
@@ -117,8 +119,34 @@ export function App({ model, invoke, busy }) {
     return () => clearTimeout(t);
   }, [pending]);
 
+  // A page opened from inside the widget (a link, Enter on a card, back, search) takes the
+  // focus on its heading once it is drawn, so the keyboard goes on from there; a route
+  // set from a cell leaves the focus where it is.
+  const body = useRef(/** @type {HTMLDivElement | null} */ (null));
+  const focusHeading = useRef(false);
+  useEffect(() => {
+    const root = body.current;
+    if (!focusHeading.current || !root) return undefined;
+    const focus = () => {
+      const heading = /** @type {HTMLElement | null} */ (root.querySelector(".rw-page-head h2"));
+      if (!heading) return false;
+      focusHeading.current = false;
+      heading.focus();
+      return true;
+    };
+    if (focus()) return undefined;
+    const watch = new MutationObserver(() => focus() && watch.disconnect());
+    watch.observe(root, { childList: true, subtree: true });
+    const stop = setTimeout(() => watch.disconnect(), NAV_FOCUS_MS);
+    return () => {
+      watch.disconnect();
+      clearTimeout(stop);
+    };
+  }, [route]);
+
   /** @param {string} to */
   function show(to) {
+    focusHeading.current = to !== route;
     model.set("route", to);
     model.save_changes();
   }
@@ -193,7 +221,7 @@ export function App({ model, invoke, busy }) {
             </div>`
           : null
       }
-      <div class=${reconnecting ? "rw-body rw-stale" : "rw-body"} key="body"><${Page} route=${route} /></div>
+      <div class=${reconnecting ? "rw-body rw-stale" : "rw-body"} key="body" ref=${body}><${Page} route=${route} /></div>
       <div class="rw-toasts" role="status" aria-live="polite">
         ${toasts.map((t) => html`<div class="rw-toast" key=${t.id}>${t.text}</div>`)}
       </div>

@@ -1,7 +1,8 @@
 // A collection: Markdown description, tags, the versions table (paged), linking and aliases.
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { countOf, formatAgo, formatDate, formatValue, usageSnippet } from "../format.js";
 import { html } from "../html.js";
+import { keepFocusIn } from "../keyboard.js";
 import { compareRoute, historyRoute } from "../tool-routes.js";
 import { CollectionDescription, DeleteCollection } from "./collection-tools.js";
 import {
@@ -36,6 +37,7 @@ export function AliasCell({ row }) {
   const [alias, setAlias] = useState("");
   const action = useAction();
   const removable = new Set(row.can?.remove_alias ?? []);
+  const cell = useRef(/** @type {HTMLDivElement | null} */ (null));
 
   async function add() {
     const name = alias.trim();
@@ -50,8 +52,20 @@ export function AliasCell({ row }) {
     closeAdd();
     action.clear();
   }
+  /** @param {string} name */
+  async function remove(name) {
+    // Where the focus goes back to once the chip is gone: this row's aliases, which the
+    // kernel's answer may draw anew.
+    const root = cell.current?.closest(".rw-app") ?? null;
+    const selector = `.rw-alias-cell[data-path="${CSS.escape(row.path)}"]`;
+    const done = await action.run(() => invoke("alias.remove", { path: row.path, alias: name }));
+    if (done) {
+      notify(`Alias “${name}” removed from ${row.version}.`);
+      keepFocusIn(root, () => root?.querySelector(selector) ?? null);
+    }
+  }
 
-  return html`<div class="rw-alias-cell">
+  return html`<div class="rw-alias-cell" data-path=${row.path} ref=${cell}>
     ${row.aliases.map(
       (
         /** @type {any} */ a,
@@ -62,12 +76,7 @@ export function AliasCell({ row }) {
           removable.has(a.name)
             ? html`<button class="rw-chip-x" aria-label=${`Remove alias ${a.name}`}
           title="Remove alias" disabled=${action.busy}
-          onClick=${async () => {
-            const done = await action.run(() =>
-              invoke("alias.remove", { path: row.path, alias: a.name }),
-            );
-            if (done) notify(`Alias “${a.name}” removed from ${row.version}.`);
-          }}>×</button>`
+          onClick=${() => remove(a.name)}>×</button>`
             : null
         }
       <//>`,

@@ -2,7 +2,7 @@
 import { createContext } from "preact";
 import { useCallback, useContext, useEffect, useRef, useState } from "preact/hooks";
 import { html } from "../html.js";
-import { dialogKeyDown, firstField, formKeyDown } from "../keyboard.js";
+import { controlName, dialogKeyDown, firstField, formKeyDown, rescueFocus } from "../keyboard.js";
 import { renderMarkdown } from "../markdown.js";
 
 /**
@@ -104,7 +104,7 @@ export function Chip({ children, kind = "", title }) {
  */
 export function PageHead({ title, loading = false, tools = null, action = null, children }) {
   return html`<div class="rw-page-head">
-    <h2>${title}</h2>
+    <h2 tabindex="-1">${title}</h2>
     ${children}
     ${loading ? html`<${Spinner} label="" />` : null}
     ${tools ? html`<span class="rw-head-tools">${tools}</span>` : null}
@@ -202,7 +202,13 @@ export function Dialog({ title, onClose, children }) {
 export function Form({ onSubmit, onCancel, autoFocus, label, children, role, ...rest }) {
   const ref = useRef(/** @type {HTMLFormElement | null} */ (null));
   useEffect(() => {
-    if (autoFocus && ref.current) firstField(ref.current)?.focus();
+    if (!autoFocus || !ref.current) return undefined;
+    // An inline form opened by a control: when it closes (saved or cancelled), the focus
+    // goes back to that control, drawn again where the form was.
+    const opener = controlName(document.activeElement);
+    const host = ref.current.parentElement;
+    firstField(ref.current)?.focus();
+    return () => setTimeout(() => rescueFocus(host, opener), 0);
   }, [autoFocus]);
   return html`<form class=${rest.class ?? "rw-form"} aria-label=${label} role=${role} ref=${ref}
     onSubmit=${(/** @type {Event} */ e) => {
