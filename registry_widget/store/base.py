@@ -105,6 +105,17 @@ class WorkingSetTransaction(Transaction):
         del changes[mark:]
 
 
+@contextmanager
+def _undone_alone(txn: WorkingSetTransaction) -> Iterator[None]:
+    """Undo the changes the block makes, and only those, when it raises."""
+    mark = len(txn.changes)
+    try:
+        yield
+    except BaseException:
+        txn.rollback(mark)
+        raise
+
+
 class WorkingSetStore(WorkingSetReads):
     """TinyDB tables in memory plus a durability strategy.
 
@@ -119,7 +130,6 @@ class WorkingSetStore(WorkingSetReads):
         super().__init__()
         self._thread_lock = threading.RLock()
         self._txn: WorkingSetTransaction | None = None
-        self._batch = False  # the innermost open block is a batch (see transaction)
         self._subscribers: list[Callable[[], None]] = []
         self._commit_hooks = CommitHooks()
         self._reading = Reading()
@@ -157,19 +167,8 @@ class WorkingSetStore(WorkingSetReads):
         with self._thread_lock:
             txn = self._txn
             if txn is not None:
-                if not (self._batch or batch):
-                    yield txn  # a block of a call: it joins, with nothing to undo alone
-                    return
-                savepoint, self._batch = self._batch, batch
-                mark = len(txn.changes)
-                try:
-                    yield txn
-                except BaseException:
-                    if savepoint:
-                        txn.rollback(mark)
-                    raise
-                finally:
-                    self._batch = savepoint
+                with self._joined(txn, batch, _undone_alone) as joined:
+                    yield joined
                 return
             with self._process_lock():
                 self._refresh_locked()

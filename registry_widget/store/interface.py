@@ -30,9 +30,9 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from registry_widget.filter_tree import MATCH_ALL, Filter
 
@@ -169,6 +169,10 @@ class ReadingBlock:
     def __exit__(self, *exc: object) -> None:
         if self._opened:
             self._store._reading.fresh = False
+
+
+TxnT = TypeVar("TxnT", bound=Transaction)
+"""A store's own kind of transaction."""
 
 
 class Store(ABC):
@@ -357,6 +361,35 @@ class Store(ABC):
         :class:`~registry_widget.errors.ConcurrentChangeError`; the block is then to be run
         again (see :func:`registry_widget.domain.retry.retried`).
         """
+
+    _batch = False
+    """Whether the innermost open block is a ``batch`` block (see :meth:`_joined`)."""
+
+    @contextmanager
+    def _joined(
+        self,
+        txn: TxnT,
+        batch: bool,
+        savepoint: Callable[[TxnT], AbstractContextManager[object]],
+    ) -> Iterator[TxnT]:
+        """A block opened while the transaction ``txn`` is open: it joins ``txn``.
+
+        A block of a call joins with nothing to undo alone; what it raises goes up to the
+        call. A block opened directly inside a ``batch`` block (a call of the batch) runs
+        inside ``savepoint(txn)``, which undoes that block's changes alone when it raises.
+        """
+        if not (self._batch or batch):
+            yield txn
+            return
+        outer, self._batch = self._batch, batch
+        try:
+            if outer:
+                with savepoint(txn):
+                    yield txn
+            else:
+                yield txn
+        finally:
+            self._batch = outer
 
     @abstractmethod
     def in_transaction(self) -> bool:

@@ -131,7 +131,6 @@ class PostgresStore(PostgresReads, Store):
 
     def __init__(self, conninfo: str) -> None:
         PostgresReads.__init__(self, conninfo)
-        self._batch = False  # the innermost open block is a batch (see transaction)
         self._state = 0
         self._revision = 0
         self._seen = -1  # the ``changes`` sequence as last seen
@@ -317,18 +316,8 @@ class PostgresStore(PostgresReads, Store):
         with self._lock:
             txn = self._txn
             if txn is not None:
-                if not (self._batch or batch):
-                    yield txn  # a block of a call: it joins, with nothing to undo alone
-                    return
-                savepoint, self._batch = self._batch, batch
-                try:
-                    if savepoint:
-                        with self._savepoint(txn):
-                            yield txn
-                    else:
-                        yield txn
-                finally:
-                    self._batch = savepoint
+                with self._joined(txn, batch, self._savepoint) as joined:
+                    yield joined
                 return
             conn = self._connection()
             txn = PostgresTransaction(self, self._wrote)

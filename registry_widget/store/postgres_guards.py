@@ -54,7 +54,18 @@ store whose schema lets anyone else (``PUBLIC`` included) do so.
 
 from __future__ import annotations
 
-from registry_widget.store.postgres_security import FIXED_PATH
+from collections.abc import Iterable
+
+from registry_widget.store.postgres_security import (
+    _BOOT,
+    _CREATOR,
+    _ORG_ADMIN,
+    _ORG_WRITER,
+    _USER,
+    FIXED_PATH,
+    _in,
+    _sees,
+)
 
 __all__ = ["FIXED_FIELDS", "OTHERS_CREATE_SQL", "guards_migration"]
 
@@ -154,24 +165,17 @@ BEGIN
   RETURN NULL;
 END $$"""
 
-# Every store table's identity sequence, named once here: the trigger reads its argument.
-_FRESH_ID_TRIGGERS = """DO $$ DECLARE t text; BEGIN
-  FOREACH t IN ARRAY ARRAY['meta', 'users', 'registries', 'collections', 'links',
-                           'artifact_names', 'artifacts', 'history', 'runs', 'run_edges']
-  LOOP
+
+def _fresh_id_triggers(tables: Iterable[str]) -> str:
+    """The triggers of ``rw_fresh_id`` on ``tables``, each told its identity's sequence."""
+    names = ", ".join(f"'{table}'" for table in tables)
+    return f"""DO $$ DECLARE t text; BEGIN
+  FOREACH t IN ARRAY ARRAY[{names}] LOOP
     EXECUTE 'CREATE TRIGGER rw_fresh_id BEFORE INSERT ON ' || quote_ident(t)
       || ' FOR EACH ROW EXECUTE FUNCTION rw_fresh_id('
       || quote_literal(pg_get_serial_sequence(quote_ident(t), 'id')) || ')';
   END LOOP;
 END $$"""
-
-_CREATOR = "rw_is_me(current_user, data ->> 'created_by')"
-_ORG_ADMIN = "(SELECT rw_org_role(current_user)) = 'admin'"
-_ORG_WRITER = "(SELECT rw_org_role(current_user)) IN ('admin', 'member')"
-_BOOT = "(SELECT rw_bootstrapping(current_user))"
-_USER = "(SELECT rw_org_role(current_user)) IS NOT NULL"
-_VISIBLE = "(SELECT rw_registries(current_user, 0))::bigint[]"
-_WRITES = "(SELECT rw_registries(current_user, 2))::bigint[]"
 
 
 def _runs_mine(column: str) -> str:
@@ -181,18 +185,14 @@ def _runs_mine(column: str) -> str:
     )
 
 
-def _sees(column: str) -> str:
-    return f"({_USER} AND ({_ORG_ADMIN} OR rw_linked_in({column}, {_VISIBLE})))"
-
-
 _INSERT_CHECKS = {
     "registries": (
         f"({_ORG_WRITER} AND kind = 'custom' AND ({_CREATOR} OR {_ORG_ADMIN})) "
         f"OR ({_BOOT} AND kind = 'core')"
     ),
-    "collections": f"registry_id = ANY ({_WRITES}) AND ({_CREATOR} OR {_ORG_ADMIN})",
+    "collections": f"{_in(2)} AND ({_CREATOR} OR {_ORG_ADMIN})",
     "links": (
-        f"registry_id = ANY ({_WRITES}) AND ({_CREATOR} OR {_ORG_ADMIN}) "
+        f"{_in(2)} AND ({_CREATOR} OR {_ORG_ADMIN}) "
         "AND rw_collection_of(current_user, collection_id) = registry_id "
         f"AND {_sees('artifact_id')}"
     ),
@@ -202,7 +202,7 @@ _INSERT_CHECKS = {
     ),
     "history": (
         f"({_USER} OR {_BOOT}) AND ({_ORG_ADMIN} OR rw_is_me(current_user, actor)) "
-        f"AND (registry_id IS NULL OR registry_id = ANY ({_WRITES}) "
+        f"AND (registry_id IS NULL OR {_in(2)} "
         "OR rw_may_record(current_user, registry_id)) "
         f"AND (artifact_id IS NULL OR {_sees('artifact_id')})"
     ),
@@ -230,8 +230,8 @@ create them, while there are none) that may create objects in the store's schema
 ``PUBLIC`` for every login; an empty array when there is none."""
 
 
-def guards_migration() -> tuple[str, ...]:
-    """Migration 8: the statements of the guards described above."""
+def guards_migration(tables: Iterable[str]) -> tuple[str, ...]:
+    """Migration 8 on the store's ``tables``: the statements of the guards described above."""
     fixed = [
         f"CREATE TRIGGER rw_keep_fixed AFTER UPDATE ON {table} FOR EACH ROW "
         f"EXECUTE FUNCTION rw_keep_fixed({', '.join(repr(f) for f in fields)})"
@@ -255,7 +255,7 @@ def guards_migration() -> tuple[str, ...]:
         _COLLECTION_OF,
         _MAY_RECORD,
         FIXED_PATH,
-        _FRESH_ID_TRIGGERS,
+        _fresh_id_triggers(tables),
         *policies,
         "DROP FUNCTION rw_collection_registry(bigint)",
         "DROP FUNCTION rw_hides_registry(text, bigint)",

@@ -281,7 +281,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     visibility_migration(),
     fast_functions_migration(FIXED_PATH),
     definer_migration(),
-    guards_migration(),
+    guards_migration(TABLES),
 )
 """Migration ``n`` (1-based) takes a schema from version ``n - 1`` to ``n``."""
 
