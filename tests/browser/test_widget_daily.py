@@ -56,12 +56,20 @@ el => {
 """
 
 
-def _open(page: Page, lab, name: str, route: str) -> tuple[Notebook, Locator]:
+def _open(
+    page: Page, lab, name: str, route: str, more: str = "", user: str = "client"
+) -> tuple[Notebook, Locator]:
+    """The widget of ``user`` (a client the first cell made) over the store, at ``route``.
+
+    ``more`` is run after the store is built, in the same cell (``{store}``: its file).
+    """
+    store = f"{name}.json"
+    setup = STORE.format(store=store) + textwrap.dedent(more).format(store=store)
     nb = Notebook(
         page,
         lab,
         f"{name}.ipynb",
-        [STORE.format(store=f"{name}.json"), f"w = rw.RegistryWidget(client, route={route!r})\nw"],
+        [setup, f"w = rw.RegistryWidget({user}, route={route!r})\nw"],
     ).open()
     nb.run(0)
     assert "Error" not in nb.output(0)
@@ -278,21 +286,8 @@ el => {
 def test_chips_are_legible_in_both_themes(page, lab, theme):
     lab.set_theme("JupyterLab Dark" if theme == "dark" else "JupyterLab Light")
     try:
-        store = f"chips-{theme}.json"
-        nb = Notebook(
-            page,
-            lab,
-            f"chips-{theme}.ipynb",
-            [
-                STORE.format(store=store)
-                + '\nclient.create_registry("Secret", visibility="restricted")',
-                "w = rw.RegistryWidget(client)\nw",
-            ],
-        ).open()
-        nb.run(0)
-        assert "Error" not in nb.output(0)
-        nb.run(1)
-        widget = nb.cell(1).locator(".rw-app")
+        more = '\nclient.create_registry("Secret", visibility="restricted")'
+        _nb, widget = _open(page, lab, f"chips-{theme}", "", more)
         expect(widget.locator(".rw-vis-restricted").first).to_be_visible()
         seen = widget.evaluate(CHIP_CONTRASTS)
         widget.get_by_role("link", name="Models", exact=True).first.click()
@@ -309,26 +304,14 @@ def test_chips_are_legible_in_both_themes(page, lab, theme):
 
 
 def test_a_restricted_viewer_is_shown_how_to_use_a_version_without_downloading(page, lab):
-    store = "rv.json"
-    setup = STORE.format(store=store) + textwrap.dedent(
+    more = """
+        client.add_user("rita")
+        secret = client.create_registry("Secret", visibility="restricted")
+        secret.add_member("rita", "restricted_viewer")
+        client.link("cat-resnet:v3", "Secret/cats")
+        rita = rw.Client({store!r}, user="rita")
         """
-            client.add_user("rita")
-            secret = client.create_registry("Secret", visibility="restricted")
-            secret.add_member("rita", "restricted_viewer")
-            client.link("cat-resnet:v3", "Secret/cats")
-            rita = rw.Client({store!r}, user="rita")
-            """
-    ).format(store=store)
-    nb = Notebook(
-        page,
-        lab,
-        "rv.ipynb",
-        [setup, 'w = rw.RegistryWidget(rita, route="Secret/cats:latest")\nw'],
-    ).open()
-    nb.run(0)
-    assert "Error" not in nb.output(0)
-    nb.run(1)
-    widget = nb.cell(1).locator(".rw-app")
+    _nb, widget = _open(page, lab, "rv", "Secret/cats:latest", more, user="rita")
     snippet = widget.locator(".rw-snippet code")
     expect(snippet).to_contain_text('client.use("Secret/cats:v0")')
     expect(snippet).not_to_contain_text("download")
