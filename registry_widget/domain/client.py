@@ -338,7 +338,9 @@ class Client:
         Deleting a version leaves its files in the blob store; this removes the ones no
         version uses any more and that were not stored (or stored again by a logger)
         within ``min_age`` (a ``timedelta`` or seconds; default one hour), so a logger
-        that is about to refer to a blob never loses it.
+        that is about to refer to a blob never loses it. What killed loggers left half
+        uploaded goes too; an upload in progress is never disturbed, even with
+        ``min_age=0`` (see :func:`~registry_widget.domain.garbage.collect_garbage`).
         """
         return collect_garbage(self._s, min_age)
 

@@ -86,6 +86,11 @@ def collect_garbage(s: Session, min_age: object = DEFAULT_MIN_AGE) -> GarbageRep
     held until the last blob is removed, so a version committed meanwhile is seen; a
     logger that relied on a blob collected before it committed stores it again.
 
+    The leftovers of uploads a killed logger began are removed too, never those of an
+    upload still in progress, even with ``min_age=0``: each blob store tells them apart
+    its own way and keeps a floor of its own (:meth:`BlobStore.collect_leftovers
+    <registry_widget.files.blobs.BlobStore.collect_leftovers>`).
+
     Raises
     ------
     PermissionDeniedError
@@ -110,6 +115,7 @@ def collect_garbage(s: Session, min_age: object = DEFAULT_MIN_AGE) -> GarbageRep
             s.blobs.remove(digest)
             removed += 1
             freed += size
-        # Unfinished uploads of a logger killed mid-way (never referred to by a version).
+        # Unfinished uploads of a logger killed mid-way (never referred to by a version);
+        # the store leaves those still in progress alone.
         s.blobs.collect_leftovers(cutoff)
     return GarbageReport(removed=removed, freed=freed, kept=kept)

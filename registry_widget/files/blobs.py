@@ -213,10 +213,15 @@ class BlobStore(ABC):
         return {digest for digest in digests if not self.has(digest)}
 
     def collect_leftovers(self, older_than: float) -> int:
-        """Remove unfinished uploads begun before ``older_than`` (epoch seconds); count them.
+        """Remove unfinished uploads idle since before ``older_than`` (epoch seconds); count them.
 
         Stores whose uploads are atomic leave none (the default); garbage collection
-        calls it with the same grace period as for blobs.
+        calls it with the same grace period as for blobs. A store never removes what an
+        upload still in progress uses, whatever ``older_than``: it tells a live uploader
+        from a killed one its own way, with a floor of its own (the folder store: a lock
+        and :data:`~registry_widget.files.folder.LEFTOVER_MIN_AGE_S`; the S3 store: the
+        times of the upload's parts and
+        :data:`~registry_widget.files.s3.LEFTOVER_MIN_AGE_S`).
         """
         return 0
 

@@ -27,8 +27,19 @@ addressing is path-style, which every S3-compatible store answers.
   :class:`~registry_widget.errors.RegistryError` naming the endpoint, bucket and cause.
 - Garbage collection sees each object's size and last-modified time in one listing;
   storing a blob again writes a small marker ``prefix/touched/<digest>`` whose time makes
-  the blob young again. Unfinished multipart uploads and staged objects (a killed
-  client) older than the grace period are removed.
+  the blob young again.
+- Leftovers: a client killed during an upload leaves an unfinished multipart upload
+  (under ``prefix/uploads/`` or at a content address) or a staged object behind. S3 has
+  no locks to tell a dead uploader from a live one, so liveness is read from the
+  store's clock (:meth:`S3BlobStore.collect_leftovers`). An unfinished upload is idle
+  since its last sign of life: its initiation or its latest part (ListParts gives each
+  part's time), and it is aborted only once idle longer than both the grace period and
+  :data:`LEFTOVER_MIN_AGE_S`. A staged object is deleted only once written longer ago
+  than both, and only by a collection that leaves no upload to a content address
+  unfinished: a live uploader copies its staged object to the content address right
+  after completing it, as a multipart upload whose parts keep landing until the copy
+  ends (a staged object of a killed client waits for a collection that finds no copy
+  running).
 
 Requires the ``s3`` extra (``pip install registry_widget[s3]``), which brings boto3.
 """
@@ -36,6 +47,7 @@ Requires the ``s3`` extra (``pip install registry_widget[s3]``), which brings bo
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -46,7 +58,13 @@ from registry_widget.files.blobs import CHUNK_SIZE, check_digest
 from registry_widget.files.s3_bucket import STAGING, progress_bar
 from registry_widget.files.s3_upload import S3Uploads
 
-__all__ = ["S3BlobStore"]
+__all__ = ["LEFTOVER_MIN_AGE_S", "S3BlobStore"]
+
+LEFTOVER_MIN_AGE_S = 30 * 60.0
+"""Garbage collection never removes an upload active within this (seconds), whatever the
+grace period: the longest pause of a live uploader between two signs of life (a part of
+:data:`~registry_widget.files.s3_bucket.PART_SIZE`, four in flight, sent over a slow
+link and retried) plus the skew between the collector's clock and the store's."""
 
 
 class _Body(io.RawIOBase):
@@ -196,28 +214,75 @@ class S3BlobStore(S3Uploads):
         yield from sorted(listed)
 
     def collect_leftovers(self, older_than: float) -> int:
-        """Remove uploads begun before ``older_than`` (epoch seconds); return how many.
+        """Remove uploads idle since before ``older_than`` (epoch seconds); count them.
 
         A client killed during an upload leaves its parts (an unfinished multipart
-        upload) or a staged object behind, invisible as a blob.
+        upload) or a staged object behind, invisible as a blob. What an upload in
+        progress uses is left alone, whatever ``older_than``: the rule is in the module
+        docstring (:mod:`registry_widget.files.s3`), with the floor
+        :data:`LEFTOVER_MIN_AGE_S`.
         """
-        aborted = 0
-        with self._request("list unfinished multipart uploads"):
-            pages = self._client.get_paginator("list_multipart_uploads")
-            for prefix in (f"{self._base}sha256/", f"{self._base}{STAGING}/"):
-                for page in pages.paginate(Bucket=self.bucket, Prefix=prefix):
-                    for upload in page.get("Uploads", []):
-                        if _age(upload["Initiated"]) < older_than:
-                            self._client.abort_multipart_upload(
-                                Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
-                            )
-                            aborted += 1
-        for obj in self._list(f"{self._base}{STAGING}/"):
-            if _age(obj["LastModified"]) < older_than:
+        cutoff = min(older_than, time.time() - LEFTOVER_MIN_AGE_S)
+        removed = 0
+        blobs, staging = f"{self._base}sha256/", f"{self._base}{STAGING}/"
+        copying = False  # an upload to a content address is live: it may read a staged object
+        for prefix in (blobs, staging):
+            for upload in self._unfinished(prefix):
+                if self._active_since(upload, cutoff):
+                    copying = copying or prefix == blobs
+                    continue
+                if self._abort(upload):
+                    removed += 1
+        if copying:
+            return removed
+        for obj in self._list(staging):
+            if _age(obj["LastModified"]) < cutoff:
                 with self._request(f"remove the staged upload {obj['Key']!r}"):
                     self._client.delete_object(Bucket=self.bucket, Key=obj["Key"])
-                aborted += 1
-        return aborted
+                removed += 1
+        return removed
+
+    def _unfinished(self, prefix: str) -> list[dict[str, Any]]:
+        """The unfinished multipart uploads of keys under ``prefix``."""
+        found: list[dict[str, Any]] = []
+        with self._request(f"list the unfinished multipart uploads under {prefix!r}"):
+            pages = self._client.get_paginator("list_multipart_uploads")
+            for page in pages.paginate(Bucket=self.bucket, Prefix=prefix):
+                found += page.get("Uploads", [])
+        return found
+
+    def _active_since(self, upload: dict[str, Any], cutoff: float) -> bool:
+        """Whether ``upload`` was begun, or any of its parts written, at ``cutoff`` or later.
+
+        An upload completed or aborted by its client meanwhile counts as active: it is
+        not a leftover.
+        """
+        if _age(upload["Initiated"]) >= cutoff:
+            return True
+        key, upload_id = upload["Key"], upload["UploadId"]
+        try:
+            pages = self._client.get_paginator("list_parts")
+            for page in pages.paginate(Bucket=self.bucket, Key=key, UploadId=upload_id):
+                if any(_age(part["LastModified"]) >= cutoff for part in page.get("Parts", [])):
+                    return True
+        except Exception as exc:
+            if self._status(exc) == 404:  # NoSuchUpload: ended meanwhile
+                return True
+            self.fail(exc, f"list the parts of the upload to {key!r}")
+        return False
+
+    def _abort(self, upload: dict[str, Any]) -> bool:
+        """Abort an unfinished upload; False if it had ended meanwhile."""
+        key = upload["Key"]
+        try:
+            self._client.abort_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload["UploadId"]
+            )
+        except Exception as exc:
+            if self._status(exc) == 404:
+                return False
+            self.fail(exc, f"abort the unfinished upload to {key!r}")
+        return True
 
 
 def _age(last_modified: Any) -> float:

@@ -27,6 +27,7 @@ from botocore.config import Config
 
 import registry_widget as rw
 from registry_widget.domain.backend import open_blobs
+from registry_widget.files import s3
 from registry_widget.files.artifacts import download, verify
 from registry_widget.files.folder import FileBlobStore
 from registry_widget.files.manifest import build_manifest
@@ -448,7 +449,7 @@ def test_a_staged_upload_never_overwrites_a_stored_object(s3_url: str, tmp_path:
 
 
 def test_a_failure_while_placing_a_staged_upload_commits_nothing_and_gc_collects_it(
-    s3_url: str, tmp_path: Path, store_path: Path
+    s3_url: str, tmp_path: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = S3BlobStore(s3_url, multipart_threshold=6 * MiB, part_size=5 * MiB)
     client = rw.Client(store_path, blobs=store, user="ada")
@@ -484,6 +485,9 @@ def test_a_failure_while_placing_a_staged_upload_commits_nothing_and_gc_collects
     store._client.delete_object = real_delete
     report = client.collect_garbage(timedelta(hours=1))
     assert [k for k in objects(store) if "/uploads/" in k] == staged  # young: kept
+    report = client.collect_garbage(min_age=0)
+    assert [k for k in objects(store) if "/uploads/" in k] == staged  # within the floor
+    monkeypatch.setattr(s3, "LEFTOVER_MIN_AGE_S", 0.0)  # as if the floor had passed
     report = client.collect_garbage(min_age=0)
     assert report.removed == 0
     assert objects(store) == {}
@@ -685,6 +689,170 @@ def test_an_object_collected_after_ingest_is_uploaded_again_at_commit(
     assert version.verify().ok
 
 
+class _Paused:
+    """A logger in another thread whose S3 client stops at one request until resumed."""
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
+        self.resume = threading.Event()
+        self.error: BaseException | None = None
+        self.version: rw.ArtifactVersion | None = None
+        self.thread: threading.Thread | None = None
+
+    def pause(self) -> None:
+        """Called by the logger's request: wait there until the test resumes it."""
+        self.reached.set()
+        assert self.resume.wait(60), "never resumed"
+
+    def log(self, client: rw.Client, name: str, path: Path) -> None:
+        """Log ``path`` in another thread; return once its upload is paused."""
+
+        def run() -> None:
+            try:
+                self.version = client.log_artifact(name, type="model", files=path)
+            except BaseException as exc:  # reported by the test
+                self.error = exc
+            finally:
+                self.reached.set()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        assert self.reached.wait(60), "the upload never reached the pause"
+        assert self.error is None, "it failed before the pause"
+        assert self.version is None, "it ended before the pause"
+
+    def finish(self) -> rw.ArtifactVersion:
+        assert self.thread is not None
+        self.resume.set()
+        self.thread.join(60)
+        assert not self.thread.is_alive()
+        if self.error is not None:
+            raise self.error
+        assert self.version is not None
+        return self.version
+
+
+@pytest.mark.parametrize("phase", ["sending parts", "copying into place"])
+def test_collecting_garbage_leaves_another_clients_upload_in_progress_alone(
+    s3_url: str, tmp_path: Path, store_path: Path, phase: str
+) -> None:
+    # A colleague logs a large file; an admin collects garbage with min_age=0 meanwhile.
+    store = S3BlobStore(s3_url, multipart_threshold=6 * MiB, part_size=5 * MiB)
+    logger = rw.Client(store_path, blobs=store, user="ada")
+    admin = rw.Client(store_path, blobs=s3_url, user="ada")
+    data = os.urandom(11 * MiB)
+    paused = _Paused()
+    name = "upload_part" if phase == "sending parts" else "upload_part_copy"
+    real = getattr(store._client, name)
+
+    def request(**kwargs: Any) -> Any:
+        if kwargs["PartNumber"] == 2:
+            paused.pause()
+        return real(**kwargs)
+
+    setattr(store._client, name, request)
+    paused.log(logger, "big", write(tmp_path / "big.bin", data))
+    before = read_bucket(store)
+    staged = [k for k in objects(store) if "/uploads/" in k]
+    assert len(uploads(store)) == 1
+    assert len(staged) == (0 if phase == "sending parts" else 1)
+    assert admin.collect_garbage(min_age=0) == rw.GarbageReport(0, 0, 0)
+    assert read_bucket(store) == before  # its parts and its staged object are all there
+    version = paused.finish()
+    assert version.verify().ok
+    assert (version.download(tmp_path / "out") / "big.bin").read_bytes() == data
+    assert uploads(store) == []
+    assert [k for k in objects(store) if "/uploads/" in k] == []
+
+
+def test_a_copy_landing_parts_keeps_its_upload_and_staged_object_past_the_floor(
+    s3_url: str, tmp_path: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The copy of a staged object to its content address lasts longer than the floor: its
+    # upload was begun, and the staged object written, before the floor; a part landed since.
+    floor = 4.0
+    monkeypatch.setattr(s3, "LEFTOVER_MIN_AGE_S", floor)
+    store = S3BlobStore(s3_url, multipart_threshold=6 * MiB, part_size=5 * MiB)
+    logger = rw.Client(store_path, blobs=store, user="ada")
+    admin = rw.Client(store_path, blobs=s3_url, user="ada")
+    data = os.urandom(11 * MiB)  # copied in three parts, one after the other: 5 + 5 + 1 MiB
+    paused = _Paused()
+    idle_over = threading.Event()
+    copied = {n: threading.Event() for n in (1, 2, 3)}
+    real = store._client.upload_part_copy
+
+    def upload_part_copy(**kwargs: Any) -> Any:
+        number = kwargs["PartNumber"]
+        if number > 1:
+            assert copied[number - 1].wait(60)
+        if number == 2:
+            assert idle_over.wait(60)
+        if number == 3:
+            paused.pause()
+        result = real(**kwargs)
+        copied[number].set()
+        return result
+
+    store._client.upload_part_copy = upload_part_copy
+    thread = threading.Thread(
+        target=paused.log, args=(logger, "big", write(tmp_path / "b", data)), daemon=True
+    )
+    thread.start()
+    assert copied[1].wait(60)
+    time.sleep(floor + 2)  # the upload's start, its first part and the staged object: idle
+    idle_over.set()
+    thread.join(60)  # the second part has just been copied; the third waits
+    before = read_bucket(store)
+    assert len(uploads(store)) == 1
+    assert len([k for k in objects(store) if "/uploads/" in k]) == 1
+    assert admin.collect_garbage(min_age=0) == rw.GarbageReport(0, 0, 0)
+    assert read_bucket(store) == before
+    version = paused.finish()
+    assert version.verify().ok
+    assert (version.download(tmp_path / "out") / "b").read_bytes() == data
+    assert uploads(store) == []
+
+
+def test_abandoned_uploads_are_collected_once_idle_past_the_floor_and_the_grace_period(
+    s3_url: str, tmp_path: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    floor = 3.0
+    monkeypatch.setattr(s3, "LEFTOVER_MIN_AGE_S", floor)
+    client = rw.Client(store_path, blobs=s3_url, user="ada")
+    store = client._s.blobs
+    assert isinstance(store, S3BlobStore)
+    s3c = store._client
+    kept = client.log_artifact("kept", type="model", files=write(tmp_path / "k.bin", b"kept"))
+
+    def begin(key: str, parts: int) -> str:
+        upload_id = str(s3c.create_multipart_upload(Bucket=store.bucket, Key=key)["UploadId"])
+        for number in range(1, parts + 1):
+            s3c.upload_part(
+                Bucket=store.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=b"p"
+            )
+        return upload_id
+
+    # What killed clients left: parts sent to a staging key, a copy to a content address
+    # begun, a staged object never copied.
+    staging = f"{store.prefix}/uploads/{'a' * 32}"
+    begin(staging, 1)
+    begin(store.key(sha(b"never finished")), 0)
+    s3c.put_object(Bucket=store.bucket, Key=f"{store.prefix}/uploads/{'b' * 32}", Body=b"s")
+    time.sleep(floor + 2)
+    live = f"{store.prefix}/uploads/{'c' * 32}"
+    live_id = begin(live, 1)  # another client's, sending parts right now
+    assert len(uploads(store)) == 3
+    # Idle past the floor but not past the grace period: kept.
+    assert client.collect_garbage(min_age=timedelta(hours=1)) == rw.GarbageReport(0, 0, 0)
+    assert len(uploads(store)) == 3
+    assert len([k for k in objects(store) if "/uploads/" in k]) == 1
+    client.collect_garbage(min_age=0)
+    assert uploads(store) == [live]  # the one sending parts is left alone
+    assert sorted(objects(store)) == [store.key(sha(b"kept"))]
+    assert kept.verify().ok
+    s3c.abort_multipart_upload(Bucket=store.bucket, Key=live, UploadId=live_id)
+
+
 # ------------------------------------------------------------------- killed client
 
 _CHILD = """
@@ -711,7 +879,7 @@ print("committed", flush=True)
 
 
 def test_a_client_killed_mid_upload_commits_nothing_and_gc_collects_its_leftovers(
-    s3_url: str, tmp_path: Path, store_path: Path
+    s3_url: str, tmp_path: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = rw.Client(store_path, blobs=s3_url, user="ada")
     first = client.log_artifact("first", type="model", files=write(tmp_path / "f.bin", b"f"))
@@ -739,6 +907,7 @@ def test_a_client_killed_mid_upload_commits_nothing_and_gc_collects_its_leftover
     with pytest.raises(rw.NotFoundError):
         client.artifact("killed")
     assert first.verify().ok
+    monkeypatch.setattr(s3, "LEFTOVER_MIN_AGE_S", 0.0)  # as if the floor had passed
     report = client.collect_garbage(min_age=0)
     assert report.removed == 20  # the small files that were uploaded before the kill
     assert uploads(store) == []
