@@ -770,7 +770,7 @@ def test_a_copy_landing_parts_keeps_its_upload_and_staged_object_past_the_floor(
 ) -> None:
     # The copy of a staged object to its content address lasts longer than the floor: its
     # upload was begun, and the staged object written, before the floor; a part landed since.
-    floor = 4.0
+    floor = 8.0
     monkeypatch.setattr(s3, "LEFTOVER_MIN_AGE_S", floor)
     store = S3BlobStore(s3_url, multipart_threshold=6 * MiB, part_size=5 * MiB)
     logger = rw.Client(store_path, blobs=store, user="ada")
@@ -816,7 +816,7 @@ def test_a_copy_landing_parts_keeps_its_upload_and_staged_object_past_the_floor(
 def test_abandoned_uploads_are_collected_once_idle_past_the_floor_and_the_grace_period(
     s3_url: str, tmp_path: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    floor = 3.0
+    floor = 8.0
     monkeypatch.setattr(s3, "LEFTOVER_MIN_AGE_S", floor)
     client = rw.Client(store_path, blobs=s3_url, user="ada")
     store = client._s.blobs
