@@ -219,9 +219,17 @@ def test_admin_runs_the_registry_from_the_widget(page, lab, screenshots):
     expect(widget.get_by_test_id("own-role")).to_contain_text("You (ada): effective role admin")
 
     types = widget.get_by_role("region", name="Accepted types")
-    expect(types.locator("[data-type='model']")).to_contain_text("used by cats")
-    types.get_by_role("button", name="Remove type model").click()
-    expect(types.get_by_role("alert")).to_contain_text("used by collections ['cats']")
+    # A type some collection uses cannot be removed: its Remove says why, naming them.
+    kept = (
+        "The collection “cats” uses the type “model”: it can be removed once no collection "
+        "of Vision team uses it."
+    )
+    expect(types.locator("[data-type='model']")).to_contain_text(kept)
+    remove_model = types.get_by_role("button", name="Remove type model")
+    expect(remove_model).to_be_disabled()
+    expect(remove_model).to_have_accessible_description(kept)
+    expect(types.locator("[data-type='eval']")).to_contain_text("not used by any collection")
+    expect(types.get_by_role("button", name="Remove type eval")).to_be_enabled()
     types.get_by_label("New type").fill("onnx")
     types.get_by_role("button", name="Add type").click()
     expect(types.locator("[data-type='onnx']")).to_contain_text("not used by any collection")

@@ -88,8 +88,14 @@ def test_settings_show_members_types_and_the_users_own_role(ada, store):
         "delete": True,
     }
     assert result["types"] == [
-        {"name": "model", "used_by": ["cats"], "fixed": False},
-        {"name": "eval", "used_by": [], "fixed": False},
+        {
+            "name": "model",
+            "used_by": ["cats"],
+            "fixed": False,
+            "why_kept": "The collection “cats” uses the type “model”: it can be removed once no "
+            "collection of Vision uses it.",
+        },
+        {"name": "eval", "used_by": [], "fixed": False, "why_kept": None},
     ]
     assert result["members"] == [
         {"user": "ada", "role": "admin", "effective_role": "admin", "you": True},  # the creator
@@ -188,8 +194,8 @@ def test_removing_a_used_type_names_the_collections(ada, store):
     before = snapshot(store)
     err = refused(ada, "registry.type.remove", name="Vision", type="model")
     assert err["type"] == "ConflictError"
-    assert "'cats'" in err["message"]
-    assert "'dogs'" in err["message"]
+    assert "“cats”, “dogs”" in err["message"]
+    assert "'cats', 'dogs'" in err["detail"]
     assert snapshot(store) == before
     assert ok(ada, "registry.type.remove", name="Vision", type="eval") == {"ok": True}
     assert [t["name"] for t in ok(ada, "settings.get", name="Vision")["types"]] == ["model"]
