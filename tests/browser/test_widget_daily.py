@@ -322,3 +322,87 @@ def test_a_restricted_viewer_is_shown_how_to_use_a_version_without_downloading(p
     )
     expect(widget.get_by_role("button", name="Download all", exact=False)).to_have_count(0)
     assert page.page_errors == []
+
+
+WIDE = """
+    wide = models.create_collection("wide-metrics", type="model")
+    for i in range(3):
+        (files / f"x{{i}}.bin").write_bytes(bytes([100 + i]) * 20)
+        art = client.log_artifact(
+            "wide-metrics", type="model", files=files / f"x{{i}}.bin",
+            metadata={{f"metric_number_{{k}}": round(i / 10 + k, 2) for k in range(8)}})
+        client.link(art, "Models/wide-metrics")
+    """
+
+# Every header of the versions table: where it is, and where the table's visible window is
+# (the scroll container's box, less the pinned first column).
+HEADERS = """
+el => {
+  const wrap = el.querySelector(".rw-versions").closest(".rw-table-wrap");
+  const box = wrap.getBoundingClientRect();
+  const pinned = el.querySelector(".rw-versions thead th").getBoundingClientRect();
+  const style = getComputedStyle(wrap);
+  return {
+    scrolls: ["auto", "scroll"].includes(style.overflowX),
+    wide: wrap.scrollWidth > wrap.clientWidth + 1,
+    headers: [...el.querySelectorAll(".rw-versions thead th")].map((th, i) => {
+      const r = th.getBoundingClientRect();
+      const left = i === 0 ? box.left : pinned.right;
+      return {
+        name: th.textContent.trim(),
+        visible: r.left >= left - 1 && r.right <= box.left + wrap.clientWidth + 1,
+      };
+    }),
+  };
+}
+"""
+
+
+def _headers(widget: Locator) -> dict[str, object]:
+    seen: dict[str, object] = widget.evaluate(HEADERS)
+    return seen
+
+
+def test_at_1024_px_every_column_of_a_wide_table_is_in_reach(page, lab, screenshots):
+    page.set_viewport_size({"width": 1024, "height": 800})
+    _nb, widget = _open(page, lab, "daily-wide", "Models/wide-metrics", WIDE)
+    if not page.locator(".jp-FileBrowser").is_visible():
+        page.locator(".jp-SideBar.jp-mod-left [data-id='filebrowser']").click()
+    expect(widget.locator("tr[data-version='v2']")).to_be_visible()
+    _check_layout(widget, "wide collection")
+    seen = _headers(widget)
+    names = [h["name"] for h in seen["headers"]]  # type: ignore[index]
+    assert names[:4] == ["Version", "Aliases", "Tags", "Linked"], names
+    assert len(names) >= 9, names
+    assert all(n.startswith("metric_number_") for n in names[4:]), names
+    # The table is wider than the widget: it scrolls sideways inside its own box...
+    assert seen["scrolls"], seen
+    assert seen["wide"], seen
+    hidden = [h["name"] for h in seen["headers"] if not h["visible"]]  # type: ignore[index]
+    assert hidden, seen
+    # ... and says so above it, naming the columns out of sight; each one is a click away.
+    cue = widget.get_by_role("group", name="Columns out of view")
+    expect(cue).to_be_visible()
+    for name in hidden:
+        expect(cue.get_by_role("button", name=name, exact=True)).to_be_visible()
+    widget.screenshot(path=str(screenshots / "layout-wide-collection-1024.png"))
+    last = hidden[-1]
+    cue.get_by_role("button", name=last, exact=True).click()
+    page.wait_for_function(
+        "([el, name]) => el.querySelector(`.rw-versions th[data-column='${name}']`)"
+        " && (() => { const w = el.querySelector('.rw-versions').closest('.rw-table-wrap');"
+        " const r = el.querySelector(`.rw-versions th[data-column='${name}']`)"
+        ".getBoundingClientRect(); const b = w.getBoundingClientRect();"
+        " return r.right <= b.left + w.clientWidth + 1; })()",
+        arg=[widget.element_handle(), last],
+    )
+    seen = _headers(widget)
+    after = {h["name"]: h["visible"] for h in seen["headers"]}  # type: ignore[index]
+    # Once there, the version column stays in view beside it: a row keeps its name.
+    assert after[last], after
+    assert after["Version"], after
+    expect(widget.locator("tr[data-version='v2'] td").first).to_be_visible()
+    # What scrolled out on the left is offered too, to come back to.
+    expect(cue.get_by_role("button", name="Aliases", exact=True)).to_be_visible()
+    widget.screenshot(path=str(screenshots / "layout-wide-collection-1024-scrolled.png"))
+    assert page.page_errors == []
