@@ -406,3 +406,62 @@ def test_at_1024_px_every_column_of_a_wide_table_is_in_reach(page, lab, screensh
     expect(cue.get_by_role("button", name="Aliases", exact=True)).to_be_visible()
     widget.screenshot(path=str(screenshots / "layout-wide-collection-1024-scrolled.png"))
     assert page.page_errors == []
+
+
+LONG_NAMES = """
+    team = client.create_registry("vision-research-team")
+    (files / "seg.bin").write_bytes(b"seg")
+    seg = client.log_artifact("semantic-segmentation-model", type="model", files=files / "seg.bin")
+    link = client.link(seg, "vision-research-team/semantic-segmentation-baseline",
+                       aliases=["release-candidate"])
+    link.set_alias("staging-candidate")
+    """
+
+# Names broken across lines inside the history table, at any length (a path may break
+# after a "/", between its registry and its collection).
+BROKEN_NAMES = """
+el => {
+  const broken = [];
+  for (const cell of el.querySelectorAll(".rw-history-table td")) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.textContent.matchAll(/[^\\s,;/]+/g)) {
+        if (!m[0].includes("-")) continue;
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+        if (tops.size > 1) broken.push(m[0]);
+      }
+    }
+  }
+  return broken;
+}
+"""
+
+# Cells cut short with an ellipsis, and whether each says in full what it holds.
+CLIPPED = """
+el => [...el.querySelectorAll(".rw-history-table .rw-name")]
+  .filter((n) => n.scrollWidth > n.clientWidth + 1)
+  .map((n) => [n.textContent.trim(), n.getAttribute("title") || n.closest("[title]")?.getAttribute("title") || ""])
+"""
+
+
+def test_at_1024_px_history_never_breaks_a_name_at_its_hyphen(page, lab, screenshots):
+    page.set_viewport_size({"width": 1024, "height": 800})
+    route = "?history=vision-research-team"
+    _nb, widget = _open(page, lab, "daily-history", route, LONG_NAMES)
+    if not page.locator(".jp-FileBrowser").is_visible():
+        page.locator(".jp-SideBar.jp-mod-left [data-id='filebrowser']").click()
+    expect(page.locator(".jp-FileBrowser")).to_be_visible()
+    rows = widget.locator(".rw-history-table tbody tr")
+    expect(rows.first).to_be_visible()
+    expect(widget.locator(".rw-history-table")).to_contain_text(
+        "vision-research-team/semantic-segmentation-baseline"
+    )
+    widget.screenshot(path=str(screenshots / "layout-history-1024.png"))
+    assert widget.evaluate(BROKEN_NAMES) == []
+    for text, title in widget.evaluate(CLIPPED):
+        assert text.rstrip("…") in title, (text, title)
+    _check_layout(widget, "history")
+    assert page.page_errors == []
