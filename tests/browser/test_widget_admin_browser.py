@@ -177,7 +177,9 @@ def test_non_admins_see_only_their_controls_and_forged_requests_fail(
     widget.locator(".rw-crumbs").get_by_role("link", name="Vision team").click()
     widget.get_by_role("link", name="cats").click()
     widget.get_by_role("link", name="v4", exact=True).click()
-    expect(widget.locator(".rw-lineage [data-kind='registry']")).to_have_count(2)
+    where = widget.get_by_role("region", name="Where it is linked")
+    expect(where.locator("li")).to_have_count(2)
+    expect(where.get_by_role("link", name="Models/cat-detectors:v0")).to_be_visible()
     expect(widget.get_by_role("alert")).to_have_count(0)
     widget.locator(".rw-page-head").get_by_role("link", name="History").click()
     expect(widget.locator(".rw-history-table tbody tr").last).to_have_attribute(
@@ -360,11 +362,12 @@ def test_history_compare_and_lineage_screenshots(page, lab, screenshots, theme):
         widget.locator(".rw-crumbs").get_by_role("link", name="Vision team").click()
         widget.get_by_role("link", name="cats").click()
         widget.get_by_role("link", name="v4", exact=True).click()
-        lineage = widget.locator(".rw-lineage")
-        expect(lineage.locator("[data-kind='registry']")).to_have_count(2)
-        expect(lineage.locator("[data-kind='link']")).to_have_count(2)
-        expect(lineage.locator(".rw-lineage-alias", has_text="candidate")).to_be_visible()
-        lineage.screenshot(path=str(screenshots / f"lineage-{theme}.png"))
+        where = widget.get_by_role("region", name="Where it is linked")
+        expect(where.locator("li")).to_have_count(2)
+        expect(where.locator("li[data-path='Models/cat-detectors:v0']")).to_contain_text(
+            "candidate"
+        )
+        where.screenshot(path=str(screenshots / f"where-linked-{theme}.png"))
         widget.locator(".rw-page-head").get_by_role("link", name="History").click()
         actions = widget.locator(".rw-history-table tbody tr")
         expect(actions.last).to_have_attribute("data-action", "artifact.create")

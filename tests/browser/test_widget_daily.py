@@ -165,14 +165,9 @@ def test_at_1024_px_with_the_file_browser_open_one_scroll_and_no_word_broken(
     _check_layout(widget, "collection")
     widget.screenshot(path=str(screenshots / "layout-collection-1024.png"))
     widget.get_by_role("link", name="v29", exact=True).click()
-    lineage = widget.locator(".rw-lineage")
-    expect(lineage).to_be_visible()
+    expect(widget.get_by_role("region", name="Where it is linked")).to_be_visible()
     _check_layout(widget, "version")
     widget.screenshot(path=str(screenshots / "layout-version-1024.png"))
-    # The lineage drawing fits its width.
-    assert lineage.evaluate(
-        "svg => svg.getBoundingClientRect().width <= svg.parentElement.clientWidth + 1"
-    )
     assert page.page_errors == []
 
 
@@ -464,4 +459,24 @@ def test_at_1024_px_history_never_breaks_a_name_at_its_hyphen(page, lab, screens
     for text, title in widget.evaluate(CLIPPED):
         assert text.rstrip("…") in title, (text, title)
     _check_layout(widget, "history")
+    assert page.page_errors == []
+
+
+def test_the_version_page_lists_where_it_is_linked_once(page, lab, screenshots):
+    more = 'client.link("cat-resnet:v3", "Vision/cats", aliases=["reviewed"])'
+    _nb, widget = _open(page, lab, "daily-links", "Models/cat-resnet:v3", more)
+    expect(widget.locator(".rw-page-head h2")).to_have_text("Models/cat-resnet:v3")
+    headings = widget.locator("h3.rw-section")
+    expect(headings.first).to_be_visible()
+    titles = [t.strip() for t in headings.all_text_contents()]
+    linked = [t for t in titles if "linked" in t.lower()]
+    assert linked == ["Where it is linked"], titles
+    section = widget.get_by_role("region", name="Where it is linked")
+    expect(section.get_by_role("link", name="Vision/cats:v0")).to_be_visible()
+    expect(section.get_by_role("link", name="Models/cat-resnet:v3")).to_have_count(0)
+    expect(section).to_contain_text("this page")
+    expect(section).to_contain_text("reviewed")
+    # Each place once on the page outside the lineage drawing.
+    others = widget.locator(".rw-page a:not(.rw-graph-node)", has_text="Vision/cats:v0")
+    expect(others).to_have_count(1)
     assert page.page_errors == []

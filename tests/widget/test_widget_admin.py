@@ -404,7 +404,7 @@ def test_flatten_metadata_keeps_scalars_and_bounds_size():
     assert len(flatten_metadata({str(i): i for i in range(500)}, max_keys=10)) == 10
 
 
-def test_lineage_shows_every_visible_link_with_aliases(ada, store, weights):
+def test_version_page_lists_every_visible_link_with_aliases(ada, store, weights):
     ada.registry("Models").add_protected_alias("production")
     art = ada.log_artifact("m", type="model", files=weights)
     ada.link(art, "Models/cats", aliases=["production"])
@@ -412,15 +412,17 @@ def test_lineage_shows_every_visible_link_with_aliases(ada, store, weights):
     secret = ada.create_registry("Secret", visibility="restricted")
     secret.add_member("bob", "viewer")
     ada.link(art, "Secret/x")
-    result = ok(ada, "lineage.get", path="Models/cats:v0")
-    assert result["artifact"] == {"ref": "m:v0", "type": "model"}
-    assert [r["name"] for r in result["registries"]] == ["Models", "Secret"]
-    cats = result["registries"][0]["collections"][0]
-    assert cats["links"][0]["current"] is True
-    assert {"name": "production", "protected": True} in cats["links"][0]["aliases"]
+    result = ok(ada, "version.get", path="Models/cats:v0")
+    assert [link["path"] for link in result["links"]] == [
+        "Models/cats:v0",
+        "Models/pets:v0",
+        "Secret/x:v0",
+    ]
+    assert {"name": "production", "protected": True} in result["links"][0]["aliases"]
     ada.registry("Secret").remove_member("bob")
-    bob = ok(as_user(store, "bob"), "lineage.get", path="Models/cats:v0")
-    assert [r["name"] for r in bob["registries"]] == ["Models"]  # no leak of Secret
+    bob = ok(as_user(store, "bob"), "version.get", path="Models/cats:v0")
+    assert [link["path"] for link in bob["links"]] == ["Models/cats:v0", "Models/pets:v0"]
+    assert "Secret" not in json.dumps(bob)  # no leak of Secret
     history = ok(as_user(store, "bob"), "history.get", scope="version", path="Models/cats:v0")
     assert "Secret" not in json.dumps(history)
     assert [e["action"] for e in history["items"]] == [
