@@ -259,7 +259,7 @@ function WhereLinked({ data }) {
       (/** @type {any} */ l) => html`<li key=${l.path} data-path=${l.path}>
         ${
           l.path === data.path
-            ? html`<strong class="rw-mono" aria-current="page">${l.path}</strong>`
+            ? html`<strong aria-current="page">${l.path}</strong>`
             : html`<${Link} route=${l.path}>${l.path}<//>`
         }
         ${l.aliases.map(
