@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from registry_widget.domain.accepted_types import AcceptedType
 from registry_widget.domain.artifact_version import ArtifactVersion
 from registry_widget.domain.client import Client
 from registry_widget.domain.collection import Collection
@@ -33,6 +34,7 @@ from registry_widget.errors import (
 )
 
 __all__ = [
+    "AcceptedType",
     "ArtifactVersion",
     "Client",
     "Collection",

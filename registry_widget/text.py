@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from typing import NoReturn
 
 from registry_widget.errors import ValidationError
@@ -28,6 +29,7 @@ __all__ = [
     "lone_surrogate",
     "nfc_text",
     "plural",
+    "quoted",
     "refuse_surrogates",
     "require_str",
     "show",
@@ -174,3 +176,12 @@ def check_visible(text: str, value: object, field: str, rule: str) -> None:
 def plural(n: int, word: str) -> str:
     """``n`` and ``word``, with an ``s`` unless ``n`` is one."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def quoted(names: Iterable[object]) -> str:
+    """Names for a message, each quoted as a message quotes one name, joined by commas.
+
+    ``quoted(["cats", "dogs"])`` is ``'cats', 'dogs'``: never a list's repr, which reads as
+    code to a person.
+    """
+    return ", ".join(repr(str(name)) for name in names)

@@ -26,7 +26,7 @@ from registry_widget.errors import (
 from registry_widget.files import artifacts
 from registry_widget.paths import parse_artifact_ref, version_index
 from registry_widget.permissions import Action, may_edit_artifact, require
-from registry_widget.text import plural
+from registry_widget.text import plural, quoted
 
 if TYPE_CHECKING:
     from registry_widget.domain.lineage import Lineage
@@ -317,7 +317,8 @@ class ArtifactVersion(Handle[Doc]):
         if unknown:
             msg = (
                 f"{doc['name']}:v{doc['index']} has no file {unknown[0]!r}; "
-                f"its files are {sorted(doc['files'])[:10]}"
+                f"its files are {quoted(sorted(doc['files'])[:10])}"
+                + (" and more" if len(doc["files"]) > 10 else "")
             )
             raise NotFoundError(msg)
         return {rel: doc["files"][rel] for rel in wanted}

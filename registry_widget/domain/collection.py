@@ -16,6 +16,7 @@ from registry_widget.domain.session import Doc, Session, now
 from registry_widget.errors import NotFoundError
 from registry_widget.paths import validate_selector, version_index
 from registry_widget.permissions import Action
+from registry_widget.text import quoted
 
 if TYPE_CHECKING:
     from registry_widget.domain.artifact_version import ArtifactVersion
@@ -234,8 +235,9 @@ def resolve_selector(s: Session, coll_id: int, coll: Doc, reg: Doc, selector: ob
     if found is None:
         path = f"{reg['name']}/{coll['name']}"
         msg = (
-            f"{path} has no version {selector!r}; its aliases are {sorted(coll['aliases'])} and "
-            f"it numbers versions up to v{coll['next_index'] - 1}"
+            f"{path} has no version {selector!r}; its aliases are "
+            f"{quoted(sorted(coll['aliases']))} and it numbers versions up to "
+            f"v{coll['next_index'] - 1}"
             if coll["next_index"]
             else f"{path} has no version {selector!r}: nothing is linked into it yet"
         )

@@ -22,6 +22,7 @@ from registry_widget.paths import parse_path
 from registry_widget.permissions import Action
 from registry_widget.skeleton import confusable_with
 from registry_widget.store import Transaction
+from registry_widget.text import quoted
 
 __all__ = [
     "alias_action",
@@ -51,7 +52,8 @@ def check_accepts(reg: Doc, artifact_type: str) -> None:
     if accepted is not None and artifact_type not in accepted:
         msg = (
             f"registry {reg['name']!r} does not accept artifact type {artifact_type!r}; "
-            f"it accepts {accepted}. A registry admin can add the type with "
+            f"it accepts {quoted(accepted) or 'no type yet'}. A registry admin can add the "
+            "type with "
             f"registry.add_artifact_type({artifact_type!r})"
         )
         raise ValidationError(msg, field="type", value=artifact_type).with_code(
@@ -169,7 +171,10 @@ def remove_alias(s: Session, txn: Transaction, link_id: int, alias: str) -> None
     what = f"remove the {'protected ' if action is Action.ADMIN else ''}alias {alias!r}"
     s.require(reg, action, what)
     if alias not in link["aliases"]:
-        msg = f"{path} has no alias {alias!r}; its aliases are {link['aliases']}"
+        held = quoted(link["aliases"])
+        msg = f"{path} has no alias {alias!r}; " + (
+            f"its aliases are {held}" if held else "it has no aliases"
+        )
         raise NotFoundError(msg)
     _put_alias(s, txn, link["collection_id"], alias, None, None)
     txn.update("collections", link["collection_id"], {"updated_at": now()})
@@ -231,12 +236,14 @@ def unlink(s: Session, txn: Transaction, link_id: int) -> None:
 def check_collection_type(reg: Doc, coll: Doc, artifact_type: str) -> None:
     """Refuse linking an artifact of another type than the collection's."""
     if coll["type"] != artifact_type:
+        path = f"{reg['name']}/{coll['name']}"
         msg = (
-            f"collection {reg['name']}/{coll['name']} holds artifacts of type "
-            f"{coll['type']!r} and does not accept type {artifact_type!r}; accepted: "
-            f"[{coll['type']!r}]"
+            f"collection {path} holds artifacts of type {coll['type']!r} and does not accept "
+            f"type {artifact_type!r}; link it into a collection of type {artifact_type!r}"
         )
-        raise ValidationError(msg, field="type", value=artifact_type)
+        raise ValidationError(msg, field="type", value=artifact_type).with_code(
+            "wrong_collection_type", collection=path, holds=coll["type"], type=artifact_type
+        )
 
 
 def create_collection_doc(
@@ -307,7 +314,7 @@ def link_version(s: Session, art_id: int, path: str, aliases: Iterable[str]) -> 
     p = parse_path(path)
     if p.collection is None or p.selector is not None:
         msg = f"link() takes a collection path 'Registry/Collection', not {path!r}"
-        raise ValidationError(msg, field="path", value=path)
+        raise ValidationError(msg, field="path", value=path).with_code("collection_path", path=path)
     if isinstance(aliases, str):
         msg = f"aliases must be a list of aliases, not the str {aliases!r}; use [{aliases!r}]"
         raise ValidationError(msg, field="aliases", value=aliases)

@@ -6,6 +6,11 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from registry_widget.choices import validate_visibility
+from registry_widget.domain.accepted_types import (
+    AcceptedType,
+    collections_by_type,
+    removal_refusal,
+)
 from registry_widget.domain.history import HistoryEntry, read_history
 from registry_widget.domain.registry_access import RegistryAccess
 from registry_widget.domain.reprs import ResultList, short
@@ -23,6 +28,7 @@ from registry_widget.names import (
 from registry_widget.permissions import (
     Action,
 )
+from registry_widget.text import quoted
 
 if TYPE_CHECKING:
     from registry_widget.domain.collection import Collection
@@ -113,6 +119,24 @@ class Registry(RegistryAccess):
     def preconfigured_types(self) -> list[str]:
         """The types a core registry was created with; they can never be removed."""
         return list(self._doc()["preconfigured_types"])
+
+    def accepted_types(self) -> list[AcceptedType] | None:
+        """The types it accepts, each with the collections using it; None means every type.
+
+        Each says whether :meth:`remove_artifact_type` would refuse it now, and why (a core
+        registry's preconfigured type, a type some collection holds, the last type).
+        """
+        with self._s.store.reading():
+            reg = self._doc()
+            types = reg["artifact_types"]
+            if types is None:
+                return None
+            used = collections_by_type(self._s.store, self._id)
+        fixed = set(reg["preconfigured_types"])
+        return ResultList(
+            AcceptedType(t, used.get(t, []), t in fixed, removal_refusal(reg, t, used.get(t, [])))
+            for t in types
+        )
 
     @property
     def protected_aliases(self) -> list[str]:
@@ -259,26 +283,15 @@ class Registry(RegistryAccess):
                 )
                 raise ConflictError(msg)
             if t not in types:
-                msg = f"registry {reg['name']!r} does not accept type {t!r}; it accepts {types}"
+                msg = (
+                    f"registry {reg['name']!r} does not accept type {t!r}; it accepts "
+                    f"{quoted(types)}"
+                )
                 raise NotFoundError(msg)
-            if t in reg["preconfigured_types"]:
-                msg = (
-                    f"{t!r} is the preconfigured type of core registry {reg['name']!r} and "
-                    "can never be removed"
-                )
-                raise ConflictError(msg)
-            users = [
-                c["name"] for _, c in s.store.find("collections", type=t, registry_id=self._id)
-            ]
-            if users:
-                msg = (
-                    f"type {t!r} is used by collections {sorted(users)} of registry "
-                    f"{reg['name']!r}; delete them first"
-                )
-                raise ConflictError(msg)
-            if len(types) == 1:
-                msg = f"{t!r} is the only type registry {reg['name']!r} accepts; add another first"
-                raise ConflictError(msg)
+            users = collections_by_type(s.store, self._id, t).get(t, [])
+            refusal = removal_refusal(reg, t, users)
+            if refusal is not None:
+                raise refusal
             remaining = [x for x in types if x != t]
             txn.update("registries", self._id, {"artifact_types": remaining})
             s.record(
@@ -345,7 +358,9 @@ class Registry(RegistryAccess):
         found = self._s.find_collection(self._id, name)
         if found is None:
             names = [c["name"] for _, c in self._s.store.find("collections", registry_id=self._id)]
-            msg = f"registry {reg['name']!r} has no collection {name!r}; it has {sorted(names)}"
+            msg = f"registry {reg['name']!r} has no collection {name!r}; " + (
+                f"it has {quoted(sorted(names))}" if names else "it has none yet"
+            )
             raise NotFoundError(msg).with_code(
                 "not_found", kind="collection", name=name, within=reg["name"], known=sorted(names)
             )

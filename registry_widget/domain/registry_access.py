@@ -27,6 +27,7 @@ from registry_widget.permissions import (
     member_role,
 )
 from registry_widget.skeleton import confusable_with
+from registry_widget.text import quoted
 
 __all__ = ["Member", "RegistryAccess"]
 
@@ -189,9 +190,10 @@ class RegistryAccess(Handle[Doc]):
             reg = self._doc()
             s.require(reg, Action.ADMIN, f"unprotect aliases of registry {reg['name']!r}")
             if alias not in reg["protected_aliases"]:
-                msg = (
-                    f"alias {alias!r} is not protected in {reg['name']!r}; protected: "
-                    f"{reg['protected_aliases']}"
+                msg = f"alias {alias!r} is not protected in {reg['name']!r}; " + (
+                    f"protected: {quoted(reg['protected_aliases'])}"
+                    if reg["protected_aliases"]
+                    else "no alias is"
                 )
                 raise NotFoundError(msg)
             after = [a for a in reg["protected_aliases"] if a != alias]

@@ -36,6 +36,7 @@ from registry_widget.permissions import (
     same_user,
 )
 from registry_widget.store import Row, Store, Transaction
+from registry_widget.text import quoted
 
 __all__ = ["Doc", "Session", "copy_json", "now"]
 
@@ -196,7 +197,7 @@ class Session:
                 key=lambda r: (r["kind"] != "core", r["key"]),
             )
             visible = [r["name"] for r in regs]
-            msg = f"no registry named {name!r}; registries you can see: {visible}"
+            msg = f"no registry named {name!r}; registries you can see: {quoted(visible)}"
             raise NotFoundError(msg).with_code(
                 "not_found", kind="registry", name=name, within=None, known=visible
             )

@@ -103,7 +103,7 @@ def remove_user(s: Session, name: str) -> None:
         found = s.user_doc(name)
         if found is None:
             msg = f"no user {name!r} in this organisation; the users are listed by client.users()"
-            raise NotFoundError(msg)
+            raise NotFoundError(msg).with_code("no_user", user=name)
         doc_id, doc = found
         me = s.user_doc()
         if me is not None and me[0] == doc_id:

@@ -50,8 +50,8 @@ def registry_delete(client: Client, p: Params) -> Done:
     reg = client.registry(name)
     if confirm != reg.name:
         msg = (
-            f"registry.delete: type the registry's name {reg.name!r} exactly to confirm; "
-            f"got {confirm!r}"
+            f"To delete the registry, type its name “{reg.name}” exactly to confirm; "
+            f"“{confirm}” does not match it."
         )
         raise ValidationError(msg, field="confirm", value=confirm)
     reg.delete()

@@ -1,7 +1,7 @@
-"""Request handlers for insight: history, comparison of versions, and lineage.
+"""Request handlers for insight: history and comparison of versions.
 
 Anyone who may see a registry may ask these; they read the domain's history and links and
-shape them for the history, compare and lineage pages.
+shape them for the history and compare pages. (Lineage graphs are in :mod:`.runs`.)
 """
 
 from __future__ import annotations
@@ -84,46 +84,6 @@ class ComparePage(TypedDict):
     total: int
     shown: int
     versions: list[CompareVersion]
-
-
-class LineageLink(TypedDict):
-    """Where the artifact version is linked in one collection."""
-
-    version: str
-    path: str
-    aliases: list[AliasView]
-    current: bool
-
-
-class LineageCollection(TypedDict):
-    """A collection the artifact version is linked into."""
-
-    name: str
-    path: str
-    links: list[LineageLink]
-
-
-class LineageRegistry(TypedDict):
-    """A registry the artifact version is linked into."""
-
-    name: str
-    kind: str
-    visibility: str
-    collections: list[LineageCollection]
-
-
-class LineageArtifact(TypedDict):
-    """The artifact version whose lineage is shown."""
-
-    ref: str
-    type: str
-
-
-class LineagePage(TypedDict):
-    """Where a linked version's artifact is linked, in the registries the user may see."""
-
-    artifact: LineageArtifact
-    registries: list[LineageRegistry]
 
 
 # -- history ----------------------------------------------------------------------------------
@@ -284,62 +244,5 @@ def compare_get(client: Client, p: Params) -> ComparePage:
                 "run": _compare_run(link.artifact.run),
             }
             for link in reversed(links)
-        ],
-    }
-
-
-# -- lineage ----------------------------------------------------------------------------------
-
-
-class _Seen(TypedDict):
-    name: str
-    kind: str
-    visibility: str
-    protected: set[str]
-    collections: dict[str, list[LineageLink]]
-
-
-@handler("lineage.get")
-def lineage_get(client: Client, p: Params) -> LineagePage:
-    """Return where a linked version's artifact is linked: registries, collections, aliases."""
-    path = p.text("path")
-    p.done()
-    link = find_link(client, path)
-    art = link.artifact
-    registries: dict[str, _Seen] = {}
-    for other in art.links():
-        coll = other.collection
-        reg = coll.registry
-        entry = registries.setdefault(
-            reg.name,
-            {
-                "name": reg.name,
-                "kind": reg.kind,
-                "visibility": reg.visibility,
-                "protected": set(reg.protected_aliases),
-                "collections": {},
-            },
-        )
-        entry["collections"].setdefault(coll.name, []).append(
-            {
-                "version": other.version,
-                "path": other.path,
-                "aliases": _aliases(other.aliases, entry["protected"]),
-                "current": other.path == link.path,
-            }
-        )
-    return {
-        "artifact": {"ref": f"{art.name}:{art.version}", "type": art.type},
-        "registries": [
-            {
-                "name": r["name"],
-                "kind": r["kind"],
-                "visibility": r["visibility"],
-                "collections": [
-                    {"name": c, "path": f"{r['name']}/{c}", "links": links}
-                    for c, links in sorted(r["collections"].items())
-                ],
-            }
-            for r in sorted(registries.values(), key=lambda r: r["name"])
         ],
     }

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+from registry_widget.domain.accepted_types import AcceptedType
 from registry_widget.domain.client import Client
 from registry_widget.domain.registry import Registry
 from registry_widget.permissions import REGISTRY_ROLES, same_user
 from registry_widget.widget.can import SettingsCan, settings_can
 from registry_widget.widget.views import RegistrySummary, registry_summary
+from registry_widget.widget.wording import in_words
 
 __all__ = ["RegistrySettings", "registry_settings"]
 
 
 class TypeRow(TypedDict):
-    """An accepted artifact type of a registry and the collections using it."""
+    """An accepted artifact type of a registry, the collections using it, and whether it may go.
+
+    ``why_kept`` says to a person why the type cannot be removed now (a collection uses it,
+    it is a core registry's preconfigured type or the last one), or is None.
+    """
 
     name: str
     used_by: list[str]
     fixed: bool
+    why_kept: str | None
 
 
 class MemberRow(TypedDict):
@@ -44,17 +51,24 @@ class RegistrySettings(TypedDict):
     roles: list[str]
 
 
+def _type_row(accepted: AcceptedType, user: str) -> TypeRow:
+    refusal = accepted.refusal
+    return {
+        "name": accepted.name,
+        "used_by": accepted.used_by,
+        "fixed": accepted.fixed,
+        "why_kept": None if refusal is None else in_words(refusal, user) or str(refusal),
+    }
+
+
 def registry_settings(client: Client, reg: Registry) -> RegistrySettings:
     """Describe a registry's settings page: its types (and who uses them), members, roles.
 
     The core registries' preconfigured types are marked ``fixed``: they can never be removed.
+    Why a type cannot be removed now is the domain's refusal, said in the widget's words.
     """
     role = reg.role
-    used: dict[str, list[str]] = {}
-    for coll in reg.collections():
-        used.setdefault(coll.type, []).append(coll.name)
-    types = reg.artifact_types
-    fixed = set(reg.preconfigured_types)
+    types = reg.accepted_types()
     members: list[MemberRow] = [
         {
             "user": m.user,
@@ -71,9 +85,7 @@ def registry_settings(client: Client, reg: Registry) -> RegistrySettings:
         "role": role,
         "org_role": client.org_role,
         "can": can,
-        "types": None
-        if types is None
-        else [{"name": t, "used_by": sorted(used.get(t, [])), "fixed": t in fixed} for t in types],
+        "types": None if types is None else [_type_row(t, client.user) for t in types],
         "members": members,
         "candidates": sorted(
             u.name

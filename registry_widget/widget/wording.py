@@ -102,6 +102,45 @@ def _not_member(facts: Mapping[str, object], _user: str | None) -> str:
     )
 
 
+def _type_in_use(facts: Mapping[str, object], _user: str | None) -> str:
+    collections = facts["collections"]
+    many = isinstance(collections, list) and len(collections) > 1
+    return (
+        f"The collection{'s' if many else ''} {_listed(collections)} "
+        f"{'use' if many else 'uses'} the type “{facts['type']}”: it can be removed once no "
+        f"collection of {facts['registry']} uses it."
+    )
+
+
+def _type_fixed(facts: Mapping[str, object], _user: str | None) -> str:
+    return (
+        f"“{facts['type']}” is the preconfigured type of the core registry "
+        f"{facts['registry']}; it can never be removed."
+    )
+
+
+def _last_type(facts: Mapping[str, object], _user: str | None) -> str:
+    return (
+        f"“{facts['type']}” is the only type {facts['registry']} accepts; add another type "
+        "before removing it."
+    )
+
+
+def _wrong_collection_type(facts: Mapping[str, object], _user: str | None) -> str:
+    return (
+        f"{facts['collection']} holds “{facts['holds']}” versions, so a “{facts['type']}” "
+        f"version cannot be linked into it; link it into a collection of “{facts['type']}” "
+        "versions."
+    )
+
+
+def _collection_path(facts: Mapping[str, object], _user: str | None) -> str:
+    return (
+        f"“{facts['path']}” is not a collection: name one as Registry/Collection, such as "
+        "Models/cat-resnet (it is created if missing)."
+    )
+
+
 _WORDS: dict[str, Callable[[Mapping[str, object], str | None], str]] = {
     "no_user": _no_user,
     "already_member": _already_member,
@@ -110,6 +149,11 @@ _WORDS: dict[str, Callable[[Mapping[str, object], str | None], str]] = {
     "role_needed": _role_needed,
     "type_not_accepted": _type_not_accepted,
     "bad_character": _bad_character,
+    "type_in_use": _type_in_use,
+    "type_fixed": _type_fixed,
+    "last_type": _last_type,
+    "wrong_collection_type": _wrong_collection_type,
+    "collection_path": _collection_path,
 }
 
 

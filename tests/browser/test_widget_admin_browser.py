@@ -177,7 +177,9 @@ def test_non_admins_see_only_their_controls_and_forged_requests_fail(
     widget.locator(".rw-crumbs").get_by_role("link", name="Vision team").click()
     widget.get_by_role("link", name="cats").click()
     widget.get_by_role("link", name="v4", exact=True).click()
-    expect(widget.locator(".rw-lineage [data-kind='registry']")).to_have_count(2)
+    where = widget.get_by_role("region", name="Where it is linked")
+    expect(where.locator("li")).to_have_count(2)
+    expect(where.get_by_role("link", name="Models/cat-detectors:v0")).to_be_visible()
     expect(widget.get_by_role("alert")).to_have_count(0)
     widget.locator(".rw-page-head").get_by_role("link", name="History").click()
     expect(widget.locator(".rw-history-table tbody tr").last).to_have_attribute(
@@ -219,9 +221,17 @@ def test_admin_runs_the_registry_from_the_widget(page, lab, screenshots):
     expect(widget.get_by_test_id("own-role")).to_contain_text("You (ada): effective role admin")
 
     types = widget.get_by_role("region", name="Accepted types")
-    expect(types.locator("[data-type='model']")).to_contain_text("used by cats")
-    types.get_by_role("button", name="Remove type model").click()
-    expect(types.get_by_role("alert")).to_contain_text("used by collections ['cats']")
+    # A type some collection uses cannot be removed: its Remove says why, naming them.
+    kept = (
+        "The collection “cats” uses the type “model”: it can be removed once no collection "
+        "of Vision team uses it."
+    )
+    expect(types.locator("[data-type='model']")).to_contain_text(kept)
+    remove_model = types.get_by_role("button", name="Remove type model")
+    expect(remove_model).to_be_disabled()
+    expect(remove_model).to_have_accessible_description(kept)
+    expect(types.locator("[data-type='eval']")).to_contain_text("not used by any collection")
+    expect(types.get_by_role("button", name="Remove type eval")).to_be_enabled()
     types.get_by_label("New type").fill("onnx")
     types.get_by_role("button", name="Add type").click()
     expect(types.locator("[data-type='onnx']")).to_contain_text("not used by any collection")
@@ -352,11 +362,12 @@ def test_history_compare_and_lineage_screenshots(page, lab, screenshots, theme):
         widget.locator(".rw-crumbs").get_by_role("link", name="Vision team").click()
         widget.get_by_role("link", name="cats").click()
         widget.get_by_role("link", name="v4", exact=True).click()
-        lineage = widget.locator(".rw-lineage")
-        expect(lineage.locator("[data-kind='registry']")).to_have_count(2)
-        expect(lineage.locator("[data-kind='link']")).to_have_count(2)
-        expect(lineage.locator(".rw-lineage-alias", has_text="candidate")).to_be_visible()
-        lineage.screenshot(path=str(screenshots / f"lineage-{theme}.png"))
+        where = widget.get_by_role("region", name="Where it is linked")
+        expect(where.locator("li")).to_have_count(2)
+        expect(where.locator("li[data-path='Models/cat-detectors:v0']")).to_contain_text(
+            "candidate"
+        )
+        where.screenshot(path=str(screenshots / f"where-linked-{theme}.png"))
         widget.locator(".rw-page-head").get_by_role("link", name="History").click()
         actions = widget.locator(".rw-history-table tbody tr")
         expect(actions.last).to_have_attribute("data-action", "artifact.create")

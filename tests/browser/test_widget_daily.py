@@ -165,14 +165,9 @@ def test_at_1024_px_with_the_file_browser_open_one_scroll_and_no_word_broken(
     _check_layout(widget, "collection")
     widget.screenshot(path=str(screenshots / "layout-collection-1024.png"))
     widget.get_by_role("link", name="v29", exact=True).click()
-    lineage = widget.locator(".rw-lineage")
-    expect(lineage).to_be_visible()
+    expect(widget.get_by_role("region", name="Where it is linked")).to_be_visible()
     _check_layout(widget, "version")
     widget.screenshot(path=str(screenshots / "layout-version-1024.png"))
-    # The lineage drawing fits its width.
-    assert lineage.evaluate(
-        "svg => svg.getBoundingClientRect().width <= svg.parentElement.clientWidth + 1"
-    )
     assert page.page_errors == []
 
 
@@ -321,4 +316,167 @@ def test_a_restricted_viewer_is_shown_how_to_use_a_version_without_downloading(p
         "and yours is restricted viewer."
     )
     expect(widget.get_by_role("button", name="Download all", exact=False)).to_have_count(0)
+    assert page.page_errors == []
+
+
+WIDE = """
+    wide = models.create_collection("wide-metrics", type="model")
+    for i in range(3):
+        (files / f"x{{i}}.bin").write_bytes(bytes([100 + i]) * 20)
+        art = client.log_artifact(
+            "wide-metrics", type="model", files=files / f"x{{i}}.bin",
+            metadata={{f"metric_number_{{k}}": round(i / 10 + k, 2) for k in range(8)}})
+        client.link(art, "Models/wide-metrics")
+    """
+
+# Every header of the versions table: where it is, and where the table's visible window is
+# (the scroll container's box, less the pinned first column).
+HEADERS = """
+el => {
+  const wrap = el.querySelector(".rw-versions").closest(".rw-table-wrap");
+  const box = wrap.getBoundingClientRect();
+  const pinned = el.querySelector(".rw-versions thead th").getBoundingClientRect();
+  const style = getComputedStyle(wrap);
+  return {
+    scrolls: ["auto", "scroll"].includes(style.overflowX),
+    wide: wrap.scrollWidth > wrap.clientWidth + 1,
+    headers: [...el.querySelectorAll(".rw-versions thead th")].map((th, i) => {
+      const r = th.getBoundingClientRect();
+      const left = i === 0 ? box.left : pinned.right;
+      return {
+        name: th.textContent.trim(),
+        visible: r.left >= left - 1 && r.right <= box.left + wrap.clientWidth + 1,
+      };
+    }),
+  };
+}
+"""
+
+
+def _headers(widget: Locator) -> dict[str, object]:
+    seen: dict[str, object] = widget.evaluate(HEADERS)
+    return seen
+
+
+def test_at_1024_px_every_column_of_a_wide_table_is_in_reach(page, lab, screenshots):
+    page.set_viewport_size({"width": 1024, "height": 800})
+    _nb, widget = _open(page, lab, "daily-wide", "Models/wide-metrics", WIDE)
+    if not page.locator(".jp-FileBrowser").is_visible():
+        page.locator(".jp-SideBar.jp-mod-left [data-id='filebrowser']").click()
+    expect(widget.locator("tr[data-version='v2']")).to_be_visible()
+    _check_layout(widget, "wide collection")
+    seen = _headers(widget)
+    names = [h["name"] for h in seen["headers"]]  # type: ignore[index]
+    assert names[:4] == ["Version", "Aliases", "Tags", "Linked"], names
+    assert len(names) >= 9, names
+    assert all(n.startswith("metric_number_") for n in names[4:]), names
+    # The table is wider than the widget: it scrolls sideways inside its own box...
+    assert seen["scrolls"], seen
+    assert seen["wide"], seen
+    hidden = [h["name"] for h in seen["headers"] if not h["visible"]]  # type: ignore[index]
+    assert hidden, seen
+    # ... and says so above it, naming the columns out of sight; each one is a click away.
+    cue = widget.get_by_role("group", name="Columns out of view")
+    expect(cue).to_be_visible()
+    for name in hidden:
+        expect(cue.get_by_role("button", name=name, exact=True)).to_be_visible()
+    widget.screenshot(path=str(screenshots / "layout-wide-collection-1024.png"))
+    last = hidden[-1]
+    cue.get_by_role("button", name=last, exact=True).click()
+    page.wait_for_function(
+        "([el, name]) => el.querySelector(`.rw-versions th[data-column='${name}']`)"
+        " && (() => { const w = el.querySelector('.rw-versions').closest('.rw-table-wrap');"
+        " const r = el.querySelector(`.rw-versions th[data-column='${name}']`)"
+        ".getBoundingClientRect(); const b = w.getBoundingClientRect();"
+        " return r.right <= b.left + w.clientWidth + 1; })()",
+        arg=[widget.element_handle(), last],
+    )
+    seen = _headers(widget)
+    after = {h["name"]: h["visible"] for h in seen["headers"]}  # type: ignore[index]
+    # Once there, the version column stays in view beside it: a row keeps its name.
+    assert after[last], after
+    assert after["Version"], after
+    expect(widget.locator("tr[data-version='v2'] td").first).to_be_visible()
+    # What scrolled out on the left is offered too, to come back to.
+    expect(cue.get_by_role("button", name="Aliases", exact=True)).to_be_visible()
+    widget.screenshot(path=str(screenshots / "layout-wide-collection-1024-scrolled.png"))
+    assert page.page_errors == []
+
+
+LONG_NAMES = """
+    team = client.create_registry("vision-research-team")
+    (files / "seg.bin").write_bytes(b"seg")
+    seg = client.log_artifact("semantic-segmentation-model", type="model", files=files / "seg.bin")
+    link = client.link(seg, "vision-research-team/semantic-segmentation-baseline",
+                       aliases=["release-candidate"])
+    link.set_alias("staging-candidate")
+    """
+
+# Names broken across lines inside the history table, at any length (a path may break
+# after a "/", between its registry and its collection).
+BROKEN_NAMES = """
+el => {
+  const broken = [];
+  for (const cell of el.querySelectorAll(".rw-history-table td")) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.textContent.matchAll(/[^\\s,;/]+/g)) {
+        if (!m[0].includes("-")) continue;
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+        if (tops.size > 1) broken.push(m[0]);
+      }
+    }
+  }
+  return broken;
+}
+"""
+
+# Cells cut short with an ellipsis, and whether each says in full what it holds.
+CLIPPED = """
+el => [...el.querySelectorAll(".rw-history-table .rw-name")]
+  .filter((n) => n.scrollWidth > n.clientWidth + 1)
+  .map((n) => [n.textContent.trim(), n.getAttribute("title") || n.closest("[title]")?.getAttribute("title") || ""])
+"""
+
+
+def test_at_1024_px_history_never_breaks_a_name_at_its_hyphen(page, lab, screenshots):
+    page.set_viewport_size({"width": 1024, "height": 800})
+    route = "?history=vision-research-team"
+    _nb, widget = _open(page, lab, "daily-history", route, LONG_NAMES)
+    if not page.locator(".jp-FileBrowser").is_visible():
+        page.locator(".jp-SideBar.jp-mod-left [data-id='filebrowser']").click()
+    expect(page.locator(".jp-FileBrowser")).to_be_visible()
+    rows = widget.locator(".rw-history-table tbody tr")
+    expect(rows.first).to_be_visible()
+    expect(widget.locator(".rw-history-table")).to_contain_text(
+        "vision-research-team/semantic-segmentation-baseline"
+    )
+    widget.screenshot(path=str(screenshots / "layout-history-1024.png"))
+    assert widget.evaluate(BROKEN_NAMES) == []
+    for text, title in widget.evaluate(CLIPPED):
+        assert text.rstrip("…") in title, (text, title)
+    _check_layout(widget, "history")
+    assert page.page_errors == []
+
+
+def test_the_version_page_lists_where_it_is_linked_once(page, lab, screenshots):
+    more = 'client.link("cat-resnet:v3", "Vision/cats", aliases=["reviewed"])'
+    _nb, widget = _open(page, lab, "daily-links", "Models/cat-resnet:v3", more)
+    expect(widget.locator(".rw-page-head h2")).to_have_text("Models/cat-resnet:v3")
+    headings = widget.locator("h3.rw-section")
+    expect(headings.first).to_be_visible()
+    titles = [t.strip() for t in headings.all_text_contents()]
+    linked = [t for t in titles if "linked" in t.lower()]
+    assert linked == ["Where it is linked"], titles
+    section = widget.get_by_role("region", name="Where it is linked")
+    expect(section.get_by_role("link", name="Vision/cats:v0")).to_be_visible()
+    expect(section.get_by_role("link", name="Models/cat-resnet:v3")).to_have_count(0)
+    expect(section).to_contain_text("this page")
+    expect(section).to_contain_text("reviewed")
+    # Each place once on the page outside the lineage drawing.
+    others = widget.locator(".rw-page a:not(.rw-graph-node)", has_text="Vision/cats:v0")
+    expect(others).to_have_count(1)
     assert page.page_errors == []

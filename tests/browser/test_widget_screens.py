@@ -140,6 +140,17 @@ def test_screenshots(page, lab, screenshots, theme, width):
         expect(widget.get_by_text("model.safetensors")).to_be_visible()
         widget.screenshot(path=str(screenshots / f"version-{suffix}.png"))
 
+        # The history of the collection (names never broken) and the settings of its registry.
+        widget.locator(".rw-crumbs").get_by_role("link", name="cat-resnet").click()
+        widget.locator(".rw-page-head").get_by_role("link", name="History").click()
+        expect(widget.locator(".rw-history-table tbody tr").first).to_be_visible()
+        widget.screenshot(path=str(screenshots / f"history-collection-{suffix}.png"))
+        widget.locator(".rw-crumbs").get_by_role("link", name="Models").click()
+        widget.get_by_role("link", name="Settings").click()
+        types = widget.get_by_role("region", name="Accepted types")
+        expect(types.locator("[data-type='model']")).to_contain_text("can never be removed")
+        widget.screenshot(path=str(screenshots / f"settings-models-{suffix}.png"))
+
         # Lineage: the dataset, the run that trained cat-vit, where it is linked, and the
         # run that used it with what that run produced.
         widget.get_by_role(

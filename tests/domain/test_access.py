@@ -350,7 +350,7 @@ def test_widget_shows_a_restricted_viewer_a_versions_page_lineage_and_history(
     path = "Team/models:v0"
     for method, params in (
         ("version.get", {"path": path}),
-        ("lineage.get", {"path": path}),
+        ("lineage.graph", {"path": path}),
         ("history.get", {"scope": "version", "path": path}),
     ):
         reply = widget_call(rv, method, **params)

@@ -86,6 +86,40 @@ def test_custom_types_are_added_and_removed_while_unused(client: rw.Client, log)
     assert reg.artifact_types == ["eval-set"]
 
 
+def test_accepted_types_say_which_collections_use_each_and_why_one_stays(
+    client: rw.Client, log
+) -> None:
+    reg = client.create_registry("Evals", artifact_types=["eval-set", "report"])
+    client.link(log("r", type="report"), "Evals/reports")
+    client.link(log("s", type="report"), "Evals/more-reports")
+    types = {t.name: t for t in reg.accepted_types() or []}
+    assert list(types) == ["eval-set", "report"]
+    assert types["report"].used_by == ["more-reports", "reports"]
+    assert (types["eval-set"].used_by, types["eval-set"].refusal) == ([], None)
+    # The refusal reported is the one the removal raises: the names quoted, never a list.
+    said = (
+        "type 'report' is used by collections 'more-reports', 'reports' of registry 'Evals'; "
+        "delete them first"
+    )
+    assert str(types["report"].refusal) == said
+    with pytest.raises(rw.ConflictError) as caught:
+        reg.remove_artifact_type("report")
+    assert str(caught.value) == said
+    reg.collection("more-reports").delete()
+    with pytest.raises(rw.ConflictError, match="used by collection 'reports' of registry"):
+        reg.remove_artifact_type("report")
+    reg.remove_artifact_type("eval-set")
+    reg.collection("reports").delete()
+    (only,) = reg.accepted_types() or []
+    assert (
+        str(only.refusal) == "'report' is the only type registry 'Evals' accepts; add another first"
+    )
+    (model,) = client.registry("Models").accepted_types() or []
+    assert model.fixed
+    assert "can never be removed" in str(model.refusal)
+    assert client.create_registry("Anything").accepted_types() is None
+
+
 def test_visibility_organization_to_restricted_allowed(client: rw.Client) -> None:
     reg = client.create_registry("Team")
     reg.update(visibility="restricted")
@@ -104,7 +138,7 @@ def test_type_not_accepted_is_refused_naming_type_and_accepted_list(client: rw.C
     with pytest.raises(rw.ValidationError) as err:
         client.link(data, "Models/imagenet")
     assert "'dataset'" in str(err.value)
-    assert "['model']" in str(err.value)
+    assert "it accepts 'model'." in str(err.value)
     assert client.registry("Models").collections() == []
 
 

@@ -88,8 +88,14 @@ def test_settings_show_members_types_and_the_users_own_role(ada, store):
         "delete": True,
     }
     assert result["types"] == [
-        {"name": "model", "used_by": ["cats"], "fixed": False},
-        {"name": "eval", "used_by": [], "fixed": False},
+        {
+            "name": "model",
+            "used_by": ["cats"],
+            "fixed": False,
+            "why_kept": "The collection “cats” uses the type “model”: it can be removed once no "
+            "collection of Vision uses it.",
+        },
+        {"name": "eval", "used_by": [], "fixed": False, "why_kept": None},
     ]
     assert result["members"] == [
         {"user": "ada", "role": "admin", "effective_role": "admin", "you": True},  # the creator
@@ -188,8 +194,8 @@ def test_removing_a_used_type_names_the_collections(ada, store):
     before = snapshot(store)
     err = refused(ada, "registry.type.remove", name="Vision", type="model")
     assert err["type"] == "ConflictError"
-    assert "'cats'" in err["message"]
-    assert "'dogs'" in err["message"]
+    assert "“cats”, “dogs”" in err["message"]
+    assert "'cats', 'dogs'" in err["detail"]
     assert snapshot(store) == before
     assert ok(ada, "registry.type.remove", name="Vision", type="eval") == {"ok": True}
     assert [t["name"] for t in ok(ada, "settings.get", name="Vision")["types"]] == ["model"]
@@ -398,7 +404,7 @@ def test_flatten_metadata_keeps_scalars_and_bounds_size():
     assert len(flatten_metadata({str(i): i for i in range(500)}, max_keys=10)) == 10
 
 
-def test_lineage_shows_every_visible_link_with_aliases(ada, store, weights):
+def test_version_page_lists_every_visible_link_with_aliases(ada, store, weights):
     ada.registry("Models").add_protected_alias("production")
     art = ada.log_artifact("m", type="model", files=weights)
     ada.link(art, "Models/cats", aliases=["production"])
@@ -406,15 +412,17 @@ def test_lineage_shows_every_visible_link_with_aliases(ada, store, weights):
     secret = ada.create_registry("Secret", visibility="restricted")
     secret.add_member("bob", "viewer")
     ada.link(art, "Secret/x")
-    result = ok(ada, "lineage.get", path="Models/cats:v0")
-    assert result["artifact"] == {"ref": "m:v0", "type": "model"}
-    assert [r["name"] for r in result["registries"]] == ["Models", "Secret"]
-    cats = result["registries"][0]["collections"][0]
-    assert cats["links"][0]["current"] is True
-    assert {"name": "production", "protected": True} in cats["links"][0]["aliases"]
+    result = ok(ada, "version.get", path="Models/cats:v0")
+    assert [link["path"] for link in result["links"]] == [
+        "Models/cats:v0",
+        "Models/pets:v0",
+        "Secret/x:v0",
+    ]
+    assert {"name": "production", "protected": True} in result["links"][0]["aliases"]
     ada.registry("Secret").remove_member("bob")
-    bob = ok(as_user(store, "bob"), "lineage.get", path="Models/cats:v0")
-    assert [r["name"] for r in bob["registries"]] == ["Models"]  # no leak of Secret
+    bob = ok(as_user(store, "bob"), "version.get", path="Models/cats:v0")
+    assert [link["path"] for link in bob["links"]] == ["Models/cats:v0", "Models/pets:v0"]
+    assert "Secret" not in json.dumps(bob)  # no leak of Secret
     history = ok(as_user(store, "bob"), "history.get", scope="version", path="Models/cats:v0")
     assert "Secret" not in json.dumps(history)
     assert [e["action"] for e in history["items"]] == [

@@ -58,5 +58,5 @@ def test_handlers_are_grouped_in_the_modules_that_say_who_may_call_them() -> Non
     assert where["registry.member.role"] == "admin"
     assert where["registry.type.add"] == "admin"
     assert where["history.get"] == "insight"
-    assert where["lineage.get"] == "insight"
+    assert where["compare.get"] == "insight"
     assert where["file.preview"] == "files"

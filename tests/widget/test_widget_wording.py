@@ -18,7 +18,7 @@ import registry_widget as rw
 from registry_widget.widget.app import HANDLERS
 from registry_widget.widget.protocol import dispatch
 
-PYTHON_SPEAK = ("registry.", "client.", "U+", "['", "position")
+PYTHON_SPEAK = ("registry.", "client.", "U+", "['", '["', "()", "=", "position")
 
 
 def reply(client: rw.Client, method: str, **params: Any) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def test_what_is_not_there_is_said_with_what_is(team: dict[str, rw.Client], file
     assert err["message"] == (
         "There is no registry “Nowhere” you can see. Registries you can see: “Datasets”, “Models”, “Vision”."
     )
-    assert "['Datasets', 'Models', 'Vision']" in err["detail"]
+    assert "see: 'Datasets', 'Models', 'Vision'" in err["detail"]
     err = refused(ada, "collection.get", path="Vision/dogs")
     assert err["message"] == "Vision has no collection “dogs”. It has “cats”."
     err = refused(ada, "version.get", path="Vision/cats:v7")
@@ -162,3 +162,99 @@ def test_membership_refusals_point_to_the_control_that_fixes_them(
     assert err["code"] == "no_user"
     for message in (err["message"],):
         assert_plain(message)
+
+
+def test_a_type_in_use_says_which_collections_keep_it_before_any_click(
+    team: dict[str, rw.Client], store_state: Callable[[rw.Client], object]
+) -> None:
+    ada = team["ada"]
+    vision = ada.registry("Vision")
+    vision.create_collection("cats", type="model")
+    vision.create_collection("dogs", type="model")
+    vision.add_artifact_type("report")
+    types = {t["name"]: t for t in reply(ada, "settings.get", name="Vision")["result"]["types"]}
+    # The domain says why a type stays; the page shows it by the Remove it disables.
+    said = (
+        "The collections “cats”, “dogs” use the type “model”: it can be removed once no "
+        "collection of Vision uses it."
+    )
+    assert types["model"] == {
+        "name": "model",
+        "used_by": ["cats", "dogs"],
+        "fixed": False,
+        "why_kept": said,
+    }
+    assert types["eval"]["why_kept"] is None
+    assert types["report"]["why_kept"] is None
+    # A click that gets through all the same (a page from before) is refused in the same words.
+    before = store_state(ada)
+    err = refused(ada, "registry.type.remove", name="Vision", type="model")
+    assert (err["type"], err["code"], err["message"]) == ("ConflictError", "type_in_use", said)
+    assert_plain(err["message"])
+    assert store_state(ada) == before
+    # The library's own message quotes the names as it quotes one, never as a list.
+    with pytest.raises(rw.ConflictError) as caught:
+        vision.remove_artifact_type("model")
+    assert err["detail"] == str(caught.value)
+    assert "used by collections 'cats', 'dogs' of registry 'Vision'" in err["detail"]
+    assert "[" not in err["detail"]
+    # The last type and a core registry's own type say why too.
+    vision.remove_artifact_type("report")
+    vision.remove_artifact_type("eval")
+    vision.collection("cats").delete()
+    vision.collection("dogs").delete()
+    last = reply(ada, "settings.get", name="Vision")["result"]["types"]
+    assert last[0]["why_kept"] == (
+        "“model” is the only type Vision accepts; add another type before removing it."
+    )
+    core = reply(ada, "settings.get", name="Models")["result"]["types"]
+    assert core[0]["why_kept"] == (
+        "“model” is the preconfigured type of the core registry Models; it can never be removed."
+    )
+    # Whoever looks at the page reads the same reason; only admins get the button.
+    bob = reply(team["bob"], "settings.get", name="Vision")["result"]
+    assert bob["types"][0]["why_kept"] == last[0]["why_kept"]
+    assert bob["can"]["admin"] is False
+
+
+def test_refusals_met_in_the_widget_read_as_words_for_a_person(
+    team: dict[str, rw.Client], files: Callable[..., Any]
+) -> None:
+    ada = team["ada"]
+    ada.create_registry("Anything")
+    ada.registry("Anything").create_collection("models", type="model")
+    data = ada.log_artifact("table", type="dataset", files=files("t.csv", b"a\n1\n"))
+    ada.link(data, "Datasets/tables")
+    said: dict[str, str] = {}
+    for what, method, params in [
+        # "other types too" in the link dialog: a collection holds one type.
+        ("wrong type", "link.create", {"artifact": "table:v0", "collection": "Anything/models"}),
+        # The artifacts page's Link, with a registry where a collection is needed.
+        ("not a collection", "link.create", {"artifact": "table:v0", "collection": "Datasets"}),
+        # A page from before: the alias, the protection or the user went meanwhile.
+        ("no alias", "alias.remove", {"path": "Datasets/tables:v0", "alias": "gone"}),
+        ("not protected", "registry.protected.remove", {"name": "Vision", "alias": "gone"}),
+        ("no user", "org.user.remove", {"name": "zoe"}),
+        ("not accepted", "registry.type.remove", {"name": "Vision", "type": "onnx"}),
+        ("not confirmed", "registry.delete", {"name": "Vision", "confirm": "vision"}),
+    ]:
+        said[what] = refused(ada, method, **params)["message"]
+        assert_plain(said[what])
+    assert said["wrong type"] == (
+        "Anything/models holds “model” versions, so a “dataset” version cannot be linked into "
+        "it; link it into a collection of “dataset” versions."
+    )
+    assert said["not a collection"] == (
+        "“Datasets” is not a collection: name one as Registry/Collection, such as "
+        "Models/cat-resnet (it is created if missing)."
+    )
+    assert said["no alias"] == "Datasets/tables:v0 has no alias 'gone'; its aliases are 'latest'"
+    assert said["not protected"] == "alias 'gone' is not protected in 'Vision'; no alias is"
+    assert said["no user"].startswith("“zoe” is not a user of this organization.")
+    assert said["not accepted"] == (
+        "registry 'Vision' does not accept type 'onnx'; it accepts 'model', 'eval'"
+    )
+    assert said["not confirmed"] == (
+        "To delete the registry, type its name “Vision” exactly to confirm; “vision” does not "
+        "match it."
+    )

@@ -22,6 +22,7 @@ import {
 } from "./common.js";
 import { FilterBox } from "./filter-box.js";
 import { LinkDialog } from "./link-dialog.js";
+import { WideTable } from "./wide-table.js";
 
 const PAGE = 25;
 
@@ -221,10 +222,10 @@ export function CollectionPage({ path }) {
     }
     ${
       page && page.items.length > 0
-        ? html`<div class="rw-table-wrap"><table class="rw-table rw-versions">
+        ? html`<${WideTable} label="Versions"><table class="rw-table rw-versions">
           <thead><tr><th>Version</th><th>Aliases</th><th>Tags</th><th>Linked</th>
             ${keys.map(
-              (/** @type {string} */ k) => html`<th class="rw-num"
+              (/** @type {string} */ k) => html`<th class="rw-num" data-column=${k}
                 aria-sort=${sort.key === k ? (sort.order === "desc" ? "descending" : "ascending") : "none"}>
                 <button type="button" class="rw-sort" title=${`Sort by metadata.${k}`}
                   onClick=${() => sortBy(k)}>${k}${sort.key === k ? (sort.order === "desc" ? " ▾" : " ▴") : ""}</button></th>`,
@@ -240,7 +241,7 @@ export function CollectionPage({ path }) {
               <span class="rw-muted">${row.created_by}</span></td>
             ${keys.map((/** @type {string} */ k) => html`<td class="rw-num">${formatValue(row.metadata[k])}</td>`)}
           </tr>`,
-          )}</tbody></table></div>`
+          )}</tbody></table><//>`
         : null
     }
     ${page ? html`<${Pager} offset=${page.offset} limit=${page.limit} total=${page.total} onChange=${setOffset} jump />` : null}

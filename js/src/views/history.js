@@ -38,23 +38,65 @@ const ACTION_LABELS = /** @type {Record<string, string>} */ ({
 });
 
 /**
- * A history value as one line of text (never markup).
+ * A history value as parts of text (never markup): each word, such as a name
+ * ("cat-resnet:v3"), is a part of its own that is never broken across lines (a browser
+ * would break it at a hyphen); the spaces and separators between them are text.
  *
  * @param {any} value
+ * @returns {{text: string, name: boolean}[]}
  */
-export function describeValue(value) {
-  if (value === null || value === undefined) return "";
-  if (typeof value === "string") return value;
-  if (Array.isArray(value)) return value.map((v) => describeValue(v)).join(", ") || "[]";
-  if (typeof value === "object") {
-    return Object.entries(value)
-      .map(
-        ([k, v]) =>
-          `${k}: ${typeof v === "object" && v !== null ? JSON.stringify(v) : describeValue(v)}`,
-      )
-      .join("; ");
+export function valueParts(value) {
+  if (value === null || value === undefined) return [];
+  if (typeof value === "string") {
+    // Each word is kept whole ("cat-resnet:v3", "staging-candidate"); lines break between.
+    return value
+      .split(/(\s+)/)
+      .filter((t) => t !== "")
+      .map((t) => ({ text: t, name: !/^\s+$/.test(t) }));
   }
-  return String(value);
+  /** @param {{text: string, name: boolean}[][]} groups @param {string} sep */
+  const joined = (groups, sep) =>
+    groups.flatMap((g, i) => (i === 0 ? g : [{ text: sep, name: false }, ...g]));
+  if (Array.isArray(value)) {
+    if (value.length === 0) return [{ text: "none", name: false }];
+    return joined(
+      value.map((v) => valueParts(v)),
+      ", ",
+    );
+  }
+  if (typeof value === "object") {
+    return joined(
+      Object.entries(value).map(([k, v]) => [
+        { text: `${k}:`, name: true },
+        { text: " ", name: false },
+        ...(typeof v === "object" && v !== null && !Array.isArray(v)
+          ? [{ text: JSON.stringify(v), name: false }]
+          : valueParts(v)),
+      ]),
+      "; ",
+    );
+  }
+  return [{ text: String(value), name: true }];
+}
+
+/** @param {{text: string}} props */
+function Name({ text }) {
+  return html`<span class="rw-name" title=${text}>${text}</span>`;
+}
+
+/**
+ * A path ("Registry/Collection:v1") that may break after each "/" but nowhere else.
+ *
+ * @param {{text: string}} props
+ */
+function PathName({ text }) {
+  const parts = text.split(/(?<=\/)/);
+  return parts.map((p, i) => html`${i ? html`<wbr />` : null}<${Name} text=${p} />`);
+}
+
+/** @param {{value: any}} props */
+function Value({ value }) {
+  return valueParts(value).map((p) => (p.name ? html`<${Name} text=${p.text} />` : p.text));
 }
 
 /** @param {{target: string}} props */
@@ -93,37 +135,37 @@ export function HistoryPage({ target }) {
     ${
       data && data.items.length > 0
         ? html`<div class="rw-table-wrap"><table class="rw-table rw-history-table">
-          <thead><tr><th>When</th><th>Who</th><th>What</th><th>Target</th><th>Before → after</th></tr></thead>
+          <thead><tr><th>When</th><th>What</th><th>Target</th><th>Before → after</th></tr></thead>
           <tbody>${data.items.map(
             (
               /** @type {any} */ e,
               /** @type {number} */ i,
             ) => html`<tr key=${`${offset + i}`} data-action=${e.action}>
-              <td title=${formatDate(e.at)} class="rw-nowrap">${formatAgo(e.at)}</td>
-              <td>${e.user}</td>
+              <td title=${formatDate(e.at)} class="rw-nowrap">${formatAgo(e.at)}<br />
+                <span class="rw-muted"><${Name} text=${e.user} /></span></td>
               <td><span class="rw-action">${
                 e.action === "alias.set" && e.before
                   ? "moved an alias"
                   : (ACTION_LABELS[e.action] ?? e.action)
               }</span>
-                <div class="rw-muted rw-mono rw-small">${e.action}</div></td>
-              <td class="rw-mono">${
+                <div class="rw-muted rw-mono rw-small"><${Name} text=${e.action} /></div></td>
+              <td class="rw-target">${
                 e.target.includes("/") || e.action.startsWith("registry.")
-                  ? html`<${Link} route=${e.target} title=${`Open ${e.target}`}>${e.target}<//>`
-                  : e.target
+                  ? html`<${Link} route=${e.target} title=${`Open ${e.target}`}><${PathName} text=${e.target} /><//>`
+                  : html`<${PathName} text=${e.target} />`
               }</td>
               <td class="rw-change">
                 ${
                   e.before === null || e.before === undefined
                     ? null
                     : html`<div><span class="rw-change-label">before</span>${" "}
-                      <span class="rw-before">${describeValue(e.before)}</span></div>`
+                      <span class="rw-before"><${Value} value=${e.before} /></span></div>`
                 }
                 ${
                   e.after === null || e.after === undefined
                     ? null
                     : html`<div><span class="rw-change-label">after</span>${" "}
-                      <span class="rw-after">${describeValue(e.after)}</span></div>`
+                      <span class="rw-after"><${Value} value=${e.after} /></span></div>`
                 }
               </td>
             </tr>`,

@@ -26,10 +26,16 @@ import { TextField, useValidation } from "./fields.js";
  * @property {string} role
  * @property {string} org_role
  * @property {{admin: boolean, write: boolean, edit: boolean, restrict: boolean, delete: boolean}} can
- * @property {{name: string, used_by: string[], fixed: boolean}[] | null} types
+ * @property {AcceptedType[] | null} types
  * @property {{user: string, role: string, effective_role: string | null, you: boolean}[]} members
  * @property {string[]} candidates
  * @property {string[]} roles
+ */
+
+/**
+ * An accepted type; `why_kept` is the kernel's reason it cannot be removed now, or null.
+ *
+ * @typedef {{name: string, used_by: string[], fixed: boolean, why_kept: string | null}} AcceptedType
  */
 
 /** @param {{title: string, children: any, id?: string}} props */
@@ -133,6 +139,35 @@ function Visibility({ s }) {
   <//>`;
 }
 
+/**
+ * One accepted type: who uses it and, for admins, Remove; when the kernel says the type must
+ * stay, Remove is disabled and the reason is shown beside it.
+ *
+ * @param {{type: AcceptedType, registry: string, admin: boolean, action: any}} props
+ */
+function TypeItem({ type: t, registry, admin, action }) {
+  const { invoke } = useApp();
+  const reasonId = `rw-type-kept-${registry}-${t.name}`.replace(/[^\w-]/g, "_");
+  const remove = () =>
+    action.run(() => invoke("registry.type.remove", { name: registry, type: t.name }));
+  // The kernel's reason names the collections using the type, when that is why it stays.
+  const note =
+    t.why_kept ??
+    (t.used_by.length ? `used by ${t.used_by.join(", ")}` : "not used by any collection");
+  const removable = admin && !t.fixed;
+  return html`<li data-type=${t.name}>
+    <${Chip} kind="rw-type">${t.name}<//>
+    <span class="rw-muted" id=${reasonId}>${note}</span>
+    ${
+      removable
+        ? html`<button class="rw-btn rw-btn-small" aria-label=${`Remove type ${t.name}`}
+          aria-describedby=${t.why_kept ? reasonId : undefined} title=${t.why_kept ?? undefined}
+          disabled=${action.busy || Boolean(t.why_kept)} onClick=${remove}>Remove</button>`
+        : null
+    }
+  </li>`;
+}
+
 /** @param {{s: Settings}} props */
 function Types({ s }) {
   const { invoke, notify } = useApp();
@@ -159,24 +194,8 @@ function Types({ s }) {
   }
   return html`<${Section} title="Accepted types" id="types">
     <ul class="rw-setting-list">${s.types.map(
-      (t) => html`<li key=${t.name} data-type=${t.name}>
-        <${Chip} kind="rw-type">${t.name}<//>
-        <span class="rw-muted">${
-          t.fixed
-            ? "preconfigured type of this core registry; it can never be removed"
-            : t.used_by.length
-              ? `used by ${t.used_by.join(", ")}`
-              : "not used by any collection"
-        }</span>
-        ${
-          s.can.admin && !t.fixed
-            ? html`<button class="rw-btn rw-btn-small" aria-label=${`Remove type ${t.name}`}
-              disabled=${action.busy}
-              onClick=${() => action.run(() => invoke("registry.type.remove", { name: reg.name, type: t.name }))}>
-              Remove</button>`
-            : null
-        }
-      </li>`,
+      (t) => html`<${TypeItem} key=${t.name} type=${t} registry=${reg.name} admin=${s.can.admin}
+        action=${action} />`,
     )}</ul>
     ${
       s.can.admin

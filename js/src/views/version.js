@@ -30,7 +30,6 @@ import {
   useRequest,
 } from "./common.js";
 import { TextField, useValidation } from "./fields.js";
-import { Lineage } from "./lineage.js";
 import { LineageGraph } from "./lineage-graph.js";
 
 /** @param {{art: any, onDone: () => void}} props */
@@ -248,6 +247,32 @@ function MetadataTree({ metadata, truncated }) {
   </div>`;
 }
 
+/**
+ * Every place the artifact version is linked that the user may see, this page among them.
+ *
+ * @param {{data: any}} props
+ */
+function WhereLinked({ data }) {
+  return html`<section aria-label="Where it is linked">
+    <h3 class="rw-section">Where it is linked</h3>
+    <ul class="rw-links">${data.links.map(
+      (/** @type {any} */ l) => html`<li key=${l.path} data-path=${l.path}>
+        ${
+          l.path === data.path
+            ? html`<strong aria-current="page">${l.path}</strong>`
+            : html`<${Link} route=${l.path}>${l.path}<//>`
+        }
+        ${l.aliases.map(
+          (
+            /** @type {any} */ a,
+          ) => html` <${Chip} kind=${`rw-alias ${a.protected ? "rw-protected" : ""}`}>
+          ${a.protected ? html`<${LockIcon} />` : null}${a.name}<//>`,
+        )}
+        ${l.path === data.path ? html` <span class="rw-muted">(this page)</span>` : null}</li>`,
+    )}</ul>
+  </section>`;
+}
+
 /** @param {{label: string, children: any}} props */
 function Fact({ label, children }) {
   return html`<tr><th scope="row">${label}</th><td>${children}</td></tr>`;
@@ -300,21 +325,7 @@ export function VersionPage({ path }) {
     <${Pager} offset=${art.files.offset} limit=${art.files.limit} total=${art.files.total} onChange=${setFileOffset} />
     <h3 class="rw-section">Lineage</h3>
     <${LineageGraph} path=${data.path} />
-    <h3 class="rw-section">Where it is linked</h3>
-    <${Lineage} path=${data.path} />
-    <h3 class="rw-section">Linked in</h3>
-    <ul class="rw-links">${data.links.map(
-      (l) => html`<li key=${l.path}>
-      <${Link} route=${l.path}>${l.path}<//>
-      ${l.aliases.map(
-        (
-          /** @type {any} */ a,
-        ) => html` <${Chip} kind=${`rw-alias ${a.protected ? "rw-protected" : ""}`}>
-        ${a.protected ? html`<${LockIcon} />` : null}${a.name}<//>`,
-      )}
-      ${l.path === data.path ? html` <span class="rw-muted">(this page)</span>` : null}</li>`,
-    )}
-    </ul>
+    <${WhereLinked} data=${data} />
     <${UnlinkButton} link=${data} />
   </div>`;
 }
