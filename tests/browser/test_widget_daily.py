@@ -35,25 +35,31 @@ STORE = textwrap.dedent(
     """
 )
 
-# Words split across two lines inside the widget (long identifiers such as digests may wrap).
-BROKEN_WORDS = """
-el => {
+# Words split across two lines: those matching `split` inside each of `cells` (the element
+# itself when null), of 2-24 characters, or any length when `hyphenated` (only words with a
+# hyphen then; long identifiers such as digests may wrap).
+BROKEN = """
+(el, {cells, split, hyphenated}) => {
   const broken = [];
-  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const text = node.textContent;
-    for (const m of text.matchAll(/[^\\s]+/g)) {
-      if (m[0].length < 2 || m[0].length > 24) continue;
-      const range = document.createRange();
-      range.setStart(node, m.index);
-      range.setEnd(node, m.index + m[0].length);
-      const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
-      if (tops.size > 1) broken.push(m[0]);
+  for (const root of cells ? el.querySelectorAll(cells) : [el]) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.textContent.matchAll(new RegExp(split, "g"))) {
+        const word = m[0];
+        if (hyphenated ? !word.includes("-") : word.length < 2 || word.length > 24) continue;
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + word.length);
+        const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+        if (tops.size > 1) broken.push(word);
+      }
     }
   }
   return broken;
 }
 """
+# Any word of the widget.
+BROKEN_WORDS = {"cells": None, "split": "[^\\s]+", "hyphenated": False}
 
 
 def _open(
@@ -144,7 +150,7 @@ def _check_layout(widget: Locator, where: str) -> None:
     # One scroll: the widget's body is as tall as its content, with no scrollbar inside.
     assert widget.locator(".rw-body").evaluate("b => b.scrollHeight <= b.clientHeight + 1"), where
     assert widget.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), where
-    assert widget.evaluate(BROKEN_WORDS) == [], where
+    assert widget.evaluate(BROKEN, BROKEN_WORDS) == [], where
 
 
 def test_at_1024_px_with_the_file_browser_open_one_scroll_and_no_word_broken(
@@ -414,25 +420,7 @@ LONG_NAMES = """
 
 # Names broken across lines inside the history table, at any length (a path may break
 # after a "/", between its registry and its collection).
-BROKEN_NAMES = """
-el => {
-  const broken = [];
-  for (const cell of el.querySelectorAll(".rw-history-table td")) {
-    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      for (const m of node.textContent.matchAll(/[^\\s,;/]+/g)) {
-        if (!m[0].includes("-")) continue;
-        const range = document.createRange();
-        range.setStart(node, m.index);
-        range.setEnd(node, m.index + m[0].length);
-        const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
-        if (tops.size > 1) broken.push(m[0]);
-      }
-    }
-  }
-  return broken;
-}
-"""
+BROKEN_NAMES = {"cells": ".rw-history-table td", "split": "[^\\s,;/]+", "hyphenated": True}
 
 # Cells cut short with an ellipsis, and whether each says in full what it holds.
 CLIPPED = """
@@ -455,7 +443,7 @@ def test_at_1024_px_history_never_breaks_a_name_at_its_hyphen(page, lab, screens
         "vision-research-team/semantic-segmentation-baseline"
     )
     widget.screenshot(path=str(screenshots / "layout-history-1024.png"))
-    assert widget.evaluate(BROKEN_NAMES) == []
+    assert widget.evaluate(BROKEN, BROKEN_NAMES) == []
     for text, title in widget.evaluate(CLIPPED):
         assert text.rstrip("…") in title, (text, title)
     _check_layout(widget, "history")
